@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE postings;
+DROP FUNCTION postings_apply;
+DROP TABLE transactions;
+DROP FUNCTION transactions_chain;
+DROP TABLE accounts;
+DROP FUNCTION accounts_guard;
+DROP TABLE projects;
+DROP TABLE units;
+DROP FUNCTION refuse_change;

@@ -1,0 +1,113 @@
+//! Configuration: command-line flags, each also read from a
+//! `COMMONS_LEDGER_*` environment variable, with documented defaults.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The embedded default: a SQLite file under ./data/, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/commons-ledger.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "commons-ledger",
+    version,
+    about = "The books of a citizen-science or open-science commons"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document and exit.
+    Openapi,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database: `sqlite://PATH` (embedded) or `postgres://USER@HOST/DB`.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Address to listen on, host:port.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub bind: String,
+
+    /// Secret for signing access tokens (HS256), at least 32 bytes.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_JWT_SECRET",
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Database connections in the pool.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_POOL_SIZE",
+        default_value_t = 8
+    )]
+    pub pool_size: u32,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_BODY_LIMIT_BYTES",
+        default_value_t = 262_144
+    )]
+    pub body_limit_bytes: usize,
+
+    /// Seconds after which an unfinished idempotent request's key may be taken over.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_IDEMPOTENCY_LEASE_S",
+        default_value_t = 60
+    )]
+    pub idempotency_lease_s: u64,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, global = true, env = "COMMONS_LEDGER_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_LOG",
+        default_value = "info"
+    )]
+    pub log: String,
+}
+
+/// The settings the request handlers need.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    pub body_limit_bytes: usize,
+    pub idempotency_lease: Duration,
+}
+
+impl Settings {
+    pub fn runtime(&self) -> RuntimeSettings {
+        RuntimeSettings {
+            body_limit_bytes: self.body_limit_bytes,
+            idempotency_lease: Duration::from_secs(self.idempotency_lease_s),
+        }
+    }
+}

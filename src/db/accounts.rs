@@ -1,0 +1,142 @@
+//! Accounts of a project's ledger and their running balances.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::accounts;
+use crate::domain::{AccountName, AccountState, Balances};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub currency: String,
+    pub non_negative: i32,
+    pub balance: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = accounts)]
+struct NewAccountRow<'a> {
+    id: &'a str,
+    project_id: &'a str,
+    name: &'a str,
+    currency: &'a str,
+    non_negative: i32,
+    balance: i64,
+    created_at: NaiveDateTime,
+}
+
+/// Inserts an account with a zero balance. A duplicate name is reported by
+/// the database as a unique violation.
+pub fn insert(
+    conn: &mut DbConnection,
+    project_id: &str,
+    name: &AccountName,
+    currency: &str,
+    non_negative: bool,
+) -> QueryResult<AccountRow> {
+    let id = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(accounts::table)
+        .values(NewAccountRow {
+            id: &id,
+            project_id,
+            name: name.as_str(),
+            currency,
+            non_negative: i32::from(non_negative),
+            balance: 0,
+            created_at: super::now(),
+        })
+        .execute(conn)?;
+    accounts::table
+        .find(&id)
+        .select(AccountRow::as_select())
+        .first(conn)
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    project_id: &str,
+    name: &str,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::project_id.eq(project_id))
+        .filter(accounts::name.eq(name))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Accounts ordered by name, after `after` if given, optionally of one unit.
+pub fn list(
+    conn: &mut DbConnection,
+    project_id: &str,
+    currency: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AccountRow>> {
+    let mut query = accounts::table
+        .filter(accounts::project_id.eq(project_id.to_owned()))
+        .select(AccountRow::as_select())
+        .order(accounts::name)
+        .limit(limit)
+        .into_boxed();
+    if let Some(currency) = currency {
+        query = query.filter(accounts::currency.eq(currency.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(accounts::name.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Names of the given account ids.
+pub fn names_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((accounts::id, accounts::name))
+        .load(conn)
+}
+
+/// Locks the named accounts (PostgreSQL) in the global order of their ids, then
+/// reads their current state. Names that do not exist are simply absent.
+pub fn lock_and_load(
+    conn: &mut DbConnection,
+    project_id: &str,
+    names: &[AccountName],
+) -> QueryResult<Balances> {
+    let names: Vec<&str> = names.iter().map(AccountName::as_str).collect();
+    if let DbConnection::Postgresql(pg) = conn {
+        accounts::table
+            .filter(accounts::project_id.eq(project_id))
+            .filter(accounts::name.eq_any(&names))
+            .order(accounts::id)
+            .select(accounts::id)
+            .for_update()
+            .load::<String>(pg)?;
+    }
+    let rows: Vec<AccountRow> = accounts::table
+        .filter(accounts::project_id.eq(project_id))
+        .filter(accounts::name.eq_any(&names))
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let name = AccountName::parse(&row.name).ok()?;
+            Some((
+                name,
+                AccountState {
+                    id: row.id,
+                    unit: row.currency,
+                    non_negative: row.non_negative != 0,
+                    balance: row.balance,
+                },
+            ))
+        })
+        .collect())
+}

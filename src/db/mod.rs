@@ -1,0 +1,263 @@
+//! Storage over embedded SQLite or PostgreSQL through one diesel code path
+//! (`MultiConnection`), with pooled connections and embedded migrations.
+//! See docs/decisions/0001-one-code-path-over-two-backends.md.
+
+pub mod accounts;
+pub mod idempotency;
+pub mod projects;
+pub mod schema;
+pub mod transactions;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite connection waits for another process's lock (the `migrate`
+/// command, a backup) before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How long a request waits for a pooled connection before failing.
+const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One connection to either backend; diesel derives the common subset.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the data lives, parsed from `COMMONS_LEDGER_DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database URL must start with postgres://, postgresql:// or sqlite://, got `{0}`")]
+    UnsupportedUrl(String),
+    #[error("cannot create the directory {path} for the SQLite database: {source}")]
+    CreateDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open a database connection: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|path| !path.is_empty())
+            .map(|path| DatabaseUrl::Sqlite(PathBuf::from(path)))
+            .ok_or_else(|| StorageError::UnsupportedUrl(url.to_owned()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Opens connections for the pool, choosing the backend from the URL and
+/// applying SQLite's durability settings to every connection.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout first: switching to WAL itself needs a lock.
+                // synchronous=FULL makes every acknowledged commit survive a
+                // crash or power loss, not just an application crash.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// The connection pool and what the rest of the service needs to know about
+/// the backend behind it.
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite allows one writer at a time; taking this gate before a write
+    /// transaction queues writers in the process instead of letting them
+    /// collide on the database lock (which SQLite reports as "busy").
+    sqlite_write_gate: Mutex<()>,
+}
+
+impl Database {
+    /// Opens the pool. For SQLite the file's directory is created if needed.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StorageError> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            create_parent_directory(path)?;
+        }
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(POOL_CHECKOUT_TIMEOUT)
+            .build(ConnectionManager { url: url.clone() })?;
+        Ok(Database {
+            pool,
+            backend: url.backend(),
+            sqlite_write_gate: Mutex::new(()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations that have not run yet and returns their names.
+    pub fn migrate(&self) -> Result<Vec<String>, StorageError> {
+        let mut conn = self.pool.get()?;
+        let _gate = self.write_gate();
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let applied = conn
+            .run_pending_migrations(migrations)
+            .map_err(|error| StorageError::Migration(error.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+
+    /// A pooled connection for reads.
+    pub fn connection(&self) -> Result<PooledConnection<ConnectionManager>, StorageError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` inside one database transaction, committed only if it
+    /// returns `Ok`. On SQLite writers are queued first (see `sqlite_write_gate`).
+    pub fn write<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StorageError>,
+    {
+        let mut conn = self.connection()?;
+        let _gate = self.write_gate();
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(work)
+    }
+
+    /// Runs `work` inside one read-only snapshot.
+    pub fn read<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StorageError>,
+    {
+        let mut conn = self.connection()?;
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(work)
+    }
+
+    /// Pool statistics: (connections open, connections idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            // A poisoned gate only means another writer panicked; the
+            // database transaction it held was rolled back, so go on.
+            Backend::Sqlite => Some(
+                self.sqlite_write_gate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            Backend::Postgres => None,
+        }
+    }
+}
+
+fn create_parent_directory(path: &Path) -> Result<(), StorageError> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(|source| StorageError::CreateDirectory {
+                path: parent.to_owned(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a diesel error is the database refusing a write that breaks one of
+/// its constraints or triggers (as opposed to a fault).
+pub fn is_integrity_violation(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(kind, _) => matches!(
+            kind,
+            DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::CheckViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::Unknown
+        ),
+        _ => false,
+    }
+}
+
+/// The current UTC time at the precision both backends store (microseconds),
+/// so what is hashed and returned is exactly what is read back later.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// RFC 3339 UTC text of a stored timestamp, with microseconds.
+pub fn format_timestamp(at: chrono::NaiveDateTime) -> String {
+    at.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

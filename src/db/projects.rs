@@ -1,0 +1,124 @@
+//! Projects and the units their ledgers use.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use super::DbConnection;
+use super::schema::{projects, units};
+use crate::domain::hash::GENESIS_HASH;
+use crate::domain::{Unit, UnitKind};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+pub struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub public: i32,
+    pub created_at: NaiveDateTime,
+    pub last_sequence: i64,
+    pub last_hash: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = projects)]
+struct NewProjectRow<'a> {
+    id: &'a str,
+    name: &'a str,
+    currency: &'a str,
+    public: i32,
+    created_at: NaiveDateTime,
+    last_sequence: i64,
+    last_hash: &'a str,
+}
+
+/// Records `unit` on first use and returns it as stored: once a unit is used
+/// its scale is fixed, whatever later currency tables say.
+pub fn ensure_unit(conn: &mut DbConnection, unit: &Unit) -> QueryResult<Unit> {
+    diesel::sql_query(
+        "INSERT INTO units (code, scale, kind) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
+    )
+    .bind::<Text, _>(unit.code())
+    .bind::<Integer, _>(i32::try_from(unit.scale()).unwrap_or(i32::MAX))
+    .bind::<Text, _>(unit.kind().as_str())
+    .execute(conn)?;
+    stored_unit(conn, unit.code())?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// A unit as first recorded, if it has been used.
+pub fn stored_unit(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Unit>> {
+    let row: Option<(String, i32, String)> = units::table
+        .find(code)
+        .select((units::code, units::scale, units::kind))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(code, scale, kind)| {
+        Unit::from_stored(
+            code,
+            u32::try_from(scale).unwrap_or(0),
+            UnitKind::parse(&kind).unwrap_or(UnitKind::Currency),
+        )
+    }))
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    currency: &Unit,
+    public: bool,
+) -> QueryResult<ProjectRow> {
+    ensure_unit(conn, currency)?;
+    diesel::insert_into(projects::table)
+        .values(NewProjectRow {
+            id,
+            name,
+            currency: currency.code(),
+            public: i32::from(public),
+            created_at: super::now(),
+            last_sequence: 0,
+            last_hash: GENESIS_HASH,
+        })
+        .execute(conn)?;
+    find(conn, id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProjectRow>> {
+    projects::table
+        .find(id)
+        .select(ProjectRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Projects ordered by id (UUIDv7, so by creation), after `after` if given.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ProjectRow>> {
+    let mut query = projects::table
+        .select(ProjectRow::as_select())
+        .order(projects::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(projects::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Takes the project's row lock on PostgreSQL so that writers to one
+/// project's ledger queue in order (the hash chain is one sequence per
+/// project). SQLite writers are already serialised by the write gate.
+pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        projects::table
+            .find(id)
+            .select(projects::id)
+            .for_update()
+            .first::<String>(pg)?;
+    }
+    Ok(())
+}

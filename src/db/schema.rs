@@ -1,0 +1,90 @@
+//! Diesel table definitions, written to match both backends' migrations.
+
+diesel::table! {
+    units (code) {
+        code -> Text,
+        scale -> Integer,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        currency -> Text,
+        public -> Integer,
+        created_at -> Timestamp,
+        last_sequence -> BigInt,
+        last_hash -> Text,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        currency -> Text,
+        non_negative -> Integer,
+        balance -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transactions (id) {
+        id -> Text,
+        project_id -> Text,
+        sequence -> BigInt,
+        kind -> Text,
+        effective_date -> Date,
+        recorded_at -> Timestamp,
+        description -> Text,
+        metadata -> Text,
+        reverses_id -> Nullable<Text>,
+        previous_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    postings (id) {
+        id -> BigInt,
+        transaction_id -> Text,
+        project_id -> Text,
+        position -> Integer,
+        from_account_id -> Text,
+        to_account_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        from_balance_after -> BigInt,
+        to_balance_after -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        claim_token -> Text,
+        locked_at -> Timestamp,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> projects (project_id));
+diesel::joinable!(transactions -> projects (project_id));
+diesel::joinable!(postings -> transactions (transaction_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    projects,
+    accounts,
+    transactions,
+    postings,
+    idempotency_keys,
+);

@@ -1,0 +1,298 @@
+//! Posting transactions to a project's ledger and reading them back.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{postings, transactions};
+use super::{DbConnection, accounts, projects};
+use crate::domain::hash::HashedTransaction;
+use crate::domain::{NewTransaction, TransactionError};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = transactions)]
+pub struct TransactionRow {
+    pub id: String,
+    pub project_id: String,
+    pub sequence: i64,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+    pub description: String,
+    pub metadata: String,
+    pub reverses_id: Option<String>,
+    pub previous_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postings)]
+pub struct PostingRow {
+    pub transaction_id: String,
+    pub project_id: String,
+    pub position: i32,
+    pub from_account_id: String,
+    pub to_account_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub from_balance_after: i64,
+    pub to_balance_after: i64,
+}
+
+/// A posting with its accounts' names resolved.
+#[derive(Debug, Clone)]
+pub struct PostingRecord {
+    pub from: String,
+    pub to: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// A transaction as stored, with its postings and the reversal that undid it.
+#[derive(Debug, Clone)]
+pub struct TransactionRecord {
+    pub row: TransactionRow,
+    pub postings: Vec<PostingRecord>,
+    pub reversed_by: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Rule(#[from] TransactionError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Filters for listing transactions.
+#[derive(Debug, Default, Clone)]
+pub struct TransactionFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub account_id: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// Posts `transaction` to the project's ledger inside the caller's database
+/// transaction: locks the project then the touched accounts (in id order),
+/// applies the domain rules to the balances read under those locks, extends
+/// the hash chain and inserts the rows. The database's triggers re-check
+/// every invariant as the postings land.
+pub fn post(
+    conn: &mut DbConnection,
+    project_id: &str,
+    transaction: &NewTransaction,
+    reverses: Option<&str>,
+) -> Result<TransactionRecord, PostError> {
+    projects::lock(conn, project_id)?;
+    let head = projects::find(conn, project_id)?.ok_or(diesel::result::Error::NotFound)?;
+    let mut balances = accounts::lock_and_load(conn, project_id, &transaction.account_names())?;
+    let running = transaction.apply(&mut balances)?;
+
+    let id = uuid::Uuid::now_v7().to_string();
+    let sequence = head.last_sequence + 1;
+    let recorded_at = super::now();
+    let recorded_at_text = super::format_timestamp(recorded_at);
+    let effective_date_text = transaction.effective_date.to_string();
+    let posting_rows: Vec<PostingRow> = transaction
+        .postings
+        .iter()
+        .zip(&running)
+        .enumerate()
+        .map(|(position, (posting, after))| PostingRow {
+            transaction_id: id.clone(),
+            project_id: project_id.to_owned(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            from_account_id: balances[&posting.from].id.clone(),
+            to_account_id: balances[&posting.to].id.clone(),
+            amount: posting.amount.minor(),
+            currency: posting.unit.clone(),
+            from_balance_after: after.from_balance_after,
+            to_balance_after: after.to_balance_after,
+        })
+        .collect();
+    let hash = HashedTransaction {
+        project_id,
+        sequence,
+        id: &id,
+        kind: transaction.kind.as_str(),
+        effective_date: &effective_date_text,
+        recorded_at: &recorded_at_text,
+        description: &transaction.description,
+        metadata: &transaction.metadata,
+        reverses,
+        postings: posting_rows
+            .iter()
+            .map(|p| {
+                (
+                    p.from_account_id.as_str(),
+                    p.to_account_id.as_str(),
+                    p.amount,
+                    p.currency.as_str(),
+                )
+            })
+            .collect(),
+        previous_hash: &head.last_hash,
+    }
+    .hash();
+    let row = TransactionRow {
+        id: id.clone(),
+        project_id: project_id.to_owned(),
+        sequence,
+        kind: transaction.kind.as_str().to_owned(),
+        effective_date: transaction.effective_date,
+        recorded_at,
+        description: transaction.description.clone(),
+        metadata: transaction.metadata.clone(),
+        reverses_id: reverses.map(str::to_owned),
+        previous_hash: head.last_hash.clone(),
+        hash,
+    };
+    diesel::insert_into(transactions::table)
+        .values((
+            transactions::id.eq(&row.id),
+            transactions::project_id.eq(&row.project_id),
+            transactions::sequence.eq(row.sequence),
+            transactions::kind.eq(&row.kind),
+            transactions::effective_date.eq(row.effective_date),
+            transactions::recorded_at.eq(row.recorded_at),
+            transactions::description.eq(&row.description),
+            transactions::metadata.eq(&row.metadata),
+            transactions::reverses_id.eq(&row.reverses_id),
+            transactions::previous_hash.eq(&row.previous_hash),
+            transactions::hash.eq(&row.hash),
+        ))
+        .execute(conn)?;
+    // One statement per posting: the common subset of both backends has no
+    // multi-row insert, and the per-row trigger needs them in order anyway.
+    for posting in &posting_rows {
+        diesel::insert_into(postings::table)
+            .values(posting)
+            .execute(conn)?;
+    }
+    let postings = transaction
+        .postings
+        .iter()
+        .map(|p| PostingRecord {
+            from: p.from.to_string(),
+            to: p.to.to_string(),
+            amount: p.amount.minor(),
+            currency: p.unit.clone(),
+        })
+        .collect();
+    Ok(TransactionRecord {
+        row,
+        postings,
+        reversed_by: None,
+    })
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    project_id: &str,
+    id: &str,
+) -> QueryResult<Option<TransactionRecord>> {
+    let row: Option<TransactionRow> = transactions::table
+        .filter(transactions::project_id.eq(project_id))
+        .filter(transactions::id.eq(id))
+        .select(TransactionRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => Ok(attach_postings(conn, vec![row])?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// A page of transactions in ledger order (by sequence), after `after_sequence`.
+pub fn list(
+    conn: &mut DbConnection,
+    project_id: &str,
+    filter: &TransactionFilter,
+    after_sequence: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<TransactionRecord>> {
+    let mut query = transactions::table
+        .filter(transactions::project_id.eq(project_id.to_owned()))
+        .select(TransactionRow::as_select())
+        .order(transactions::sequence)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after_sequence {
+        query = query.filter(transactions::sequence.gt(after));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(transactions::effective_date.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(transactions::effective_date.le(to));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(transactions::kind.eq(kind.clone()));
+    }
+    if let Some(account_id) = &filter.account_id {
+        let touching = postings::table
+            .filter(
+                postings::from_account_id
+                    .eq(account_id.clone())
+                    .or(postings::to_account_id.eq(account_id.clone())),
+            )
+            .select(postings::transaction_id);
+        query = query.filter(transactions::id.eq_any(touching));
+    }
+    let rows = query.load(conn)?;
+    attach_postings(conn, rows)
+}
+
+/// Loads postings (with account names) and reversal links for `rows`.
+fn attach_postings(
+    conn: &mut DbConnection,
+    rows: Vec<TransactionRow>,
+) -> QueryResult<Vec<TransactionRecord>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let posting_rows: Vec<PostingRow> = postings::table
+        .filter(postings::transaction_id.eq_any(&ids))
+        .order((postings::transaction_id, postings::position))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    let mut account_ids: Vec<String> = posting_rows
+        .iter()
+        .flat_map(|p| [p.from_account_id.clone(), p.to_account_id.clone()])
+        .collect();
+    account_ids.sort();
+    account_ids.dedup();
+    let names: HashMap<String, String> = accounts::names_by_id(conn, &account_ids)?
+        .into_iter()
+        .collect();
+    let reversals: HashMap<String, String> = transactions::table
+        .filter(transactions::reverses_id.eq_any(&ids))
+        .select((
+            transactions::reverses_id.assume_not_null(),
+            transactions::id,
+        ))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut by_transaction: HashMap<String, Vec<PostingRecord>> = HashMap::new();
+    for p in posting_rows {
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        by_transaction
+            .entry(p.transaction_id.clone())
+            .or_default()
+            .push(PostingRecord {
+                from: name(&p.from_account_id),
+                to: name(&p.to_account_id),
+                amount: p.amount,
+                currency: p.currency,
+            });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| TransactionRecord {
+            postings: by_transaction.remove(&row.id).unwrap_or_default(),
+            reversed_by: reversals.get(&row.id).cloned(),
+            row,
+        })
+        .collect())
+}

@@ -1,0 +1,14 @@
+//! The pure domain: money and units, account names, ledger transactions and the
+//! invariants they obey. Nothing here performs I/O or knows about HTTP or SQL, so
+//! every rule can be unit- and property-tested in isolation.
+
+pub mod account;
+pub mod hash;
+pub mod money;
+pub mod transaction;
+
+pub use account::{AccountName, AccountNameError};
+pub use money::{Amount, AmountError, Unit, UnitError, UnitKind};
+pub use transaction::{
+    AccountState, Balances, NewPosting, NewTransaction, TransactionError, TransactionKind,
+};

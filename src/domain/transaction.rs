@@ -1,0 +1,375 @@
+//! Ledger transactions: one or more postings that move an amount of a unit from
+//! one account to another, applied atomically to account balances.
+//!
+//! The invariants of the ledger are checked here before anything is written,
+//! and the database enforces the same rules again (see the migrations).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use super::account::AccountName;
+use super::money::Amount;
+
+/// Most postings one transaction may hold; a larger batch is refused so a
+/// single request cannot hold the ledger's locks for long.
+pub const POSTINGS_PER_TRANSACTION_MAX: usize = 500;
+/// Longest description accepted, in characters.
+pub const DESCRIPTION_LENGTH_MAX: usize = 1_000;
+/// Largest metadata object accepted, in bytes of its JSON encoding.
+pub const METADATA_BYTES_MAX: usize = 8_192;
+
+/// What a transaction records. Kinds other than `transfer` and `adjustment`
+/// are written only by the endpoints that own them (grants, expenses, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    Transfer,
+    Adjustment,
+    Grant,
+    Donation,
+    Expense,
+    Distribution,
+    Payout,
+    Exchange,
+    Reversal,
+}
+
+impl TransactionKind {
+    pub const ALL: [TransactionKind; 9] = [
+        TransactionKind::Transfer,
+        TransactionKind::Adjustment,
+        TransactionKind::Grant,
+        TransactionKind::Donation,
+        TransactionKind::Expense,
+        TransactionKind::Distribution,
+        TransactionKind::Payout,
+        TransactionKind::Exchange,
+        TransactionKind::Reversal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Transfer => "transfer",
+            TransactionKind::Adjustment => "adjustment",
+            TransactionKind::Grant => "grant",
+            TransactionKind::Donation => "donation",
+            TransactionKind::Expense => "expense",
+            TransactionKind::Distribution => "distribution",
+            TransactionKind::Payout => "payout",
+            TransactionKind::Exchange => "exchange",
+            TransactionKind::Reversal => "reversal",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// Whether the generic transactions endpoint may post this kind.
+    pub fn is_generic(self) -> bool {
+        matches!(
+            self,
+            TransactionKind::Transfer | TransactionKind::Adjustment
+        )
+    }
+}
+
+/// One movement of `amount` of `unit` from `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPosting {
+    pub from: AccountName,
+    pub to: AccountName,
+    pub amount: Amount,
+    pub unit: String,
+}
+
+/// A transaction that has passed every check that does not need the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransaction {
+    pub kind: TransactionKind,
+    pub effective_date: NaiveDate,
+    pub description: String,
+    /// Canonical JSON text of the metadata object (keys sorted).
+    pub metadata: String,
+    pub postings: Vec<NewPosting>,
+}
+
+/// What the ledger knows of an account when a transaction is applied: read
+/// under the same lock as the write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    pub id: String,
+    pub unit: String,
+    pub non_negative: bool,
+    pub balance: i64,
+}
+
+/// Balances after each posting, in posting order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostingBalances {
+    pub from_balance_after: i64,
+    pub to_balance_after: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransactionError {
+    #[error("account `{0}` does not exist in this project")]
+    UnknownAccount(String),
+    #[error("posting {index} moves {posting_unit} but account `{account}` holds {account_unit}")]
+    CurrencyMismatch {
+        index: usize,
+        account: String,
+        account_unit: String,
+        posting_unit: String,
+    },
+    #[error("posting {index} moves money from `{account}` to itself")]
+    SameAccount { index: usize, account: String },
+    #[error(
+        "account `{account}` may not go below zero: it holds {balance} minor units and posting {index} takes {amount}"
+    )]
+    InsufficientFunds {
+        index: usize,
+        account: String,
+        balance: i64,
+        amount: i64,
+    },
+    #[error("the balance of account `{0}` would leave the representable range")]
+    BalanceOverflow(String),
+    #[error("transaction does not balance in {0}")]
+    Unbalanced(String),
+}
+
+/// Account states by name, as read from the ledger.
+pub type Balances = HashMap<AccountName, AccountState>;
+
+impl NewTransaction {
+    /// Account names the transaction touches, sorted and deduplicated: the
+    /// global order in which their rows are locked.
+    pub fn account_names(&self) -> Vec<AccountName> {
+        let mut names: Vec<AccountName> = self
+            .postings
+            .iter()
+            .flat_map(|p| [p.from.clone(), p.to.clone()])
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Applies the postings, in order, to `accounts`, checking every invariant a
+    /// single transaction can break. On success `accounts` holds the new
+    /// balances and the balances after each posting are returned; on failure
+    /// the caller must discard `accounts`.
+    pub fn apply(&self, accounts: &mut Balances) -> Result<Vec<PostingBalances>, TransactionError> {
+        let totals_before = unit_totals(accounts);
+        let mut after = Vec::with_capacity(self.postings.len());
+        for (index, posting) in self.postings.iter().enumerate() {
+            if posting.from == posting.to {
+                return Err(TransactionError::SameAccount {
+                    index,
+                    account: posting.from.to_string(),
+                });
+            }
+            let amount = posting.amount.minor();
+            let from_balance_after = adjust(accounts, index, posting, &posting.from, -amount)?;
+            let to_balance_after = adjust(accounts, index, posting, &posting.to, amount)?;
+            after.push(PostingBalances {
+                from_balance_after,
+                to_balance_after,
+            });
+        }
+        // Invariant 1, asserted rather than assumed: per unit, what left the
+        // accounts equals what arrived, so their total is unchanged.
+        let totals_after = unit_totals(accounts);
+        if let Some((unit, _)) = totals_after
+            .iter()
+            .find(|(unit, total)| totals_before.get(*unit) != Some(*total))
+        {
+            return Err(TransactionError::Unbalanced(unit.clone()));
+        }
+        Ok(after)
+    }
+}
+
+/// Sum of the balances of `accounts`, per unit, without overflow.
+fn unit_totals(accounts: &Balances) -> BTreeMap<String, i128> {
+    let mut totals = BTreeMap::new();
+    for account in accounts.values() {
+        *totals.entry(account.unit.clone()).or_insert(0) += i128::from(account.balance);
+    }
+    totals
+}
+
+/// Moves `delta` minor units into (positive) or out of (negative) an account.
+fn adjust(
+    accounts: &mut Balances,
+    index: usize,
+    posting: &NewPosting,
+    name: &AccountName,
+    delta: i64,
+) -> Result<i64, TransactionError> {
+    let account = accounts
+        .get_mut(name)
+        .ok_or_else(|| TransactionError::UnknownAccount(name.to_string()))?;
+    if account.unit != posting.unit {
+        return Err(TransactionError::CurrencyMismatch {
+            index,
+            account: name.to_string(),
+            account_unit: account.unit.clone(),
+            posting_unit: posting.unit.clone(),
+        });
+    }
+    let balance = account
+        .balance
+        .checked_add(delta)
+        .ok_or_else(|| TransactionError::BalanceOverflow(name.to_string()))?;
+    if account.non_negative && balance < 0 {
+        return Err(TransactionError::InsufficientFunds {
+            index,
+            account: name.to_string(),
+            balance: account.balance,
+            amount: delta.saturating_neg(),
+        });
+    }
+    account.balance = balance;
+    Ok(balance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name(text: &str) -> AccountName {
+        AccountName::parse(text).expect("valid name")
+    }
+
+    fn state(id: &str, unit: &str, non_negative: bool, balance: i64) -> AccountState {
+        AccountState {
+            id: id.to_owned(),
+            unit: unit.to_owned(),
+            non_negative,
+            balance,
+        }
+    }
+
+    fn posting(from: &str, to: &str, minor: i64, unit: &str) -> NewPosting {
+        NewPosting {
+            from: name(from),
+            to: name(to),
+            amount: Amount::from_minor(minor).expect("positive"),
+            unit: unit.to_owned(),
+        }
+    }
+
+    fn transaction(postings: Vec<NewPosting>) -> NewTransaction {
+        NewTransaction {
+            kind: TransactionKind::Transfer,
+            effective_date: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+            description: String::new(),
+            metadata: "{}".to_owned(),
+            postings,
+        }
+    }
+
+    fn ledger() -> Balances {
+        Balances::from([
+            (name("funder:a"), state("1", "EUR", false, 0)),
+            (name("pool:general"), state("2", "EUR", true, 0)),
+            (name("reserve"), state("3", "EUR", true, 0)),
+            (name("pool:usd"), state("4", "USD", true, 0)),
+        ])
+    }
+
+    #[test]
+    fn postings_apply_in_order_and_report_running_balances() {
+        let mut accounts = ledger();
+        let tx = transaction(vec![
+            posting("funder:a", "pool:general", 10_000, "EUR"),
+            posting("pool:general", "reserve", 2_500, "EUR"),
+        ]);
+        let after = tx.apply(&mut accounts).expect("valid");
+        assert_eq!(after[0].from_balance_after, -10_000);
+        assert_eq!(after[0].to_balance_after, 10_000);
+        assert_eq!(after[1].from_balance_after, 7_500);
+        assert_eq!(accounts[&name("reserve")].balance, 2_500);
+    }
+
+    #[test]
+    fn rule_violations_are_refused() {
+        let cases: Vec<(NewPosting, fn(&TransactionError) -> bool, &str)> = vec![
+            (
+                posting("pool:general", "reserve", 1, "EUR"),
+                |e| matches!(e, TransactionError::InsufficientFunds { .. }),
+                "non-negative pool cannot be overdrawn",
+            ),
+            (
+                posting("funder:a", "nowhere", 1, "EUR"),
+                |e| matches!(e, TransactionError::UnknownAccount(_)),
+                "unknown account",
+            ),
+            (
+                posting("funder:a", "pool:usd", 1, "EUR"),
+                |e| matches!(e, TransactionError::CurrencyMismatch { .. }),
+                "posting unit must match the account",
+            ),
+            (
+                posting("funder:a", "funder:a", 1, "EUR"),
+                |e| matches!(e, TransactionError::SameAccount { .. }),
+                "no self-transfer",
+            ),
+        ];
+        for (p, expected, rule) in cases {
+            let err = transaction(vec![p]).apply(&mut ledger()).expect_err(rule);
+            assert!(expected(&err), "{rule}: got {err:?}");
+        }
+    }
+
+    #[test]
+    fn balance_overflow_is_an_error_not_a_wrap() {
+        let mut accounts = ledger();
+        accounts.get_mut(&name("funder:a")).expect("exists").balance = i64::MIN + 5;
+        let err = transaction(vec![posting("funder:a", "pool:general", 10, "EUR")])
+            .apply(&mut accounts)
+            .expect_err("overflow");
+        assert_eq!(
+            err,
+            TransactionError::BalanceOverflow("funder:a".to_owned())
+        );
+    }
+
+    proptest! {
+        /// Whatever transfers are applied, per unit the balances sum to zero,
+        /// no non-negative account goes below zero, and every balance equals
+        /// the sum of the postings that touched it.
+        #[test]
+        fn random_transfers_keep_every_invariant(
+            moves in prop::collection::vec((0usize..4, 0usize..4, 1i64..5_000), 1..200)
+        ) {
+            let names = ["funder:a", "pool:general", "reserve", "funder:b"];
+            let mut accounts = Balances::from([
+                (name("funder:a"), state("1", "EUR", false, 0)),
+                (name("pool:general"), state("2", "EUR", true, 0)),
+                (name("reserve"), state("3", "EUR", true, 0)),
+                (name("funder:b"), state("4", "EUR", false, 0)),
+            ]);
+            let mut sums: HashMap<&str, i64> = HashMap::new();
+            for (from, to, minor) in moves {
+                let tx = transaction(vec![posting(names[from], names[to], minor, "EUR")]);
+                let mut attempt = accounts.clone();
+                if tx.apply(&mut attempt).is_ok() {
+                    accounts = attempt;
+                    *sums.entry(names[from]).or_default() -= minor;
+                    *sums.entry(names[to]).or_default() += minor;
+                }
+            }
+            let total: i64 = accounts.values().map(|a| a.balance).sum();
+            prop_assert_eq!(total, 0);
+            for (account_name, account) in &accounts {
+                prop_assert!(!account.non_negative || account.balance >= 0);
+                prop_assert_eq!(account.balance, sums.get(account_name.as_str()).copied().unwrap_or(0));
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The `commons-ledger` binary: parse configuration, set up logging, then
+//! serve, migrate or print the OpenAPI document.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use commons_ledger::config::{Cli, Command};
+use commons_ledger::db::{Database, DatabaseUrl};
+use commons_ledger::startup::{self, Application};
+use commons_ledger::telemetry;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.settings.log);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli),
+        Command::Migrate => migrate(&cli),
+        Command::Openapi => print_openapi(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("commons-ledger: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: &Cli) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(&cli.settings).map_err(|e| e.to_string())?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn migrate(cli: &Cli) -> Result<(), String> {
+    let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
+    let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
+    let applied = db.migrate().map_err(|e| e.to_string())?;
+    println!("applied {} migration(s)", applied.len());
+    for name in applied {
+        println!("  {name}");
+    }
+    Ok(())
+}
+
+fn print_openapi() -> Result<(), String> {
+    let json = startup::openapi()
+        .to_pretty_json()
+        .map_err(|e| e.to_string())?;
+    println!("{json}");
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Request extraction that answers in problem JSON: JSON bodies (size-limited,
+//! with a fingerprint for idempotency), the `Idempotency-Key` header and
+//! cursor pagination.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::problem::ApiError;
+
+/// Longest `Idempotency-Key` accepted, in bytes.
+pub const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 255;
+/// Page size when `limit` is not given.
+pub const PAGE_SIZE_DEFAULT: u32 = 100;
+/// Largest page a client may ask for; a larger `limit` is refused, not clamped.
+pub const PAGE_SIZE_MAX: u32 = 1_000;
+
+/// A JSON body parsed into `T`, with a fingerprint of the request (method,
+/// path and the canonical form of the JSON) for idempotency checks.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub fingerprint: String,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|error| body_error(&req, error))?;
+            parse_json(&req, &bytes)
+        })
+    }
+}
+
+/// Parses `bytes` as JSON. An empty body counts as `{}` so that optional
+/// bodies (a reversal's) may be omitted.
+fn parse_json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &[u8],
+) -> Result<JsonBody<T>, ApiError> {
+    let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?
+    };
+    let fingerprint = fingerprint(req, &value);
+    let value = T::deserialize(value).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    Ok(JsonBody { value, fingerprint })
+}
+
+fn fingerprint(req: &HttpRequest, value: &serde_json::Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.path());
+    hasher.update(b"\n");
+    // serde_json keeps object keys sorted, so this text is canonical.
+    hasher.update(value.to_string());
+    hex::encode(hasher.finalize())
+}
+
+fn body_error(req: &HttpRequest, error: actix_web::Error) -> ApiError {
+    if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(super::body_limit(req))
+    } else {
+        ApiError::MalformedJson(error.to_string())
+    }
+}
+
+/// The optional `Idempotency-Key` header of a POST.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(match req.headers().get("Idempotency-Key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(value) => match value.to_str() {
+                Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_LENGTH_MAX => {
+                    Ok(IdempotencyKey(Some(key.to_owned())))
+                }
+                Ok(_) => Err(ApiError::InvalidIdempotencyKey(format!(
+                    "it must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
+                ))),
+                Err(_) => Err(ApiError::InvalidIdempotencyKey(
+                    "it must be visible ASCII".to_owned(),
+                )),
+            },
+        })
+    }
+}
+
+/// Validates `limit` (1..=PAGE_SIZE_MAX, default PAGE_SIZE_DEFAULT).
+pub fn page_size(limit: Option<u32>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(PAGE_SIZE_DEFAULT) {
+        size @ 1..=PAGE_SIZE_MAX => Ok(i64::from(size)),
+        other => Err(ApiError::InvalidQuery(format!(
+            "limit must be between 1 and {PAGE_SIZE_MAX}, got {other}"
+        ))),
+    }
+}
+
+/// Cursors are opaque to clients: the hex of the last item's sort key.
+pub fn encode_cursor(key: &str) -> String {
+    hex::encode(key)
+}
+
+pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    cursor
+        .map(|text| {
+            hex::decode(text)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|key| !key.is_empty())
+                .ok_or_else(|| {
+                    ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
+                })
+        })
+        .transpose()
+}
+
+/// The next cursor of a page: the last item's key when the page is full.
+pub fn next_cursor<T>(items: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    if i64::try_from(items.len()).unwrap_or(i64::MAX) < limit {
+        return None;
+    }
+    items.last().map(|item| encode_cursor(&key(item)))
+}
+
+/// Handler for errors of actix's own `Query` and `Path` extractors.
+pub fn query_error(
+    error: actix_web::error::QueryPayloadError,
+    _: &HttpRequest,
+) -> actix_web::Error {
+    ApiError::InvalidQuery(error.to_string()).into()
+}
+
+pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::InvalidPath(error.to_string()).into()
+}

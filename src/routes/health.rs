@@ -1,0 +1,51 @@
+//! Liveness and readiness probes.
+
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::problem::{ApiError, Problem};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` when healthy.
+    pub status: String,
+}
+
+/// The process is up.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "get_health",
+    responses((status = 200, description = "Alive", body = Health))
+)]
+#[get("/healthz")]
+pub async fn get_health() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The process can reach its database.
+#[utoipa::path(
+    tag = "health",
+    operation_id = "get_readiness",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "`service_unavailable`: the database cannot be reached", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn get_readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let state = state.clone();
+    web::block(move || -> Result<(), ApiError> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = state.db.connection().map_err(|_| ApiError::Unavailable)?;
+        conn.batch_execute("SELECT 1")
+            .map_err(|_| ApiError::Unavailable)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok".to_owned(),
+    }))
+}

@@ -1,0 +1,94 @@
+//! The HTTP API: one module per resource, registered through utoipa-actix-web
+//! so that the OpenAPI document is generated from the handlers themselves.
+
+pub mod accounts;
+pub mod extract;
+pub mod health;
+pub mod problem;
+pub mod projects;
+pub mod transactions;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::config::RuntimeSettings;
+use crate::db::{Database, DbConnection};
+use crate::domain::Unit;
+use problem::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Arc<Database>,
+    pub settings: RuntimeSettings,
+}
+
+/// Registers the `/v1` resources.
+pub fn configure(cfg: &mut ServiceConfig) {
+    projects::configure(cfg);
+    accounts::configure(cfg);
+    transactions::configure(cfg);
+}
+
+/// The configured body limit, for error messages.
+pub fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(0, |state| state.settings.body_limit_bytes)
+}
+
+/// The scope idempotency keys live in: per caller. Until authentication
+/// exists every caller shares the anonymous scope.
+pub fn idempotency_scope() -> String {
+    "anonymous".to_owned()
+}
+
+/// Every unit recorded so far, by code (a small table).
+pub fn stored_units(conn: &mut DbConnection) -> Result<HashMap<String, Unit>, ApiError> {
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    let rows: Vec<(String, i32, String)> = units::table
+        .select((units::code, units::scale, units::kind))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, scale, kind)| {
+            let unit = Unit::from_stored(
+                code.clone(),
+                u32::try_from(scale).unwrap_or(0),
+                crate::domain::UnitKind::parse(&kind).unwrap_or(crate::domain::UnitKind::Currency),
+            );
+            (code, unit)
+        })
+        .collect())
+}
+
+/// A unit as stored if it has been used, else as the currency tables say.
+pub fn resolve_unit(
+    units: &HashMap<String, Unit>,
+    code: &str,
+) -> Result<Unit, crate::domain::UnitError> {
+    match units.get(code) {
+        Some(unit) => Ok(unit.clone()),
+        None => Unit::lookup(code),
+    }
+}
+
+/// Formats minor units with the unit's stored scale.
+pub fn format_minor(units: &HashMap<String, Unit>, code: &str, minor: i64) -> String {
+    units
+        .get(code)
+        .map_or_else(|| minor.to_string(), |unit| unit.format_minor(minor))
+}
+
+/// Runs a read in a blocking thread.
+pub async fn read<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    web::block(move || state.db.read(work)).await?
+}

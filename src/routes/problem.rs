@@ -1,0 +1,305 @@
+//! Errors as RFC 9457 problem details. Every variant maps explicitly to a
+//! status and a stable snake_case `code`; internal failures are logged once
+//! here and answered with an opaque 500.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::StorageError;
+use crate::db::transactions::PostError;
+use crate::domain::TransactionError;
+
+/// The media type of every error body.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:commons-ledger:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Stable, machine-readable error code.
+    pub code: String,
+    /// For validation errors: every offending field.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field, e.g. `postings[0].amount`.
+    pub field: String,
+    /// Stable code of the rule the field breaks, e.g. `amount_precision`.
+    pub code: String,
+    /// Why the value was refused.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the body does not match the expected shape: {0}")]
+    InvalidBody(String),
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("invalid query parameter: {0}")]
+    InvalidQuery(String),
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("an account named `{0}` already exists in this project")]
+    AccountExists(String),
+    #[error("transaction {0} has already been reversed")]
+    AlreadyReversed(String),
+    #[error("transaction {0} is itself a reversal; post a new transaction instead")]
+    ReversalOfReversal(String),
+    #[error(transparent)]
+    Ledger(#[from] TransactionError),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInFlight,
+    #[error("invalid Idempotency-Key: {0}")]
+    InvalidIdempotencyKey(String),
+    #[error("the service is temporarily unable to reach its database")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Stable code, HTTP status and title of each variant.
+    fn describe(&self) -> (&'static str, StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
+            ApiError::Validation(errors) => (
+                common_code(errors),
+                S::UNPROCESSABLE_ENTITY,
+                "Invalid request",
+            ),
+            ApiError::MalformedJson(_) => ("malformed_json", S::BAD_REQUEST, "Malformed JSON"),
+            ApiError::InvalidBody(_) => (
+                "invalid_body",
+                S::UNPROCESSABLE_ENTITY,
+                "Invalid request body",
+            ),
+            ApiError::UnsupportedMediaType => (
+                "unsupported_media_type",
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+            ),
+            ApiError::PayloadTooLarge(_) => {
+                ("body_too_large", S::PAYLOAD_TOO_LARGE, "Body too large")
+            }
+            ApiError::InvalidQuery(_) => {
+                ("invalid_query", S::BAD_REQUEST, "Invalid query parameter")
+            }
+            ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
+            ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
+            ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),
+            ApiError::AccountExists(_) => ("account_exists", S::CONFLICT, "Account exists"),
+            ApiError::AlreadyReversed(_) => ("already_reversed", S::CONFLICT, "Already reversed"),
+            ApiError::ReversalOfReversal(_) => (
+                "reversal_not_reversible",
+                S::UNPROCESSABLE_ENTITY,
+                "A reversal cannot be reversed",
+            ),
+            ApiError::Ledger(error) => (
+                ledger_code(error),
+                S::UNPROCESSABLE_ENTITY,
+                ledger_title(error),
+            ),
+            ApiError::IdempotencyKeyReused => (
+                "idempotency_key_reused",
+                S::UNPROCESSABLE_ENTITY,
+                "Idempotency key reused",
+            ),
+            ApiError::IdempotencyInFlight => (
+                "idempotency_request_in_flight",
+                S::CONFLICT,
+                "Request in flight",
+            ),
+            ApiError::InvalidIdempotencyKey(_) => (
+                "invalid_idempotency_key",
+                S::BAD_REQUEST,
+                "Invalid idempotency key",
+            ),
+            ApiError::Unavailable => (
+                "service_unavailable",
+                S::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+            ),
+            ApiError::Internal(_) => ("internal_error", S::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The problem document of this error, as sent to the client.
+    pub fn problem(&self) -> Problem {
+        let (code, status, title) = self.describe();
+        let detail = match self {
+            // Never show internal text (SQL, causes) to the client.
+            ApiError::Internal(_) => {
+                "the server failed to handle this request; it has been logged".to_owned()
+            }
+            ApiError::Unavailable => self.to_string(),
+            other => other.to_string(),
+        };
+        Problem {
+            problem_type: format!("urn:commons-ledger:problem:{code}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors: match self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Single-field validation error.
+    pub fn field(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+}
+
+/// The code of a validation error: the fields' own code when they agree,
+/// so `amount_precision` stays `amount_precision` at the top level.
+fn common_code(errors: &[FieldError]) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "amount_malformed",
+        "amount_precision",
+        "amount_not_positive",
+        "amount_too_large",
+        "unknown_currency",
+        "invalid_account_name",
+        "invalid_date",
+        "invalid_kind",
+        "kind_reserved",
+        "too_many_postings",
+        "no_postings",
+        "too_long",
+        "metadata_too_large",
+        "invalid_name",
+    ];
+    let first = errors.first().map(|e| e.code.as_str());
+    match first {
+        Some(code) if errors.iter().all(|e| e.code == code) => KNOWN
+            .iter()
+            .find(|known| **known == code)
+            .copied()
+            .unwrap_or("validation_failed"),
+        _ => "validation_failed",
+    }
+}
+
+fn not_found_code(resource: &str) -> &'static str {
+    match resource {
+        "project" => "project_not_found",
+        "account" => "account_not_found",
+        "transaction" => "transaction_not_found",
+        _ => "not_found",
+    }
+}
+
+fn ledger_code(error: &TransactionError) -> &'static str {
+    match error {
+        TransactionError::UnknownAccount(_) => "unknown_account",
+        TransactionError::CurrencyMismatch { .. } => "currency_mismatch",
+        TransactionError::SameAccount { .. } => "same_account",
+        TransactionError::InsufficientFunds { .. } => "insufficient_funds",
+        TransactionError::BalanceOverflow(_) => "balance_overflow",
+        TransactionError::Unbalanced(_) => "unbalanced_transaction",
+    }
+}
+
+fn ledger_title(error: &TransactionError) -> &'static str {
+    match error {
+        TransactionError::UnknownAccount(_) => "Unknown account",
+        TransactionError::CurrencyMismatch { .. } => "Currency mismatch",
+        TransactionError::SameAccount { .. } => "Posting to the same account",
+        TransactionError::InsufficientFunds { .. } => "Insufficient funds",
+        TransactionError::BalanceOverflow(_) => "Balance overflow",
+        TransactionError::Unbalanced(_) => "Unbalanced transaction",
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.describe().1
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error.cause_chain = %cause, "request failed");
+        }
+        let problem = self.problem();
+        HttpResponse::build(self.status_code())
+            .content_type(PROBLEM_CONTENT_TYPE)
+            .json(problem)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        ApiError::Internal(format!("database: {error}"))
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Pool(cause) => {
+                tracing::warn!(error = %cause, "no database connection available");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<PostError> for ApiError {
+    fn from(error: PostError) -> Self {
+        match error {
+            PostError::Rule(rule) => ApiError::Ledger(rule),
+            PostError::Database(database) => database.into(),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(format!("blocking task: {error}"))
+    }
+}

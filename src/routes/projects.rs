@@ -1,0 +1,181 @@
+//! `/v1/projects`: each project keeps its own ledger in one currency of account.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::{ApiError, FieldError, Problem};
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::db::projects::ProjectRow;
+use crate::db::{self, DbConnection};
+use crate::domain::Unit;
+
+/// Longest project name, in characters.
+pub const PROJECT_NAME_LENGTH_MAX: usize = 200;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_project)
+        .service(list_projects)
+        .service(get_project);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectRequest {
+    /// Display name, 1 to 200 characters.
+    #[schema(example = "OpenAir Lyon")]
+    pub name: String,
+    /// The project's main currency (ISO 4217), e.g. `EUR`.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Whether the ledger, balances and reports are readable without a token.
+    #[serde(default)]
+    pub public: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub public: bool,
+    /// When the project was created (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectPage {
+    pub items: Vec<Project>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(row: ProjectRow) -> Self {
+        Project {
+            id: row.id,
+            name: row.name,
+            currency: row.currency,
+            public: row.public != 0,
+            created_at: db::format_timestamp(row.created_at),
+        }
+    }
+}
+
+/// Finds a project or answers 404.
+pub fn require_project(conn: &mut DbConnection, project_id: &str) -> Result<ProjectRow, ApiError> {
+    db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound("project"))
+}
+
+/// Create a project with its own ledger.
+#[utoipa::path(
+    tag = "projects",
+    operation_id = "create_project",
+    request_body = CreateProjectRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    responses(
+        (status = 201, description = "The project", body = Project),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request still in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects")]
+pub async fn create_project(
+    state: web::Data<AppState>,
+    body: JsonBody<CreateProjectRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.value;
+    let mut errors = Vec::new();
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > PROJECT_NAME_LENGTH_MAX {
+        errors.push(FieldError::new(
+            "name",
+            "invalid_name",
+            format!("a project name is 1 to {PROJECT_NAME_LENGTH_MAX} characters"),
+        ));
+    }
+    let currency = Unit::lookup(&request.currency)
+        .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
+        .ok();
+    let (Some(currency), true) = (currency, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    write::run(
+        &state,
+        super::idempotency_scope(),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let id = uuid::Uuid::now_v7().to_string();
+            let row = db::projects::insert(conn, &id, &name, &currency, request.public)?;
+            Reply::created(&Project::from(row))
+        },
+    )
+    .await
+}
+
+/// List projects, oldest first.
+#[utoipa::path(
+    tag = "projects",
+    operation_id = "list_projects",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of projects", body = ProjectPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects")]
+pub async fn list_projects(
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ProjectPage>, ApiError> {
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let rows = read(&state, move |conn| {
+        Ok(db::projects::list(conn, after.as_deref(), limit)?)
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    Ok(web::Json(ProjectPage {
+        items: rows.into_iter().map(Project::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get one project.
+#[utoipa::path(
+    tag = "projects",
+    operation_id = "get_project",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
+    responses(
+        (status = 200, description = "The project", body = Project),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}")]
+pub async fn get_project(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<Project>, ApiError> {
+    let project_id = path.into_inner();
+    let row = read(&state, move |conn| require_project(conn, &project_id)).await?;
+    Ok(web::Json(Project::from(row)))
+}

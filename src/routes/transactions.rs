@@ -1,0 +1,550 @@
+//! `/v1/projects/{project_id}/transactions`: posting to the ledger, reading it
+//! back, and reversing a transaction (once).
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::{ApiError, FieldError, Problem};
+use super::projects::require_project;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::db::transactions::{TransactionFilter, TransactionRecord};
+use crate::db::{self, DbConnection};
+use crate::domain::transaction::{
+    DESCRIPTION_LENGTH_MAX, METADATA_BYTES_MAX, POSTINGS_PER_TRANSACTION_MAX,
+};
+use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_transaction)
+        .service(list_transactions)
+        .service(get_transaction)
+        .service(create_reversal);
+}
+
+/// What a transaction records.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKindDto {
+    Transfer,
+    Adjustment,
+    Grant,
+    Donation,
+    Expense,
+    Distribution,
+    Payout,
+    Exchange,
+    Reversal,
+}
+
+impl From<TransactionKindDto> for TransactionKind {
+    fn from(kind: TransactionKindDto) -> Self {
+        match kind {
+            TransactionKindDto::Transfer => TransactionKind::Transfer,
+            TransactionKindDto::Adjustment => TransactionKind::Adjustment,
+            TransactionKindDto::Grant => TransactionKind::Grant,
+            TransactionKindDto::Donation => TransactionKind::Donation,
+            TransactionKindDto::Expense => TransactionKind::Expense,
+            TransactionKindDto::Distribution => TransactionKind::Distribution,
+            TransactionKindDto::Payout => TransactionKind::Payout,
+            TransactionKindDto::Exchange => TransactionKind::Exchange,
+            TransactionKindDto::Reversal => TransactionKind::Reversal,
+        }
+    }
+}
+
+impl From<TransactionKind> for TransactionKindDto {
+    fn from(kind: TransactionKind) -> Self {
+        match kind {
+            TransactionKind::Transfer => TransactionKindDto::Transfer,
+            TransactionKind::Adjustment => TransactionKindDto::Adjustment,
+            TransactionKind::Grant => TransactionKindDto::Grant,
+            TransactionKind::Donation => TransactionKindDto::Donation,
+            TransactionKind::Expense => TransactionKindDto::Expense,
+            TransactionKind::Distribution => TransactionKindDto::Distribution,
+            TransactionKind::Payout => TransactionKindDto::Payout,
+            TransactionKind::Exchange => TransactionKindDto::Exchange,
+            TransactionKind::Reversal => TransactionKindDto::Reversal,
+        }
+    }
+}
+
+/// One movement of an amount from one account to another.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Posting {
+    /// Account the amount leaves.
+    #[schema(example = "funder:fondation-horizon")]
+    pub from: String,
+    /// Account the amount arrives in.
+    #[schema(example = "pool:general")]
+    pub to: String,
+    /// Positive decimal string with at most the unit's decimals.
+    #[schema(example = "100.00")]
+    pub amount: String,
+    /// Unit of the amount; both accounts must hold it.
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransactionRequest {
+    /// `transfer` (default) or `adjustment`; other kinds are posted by their own endpoints.
+    #[serde(default = "default_kind")]
+    pub kind: TransactionKindDto,
+    /// Business date, `YYYY-MM-DD`.
+    #[schema(example = "2026-03-01", format = Date)]
+    pub effective_date: String,
+    #[serde(default)]
+    pub description: String,
+    /// Free-form JSON object, at most 8 KiB.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// One to 500 postings, applied in order.
+    pub postings: Vec<Posting>,
+}
+
+fn default_kind() -> TransactionKindDto {
+    TransactionKindDto::Transfer
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReversalRequest {
+    /// Business date of the reversal (default: the original's).
+    #[schema(example = "2026-03-02", format = Date)]
+    pub effective_date: Option<String>,
+    /// Why the transaction is reversed.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Transaction {
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Position in the project's ledger, from 1.
+    pub sequence: i64,
+    pub kind: TransactionKindDto,
+    #[schema(format = Date)]
+    pub effective_date: String,
+    /// When the server recorded it (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub postings: Vec<Posting>,
+    /// SHA-256 over the canonical content and the previous hash.
+    pub hash: String,
+    pub previous_hash: String,
+    /// The transaction this one reverses.
+    #[schema(format = Uuid)]
+    pub reverses: Option<String>,
+    /// The reversal that undid this transaction.
+    #[schema(format = Uuid)]
+    pub reversed_by: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TransactionPage {
+    pub items: Vec<Transaction>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransactionQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Earliest effective date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Latest effective date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// Only transactions with a posting to or from this account.
+    pub account: Option<String>,
+    /// Only transactions of this kind.
+    pub kind: Option<TransactionKindDto>,
+}
+
+fn parse_date(field: &str, text: &str) -> Result<NaiveDate, FieldError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                "invalid_date",
+                format!("`{text}` is not a date in YYYY-MM-DD form"),
+            )
+        })
+}
+
+impl CreateTransactionRequest {
+    /// Parses the request into a domain transaction, collecting every invalid
+    /// field. Units are resolved as stored (scale fixed on first use).
+    fn parse(&self, units: &HashMap<String, Unit>) -> Result<NewTransaction, ApiError> {
+        let mut errors = Vec::new();
+        let kind = TransactionKind::from(self.kind);
+        if !kind.is_generic() {
+            errors.push(FieldError::new(
+                "kind",
+                "kind_reserved",
+                format!(
+                    "`{}` transactions are recorded through their own endpoint",
+                    kind.as_str()
+                ),
+            ));
+        }
+        let effective_date = parse_date("effective_date", &self.effective_date)
+            .map_err(|e| errors.push(e))
+            .ok();
+        if self.description.chars().count() > DESCRIPTION_LENGTH_MAX {
+            errors.push(FieldError::new(
+                "description",
+                "too_long",
+                format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
+            ));
+        }
+        let metadata = serde_json::Value::Object(self.metadata.clone()).to_string();
+        if metadata.len() > METADATA_BYTES_MAX {
+            errors.push(FieldError::new(
+                "metadata",
+                "metadata_too_large",
+                format!("at most {METADATA_BYTES_MAX} bytes of JSON"),
+            ));
+        }
+        if self.postings.is_empty() {
+            errors.push(FieldError::new(
+                "postings",
+                "no_postings",
+                "a transaction needs at least one posting",
+            ));
+        }
+        if self.postings.len() > POSTINGS_PER_TRANSACTION_MAX {
+            errors.push(FieldError::new(
+                "postings",
+                "too_many_postings",
+                format!("at most {POSTINGS_PER_TRANSACTION_MAX} postings per transaction"),
+            ));
+        }
+        let mut postings = Vec::with_capacity(self.postings.len());
+        for (index, posting) in self
+            .postings
+            .iter()
+            .enumerate()
+            .take(POSTINGS_PER_TRANSACTION_MAX)
+        {
+            if let Some(posting) = parse_posting(index, posting, units, &mut errors) {
+                postings.push(posting);
+            }
+        }
+        match effective_date {
+            Some(effective_date) if errors.is_empty() => Ok(NewTransaction {
+                kind,
+                effective_date,
+                description: self.description.clone(),
+                metadata,
+                postings,
+            }),
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
+fn parse_posting(
+    index: usize,
+    posting: &Posting,
+    units: &HashMap<String, Unit>,
+    errors: &mut Vec<FieldError>,
+) -> Option<NewPosting> {
+    let field = |name: &str| format!("postings[{index}].{name}");
+    let from = AccountName::parse(&posting.from)
+        .map_err(|e| errors.push(FieldError::new(field("from"), "invalid_account_name", e)))
+        .ok();
+    let to = AccountName::parse(&posting.to)
+        .map_err(|e| errors.push(FieldError::new(field("to"), "invalid_account_name", e)))
+        .ok();
+    let unit = super::resolve_unit(units, &posting.currency)
+        .map_err(|e| errors.push(FieldError::new(field("currency"), "unknown_currency", e)))
+        .ok()?;
+    let amount = Amount::parse(&posting.amount, &unit)
+        .map_err(|e| errors.push(FieldError::new(field("amount"), e.code(), &e)))
+        .ok()?;
+    Some(NewPosting {
+        from: from?,
+        to: to?,
+        amount,
+        unit: unit.code().to_owned(),
+    })
+}
+
+/// The response shape of a stored transaction.
+pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) -> Transaction {
+    let row = record.row;
+    Transaction {
+        kind: TransactionKind::parse(&row.kind)
+            .map_or(TransactionKindDto::Transfer, TransactionKindDto::from),
+        effective_date: row.effective_date.to_string(),
+        recorded_at: db::format_timestamp(row.recorded_at),
+        metadata: serde_json::from_str(&row.metadata).unwrap_or_else(|_| serde_json::json!({})),
+        postings: record
+            .postings
+            .into_iter()
+            .map(|p| Posting {
+                amount: super::format_minor(units, &p.currency, p.amount),
+                from: p.from,
+                to: p.to,
+                currency: p.currency,
+            })
+            .collect(),
+        id: row.id,
+        sequence: row.sequence,
+        description: row.description,
+        hash: row.hash,
+        previous_hash: row.previous_hash,
+        reverses: row.reverses_id,
+        reversed_by: record.reversed_by,
+    }
+}
+
+fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Reply, ApiError> {
+    let units = super::stored_units(conn)?;
+    Reply::created(&to_transaction(&units, record))
+}
+
+/// Post a transaction: all postings or none.
+#[utoipa::path(
+    tag = "transactions",
+    operation_id = "create_transaction",
+    request_body = CreateTransactionRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    responses(
+        (status = 201, description = "The posted transaction", body = Transaction),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/transactions")]
+pub async fn create_transaction(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: JsonBody<CreateTransactionRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    write::run(
+        &state,
+        super::idempotency_scope(),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let project = require_project(conn, &project_id)?;
+            let transaction = request.parse(&super::stored_units(conn)?)?;
+            let record = db::transactions::post(conn, &project.id, &transaction, None)?;
+            reply_with(conn, record)
+        },
+    )
+    .await
+}
+
+/// List a project's transactions in ledger order.
+#[utoipa::path(
+    tag = "transactions",
+    operation_id = "list_transactions",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), TransactionQuery),
+    responses(
+        (status = 200, description = "A page of transactions", body = TransactionPage),
+        (status = 400, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/transactions")]
+pub async fn list_transactions(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<TransactionQuery>,
+) -> Result<web::Json<TransactionPage>, ApiError> {
+    let project_id = path.into_inner();
+    let query = query.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?
+        .map(|text| {
+            text.parse::<i64>().map_err(|_| {
+                ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
+            })
+        })
+        .transpose()?;
+    let date = |text: Option<&str>, field: &str| {
+        text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
+            .transpose()
+    };
+    let mut filter = TransactionFilter {
+        from: date(query.from.as_deref(), "from")?,
+        to: date(query.to.as_deref(), "to")?,
+        account_id: None,
+        kind: query
+            .kind
+            .map(|k| TransactionKind::from(k).as_str().to_owned()),
+    };
+    let account = query.account;
+    let (units, records) = read(&state, move |conn| {
+        require_project(conn, &project_id)?;
+        if let Some(account) = account {
+            match db::accounts::find(conn, &project_id, &account)? {
+                Some(row) => filter.account_id = Some(row.id),
+                None => return Ok((HashMap::new(), Vec::new())),
+            }
+        }
+        let records = db::transactions::list(conn, &project_id, &filter, after, limit)?;
+        Ok((super::stored_units(conn)?, records))
+    })
+    .await?;
+    let next_cursor = next_cursor(&records, limit, |r| r.row.sequence.to_string());
+    Ok(web::Json(TransactionPage {
+        items: records
+            .into_iter()
+            .map(|r| to_transaction(&units, r))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Get one transaction with its postings.
+#[utoipa::path(
+    tag = "transactions",
+    operation_id = "get_transaction",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
+    ),
+    responses(
+        (status = 200, description = "The transaction", body = Transaction),
+        (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/transactions/{transaction_id}")]
+pub async fn get_transaction(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Transaction>, ApiError> {
+    let (project_id, transaction_id) = path.into_inner();
+    let (units, record) = read(&state, move |conn| {
+        require_project(conn, &project_id)?;
+        let record = db::transactions::find(conn, &project_id, &transaction_id)?
+            .ok_or(ApiError::NotFound("transaction"))?;
+        Ok((super::stored_units(conn)?, record))
+    })
+    .await?;
+    Ok(web::Json(to_transaction(&units, record)))
+}
+
+/// Reverse a transaction: post its postings backwards, linked to it. A
+/// transaction is reversed at most once; a reversal is not reversible.
+#[utoipa::path(
+    tag = "transactions",
+    operation_id = "create_reversal",
+    request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    responses(
+        (status = 201, description = "The reversal transaction", body = Transaction),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/transactions/{transaction_id}/reversal")]
+pub async fn create_reversal(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<CreateReversalRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, transaction_id) = path.into_inner();
+    let request = body.value;
+    let effective_date = request
+        .effective_date
+        .as_deref()
+        .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
+        .transpose()?;
+    let description = request.description.unwrap_or_default();
+    if description.chars().count() > DESCRIPTION_LENGTH_MAX {
+        return Err(ApiError::field(
+            "description",
+            "too_long",
+            format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
+        ));
+    }
+    write::run(
+        &state,
+        super::idempotency_scope(),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            require_project(conn, &project_id)?;
+            db::projects::lock(conn, &project_id)?;
+            let original = db::transactions::find(conn, &project_id, &transaction_id)?
+                .ok_or(ApiError::NotFound("transaction"))?;
+            if original.row.reverses_id.is_some() {
+                return Err(ApiError::ReversalOfReversal(original.row.id));
+            }
+            if original.reversed_by.is_some() {
+                return Err(ApiError::AlreadyReversed(original.row.id));
+            }
+            let mut postings = Vec::with_capacity(original.postings.len());
+            for posting in original.postings.iter().rev() {
+                postings.push(NewPosting {
+                    from: AccountName::parse(&posting.to)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    to: AccountName::parse(&posting.from)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    amount: Amount::from_minor(posting.amount).ok_or_else(|| {
+                        ApiError::Internal("stored amount out of range".to_owned())
+                    })?,
+                    unit: posting.currency.clone(),
+                });
+            }
+            let reversal = NewTransaction {
+                kind: TransactionKind::Reversal,
+                effective_date: effective_date.unwrap_or(original.row.effective_date),
+                description: if description.is_empty() {
+                    format!("Reversal of {}", original.row.id)
+                } else {
+                    description
+                },
+                metadata: "{}".to_owned(),
+                postings,
+            };
+            let record =
+                db::transactions::post(conn, &project_id, &reversal, Some(&original.row.id))?;
+            reply_with(conn, record)
+        },
+    )
+    .await
+}
