@@ -298,7 +298,8 @@ mod tests {
 
     #[test]
     fn rule_violations_are_refused() {
-        let cases: Vec<(NewPosting, fn(&TransactionError) -> bool, &str)> = vec![
+        type Expectation = fn(&TransactionError) -> bool;
+        let cases: Vec<(NewPosting, Expectation, &str)> = vec![
             (
                 posting("pool:general", "reserve", 1, "EUR"),
                 |e| matches!(e, TransactionError::InsufficientFunds { .. }),

@@ -42,6 +42,13 @@ CREATE TABLE accounts (
 CREATE TRIGGER accounts_identity_is_immutable
 BEFORE UPDATE OF id, project_id, name, currency, non_negative ON accounts
 BEGIN SELECT RAISE(ABORT, 'an account''s identity, unit and flags are immutable'); END;
+-- Balances move only through postings: the postings trigger holds a permit
+-- while it updates them (SQLite has no trigger depth to ask instead).
+CREATE TABLE balance_update_permits (posting_id INTEGER PRIMARY KEY NOT NULL);
+CREATE TRIGGER accounts_balance_moves_only_by_postings
+BEFORE UPDATE OF balance ON accounts
+WHEN NOT EXISTS (SELECT 1 FROM balance_update_permits)
+BEGIN SELECT RAISE(ABORT, 'balances change only through postings'); END;
 CREATE TRIGGER accounts_are_kept BEFORE DELETE ON accounts
 BEGIN SELECT RAISE(ABORT, 'accounts are never deleted'); END;
 
@@ -108,8 +115,10 @@ BEGIN
     SELECT RAISE(ABORT, 'postings may only be added to the newest transaction')
     WHERE (SELECT t.sequence FROM transactions t WHERE t.id = NEW.transaction_id)
         <> (SELECT p.last_sequence FROM projects p WHERE p.id = NEW.project_id);
+    INSERT INTO balance_update_permits (posting_id) VALUES (NEW.id);
     UPDATE accounts SET balance = balance - NEW.amount WHERE id = NEW.from_account_id;
     UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.to_account_id;
+    DELETE FROM balance_update_permits WHERE posting_id = NEW.id;
     SELECT RAISE(ABORT, 'posting running balances do not match the accounts')
     WHERE (SELECT balance FROM accounts WHERE id = NEW.from_account_id) IS NOT NEW.from_balance_after
        OR (SELECT balance FROM accounts WHERE id = NEW.to_account_id) IS NOT NEW.to_balance_after;

@@ -1,0 +1,159 @@
+//! The database refuses, on its own, raw writes that break a ledger invariant:
+//! the constraints and triggers pair every rule the domain checks.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use commons_ledger::db::DbConnection;
+
+use crate::helpers::{TestApp, json_of};
+use crate::on_both_backends;
+
+on_both_backends!(raw_sql_breaking_an_invariant_is_refused);
+
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = BigInt)]
+    last_sequence: i64,
+    #[diesel(sql_type = Text)]
+    last_hash: String,
+}
+
+#[derive(QueryableByName)]
+struct AccountId {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+}
+
+/// Runs `sql` in a transaction that is always rolled back and returns the
+/// database's error message; panics if the database accepted it.
+fn refused(conn: &mut DbConnection, sql: &str, rule: &str) -> String {
+    let mut outcome = None;
+    let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+        outcome = Some(conn.batch_execute(sql));
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    match outcome {
+        Some(Err(error)) => error.to_string().to_lowercase(),
+        other => panic!("{rule}: the database accepted it ({other:?})"),
+    }
+}
+
+async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "pool:usd", "USD", true).await;
+    let funding = json_of(
+        app.transfer(&project, "funder:a", "pool:general", "100.00", "EUR")
+            .await,
+    )
+    .await;
+    let funding_id = funding["id"].as_str().expect("id").to_owned();
+    // A later transaction, so that the funding one is history.
+    assert_eq!(
+        app.transfer(&project, "funder:a", "pool:general", "1.00", "EUR")
+            .await
+            .status(),
+        201
+    );
+    let project_for_check = project.clone();
+
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pooled = db.connection().expect("connection");
+        let conn: &mut DbConnection = &mut pooled;
+        let head: Head = diesel::sql_query("SELECT last_sequence, last_hash FROM projects WHERE id = $1")
+            .bind::<Text, _>(&project)
+            .get_result(conn)
+            .expect("head");
+        let ids: Vec<AccountId> = diesel::sql_query("SELECT id, name, balance FROM accounts WHERE project_id = $1")
+            .bind::<Text, _>(&project)
+            .load(conn)
+            .expect("accounts");
+        let account = |name: &str| ids.iter().find(|a| a.name == name).map(|a| (a.id.clone(), a.balance)).expect("account");
+        let ((funder, f), (pool, p), (usd, _)) = (account("funder:a"), account("pool:general"), account("pool:usd"));
+        assert_eq!((f, p), (-10_100, 10_100));
+        let next = head.last_sequence + 1;
+        let new_tx = |id: &str, kind: &str, reverses: &str| {
+            format!(
+                "INSERT INTO transactions (id, project_id, sequence, kind, effective_date, recorded_at, description, metadata, reverses_id, previous_hash, hash) \
+                 VALUES ('{id}', '{project}', {next}, '{kind}', '2026-03-01', '2026-03-01 10:00:00', '', '{{}}', {reverses}, '{}', '{}');",
+                head.last_hash,
+                "f".repeat(64)
+            )
+        };
+        let tx_id = "01900000-0000-7000-8000-00000000000a";
+        let posting = |from: &str, to: &str, amount: i64, currency: &str, from_after: i64, to_after: i64| {
+            format!(
+                "INSERT INTO postings (transaction_id, project_id, position, from_account_id, to_account_id, amount, currency, from_balance_after, to_balance_after) \
+                 VALUES ('{tx_id}', '{project}', 0, '{from}', '{to}', {amount}, '{currency}', {from_after}, {to_after});"
+            )
+        };
+        let with_tx = |sql: String| format!("{}{sql}", new_tx(tx_id, "transfer", "NULL"));
+
+        // The control: a correct raw posting is accepted, so the refusals
+        // below are about the rule each one breaks.
+        let mut accepted = None;
+        let _ = conn.transaction::<(), diesel::result::Error, _>(|c| {
+            accepted = Some(c.batch_execute(&with_tx(posting(&pool, &funder, 1_000, "EUR", p - 1_000, f + 1_000))));
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(matches!(accepted, Some(Ok(()))), "a valid raw posting is accepted: {accepted:?}");
+
+        let cases: Vec<(String, &str)> = vec![
+            ("UPDATE postings SET amount = amount + 1".to_owned(), "invariant 5: postings are never updated"),
+            ("DELETE FROM postings".to_owned(), "invariant 5: postings are never deleted"),
+            ("UPDATE transactions SET description = 'edited'".to_owned(), "invariant 5: transactions are never updated"),
+            ("DELETE FROM transactions".to_owned(), "invariant 5: transactions are never deleted"),
+            (format!("UPDATE accounts SET balance = balance + 1 WHERE id = '{funder}'"), "invariant 3: balances move only by postings"),
+            (with_tx(posting(&pool, &funder, p + 1, "EUR", -1, f + p + 1)), "invariant 4: a non-negative pool never goes below zero"),
+            (with_tx(posting(&funder, &usd, 100, "EUR", f - 100, 100)), "a posting's unit is both accounts' unit"),
+            (with_tx(posting(&funder, &usd, 100, "USD", f - 100, 100)), "a posting's unit is both accounts' unit (other side)"),
+            (with_tx(posting(&funder, &pool, 0, "EUR", f, p)), "amounts are positive"),
+            (with_tx(posting(&funder, &funder, 5, "EUR", f, f)), "a posting moves between two accounts"),
+            (with_tx(posting(&funder, &pool, 5, "EUR", f - 5, p + 99)), "invariant 3: running balances match the accounts"),
+            (
+                format!(
+                    "INSERT INTO postings (transaction_id, project_id, position, from_account_id, to_account_id, amount, currency, from_balance_after, to_balance_after) \
+                     VALUES ('{funding_id}', '{project}', 1, '{funder}', '{pool}', 5, 'EUR', {}, {})",
+                    f - 5,
+                    p + 5
+                ),
+                "history is closed: no posting joins an old transaction",
+            ),
+            (new_tx(tx_id, "transfer", "NULL").replace(&format!(", {next}, "), ", 99, "), "the hash chain has no gaps"),
+            (
+                format!(
+                    "{}{}",
+                    new_tx(tx_id, "reversal", &format!("'{funding_id}'")),
+                    new_tx("01900000-0000-7000-8000-00000000000b", "reversal", &format!("'{funding_id}'"))
+                        .replace(&format!(", {next}, "), &format!(", {}, ", next + 1))
+                        .replace(&head.last_hash, &"f".repeat(64))
+                ),
+                "invariant 5: a transaction is reversed at most once",
+            ),
+            ("UPDATE units SET scale = 3 WHERE code = 'EUR'".to_owned(), "a unit's scale never changes"),
+            ("DELETE FROM accounts".to_owned(), "accounts are never deleted"),
+        ];
+        for (sql, rule) in cases {
+            let message = refused(conn, &sql, rule);
+            assert!(!message.is_empty(), "{rule}");
+        }
+    })
+    .await
+    .expect("blocking task");
+
+    let balances = app.balances(&project_for_check).await;
+    assert_eq!(
+        balances["pool:general"], "101.00",
+        "nothing of the refused writes remains"
+    );
+    assert_eq!(balances["funder:a"], "-101.00");
+}

@@ -1,0 +1,345 @@
+//! `spawn_app` and request helpers shared by every API test.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use commons_ledger::config::RuntimeSettings;
+use commons_ledger::db::{Database, DatabaseUrl};
+use commons_ledger::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+
+/// Environment variable naming a PostgreSQL server (any database on it) in
+/// which each test creates, and afterwards drops, a database of its own.
+pub const POSTGRES_URL_VARIABLE: &str = "COMMONS_LEDGER_TEST_POSTGRES_URL";
+
+/// Body limit the test servers use (smaller than the default, so the limit
+/// test stays fast).
+pub const TEST_BODY_LIMIT_BYTES: usize = 65_536;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `sqlite` and `postgres` tests running `scenario(app)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await
+                    .expect("SQLite app");
+                super::$scenario(&app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    Some(app) => super::$scenario(&app).await,
+                    None => eprintln!("skipped: {} is not set", $crate::helpers::POSTGRES_URL_VARIABLE),
+                }
+            }
+        }
+    )*};
+}
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Arc<Database>,
+    _storage: Storage,
+}
+
+enum Storage {
+    /// Kept so the directory lives as long as the test.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// Starts the application on port 0 against a fresh database. Returns None
+/// for PostgreSQL when no server is configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let (url, storage) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+            (url, Storage::Sqlite { _dir: dir })
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var(POSTGRES_URL_VARIABLE).ok()?;
+            let name = create_postgres_database(&admin_url);
+            (
+                replace_database(&admin_url, &name),
+                Storage::Postgres { admin_url, name },
+            )
+        }
+    };
+    let db =
+        Arc::new(Database::connect(&DatabaseUrl::parse(&url).expect("url"), 8).expect("database"));
+    db.migrate().expect("migrations");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let settings = RuntimeSettings {
+        body_limit_bytes: TEST_BODY_LIMIT_BYTES,
+        idempotency_lease: std::time::Duration::from_secs(60),
+    };
+    let app =
+        Application::from_parts(db.clone(), listener, settings, Some(2)).expect("application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        _storage: storage,
+    })
+}
+
+/// `url` with its database name replaced by `name`.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Creates a fresh database from a migrated template, so each test starts
+/// from the current schema quickly. The template is named after a hash of the
+/// PostgreSQL migrations, so runs share it until a migration changes.
+fn migrations_digest() -> String {
+    use sha2::{Digest, Sha256};
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&directory)
+        .expect("migrations directory")
+        .filter_map(Result::ok)
+        .flat_map(|entry| {
+            std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&file).expect("migration file"));
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+fn create_postgres_database(admin_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    static CREATE: Mutex<()> = Mutex::new(());
+    let _serial = CREATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut admin =
+        PgConnection::establish(admin_url).expect("connect to the PostgreSQL test server");
+    let template = TEMPLATE.get_or_init(|| {
+        let name = format!("cl_template_{}", migrations_digest());
+        let exists: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "(SELECT COUNT(*) FROM pg_database WHERE datname = '{name}')"
+        )))
+        .get_result(&mut admin)
+        .expect("look for the template");
+        if exists == 0 {
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .expect("create template");
+        }
+        let db = Database::connect(
+            &DatabaseUrl::parse(&replace_database(admin_url, &name)).expect("url"),
+            1,
+        )
+        .expect("template database");
+        db.migrate().expect("migrate template");
+        drop(db);
+        name
+    });
+    let name = format!("cl_test_{}", uuid::Uuid::now_v7().simple());
+    diesel::sql_query(format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+    ))
+    .execute(&mut admin)
+    .expect("create test database");
+    name
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_with_key(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn create_project(&self, currency: &str) -> String {
+        let response = self
+            .post(
+                "/v1/projects",
+                &json!({"name": "OpenAir Lyon", "currency": currency}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        json_of(response).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    pub async fn create_account(
+        &self,
+        project: &str,
+        name: &str,
+        currency: &str,
+        non_negative: bool,
+    ) {
+        let response = self
+            .post(
+                &format!("/v1/projects/{project}/accounts"),
+                &json!({"name": name, "currency": currency, "non_negative": non_negative}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating account {name}");
+    }
+
+    pub async fn transfer(
+        &self,
+        project: &str,
+        from: &str,
+        to: &str,
+        amount: &str,
+        currency: &str,
+    ) -> reqwest::Response {
+        self.post(
+            &format!("/v1/projects/{project}/transactions"),
+            &transfer_body(from, to, amount, currency),
+        )
+        .await
+    }
+
+    /// Account name -> balance string, all pages.
+    pub async fn balances(&self, project: &str) -> HashMap<String, String> {
+        let mut balances = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/projects/{project}/balances?limit=2&cursor={c}"),
+                None => format!("/v1/projects/{project}/balances?limit=2"),
+            };
+            let page = json_of(self.get(&path).await).await;
+            for item in page["items"].as_array().expect("items") {
+                balances.insert(
+                    item["account"].as_str().expect("account").to_owned(),
+                    item["balance"].as_str().expect("balance").to_owned(),
+                );
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return balances,
+            }
+        }
+    }
+
+    /// Number of transactions in the project's ledger.
+    pub async fn transaction_count(&self, project: &str) -> usize {
+        let page = json_of(
+            self.get(&format!("/v1/projects/{project}/transactions?limit=1000"))
+                .await,
+        )
+        .await;
+        page["items"].as_array().expect("items").len()
+    }
+}
+
+pub fn transfer_body(from: &str, to: &str, amount: &str, currency: &str) -> Value {
+    json!({
+        "kind": "transfer",
+        "effective_date": "2026-03-01",
+        "description": "test transfer",
+        "postings": [{"from": from, "to": to, "amount": amount, "currency": currency}]
+    })
+}
+
+pub async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+/// Asserts a problem response: status, content type and stable code.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    rule: &str,
+) -> Value {
+    assert_eq!(response.status(), status, "{rule}: status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "{rule}: content type"
+    );
+    let body = json_of(response).await;
+    assert_eq!(body["code"], code, "{rule}: code in {body}");
+    assert_eq!(body["status"], status, "{rule}: status field");
+    body
+}

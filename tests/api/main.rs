@@ -1,0 +1,14 @@
+//! API tests: the real application on a random port, against a fresh database
+//! per test (a temporary SQLite file, or a fresh PostgreSQL database when
+//! `COMMONS_LEDGER_TEST_POSTGRES_URL` is set).
+
+mod helpers;
+
+mod accounts;
+mod concurrency;
+mod database_invariants;
+mod health;
+mod idempotency;
+mod openapi;
+mod projects;
+mod transactions;
