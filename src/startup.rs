@@ -77,13 +77,26 @@ fn application(
         .split_for_parts();
     let app = app
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
+        .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
         .wrap(from_fn(crate::telemetry::log_request));
     (app, api)
 }
 
-async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+/// Answers requests no route took: 405 when the path exists with other
+/// methods, 404 otherwise.
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    if req.resource_map().has_resource(req.path()) {
+        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+    }
     Err(ApiError::RouteNotFound)
+}
+
+/// `/docs` without the slash leads to Swagger UI.
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -23,6 +23,8 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// How long a SQLite connection waits for another process's lock (the `migrate`
 /// command, a backup) before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// Advisory lock key that serialises migrations across instances.
+const MIGRATION_LOCK_KEY: i64 = 0x636c_6d69_6772;
 /// How long a request waits for a pooled connection before failing.
 const POOL_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -162,16 +164,25 @@ impl Database {
 
     /// Applies the embedded migrations that have not run yet and returns their names.
     pub fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        let mut conn = self.pool.get()?;
         let _gate = self.write_gate();
+        let mut conn = self.pool.get()?;
         let migrations = match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS,
             Backend::Postgres => POSTGRES_MIGRATIONS,
         };
+        // Several instances may start together on one PostgreSQL database:
+        // a session-level advisory lock lets one migrate while the others wait.
+        if self.backend == Backend::Postgres {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+        }
         let applied = conn
             .run_pending_migrations(migrations)
-            .map_err(|error| StorageError::Migration(error.to_string()))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|error| StorageError::Migration(error.to_string()));
+        if self.backend == Backend::Postgres {
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+        }
+        applied
     }
 
     /// A pooled connection for reads.
@@ -185,13 +196,16 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<StorageError>,
     {
-        let mut conn = self.connection()?;
+        // Gate first, then connection: queued writers must not hold pooled
+        // connections that readers need.
         let _gate = self.write_gate();
+        let mut conn = self.connection()?;
         let conn: &mut DbConnection = &mut conn;
         conn.transaction(work)
     }
 
-    /// Runs `work` inside one read-only snapshot.
+    /// Runs `work` inside one database transaction used for reading (on
+    /// PostgreSQL at READ COMMITTED, on SQLite a consistent WAL snapshot).
     pub fn read<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<diesel::result::Error> + From<StorageError>,
@@ -199,12 +213,6 @@ impl Database {
         let mut conn = self.connection()?;
         let conn: &mut DbConnection = &mut conn;
         conn.transaction(work)
-    }
-
-    /// Pool statistics: (connections open, connections idle).
-    pub fn pool_state(&self) -> (u32, u32) {
-        let state = self.pool.state();
-        (state.connections, state.idle_connections)
     }
 
     fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
@@ -230,23 +238,6 @@ fn create_parent_directory(path: &Path) -> Result<(), StorageError> {
             })
         }
         _ => Ok(()),
-    }
-}
-
-/// Whether a diesel error is the database refusing a write that breaks one of
-/// its constraints or triggers (as opposed to a fault).
-pub fn is_integrity_violation(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match error {
-        Error::DatabaseError(kind, _) => matches!(
-            kind,
-            DatabaseErrorKind::UniqueViolation
-                | DatabaseErrorKind::ForeignKeyViolation
-                | DatabaseErrorKind::CheckViolation
-                | DatabaseErrorKind::NotNullViolation
-                | DatabaseErrorKind::Unknown
-        ),
-        _ => false,
     }
 }
 

@@ -74,6 +74,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("no such route")]
     RouteNotFound,
+    #[error("this resource does not support the {0} method")]
+    MethodNotAllowed(String),
     #[error("an account named `{0}` already exists in this project")]
     AccountExists(String),
     #[error("transaction {0} has already been reversed")]
@@ -124,6 +126,11 @@ impl ApiError {
             ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
             ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
             ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),
+            ApiError::MethodNotAllowed(_) => (
+                "method_not_allowed",
+                S::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+            ),
             ApiError::AccountExists(_) => ("account_exists", S::CONFLICT, "Account exists"),
             ApiError::AlreadyReversed(_) => ("already_reversed", S::CONFLICT, "Already reversed"),
             ApiError::ReversalOfReversal(_) => (
@@ -205,7 +212,6 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "unknown_currency",
         "invalid_account_name",
         "invalid_date",
-        "invalid_kind",
         "kind_reserved",
         "too_many_postings",
         "no_postings",

@@ -11,7 +11,7 @@ use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
-use crate::domain::Unit;
+use crate::domain::{Unit, UnitKind};
 
 /// Longest project name, in characters.
 pub const PROJECT_NAME_LENGTH_MAX: usize = 200;
@@ -114,7 +114,18 @@ pub async fn create_project(
     }
     let currency = Unit::lookup(&request.currency)
         .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
-        .ok();
+        .ok()
+        .filter(|unit| {
+            let is_currency = unit.kind() == UnitKind::Currency;
+            if !is_currency {
+                errors.push(FieldError::new(
+                    "currency",
+                    "unknown_currency",
+                    format!("`{}` is not a currency", unit.code()),
+                ));
+            }
+            is_currency
+        });
     let (Some(currency), true) = (currency, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };

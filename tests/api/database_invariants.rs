@@ -141,6 +141,16 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
             ),
             ("UPDATE units SET scale = 3 WHERE code = 'EUR'".to_owned(), "a unit's scale never changes"),
             ("DELETE FROM accounts".to_owned(), "accounts are never deleted"),
+            (
+                format!(
+                    "INSERT INTO accounts (id, project_id, name, currency, non_negative, balance, created_at) \
+                     VALUES ('01900000-0000-7000-8000-00000000000c', '{project}', 'sneaky', 'EUR', 0, 500, '2026-03-01 10:00:00')"
+                ),
+                "invariant 2: an account opens empty, so balances keep summing to zero",
+            ),
+            ("UPDATE projects SET last_sequence = last_sequence + 1".to_owned(), "the chain head moves only by posting"),
+            (format!("UPDATE projects SET last_hash = '{}'", "0".repeat(64)), "the chain head cannot be rewound"),
+            ("DELETE FROM projects".to_owned(), "projects are never deleted"),
         ];
         for (sql, rule) in cases {
             let message = refused(conn, &sql, rule);

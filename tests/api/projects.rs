@@ -57,6 +57,12 @@ async fn projects_are_created_listed_and_read(app: &TestApp) {
 async fn invalid_projects_are_refused(app: &TestApp) {
     let cases = [
         (
+            json!({"name": "X", "currency": "HOUR"}),
+            422,
+            "unknown_currency",
+            "a project keeps its books in a currency",
+        ),
+        (
             json!({"name": "X", "currency": "EURO"}),
             422,
             "unknown_currency",

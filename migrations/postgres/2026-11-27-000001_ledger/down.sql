@@ -6,5 +6,6 @@ DROP FUNCTION transactions_chain;
 DROP TABLE accounts;
 DROP FUNCTION accounts_guard;
 DROP TABLE projects;
+DROP FUNCTION projects_guard;
 DROP TABLE units;
 DROP FUNCTION refuse_change;

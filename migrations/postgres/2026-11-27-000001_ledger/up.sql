@@ -45,6 +45,12 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'accounts are never deleted' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.balance <> 0 THEN
+            RAISE EXCEPTION 'accounts open with a zero balance' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
     IF (NEW.id, NEW.project_id, NEW.name, NEW.currency, NEW.non_negative)
         IS DISTINCT FROM (OLD.id, OLD.project_id, OLD.name, OLD.currency, OLD.non_negative) THEN
         RAISE EXCEPTION 'an account''s identity, unit and flags are immutable'
@@ -57,7 +63,7 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER accounts_guard BEFORE UPDATE OR DELETE ON accounts
+CREATE TRIGGER accounts_guard BEFORE INSERT OR UPDATE OR DELETE ON accounts
 FOR EACH ROW EXECUTE FUNCTION accounts_guard();
 
 CREATE TABLE transactions (
@@ -71,11 +77,13 @@ CREATE TABLE transactions (
     description TEXT NOT NULL,
     metadata TEXT NOT NULL,
     -- Invariant 5: a transaction is reversed at most once, by a reversal.
-    reverses_id TEXT UNIQUE REFERENCES transactions (id),
+    reverses_id TEXT UNIQUE,
     previous_hash TEXT NOT NULL CHECK (length(previous_hash) = 64),
     hash TEXT NOT NULL CHECK (length(hash) = 64),
     UNIQUE (project_id, sequence),
     UNIQUE (id, project_id),
+    -- A reversal undoes a transaction of its own project.
+    FOREIGN KEY (reverses_id, project_id) REFERENCES transactions (id, project_id),
     CHECK ((kind = 'reversal') = (reverses_id IS NOT NULL))
 );
 CREATE INDEX transactions_by_date ON transactions (project_id, effective_date);
@@ -86,6 +94,11 @@ BEGIN
             AND p.last_sequence + 1 = NEW.sequence AND p.last_hash = NEW.previous_hash;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'a transaction must extend its project''s hash chain'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF NEW.reverses_id IS NOT NULL AND EXISTS (SELECT 1 FROM transactions t
+            WHERE t.id = NEW.reverses_id AND t.reverses_id IS NOT NULL) THEN
+            RAISE EXCEPTION 'a reversal cannot itself be reversed'
                 USING ERRCODE = 'integrity_constraint_violation';
         END IF;
     ELSE
@@ -100,6 +113,31 @@ CREATE TRIGGER transactions_advance_the_chain AFTER INSERT ON transactions
 FOR EACH ROW EXECUTE FUNCTION transactions_chain();
 CREATE TRIGGER transactions_are_append_only BEFORE UPDATE OR DELETE ON transactions
 FOR EACH ROW EXECUTE FUNCTION refuse_change('posted transactions are never updated or deleted: reverse them');
+
+-- The head of a project's chain starts at zero and moves only to a
+-- transaction that exists, one step at a time.
+CREATE FUNCTION projects_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'projects are never deleted' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.last_sequence <> 0 THEN
+            RAISE EXCEPTION 'a project starts with an empty ledger' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.id IS DISTINCT FROM OLD.id OR NEW.currency IS DISTINCT FROM OLD.currency
+        OR ((NEW.last_sequence, NEW.last_hash) IS DISTINCT FROM (OLD.last_sequence, OLD.last_hash)
+            AND NOT (NEW.last_sequence = OLD.last_sequence + 1 AND EXISTS (SELECT 1 FROM transactions t
+                WHERE t.project_id = NEW.id AND t.sequence = NEW.last_sequence AND t.hash = NEW.last_hash))) THEN
+        RAISE EXCEPTION 'a project''s id, currency and chain head change only by posting'
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER projects_guard BEFORE INSERT OR UPDATE OR DELETE ON projects
+FOR EACH ROW EXECUTE FUNCTION projects_guard();
 
 CREATE TABLE postings (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

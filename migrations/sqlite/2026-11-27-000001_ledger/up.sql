@@ -49,6 +49,8 @@ CREATE TRIGGER accounts_balance_moves_only_by_postings
 BEFORE UPDATE OF balance ON accounts
 WHEN NOT EXISTS (SELECT 1 FROM balance_update_permits)
 BEGIN SELECT RAISE(ABORT, 'balances change only through postings'); END;
+CREATE TRIGGER accounts_open_empty BEFORE INSERT ON accounts WHEN NEW.balance <> 0
+BEGIN SELECT RAISE(ABORT, 'accounts open with a zero balance'); END;
 CREATE TRIGGER accounts_are_kept BEFORE DELETE ON accounts
 BEGIN SELECT RAISE(ABORT, 'accounts are never deleted'); END;
 
@@ -63,11 +65,13 @@ CREATE TABLE transactions (
     description TEXT NOT NULL,
     metadata TEXT NOT NULL,
     -- Invariant 5: a transaction is reversed at most once, by a reversal.
-    reverses_id TEXT UNIQUE REFERENCES transactions (id),
+    reverses_id TEXT UNIQUE,
     previous_hash TEXT NOT NULL CHECK (length(previous_hash) = 64),
     hash TEXT NOT NULL CHECK (length(hash) = 64),
     UNIQUE (project_id, sequence),
     UNIQUE (id, project_id),
+    -- A reversal undoes a transaction of its own project.
+    FOREIGN KEY (reverses_id, project_id) REFERENCES transactions (id, project_id),
     CHECK ((kind = 'reversal') = (reverses_id IS NOT NULL))
 );
 CREATE INDEX transactions_by_date ON transactions (project_id, effective_date);
@@ -78,6 +82,12 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = NEW.project_id
         AND p.last_sequence + 1 = NEW.sequence AND p.last_hash = NEW.previous_hash);
 END;
+CREATE TRIGGER transactions_reverse_only_originals BEFORE INSERT ON transactions
+WHEN NEW.reverses_id IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'a reversal cannot itself be reversed')
+    WHERE EXISTS (SELECT 1 FROM transactions t WHERE t.id = NEW.reverses_id AND t.reverses_id IS NOT NULL);
+END;
 CREATE TRIGGER transactions_advance_the_chain AFTER INSERT ON transactions
 BEGIN
     UPDATE projects SET last_sequence = NEW.sequence, last_hash = NEW.hash WHERE id = NEW.project_id;
@@ -86,6 +96,21 @@ CREATE TRIGGER transactions_are_append_only BEFORE UPDATE ON transactions
 BEGIN SELECT RAISE(ABORT, 'posted transactions are never updated: reverse them'); END;
 CREATE TRIGGER transactions_are_kept BEFORE DELETE ON transactions
 BEGIN SELECT RAISE(ABORT, 'posted transactions are never deleted: reverse them'); END;
+
+-- The head of a project's chain starts at zero and moves only to a
+-- transaction that exists, one step at a time.
+CREATE TRIGGER projects_start_an_empty_chain BEFORE INSERT ON projects
+WHEN NEW.last_sequence <> 0
+BEGIN SELECT RAISE(ABORT, 'a project starts with an empty ledger'); END;
+CREATE TRIGGER projects_head_follows_transactions
+BEFORE UPDATE OF id, currency, last_sequence, last_hash ON projects
+WHEN NEW.id <> OLD.id OR NEW.currency <> OLD.currency
+    OR NEW.last_sequence <> OLD.last_sequence + 1
+    OR NOT EXISTS (SELECT 1 FROM transactions t WHERE t.project_id = NEW.id
+        AND t.sequence = NEW.last_sequence AND t.hash = NEW.last_hash)
+BEGIN SELECT RAISE(ABORT, 'a project''s id, currency and chain head change only by posting'); END;
+CREATE TRIGGER projects_are_kept BEFORE DELETE ON projects
+BEGIN SELECT RAISE(ABORT, 'projects are never deleted'); END;
 
 CREATE TABLE postings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
