@@ -21,7 +21,7 @@ pub struct Cli {
     pub settings: Settings,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Apply migrations and serve the HTTP API (the default).
     Serve,
@@ -29,6 +29,22 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Manage instance administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Create an instance administrator; the password is read from standard input.
+    Create {
+        /// The administrator's sign-in email.
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -54,6 +70,81 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub jwt_secret: Option<String>,
+
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_TOKEN_LIFETIME_S",
+        default_value_t = 3_600
+    )]
+    pub token_lifetime_s: u64,
+
+    /// `iss` of issued tokens, and the issuer they must name.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_JWT_ISSUER",
+        default_value = "commons-ledger"
+    )]
+    pub jwt_issuer: String,
+
+    /// `aud` of issued tokens, and the audience they must name.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_JWT_AUDIENCE",
+        default_value = "commons-ledger"
+    )]
+    pub jwt_audience: String,
+
+    /// PEM public key of an external identity provider whose tokens are accepted.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_EXTERNAL_JWT_PUBLIC_KEY_FILE"
+    )]
+    pub external_jwt_public_key_file: Option<std::path::PathBuf>,
+
+    /// Algorithm of the external provider's tokens: RS256 or EdDSA.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_EXTERNAL_JWT_ALGORITHM",
+        default_value = "RS256"
+    )]
+    pub external_jwt_algorithm: String,
+
+    /// Issuer (`iss`) the external provider's tokens must name.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_EXTERNAL_JWT_ISSUER")]
+    pub external_jwt_issuer: Option<String>,
+
+    /// Audience (`aud`) the external provider's tokens must name.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_EXTERNAL_JWT_AUDIENCE",
+        default_value = "commons-ledger"
+    )]
+    pub external_jwt_audience: String,
+
+    /// Sign-in attempts allowed per account per minute.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_LOGIN_ATTEMPTS_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub login_attempts_per_account: u32,
+
+    /// Sign-in attempts allowed per client address per minute.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_LOGIN_ATTEMPTS_PER_ADDRESS",
+        default_value_t = 30
+    )]
+    pub login_attempts_per_address: u32,
 
     /// Database connections in the pool.
     #[arg(
@@ -101,6 +192,8 @@ pub struct Settings {
 pub struct RuntimeSettings {
     pub body_limit_bytes: usize,
     pub idempotency_lease: Duration,
+    pub login_attempts_per_account: u32,
+    pub login_attempts_per_address: u32,
 }
 
 impl Settings {
@@ -108,6 +201,8 @@ impl Settings {
         RuntimeSettings {
             body_limit_bytes: self.body_limit_bytes,
             idempotency_lease: Duration::from_secs(self.idempotency_lease_s),
+            login_attempts_per_account: self.login_attempts_per_account,
+            login_attempts_per_address: self.login_attempts_per_address,
         }
     }
 }

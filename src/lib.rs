@@ -3,6 +3,8 @@
 //! `domain` holds the pure rules, `db` the storage over SQLite or PostgreSQL,
 //! `routes` the HTTP API and `startup` wires them into a running server.
 
+pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use commons_ledger::config::{Cli, Command};
+use commons_ledger::config::{AdminCommand, Cli, Command};
 use commons_ledger::db::{Database, DatabaseUrl};
 use commons_ledger::startup::{self, Application};
 use commons_ledger::telemetry;
@@ -12,10 +12,13 @@ use commons_ledger::telemetry;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.settings.log);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli),
         Command::Migrate => migrate(&cli),
         Command::Openapi => print_openapi(),
+        Command::Admin(AdminCommand::Create { email, name }) => {
+            create_admin(&cli, &email, name.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,6 +44,27 @@ fn migrate(cli: &Cli) -> Result<(), String> {
     for name in applied {
         println!("  {name}");
     }
+    Ok(())
+}
+
+/// Creates an instance administrator, reading the password from standard
+/// input (its first line), so it never appears in the process list or history.
+fn create_admin(cli: &Cli, email: &str, name: Option<&str>) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprint!("Password for {email}: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
+    let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
+    db.migrate().map_err(|e| e.to_string())?;
+    let agent = commons_ledger::admin::create_admin(&db, email, name, password)?;
+    println!("created administrator {} ({})", agent.id, email);
     Ok(())
 }
 

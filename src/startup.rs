@@ -10,6 +10,9 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::TokenKeys;
+use crate::auth::jwt::{ExternalIssuer, validation};
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{RuntimeSettings, Settings};
 use crate::db::{Database, DatabaseUrl, StorageError};
 use crate::routes::problem::ApiError;
@@ -24,7 +27,11 @@ use crate::routes::{self, AppState, extract, health};
             documents with a stable `code`. Every POST accepts an `Idempotency-Key`.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
+    modifiers(&BearerSecurity),
     tags(
+        (name = "auth", description = "Signing in and the caller"),
+        (name = "agents", description = "People and organisations"),
+        (name = "members", description = "Project members and their roles"),
         (name = "projects", description = "Projects, each with its own ledger"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
@@ -33,10 +40,35 @@ use crate::routes::{self, AppState, extract, health};
 )]
 struct ApiDoc;
 
+/// Declares the bearer-token scheme the operations refer to.
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from `POST /v1/auth/token`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Name of the generated secret's file, beside the SQLite database.
+pub const JWT_SECRET_FILE: &str = "jwt-secret";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -68,7 +100,9 @@ fn application(
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error));
     if let Some(state) = state {
-        app = app.app_data(state);
+        app = app
+            .app_data(web::Data::new(state.keys.clone()))
+            .app_data(state);
     }
     let (app, api) = app
         .service(health::get_health)
@@ -119,11 +153,18 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
+        let keys = token_keys(settings, &url)?;
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind.clone(),
             source,
         })?;
-        Self::from_parts(Arc::new(db), listener, settings.runtime(), settings.workers)
+        Self::from_parts(
+            Arc::new(db),
+            listener,
+            settings.runtime(),
+            keys,
+            settings.workers,
+        )
     }
 
     /// Serves an already connected and migrated database on `listener`.
@@ -131,13 +172,23 @@ impl Application {
         db: Arc<Database>,
         listener: TcpListener,
         settings: RuntimeSettings,
+        keys: TokenKeys,
         workers: Option<usize>,
     ) -> Result<Self, StartupError> {
         let address = listener.local_addr().map_err(|source| StartupError::Bind {
             address: "listener".to_owned(),
             source,
         })?;
-        let state = web::Data::new(AppState { db, settings });
+        let login_limiter = LoginLimiter::new(
+            settings.login_attempts_per_account,
+            settings.login_attempts_per_address,
+        );
+        let state = web::Data::new(AppState {
+            db,
+            settings,
+            keys,
+            login_limiter,
+        });
         let mut server = HttpServer::new(move || application(Some(state.clone())).0);
         if let Some(workers) = workers {
             server = server.workers(workers);
@@ -166,4 +217,109 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The token keys: the configured secret (refused if shorter than 32 bytes),
+/// or on the embedded database a generated one kept beside it, plus the
+/// external provider's key when one is configured.
+pub fn token_keys(settings: &Settings, url: &DatabaseUrl) -> Result<TokenKeys, StartupError> {
+    let secret = match (&settings.jwt_secret, url) {
+        (Some(secret), _) => secret.as_bytes().to_vec(),
+        (None, DatabaseUrl::Sqlite(path)) => {
+            let directory = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            load_or_create_secret(&directory.join(JWT_SECRET_FILE))?
+        }
+        (None, DatabaseUrl::Postgres(_)) => {
+            return Err(StartupError::Config(
+                "COMMONS_LEDGER_JWT_SECRET must be set when the database is PostgreSQL: every \
+                 instance must sign and verify tokens with the same secret"
+                    .to_owned(),
+            ));
+        }
+    };
+    let keys = TokenKeys::new(
+        &secret,
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.token_lifetime_s,
+    )
+    .map_err(|reason| {
+        StartupError::Config(format!("COMMONS_LEDGER_JWT_SECRET refused: {reason}"))
+    })?;
+    let Some(key_file) = &settings.external_jwt_public_key_file else {
+        return Ok(keys);
+    };
+    let pem = std::fs::read(key_file)
+        .map_err(|e| StartupError::Config(format!("cannot read {}: {e}", key_file.display())))?;
+    let (algorithm, key) = match settings.external_jwt_algorithm.as_str() {
+        "RS256" => (
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::DecodingKey::from_rsa_pem(&pem),
+        ),
+        "EdDSA" => (
+            jsonwebtoken::Algorithm::EdDSA,
+            jsonwebtoken::DecodingKey::from_ed_pem(&pem),
+        ),
+        other => {
+            return Err(StartupError::Config(format!(
+                "COMMONS_LEDGER_EXTERNAL_JWT_ALGORITHM must be RS256 or EdDSA, got `{other}`"
+            )));
+        }
+    };
+    let key = key.map_err(|e| {
+        StartupError::Config(format!(
+            "{} is not a usable public key: {e}",
+            key_file.display()
+        ))
+    })?;
+    let issuer = settings.external_jwt_issuer.as_deref().ok_or_else(|| {
+        StartupError::Config(
+            "COMMONS_LEDGER_EXTERNAL_JWT_ISSUER must name the provider's issuer".to_owned(),
+        )
+    })?;
+    Ok(keys.with_external(ExternalIssuer {
+        key,
+        validation: validation(algorithm, issuer, &settings.external_jwt_audience),
+    }))
+}
+
+/// Reads the generated secret, or creates it: 64 random bytes, hex-encoded,
+/// in a file only its owner may read.
+fn load_or_create_secret(path: &std::path::Path) -> Result<Vec<u8>, StartupError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = |e: std::io::Error| {
+        StartupError::Config(format!(
+            "cannot use the JWT secret file {}: {e}",
+            path.display()
+        ))
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => return Ok(text.trim().as_bytes().to_vec()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(unreadable(e)),
+        Err(_) => {}
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(unreadable)?;
+    }
+    let mut bytes = [0u8; 64];
+    argon2::password_hash::rand_core::RngCore::fill_bytes(
+        &mut argon2::password_hash::rand_core::OsRng,
+        &mut bytes,
+    );
+    let secret = hex::encode(bytes);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(unreadable)?;
+    file.write_all(secret.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(unreadable)?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(secret.into_bytes())
 }

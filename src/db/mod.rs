@@ -3,7 +3,9 @@
 //! See docs/decisions/0001-one-code-path-over-two-backends.md.
 
 pub mod accounts;
+pub mod agents;
 pub mod idempotency;
+pub mod memberships;
 pub mod projects;
 pub mod schema;
 pub mod transactions;

@@ -92,21 +92,64 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProjectRow>
         .optional()
 }
 
+/// Which projects a listing may show.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    /// Every project (instance administrators).
+    All,
+    /// Public projects and those the agent is a member of.
+    MemberOrPublic(String),
+    /// Public projects only (no token).
+    Public,
+}
+
 /// Projects ordered by id (UUIDv7, so by creation), after `after` if given.
 pub fn list(
     conn: &mut DbConnection,
+    visibility: &Visibility,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<ProjectRow>> {
+    use super::schema::memberships;
     let mut query = projects::table
         .select(ProjectRow::as_select())
         .order(projects::id)
         .limit(limit)
         .into_boxed();
+    match visibility {
+        Visibility::All => {}
+        Visibility::Public => query = query.filter(projects::public.eq(1)),
+        Visibility::MemberOrPublic(agent_id) => {
+            let mine = memberships::table
+                .filter(memberships::agent_id.eq(agent_id.clone()))
+                .select(memberships::project_id);
+            query = query.filter(projects::public.eq(1).or(projects::id.eq_any(mine)));
+        }
+    }
     if let Some(after) = after {
         query = query.filter(projects::id.gt(after.to_owned()));
     }
     query.load(conn)
+}
+
+/// Renames a project or changes its visibility.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    name: Option<&str>,
+    public: Option<bool>,
+) -> QueryResult<ProjectRow> {
+    if let Some(name) = name {
+        diesel::update(projects::table.find(id))
+            .set(projects::name.eq(name))
+            .execute(conn)?;
+    }
+    if let Some(public) = public {
+        diesel::update(projects::table.find(id))
+            .set(projects::public.eq(i32::from(public)))
+            .execute(conn)?;
+    }
+    find(conn, id)?.ok_or(diesel::result::Error::NotFound)
 }
 
 /// Takes the project's row lock on PostgreSQL so that writers to one

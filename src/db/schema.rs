@@ -80,7 +80,35 @@ diesel::joinable!(accounts -> projects (project_id));
 diesel::joinable!(transactions -> projects (project_id));
 diesel::joinable!(postings -> transactions (transaction_id));
 
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        is_admin -> Integer,
+        token_version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (project_id, agent_id) {
+        project_id -> Text,
+        agent_id -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(memberships -> projects (project_id));
+diesel::joinable!(memberships -> agents (agent_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    agents,
+    memberships,
     units,
     projects,
     accounts,

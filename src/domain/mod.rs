@@ -2,7 +2,9 @@
 //! invariants they obey. Nothing here performs I/O or knows about HTTP or SQL, so
 //! every rule can be unit- and property-tested in isolation.
 
+pub mod access;
 pub mod account;
+pub mod agent;
 pub mod hash;
 pub mod money;
 pub mod transaction;

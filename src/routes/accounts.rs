@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::require_project;
 use super::write::{self, Reply};
 use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
 use crate::db::accounts::AccountRow;
 use crate::db::{self};
+use crate::domain::access::Action;
 use crate::domain::{AccountName, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -114,6 +116,7 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
 #[post("/projects/{project_id}/accounts")]
 pub async fn create_account(
     state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
     path: web::Path<String>,
     body: JsonBody<CreateAccountRequest>,
     key: IdempotencyKey,
@@ -127,11 +130,12 @@ pub async fn create_account(
     let code = request.currency;
     write::run(
         &state,
-        super::idempotency_scope(),
+        access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
         move |conn| {
-            let project = require_project(conn, &project_id)?;
+            let project =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
             let units = super::stored_units(conn)?;
             let unit = super::resolve_unit(&units, &code)
                 .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
@@ -180,6 +184,7 @@ pub async fn create_account(
 #[get("/projects/{project_id}/accounts")]
 pub async fn list_accounts(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<String>,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<AccountPage>, ApiError> {
@@ -188,7 +193,7 @@ pub async fn list_accounts(
     let after = decode_cursor(query.cursor.as_deref())?;
     let currency = query.currency.clone();
     let (units, rows) = read(&state, move |conn| {
-        require_project(conn, &project_id)?;
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let rows = db::accounts::list(
             conn,
             &project_id,
@@ -225,11 +230,12 @@ pub async fn list_accounts(
 #[get("/projects/{project_id}/accounts/{account_name}")]
 pub async fn get_account(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Account>, ApiError> {
     let (project_id, account_name) = path.into_inner();
     let (units, row) = read(&state, move |conn| {
-        require_project(conn, &project_id)?;
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::accounts::find(conn, &project_id, &account_name)?
             .ok_or(ApiError::NotFound("account"))?;
         Ok((super::stored_units(conn)?, row))
@@ -252,6 +258,7 @@ pub async fn get_account(
 #[get("/projects/{project_id}/balances")]
 pub async fn list_balances(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<String>,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<BalancePage>, ApiError> {
@@ -260,7 +267,7 @@ pub async fn list_balances(
     let after = decode_cursor(query.cursor.as_deref())?;
     let currency = query.currency.clone();
     let (units, rows) = read(&state, move |conn| {
-        require_project(conn, &project_id)?;
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let rows = db::accounts::list(
             conn,
             &project_id,

@@ -1,11 +1,16 @@
 //! The HTTP API: one module per resource, registered through utoipa-actix-web
 //! so that the OpenAPI document is generated from the handlers themselves.
 
+pub mod access;
 pub mod accounts;
+pub mod agents;
 pub mod extract;
 pub mod health;
+pub mod me;
+pub mod members;
 pub mod problem;
 pub mod projects;
+pub mod tokens;
 pub mod transactions;
 pub mod write;
 
@@ -16,6 +21,8 @@ use actix_web::HttpRequest;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::auth::TokenKeys;
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::RuntimeSettings;
 use crate::db::{Database, DbConnection};
 use crate::domain::Unit;
@@ -25,11 +32,17 @@ use problem::ApiError;
 pub struct AppState {
     pub db: Arc<Database>,
     pub settings: RuntimeSettings,
+    pub keys: TokenKeys,
+    pub login_limiter: LoginLimiter,
 }
 
 /// Registers the `/v1` resources.
 pub fn configure(cfg: &mut ServiceConfig) {
+    tokens::configure(cfg);
+    me::configure(cfg);
+    agents::configure(cfg);
     projects::configure(cfg);
+    members::configure(cfg);
     accounts::configure(cfg);
     transactions::configure(cfg);
 }
@@ -38,12 +51,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub fn body_limit(req: &HttpRequest) -> usize {
     req.app_data::<web::Data<AppState>>()
         .map_or(0, |state| state.settings.body_limit_bytes)
-}
-
-/// The scope idempotency keys live in: per caller. Until authentication
-/// exists every caller shares the anonymous scope.
-pub fn idempotency_scope() -> String {
-    "anonymous".to_owned()
 }
 
 /// Every unit recorded so far, by code (a small table).

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::AuthError;
 use crate::db::StorageError;
 use crate::db::transactions::PostError;
 use crate::domain::TransactionError;
@@ -90,6 +91,24 @@ pub enum ApiError {
     IdempotencyInFlight,
     #[error("invalid Idempotency-Key: {0}")]
     InvalidIdempotencyKey(String),
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    #[error("your role in this project does not allow this")]
+    Forbidden,
+    #[error("only an instance administrator may {0}")]
+    AdminOnly(&'static str),
+    #[error("too many sign-in attempts; retry after {0} s")]
+    TooManyAttempts(u64),
+    #[error("agent {0} does not exist")]
+    UnknownAgent(String),
+    #[error("an agent with this email already exists")]
+    EmailTaken,
+    #[error("agent {0} is already a member of this project")]
+    MemberExists(String),
+    #[error("a project keeps at least one owner")]
+    LastOwner,
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -158,6 +177,25 @@ impl ApiError {
                 S::BAD_REQUEST,
                 "Invalid idempotency key",
             ),
+            ApiError::Unauthorized(error) => (auth_code(error), S::UNAUTHORIZED, "Unauthorized"),
+            ApiError::InvalidCredentials => (
+                "invalid_credentials",
+                S::UNAUTHORIZED,
+                "Invalid credentials",
+            ),
+            ApiError::Forbidden => ("forbidden", S::FORBIDDEN, "Forbidden"),
+            ApiError::AdminOnly(_) => ("admin_only", S::FORBIDDEN, "Forbidden"),
+            ApiError::TooManyAttempts(_) => (
+                "too_many_attempts",
+                S::TOO_MANY_REQUESTS,
+                "Too many attempts",
+            ),
+            ApiError::UnknownAgent(_) => {
+                ("unknown_agent", S::UNPROCESSABLE_ENTITY, "Unknown agent")
+            }
+            ApiError::EmailTaken => ("email_taken", S::CONFLICT, "Email taken"),
+            ApiError::MemberExists(_) => ("member_exists", S::CONFLICT, "Already a member"),
+            ApiError::LastOwner => ("last_owner", S::CONFLICT, "Last owner"),
             ApiError::Unavailable => (
                 "service_unavailable",
                 S::SERVICE_UNAVAILABLE,
@@ -218,6 +256,9 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "too_long",
         "metadata_too_large",
         "invalid_name",
+        "invalid_email",
+        "invalid_password",
+        "invalid_role",
     ];
     let first = errors.first().map(|e| e.code.as_str());
     match first {
@@ -230,9 +271,21 @@ fn common_code(errors: &[FieldError]) -> &'static str {
     }
 }
 
+fn auth_code(error: &AuthError) -> &'static str {
+    match error {
+        AuthError::Missing => "authentication_required",
+        AuthError::Malformed | AuthError::Invalid(_) => "invalid_token",
+        AuthError::Expired => "token_expired",
+        AuthError::Revoked => "token_revoked",
+        AuthError::Misconfigured => "invalid_token",
+    }
+}
+
 fn not_found_code(resource: &str) -> &'static str {
     match resource {
         "project" => "project_not_found",
+        "agent" => "agent_not_found",
+        "member" => "member_not_found",
         "account" => "account_not_found",
         "transaction" => "transaction_not_found",
         _ => "not_found",
@@ -271,9 +324,29 @@ impl ResponseError for ApiError {
             tracing::error!(error.cause_chain = %cause, "request failed");
         }
         let problem = self.problem();
-        HttpResponse::build(self.status_code())
-            .content_type(PROBLEM_CONTENT_TYPE)
-            .json(problem)
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_CONTENT_TYPE);
+        match self {
+            ApiError::Unauthorized(_) | ApiError::InvalidCredentials => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::TooManyAttempts(seconds) => {
+                response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            _ => {}
+        }
+        response.json(problem)
+    }
+}
+
+/// Errors of the credentials extractor answer like every other error.
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::UNAUTHORIZED
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        ApiError::Unauthorized(self.clone()).error_response()
     }
 }
 

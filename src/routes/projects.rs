@@ -1,16 +1,20 @@
-//! `/v1/projects`: each project keeps its own ledger in one currency of account.
+//! `/v1/projects`: each project keeps its own ledger in one currency of
+//! account. Whoever creates a project becomes its owner.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::access::{self, Caller};
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
-use crate::db::projects::ProjectRow;
-use crate::db::{self, DbConnection};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::projects::{ProjectRow, Visibility};
+use crate::db::{self};
+use crate::domain::access::{Action, Role};
 use crate::domain::{Unit, UnitKind};
 
 /// Longest project name, in characters.
@@ -19,7 +23,8 @@ pub const PROJECT_NAME_LENGTH_MAX: usize = 200;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_project)
         .service(list_projects)
-        .service(get_project);
+        .service(get_project)
+        .service(update_project);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,6 +39,15 @@ pub struct CreateProjectRequest {
     /// Whether the ledger, balances and reports are readable without a token.
     #[serde(default)]
     pub public: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProjectRequest {
+    /// New display name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Whether the ledger, balances and reports are readable without a token.
+    pub public: Option<bool>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -76,20 +90,29 @@ impl From<ProjectRow> for Project {
     }
 }
 
-/// Finds a project or answers 404.
-pub fn require_project(conn: &mut DbConnection, project_id: &str) -> Result<ProjectRow, ApiError> {
-    db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound("project"))
+fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = text.trim().to_owned();
+    if name.is_empty() || name.chars().count() > PROJECT_NAME_LENGTH_MAX {
+        errors.push(FieldError::new(
+            "name",
+            "invalid_name",
+            format!("a project name is 1 to {PROJECT_NAME_LENGTH_MAX} characters"),
+        ));
+    }
+    name
 }
 
-/// Create a project with its own ledger.
+/// Create a project with its own ledger; the caller becomes its owner.
 #[utoipa::path(
     tag = "projects",
     operation_id = "create_project",
     request_body = CreateProjectRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The project", body = Project),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Idempotent request still in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -99,19 +122,13 @@ pub fn require_project(conn: &mut DbConnection, project_id: &str) -> Result<Proj
 #[post("/projects")]
 pub async fn create_project(
     state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
     body: JsonBody<CreateProjectRequest>,
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.value;
     let mut errors = Vec::new();
-    let name = request.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > PROJECT_NAME_LENGTH_MAX {
-        errors.push(FieldError::new(
-            "name",
-            "invalid_name",
-            format!("a project name is 1 to {PROJECT_NAME_LENGTH_MAX} characters"),
-        ));
-    }
+    let name = parse_name(&request.name, &mut errors);
     let currency = Unit::lookup(&request.currency)
         .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
         .ok()
@@ -131,37 +148,54 @@ pub async fn create_project(
     };
     write::run(
         &state,
-        super::idempotency_scope(),
+        access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
         move |conn| {
+            let owner = Caller::require(conn, &credentials)?;
             let id = uuid::Uuid::now_v7().to_string();
             let row = db::projects::insert(conn, &id, &name, &currency, request.public)?;
+            db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
             Reply::created(&Project::from(row))
         },
     )
     .await
 }
 
-/// List projects, oldest first.
+/// List the projects the caller may see (members see theirs, everyone sees
+/// public ones, administrators see all), oldest first.
 #[utoipa::path(
     tag = "projects",
     operation_id = "list_projects",
     params(PageQuery),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/projects")]
 pub async fn list_projects(
     state: web::Data<AppState>,
+    credentials: Credentials,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ProjectPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
     let rows = read(&state, move |conn| {
-        Ok(db::projects::list(conn, after.as_deref(), limit)?)
+        let caller = Caller::resolve(conn, &credentials)?;
+        let visibility = match &caller {
+            Caller::Agent(agent) if agent.is_admin != 0 => Visibility::All,
+            Caller::Agent(agent) => Visibility::MemberOrPublic(agent.id.clone()),
+            Caller::Anonymous => Visibility::Public,
+        };
+        Ok(db::projects::list(
+            conn,
+            &visibility,
+            after.as_deref(),
+            limit,
+        )?)
     })
     .await?;
     let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
@@ -176,17 +210,74 @@ pub async fn list_projects(
     tag = "projects",
     operation_id = "get_project",
     params(("project_id" = String, Path, format = Uuid, description = "Project id")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/projects/{project_id}")]
 pub async fn get_project(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<String>,
 ) -> Result<web::Json<Project>, ApiError> {
     let project_id = path.into_inner();
-    let row = read(&state, move |conn| require_project(conn, &project_id)).await?;
+    let row = read(&state, move |conn| {
+        Ok(access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1)
+    })
+    .await?;
+    Ok(web::Json(Project::from(row)))
+}
+
+/// Rename a project or change its visibility (owners).
+#[utoipa::path(
+    tag = "projects",
+    operation_id = "update_project",
+    request_body = UpdateProjectRequest,
+    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated project", body = Project),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_name`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/projects/{project_id}")]
+pub async fn update_project(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<UpdateProjectRequest>,
+) -> Result<web::Json<Project>, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let mut errors = Vec::new();
+    let name = request
+        .name
+        .as_deref()
+        .map(|name| parse_name(name, &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let state = state.clone();
+    let row = web::block(move || {
+        state.db.write(|conn| -> Result<ProjectRow, ApiError> {
+            access::project_for(conn, &credentials, &project_id, Action::UpdateProject)?;
+            Ok(db::projects::update(
+                conn,
+                &project_id,
+                name.as_deref(),
+                request.public,
+            )?)
+        })
+    })
+    .await??;
     Ok(web::Json(Project::from(row)))
 }

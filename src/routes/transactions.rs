@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::require_project;
 use super::write::{self, Reply};
 use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
+use crate::domain::access::Action;
 use crate::domain::transaction::{
     DESCRIPTION_LENGTH_MAX, METADATA_BYTES_MAX, POSTINGS_PER_TRANSACTION_MAX,
 };
@@ -346,6 +348,7 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
 #[post("/projects/{project_id}/transactions")]
 pub async fn create_transaction(
     state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
     path: web::Path<String>,
     body: JsonBody<CreateTransactionRequest>,
     key: IdempotencyKey,
@@ -354,11 +357,12 @@ pub async fn create_transaction(
     let request = body.value;
     write::run(
         &state,
-        super::idempotency_scope(),
+        access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
         move |conn| {
-            let project = require_project(conn, &project_id)?;
+            let project =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
             let transaction = request.parse(&super::stored_units(conn)?)?;
             let record = db::transactions::post(conn, &project.id, &transaction, None)?;
             reply_with(conn, record)
@@ -381,6 +385,7 @@ pub async fn create_transaction(
 #[get("/projects/{project_id}/transactions")]
 pub async fn list_transactions(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<String>,
     query: web::Query<TransactionQuery>,
 ) -> Result<web::Json<TransactionPage>, ApiError> {
@@ -408,7 +413,7 @@ pub async fn list_transactions(
     };
     let account = query.account;
     let (units, records) = read(&state, move |conn| {
-        require_project(conn, &project_id)?;
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         if let Some(account) = account {
             match db::accounts::find(conn, &project_id, &account)? {
                 Some(row) => filter.account_id = Some(row.id),
@@ -445,11 +450,12 @@ pub async fn list_transactions(
 #[get("/projects/{project_id}/transactions/{transaction_id}")]
 pub async fn get_transaction(
     state: web::Data<AppState>,
+    credentials: Credentials,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Transaction>, ApiError> {
     let (project_id, transaction_id) = path.into_inner();
     let (units, record) = read(&state, move |conn| {
-        require_project(conn, &project_id)?;
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let record = db::transactions::find(conn, &project_id, &transaction_id)?
             .ok_or(ApiError::NotFound("transaction"))?;
         Ok((super::stored_units(conn)?, record))
@@ -482,6 +488,7 @@ pub async fn get_transaction(
 #[post("/projects/{project_id}/transactions/{transaction_id}/reversal")]
 pub async fn create_reversal(
     state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
     path: web::Path<(String, String)>,
     body: JsonBody<CreateReversalRequest>,
     key: IdempotencyKey,
@@ -503,11 +510,11 @@ pub async fn create_reversal(
     }
     write::run(
         &state,
-        super::idempotency_scope(),
+        access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
         move |conn| {
-            require_project(conn, &project_id)?;
+            access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
             db::projects::lock(conn, &project_id)?;
             let original = db::transactions::find(conn, &project_id, &transaction_id)?
                 .ok_or(ApiError::NotFound("transaction"))?;

@@ -107,11 +107,18 @@ pub async fn run(
 }
 
 /// Whether a failed request's answer is stored against its key: refusals
-/// are (the same request keeps failing the same way), faults and conflicts
-/// over the key itself are not.
+/// are (the same request keeps failing the same way); faults, conflicts over
+/// the key itself and authentication failures (the caller may sign in again
+/// and retry) are not.
 fn error_is_final(error: &ApiError) -> bool {
     let status = actix_web::ResponseError::status_code(error);
-    status.is_client_error() && !matches!(error, ApiError::IdempotencyInFlight)
+    status.is_client_error()
+        && !matches!(
+            error,
+            ApiError::IdempotencyInFlight
+                | ApiError::Unauthorized(_)
+                | ApiError::TooManyAttempts(_)
+        )
 }
 
 fn respond(reply: &Reply, replayed: bool) -> HttpResponse {

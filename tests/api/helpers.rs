@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use commons_ledger::auth::TokenKeys;
 use commons_ledger::config::RuntimeSettings;
+use commons_ledger::db::agents::NewAgent;
 use commons_ledger::db::{Database, DatabaseUrl};
 use commons_ledger::startup::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -47,10 +49,18 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// The secret test servers sign tokens with.
+pub const TEST_JWT_SECRET: &[u8] = b"test secret of at least thirty-two bytes, not for production";
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     pub address: String,
+    /// Sends every request as the instance administrator.
     pub client: reqwest::Client,
+    /// Sends requests without a token (add one with `bearer_auth`).
+    pub anonymous: reqwest::Client,
+    pub keys: TokenKeys,
+    pub admin_id: String,
     pub db: Arc<Database>,
     _storage: Storage,
 }
@@ -102,17 +112,52 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let settings = RuntimeSettings {
         body_limit_bytes: TEST_BODY_LIMIT_BYTES,
         idempotency_lease: std::time::Duration::from_secs(60),
+        login_attempts_per_account: 5,
+        login_attempts_per_address: 1_000,
     };
-    let app =
-        Application::from_parts(db.clone(), listener, settings, Some(2)).expect("application");
+    let keys =
+        TokenKeys::new(TEST_JWT_SECRET, "commons-ledger", "commons-ledger", 3_600).expect("keys");
+    let admin = insert_agent(&db, "Instance Admin", true);
+    let admin_token = keys.issue(&admin, 0).expect("token");
+    let app = Application::from_parts(db.clone(), listener, settings, keys.clone(), Some(2))
+        .expect("application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {admin_token}").parse().expect("header"),
+    );
     Some(TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client"),
+        anonymous: reqwest::Client::new(),
+        keys,
+        admin_id: admin,
         db,
         _storage: storage,
     })
+}
+
+/// Inserts a person directly (no password: tests issue their tokens).
+pub fn insert_agent(db: &Database, name: &str, admin: bool) -> String {
+    db.write(|conn| -> Result<_, commons_ledger::db::StorageError> {
+        Ok(commons_ledger::db::agents::insert(
+            conn,
+            &NewAgent {
+                kind: "person",
+                name,
+                email: None,
+                password_hash: None,
+                is_admin: admin,
+            },
+        )?)
+    })
+    .expect("agent")
+    .id
 }
 
 /// `url` with its database name replaced by `name`.
@@ -197,6 +242,52 @@ fn create_postgres_database(admin_url: &str) -> String {
 }
 
 impl TestApp {
+    /// A fresh token for `agent_id` at its current token version.
+    pub fn token_for(&self, agent_id: &str) -> String {
+        let agent = self
+            .db
+            .read(|conn| -> Result<_, commons_ledger::db::StorageError> {
+                Ok(commons_ledger::db::agents::find(conn, agent_id)?)
+            })
+            .expect("agent query")
+            .expect("agent exists");
+        self.keys
+            .issue(agent_id, agent.token_version)
+            .expect("token")
+    }
+
+    /// A new person who is a member of `project` with `role`, and their token.
+    pub async fn member(&self, project: &str, role: &str) -> (String, String) {
+        let id = insert_agent(&self.db, &format!("{role} of the project"), false);
+        let response = self
+            .post(
+                &format!("/v1/projects/{project}/members"),
+                &json!({"agent": id, "role": role}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "adding a {role}");
+        let token = self.token_for(&id);
+        (id, token)
+    }
+
+    /// Sends a request as `token` (None: anonymous).
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self.anonymous.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod authorization;
 mod concurrency;
 mod database_invariants;
 mod health;

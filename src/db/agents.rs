@@ -1,0 +1,89 @@
+//! Agents (people and organisations) and their credentials.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::agents;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = agents)]
+pub struct AgentRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub is_admin: i32,
+    pub token_version: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// What a new agent is made of; the id is assigned here.
+#[derive(Debug)]
+pub struct NewAgent<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub is_admin: bool,
+}
+
+/// Inserts an agent. A duplicate email is reported as a unique violation.
+pub fn insert(conn: &mut DbConnection, new: &NewAgent<'_>) -> QueryResult<AgentRow> {
+    let id = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(agents::table)
+        .values((
+            agents::id.eq(&id),
+            agents::kind.eq(new.kind),
+            agents::name.eq(new.name),
+            agents::email.eq(new.email),
+            agents::password_hash.eq(new.password_hash),
+            agents::is_admin.eq(i32::from(new.is_admin)),
+            agents::token_version.eq(0_i64),
+            agents::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AgentRow>> {
+    agents::table
+        .find(id)
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<AgentRow>> {
+    agents::table
+        .filter(agents::email.eq(email))
+        .select(AgentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Agents ordered by id, after `after` if given.
+pub fn list(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AgentRow>> {
+    let mut query = agents::table
+        .select(AgentRow::as_select())
+        .order(agents::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(agents::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Revokes every token the agent holds (their rights have shrunk).
+pub fn revoke_tokens(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(agents::table.find(id))
+        .set(agents::token_version.eq(agents::token_version + 1))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Who belongs to which project, in which role.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{agents, memberships};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = memberships)]
+pub struct MembershipRow {
+    pub project_id: String,
+    pub agent_id: String,
+    pub role: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+) -> QueryResult<Option<MembershipRow>> {
+    memberships::table
+        .find((project_id, agent_id))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+    role: &str,
+) -> QueryResult<MembershipRow> {
+    let now = super::now();
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::project_id.eq(project_id),
+            memberships::agent_id.eq(agent_id),
+            memberships::role.eq(role),
+            memberships::created_at.eq(now),
+            memberships::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, project_id, agent_id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn update_role(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+    role: &str,
+) -> QueryResult<MembershipRow> {
+    diesel::update(memberships::table.find((project_id, agent_id)))
+        .set((
+            memberships::role.eq(role),
+            memberships::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    find(conn, project_id, agent_id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn delete(conn: &mut DbConnection, project_id: &str, agent_id: &str) -> QueryResult<()> {
+    diesel::delete(memberships::table.find((project_id, agent_id))).execute(conn)?;
+    Ok(())
+}
+
+/// Members of a project with their agents' names, ordered by agent id.
+pub fn list(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(MembershipRow, String, String)>> {
+    let mut query = memberships::table
+        .inner_join(agents::table)
+        .filter(memberships::project_id.eq(project_id.to_owned()))
+        .select((MembershipRow::as_select(), agents::name, agents::kind))
+        .order(memberships::agent_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(memberships::agent_id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Every membership of one agent.
+pub fn of_agent(conn: &mut DbConnection, agent_id: &str) -> QueryResult<Vec<MembershipRow>> {
+    memberships::table
+        .filter(memberships::agent_id.eq(agent_id))
+        .select(MembershipRow::as_select())
+        .order(memberships::project_id)
+        .load(conn)
+}
+
+/// How many owners a project has.
+pub fn owner_count(conn: &mut DbConnection, project_id: &str) -> QueryResult<i64> {
+    memberships::table
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::role.eq("owner"))
+        .count()
+        .get_result(conn)
+}
+
+/// Project ids the agent belongs to.
+pub fn project_ids(conn: &mut DbConnection, agent_id: &str) -> QueryResult<Vec<String>> {
+    memberships::table
+        .filter(memberships::agent_id.eq(agent_id))
+        .select(memberships::project_id)
+        .load(conn)
+}

@@ -1,0 +1,122 @@
+//! The caller behind a request and the authorization decision for a project,
+//! taken inside the request's database transaction.
+
+use crate::auth::{AuthError, Credentials};
+use crate::db::agents::AgentRow;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, DbConnection};
+use crate::domain::access::{Action, Decision, Requester, Role, decide};
+
+use super::problem::ApiError;
+
+/// Who is calling, resolved against the database.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Anonymous,
+    Agent(AgentRow),
+}
+
+impl Caller {
+    /// Resolves verified token claims to an agent. A token whose agent is
+    /// unknown, or whose version is older than the agent's, is refused (401).
+    pub fn resolve(conn: &mut DbConnection, credentials: &Credentials) -> Result<Caller, ApiError> {
+        let Some(claims) = &credentials.0 else {
+            return Ok(Caller::Anonymous);
+        };
+        let agent = if claims.external {
+            let email = claims
+                .email
+                .as_deref()
+                .ok_or(AuthError::Invalid("missing email claim"))?;
+            db::agents::find_by_email(conn, &email.to_lowercase())?
+        } else {
+            db::agents::find(conn, &claims.sub)?
+                .filter(|agent| Some(agent.token_version) == claims.ver)
+        };
+        agent
+            .filter(|agent| agent.kind == "person")
+            .map(Caller::Agent)
+            .ok_or(ApiError::Unauthorized(AuthError::Revoked))
+    }
+
+    /// Like `resolve`, but a caller without a token is refused (401).
+    pub fn require(
+        conn: &mut DbConnection,
+        credentials: &Credentials,
+    ) -> Result<AgentRow, ApiError> {
+        credentials.required()?;
+        match Self::resolve(conn, credentials)? {
+            Caller::Agent(agent) => Ok(agent),
+            Caller::Anonymous => Err(AuthError::Missing.into()),
+        }
+    }
+
+    pub fn agent(&self) -> Option<&AgentRow> {
+        match self {
+            Caller::Agent(agent) => Some(agent),
+            Caller::Anonymous => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.agent().is_some_and(|agent| agent.is_admin != 0)
+    }
+}
+
+/// The scope idempotency keys live in: the caller, as named by the token.
+pub fn idempotency_scope(credentials: &Credentials) -> String {
+    match &credentials.0 {
+        Some(claims) if claims.external => {
+            format!("external:{}", claims.email.as_deref().unwrap_or_default())
+        }
+        Some(claims) => format!("agent:{}", claims.sub),
+        None => "anonymous".to_owned(),
+    }
+}
+
+/// The caller's role in a project, if any.
+pub fn role_in(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    project_id: &str,
+) -> Result<Option<Role>, ApiError> {
+    let Some(agent) = caller.agent() else {
+        return Ok(None);
+    };
+    Ok(db::memberships::find(conn, project_id, &agent.id)?.and_then(|m| Role::parse(&m.role)))
+}
+
+/// Loads the project and decides whether the caller may perform `action`
+/// on it: 404 when they may not know it exists, 401 when they must sign in,
+/// 403 when their role does not allow it.
+pub fn authorize(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    project_id: &str,
+    action: Action,
+) -> Result<ProjectRow, ApiError> {
+    let project = db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound("project"))?;
+    let requester = Requester {
+        authenticated: caller.agent().is_some(),
+        admin: caller.is_admin(),
+        role: role_in(conn, caller, project_id)?,
+    };
+    match decide(requester, project.public != 0, action) {
+        Decision::Allow => Ok(project),
+        Decision::Hidden => Err(ApiError::NotFound("project")),
+        Decision::Unauthenticated => Err(AuthError::Missing.into()),
+        Decision::Forbidden => Err(ApiError::Forbidden),
+    }
+}
+
+/// Resolves the caller and authorizes `action` in one step.
+pub fn project_for(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    action: Action,
+) -> Result<(Caller, ProjectRow), ApiError> {
+    let caller = Caller::resolve(conn, credentials)?;
+    let project = authorize(conn, &caller, project_id, action)?;
+    Ok((caller, project))
+}

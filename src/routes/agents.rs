@@ -1,0 +1,278 @@
+//! `/v1/agents`: people and organisations (funders are organisations).
+//! Anyone signed in may record an agent; only administrators give one an
+//! email, a password or administrator rights.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access::{self, Caller};
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::{ApiError, FieldError, Problem};
+use super::projects::PageQuery;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, password};
+use crate::db::agents::{AgentRow, NewAgent};
+use crate::db::{self};
+use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_agent)
+        .service(list_agents)
+        .service(get_agent);
+}
+
+/// Person or organisation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKindDto {
+    Person,
+    Organisation,
+}
+
+impl From<AgentKindDto> for AgentKind {
+    fn from(kind: AgentKindDto) -> Self {
+        match kind {
+            AgentKindDto::Person => AgentKind::Person,
+            AgentKindDto::Organisation => AgentKind::Organisation,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgentRequest {
+    pub kind: AgentKindDto,
+    /// Display name, 1 to 200 characters.
+    #[schema(example = "Fondation Horizon")]
+    pub name: String,
+    /// Sign-in email of a person (administrators only).
+    pub email: Option<String>,
+    /// Password, 12 to 1024 characters (administrators only; needs `email`).
+    #[schema(format = Password, write_only)]
+    pub password: Option<String>,
+    /// Make the person an instance administrator (administrators only).
+    #[serde(default)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub kind: AgentKindDto,
+    pub name: String,
+    /// Shown to administrators and to the agent themself.
+    pub email: Option<String>,
+    /// Whether the agent can sign in with a password.
+    pub has_credentials: bool,
+    pub admin: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AgentPage {
+    pub items: Vec<Agent>,
+    pub next_cursor: Option<String>,
+}
+
+/// The response shape of an agent as `viewer` may see it.
+pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
+    let sees_email = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
+    Agent {
+        kind: if row.kind == "organisation" {
+            AgentKindDto::Organisation
+        } else {
+            AgentKindDto::Person
+        },
+        email: row.email.filter(|_| sees_email),
+        has_credentials: row.password_hash.is_some(),
+        admin: row.is_admin != 0,
+        created_at: db::format_timestamp(row.created_at),
+        id: row.id,
+        name: row.name,
+    }
+}
+
+/// Record a person or an organisation.
+#[utoipa::path(
+    tag = "agents",
+    operation_id = "create_agent",
+    request_body = CreateAgentRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The agent", body = Agent),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/agents")]
+pub async fn create_agent(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    body: JsonBody<CreateAgentRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.value;
+    let kind = AgentKind::from(request.kind);
+    let mut errors = Vec::new();
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
+        errors.push(FieldError::new(
+            "name",
+            "invalid_name",
+            format!("a name is 1 to {AGENT_NAME_LENGTH_MAX} characters"),
+        ));
+    }
+    let email = request
+        .email
+        .as_deref()
+        .map(|text| {
+            Email::parse(text)
+                .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e)))
+                .ok()
+        })
+        .unwrap_or(None);
+    let password = request
+        .password
+        .as_deref()
+        .map(|text| {
+            Password::parse(text)
+                .map_err(|e| errors.push(FieldError::new("password", "invalid_password", e)))
+                .ok()
+        })
+        .unwrap_or(None);
+    if kind == AgentKind::Organisation && (request.password.is_some() || request.admin) {
+        errors.push(FieldError::new(
+            "kind",
+            "invalid_password",
+            "organisations do not sign in",
+        ));
+    }
+    if request.password.is_some() && request.email.is_none() {
+        errors.push(FieldError::new(
+            "email",
+            "invalid_email",
+            "a password needs an email to sign in with",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let privileged = email.is_some() || password.is_some() || request.admin;
+    // Hash outside the database transaction: it is slow on purpose.
+    let password_hash = match password {
+        Some(password) => Some(
+            web::block(move || password::hash(&password))
+                .await?
+                .map_err(ApiError::Internal)?,
+        ),
+        None => None,
+    };
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let caller = Caller::require(conn, &credentials)?;
+            if privileged && caller.is_admin == 0 {
+                return Err(ApiError::AdminOnly(
+                    "give an agent an email, a password or administrator rights",
+                ));
+            }
+            let new = NewAgent {
+                kind: kind.as_str(),
+                name: &name,
+                email: email.as_ref().map(Email::as_str),
+                password_hash: password_hash.as_deref(),
+                is_admin: request.admin,
+            };
+            if let Some(email) = &email
+                && db::agents::find_by_email(conn, email.as_str())?.is_some()
+            {
+                return Err(ApiError::EmailTaken);
+            }
+            let row = match db::agents::insert(conn, &new) {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    return Err(ApiError::EmailTaken);
+                }
+                other => other?,
+            };
+            Reply::created(&to_agent(row, &Caller::Agent(caller)))
+        },
+    )
+    .await
+}
+
+/// List agents.
+#[utoipa::path(
+    tag = "agents",
+    operation_id = "list_agents",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of agents", body = AgentPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/agents")]
+pub async fn list_agents(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<AgentPage>, ApiError> {
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let (caller, rows) = read(&state, move |conn| {
+        let caller = Caller::Agent(Caller::require(conn, &credentials)?);
+        Ok((caller, db::agents::list(conn, after.as_deref(), limit)?))
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    Ok(web::Json(AgentPage {
+        items: rows.into_iter().map(|row| to_agent(row, &caller)).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get one agent.
+#[utoipa::path(
+    tag = "agents",
+    operation_id = "get_agent",
+    params(("agent_id" = String, Path, format = Uuid, description = "Agent id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The agent", body = Agent),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`agent_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/agents/{agent_id}")]
+pub async fn get_agent(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+) -> Result<web::Json<Agent>, ApiError> {
+    let agent_id = path.into_inner();
+    let (caller, row) = read(&state, move |conn| {
+        let caller = Caller::Agent(Caller::require(conn, &credentials)?);
+        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        Ok((caller, row))
+    })
+    .await?;
+    Ok(web::Json(to_agent(row, &caller)))
+}

@@ -1,0 +1,311 @@
+//! `/v1/projects/{project_id}/members`: who belongs to a project, in which
+//! role. Owners manage members; a project always keeps one owner. Changing or
+//! removing a membership revokes the agent's tokens, so shrunk rights apply
+//! at once.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::{ApiError, Problem};
+use super::projects::PageQuery;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::memberships::MembershipRow;
+use crate::db::{self, DbConnection};
+use crate::domain::access::{Action, Role};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(add_member)
+        .service(list_members)
+        .service(update_member)
+        .service(remove_member);
+}
+
+/// A member's role in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    Owner,
+    Treasurer,
+    Contributor,
+    Auditor,
+}
+
+impl From<RoleDto> for Role {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Owner => Role::Owner,
+            RoleDto::Treasurer => Role::Treasurer,
+            RoleDto::Contributor => Role::Contributor,
+            RoleDto::Auditor => Role::Auditor,
+        }
+    }
+}
+
+impl From<Role> for RoleDto {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => RoleDto::Owner,
+            Role::Treasurer => RoleDto::Treasurer,
+            Role::Contributor => RoleDto::Contributor,
+            Role::Auditor => RoleDto::Auditor,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberRequest {
+    /// The agent to add.
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub role: RoleDto,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    pub role: RoleDto,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub name: String,
+    pub role: RoleDto,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberPage {
+    pub items: Vec<Member>,
+    pub next_cursor: Option<String>,
+}
+
+fn to_member(row: MembershipRow, name: String) -> Member {
+    Member {
+        role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
+        agent: row.agent_id,
+        name,
+        created_at: db::format_timestamp(row.created_at),
+        updated_at: db::format_timestamp(row.updated_at),
+    }
+}
+
+fn agent_name(conn: &mut DbConnection, agent_id: &str) -> Result<String, ApiError> {
+    Ok(db::agents::find(conn, agent_id)?
+        .map(|a| a.name)
+        .unwrap_or_default())
+}
+
+/// Refuses a change that would leave the project without an owner.
+fn keep_an_owner(
+    conn: &mut DbConnection,
+    project_id: &str,
+    current: &MembershipRow,
+    new_role: Option<Role>,
+) -> Result<(), ApiError> {
+    let losing_owner = current.role == Role::Owner.as_str() && new_role != Some(Role::Owner);
+    if losing_owner && db::memberships::owner_count(conn, project_id)? <= 1 {
+        return Err(ApiError::LastOwner);
+    }
+    Ok(())
+}
+
+/// Add an agent to a project with a role (owners).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "add_member",
+    request_body = AddMemberRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The membership", body = Member),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_agent`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/members")]
+pub async fn add_member(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<AddMemberRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let agent = db::agents::find(conn, &request.agent)?
+                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
+            if db::memberships::find(conn, &project_id, &agent.id)?.is_some() {
+                return Err(ApiError::MemberExists(agent.id));
+            }
+            let row = db::memberships::insert(
+                conn,
+                &project_id,
+                &agent.id,
+                Role::from(request.role).as_str(),
+            )?;
+            Reply::created(&to_member(row, agent.name))
+        },
+    )
+    .await
+}
+
+/// List a project's members (members and administrators).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "list_members",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of members", body = MemberPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/members")]
+pub async fn list_members(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<MemberPage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let rows = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
+        Ok(db::memberships::list(
+            conn,
+            &project_id,
+            after.as_deref(),
+            limit,
+        )?)
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |(row, _, _)| row.agent_id.clone());
+    Ok(web::Json(MemberPage {
+        items: rows
+            .into_iter()
+            .map(|(row, name, _)| to_member(row, name))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Change a member's role (owners).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "update_member",
+    request_body = UpdateMemberRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The membership", body = Member),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/projects/{project_id}/members/{agent_id}")]
+pub async fn update_member(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<UpdateMemberRequest>,
+) -> Result<web::Json<Member>, ApiError> {
+    let (project_id, agent_id) = path.into_inner();
+    let role = Role::from(body.value.role);
+    let state = state.clone();
+    let member = web::block(move || {
+        state.db.write(|conn| -> Result<Member, ApiError> {
+            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let current = db::memberships::find(conn, &project_id, &agent_id)?
+                .ok_or(ApiError::NotFound("member"))?;
+            if current.role == role.as_str() {
+                return Ok(to_member(current, agent_name(conn, &agent_id)?));
+            }
+            keep_an_owner(conn, &project_id, &current, Some(role))?;
+            let row = db::memberships::update_role(conn, &project_id, &agent_id, role.as_str())?;
+            db::agents::revoke_tokens(conn, &agent_id)?;
+            Ok(to_member(row, agent_name(conn, &agent_id)?))
+        })
+    })
+    .await??;
+    Ok(web::Json(member))
+}
+
+/// Remove a member from a project (owners).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "remove_member",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/projects/{project_id}/members/{agent_id}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, agent_id) = path.into_inner();
+    let state = state.clone();
+    web::block(move || {
+        state.db.write(|conn| -> Result<(), ApiError> {
+            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let current = db::memberships::find(conn, &project_id, &agent_id)?
+                .ok_or(ApiError::NotFound("member"))?;
+            keep_an_owner(conn, &project_id, &current, None)?;
+            db::memberships::delete(conn, &project_id, &agent_id)?;
+            Ok(db::agents::revoke_tokens(conn, &agent_id)?)
+        })
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}

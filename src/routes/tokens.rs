@@ -1,0 +1,95 @@
+//! `POST /v1/auth/token`: exchange an email and password for an access token.
+
+use actix_web::{HttpRequest, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::AppState;
+use super::extract::JsonBody;
+use super::problem::{ApiError, Problem};
+use crate::auth::password;
+use crate::db;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_token);
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    #[schema(example = "treasurer@openair-lyon.org")]
+    pub email: String,
+    #[schema(format = Password, write_only)]
+    pub password: String,
+}
+
+/// Always `Bearer`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum TokenType {
+    Bearer,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    /// A JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    pub token_type: TokenType,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// Sign in. Attempts are limited per account and per client address; a
+/// wrong email or password gets the same answer, in the same time. The
+/// request is safe to repeat, so `Idempotency-Key` is accepted and not needed:
+/// no token is ever stored.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "create_token",
+    request_body = CreateTokenRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Accepted; signing in is naturally safe to repeat")),
+    security(()),
+    responses(
+        (status = 200, description = "An access token", body = Token),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/token")]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<CreateTokenRequest>,
+) -> Result<web::Json<Token>, ApiError> {
+    let request = body.value;
+    let email = request.email.trim().to_lowercase();
+    state
+        .login_limiter
+        .check(&email, req.peer_addr().map(|address| address.ip()))
+        .map_err(|wait| ApiError::TooManyAttempts(wait.as_secs().max(1)))?;
+    let state = state.clone();
+    let token = web::block(move || -> Result<Token, ApiError> {
+        let agent = state
+            .db
+            .read(|conn| -> Result<_, ApiError> { Ok(db::agents::find_by_email(conn, &email)?) })?;
+        let stored = agent
+            .as_ref()
+            .and_then(|agent| agent.password_hash.as_deref());
+        if !password::verify(stored, &request.password) {
+            return Err(ApiError::InvalidCredentials);
+        }
+        let agent = agent.ok_or(ApiError::InvalidCredentials)?;
+        let access_token = state.keys.issue(&agent.id, agent.token_version)?;
+        Ok(Token {
+            access_token,
+            token_type: TokenType::Bearer,
+            expires_in: state.keys.lifetime_s(),
+        })
+    })
+    .await??;
+    Ok(web::Json(token))
+}
