@@ -148,12 +148,13 @@ impl Application {
     /// Connects to the database, applies migrations and binds the listener.
     pub fn build(settings: &Settings) -> Result<Self, StartupError> {
         let url = DatabaseUrl::parse(&settings.database_url)?;
+        // Keys first: a bad secret is refused before anything touches the database.
+        let keys = token_keys(settings, &url)?;
         let db = Database::connect(&url, settings.pool_size)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
-        let keys = token_keys(settings, &url)?;
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind.clone(),
             source,

@@ -1,7 +1,7 @@
 //! `/v1/projects/{project_id}/members`: who belongs to a project, in which
-//! role. Owners manage members; a project always keeps one owner. Changing or
-//! removing a membership revokes the agent's tokens, so shrunk rights apply
-//! at once.
+//! role. Owners manage members; a project always keeps one owner. Removing a
+//! membership, or changing it to anything but owner, revokes the agent's
+//! tokens, so shrunk rights apply at once (the agent signs in again).
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
@@ -263,7 +263,10 @@ pub async fn update_member(
             }
             keep_an_owner(conn, &project_id, &current, Some(role))?;
             let row = db::memberships::update_role(conn, &project_id, &agent_id, role.as_str())?;
-            db::agents::revoke_tokens(conn, &agent_id)?;
+            // Becoming an owner only adds rights; any other change may remove some.
+            if role != Role::Owner {
+                db::agents::revoke_tokens(conn, &agent_id)?;
+            }
             Ok(to_member(row, agent_name(conn, &agent_id)?))
         })
     })

@@ -8,10 +8,21 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, insert_agent, json_of, transfer_body};
 use crate::on_both_backends;
 
-on_both_backends!(every_operation_has_an_authorization_decision, public_projects_are_readable_by_anyone);
+on_both_backends!(
+    every_operation_has_an_authorization_decision,
+    public_projects_are_readable_by_anyone
+);
 
 /// The callers, in the order of the expectation arrays below.
-const CALLERS: [&str; 7] = ["none", "outsider", "contributor", "auditor", "treasurer", "owner", "admin"];
+const CALLERS: [&str; 7] = [
+    "none",
+    "outsider",
+    "contributor",
+    "auditor",
+    "treasurer",
+    "owner",
+    "admin",
+];
 
 struct Fixture {
     project: String,
@@ -25,12 +36,14 @@ fn expected(operation: &str) -> [u16; 7] {
         "create_token" => [200; 7],
         "get_me" | "list_agents" | "get_agent" => [401, 200, 200, 200, 200, 200, 200],
         "create_agent" | "create_project" => [401, 201, 201, 201, 201, 201, 201],
-        "get_project" | "list_members" | "list_accounts" | "get_account" | "list_balances" | "list_transactions"
-        | "get_transaction" => [404, 404, 200, 200, 200, 200, 200],
+        "get_project" | "list_members" | "list_accounts" | "get_account" | "list_balances"
+        | "list_transactions" | "get_transaction" => [404, 404, 200, 200, 200, 200, 200],
         "update_project" | "update_member" => [401, 404, 403, 403, 403, 200, 200],
         "add_member" => [401, 404, 403, 403, 403, 201, 201],
         "remove_member" => [401, 404, 403, 403, 403, 204, 204],
-        "create_account" | "create_transaction" | "create_reversal" => [401, 404, 403, 403, 201, 201, 201],
+        "create_account" | "create_transaction" | "create_reversal" => {
+            [401, 404, 403, 403, 201, 201, 201]
+        }
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -38,38 +51,74 @@ fn expected(operation: &str) -> [u16; 7] {
 /// A request that the operation would accept from an authorized caller.
 /// State that a request consumes (a member to remove, a transaction to
 /// reverse) is made fresh for every attempt.
-async fn request_for(app: &TestApp, fx: &Fixture, operation: &str, attempt: usize) -> (Method, String, Option<Value>) {
+async fn request_for(
+    app: &TestApp,
+    fx: &Fixture,
+    operation: &str,
+    attempt: usize,
+) -> (Method, String, Option<Value>) {
     let p = &fx.project;
     match operation {
         "get_health" => (Method::GET, "/healthz".into(), None),
         "get_readiness" => (Method::GET, "/readyz".into(), None),
         "create_token" => {
-            let email = format!("login-{attempt}-{}@example.org", uuid::Uuid::now_v7().simple());
+            let email = format!(
+                "login-{attempt}-{}@example.org",
+                uuid::Uuid::now_v7().simple()
+            );
             let response = app
                 .post("/v1/agents", &json!({"kind": "person", "name": "Login", "email": email, "password": "a long enough password"}))
                 .await;
             assert_eq!(response.status(), 201);
-            (Method::POST, "/v1/auth/token".into(), Some(json!({"email": email, "password": "a long enough password"})))
+            (
+                Method::POST,
+                "/v1/auth/token".into(),
+                Some(json!({"email": email, "password": "a long enough password"})),
+            )
         }
         "get_me" => (Method::GET, "/v1/me".into(), None),
-        "create_agent" => (Method::POST, "/v1/agents".into(), Some(json!({"kind": "organisation", "name": "Fondation Horizon"}))),
+        "create_agent" => (
+            Method::POST,
+            "/v1/agents".into(),
+            Some(json!({"kind": "organisation", "name": "Fondation Horizon"})),
+        ),
         "list_agents" => (Method::GET, "/v1/agents".into(), None),
         "get_agent" => (Method::GET, format!("/v1/agents/{}", app.admin_id), None),
-        "create_project" => (Method::POST, "/v1/projects".into(), Some(json!({"name": "Fablab", "currency": "EUR"}))),
+        "create_project" => (
+            Method::POST,
+            "/v1/projects".into(),
+            Some(json!({"name": "Fablab", "currency": "EUR"})),
+        ),
         "list_projects" => (Method::GET, "/v1/projects".into(), None),
         "get_project" => (Method::GET, format!("/v1/projects/{p}"), None),
-        "update_project" => (Method::PATCH, format!("/v1/projects/{p}"), Some(json!({"name": "OpenAir Lyon"}))),
+        "update_project" => (
+            Method::PATCH,
+            format!("/v1/projects/{p}"),
+            Some(json!({"name": "OpenAir Lyon"})),
+        ),
         "list_members" => (Method::GET, format!("/v1/projects/{p}/members"), None),
         "add_member" => {
             let agent = insert_agent(&app.db, "newcomer", false);
-            (Method::POST, format!("/v1/projects/{p}/members"), Some(json!({"agent": agent, "role": "contributor"})))
+            (
+                Method::POST,
+                format!("/v1/projects/{p}/members"),
+                Some(json!({"agent": agent, "role": "contributor"})),
+            )
         }
         "update_member" | "remove_member" => {
             let (agent, _) = app.member(p, "contributor").await;
             if operation == "update_member" {
-                (Method::PATCH, format!("/v1/projects/{p}/members/{agent}"), Some(json!({"role": "auditor"})))
+                (
+                    Method::PATCH,
+                    format!("/v1/projects/{p}/members/{agent}"),
+                    Some(json!({"role": "auditor"})),
+                )
             } else {
-                (Method::DELETE, format!("/v1/projects/{p}/members/{agent}"), None)
+                (
+                    Method::DELETE,
+                    format!("/v1/projects/{p}/members/{agent}"),
+                    None,
+                )
             }
         }
         "create_account" => (
@@ -78,7 +127,11 @@ async fn request_for(app: &TestApp, fx: &Fixture, operation: &str, attempt: usiz
             Some(json!({"name": format!("pool:attempt-{attempt}"), "currency": "EUR"})),
         ),
         "list_accounts" => (Method::GET, format!("/v1/projects/{p}/accounts"), None),
-        "get_account" => (Method::GET, format!("/v1/projects/{p}/accounts/pool:general"), None),
+        "get_account" => (
+            Method::GET,
+            format!("/v1/projects/{p}/accounts/pool:general"),
+            None,
+        ),
         "list_balances" => (Method::GET, format!("/v1/projects/{p}/balances"), None),
         "create_transaction" => (
             Method::POST,
@@ -87,12 +140,24 @@ async fn request_for(app: &TestApp, fx: &Fixture, operation: &str, attempt: usiz
         ),
         "list_transactions" => (Method::GET, format!("/v1/projects/{p}/transactions"), None),
         "get_transaction" | "create_reversal" => {
-            let created = json_of(app.transfer(p, "funder:a", "pool:general", "1.00", "EUR").await).await;
+            let created = json_of(
+                app.transfer(p, "funder:a", "pool:general", "1.00", "EUR")
+                    .await,
+            )
+            .await;
             let id = created["id"].as_str().expect("id");
             if operation == "get_transaction" {
-                (Method::GET, format!("/v1/projects/{p}/transactions/{id}"), None)
+                (
+                    Method::GET,
+                    format!("/v1/projects/{p}/transactions/{id}"),
+                    None,
+                )
             } else {
-                (Method::POST, format!("/v1/projects/{p}/transactions/{id}/reversal"), Some(json!({})))
+                (
+                    Method::POST,
+                    format!("/v1/projects/{p}/transactions/{id}/reversal"),
+                    Some(json!({})),
+                )
             }
         }
         other => panic!("operation `{other}` has no request in this table: add one"),
@@ -102,7 +167,8 @@ async fn request_for(app: &TestApp, fx: &Fixture, operation: &str, attempt: usiz
 async fn fixture(app: &TestApp) -> Fixture {
     let project = app.create_project("EUR").await;
     app.create_account(&project, "funder:a", "EUR", false).await;
-    app.create_account(&project, "pool:general", "EUR", true).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
     let other = app.create_project("EUR").await;
     let (_, outsider) = app.member(&other, "contributor").await;
     let mut tokens = vec![None, Some(outsider)];
@@ -119,7 +185,11 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
     let mut operations = Vec::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("item") {
-            operations.push((path.clone(), method.to_uppercase(), operation["operationId"].as_str().expect("id").to_owned()));
+            operations.push((
+                path.clone(),
+                method.to_uppercase(),
+                operation["operationId"].as_str().expect("id").to_owned(),
+            ));
         }
     }
     assert!(operations.len() >= 20, "the walk covers the whole API");
@@ -127,18 +197,36 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
     for (path, method, operation) in &operations {
         let statuses = expected(operation);
         for (attempt, (caller, token)) in CALLERS.iter().zip(&fx.tokens).enumerate() {
-            let (request_method, request_path, body) = request_for(app, &fx, operation, attempt).await;
-            assert_eq!(request_method.as_str(), method, "{operation}: the request matches the spec's method");
+            let (request_method, request_path, body) =
+                request_for(app, &fx, operation, attempt).await;
+            assert_eq!(
+                request_method.as_str(),
+                method,
+                "{operation}: the request matches the spec's method"
+            );
             let template = path.split('{').next().unwrap_or_default();
-            assert!(request_path.starts_with(template), "{operation}: {request_path} is under {path}");
-            let response = app.send_as(token.as_deref(), request_method, &request_path, body.as_ref()).await;
+            assert!(
+                request_path.starts_with(template),
+                "{operation}: {request_path} is under {path}"
+            );
+            let response = app
+                .send_as(
+                    token.as_deref(),
+                    request_method,
+                    &request_path,
+                    body.as_ref(),
+                )
+                .await;
             let status = response.status().as_u16();
             let want = statuses[attempt];
             let text = response.text().await.unwrap_or_default();
             assert_eq!(status, want, "{operation} as {caller}: {text}");
             if status >= 400 {
                 let problem: Value = serde_json::from_str(&text).expect("problem JSON");
-                assert_eq!(problem["status"], status, "{operation} as {caller}: problem document");
+                assert_eq!(
+                    problem["status"], status,
+                    "{operation} as {caller}: problem document"
+                );
             }
             checked += 1;
         }
@@ -149,30 +237,87 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
 async fn public_projects_are_readable_by_anyone(app: &TestApp) {
     let project = app.create_project("EUR").await;
     app.create_account(&project, "funder:a", "EUR", false).await;
-    app.create_account(&project, "pool:general", "EUR", true).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
     let other = app.create_project("EUR").await;
     let (_, outsider) = app.member(&other, "contributor").await;
-    let private_reads = app.send_as(None, Method::GET, &format!("/v1/projects/{project}/balances"), None).await;
+    let private_reads = app
+        .send_as(
+            None,
+            Method::GET,
+            &format!("/v1/projects/{project}/balances"),
+            None,
+        )
+        .await;
     assert_eq!(private_reads.status(), 404, "private until made public");
 
-    let response = app.send_as(app.member(&project, "owner").await.1.as_str().into(), Method::PATCH, &format!("/v1/projects/{project}"), Some(&json!({"public": true}))).await;
+    let response = app
+        .send_as(
+            app.member(&project, "owner").await.1.as_str().into(),
+            Method::PATCH,
+            &format!("/v1/projects/{project}"),
+            Some(&json!({"public": true})),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(json_of(response).await["public"], true);
 
     for caller in [None, Some(outsider.as_str())] {
         for path in ["", "/accounts", "/balances", "/transactions"] {
-            let response = app.send_as(caller, Method::GET, &format!("/v1/projects/{project}{path}"), None).await;
-            assert_eq!(response.status(), 200, "{path} of a public project is readable by {caller:?}");
+            let response = app
+                .send_as(
+                    caller,
+                    Method::GET,
+                    &format!("/v1/projects/{project}{path}"),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                response.status(),
+                200,
+                "{path} of a public project is readable by {caller:?}"
+            );
         }
         let listed = json_of(app.send_as(caller, Method::GET, "/v1/projects", None).await).await;
-        assert!(listed["items"].as_array().expect("items").iter().any(|p| p["id"] == project.as_str()), "listed");
+        assert!(
+            listed["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .any(|p| p["id"] == project.as_str()),
+            "listed"
+        );
     }
     let write = Some(&transfer_body("funder:a", "pool:general", "1.00", "EUR"));
     let path = format!("/v1/projects/{project}/transactions");
-    assert_eq!(app.send_as(None, Method::POST, &path, write).await.status(), 401, "writes still need a token");
-    assert_eq!(app.send_as(Some(&outsider), Method::POST, &path, write).await.status(), 403, "and a role");
-    let members = app.send_as(Some(&outsider), Method::GET, &format!("/v1/projects/{project}/members"), None).await;
+    assert_eq!(
+        app.send_as(None, Method::POST, &path, write).await.status(),
+        401,
+        "writes still need a token"
+    );
+    assert_eq!(
+        app.send_as(Some(&outsider), Method::POST, &path, write)
+            .await
+            .status(),
+        403,
+        "and a role"
+    );
+    let members = app
+        .send_as(
+            Some(&outsider),
+            Method::GET,
+            &format!("/v1/projects/{project}/members"),
+            None,
+        )
+        .await;
     assert_eq!(members.status(), 403, "members are shown to members only");
     let hidden = json_of(app.send_as(None, Method::GET, "/v1/projects", None).await).await;
-    assert!(!hidden["items"].as_array().expect("items").iter().any(|p| p["id"] == other.as_str()), "private projects are not listed");
+    assert!(
+        !hidden["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|p| p["id"] == other.as_str()),
+        "private projects are not listed"
+    );
 }

@@ -90,6 +90,13 @@ impl Drop for Storage {
 /// Starts the application on port 0 against a fresh database. Returns None
 /// for PostgreSQL when no server is configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let keys =
+        TokenKeys::new(TEST_JWT_SECRET, "commons-ledger", "commons-ledger", 3_600).expect("keys");
+    spawn_app_with_keys(backend, keys).await
+}
+
+/// Like `spawn_app`, with the given token keys.
+pub async fn spawn_app_with_keys(backend: Backend, keys: TokenKeys) -> Option<TestApp> {
     let (url, storage) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -115,8 +122,6 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         login_attempts_per_account: 5,
         login_attempts_per_address: 1_000,
     };
-    let keys =
-        TokenKeys::new(TEST_JWT_SECRET, "commons-ledger", "commons-ledger", 3_600).expect("keys");
     let admin = insert_agent(&db, "Instance Admin", true);
     let admin_token = keys.issue(&admin, 0).expect("token");
     let app = Application::from_parts(db.clone(), listener, settings, keys.clone(), Some(2))

@@ -5,9 +5,12 @@
 mod helpers;
 
 mod accounts;
+mod auth;
 mod authorization;
+mod cli;
 mod concurrency;
 mod database_invariants;
+mod external_tokens;
 mod health;
 mod idempotency;
 mod openapi;

@@ -1,0 +1,482 @@
+//! Signing in, the tokens the service accepts and refuses, and the login
+//! rate limit.
+
+use reqwest::Method;
+use serde_json::json;
+
+use commons_ledger::auth::TokenKeys;
+
+use crate::helpers::{TEST_JWT_SECRET, TestApp, assert_problem, json_of};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_person_signs_in_and_sees_their_memberships,
+    wrong_credentials_are_refused_alike,
+    bad_tokens_are_refused,
+    sign_in_attempts_are_limited,
+    members_are_managed_by_owners,
+    agents_get_credentials_from_administrators_only,
+);
+
+const PASSWORD: &str = "calibrate the sensors at dawn";
+
+async fn credentialed_person(app: &TestApp, email: &str) -> String {
+    let response = app
+        .post(
+            "/v1/agents",
+            &json!({"kind": "person", "name": "Camille", "email": email, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let agent = json_of(response).await;
+    assert_eq!(agent["has_credentials"], true);
+    assert!(
+        agent.get("password").is_none() && !agent.to_string().contains(PASSWORD),
+        "passwords are never returned"
+    );
+    agent["id"].as_str().expect("id").to_owned()
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.send_as(
+        None,
+        Method::POST,
+        "/v1/auth/token",
+        Some(&json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+async fn a_person_signs_in_and_sees_their_memberships(app: &TestApp) {
+    let person = credentialed_person(app, "camille@openair-lyon.org").await;
+    let project = app.create_project("EUR").await;
+    let response = app
+        .post(
+            &format!("/v1/projects/{project}/members"),
+            &json!({"agent": person, "role": "treasurer"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+
+    let response = sign_in(app, "Camille@OpenAir-Lyon.org", PASSWORD).await;
+    assert_eq!(response.status(), 200, "emails ignore case");
+    let token = json_of(response).await;
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 3600);
+    let access = token["access_token"].as_str().expect("token").to_owned();
+
+    let me = json_of(
+        app.send_as(Some(&access), Method::GET, "/v1/me", None)
+            .await,
+    )
+    .await;
+    assert_eq!(me["agent"]["id"], person.as_str());
+    assert_eq!(
+        me["agent"]["email"], "camille@openair-lyon.org",
+        "people see their own email"
+    );
+    assert_eq!(me["memberships"][0]["project_id"], project.as_str());
+    assert_eq!(me["memberships"][0]["role"], "treasurer");
+    let write = app
+        .send_as(
+            Some(&access),
+            Method::POST,
+            &format!("/v1/projects/{project}/accounts"),
+            Some(&json!({"name": "pool:general", "currency": "EUR", "non_negative": true})),
+        )
+        .await;
+    assert_eq!(
+        write.status(),
+        201,
+        "a treasurer's token writes money accounts"
+    );
+}
+
+async fn wrong_credentials_are_refused_alike(app: &TestApp) {
+    credentialed_person(app, "ada@example.org").await;
+    let organisation = json_of(
+        app.post(
+            "/v1/agents",
+            &json!({"kind": "organisation", "name": "Fondation Horizon"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(organisation["has_credentials"], false);
+    let wrong_password = assert_problem(
+        sign_in(app, "ada@example.org", "not the password at all").await,
+        401,
+        "invalid_credentials",
+        "wrong password",
+    )
+    .await;
+    let unknown_email = assert_problem(
+        sign_in(app, "nobody@example.org", PASSWORD).await,
+        401,
+        "invalid_credentials",
+        "unknown email",
+    )
+    .await;
+    assert_eq!(
+        wrong_password["detail"], unknown_email["detail"],
+        "the answer does not reveal which was wrong"
+    );
+    let response = sign_in(app, "ada@example.org", "not the password at all").await;
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+}
+
+/// Base64url without padding, for hand-made tokens.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+async fn bad_tokens_are_refused(app: &TestApp) {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = |exp: u64, aud: &str| json!({"sub": app.admin_id, "iat": now - 7200, "exp": exp, "iss": "commons-ledger", "aud": aud, "ver": 0});
+    let sign = |claims: serde_json::Value, secret: &[u8]| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .expect("token")
+    };
+    let unsigned = format!(
+        "{}.{}.",
+        base64url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64url(claims(now + 3600, "commons-ledger").to_string().as_bytes())
+    );
+    let other_key =
+        TokenKeys::new(&[9u8; 32], "commons-ledger", "commons-ledger", 3600).expect("keys");
+    let valid = sign(claims(now + 3600, "commons-ledger"), TEST_JWT_SECRET);
+    assert_eq!(
+        app.send_as(Some(&valid), Method::GET, "/v1/me", None)
+            .await
+            .status(),
+        200,
+        "the control token works"
+    );
+
+    let cases = [
+        (
+            sign(claims(now - 120, "commons-ledger"), TEST_JWT_SECRET),
+            "token_expired",
+            "expired",
+        ),
+        (
+            other_key.issue(&app.admin_id, 0).expect("token"),
+            "invalid_token",
+            "signed with another key",
+        ),
+        (unsigned, "invalid_token", "alg none"),
+        (
+            sign(claims(now + 3600, "another-service"), TEST_JWT_SECRET),
+            "invalid_token",
+            "another audience",
+        ),
+        ("not-a-jwt".to_owned(), "invalid_token", "garbage"),
+    ];
+    for (token, code, rule) in cases {
+        assert_problem(
+            app.send_as(Some(&token), Method::GET, "/v1/me", None).await,
+            401,
+            code,
+            rule,
+        )
+        .await;
+        // A bad token is refused even where no token is needed.
+        assert_problem(
+            app.send_as(Some(&token), Method::GET, "/v1/projects", None)
+                .await,
+            401,
+            code,
+            rule,
+        )
+        .await;
+    }
+
+    // A removed member's token stops working at once.
+    let project = app.create_project("EUR").await;
+    let (member, token) = app.member(&project, "treasurer").await;
+    assert_eq!(
+        app.send_as(Some(&token), Method::GET, "/v1/me", None)
+            .await
+            .status(),
+        200
+    );
+    let removed = app
+        .client
+        .delete(app.url(&format!("/v1/projects/{project}/members/{member}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(removed.status(), 204);
+    assert_problem(
+        app.send_as(Some(&token), Method::GET, "/v1/me", None).await,
+        401,
+        "token_revoked",
+        "removed member",
+    )
+    .await;
+    let fresh = app.token_for(&member);
+    assert_problem(
+        app.send_as(
+            Some(&fresh),
+            Method::GET,
+            &format!("/v1/projects/{project}"),
+            None,
+        )
+        .await,
+        404,
+        "project_not_found",
+        "a signed-in non-member does not see the project",
+    )
+    .await;
+    assert_problem(
+        app.send_as(None, Method::GET, "/v1/me", None).await,
+        401,
+        "authentication_required",
+        "no token",
+    )
+    .await;
+}
+
+async fn sign_in_attempts_are_limited(app: &TestApp) {
+    credentialed_person(app, "grace@example.org").await;
+    for attempt in 0..5 {
+        let response = sign_in(app, "grace@example.org", "guessing the password").await;
+        assert_eq!(response.status(), 401, "attempt {attempt} is judged");
+    }
+    let response = sign_in(app, "grace@example.org", PASSWORD).await;
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_problem(
+        response,
+        429,
+        "too_many_attempts",
+        "the sixth attempt in a minute waits, even with the right password",
+    )
+    .await;
+    credentialed_person(app, "alan@example.org").await;
+    assert_eq!(
+        sign_in(app, "alan@example.org", PASSWORD).await.status(),
+        200,
+        "other accounts are not locked out"
+    );
+}
+
+async fn members_are_managed_by_owners(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let (treasurer, _) = app.member(&project, "treasurer").await;
+    let path = format!("/v1/projects/{project}/members");
+    let listed = json_of(app.get(&path).await).await;
+    let roles: Vec<(&str, &str)> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| {
+            (
+                m["agent"].as_str().expect("agent"),
+                m["role"].as_str().expect("role"),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&(app.admin_id.as_str(), "owner")),
+        "the creator owns the project"
+    );
+    assert!(roles.contains(&(treasurer.as_str(), "treasurer")));
+
+    assert_problem(
+        app.post(&path, &json!({"agent": treasurer, "role": "auditor"}))
+            .await,
+        409,
+        "member_exists",
+        "one membership per agent",
+    )
+    .await;
+    assert_problem(
+        app.post(
+            &path,
+            &json!({"agent": "01900000-0000-7000-8000-000000000000", "role": "auditor"}),
+        )
+        .await,
+        422,
+        "unknown_agent",
+        "unknown agent",
+    )
+    .await;
+    assert_problem(
+        app.post(&path, &json!({"agent": treasurer, "role": "boss"}))
+            .await,
+        422,
+        "invalid_body",
+        "unknown role",
+    )
+    .await;
+
+    let updated = app
+        .client
+        .patch(app.url(&format!("{path}/{treasurer}")))
+        .json(&json!({"role": "owner"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(json_of(updated).await["role"], "owner");
+    let admin_path = format!("{path}/{}", app.admin_id);
+    assert_eq!(
+        app.client
+            .delete(app.url(&admin_path))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        204,
+        "another owner remains"
+    );
+    // Leaving a project revoked the administrator's tokens too: sign in anew.
+    let admin = app.token_for(&app.admin_id);
+    let last = app
+        .send_as(
+            Some(&admin),
+            Method::DELETE,
+            &format!("{path}/{treasurer}"),
+            None,
+        )
+        .await;
+    assert_problem(last, 409, "last_owner", "a project keeps an owner").await;
+    let demote = app
+        .send_as(
+            Some(&admin),
+            Method::PATCH,
+            &format!("{path}/{treasurer}"),
+            Some(&json!({"role": "auditor"})),
+        )
+        .await;
+    assert_problem(
+        demote,
+        409,
+        "last_owner",
+        "the last owner cannot be demoted",
+    )
+    .await;
+    let missing = app
+        .send_as(Some(&admin), Method::DELETE, &admin_path, None)
+        .await;
+    assert_problem(missing, 404, "member_not_found", "already removed").await;
+}
+
+async fn agents_get_credentials_from_administrators_only(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let (_, owner) = app.member(&project, "owner").await;
+    let organisation = app
+        .send_as(
+            Some(&owner),
+            Method::POST,
+            "/v1/agents",
+            Some(&json!({"kind": "organisation", "name": "Fondation Horizon"})),
+        )
+        .await;
+    assert_eq!(
+        organisation.status(),
+        201,
+        "anyone signed in records agents"
+    );
+    let with_password = json!({"kind": "person", "name": "Mallory", "email": "mallory@example.org", "password": "a long enough password"});
+    assert_problem(
+        app.send_as(
+            Some(&owner),
+            Method::POST,
+            "/v1/agents",
+            Some(&with_password),
+        )
+        .await,
+        403,
+        "admin_only",
+        "credentials come from administrators",
+    )
+    .await;
+    let promote = json!({"kind": "person", "name": "Mallory", "admin": true});
+    assert_problem(
+        app.send_as(Some(&owner), Method::POST, "/v1/agents", Some(&promote))
+            .await,
+        403,
+        "admin_only",
+        "so do administrator rights",
+    )
+    .await;
+
+    let cases = [
+        (
+            json!({"kind": "person", "name": "A", "email": "not-an-email", "password": "a long enough password"}),
+            "invalid_email",
+        ),
+        (
+            json!({"kind": "person", "name": "A", "email": "a@example.org", "password": "short"}),
+            "invalid_password",
+        ),
+        (json!({"kind": "person", "name": " "}), "invalid_name"),
+        (
+            json!({"kind": "organisation", "name": "Org", "email": "org@example.org", "password": "a long enough password"}),
+            "invalid_password",
+        ),
+    ];
+    for (body, code) in cases {
+        assert_problem(app.post("/v1/agents", &body).await, 422, code, code).await;
+    }
+    credentialed_person(app, "taken@example.org").await;
+    let duplicate = json!({"kind": "person", "name": "Other", "email": "TAKEN@example.org", "password": "a long enough password"});
+    assert_problem(
+        app.post("/v1/agents", &duplicate).await,
+        409,
+        "email_taken",
+        "emails are unique, whatever their case",
+    )
+    .await;
+
+    let listed = json_of(
+        app.send_as(Some(&owner), Method::GET, "/v1/agents?limit=1000", None)
+            .await,
+    )
+    .await;
+    let items = listed["items"].as_array().expect("items");
+    assert!(
+        items.iter().any(|a| a["has_credentials"] == true),
+        "some agents have an email"
+    );
+    assert!(
+        items.iter().all(|a| a["email"].is_null()),
+        "others' emails are hidden from non-administrators"
+    );
+    let as_admin = json_of(app.get("/v1/agents?limit=1000").await).await;
+    assert!(
+        as_admin["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|a| a["email"] == "taken@example.org"),
+        "administrators see emails"
+    );
+}
