@@ -34,7 +34,6 @@ impl Caller {
                 .filter(|agent| Some(agent.token_version) == claims.ver)
         };
         agent
-            .filter(|agent| agent.kind == "person")
             .map(Caller::Agent)
             .ok_or(ApiError::Unauthorized(AuthError::Revoked))
     }

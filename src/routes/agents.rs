@@ -48,7 +48,8 @@ pub struct CreateAgentRequest {
     /// Display name, 1 to 200 characters.
     #[schema(example = "Fondation Horizon")]
     pub name: String,
-    /// Sign-in email of a person (administrators only).
+    /// Sign-in email (administrators only). Organisations may sign in too,
+    /// e.g. a funder's shared login.
     pub email: Option<String>,
     /// Password, 12 to 1024 characters (administrators only; needs `email`).
     #[schema(format = Password, write_only)]
@@ -151,11 +152,11 @@ pub async fn create_agent(
                 .ok()
         })
         .unwrap_or(None);
-    if kind == AgentKind::Organisation && (request.password.is_some() || request.admin) {
+    if kind == AgentKind::Organisation && request.admin {
         errors.push(FieldError::new(
-            "kind",
-            "invalid_password",
-            "organisations do not sign in",
+            "admin",
+            "invalid_admin",
+            "administrators are people",
         ));
     }
     if request.password.is_some() && request.email.is_none() {

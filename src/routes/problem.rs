@@ -258,6 +258,7 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "invalid_name",
         "invalid_email",
         "invalid_password",
+        "invalid_admin",
         "invalid_role",
     ];
     let first = errors.first().map(|e| e.code.as_str());

@@ -439,8 +439,8 @@ async fn agents_get_credentials_from_administrators_only(app: &TestApp) {
         ),
         (json!({"kind": "person", "name": " "}), "invalid_name"),
         (
-            json!({"kind": "organisation", "name": "Org", "email": "org@example.org", "password": "a long enough password"}),
-            "invalid_password",
+            json!({"kind": "organisation", "name": "Org", "admin": true}),
+            "invalid_admin",
         ),
     ];
     for (body, code) in cases {

@@ -15,4 +15,5 @@ mod health;
 mod idempotency;
 mod openapi;
 mod projects;
+mod story;
 mod transactions;

@@ -12,7 +12,8 @@ CREATE TABLE agents (
     -- Tokens carry this number; raising it revokes every token issued before.
     token_version BIGINT NOT NULL DEFAULT 0 CHECK (token_version >= 0),
     created_at TIMESTAMP NOT NULL,
-    CHECK (password_hash IS NULL OR (kind = 'person' AND email IS NOT NULL)),
+    -- People and organisations (a funder's shared login) may sign in with an email.
+    CHECK (password_hash IS NULL OR email IS NOT NULL),
     CHECK (is_admin = 0 OR kind = 'person')
 );
 CREATE TRIGGER agents_are_kept BEFORE DELETE ON agents
