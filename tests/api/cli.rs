@@ -209,3 +209,27 @@ fn weak_or_missing_secrets_are_refused_at_start() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_gracefully() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database_url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    let port = free_port();
+    let mut server = serve(&database_url, port, &dir.path().join("server.log")).await;
+    let pid = server.id().to_string();
+    let signal = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(signal.success());
+    let status = server.wait().expect("wait");
+    assert!(
+        status.success(),
+        "SIGTERM ends the process cleanly: {status:?}"
+    );
+    let logs = std::fs::read_to_string(dir.path().join("server.log")).expect("log");
+    assert!(
+        logs.contains("SIGTERM") || logs.to_lowercase().contains("graceful"),
+        "actix logged the graceful stop: {logs}"
+    );
+}

@@ -223,6 +223,15 @@ fn create_postgres_database(admin_url: &str) -> String {
         )))
         .get_result(&mut admin)
         .expect("look for the template");
+        // Templates of earlier migration sets are no longer used.
+        let stale: Vec<String> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Text>>(&format!(
+            "(SELECT COALESCE(array_agg(datname::text), '{{}}') FROM pg_database WHERE datname LIKE 'cl\\_template\\_%' AND datname <> '{name}')"
+        )))
+        .get_result(&mut admin)
+        .unwrap_or_default();
+        for old in stale {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{old}\"")).execute(&mut admin);
+        }
         if exists == 0 {
             diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut admin)
