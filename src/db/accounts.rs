@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::accounts;
+use super::schema::{accounts, units};
 use crate::domain::{AccountName, AccountState, Balances};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -119,20 +119,22 @@ pub fn lock_and_load(
             .for_update()
             .load::<String>(pg)?;
     }
-    let rows: Vec<AccountRow> = accounts::table
+    let rows: Vec<(AccountRow, i32)> = accounts::table
+        .inner_join(units::table)
         .filter(accounts::project_id.eq(project_id))
         .filter(accounts::name.eq_any(&names))
-        .select(AccountRow::as_select())
+        .select((AccountRow::as_select(), units::scale))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
+        .filter_map(|(row, scale)| {
             let name = AccountName::parse(&row.name).ok()?;
             Some((
                 name,
                 AccountState {
                     id: row.id,
                     unit: row.currency,
+                    scale: u32::try_from(scale).unwrap_or(0),
                     non_negative: row.non_negative != 0,
                     balance: row.balance,
                 },

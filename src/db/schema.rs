@@ -77,6 +77,7 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> projects (project_id));
+diesel::joinable!(accounts -> units (currency));
 diesel::joinable!(transactions -> projects (project_id));
 diesel::joinable!(postings -> transactions (transaction_id));
 

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 use super::account::AccountName;
 use super::money::Amount;
@@ -101,6 +102,8 @@ pub struct NewTransaction {
 pub struct AccountState {
     pub id: String,
     pub unit: String,
+    /// Decimals of the unit, for messages.
+    pub scale: u32,
     pub non_negative: bool,
     pub balance: i64,
 }
@@ -126,11 +129,15 @@ pub enum TransactionError {
     #[error("posting {index} moves money from `{account}` to itself")]
     SameAccount { index: usize, account: String },
     #[error(
-        "account `{account}` may not go below zero: it holds {balance} minor units and posting {index} takes {amount}"
+        "account `{account}` may not go below zero: it holds {} {unit} and posting {index} takes {} {unit}",
+        Decimal::new(*balance, *scale),
+        Decimal::new(*amount, *scale)
     )]
     InsufficientFunds {
         index: usize,
         account: String,
+        unit: String,
+        scale: u32,
         balance: i64,
         amount: i64,
     },
@@ -228,6 +235,8 @@ fn adjust(
         return Err(TransactionError::InsufficientFunds {
             index,
             account: name.to_string(),
+            unit: account.unit.clone(),
+            scale: account.scale,
             balance: account.balance,
             amount: delta.saturating_neg(),
         });
@@ -249,6 +258,7 @@ mod tests {
         AccountState {
             id: id.to_owned(),
             unit: unit.to_owned(),
+            scale: 2,
             non_negative,
             balance,
         }
@@ -325,6 +335,17 @@ mod tests {
             let err = transaction(vec![p]).apply(&mut ledger()).expect_err(rule);
             assert!(expected(&err), "{rule}: got {err:?}");
         }
+    }
+
+    #[test]
+    fn refusals_speak_in_the_unit_not_in_minor_units() {
+        let err = transaction(vec![posting("pool:general", "reserve", 12_345, "EUR")])
+            .apply(&mut ledger())
+            .expect_err("empty pool");
+        assert_eq!(
+            err.to_string(),
+            "account `pool:general` may not go below zero: it holds 0.00 EUR and posting 0 takes 123.45 EUR"
+        );
     }
 
     #[test]
