@@ -44,6 +44,8 @@ pub enum AuthError {
     Invalid(&'static str),
     #[error("the token has been revoked; sign in again")]
     Revoked,
+    #[error("the token names no agent of this service")]
+    UnknownAgent,
     #[error("the service has no token keys configured")]
     Misconfigured,
 }

@@ -38,9 +38,9 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, AuthError> {
         .ok_or(AuthError::Misconfigured)?;
     let header = header.to_str().map_err(|_| AuthError::Malformed)?;
     let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|token| !token.is_empty())
         .ok_or(AuthError::Malformed)?;
     keys.verify(token).map(|claims| Credentials(Some(claims)))

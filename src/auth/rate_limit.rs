@@ -10,6 +10,9 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+/// Keys tracked before forgetting those that are idle.
+const KEYS_BEFORE_CLEANUP: usize = 10_000;
+
 pub struct LoginLimiter {
     per_account: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
@@ -30,6 +33,12 @@ impl LoginLimiter {
 
     /// Counts one attempt; `Err(wait)` when either limit is exhausted.
     pub fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        // Forget keys whose allowance is full again, so memory stays bounded
+        // whichever map grows.
+        if self.per_account.len() + self.per_address.len() > KEYS_BEFORE_CLEANUP {
+            self.per_account.retain_recent();
+            self.per_address.retain_recent();
+        }
         if let Some(address) = address {
             self.per_address
                 .check_key(&address)
@@ -38,11 +47,6 @@ impl LoginLimiter {
         self.per_account
             .check_key(&email.to_lowercase())
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))?;
-        // Forget keys that are full again, so memory stays bounded.
-        if self.per_account.len() > 10_000 {
-            self.per_account.retain_recent();
-            self.per_address.retain_recent();
-        }
         Ok(())
     }
 }

@@ -23,19 +23,21 @@ impl Caller {
         let Some(claims) = &credentials.0 else {
             return Ok(Caller::Anonymous);
         };
-        let agent = if claims.external {
+        if claims.external {
             let email = claims
                 .email
                 .as_deref()
                 .ok_or(AuthError::Invalid("missing email claim"))?;
-            db::agents::find_by_email(conn, &email.to_lowercase())?
-        } else {
-            db::agents::find(conn, &claims.sub)?
-                .filter(|agent| Some(agent.token_version) == claims.ver)
-        };
-        agent
-            .map(Caller::Agent)
-            .ok_or(ApiError::Unauthorized(AuthError::Revoked))
+            return db::agents::find_by_email(conn, &email.to_lowercase())?
+                .map(Caller::Agent)
+                .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent));
+        }
+        let agent = db::agents::find(conn, &claims.sub)?
+            .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent))?;
+        if Some(agent.token_version) != claims.ver {
+            return Err(AuthError::Revoked.into());
+        }
+        Ok(Caller::Agent(agent))
     }
 
     /// Like `resolve`, but a caller without a token is refused (401).

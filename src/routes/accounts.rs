@@ -103,9 +103,12 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The account, with a zero balance", body = Account),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
@@ -175,9 +178,11 @@ pub async fn create_account(
     tag = "accounts",
     operation_id = "list_accounts",
     params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -222,8 +227,10 @@ pub async fn list_accounts(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("account_name" = String, Path, description = "Account name, e.g. `pool:general`"),
     ),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `account_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -249,9 +256,11 @@ pub async fn get_account(
     tag = "accounts",
     operation_id = "list_balances",
     params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

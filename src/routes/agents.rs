@@ -98,6 +98,19 @@ pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
     }
 }
 
+fn require_admin(
+    conn: &mut crate::db::DbConnection,
+    credentials: &crate::auth::Credentials,
+) -> Result<AgentRow, ApiError> {
+    let caller = Caller::require(conn, credentials)?;
+    if caller.is_admin == 0 {
+        return Err(ApiError::AdminOnly(
+            "give an agent an email, a password or administrator rights",
+        ));
+    }
+    Ok(caller)
+}
+
 /// Record a person or an organisation.
 #[utoipa::path(
     tag = "agents",
@@ -170,7 +183,13 @@ pub async fn create_agent(
         return Err(ApiError::Validation(errors));
     }
     let privileged = email.is_some() || password.is_some() || request.admin;
-    // Hash outside the database transaction: it is slow on purpose.
+    // Check the right before hashing: hashing is slow and memory-hungry on
+    // purpose, and must not be available to callers who would be refused.
+    if privileged {
+        let credentials = credentials.clone();
+        read(&state, move |conn| require_admin(conn, &credentials)).await?;
+    }
+    // Hash outside the database transaction.
     let password_hash = match password {
         Some(password) => Some(
             web::block(move || password::hash(&password))
@@ -185,12 +204,11 @@ pub async fn create_agent(
         key.0,
         body.fingerprint,
         move |conn| {
-            let caller = Caller::require(conn, &credentials)?;
-            if privileged && caller.is_admin == 0 {
-                return Err(ApiError::AdminOnly(
-                    "give an agent an email, a password or administrator rights",
-                ));
-            }
+            let caller = if privileged {
+                require_admin(conn, &credentials)?
+            } else {
+                Caller::require(conn, &credentials)?
+            };
             let new = NewAgent {
                 kind: kind.as_str(),
                 name: &name,

@@ -278,6 +278,7 @@ fn auth_code(error: &AuthError) -> &'static str {
         AuthError::Malformed | AuthError::Invalid(_) => "invalid_token",
         AuthError::Expired => "token_expired",
         AuthError::Revoked => "token_revoked",
+        AuthError::UnknownAgent => "invalid_token",
         AuthError::Misconfigured => "invalid_token",
     }
 }

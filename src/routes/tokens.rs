@@ -70,7 +70,9 @@ pub async fn create_token(
     state
         .login_limiter
         .check(&email, req.peer_addr().map(|address| address.ip()))
-        .map_err(|wait| ApiError::TooManyAttempts(wait.as_secs().max(1)))?;
+        .map_err(|wait| {
+            ApiError::TooManyAttempts(wait.as_millis().div_ceil(1000).clamp(1, 3600) as u64)
+        })?;
     let state = state.clone();
     let token = web::block(move || -> Result<Token, ApiError> {
         let agent = state

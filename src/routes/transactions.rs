@@ -335,9 +335,12 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The posted transaction", body = Transaction),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
@@ -376,9 +379,11 @@ pub async fn create_transaction(
     tag = "transactions",
     operation_id = "list_transactions",
     params(("project_id" = String, Path, format = Uuid, description = "Project id"), TransactionQuery),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
         (status = 400, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -442,8 +447,10 @@ pub async fn list_transactions(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
     ),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The transaction", body = Transaction),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -475,9 +482,12 @@ pub async fn get_transaction(
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
     ),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The reversal transaction", body = Transaction),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),

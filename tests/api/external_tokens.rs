@@ -95,7 +95,7 @@ async fn external_provider_tokens_identify_agents_by_email() {
                 "stranger@example.org",
                 ISSUER,
             ),
-            "token_revoked",
+            "invalid_token",
             "no agent has this email",
         ),
     ];
