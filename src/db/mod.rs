@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod contributions;
 pub mod idempotency;
 pub mod memberships;
 pub mod projects;
+pub mod rates;
 pub mod schema;
 pub mod transactions;
 

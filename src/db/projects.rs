@@ -7,6 +7,7 @@ use diesel::sql_types::{Integer, Text};
 use super::DbConnection;
 use super::schema::{projects, units};
 use crate::domain::hash::GENESIS_HASH;
+use crate::domain::licence::LicencePolicy;
 use crate::domain::{Unit, UnitKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -19,6 +20,9 @@ pub struct ProjectRow {
     pub created_at: NaiveDateTime,
     pub last_sequence: i64,
     pub last_hash: String,
+    pub licence_policy: String,
+    pub allow_unvalued: i32,
+    pub approvals_required: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -164,4 +168,36 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
             .first::<String>(pg)?;
     }
     Ok(())
+}
+
+/// Project settings a request may change.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsChange {
+    pub licence_policy: Option<LicencePolicy>,
+    pub allow_unvalued: Option<bool>,
+    pub approvals_required: Option<i32>,
+}
+
+/// Applies the settings a request changes.
+pub fn update_settings(
+    conn: &mut DbConnection,
+    id: &str,
+    change: &SettingsChange,
+) -> QueryResult<ProjectRow> {
+    if let Some(policy) = change.licence_policy {
+        diesel::update(projects::table.find(id))
+            .set(projects::licence_policy.eq(policy.as_str()))
+            .execute(conn)?;
+    }
+    if let Some(allow) = change.allow_unvalued {
+        diesel::update(projects::table.find(id))
+            .set(projects::allow_unvalued.eq(i32::from(allow)))
+            .execute(conn)?;
+    }
+    if let Some(required) = change.approvals_required {
+        diesel::update(projects::table.find(id))
+            .set(projects::approvals_required.eq(required))
+            .execute(conn)?;
+    }
+    find(conn, id)?.ok_or(diesel::result::Error::NotFound)
 }

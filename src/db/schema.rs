@@ -17,6 +17,9 @@ diesel::table! {
         created_at -> Timestamp,
         last_sequence -> BigInt,
         last_hash -> Text,
+        licence_policy -> Text,
+        allow_unvalued -> Integer,
+        approvals_required -> Integer,
     }
 }
 
@@ -76,7 +79,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rates (id) {
+        id -> Text,
+        project_id -> Text,
+        kind -> Text,
+        skill -> Text,
+        equipment -> Text,
+        agent_id -> Text,
+        per -> Text,
+        effective_from -> Date,
+        rate -> BigInt,
+        currency -> Text,
+        method -> Text,
+        source -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contributions (id) {
+        id -> Text,
+        project_id -> Text,
+        agent_id -> Text,
+        kind -> Text,
+        date -> Date,
+        quantity -> BigInt,
+        unit -> Text,
+        description -> Text,
+        skill -> Nullable<Text>,
+        equipment -> Nullable<Text>,
+        dataset_title -> Nullable<Text>,
+        dataset_uri -> Nullable<Text>,
+        dataset_size_bytes -> Nullable<BigInt>,
+        dataset_checksum -> Nullable<Text>,
+        licence -> Nullable<Text>,
+        rate_id -> Nullable<Text>,
+        value -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        supersedes_id -> Nullable<Text>,
+        status -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reviews (contribution_id, reviewer_id) {
+        contribution_id -> Text,
+        reviewer_id -> Text,
+        decision -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> projects (project_id));
+diesel::joinable!(reviews -> contributions (contribution_id));
 diesel::joinable!(accounts -> units (currency));
 diesel::joinable!(transactions -> projects (project_id));
 diesel::joinable!(postings -> transactions (transaction_id));
@@ -108,6 +169,9 @@ diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> agents (agent_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    rates,
+    contributions,
+    reviews,
     agents,
     memberships,
     units,

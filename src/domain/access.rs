@@ -49,6 +49,14 @@ pub enum Action {
     UpdateProject,
     /// Add, change and remove members.
     ManageMembers,
+    /// Add valuation rates.
+    ManageRates,
+    /// Log a contribution, for oneself (`own`) or on behalf of another member.
+    RecordContribution { own: bool },
+    /// Approve or reject contributions.
+    Review,
+    /// Read a member's value account, one's own (`own`) or another's.
+    ReadValueAccount { own: bool },
 }
 
 /// Who is asking, as far as the decision is concerned.
@@ -85,6 +93,22 @@ pub fn decide(requester: Requester, public: bool, action: Action) -> Decision {
             Action::ReadMembers => member,
             Action::WriteLedger => matches!(requester.role, Some(Role::Owner | Role::Treasurer)),
             Action::UpdateProject | Action::ManageMembers => requester.role == Some(Role::Owner),
+            Action::ManageRates | Action::Review | Action::RecordContribution { own: false } => {
+                matches!(requester.role, Some(Role::Owner | Role::Treasurer))
+            }
+            Action::RecordContribution { own: true } => {
+                matches!(
+                    requester.role,
+                    Some(Role::Owner | Role::Treasurer | Role::Contributor)
+                )
+            }
+            Action::ReadValueAccount { own: true } => member,
+            Action::ReadValueAccount { own: false } => {
+                matches!(
+                    requester.role,
+                    Some(Role::Owner | Role::Treasurer | Role::Auditor)
+                )
+            }
         };
     match (allowed, requester.authenticated) {
         (true, _) => Decision::Allow,
@@ -130,15 +154,21 @@ mod tests {
             Action::WriteLedger,
             Action::UpdateProject,
             Action::ManageMembers,
+            Action::ManageRates,
+            Action::RecordContribution { own: true },
+            Action::RecordContribution { own: false },
+            Action::Review,
+            Action::ReadValueAccount { own: true },
+            Action::ReadValueAccount { own: false },
         ];
-        let table: [(Requester, [Decision; 5]); 7] = [
-            (ANONYMOUS, [H, H, H, H, H]),
-            (OUTSIDER, [H, H, H, H, H]),
-            (member(Role::Contributor), [A, A, F, F, F]),
-            (member(Role::Auditor), [A, A, F, F, F]),
-            (member(Role::Treasurer), [A, A, A, F, F]),
-            (member(Role::Owner), [A, A, A, A, A]),
-            (ADMIN, [A, A, A, A, A]),
+        let table: [(Requester, [Decision; 11]); 7] = [
+            (ANONYMOUS, [H, H, H, H, H, H, H, H, H, H, H]),
+            (OUTSIDER, [H, H, H, H, H, H, H, H, H, H, H]),
+            (member(Role::Contributor), [A, A, F, F, F, F, A, F, F, A, F]),
+            (member(Role::Auditor), [A, A, F, F, F, F, F, F, F, A, A]),
+            (member(Role::Treasurer), [A, A, A, F, F, A, A, A, A, A, A]),
+            (member(Role::Owner), [A, A, A, A, A, A, A, A, A, A, A]),
+            (ADMIN, [A, A, A, A, A, A, A, A, A, A, A]),
         ];
         for (requester, expected) in table {
             for (action, want) in actions.iter().zip(expected) {

@@ -5,7 +5,9 @@
 pub mod access;
 pub mod account;
 pub mod agent;
+pub mod contribution;
 pub mod hash;
+pub mod licence;
 pub mod money;
 pub mod transaction;
 

@@ -161,3 +161,20 @@ pub fn query_error(
 pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::InvalidPath(error.to_string()).into()
 }
+
+/// Parses a business date, `YYYY-MM-DD`, naming the field when it is not one.
+pub fn parse_date(
+    field: &str,
+    text: &str,
+) -> Result<chrono::NaiveDate, super::problem::FieldError> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| {
+            super::problem::FieldError::new(
+                field,
+                "invalid_date",
+                format!("`{text}` is not a date in YYYY-MM-DD form"),
+            )
+        })
+}

@@ -4,14 +4,17 @@
 pub mod access;
 pub mod accounts;
 pub mod agents;
+pub mod contributions;
 pub mod extract;
 pub mod health;
 pub mod me;
 pub mod members;
 pub mod problem;
 pub mod projects;
+pub mod rates;
 pub mod tokens;
 pub mod transactions;
+pub mod value_accounts;
 pub mod write;
 
 use std::collections::HashMap;
@@ -40,9 +43,12 @@ pub struct AppState {
 pub fn configure(cfg: &mut ServiceConfig) {
     tokens::configure(cfg);
     me::configure(cfg);
+    value_accounts::configure(cfg);
     agents::configure(cfg);
     projects::configure(cfg);
     members::configure(cfg);
+    rates::configure(cfg);
+    contributions::configure(cfg);
     accounts::configure(cfg);
     transactions::configure(cfg);
 }

@@ -109,6 +109,22 @@ pub enum ApiError {
     MemberExists(String),
     #[error("a project keeps at least one owner")]
     LastOwner,
+    #[error(
+        "a rate for this scope already starts on this date; rates are never edited, add one from another date"
+    )]
+    RateExists,
+    #[error(
+        "no valuation rate applies to this contribution on its date, and the project does not accept unvalued contributions"
+    )]
+    NoApplicableRate,
+    #[error("nobody reviews a contribution they made or recorded")]
+    SelfReview,
+    #[error("this contribution has already been decided ({0})")]
+    ContributionDecided(String),
+    #[error("you have already reviewed this contribution")]
+    AlreadyReviewed,
+    #[error("contribution {0} is already corrected by another contribution")]
+    AlreadyCorrected(String),
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -196,6 +212,20 @@ impl ApiError {
             ApiError::EmailTaken => ("email_taken", S::CONFLICT, "Email taken"),
             ApiError::MemberExists(_) => ("member_exists", S::CONFLICT, "Already a member"),
             ApiError::LastOwner => ("last_owner", S::CONFLICT, "Last owner"),
+            ApiError::RateExists => ("rate_exists", S::CONFLICT, "Rate exists"),
+            ApiError::NoApplicableRate => (
+                "no_applicable_rate",
+                S::UNPROCESSABLE_ENTITY,
+                "No applicable rate",
+            ),
+            ApiError::SelfReview => ("self_review", S::FORBIDDEN, "Self review"),
+            ApiError::ContributionDecided(_) => {
+                ("contribution_decided", S::CONFLICT, "Contribution decided")
+            }
+            ApiError::AlreadyReviewed => ("already_reviewed", S::CONFLICT, "Already reviewed"),
+            ApiError::AlreadyCorrected(_) => {
+                ("already_corrected", S::CONFLICT, "Already corrected")
+            }
             ApiError::Unavailable => (
                 "service_unavailable",
                 S::SERVICE_UNAVAILABLE,
@@ -259,6 +289,13 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "invalid_email",
         "invalid_password",
         "invalid_admin",
+        "invalid_setting",
+        "invalid_quantity",
+        "invalid_licence",
+        "licence_not_open",
+        "invalid_unit",
+        "invalid_scope",
+        "too_long",
         "invalid_role",
     ];
     let first = errors.first().map(|e| e.code.as_str());
@@ -287,6 +324,7 @@ fn not_found_code(resource: &str) -> &'static str {
     match resource {
         "project" => "project_not_found",
         "agent" => "agent_not_found",
+        "contribution" => "contribution_not_found",
         "member" => "member_not_found",
         "account" => "account_not_found",
         "transaction" => "transaction_not_found",

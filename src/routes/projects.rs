@@ -12,9 +12,10 @@ use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
-use crate::db::projects::{ProjectRow, Visibility};
+use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
 use crate::db::{self};
 use crate::domain::access::{Action, Role};
+use crate::domain::licence::LicencePolicy;
 use crate::domain::{Unit, UnitKind};
 
 /// Longest project name, in characters.
@@ -39,6 +40,12 @@ pub struct CreateProjectRequest {
     /// Whether the ledger, balances and reports are readable without a token.
     #[serde(default)]
     pub public: bool,
+    #[serde(default)]
+    pub licence_policy: Option<LicencePolicyDto>,
+    #[serde(default)]
+    pub allow_unvalued: Option<bool>,
+    #[serde(default)]
+    pub approvals_required: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,6 +55,50 @@ pub struct UpdateProjectRequest {
     pub name: Option<String>,
     /// Whether the ledger, balances and reports are readable without a token.
     pub public: Option<bool>,
+    pub licence_policy: Option<LicencePolicyDto>,
+    pub allow_unvalued: Option<bool>,
+    /// Distinct approvals (by owners or treasurers) a contribution needs, 1 to 10.
+    pub approvals_required: Option<i32>,
+}
+
+/// `open` requires data licences conformant to the Open Definition (no NC, no ND).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LicencePolicyDto {
+    Any,
+    Open,
+}
+
+impl From<LicencePolicyDto> for LicencePolicy {
+    fn from(policy: LicencePolicyDto) -> Self {
+        match policy {
+            LicencePolicyDto::Any => LicencePolicy::Any,
+            LicencePolicyDto::Open => LicencePolicy::Open,
+        }
+    }
+}
+
+/// Largest number of approvals a project may require.
+pub const APPROVALS_REQUIRED_MAX: i32 = 10;
+
+fn parse_settings(
+    licence_policy: Option<LicencePolicyDto>,
+    allow_unvalued: Option<bool>,
+    approvals_required: Option<i32>,
+    errors: &mut Vec<FieldError>,
+) -> SettingsChange {
+    if approvals_required.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
+        errors.push(FieldError::new(
+            "approvals_required",
+            "invalid_setting",
+            format!("between 1 and {APPROVALS_REQUIRED_MAX}"),
+        ));
+    }
+    SettingsChange {
+        licence_policy: licence_policy.map(LicencePolicy::from),
+        allow_unvalued,
+        approvals_required,
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -57,6 +108,12 @@ pub struct Project {
     pub name: String,
     pub currency: String,
     pub public: bool,
+    /// What data contributions' licences must be.
+    pub licence_policy: LicencePolicyDto,
+    /// Whether contributions with no applicable rate are accepted, unvalued.
+    pub allow_unvalued: bool,
+    /// Distinct approvals a contribution needs.
+    pub approvals_required: i32,
     /// When the project was created (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -85,6 +142,13 @@ impl From<ProjectRow> for Project {
             name: row.name,
             currency: row.currency,
             public: row.public != 0,
+            licence_policy: if row.licence_policy == "open" {
+                LicencePolicyDto::Open
+            } else {
+                LicencePolicyDto::Any
+            },
+            allow_unvalued: row.allow_unvalued != 0,
+            approvals_required: row.approvals_required,
             created_at: db::format_timestamp(row.created_at),
         }
     }
@@ -129,6 +193,12 @@ pub async fn create_project(
     let request = body.value;
     let mut errors = Vec::new();
     let name = parse_name(&request.name, &mut errors);
+    let settings = parse_settings(
+        request.licence_policy,
+        request.allow_unvalued,
+        request.approvals_required,
+        &mut errors,
+    );
     let currency = Unit::lookup(&request.currency)
         .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
         .ok()
@@ -154,7 +224,8 @@ pub async fn create_project(
         move |conn| {
             let owner = Caller::require(conn, &credentials)?;
             let id = uuid::Uuid::now_v7().to_string();
-            let row = db::projects::insert(conn, &id, &name, &currency, request.public)?;
+            db::projects::insert(conn, &id, &name, &currency, request.public)?;
+            let row = db::projects::update_settings(conn, &id, &settings)?;
             db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
             Reply::created(&Project::from(row))
         },
@@ -231,7 +302,7 @@ pub async fn get_project(
     Ok(web::Json(Project::from(row)))
 }
 
-/// Rename a project or change its visibility (owners).
+/// Rename a project, change its visibility or its settings (owners).
 #[utoipa::path(
     tag = "projects",
     operation_id = "update_project",
@@ -246,7 +317,7 @@ pub async fn get_project(
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_name`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/projects/{project_id}")]
@@ -263,6 +334,12 @@ pub async fn update_project(
         .name
         .as_deref()
         .map(|name| parse_name(name, &mut errors));
+    let settings = parse_settings(
+        request.licence_policy,
+        request.allow_unvalued,
+        request.approvals_required,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -270,12 +347,8 @@ pub async fn update_project(
     let row = web::block(move || {
         state.db.write(|conn| -> Result<ProjectRow, ApiError> {
             access::project_for(conn, &credentials, &project_id, Action::UpdateProject)?;
-            Ok(db::projects::update(
-                conn,
-                &project_id,
-                name.as_deref(),
-                request.public,
-            )?)
+            db::projects::update(conn, &project_id, name.as_deref(), request.public)?;
+            Ok(db::projects::update_settings(conn, &project_id, &settings)?)
         })
     })
     .await??;

@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -178,19 +177,6 @@ pub struct TransactionQuery {
     pub account: Option<String>,
     /// Only transactions of this kind.
     pub kind: Option<TransactionKindDto>,
-}
-
-fn parse_date(field: &str, text: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|_| text.len() == 10)
-        .ok_or_else(|| {
-            FieldError::new(
-                field,
-                "invalid_date",
-                format!("`{text}` is not a date in YYYY-MM-DD form"),
-            )
-        })
 }
 
 impl CreateTransactionRequest {

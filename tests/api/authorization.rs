@@ -27,6 +27,10 @@ const CALLERS: [&str; 7] = [
 struct Fixture {
     project: String,
     tokens: Vec<Option<String>>,
+    /// A contributor who is none of the callers: their work is reviewed and
+    /// their value account read.
+    subject: String,
+    subject_token: String,
 }
 
 /// Expected status per caller, in `CALLERS` order.
@@ -41,9 +45,14 @@ fn expected(operation: &str) -> [u16; 7] {
         "update_project" | "update_member" => [401, 404, 403, 403, 403, 200, 200],
         "add_member" => [401, 404, 403, 403, 403, 201, 201],
         "remove_member" => [401, 404, 403, 403, 403, 204, 204],
-        "create_account" | "create_transaction" | "create_reversal" => {
-            [401, 404, 403, 403, 201, 201, 201]
+        "create_account" | "create_transaction" | "create_reversal" | "create_rate"
+        | "create_review" => [401, 404, 403, 403, 201, 201, 201],
+        "list_rates" | "list_contributions" | "get_contribution" => {
+            [404, 404, 200, 200, 200, 200, 200]
         }
+        "create_contribution" => [401, 404, 201, 403, 201, 201, 201],
+        "get_member_value_account" => [404, 404, 403, 200, 200, 200, 200],
+        "get_my_value_account" => [401, 200, 200, 200, 200, 200, 200],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -160,8 +169,61 @@ async fn request_for(
                 )
             }
         }
+        "create_rate" => (
+            Method::POST,
+            format!("/v1/projects/{p}/rates"),
+            Some(
+                json!({"kind": "time", "effective_from": format!("2025-01-{:02}", attempt + 1), "rate": "20.00",
+                        "currency": "EUR", "per": "hour", "method": "replacement_cost", "source": "test"}),
+            ),
+        ),
+        "list_rates" => (Method::GET, format!("/v1/projects/{p}/rates"), None),
+        "create_contribution" => (
+            Method::POST,
+            format!("/v1/projects/{p}/contributions"),
+            Some(time_contribution()),
+        ),
+        "list_contributions" => (Method::GET, format!("/v1/projects/{p}/contributions"), None),
+        "get_contribution" | "create_review" => {
+            let response = app
+                .send_as(
+                    Some(&fx.subject_token),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/contributions"),
+                    Some(&time_contribution()),
+                )
+                .await;
+            assert_eq!(response.status(), 201);
+            let id = json_of(response).await["id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            if operation == "get_contribution" {
+                (
+                    Method::GET,
+                    format!("/v1/projects/{p}/contributions/{id}"),
+                    None,
+                )
+            } else {
+                (
+                    Method::POST,
+                    format!("/v1/projects/{p}/contributions/{id}/reviews"),
+                    Some(json!({"decision": "approve"})),
+                )
+            }
+        }
+        "get_member_value_account" => (
+            Method::GET,
+            format!("/v1/projects/{p}/members/{}/value-account", fx.subject),
+            None,
+        ),
+        "get_my_value_account" => (Method::GET, "/v1/me/value-account".into(), None),
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
+}
+
+fn time_contribution() -> Value {
+    json!({"kind": "time", "date": "2026-03-02", "quantity": "2.5", "unit": "hour", "description": "calibration"})
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -169,6 +231,15 @@ async fn fixture(app: &TestApp) -> Fixture {
     app.create_account(&project, "funder:a", "EUR", false).await;
     app.create_account(&project, "pool:general", "EUR", true)
         .await;
+    let rate = json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00", "currency": "EUR",
+                      "per": "hour", "method": "replacement_cost", "source": "test"});
+    assert_eq!(
+        app.post(&format!("/v1/projects/{project}/rates"), &rate)
+            .await
+            .status(),
+        201
+    );
+    let (subject, subject_token) = app.member(&project, "contributor").await;
     let other = app.create_project("EUR").await;
     let (_, outsider) = app.member(&other, "contributor").await;
     let mut tokens = vec![None, Some(outsider)];
@@ -176,7 +247,12 @@ async fn fixture(app: &TestApp) -> Fixture {
         tokens.push(Some(app.member(&project, role).await.1));
     }
     tokens.push(Some(app.token_for(&app.admin_id)));
-    Fixture { project, tokens }
+    Fixture {
+        project,
+        tokens,
+        subject,
+        subject_token,
+    }
 }
 
 async fn every_operation_has_an_authorization_decision(app: &TestApp) {

@@ -1,0 +1,91 @@
+//! Effective-dated valuation rates.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::rates;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rates)]
+pub struct RateRow {
+    pub id: String,
+    pub project_id: String,
+    pub kind: String,
+    /// Empty when the rate applies to every skill.
+    pub skill: String,
+    /// Empty when the rate applies to every equipment item.
+    pub equipment: String,
+    /// Empty when the rate applies to every agent.
+    pub agent_id: String,
+    pub per: String,
+    pub effective_from: NaiveDate,
+    pub rate: i64,
+    pub currency: String,
+    pub method: String,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &RateRow) -> QueryResult<()> {
+    diesel::insert_into(rates::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The rate of the same scope and start date, if any.
+pub fn find_same_scope(conn: &mut DbConnection, row: &RateRow) -> QueryResult<Option<RateRow>> {
+    rates::table
+        .filter(rates::project_id.eq(&row.project_id))
+        .filter(rates::kind.eq(&row.kind))
+        .filter(rates::skill.eq(&row.skill))
+        .filter(rates::equipment.eq(&row.equipment))
+        .filter(rates::agent_id.eq(&row.agent_id))
+        .filter(rates::per.eq(&row.per))
+        .filter(rates::effective_from.eq(row.effective_from))
+        .select(RateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RateRow>> {
+    rates::table
+        .find(id)
+        .select(RateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every rate of a project for one kind of contribution.
+pub fn of_kind(conn: &mut DbConnection, project_id: &str, kind: &str) -> QueryResult<Vec<RateRow>> {
+    rates::table
+        .filter(rates::project_id.eq(project_id))
+        .filter(rates::kind.eq(kind))
+        .select(RateRow::as_select())
+        .load(conn)
+}
+
+/// A page of a project's rates by id (creation order).
+pub fn list(
+    conn: &mut DbConnection,
+    project_id: &str,
+    kind: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<RateRow>> {
+    let mut query = rates::table
+        .filter(rates::project_id.eq(project_id.to_owned()))
+        .select(RateRow::as_select())
+        .order(rates::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(rates::kind.eq(kind.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(rates::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}

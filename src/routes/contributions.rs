@@ -1,0 +1,797 @@
+//! `/v1/projects/{project_id}/contributions`: time, equipment use and data,
+//! valued once at recording from the rate in force on their date, and
+//! reviewed before they count.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access::{self, Caller};
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::problem::{ApiError, FieldError, Problem};
+use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::contributions::{ContributionFilter, ContributionRow, ReviewRow};
+use crate::db::projects::ProjectRow;
+use crate::db::rates::RateRow;
+use crate::db::{self, DbConnection};
+use crate::domain::access::Action;
+use crate::domain::contribution::{
+    ContributionFacts, ContributionKind, ContributionStatus, QuantityUnit, RateCandidate,
+    select_rate, status_after, value,
+};
+use crate::domain::licence::{self, LicencePolicy};
+use crate::domain::{Amount, Unit};
+
+/// Longest description or dataset text field, in characters.
+pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;
+/// Longest review reason, in characters.
+pub const REVIEW_REASON_LENGTH_MAX: usize = 1_000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_contribution)
+        .service(list_contributions)
+        .service(get_contribution)
+        .service(create_review);
+}
+
+/// What was contributed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionKindDto {
+    Time,
+    Equipment,
+    Data,
+}
+
+impl From<ContributionKindDto> for ContributionKind {
+    fn from(kind: ContributionKindDto) -> Self {
+        match kind {
+            ContributionKindDto::Time => ContributionKind::Time,
+            ContributionKindDto::Equipment => ContributionKind::Equipment,
+            ContributionKindDto::Data => ContributionKind::Data,
+        }
+    }
+}
+
+impl From<ContributionKind> for ContributionKindDto {
+    fn from(kind: ContributionKind) -> Self {
+        match kind {
+            ContributionKind::Time => ContributionKindDto::Time,
+            ContributionKind::Equipment => ContributionKindDto::Equipment,
+            ContributionKind::Data => ContributionKindDto::Data,
+        }
+    }
+}
+
+/// What a quantity counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityUnitDto {
+    Hour,
+    Day,
+    Dataset,
+}
+
+impl From<QuantityUnitDto> for QuantityUnit {
+    fn from(unit: QuantityUnitDto) -> Self {
+        match unit {
+            QuantityUnitDto::Hour => QuantityUnit::Hour,
+            QuantityUnitDto::Day => QuantityUnit::Day,
+            QuantityUnitDto::Dataset => QuantityUnit::Dataset,
+        }
+    }
+}
+
+impl From<QuantityUnit> for QuantityUnitDto {
+    fn from(unit: QuantityUnit) -> Self {
+        match unit {
+            QuantityUnit::Hour => QuantityUnitDto::Hour,
+            QuantityUnit::Day => QuantityUnitDto::Day,
+            QuantityUnit::Dataset => QuantityUnitDto::Dataset,
+        }
+    }
+}
+
+/// Where a contribution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionStatusDto {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl From<ContributionStatus> for ContributionStatusDto {
+    fn from(status: ContributionStatus) -> Self {
+        match status {
+            ContributionStatus::Pending => ContributionStatusDto::Pending,
+            ContributionStatus::Approved => ContributionStatusDto::Approved,
+            ContributionStatus::Rejected => ContributionStatusDto::Rejected,
+        }
+    }
+}
+
+/// A dataset offered as a contribution.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    #[schema(example = "Lyon air quality, 1.2 million readings")]
+    pub title: String,
+    /// Where it is published: a URL or a DOI (`doi:10.5281/zenodo.123`).
+    pub uri: Option<String>,
+    pub size_bytes: Option<i64>,
+    /// E.g. `sha256:...`.
+    pub checksum: Option<String>,
+    /// An SPDX licence expression.
+    #[schema(example = "CC-BY-4.0")]
+    pub licence: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContributionRequest {
+    /// Who contributed (default: the caller). Treasurers and owners may log for others.
+    #[schema(format = Uuid)]
+    pub agent: Option<String>,
+    pub kind: ContributionKindDto,
+    #[schema(example = "2026-03-02", format = Date)]
+    pub date: String,
+    /// Positive decimal string: hours or days with two decimals, datasets whole.
+    #[schema(example = "12.5")]
+    pub quantity: String,
+    pub unit: QuantityUnitDto,
+    #[serde(default)]
+    pub description: String,
+    /// The skill used (time), which may select a narrower rate.
+    pub skill: Option<String>,
+    /// The equipment item used (required for equipment).
+    #[schema(example = "3d-printer-1")]
+    pub equipment: Option<String>,
+    /// Required for data.
+    pub dataset: Option<Dataset>,
+    /// The contribution this one corrects and, once approved, replaces.
+    #[schema(format = Uuid)]
+    pub supersedes: Option<String>,
+}
+
+/// How a contribution was valued.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Valuation {
+    /// The value, in `currency`, rounded half to even to the currency's scale.
+    #[schema(example = "312.50")]
+    pub value: String,
+    pub currency: String,
+    /// The rate it was computed with, as it stood then.
+    pub rate: Rate,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Review {
+    #[schema(format = Uuid)]
+    pub reviewer: String,
+    pub decision: ReviewDecision,
+    pub reason: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Contribution {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub kind: ContributionKindDto,
+    #[schema(format = Date)]
+    pub date: String,
+    pub quantity: String,
+    pub unit: QuantityUnitDto,
+    pub description: String,
+    pub skill: Option<String>,
+    pub equipment: Option<String>,
+    pub dataset: Option<Dataset>,
+    /// Null when the project accepts unvalued contributions and no rate applied.
+    pub valuation: Option<Valuation>,
+    pub status: ContributionStatusDto,
+    pub reviews: Vec<Review>,
+    #[schema(format = Uuid)]
+    pub supersedes: Option<String>,
+    #[schema(format = Uuid)]
+    pub recorded_by: String,
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContributionPage {
+    pub items: Vec<Contribution>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReviewRequest {
+    pub decision: ReviewDecision,
+    /// Why; required to reject.
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContributionQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Only this contributor's.
+    pub agent: Option<String>,
+    pub kind: Option<ContributionKindDto>,
+    pub status: Option<ContributionStatusDto>,
+    /// Earliest date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Latest date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub to: Option<String>,
+}
+
+/// Builds the response shapes of `rows`, with their rates and reviews.
+pub fn to_contributions(
+    conn: &mut DbConnection,
+    rows: Vec<ContributionRow>,
+) -> Result<Vec<Contribution>, ApiError> {
+    let units = super::stored_units(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
+    for review in db::contributions::reviews_of(conn, &ids)? {
+        reviews
+            .entry(review.contribution_id.clone())
+            .or_default()
+            .push(Review {
+                reviewer: review.reviewer_id,
+                decision: if review.decision == "reject" {
+                    ReviewDecision::Reject
+                } else {
+                    ReviewDecision::Approve
+                },
+                reason: review.reason,
+                created_at: db::format_timestamp(review.created_at),
+            });
+    }
+    let mut rates: HashMap<String, RateRow> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let valuation = match (&row.rate_id, row.value, &row.currency) {
+            (Some(rate_id), Some(minor), Some(currency)) => {
+                if !rates.contains_key(rate_id)
+                    && let Some(rate) = db::rates::find(conn, rate_id)?
+                {
+                    rates.insert(rate_id.clone(), rate);
+                }
+                rates.get(rate_id).map(|rate| Valuation {
+                    value: super::format_minor(&units, currency, minor),
+                    currency: currency.clone(),
+                    rate: to_rate(&units, rate.clone()),
+                })
+            }
+            _ => None,
+        };
+        let unit = QuantityUnit::parse(&row.unit).unwrap_or(QuantityUnit::Hour);
+        out.push(Contribution {
+            kind: ContributionKind::parse(&row.kind)
+                .map_or(ContributionKindDto::Time, ContributionKindDto::from),
+            date: row.date.to_string(),
+            quantity: unit.format_quantity(row.quantity),
+            unit: QuantityUnitDto::from(unit),
+            dataset: row.dataset_title.clone().map(|title| Dataset {
+                title,
+                uri: row.dataset_uri.clone(),
+                size_bytes: row.dataset_size_bytes,
+                checksum: row.dataset_checksum.clone(),
+                licence: row.licence.clone().unwrap_or_default(),
+            }),
+            valuation,
+            status: ContributionStatus::parse(&row.status)
+                .map_or(ContributionStatusDto::Pending, ContributionStatusDto::from),
+            reviews: reviews.remove(&row.id).unwrap_or_default(),
+            recorded_at: db::format_timestamp(row.recorded_at),
+            id: row.id,
+            agent: row.agent_id,
+            description: row.description,
+            skill: row.skill,
+            equipment: row.equipment,
+            supersedes: row.supersedes_id,
+            recorded_by: row.recorded_by,
+        });
+    }
+    Ok(out)
+}
+
+fn one(conn: &mut DbConnection, row: ContributionRow) -> Result<Contribution, ApiError> {
+    to_contributions(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("contribution vanished".to_owned()))
+}
+
+fn optional_text(
+    field: &str,
+    text: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    if text.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    }
+    Some(text.to_owned())
+}
+
+/// Values a contribution with the rate in force, or refuses it.
+fn valuation(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    facts: &ContributionFacts<'_>,
+    quantity: Amount,
+    units: &HashMap<String, Unit>,
+) -> Result<Option<(RateRow, i64)>, ApiError> {
+    let rows = db::rates::of_kind(conn, &project.id, facts.kind.as_str())?;
+    let candidates: Vec<RateCandidate> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(RateCandidate {
+                id: row.id.clone(),
+                kind: ContributionKind::parse(&row.kind)?,
+                skill: Some(row.skill.clone()).filter(|s| !s.is_empty()),
+                equipment: Some(row.equipment.clone()).filter(|s| !s.is_empty()),
+                agent: Some(row.agent_id.clone()).filter(|s| !s.is_empty()),
+                per: QuantityUnit::parse(&row.per)?,
+                effective_from: row.effective_from,
+            })
+        })
+        .collect();
+    let Some(chosen) = select_rate(&candidates, facts) else {
+        return if project.allow_unvalued != 0 {
+            Ok(None)
+        } else {
+            Err(ApiError::NoApplicableRate)
+        };
+    };
+    let rate = rows
+        .into_iter()
+        .find(|row| row.id == chosen.id)
+        .ok_or_else(|| ApiError::Internal("chosen rate vanished".to_owned()))?;
+    let currency = units
+        .get(&rate.currency)
+        .ok_or_else(|| ApiError::Internal(format!("unit {} not recorded", rate.currency)))?;
+    let minor = value(quantity, facts.unit, rate.rate, currency)
+        .map_err(|e| ApiError::field("quantity", "amount_too_large", e))?;
+    Ok(Some((rate, minor)))
+}
+
+/// Log a contribution. Contributors log their own; treasurers and owners may
+/// log for any member. It is valued now, from the rate in force on its date.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "create_contribution",
+    request_body = CreateContributionRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The contribution, pending review", body = Contribution),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: auditors, or logging for someone else without the role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/contributions")]
+pub async fn create_contribution(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateContributionRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let kind = ContributionKind::from(request.kind);
+    let unit = QuantityUnit::from(request.unit);
+    let mut errors = Vec::new();
+    let date = parse_date("date", &request.date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if !kind.accepts(unit) {
+        errors.push(FieldError::new(
+            "unit",
+            "invalid_unit",
+            format!("{} is not counted in {}s", kind.as_str(), unit.as_str()),
+        ));
+    }
+    let quantity = unit
+        .parse_quantity(&request.quantity)
+        .map_err(|e| errors.push(FieldError::new("quantity", "invalid_quantity", e)))
+        .ok();
+    let description = optional_text(
+        "description",
+        Some(&request.description),
+        CONTRIBUTION_TEXT_LENGTH_MAX,
+        &mut errors,
+    )
+    .unwrap_or_default();
+    let skill = optional_text(
+        "skill",
+        request.skill.as_deref(),
+        SCOPE_LENGTH_MAX,
+        &mut errors,
+    );
+    let equipment = optional_text(
+        "equipment",
+        request.equipment.as_deref(),
+        SCOPE_LENGTH_MAX,
+        &mut errors,
+    );
+    if kind == ContributionKind::Equipment && equipment.is_none() {
+        errors.push(FieldError::new(
+            "equipment",
+            "invalid_scope",
+            "equipment use names the item",
+        ));
+    }
+    match (&request.dataset, kind) {
+        (None, ContributionKind::Data) => errors.push(FieldError::new(
+            "dataset",
+            "invalid_scope",
+            "a data contribution describes its dataset",
+        )),
+        (Some(_), ContributionKind::Time | ContributionKind::Equipment) => {
+            errors.push(FieldError::new(
+                "dataset",
+                "invalid_scope",
+                "only data contributions carry a dataset",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(dataset) = &request.dataset {
+        optional_text(
+            "dataset.title",
+            Some(&dataset.title),
+            CONTRIBUTION_TEXT_LENGTH_MAX,
+            &mut errors,
+        )
+        .ok_or(())
+        .map_err(|()| {
+            errors.push(FieldError::new(
+                "dataset.title",
+                "too_long",
+                "a dataset has a title",
+            ))
+        })
+        .ok();
+        optional_text(
+            "dataset.uri",
+            dataset.uri.as_deref(),
+            CONTRIBUTION_TEXT_LENGTH_MAX,
+            &mut errors,
+        );
+        optional_text(
+            "dataset.checksum",
+            dataset.checksum.as_deref(),
+            CONTRIBUTION_TEXT_LENGTH_MAX,
+            &mut errors,
+        );
+        if dataset.size_bytes.is_some_and(|size| size < 0) {
+            errors.push(FieldError::new(
+                "dataset.size_bytes",
+                "invalid_quantity",
+                "a size is not negative",
+            ));
+        }
+    }
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let caller = Caller::require(conn, &credentials)?;
+            let agent_id = request.agent.clone().unwrap_or_else(|| caller.id.clone());
+            let own = agent_id == caller.id;
+            let caller = Caller::Agent(caller);
+            let project = access::authorize(
+                conn,
+                &caller,
+                &project_id,
+                Action::RecordContribution { own },
+            )?;
+            if !own && db::agents::find(conn, &agent_id)?.is_none() {
+                return Err(ApiError::UnknownAgent(agent_id));
+            }
+            let policy =
+                LicencePolicy::parse(&project.licence_policy).unwrap_or(LicencePolicy::Any);
+            let licence = match &request.dataset {
+                Some(dataset) => match licence::check(&dataset.licence, policy) {
+                    Ok(expression) => Some(expression),
+                    Err(error) => {
+                        errors.push(FieldError::new("dataset.licence", error.code(), &error));
+                        None
+                    }
+                },
+                None => None,
+            };
+            if let Some(supersedes) = &request.supersedes {
+                let original = db::contributions::find(conn, &project.id, supersedes)?
+                    .ok_or(ApiError::NotFound("contribution"))?;
+                if original.agent_id != agent_id {
+                    errors.push(FieldError::new(
+                        "supersedes",
+                        "invalid_scope",
+                        "a correction is for the same contributor",
+                    ));
+                }
+                if let Some(existing) =
+                    db::contributions::live_corrections(conn, supersedes)?.first()
+                {
+                    return Err(ApiError::AlreadyCorrected(existing.clone()));
+                }
+            }
+            let (Some(date), Some(quantity), true) = (date, quantity, errors.is_empty()) else {
+                return Err(ApiError::Validation(errors));
+            };
+            let units = super::stored_units(conn)?;
+            let facts = ContributionFacts {
+                kind,
+                unit,
+                date,
+                agent: &agent_id,
+                skill: skill.as_deref(),
+                equipment: equipment.as_deref(),
+            };
+            let valued = valuation(conn, &project, &facts, quantity, &units)?;
+            let dataset = request.dataset.as_ref();
+            let row = ContributionRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: project.id.clone(),
+                agent_id: agent_id.clone(),
+                kind: kind.as_str().to_owned(),
+                date,
+                quantity: quantity.minor(),
+                unit: unit.as_str().to_owned(),
+                description,
+                skill,
+                equipment,
+                dataset_title: dataset.map(|d| d.title.trim().to_owned()),
+                dataset_uri: dataset.and_then(|d| d.uri.clone()),
+                dataset_size_bytes: dataset.and_then(|d| d.size_bytes),
+                dataset_checksum: dataset.and_then(|d| d.checksum.clone()),
+                licence,
+                rate_id: valued.as_ref().map(|(rate, _)| rate.id.clone()),
+                value: valued.as_ref().map(|(_, minor)| *minor),
+                currency: valued.as_ref().map(|(rate, _)| rate.currency.clone()),
+                supersedes_id: request.supersedes.clone(),
+                status: ContributionStatus::Pending.as_str().to_owned(),
+                recorded_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+                recorded_at: db::now(),
+                decided_at: None,
+            };
+            db::contributions::insert(conn, &row)?;
+            Reply::created(&one(conn, row)?)
+        },
+    )
+    .await
+}
+
+/// List a project's contributions, oldest first.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "list_contributions",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), ContributionQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of contributions", body = ContributionPage),
+        (status = 400, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/contributions")]
+pub async fn list_contributions(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<ContributionQuery>,
+) -> Result<web::Json<ContributionPage>, ApiError> {
+    let project_id = path.into_inner();
+    let query = query.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let date = |text: Option<&str>, field: &str| {
+        text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
+            .transpose()
+    };
+    let filter = ContributionFilter {
+        agent: query.agent,
+        kind: query
+            .kind
+            .map(|k| ContributionKind::from(k).as_str().to_owned()),
+        status: query.status.map(|s| {
+            match s {
+                ContributionStatusDto::Pending => ContributionStatus::Pending,
+                ContributionStatusDto::Approved => ContributionStatus::Approved,
+                ContributionStatusDto::Rejected => ContributionStatus::Rejected,
+            }
+            .as_str()
+            .to_owned()
+        }),
+        from: date(query.from.as_deref(), "from")?,
+        to: date(query.to.as_deref(), "to")?,
+    };
+    let items = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        let rows = db::contributions::list(conn, &project_id, &filter, after.as_deref(), limit)?;
+        to_contributions(conn, rows)
+    })
+    .await?;
+    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
+    Ok(web::Json(ContributionPage { items, next_cursor }))
+}
+
+/// Get one contribution with its valuation and reviews.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "get_contribution",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The contribution", body = Contribution),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/contributions/{contribution_id}")]
+pub async fn get_contribution(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Contribution>, ApiError> {
+    let (project_id, contribution_id) = path.into_inner();
+    let item = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        let row = db::contributions::find(conn, &project_id, &contribution_id)?
+            .ok_or(ApiError::NotFound("contribution"))?;
+        one(conn, row)
+    })
+    .await?;
+    Ok(web::Json(item))
+}
+
+/// Approve or reject a pending contribution (owners and treasurers, never
+/// their own). It is approved once the project's number of distinct
+/// approvals is reached; one rejection rejects it.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "create_review",
+    request_body = CreateReviewRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The contribution after the review", body = Contribution),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden` (role) or `self_review`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`contribution_decided`, `already_reviewed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A rejection needs a `reason`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/contributions/{contribution_id}/reviews")]
+pub async fn create_review(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<(String, String)>,
+    body: JsonBody<CreateReviewRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, contribution_id) = path.into_inner();
+    let request = body.value;
+    let reason = request.reason.trim().to_owned();
+    if request.decision == ReviewDecision::Reject && reason.is_empty() {
+        return Err(ApiError::field(
+            "reason",
+            "too_long",
+            "a rejection says why",
+        ));
+    }
+    if reason.chars().count() > REVIEW_REASON_LENGTH_MAX {
+        return Err(ApiError::field(
+            "reason",
+            "too_long",
+            format!("at most {REVIEW_REASON_LENGTH_MAX} characters"),
+        ));
+    }
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::Review)?;
+            let reviewer = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            db::contributions::lock(conn, &contribution_id)?;
+            let row = db::contributions::find(conn, &project.id, &contribution_id)?
+                .ok_or(ApiError::NotFound("contribution"))?;
+            if row.agent_id == reviewer || row.recorded_by == reviewer {
+                return Err(ApiError::SelfReview);
+            }
+            if row.status != ContributionStatus::Pending.as_str() {
+                return Err(ApiError::ContributionDecided(row.status));
+            }
+            let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
+            if earlier.iter().any(|r| r.reviewer_id == reviewer) {
+                return Err(ApiError::AlreadyReviewed);
+            }
+            let decision = match request.decision {
+                ReviewDecision::Approve => "approve",
+                ReviewDecision::Reject => "reject",
+            };
+            db::contributions::insert_review(
+                conn,
+                &ReviewRow {
+                    contribution_id: row.id.clone(),
+                    reviewer_id: reviewer,
+                    decision: decision.to_owned(),
+                    reason,
+                    created_at: db::now(),
+                },
+            )?;
+            let approvals = earlier.iter().filter(|r| r.decision == "approve").count()
+                + usize::from(decision == "approve");
+            let rejections = earlier.iter().filter(|r| r.decision == "reject").count()
+                + usize::from(decision == "reject");
+            let required = usize::try_from(project.approvals_required).unwrap_or(1);
+            let status = status_after(approvals, rejections, required);
+            if status != ContributionStatus::Pending {
+                db::contributions::decide(conn, &row.id, status.as_str())?;
+            }
+            let updated = db::contributions::find(conn, &project.id, &row.id)?
+                .ok_or(ApiError::NotFound("contribution"))?;
+            Reply::created(&one(conn, updated)?)
+        },
+    )
+    .await
+}

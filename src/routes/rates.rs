@@ -1,0 +1,315 @@
+//! `/v1/projects/{project_id}/rates`: effective-dated valuation rates. A rate
+//! is never edited: a new row takes effect from its date, and past values
+//! keep the rate they were computed with.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::contributions::{ContributionKindDto, QuantityUnitDto};
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::problem::{ApiError, FieldError, Problem};
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::rates::RateRow;
+use crate::db::{self};
+use crate::domain::access::Action;
+use crate::domain::contribution::{ContributionKind, QuantityUnit};
+use crate::domain::{Amount, UnitKind};
+
+/// Longest method name, in characters.
+pub const RATE_METHOD_LENGTH_MAX: usize = 200;
+/// Longest source, in characters.
+pub const RATE_SOURCE_LENGTH_MAX: usize = 500;
+/// Longest skill or equipment name, in characters.
+pub const SCOPE_LENGTH_MAX: usize = 100;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_rate).service(list_rates);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRateRequest {
+    pub kind: ContributionKindDto,
+    /// First day the rate applies, `YYYY-MM-DD`.
+    #[schema(example = "2026-01-01", format = Date)]
+    pub effective_from: String,
+    /// Value of one `per`, a positive decimal string in `currency`.
+    #[schema(example = "25.00")]
+    pub rate: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub per: QuantityUnitDto,
+    /// How the value is reckoned, e.g. `replacement_cost`.
+    #[schema(example = "replacement_cost")]
+    pub method: String,
+    /// Where the figure comes from, e.g. "replacement cost, ISCO 2511".
+    #[schema(example = "replacement cost, ISCO 2511")]
+    pub source: String,
+    /// Only contributions of this skill (time).
+    pub skill: Option<String>,
+    /// Only this equipment item (equipment).
+    pub equipment: Option<String>,
+    /// Only this agent's contributions.
+    #[schema(format = Uuid)]
+    pub agent: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rate {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub kind: ContributionKindDto,
+    pub skill: Option<String>,
+    pub equipment: Option<String>,
+    #[schema(format = Uuid)]
+    pub agent: Option<String>,
+    pub per: QuantityUnitDto,
+    #[schema(format = Date)]
+    pub effective_from: String,
+    pub rate: String,
+    pub currency: String,
+    pub method: String,
+    pub source: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RatePage {
+    pub items: Vec<Rate>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RateQuery {
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Only rates of this kind.
+    pub kind: Option<ContributionKindDto>,
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    Some(text.to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The response shape of a rate.
+pub fn to_rate(
+    units: &std::collections::HashMap<String, crate::domain::Unit>,
+    row: RateRow,
+) -> Rate {
+    Rate {
+        kind: ContributionKind::parse(&row.kind)
+            .map_or(ContributionKindDto::Time, ContributionKindDto::from),
+        skill: non_empty(&row.skill),
+        equipment: non_empty(&row.equipment),
+        agent: non_empty(&row.agent_id),
+        per: QuantityUnit::parse(&row.per).map_or(QuantityUnitDto::Hour, QuantityUnitDto::from),
+        effective_from: row.effective_from.to_string(),
+        rate: super::format_minor(units, &row.currency, row.rate),
+        created_at: db::format_timestamp(row.created_at),
+        id: row.id,
+        currency: row.currency,
+        method: row.method,
+        source: row.source,
+    }
+}
+
+fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("1 to {max} characters"),
+        ));
+    }
+    text
+}
+
+/// Add a valuation rate (owners and treasurers).
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "create_rate",
+    request_body = CreateRateRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The rate", body = Rate),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/rates")]
+pub async fn create_rate(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateRateRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let kind = ContributionKind::from(request.kind);
+    let per = QuantityUnit::from(request.per);
+    let mut errors = Vec::new();
+    let effective_from: Option<NaiveDate> = parse_date("effective_from", &request.effective_from)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if !kind.accepts(per) {
+        errors.push(FieldError::new(
+            "per",
+            "invalid_unit",
+            format!("{} is not measured per {}", kind.as_str(), per.as_str()),
+        ));
+    }
+    let method = text_field(
+        "method",
+        &request.method,
+        RATE_METHOD_LENGTH_MAX,
+        &mut errors,
+    );
+    let source = text_field(
+        "source",
+        &request.source,
+        RATE_SOURCE_LENGTH_MAX,
+        &mut errors,
+    );
+    let skill = request
+        .skill
+        .as_deref()
+        .map(|s| text_field("skill", s, SCOPE_LENGTH_MAX, &mut errors));
+    let equipment = request
+        .equipment
+        .as_deref()
+        .map(|s| text_field("equipment", s, SCOPE_LENGTH_MAX, &mut errors));
+    if skill.is_some() && kind != ContributionKind::Time {
+        errors.push(FieldError::new(
+            "skill",
+            "invalid_scope",
+            "only time is narrowed by skill",
+        ));
+    }
+    if equipment.is_some() && kind != ContributionKind::Equipment {
+        errors.push(FieldError::new(
+            "equipment",
+            "invalid_scope",
+            "only equipment use is narrowed by item",
+        ));
+    }
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::ManageRates)?;
+            let units = super::stored_units(conn)?;
+            let currency = super::resolve_unit(&units, &request.currency)
+                .ok()
+                .filter(|unit| unit.kind() == UnitKind::Currency);
+            let rate = match &currency {
+                Some(unit) => Amount::parse(&request.rate, unit)
+                    .map_err(|e| errors.push(FieldError::new("rate", e.code(), &e)))
+                    .ok(),
+                None => {
+                    errors.push(FieldError::new(
+                        "currency",
+                        "unknown_currency",
+                        format!("`{}` is not a currency", request.currency),
+                    ));
+                    None
+                }
+            };
+            if let Some(agent) = &request.agent
+                && db::agents::find(conn, agent)?.is_none()
+            {
+                return Err(ApiError::UnknownAgent(agent.clone()));
+            }
+            let (Some(currency), Some(rate), Some(effective_from), true) =
+                (currency, rate, effective_from, errors.is_empty())
+            else {
+                return Err(ApiError::Validation(errors));
+            };
+            let currency = db::projects::ensure_unit(conn, &currency)?;
+            let row = RateRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: project.id,
+                kind: kind.as_str().to_owned(),
+                skill: skill.unwrap_or_default(),
+                equipment: equipment.unwrap_or_default(),
+                agent_id: request.agent.unwrap_or_default(),
+                per: per.as_str().to_owned(),
+                effective_from,
+                rate: rate.minor(),
+                currency: currency.code().to_owned(),
+                method,
+                source,
+                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+                created_at: db::now(),
+            };
+            if db::rates::find_same_scope(conn, &row)?.is_some() {
+                return Err(ApiError::RateExists);
+            }
+            db::rates::insert(conn, &row)?;
+            let units = super::stored_units(conn)?;
+            Reply::created(&to_rate(&units, row))
+        },
+    )
+    .await
+}
+
+/// List a project's rates, oldest first.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "list_rates",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RateQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of rates", body = RatePage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/rates")]
+pub async fn list_rates(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<RateQuery>,
+) -> Result<web::Json<RatePage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let kind = query.kind.map(|k| ContributionKind::from(k).as_str());
+    let (units, rows) = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        let rows = db::rates::list(conn, &project_id, kind, after.as_deref(), limit)?;
+        Ok((super::stored_units(conn)?, rows))
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    Ok(web::Json(RatePage {
+        items: rows.into_iter().map(|row| to_rate(&units, row)).collect(),
+        next_cursor,
+    }))
+}

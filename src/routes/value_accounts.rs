@@ -1,0 +1,227 @@
+//! Value accounts: what a contributor has given a project (by kind and by
+//! month, approved and pending), for one project or across all of theirs.
+//! Each figure is traceable through `GET .../contributions` with the same
+//! `agent`, `kind`, `status`, `from` and `to` filters.
+
+use std::collections::HashMap;
+
+use actix_web::{get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access::{self, Caller};
+use super::contributions::ContributionKindDto;
+use super::problem::{ApiError, Problem};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::{self, DbConnection};
+use crate::domain::Unit;
+use crate::domain::access::Action;
+use crate::domain::contribution::{
+    ContributionKind, ContributionStatus, ValueEntry, ValueSums, summarize,
+};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_member_value_account)
+        .service(get_my_value_account);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValueTotal {
+    pub currency: String,
+    /// Value of approved contributions that still stand.
+    #[schema(example = "932.50")]
+    pub approved: String,
+    /// Value of contributions awaiting review.
+    pub pending: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KindValue {
+    pub kind: ContributionKindDto,
+    pub currency: String,
+    pub approved: String,
+    pub pending: String,
+    pub approved_count: u64,
+    pub pending_count: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PeriodValue {
+    /// Calendar month, `YYYY-MM`.
+    #[schema(example = "2026-03")]
+    pub period: String,
+    pub kind: ContributionKindDto,
+    pub currency: String,
+    pub approved: String,
+    pub pending: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValueAccount {
+    #[schema(format = Uuid)]
+    pub project_id: String,
+    pub project_name: String,
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub totals: Vec<ValueTotal>,
+    pub by_kind: Vec<KindValue>,
+    pub by_period: Vec<PeriodValue>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MyValueAccount {
+    #[schema(format = Uuid)]
+    pub agent: String,
+    /// One value account per project the caller belongs to.
+    pub projects: Vec<ValueAccount>,
+}
+
+fn money(units: &HashMap<String, Unit>, currency: &str, minor: i128) -> String {
+    let scale = units.get(currency).map_or(0, Unit::scale);
+    rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+}
+
+fn value_account(
+    conn: &mut DbConnection,
+    project_id: &str,
+    project_name: &str,
+    agent_id: &str,
+) -> Result<ValueAccount, ApiError> {
+    let units = super::stored_units(conn)?;
+    let entries: Vec<ValueEntry> = db::contributions::of_agent(conn, project_id, agent_id)?
+        .into_iter()
+        .filter_map(|row| {
+            Some(ValueEntry {
+                kind: ContributionKind::parse(&row.kind)?,
+                status: ContributionStatus::parse(&row.status)?,
+                value: row.value.zip(row.currency),
+                date: row.date,
+                supersedes: row.supersedes_id,
+                id: row.id,
+            })
+        })
+        .collect();
+    let summary = summarize(&entries);
+    let pair = |currency: &str, sums: &ValueSums| {
+        (
+            money(&units, currency, sums.approved),
+            money(&units, currency, sums.pending),
+        )
+    };
+    Ok(ValueAccount {
+        project_id: project_id.to_owned(),
+        project_name: project_name.to_owned(),
+        agent: agent_id.to_owned(),
+        totals: summary
+            .totals
+            .iter()
+            .map(|(currency, sums)| {
+                let (approved, pending) = pair(currency, sums);
+                ValueTotal {
+                    currency: currency.clone(),
+                    approved,
+                    pending,
+                }
+            })
+            .collect(),
+        by_kind: summary
+            .by_kind
+            .iter()
+            .map(|((kind, currency), sums)| {
+                let (approved, pending) = pair(currency, sums);
+                KindValue {
+                    kind: ContributionKindDto::from(*kind),
+                    currency: currency.clone(),
+                    approved,
+                    pending,
+                    approved_count: sums.approved_count,
+                    pending_count: sums.pending_count,
+                }
+            })
+            .collect(),
+        by_period: summary
+            .by_period
+            .iter()
+            .map(|((period, kind, currency), sums)| {
+                let (approved, pending) = pair(currency, sums);
+                PeriodValue {
+                    period: period.clone(),
+                    kind: ContributionKindDto::from(*kind),
+                    currency: currency.clone(),
+                    approved,
+                    pending,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// A member's value account in one project: their own for any member;
+/// anyone's for owners, treasurers and auditors.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "get_member_value_account",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The value account", body = ValueAccount),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/members/{agent_id}/value-account")]
+pub async fn get_member_value_account(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<ValueAccount>, ApiError> {
+    let (project_id, agent_id) = path.into_inner();
+    let account = read(&state, move |conn| {
+        let caller = Caller::resolve(conn, &credentials)?;
+        let own = caller.agent().is_some_and(|me| me.id == agent_id);
+        let project =
+            access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
+        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        value_account(conn, &project.id, &project.name, &agent_id)
+    })
+    .await?;
+    Ok(web::Json(account))
+}
+
+/// The caller's value accounts across every project they belong to.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "get_my_value_account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's value accounts", body = MyValueAccount),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/value-account")]
+pub async fn get_my_value_account(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+) -> Result<web::Json<MyValueAccount>, ApiError> {
+    let account = read(&state, move |conn| {
+        let me = Caller::require(conn, &credentials)?;
+        let mut projects = Vec::new();
+        for membership in db::memberships::of_agent(conn, &me.id)? {
+            let project = db::projects::find(conn, &membership.project_id)?
+                .ok_or(ApiError::NotFound("project"))?;
+            projects.push(value_account(conn, &project.id, &project.name, &me.id)?);
+        }
+        Ok(MyValueAccount {
+            agent: me.id,
+            projects,
+        })
+    })
+    .await?;
+    Ok(web::Json(account))
+}
