@@ -9,6 +9,7 @@ mod auth;
 mod authorization;
 mod cli;
 mod concurrency;
+mod contributions;
 mod database_invariants;
 mod external_tokens;
 mod health;
