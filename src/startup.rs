@@ -33,6 +33,8 @@ use crate::routes::{self, AppState, extract, health};
         (name = "agents", description = "People and organisations"),
         (name = "members", description = "Project members and their roles"),
         (name = "projects", description = "Projects, each with its own ledger"),
+        (name = "funds", description = "Grants, donations, expenses, payouts and exchanges"),
+        (name = "contributions", description = "Valuation rates, contributions, reviews and value accounts"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
         (name = "health", description = "Probes"),

@@ -142,3 +142,18 @@ pub fn lock_and_load(
         })
         .collect())
 }
+
+/// The account the service manages under `name` (a funder's, a pool, an
+/// expense sink), created on first use.
+pub fn ensure(
+    conn: &mut DbConnection,
+    project_id: &str,
+    name: &AccountName,
+    currency: &str,
+    non_negative: bool,
+) -> QueryResult<AccountRow> {
+    match find(conn, project_id, name.as_str())? {
+        Some(row) => Ok(row),
+        None => insert(conn, project_id, name, currency, non_negative),
+    }
+}

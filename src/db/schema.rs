@@ -136,6 +136,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        project_id -> Text,
+        funder_id -> Text,
+        kind -> Text,
+        reference -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        received_on -> Date,
+        period_start -> Nullable<Date>,
+        period_end -> Nullable<Date>,
+        restriction -> Nullable<Text>,
+        eligible_categories -> Text,
+        pool_account -> Text,
+        transaction_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expense_categories (project_id, name) {
+        project_id -> Text,
+        name -> Text,
+        funder_category -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expenses (id) {
+        id -> Text,
+        project_id -> Text,
+        grant_id -> Nullable<Text>,
+        pool_account -> Text,
+        category -> Text,
+        supplier -> Text,
+        date -> Date,
+        description -> Text,
+        receipt_uri -> Nullable<Text>,
+        amount -> BigInt,
+        currency -> Text,
+        transaction_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Text,
+        project_id -> Text,
+        agent_id -> Text,
+        method -> Text,
+        reference -> Text,
+        date -> Date,
+        amount -> BigInt,
+        currency -> Text,
+        transaction_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> projects (project_id));
 diesel::joinable!(reviews -> contributions (contribution_id));
 diesel::joinable!(accounts -> units (currency));
@@ -169,6 +234,10 @@ diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> agents (agent_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    grants,
+    expense_categories,
+    expenses,
+    payouts,
     rates,
     contributions,
     reviews,

@@ -5,10 +5,15 @@ pub mod access;
 pub mod accounts;
 pub mod agents;
 pub mod contributions;
+pub mod exchanges;
+pub mod expenses;
 pub mod extract;
+pub mod funds;
+pub mod grants;
 pub mod health;
 pub mod me;
 pub mod members;
+pub mod payouts;
 pub mod problem;
 pub mod projects;
 pub mod rates;
@@ -50,6 +55,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rates::configure(cfg);
     contributions::configure(cfg);
     accounts::configure(cfg);
+    grants::configure(cfg);
+    expenses::configure(cfg);
+    payouts::configure(cfg);
+    exchanges::configure(cfg);
     transactions::configure(cfg);
 }
 

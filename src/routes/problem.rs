@@ -125,6 +125,14 @@ pub enum ApiError {
     AlreadyReviewed,
     #[error("contribution {0} is already corrected by another contribution")]
     AlreadyCorrected(String),
+    #[error("a grant with the reference `{0}` is already recorded in this project")]
+    DuplicateReference(String),
+    #[error("`{0}` is not one of the project's expense categories")]
+    UnknownCategory(String),
+    #[error("this grant's money is restricted to: {0}")]
+    RestrictedPurpose(String),
+    #[error("an expense category named `{0}` already exists")]
+    CategoryExists(String),
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -226,6 +234,20 @@ impl ApiError {
             ApiError::AlreadyCorrected(_) => {
                 ("already_corrected", S::CONFLICT, "Already corrected")
             }
+            ApiError::DuplicateReference(_) => {
+                ("duplicate_reference", S::CONFLICT, "Duplicate reference")
+            }
+            ApiError::UnknownCategory(_) => (
+                "unknown_category",
+                S::UNPROCESSABLE_ENTITY,
+                "Unknown category",
+            ),
+            ApiError::RestrictedPurpose(_) => (
+                "restricted_purpose",
+                S::UNPROCESSABLE_ENTITY,
+                "Restricted purpose",
+            ),
+            ApiError::CategoryExists(_) => ("category_exists", S::CONFLICT, "Category exists"),
             ApiError::Unavailable => (
                 "service_unavailable",
                 S::SERVICE_UNAVAILABLE,
@@ -290,6 +312,8 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "invalid_password",
         "invalid_admin",
         "invalid_setting",
+        "too_many_categories",
+        "same_currency",
         "invalid_quantity",
         "invalid_licence",
         "licence_not_open",
@@ -325,6 +349,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "project" => "project_not_found",
         "agent" => "agent_not_found",
         "contribution" => "contribution_not_found",
+        "grant" => "grant_not_found",
         "member" => "member_not_found",
         "account" => "account_not_found",
         "transaction" => "transaction_not_found",

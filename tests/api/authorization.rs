@@ -31,6 +31,7 @@ struct Fixture {
     /// their value account read.
     subject: String,
     subject_token: String,
+    grant: String,
 }
 
 /// Expected status per caller, in `CALLERS` order.
@@ -53,6 +54,16 @@ fn expected(operation: &str) -> [u16; 7] {
         "create_contribution" => [401, 404, 201, 403, 201, 201, 201],
         "get_member_value_account" => [404, 404, 403, 200, 200, 200, 200],
         "get_my_value_account" => [401, 200, 200, 200, 200, 200, 200],
+        "list_grants"
+        | "get_grant"
+        | "list_expenses"
+        | "list_expense_categories"
+        | "list_payouts" => [404, 404, 200, 200, 200, 200, 200],
+        "create_grant"
+        | "create_expense_category"
+        | "create_expense"
+        | "create_payout"
+        | "create_exchange" => [401, 404, 403, 403, 201, 201, 201],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -218,6 +229,56 @@ async fn request_for(
             None,
         ),
         "get_my_value_account" => (Method::GET, "/v1/me/value-account".into(), None),
+        "create_grant" => (
+            Method::POST,
+            format!("/v1/projects/{p}/grants"),
+            Some(
+                json!({"funder": fx.subject, "kind": "donation", "reference": format!("D-{attempt}-{}", uuid::Uuid::now_v7().simple()),
+                        "amount": "10.00", "currency": "EUR", "received_on": "2026-02-01"}),
+            ),
+        ),
+        "list_grants" => (Method::GET, format!("/v1/projects/{p}/grants"), None),
+        "get_grant" => (
+            Method::GET,
+            format!("/v1/projects/{p}/grants/{}", fx.grant),
+            None,
+        ),
+        "create_expense_category" => (
+            Method::POST,
+            format!("/v1/projects/{p}/expense-categories"),
+            Some(
+                json!({"name": format!("category-{attempt}-{}", uuid::Uuid::now_v7().simple()), "funder_category": "D other"}),
+            ),
+        ),
+        "list_expense_categories" => (
+            Method::GET,
+            format!("/v1/projects/{p}/expense-categories"),
+            None,
+        ),
+        "create_expense" => (
+            Method::POST,
+            format!("/v1/projects/{p}/expenses"),
+            Some(
+                json!({"amount": "1.00", "currency": "EUR", "category": "parts", "supplier": "Capteurs & Cie", "date": "2026-03-15"}),
+            ),
+        ),
+        "list_expenses" => (Method::GET, format!("/v1/projects/{p}/expenses"), None),
+        "create_payout" => (
+            Method::POST,
+            format!("/v1/projects/{p}/payouts"),
+            Some(
+                json!({"agent": fx.subject, "amount": "0.01", "currency": "EUR", "method": "bank-transfer", "reference": "test", "date": "2026-04-30"}),
+            ),
+        ),
+        "list_payouts" => (Method::GET, format!("/v1/projects/{p}/payouts"), None),
+        "create_exchange" => (
+            Method::POST,
+            format!("/v1/projects/{p}/exchanges"),
+            Some(
+                json!({"sell": {"amount": "1.00", "currency": "EUR"}, "buy": {"amount": "1.10", "currency": "USD"},
+                        "date": "2026-04-02", "source": "bank statement"}),
+            ),
+        ),
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
 }
@@ -240,6 +301,39 @@ async fn fixture(app: &TestApp) -> Fixture {
         201
     );
     let (subject, subject_token) = app.member(&project, "contributor").await;
+    let grant = json_of(
+        app.post(
+            &format!("/v1/projects/{project}/grants"),
+            &json!({"funder": subject, "kind": "donation", "reference": "D-fixture",
+                    "amount": "1000.00", "currency": "EUR", "received_on": "2026-02-01"}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .expect("grant")
+        .to_owned();
+    let category = app
+        .post(
+            &format!("/v1/projects/{project}/expense-categories"),
+            &json!({"name": "parts", "funder_category": "C purchases"}),
+        )
+        .await;
+    assert_eq!(category.status(), 201);
+    app.create_account(&project, &format!("contributor:{subject}"), "EUR", true)
+        .await;
+    assert_eq!(
+        app.transfer(
+            &project,
+            "funder:a",
+            &format!("contributor:{subject}"),
+            "10.00",
+            "EUR"
+        )
+        .await
+        .status(),
+        201
+    );
     let other = app.create_project("EUR").await;
     let (_, outsider) = app.member(&other, "contributor").await;
     let mut tokens = vec![None, Some(outsider)];
@@ -252,6 +346,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         tokens,
         subject,
         subject_token,
+        grant,
     }
 }
 

@@ -1,0 +1,248 @@
+//! Grants and donations, expense categories, expenses and payouts: the
+//! records behind the ledger transactions that moved pooled money.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{expense_categories, expenses, grants, payouts, postings, transactions};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grants)]
+pub struct GrantRow {
+    pub id: String,
+    pub project_id: String,
+    pub funder_id: String,
+    pub kind: String,
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    pub received_on: NaiveDate,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub restriction: Option<String>,
+    pub eligible_categories: String,
+    pub pool_account: String,
+    pub transaction_id: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = expense_categories)]
+pub struct CategoryRow {
+    pub project_id: String,
+    pub name: String,
+    pub funder_category: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = expenses)]
+pub struct ExpenseRow {
+    pub id: String,
+    pub project_id: String,
+    pub grant_id: Option<String>,
+    pub pool_account: String,
+    pub category: String,
+    pub supplier: String,
+    pub date: NaiveDate,
+    pub description: String,
+    pub receipt_uri: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub transaction_id: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payouts)]
+pub struct PayoutRow {
+    pub id: String,
+    pub project_id: String,
+    pub agent_id: String,
+    pub method: String,
+    pub reference: String,
+    pub date: NaiveDate,
+    pub amount: i64,
+    pub currency: String,
+    pub transaction_id: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_grant(conn: &mut DbConnection, row: &GrantRow) -> QueryResult<()> {
+    diesel::insert_into(grants::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn grant_by_reference(
+    conn: &mut DbConnection,
+    project_id: &str,
+    reference: &str,
+) -> QueryResult<Option<GrantRow>> {
+    grants::table
+        .filter(grants::project_id.eq(project_id))
+        .filter(grants::reference.eq(reference))
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn grant(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult<Option<GrantRow>> {
+    grants::table
+        .filter(grants::project_id.eq(project_id))
+        .filter(grants::id.eq(id))
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_grants(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<GrantRow>> {
+    let mut query = grants::table
+        .filter(grants::project_id.eq(project_id.to_owned()))
+        .select(GrantRow::as_select())
+        .order(grants::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(grants::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> QueryResult<()> {
+    diesel::insert_into(expense_categories::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn category(
+    conn: &mut DbConnection,
+    project_id: &str,
+    name: &str,
+) -> QueryResult<Option<CategoryRow>> {
+    expense_categories::table
+        .find((project_id, name))
+        .select(CategoryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<CategoryRow>> {
+    expense_categories::table
+        .filter(expense_categories::project_id.eq(project_id))
+        .select(CategoryRow::as_select())
+        .order(expense_categories::name)
+        .load(conn)
+}
+
+pub fn insert_expense(conn: &mut DbConnection, row: &ExpenseRow) -> QueryResult<()> {
+    diesel::insert_into(expenses::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn list_expenses(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ExpenseRow>> {
+    let mut query = expenses::table
+        .filter(expenses::project_id.eq(project_id.to_owned()))
+        .select(ExpenseRow::as_select())
+        .order(expenses::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(expenses::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()> {
+    diesel::insert_into(payouts::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn list_payouts(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<PayoutRow>> {
+    let mut query = payouts::table
+        .filter(payouts::project_id.eq(project_id.to_owned()))
+        .select(PayoutRow::as_select())
+        .order(payouts::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(payouts::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// One posting on an account, as a grant's figures need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Movement {
+    /// Kind of the posting's transaction.
+    pub kind: String,
+    pub amount: i64,
+    /// Whether the amount came into the account (else it left).
+    pub into: bool,
+    /// For a reversal: the transaction it undoes.
+    pub reverses: Option<String>,
+}
+
+/// Postings into and out of an account. A grant's figures are computed
+/// from these, never stored twice.
+pub fn movements(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<Movement>> {
+    let mut out = Vec::new();
+    for into in [true, false] {
+        let query = postings::table.inner_join(transactions::table).into_boxed();
+        let query = if into {
+            query.filter(postings::to_account_id.eq(account_id.to_owned()))
+        } else {
+            query.filter(postings::from_account_id.eq(account_id.to_owned()))
+        };
+        let rows: Vec<(String, i64, Option<String>)> = query
+            .select((
+                transactions::kind,
+                postings::amount,
+                transactions::reverses_id,
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(kind, amount, reverses)| Movement {
+            kind,
+            amount,
+            into,
+            reverses,
+        }));
+    }
+    Ok(out)
+}
+
+/// Kinds of the transactions that the given reversals undo.
+pub fn reversed_kinds(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    transactions::table
+        .filter(transactions::id.eq_any(ids))
+        .select((transactions::id, transactions::kind))
+        .load(conn)
+}

@@ -1,0 +1,143 @@
+//! `POST /v1/projects/{project_id}/exchanges`: currency exchange as one
+//! transaction with two legs through exchange accounts, with the rate and
+//! its source recorded. Balances never add different currencies.
+
+use actix_web::{HttpResponse, post, web};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::AppState;
+use super::access;
+use super::extract::{IdempotencyKey, JsonBody, parse_date};
+use super::funds::{self, Leg};
+use super::problem::{ApiError, FieldError, Problem};
+use super::transactions::{Transaction, to_transaction};
+use super::write::{self, Reply};
+use crate::auth::Authenticated;
+use crate::domain::access::Action;
+use crate::domain::{Amount, TransactionKind, UnitKind};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_exchange);
+}
+
+/// An amount of money.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    #[schema(example = "1000.00")]
+    pub amount: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExchangeRequest {
+    /// What leaves the general pool of its currency.
+    pub sell: Money,
+    /// What arrives in the general pool of its currency.
+    pub buy: Money,
+    #[schema(example = "2026-04-02", format = Date)]
+    pub date: String,
+    /// Where the rate comes from, e.g. the bank's statement.
+    #[schema(example = "bank statement 2026-04, ECB reference rate 0.9213")]
+    pub source: String,
+}
+
+/// Exchange money between the general pools of two currencies (owners and
+/// treasurers). The rate, buy / sell, is recorded in the transaction's
+/// metadata with its source.
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "create_exchange",
+    request_body = CreateExchangeRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The exchange transaction", body = Transaction),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/exchanges")]
+pub async fn create_exchange(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateExchangeRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let mut errors = Vec::new();
+    let date = parse_date("date", &request.date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let source = funds::text("source", &request.source, 500, &mut errors);
+    if request.sell.currency == request.buy.currency {
+        errors.push(FieldError::new(
+            "buy.currency",
+            "same_currency",
+            "an exchange is between two currencies",
+        ));
+    }
+    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+        let (_, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+        let units = super::stored_units(conn)?;
+        let mut side = |field: &str, money: &Money| {
+            let unit = super::resolve_unit(&units, &money.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
+            match unit {
+                Some(unit) => Amount::parse(&money.amount, &unit)
+                    .map_err(|e| errors.push(FieldError::new(format!("{field}.amount"), e.code(), &e)))
+                    .ok()
+                    .map(|amount| (unit, amount)),
+                None => {
+                    errors.push(FieldError::new(format!("{field}.currency"), "unknown_currency", format!("`{}` is not a currency", money.currency)));
+                    None
+                }
+            }
+        };
+        let sell = side("sell", &request.sell);
+        let buy = side("buy", &request.buy);
+        let (Some((sell_unit, sell)), Some((buy_unit, buy)), Some(date), true) = (sell, buy, date, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        let sell_unit = crate::db::projects::ensure_unit(conn, &sell_unit)?;
+        let buy_unit = crate::db::projects::ensure_unit(conn, &buy_unit)?;
+        let rate = (Decimal::new(buy.minor(), buy_unit.scale()) / Decimal::new(sell.minor(), sell_unit.scale())).round_dp(10);
+        let from_pool = funds::general_pool(&project, sell_unit.code())?;
+        let to_pool = funds::general_pool(&project, buy_unit.code())?;
+        let sell_exchange = funds::account_name("exchange", &sell_unit.code().to_lowercase())?;
+        let buy_exchange = funds::account_name("exchange", &buy_unit.code().to_lowercase())?;
+        funds::ensure(conn, &project, &from_pool, sell_unit.code(), true)?;
+        funds::ensure(conn, &project, &to_pool, buy_unit.code(), true)?;
+        funds::ensure(conn, &project, &sell_exchange, sell_unit.code(), false)?;
+        funds::ensure(conn, &project, &buy_exchange, buy_unit.code(), false)?;
+        let record = funds::post(
+            conn,
+            &project,
+            TransactionKind::Exchange,
+            date,
+            format!("exchange {} {} for {} {}", sell.format(&sell_unit), sell_unit.code(), buy.format(&buy_unit), buy_unit.code()),
+            serde_json::json!({"rate": rate.to_string(), "rate_source": source, "sell": sell_unit.code(), "buy": buy_unit.code()}),
+            vec![
+                Leg { from: from_pool, to: sell_exchange, amount: sell, currency: sell_unit.code().to_owned() },
+                Leg { from: buy_exchange, to: to_pool, amount: buy, currency: buy_unit.code().to_owned() },
+            ],
+        )?;
+        Reply::created(&to_transaction(&super::stored_units(conn)?, record))
+    })
+    .await
+}

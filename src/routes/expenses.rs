@@ -1,0 +1,399 @@
+//! `/v1/projects/{project_id}/expense-categories` and `/expenses`: money
+//! paid out of a pool, categorised so reports can map each category to a
+//! funder's cost category (Horizon Europe A to E, for example).
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::funds::{self, Leg};
+use super::problem::{ApiError, FieldError, Problem};
+use super::projects::PageQuery;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::funds::{CategoryRow, ExpenseRow};
+use crate::db::{self};
+use crate::domain::access::Action;
+use crate::domain::{Amount, TransactionKind, UnitKind};
+
+/// Most expense categories a project may define.
+pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
+/// Longest supplier, description or receipt URI, in characters.
+pub const EXPENSE_TEXT_LENGTH_MAX: usize = 1_000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_expense_category)
+        .service(list_expense_categories)
+        .service(create_expense)
+        .service(list_expenses);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpenseCategory {
+    /// The category's name, also its expense account: `expense:<name>`.
+    #[schema(example = "parts")]
+    pub name: String,
+    /// The funder's cost category it reports under.
+    #[serde(default)]
+    #[schema(example = "C purchases")]
+    pub funder_category: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExpenseCategoryList {
+    pub items: Vec<ExpenseCategory>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateExpenseRequest {
+    /// Pay from this grant's money (its pool); omit to pay from the general pool.
+    #[schema(format = Uuid)]
+    pub grant: Option<String>,
+    #[schema(example = "1200.00")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(example = "parts")]
+    pub category: String,
+    #[schema(example = "Capteurs & Cie")]
+    pub supplier: String,
+    #[schema(example = "2026-03-15", format = Date)]
+    pub date: String,
+    #[serde(default)]
+    pub description: String,
+    pub receipt_uri: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Expense {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub grant: Option<String>,
+    pub pool: String,
+    pub amount: String,
+    pub currency: String,
+    pub category: String,
+    pub supplier: String,
+    #[schema(format = Date)]
+    pub date: String,
+    pub description: String,
+    pub receipt_uri: Option<String>,
+    #[schema(format = Uuid)]
+    pub transaction: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExpensePage {
+    pub items: Vec<Expense>,
+    pub next_cursor: Option<String>,
+}
+
+fn to_expense(
+    units: &std::collections::HashMap<String, crate::domain::Unit>,
+    row: ExpenseRow,
+) -> Expense {
+    Expense {
+        amount: super::format_minor(units, &row.currency, row.amount),
+        date: row.date.to_string(),
+        id: row.id,
+        grant: row.grant_id,
+        pool: row.pool_account,
+        currency: row.currency,
+        category: row.category,
+        supplier: row.supplier,
+        description: row.description,
+        receipt_uri: row.receipt_uri,
+        transaction: row.transaction_id,
+    }
+}
+
+/// Add an expense category (owners and treasurers).
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "create_expense_category",
+    request_body = ExpenseCategory,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The category", body = ExpenseCategory),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`category_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_account_name`, `too_many_categories`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/expense-categories")]
+pub async fn create_expense_category(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<ExpenseCategory>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let mut errors = Vec::new();
+    let name = funds::segment("name", &request.name, &mut errors);
+    let funder_category = request.funder_category.trim().to_owned();
+    if funder_category.chars().count() > 100 {
+        errors.push(FieldError::new(
+            "funder_category",
+            "too_long",
+            "at most 100 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (_, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            if db::funds::category(conn, &project.id, &name)?.is_some() {
+                return Err(ApiError::CategoryExists(name));
+            }
+            if db::funds::categories(conn, &project.id)?.len() >= CATEGORIES_PER_PROJECT_MAX {
+                return Err(ApiError::field(
+                    "name",
+                    "too_many_categories",
+                    format!("at most {CATEGORIES_PER_PROJECT_MAX} categories"),
+                ));
+            }
+            db::funds::insert_category(
+                conn,
+                &CategoryRow {
+                    project_id: project.id,
+                    name: name.clone(),
+                    funder_category: funder_category.clone(),
+                    created_at: db::now(),
+                },
+            )?;
+            Reply::created(&ExpenseCategory {
+                name,
+                funder_category,
+            })
+        },
+    )
+    .await
+}
+
+/// List a project's expense categories (at most 200), by name.
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "list_expense_categories",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The categories", body = ExpenseCategoryList),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/expense-categories")]
+pub async fn list_expense_categories(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+) -> Result<web::Json<ExpenseCategoryList>, ApiError> {
+    let project_id = path.into_inner();
+    let rows = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        Ok(db::funds::categories(conn, &project_id)?)
+    })
+    .await?;
+    Ok(web::Json(ExpenseCategoryList {
+        items: rows
+            .into_iter()
+            .map(|row| ExpenseCategory {
+                name: row.name,
+                funder_category: row.funder_category,
+            })
+            .collect(),
+    }))
+}
+
+/// Record an expense paid from a pool (owners and treasurers). A grant's
+/// restricted money pays only for its eligible categories; no pool pays
+/// more than it holds.
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "create_expense",
+    request_body = CreateExpenseRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The expense", body = Expense),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/expenses")]
+pub async fn create_expense(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateExpenseRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let mut errors = Vec::new();
+    let date = parse_date("date", &request.date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let supplier = funds::text(
+        "supplier",
+        &request.supplier,
+        EXPENSE_TEXT_LENGTH_MAX,
+        &mut errors,
+    );
+    let description = request.description.trim().to_owned();
+    if description.chars().count() > EXPENSE_TEXT_LENGTH_MAX {
+        errors.push(FieldError::new(
+            "description",
+            "too_long",
+            format!("at most {EXPENSE_TEXT_LENGTH_MAX} characters"),
+        ));
+    }
+    let receipt_uri = request
+        .receipt_uri
+        .as_deref()
+        .map(|uri| funds::text("receipt_uri", uri, EXPENSE_TEXT_LENGTH_MAX, &mut errors));
+    let category = request.category.trim().to_owned();
+    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+        let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+        let units = super::stored_units(conn)?;
+        let unit = super::resolve_unit(&units, &request.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
+        let amount = match &unit {
+            Some(unit) => Amount::parse(&request.amount, unit).map_err(|e| errors.push(FieldError::new("amount", e.code(), &e))).ok(),
+            None => {
+                errors.push(FieldError::new("currency", "unknown_currency", format!("`{}` is not a currency", request.currency)));
+                None
+            }
+        };
+        let (Some(unit), Some(amount), Some(date), true) = (unit, amount, date, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        if db::funds::category(conn, &project.id, &category)?.is_none() {
+            return Err(ApiError::UnknownCategory(category));
+        }
+        let grant = match &request.grant {
+            Some(id) => Some(db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound("grant"))?),
+            None => None,
+        };
+        let pool = match &grant {
+            Some(grant) => {
+                let eligible: Vec<&str> = grant.eligible_categories.split(',').filter(|c| !c.is_empty()).collect();
+                if !eligible.is_empty() && !eligible.contains(&category.as_str()) {
+                    return Err(ApiError::RestrictedPurpose(format!(
+                        "{} (categories {})",
+                        grant.restriction.clone().unwrap_or_default(),
+                        eligible.join(", ")
+                    )));
+                }
+                crate::domain::AccountName::parse(&grant.pool_account).map_err(|e| ApiError::Internal(e.to_string()))?
+            }
+            None => funds::general_pool(&project, unit.code())?,
+        };
+        let unit = db::projects::ensure_unit(conn, &unit)?;
+        funds::ensure(conn, &project, &pool, unit.code(), true)?;
+        let sink = funds::account_name("expense", &category)?;
+        funds::ensure(conn, &project, &sink, unit.code(), false)?;
+        let record = funds::post(
+            conn,
+            &project,
+            TransactionKind::Expense,
+            date,
+            if description.is_empty() { format!("{category}: {supplier}") } else { description.clone() },
+            serde_json::json!({"category": category, "supplier": supplier, "grant": request.grant}),
+            vec![Leg { from: pool.clone(), to: sink, amount, currency: unit.code().to_owned() }],
+        )?;
+        let row = ExpenseRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            project_id: project.id.clone(),
+            grant_id: grant.map(|g| g.id),
+            pool_account: pool.to_string(),
+            category,
+            supplier,
+            date,
+            description,
+            receipt_uri,
+            amount: amount.minor(),
+            currency: unit.code().to_owned(),
+            transaction_id: record.row.id,
+            created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+            created_at: db::now(),
+        };
+        db::funds::insert_expense(conn, &row)?;
+        Reply::created(&to_expense(&super::stored_units(conn)?, row))
+    })
+    .await
+}
+
+/// List expenses, oldest first.
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "list_expenses",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of expenses", body = ExpensePage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/expenses")]
+pub async fn list_expenses(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ExpensePage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let (units, rows) = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        Ok((
+            super::stored_units(conn)?,
+            db::funds::list_expenses(conn, &project_id, after.as_deref(), limit)?,
+        ))
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    Ok(web::Json(ExpensePage {
+        items: rows
+            .into_iter()
+            .map(|row| to_expense(&units, row))
+            .collect(),
+        next_cursor,
+    }))
+}

@@ -1,0 +1,118 @@
+//! What the money endpoints (grants, expenses, payouts, exchanges) share:
+//! the accounts the service manages and posting one ordinary ledger
+//! transaction for each movement.
+
+use chrono::NaiveDate;
+
+use super::problem::ApiError;
+use crate::db::accounts::AccountRow;
+use crate::db::projects::ProjectRow;
+use crate::db::transactions::TransactionRecord;
+use crate::db::{self, DbConnection};
+use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind};
+
+/// An account name made of fixed segments and one caller-given segment.
+pub fn account_name(prefix: &str, segment: &str) -> Result<AccountName, ApiError> {
+    AccountName::parse(&format!("{prefix}:{segment}"))
+        .map_err(|e| ApiError::Internal(format!("managed account name: {e}")))
+}
+
+/// The general pool for `currency`: `pool:general` in the project's
+/// currency, `pool:general:<code>` in any other, so no account mixes units.
+pub fn general_pool(project: &ProjectRow, currency: &str) -> Result<AccountName, ApiError> {
+    if project.currency == currency {
+        account_name("pool", "general")
+    } else {
+        account_name("pool:general", &currency.to_lowercase())
+    }
+}
+
+/// Opens (once) a managed account.
+pub fn ensure(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    name: &AccountName,
+    currency: &str,
+    non_negative: bool,
+) -> Result<AccountRow, ApiError> {
+    Ok(db::accounts::ensure(
+        conn,
+        &project.id,
+        name,
+        currency,
+        non_negative,
+    )?)
+}
+
+/// One movement of a transaction.
+pub struct Leg {
+    pub from: AccountName,
+    pub to: AccountName,
+    pub amount: Amount,
+    pub currency: String,
+}
+
+/// Posts one ledger transaction of `kind` with the ledger's rules: atomic,
+/// balanced, non-negative accounts checked under their locks.
+pub fn post(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    kind: TransactionKind,
+    date: NaiveDate,
+    description: String,
+    metadata: serde_json::Value,
+    legs: Vec<Leg>,
+) -> Result<TransactionRecord, ApiError> {
+    let transaction = NewTransaction {
+        kind,
+        effective_date: date,
+        description,
+        metadata: metadata.to_string(),
+        postings: legs
+            .into_iter()
+            .map(|leg| NewPosting {
+                from: leg.from,
+                to: leg.to,
+                amount: leg.amount,
+                unit: leg.currency,
+            })
+            .collect(),
+    };
+    Ok(db::transactions::post(
+        conn,
+        &project.id,
+        &transaction,
+        None,
+    )?)
+}
+
+/// Validates a free-text field.
+pub fn text(
+    field: &str,
+    text: &str,
+    max: usize,
+    errors: &mut Vec<super::problem::FieldError>,
+) -> String {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > max {
+        errors.push(super::problem::FieldError::new(
+            field,
+            "too_long",
+            format!("1 to {max} characters"),
+        ));
+    }
+    text
+}
+
+/// Validates a name used as an account-name segment (a category, a method).
+pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldError>) -> String {
+    let text = text.trim().to_owned();
+    if AccountName::parse(&text).is_err() || text.contains(':') {
+        errors.push(super::problem::FieldError::new(
+            field,
+            "invalid_account_name",
+            "letters, digits, '.', '_' and '-', starting with a letter or digit",
+        ));
+    }
+    text
+}

@@ -1,0 +1,230 @@
+//! `/v1/projects/{project_id}/payouts`: money paid from a contributor's
+//! account to the outside world. A contributor's account never goes below
+//! zero, so nobody is paid more than they are owed.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::funds::{self, Leg};
+use super::problem::{ApiError, FieldError, Problem};
+use super::projects::PageQuery;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::funds::PayoutRow;
+use crate::db::{self};
+use crate::domain::access::Action;
+use crate::domain::{Amount, TransactionKind, UnitKind};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_payout).service(list_payouts);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayoutRequest {
+    /// The contributor paid.
+    #[schema(format = Uuid)]
+    pub agent: String,
+    #[schema(example = "312.50")]
+    pub amount: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// How it was paid, e.g. `bank-transfer` (letters, digits, '.', '_', '-').
+    #[schema(example = "bank-transfer")]
+    pub method: String,
+    /// The payment's reference outside, e.g. the bank's.
+    #[schema(example = "SEPA-2026-0042")]
+    pub reference: String,
+    #[schema(example = "2026-04-30", format = Date)]
+    pub date: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Payout {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub amount: String,
+    pub currency: String,
+    pub method: String,
+    pub reference: String,
+    #[schema(format = Date)]
+    pub date: String,
+    #[schema(format = Uuid)]
+    pub transaction: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PayoutPage {
+    pub items: Vec<Payout>,
+    pub next_cursor: Option<String>,
+}
+
+fn to_payout(
+    units: &std::collections::HashMap<String, crate::domain::Unit>,
+    row: PayoutRow,
+) -> Payout {
+    Payout {
+        amount: super::format_minor(units, &row.currency, row.amount),
+        date: row.date.to_string(),
+        id: row.id,
+        agent: row.agent_id,
+        currency: row.currency,
+        method: row.method,
+        reference: row.reference,
+        transaction: row.transaction_id,
+    }
+}
+
+/// Record a payout to a contributor (owners and treasurers).
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "create_payout",
+    request_body = CreatePayoutRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payout", body = Payout),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/payouts")]
+pub async fn create_payout(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreatePayoutRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let mut errors = Vec::new();
+    let date = parse_date("date", &request.date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let method = funds::segment("method", &request.method, &mut errors);
+    let reference = funds::text("reference", &request.reference, 200, &mut errors);
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let units = super::stored_units(conn)?;
+            let unit = super::resolve_unit(&units, &request.currency)
+                .ok()
+                .filter(|u| u.kind() == UnitKind::Currency);
+            let amount = match &unit {
+                Some(unit) => Amount::parse(&request.amount, unit)
+                    .map_err(|e| errors.push(FieldError::new("amount", e.code(), &e)))
+                    .ok(),
+                None => {
+                    errors.push(FieldError::new(
+                        "currency",
+                        "unknown_currency",
+                        format!("`{}` is not a currency", request.currency),
+                    ));
+                    None
+                }
+            };
+            let agent = db::agents::find(conn, &request.agent)?
+                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
+            let (Some(unit), Some(amount), Some(date), true) =
+                (unit, amount, date, errors.is_empty())
+            else {
+                return Err(ApiError::Validation(errors));
+            };
+            let unit = db::projects::ensure_unit(conn, &unit)?;
+            let owed = funds::account_name("contributor", &agent.id)?;
+            funds::ensure(conn, &project, &owed, unit.code(), true)?;
+            let sink = funds::account_name("payout", &method)?;
+            funds::ensure(conn, &project, &sink, unit.code(), false)?;
+            let record = funds::post(
+                conn,
+                &project,
+                TransactionKind::Payout,
+                date,
+                format!("payout to {} ({method} {reference})", agent.name),
+                serde_json::json!({"agent": agent.id, "method": method, "reference": reference}),
+                vec![Leg {
+                    from: owed,
+                    to: sink,
+                    amount,
+                    currency: unit.code().to_owned(),
+                }],
+            )?;
+            let row = PayoutRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                project_id: project.id.clone(),
+                agent_id: agent.id,
+                method,
+                reference,
+                date,
+                amount: amount.minor(),
+                currency: unit.code().to_owned(),
+                transaction_id: record.row.id,
+                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+                created_at: db::now(),
+            };
+            db::funds::insert_payout(conn, &row)?;
+            Reply::created(&to_payout(&super::stored_units(conn)?, row))
+        },
+    )
+    .await
+}
+
+/// List payouts, oldest first.
+#[utoipa::path(
+    tag = "funds",
+    operation_id = "list_payouts",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of payouts", body = PayoutPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/payouts")]
+pub async fn list_payouts(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<PayoutPage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let (units, rows) = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        Ok((
+            super::stored_units(conn)?,
+            db::funds::list_payouts(conn, &project_id, after.as_deref(), limit)?,
+        ))
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    Ok(web::Json(PayoutPage {
+        items: rows.into_iter().map(|row| to_payout(&units, row)).collect(),
+        next_cursor,
+    }))
+}
