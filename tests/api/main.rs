@@ -12,6 +12,7 @@ mod concurrency;
 mod contributions;
 mod database_invariants;
 mod external_tokens;
+mod funds;
 mod health;
 mod idempotency;
 mod openapi;
