@@ -68,6 +68,23 @@ pub struct ValueAccount {
     pub totals: Vec<ValueTotal>,
     pub by_kind: Vec<KindValue>,
     pub by_period: Vec<PeriodValue>,
+    /// Money side, from the contributor's ledger account
+    /// (`contributor:<agent>`); empty until it has been opened.
+    pub money: Vec<MoneyOwed>,
+}
+
+/// What the ledger says a contributor has earned, been paid and is owed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoneyOwed {
+    /// The ledger account behind these figures.
+    pub account: String,
+    pub currency: String,
+    /// Paid into the account by distribution runs, net of reversals.
+    pub distributions_earned: String,
+    /// Paid out of the account as payouts, net of reversals.
+    pub payouts_received: String,
+    /// The account's balance: still owed.
+    pub balance_owed: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -104,6 +121,7 @@ fn value_account(
         })
         .collect();
     let summary = summarize(&entries);
+    let owed = money_owed(conn, project_id, agent_id, &units)?;
     let pair = |currency: &str, sums: &ValueSums| {
         (
             money(&units, currency, sums.approved),
@@ -155,7 +173,53 @@ fn value_account(
                 }
             })
             .collect(),
+        money: owed,
     })
+}
+
+/// Distributions earned, payouts received and balance owed, from the ledger.
+fn money_owed(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+    units: &HashMap<String, Unit>,
+) -> Result<Vec<MoneyOwed>, ApiError> {
+    let name = format!("contributor:{agent_id}");
+    let Some(account) = db::accounts::find(conn, project_id, &name)? else {
+        return Ok(Vec::new());
+    };
+    let movements = db::funds::movements(conn, &account.id)?;
+    let reversed: Vec<String> = movements
+        .iter()
+        .filter_map(|m| m.reverses.clone())
+        .collect();
+    let original_kinds: HashMap<String, String> = db::funds::reversed_kinds(conn, &reversed)?
+        .into_iter()
+        .collect();
+    let (mut earned, mut paid) = (0_i128, 0_i128);
+    for movement in &movements {
+        let signed = if movement.into {
+            i128::from(movement.amount)
+        } else {
+            -i128::from(movement.amount)
+        };
+        let kind = match &movement.reverses {
+            Some(original) => original_kinds.get(original).map_or("", String::as_str),
+            None => movement.kind.as_str(),
+        };
+        match kind {
+            "distribution" => earned += signed,
+            "payout" => paid -= signed,
+            _ => {}
+        }
+    }
+    Ok(vec![MoneyOwed {
+        distributions_earned: money(units, &account.currency, earned),
+        payouts_received: money(units, &account.currency, paid),
+        balance_owed: money(units, &account.currency, i128::from(account.balance)),
+        account: name,
+        currency: account.currency,
+    }])
 }
 
 /// A member's value account in one project: their own for any member;
