@@ -167,7 +167,8 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
             .find(id)
             .select(contributions::id)
             .for_update()
-            .first::<String>(pg)?;
+            .first::<String>(pg)
+            .optional()?;
     }
     Ok(())
 }

@@ -123,7 +123,7 @@ pub enum ApiError {
     ContributionDecided(String),
     #[error("you have already reviewed this contribution")]
     AlreadyReviewed,
-    #[error("contribution {0} is already corrected by another contribution")]
+    #[error("this contribution is already corrected by contribution {0}")]
     AlreadyCorrected(String),
     #[error("a grant with the reference `{0}` is already recorded in this project")]
     DuplicateReference(String),
@@ -319,7 +319,6 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "licence_not_open",
         "invalid_unit",
         "invalid_scope",
-        "too_long",
         "invalid_role",
     ];
     let first = errors.first().map(|e| e.code.as_str());

@@ -269,7 +269,16 @@ pub async fn create_rate(
             if db::rates::find_same_scope(conn, &row)?.is_some() {
                 return Err(ApiError::RateExists);
             }
-            db::rates::insert(conn, &row)?;
+            match db::rates::insert(conn, &row) {
+                // A concurrent request added the same scope and date first.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => {
+                    return Err(ApiError::RateExists);
+                }
+                other => other?,
+            }
             let units = super::stored_units(conn)?;
             Reply::created(&to_rate(&units, row))
         },

@@ -167,3 +167,89 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
     );
     assert_eq!(balances["funder:a"], "-101.00");
 }
+
+on_both_backends!(valuations_reviews_and_fund_records_are_append_only);
+
+async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let (_, treasurer) = app.member(&project, "treasurer").await;
+    let rate = serde_json::json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00", "currency": "EUR",
+                                  "per": "hour", "method": "replacement_cost", "source": "test"});
+    assert_eq!(
+        app.post(&format!("/v1/projects/{project}/rates"), &rate)
+            .await
+            .status(),
+        201
+    );
+    let work =
+        serde_json::json!({"kind": "time", "date": "2026-03-02", "quantity": "2", "unit": "hour"});
+    let contribution = json_of(
+        app.post(&format!("/v1/projects/{project}/contributions"), &work)
+            .await,
+    )
+    .await;
+    let id = contribution["id"].as_str().expect("id").to_owned();
+    let review = app
+        .send_as(
+            Some(&treasurer),
+            reqwest::Method::POST,
+            &format!("/v1/projects/{project}/contributions/{id}/reviews"),
+            Some(&serde_json::json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(review.status(), 201);
+    let grant = serde_json::json!({"funder": app.admin_id, "kind": "donation", "reference": "D-1", "amount": "10.00", "currency": "EUR", "received_on": "2026-02-01"});
+    assert_eq!(
+        app.post(&format!("/v1/projects/{project}/grants"), &grant)
+            .await
+            .status(),
+        201
+    );
+
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pooled = db.connection().expect("connection");
+        let conn: &mut DbConnection = &mut pooled;
+        let cases = [
+            (
+                "UPDATE rates SET rate = 1".to_owned(),
+                "rates are never edited",
+            ),
+            ("DELETE FROM rates".to_owned(), "rates are never deleted"),
+            (
+                format!("UPDATE contributions SET value = 1 WHERE id = '{id}'"),
+                "a value is computed once",
+            ),
+            (
+                format!("UPDATE contributions SET status = 'pending' WHERE id = '{id}'"),
+                "a decision is final",
+            ),
+            (
+                format!("UPDATE contributions SET equipment = 'x' WHERE id = '{id}'"),
+                "contributions are never edited",
+            ),
+            (
+                "DELETE FROM contributions".to_owned(),
+                "contributions are never deleted",
+            ),
+            (
+                "UPDATE reviews SET decision = 'reject'".to_owned(),
+                "reviews are never edited",
+            ),
+            (
+                "DELETE FROM reviews".to_owned(),
+                "reviews are never deleted",
+            ),
+            (
+                "UPDATE grants SET amount = 1".to_owned(),
+                "grants are never edited",
+            ),
+            ("DELETE FROM grants".to_owned(), "grants are never deleted"),
+        ];
+        for (sql, rule) in cases {
+            refused(conn, &sql, rule);
+        }
+    })
+    .await
+    .expect("blocking task");
+}

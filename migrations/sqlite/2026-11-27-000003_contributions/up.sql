@@ -71,6 +71,10 @@ WHEN OLD.status <> 'pending' OR NEW.status = 'pending'
     OR NEW.unit IS NOT OLD.unit OR NEW.value IS NOT OLD.value OR NEW.rate_id IS NOT OLD.rate_id
     OR NEW.currency IS NOT OLD.currency OR NEW.licence IS NOT OLD.licence
     OR NEW.supersedes_id IS NOT OLD.supersedes_id OR NEW.description IS NOT OLD.description
+    OR NEW.skill IS NOT OLD.skill OR NEW.equipment IS NOT OLD.equipment OR NEW.recorded_by IS NOT OLD.recorded_by
+    OR NEW.recorded_at IS NOT OLD.recorded_at OR NEW.dataset_title IS NOT OLD.dataset_title
+    OR NEW.dataset_uri IS NOT OLD.dataset_uri OR NEW.dataset_size_bytes IS NOT OLD.dataset_size_bytes
+    OR NEW.dataset_checksum IS NOT OLD.dataset_checksum
 BEGIN SELECT RAISE(ABORT, 'contributions are never edited: record a correction'); END;
 CREATE TRIGGER contributions_are_kept BEFORE DELETE ON contributions
 BEGIN SELECT RAISE(ABORT, 'contributions are never deleted'); END;
