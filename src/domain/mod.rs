@@ -5,6 +5,7 @@
 pub mod access;
 pub mod account;
 pub mod agent;
+pub mod allocation;
 pub mod contribution;
 pub mod hash;
 pub mod licence;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod allocation_fixtures;
 mod auth;
 mod authorization;
 mod cli;

@@ -1,0 +1,641 @@
+//! Redistribution rule sets and their apportionment: an ordered waterfall of
+//! steps, each taking a share of the total or of what remains, paid to a
+//! named account, pro rata to weighted contribution value, or equally among
+//! active contributors. Money is apportioned in minor units by the
+//! largest-remainder (Hamilton) method with a stable tie-break, using exact
+//! integer arithmetic: the same inputs, in any order, give the same lines,
+//! and lines plus residue always equal the amount.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Decimals kept in percentages and kind weights (e.g. `12.5`, `0.25`).
+pub const FRACTION_SCALE: u32 = 4;
+/// Most steps one rule set may hold.
+pub const STEPS_MAX: usize = 20;
+
+/// Which base a step takes its share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// The run's whole amount.
+    Total,
+    /// What the earlier steps left.
+    Remaining,
+}
+
+/// How much a step takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Share {
+    /// A percentage (0 to 100) of the base.
+    Percentage { percent: Decimal, of: Base },
+    /// A fixed amount (a decimal string in the pool's currency), capped by what remains.
+    Fixed { amount: Decimal },
+}
+
+/// A per-person cap on a step's lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Cap {
+    /// At most this percentage of the step's amount.
+    Percentage { percent: Decimal },
+    /// At most this amount.
+    Amount { amount: Decimal },
+}
+
+/// Who receives a step's amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Recipients {
+    /// One named account of the project (e.g. `reserve`).
+    Account { account: String },
+    /// Contributors, pro rata to approved contribution value in the run's
+    /// period, each kind weighted (a missing kind weighs 0).
+    ProRata {
+        weights: BTreeMap<String, Decimal>,
+        cap: Option<Cap>,
+        minimum: Option<Decimal>,
+    },
+    /// Contributors active in the period (an approved contribution), equally.
+    EqualSplit {
+        cap: Option<Cap>,
+        minimum: Option<Decimal>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub share: Share,
+    pub to: Recipients,
+}
+
+/// Where caps, minimums and rounding leave what they do not place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Residue {
+    /// It stays in the pool.
+    Pool,
+    /// It goes to an account (usually the reserve).
+    Account { account: String },
+    /// It stays in the pool, marked to be carried into the next run.
+    NextRun,
+}
+
+/// An immutable version of a project's redistribution rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSet {
+    pub steps: Vec<Step>,
+    pub residue: Residue,
+}
+
+/// A problem with a rule set, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct RuleError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn rule_error(field: String, reason: &str) -> RuleError {
+    RuleError {
+        field,
+        reason: reason.to_owned(),
+    }
+}
+
+fn check_fraction(field: String, value: Decimal, max: Decimal, errors: &mut Vec<RuleError>) {
+    if value.is_sign_negative() || value > max {
+        errors.push(rule_error(field, &format!("must be between 0 and {max}")));
+    } else if value.scale() > FRACTION_SCALE && value.normalize().scale() > FRACTION_SCALE {
+        errors.push(rule_error(
+            field,
+            &format!("at most {FRACTION_SCALE} decimals"),
+        ));
+    }
+}
+
+impl RuleSet {
+    /// Checks the rule set against the currency's scale and the accounts
+    /// that exist: every offending field is reported.
+    pub fn validate(
+        &self,
+        scale: u32,
+        account_exists: impl Fn(&str) -> bool,
+    ) -> Result<(), Vec<RuleError>> {
+        let mut errors = Vec::new();
+        let hundred = Decimal::ONE_HUNDRED;
+        if self.steps.is_empty() {
+            errors.push(rule_error(
+                "steps".to_owned(),
+                "a waterfall has at least one step",
+            ));
+        }
+        if self.steps.len() > STEPS_MAX {
+            errors.push(rule_error(
+                "steps".to_owned(),
+                &format!("at most {STEPS_MAX} steps"),
+            ));
+        }
+        let mut total_percent = Decimal::ZERO;
+        let money = |field: String, amount: Decimal, errors: &mut Vec<RuleError>| {
+            if amount.is_sign_negative() || amount.is_zero() {
+                errors.push(rule_error(field, "must be positive"));
+            } else if amount.normalize().scale() > scale {
+                errors.push(rule_error(
+                    field,
+                    &format!("has more decimals than the currency's {scale}"),
+                ));
+            }
+        };
+        for (index, step) in self.steps.iter().enumerate() {
+            let at = |name: &str| format!("steps[{index}].{name}");
+            match &step.share {
+                Share::Percentage { percent, of } => {
+                    check_fraction(at("share.percent"), *percent, hundred, &mut errors);
+                    if *of == Base::Total {
+                        total_percent += *percent;
+                    }
+                }
+                Share::Fixed { amount } => money(at("share.amount"), *amount, &mut errors),
+            }
+            let (cap, minimum) = match &step.to {
+                Recipients::Account { account } => {
+                    if !account_exists(account) {
+                        errors.push(rule_error(
+                            at("to.account"),
+                            &format!("no account `{account}` in this project"),
+                        ));
+                    }
+                    (None, None)
+                }
+                Recipients::ProRata {
+                    weights,
+                    cap,
+                    minimum,
+                } => {
+                    if weights.is_empty() || weights.values().all(Decimal::is_zero) {
+                        errors.push(rule_error(
+                            at("to.weights"),
+                            "give at least one kind a positive weight",
+                        ));
+                    }
+                    for (kind, weight) in weights {
+                        if !matches!(kind.as_str(), "time" | "equipment" | "data") {
+                            errors.push(rule_error(
+                                at(&format!("to.weights.{kind}")),
+                                "kinds are time, equipment and data",
+                            ));
+                        }
+                        check_fraction(
+                            at(&format!("to.weights.{kind}")),
+                            *weight,
+                            Decimal::from(1_000),
+                            &mut errors,
+                        );
+                    }
+                    (cap.as_ref(), minimum.as_ref())
+                }
+                Recipients::EqualSplit { cap, minimum } => (cap.as_ref(), minimum.as_ref()),
+            };
+            match cap {
+                Some(Cap::Percentage { percent }) => {
+                    check_fraction(at("to.cap.percent"), *percent, hundred, &mut errors)
+                }
+                Some(Cap::Amount { amount }) => money(at("to.cap.amount"), *amount, &mut errors),
+                None => {}
+            }
+            if let Some(minimum) = minimum {
+                money(at("to.minimum"), *minimum, &mut errors);
+            }
+        }
+        if total_percent > hundred {
+            errors.push(rule_error(
+                "steps".to_owned(),
+                "percentages of the total add up to more than 100",
+            ));
+        }
+        if let Residue::Account { account } = &self.residue
+            && !account_exists(account)
+        {
+            errors.push(rule_error(
+                "residue.account".to_owned(),
+                &format!("no account `{account}` in this project"),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A contributor's basis for one run: approved value per kind, in minor units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basis {
+    pub agent: String,
+    pub value_by_kind: BTreeMap<String, i64>,
+}
+
+/// One recipient line of a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub agent: String,
+    /// Weighted basis in minor units x 10^4 (pro rata), or 1 (equal split).
+    pub weight: i128,
+    /// Exact share as `numerator / denominator` minor units.
+    pub share_numerator: i128,
+    pub share_denominator: i128,
+    /// The line's amount in minor units after rounding, caps and minimums.
+    pub amount: i64,
+    /// +1 when the largest-remainder method gave this line the extra unit.
+    pub rounding_adjustment: i64,
+    /// What the cap took off (to residue).
+    pub capped_by: i64,
+    /// Whether the line fell below the minimum payout and went to residue.
+    pub dropped: bool,
+}
+
+/// What one step placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub index: usize,
+    /// The step's amount in minor units.
+    pub amount: i64,
+    /// For an account step: the account paid.
+    pub account: Option<String>,
+    pub lines: Vec<Line>,
+    /// What caps, minimums and a lack of recipients left unplaced.
+    pub residue: i64,
+}
+
+/// A whole run's apportionment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub amount: i64,
+    pub steps: Vec<StepResult>,
+    /// Unplaced: step residues plus what no step took.
+    pub residue: i64,
+}
+
+impl Plan {
+    /// Each agent's total over all steps, in minor units (only non-zero).
+    pub fn payments(&self) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for line in self.steps.iter().flat_map(|s| &s.lines) {
+            if line.amount > 0 {
+                *out.entry(line.agent.clone()).or_insert(0) += line.amount;
+            }
+        }
+        out
+    }
+
+    /// Amounts paid to named accounts by account steps.
+    pub fn account_payments(&self) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for step in &self.steps {
+            if let Some(account) = &step.account {
+                *out.entry(account.clone()).or_insert(0) += step.amount;
+            }
+        }
+        out
+    }
+}
+
+/// `value` (a decimal) as an integer scaled by 10^scale, truncated.
+fn scaled(value: Decimal, scale: u32) -> i128 {
+    let factor = Decimal::from(10_i64.pow(scale));
+    let product = (value * factor).trunc();
+    product.mantissa() / 10_i128.pow(product.scale())
+}
+
+/// Splits `amount` minor units among `weights` by the largest-remainder
+/// method: each gets the floor of its exact share, and the units left go to
+/// the largest remainders, ties broken by larger weight, then agent id.
+pub fn largest_remainder(amount: i64, weights: &[(String, i128)]) -> Vec<(i64, i64)> {
+    let total: i128 = weights.iter().map(|(_, w)| *w).sum();
+    if total <= 0 || amount <= 0 {
+        return weights.iter().map(|_| (0, 0)).collect();
+    }
+    let amount_wide = i128::from(amount);
+    let mut floors: Vec<i64> = weights
+        .iter()
+        .map(|(_, w)| i64::try_from(amount_wide * w / total).unwrap_or(0))
+        .collect();
+    let placed: i64 = floors.iter().sum();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        let remainder = |i: usize| (amount_wide * weights[i].1) % total;
+        remainder(b)
+            .cmp(&remainder(a))
+            .then(weights[b].1.cmp(&weights[a].1))
+            .then(weights[a].0.cmp(&weights[b].0))
+    });
+    let mut adjustments = vec![0_i64; weights.len()];
+    for &i in order
+        .iter()
+        .take(usize::try_from(amount - placed).unwrap_or(0))
+    {
+        floors[i] += 1;
+        adjustments[i] = 1;
+    }
+    floors.into_iter().zip(adjustments).collect()
+}
+
+/// Applies the rule set to `amount` minor units of a currency with `scale`
+/// decimals, for contributors with the given bases.
+pub fn apportion(rules: &RuleSet, amount: i64, scale: u32, bases: &[Basis]) -> Plan {
+    let minor = |value: Decimal| i64::try_from(scaled(value, scale)).unwrap_or(i64::MAX);
+    // Sorted by agent so the input order never matters.
+    let mut bases: Vec<&Basis> = bases.iter().collect();
+    bases.sort_by(|a, b| a.agent.cmp(&b.agent));
+    bases.dedup_by(|a, b| a.agent == b.agent);
+    let mut remaining = amount;
+    let mut residue = 0_i64;
+    let mut steps = Vec::with_capacity(rules.steps.len());
+    for (index, step) in rules.steps.iter().enumerate() {
+        let step_amount = match &step.share {
+            Share::Percentage { percent, of } => {
+                let base = i128::from(if *of == Base::Total {
+                    amount
+                } else {
+                    remaining
+                });
+                let taken =
+                    base * scaled(*percent, FRACTION_SCALE) / (100 * 10_i128.pow(FRACTION_SCALE));
+                i64::try_from(taken).unwrap_or(0).min(remaining)
+            }
+            Share::Fixed { amount: fixed } => minor(*fixed).min(remaining),
+        };
+        remaining -= step_amount;
+        let (account, lines, step_residue) = match &step.to {
+            Recipients::Account { account } => (Some(account.clone()), Vec::new(), 0),
+            Recipients::ProRata {
+                weights,
+                cap,
+                minimum,
+            } => {
+                let weighted: Vec<(String, i128)> = bases
+                    .iter()
+                    .map(|basis| {
+                        let weight = basis
+                            .value_by_kind
+                            .iter()
+                            .map(|(kind, value)| {
+                                i128::from(*value)
+                                    * weights.get(kind).map_or(0, |w| scaled(*w, FRACTION_SCALE))
+                            })
+                            .sum();
+                        (basis.agent.clone(), weight)
+                    })
+                    .filter(|(_, weight)| *weight > 0)
+                    .collect();
+                let (lines, residue) = split(
+                    step_amount,
+                    &weighted,
+                    cap.as_ref(),
+                    minimum.map(minor),
+                    scale,
+                );
+                (None, lines, residue)
+            }
+            Recipients::EqualSplit { cap, minimum } => {
+                let active: Vec<(String, i128)> = bases
+                    .iter()
+                    .filter(|basis| basis.value_by_kind.values().any(|v| *v > 0))
+                    .map(|basis| (basis.agent.clone(), 1))
+                    .collect();
+                let (lines, residue) = split(
+                    step_amount,
+                    &active,
+                    cap.as_ref(),
+                    minimum.map(minor),
+                    scale,
+                );
+                (None, lines, residue)
+            }
+        };
+        residue += step_residue;
+        steps.push(StepResult {
+            index,
+            amount: step_amount,
+            account,
+            lines,
+            residue: step_residue,
+        });
+    }
+    Plan {
+        amount,
+        steps,
+        residue: residue + remaining,
+    }
+}
+
+/// Apportions one step among weighted recipients, then applies the cap and
+/// the minimum; what they remove is the step's residue.
+fn split(
+    amount: i64,
+    weights: &[(String, i128)],
+    cap: Option<&Cap>,
+    minimum: Option<i64>,
+    scale: u32,
+) -> (Vec<Line>, i64) {
+    if weights.is_empty() {
+        return (Vec::new(), amount);
+    }
+    let total: i128 = weights.iter().map(|(_, w)| *w).sum();
+    let cap_minor = cap.map(|cap| match cap {
+        Cap::Percentage { percent } => i64::try_from(
+            i128::from(amount) * scaled(*percent, FRACTION_SCALE)
+                / (100 * 10_i128.pow(FRACTION_SCALE)),
+        )
+        .unwrap_or(i64::MAX),
+        Cap::Amount { amount } => i64::try_from(scaled(*amount, scale)).unwrap_or(i64::MAX),
+    });
+    let mut residue = 0;
+    let lines = weights
+        .iter()
+        .zip(largest_remainder(amount, weights))
+        .map(|((agent, weight), (rounded, adjustment))| {
+            let capped = cap_minor.map_or(rounded, |cap| rounded.min(cap));
+            let dropped = minimum.is_some_and(|minimum| capped < minimum);
+            let paid = if dropped { 0 } else { capped };
+            residue += rounded - paid;
+            Line {
+                agent: agent.clone(),
+                weight: *weight,
+                share_numerator: i128::from(amount) * weight,
+                share_denominator: total,
+                amount: paid,
+                rounding_adjustment: adjustment,
+                capped_by: rounded - capped,
+                dropped,
+            }
+        })
+        .collect();
+    (lines, residue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).expect("decimal")
+    }
+
+    fn basis(agent: &str, kind: &str, value: i64) -> Basis {
+        Basis {
+            agent: agent.to_owned(),
+            value_by_kind: BTreeMap::from([(kind.to_owned(), value)]),
+        }
+    }
+
+    /// Rule set v1 of the story.
+    fn story_rules() -> RuleSet {
+        RuleSet {
+            steps: vec![
+                Step {
+                    share: Share::Percentage {
+                        percent: d("10"),
+                        of: Base::Total,
+                    },
+                    to: Recipients::Account {
+                        account: "reserve".to_owned(),
+                    },
+                },
+                Step {
+                    share: Share::Percentage {
+                        percent: d("100"),
+                        of: Base::Remaining,
+                    },
+                    to: Recipients::ProRata {
+                        weights: BTreeMap::from([
+                            ("time".to_owned(), d("1")),
+                            ("equipment".to_owned(), d("1")),
+                            ("data".to_owned(), d("1")),
+                        ]),
+                        cap: Some(Cap::Percentage { percent: d("40") }),
+                        minimum: None,
+                    },
+                },
+            ],
+            residue: Residue::Pool,
+        }
+    }
+
+    #[test]
+    fn the_story_distribution_places_every_cent() {
+        let bases = [
+            basis("time", "time", 31_250),
+            basis("equipment", "equipment", 12_000),
+            basis("data", "data", 50_000),
+        ];
+        let plan = apportion(&story_rules(), 450_000, 2, &bases);
+        assert_eq!(plan.account_payments()["reserve"], 45_000);
+        let payments = plan.payments();
+        assert_eq!(payments["time"], 135_724);
+        assert_eq!(payments["equipment"], 52_118);
+        assert_eq!(payments["data"], 162_000, "capped at 40 % of 4,050.00");
+        assert_eq!(plan.residue, 55_158);
+        assert_eq!(45_000 + 135_724 + 52_118 + 162_000 + 55_158, 450_000);
+    }
+
+    #[test]
+    fn ties_go_to_the_larger_weight_then_the_agent_id() {
+        assert_eq!(
+            largest_remainder(10, &[("b".into(), 1), ("a".into(), 1), ("c".into(), 1)]),
+            vec![(3, 0), (4, 1), (3, 0)]
+        );
+        assert_eq!(
+            largest_remainder(1, &[("a".into(), 1), ("b".into(), 2)]),
+            vec![(0, 0), (1, 1)]
+        );
+    }
+
+    #[test]
+    fn invalid_rule_sets_name_the_field() {
+        let mut rules = story_rules();
+        rules.steps[0].share = Share::Percentage {
+            percent: d("101"),
+            of: Base::Total,
+        };
+        rules.steps[0].to = Recipients::Account {
+            account: "nowhere".to_owned(),
+        };
+        let errors = rules
+            .validate(2, |account| account == "reserve")
+            .expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"steps[0].share.percent"), "{errors:?}");
+        assert!(fields.contains(&"steps[0].to.account"), "{errors:?}");
+        assert!(
+            fields.contains(&"steps"),
+            "more than 100 % of the total: {errors:?}"
+        );
+        let empty = RuleSet {
+            steps: Vec::new(),
+            residue: Residue::Pool,
+        };
+        assert!(
+            empty.validate(2, |_| true).is_err(),
+            "an empty waterfall is refused"
+        );
+        assert!(
+            story_rules()
+                .validate(2, |account| account == "reserve")
+                .is_ok()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn apportionment_properties(
+            amount in 0i64..10_000_000,
+            values in prop::collection::vec(0i64..1_000_000, 0..12),
+            cap_percent in prop::option::of(1u32..=100),
+            minimum in prop::option::of(1i64..5_000),
+            seed in any::<u64>(),
+        ) {
+            let bases: Vec<Basis> = values.iter().enumerate().map(|(i, v)| basis(&format!("agent-{i:02}"), "time", *v)).collect();
+            let rules = RuleSet {
+                steps: vec![Step {
+                    share: Share::Percentage { percent: Decimal::ONE_HUNDRED, of: Base::Total },
+                    to: Recipients::ProRata {
+                        weights: BTreeMap::from([("time".to_owned(), Decimal::ONE)]),
+                        cap: cap_percent.map(|p| Cap::Percentage { percent: Decimal::from(p) }),
+                        minimum: minimum.map(|m| Decimal::new(m, 2)),
+                    },
+                }],
+                residue: Residue::Pool,
+            };
+            let plan = apportion(&rules, amount, 2, &bases);
+            let lines = &plan.steps[0].lines;
+            let placed: i64 = lines.iter().map(|l| l.amount).sum();
+            prop_assert_eq!(placed + plan.residue, amount, "lines plus residue equal the amount");
+            let cap = cap_percent.map(|p| i128::from(amount) * i128::from(p) / 100);
+            for line in lines {
+                prop_assert!(line.amount >= 0);
+                if let Some(cap) = cap {
+                    prop_assert!(i128::from(line.amount) <= cap, "caps are respected");
+                }
+                if line.capped_by == 0 && !line.dropped {
+                    // |amount - exact share| < 1 minor unit, in integers.
+                    let error = (i128::from(line.amount) * line.share_denominator - line.share_numerator).abs();
+                    prop_assert!(error < line.share_denominator, "within one minor unit of the exact share");
+                }
+            }
+            // Any order of the same inputs gives the same lines.
+            let mut shuffled = bases.clone();
+            let len = shuffled.len().max(1);
+            shuffled.rotate_left(usize::try_from(seed % len as u64).unwrap_or(0));
+            shuffled.reverse();
+            prop_assert_eq!(apportion(&rules, amount, 2, &shuffled), plan);
+        }
+    }
+}
