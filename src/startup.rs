@@ -35,6 +35,7 @@ use crate::routes::{self, AppState, extract, health};
         (name = "projects", description = "Projects, each with its own ledger"),
         (name = "funds", description = "Grants, donations, expenses, payouts and exchanges"),
         (name = "contributions", description = "Valuation rates, contributions, reviews and value accounts"),
+        (name = "distributions", description = "Redistribution rule sets and distribution runs"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
         (name = "health", description = "Probes"),

@@ -172,3 +172,30 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     }
     Ok(())
 }
+
+/// Approved contributions of a project dated within `[from, to]`.
+pub fn approved_between(
+    conn: &mut DbConnection,
+    project_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<ContributionRow>> {
+    contributions::table
+        .filter(contributions::project_id.eq(project_id))
+        .filter(contributions::status.eq("approved"))
+        .filter(contributions::date.ge(from))
+        .filter(contributions::date.le(to))
+        .select(ContributionRow::as_select())
+        .order(contributions::id)
+        .load(conn)
+}
+
+/// Ids that an approved correction has replaced.
+pub fn replaced(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<String>> {
+    contributions::table
+        .filter(contributions::project_id.eq(project_id))
+        .filter(contributions::status.eq("approved"))
+        .filter(contributions::supersedes_id.is_not_null())
+        .select(contributions::supersedes_id.assume_not_null())
+        .load(conn)
+}

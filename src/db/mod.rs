@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod agents;
 pub mod contributions;
+pub mod distributions;
 pub mod funds;
 pub mod idempotency;
 pub mod memberships;

@@ -23,6 +23,7 @@ pub struct ProjectRow {
     pub licence_policy: String,
     pub allow_unvalued: i32,
     pub approvals_required: i32,
+    pub distribution_approvals_required: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -176,6 +177,7 @@ pub struct SettingsChange {
     pub licence_policy: Option<LicencePolicy>,
     pub allow_unvalued: Option<bool>,
     pub approvals_required: Option<i32>,
+    pub distribution_approvals_required: Option<i32>,
 }
 
 /// Applies the settings a request changes.
@@ -197,6 +199,11 @@ pub fn update_settings(
     if let Some(required) = change.approvals_required {
         diesel::update(projects::table.find(id))
             .set(projects::approvals_required.eq(required))
+            .execute(conn)?;
+    }
+    if let Some(required) = change.distribution_approvals_required {
+        diesel::update(projects::table.find(id))
+            .set(projects::distribution_approvals_required.eq(required))
             .execute(conn)?;
     }
     find(conn, id)?.ok_or(diesel::result::Error::NotFound)

@@ -20,6 +20,7 @@ diesel::table! {
         licence_policy -> Text,
         allow_unvalued -> Integer,
         approvals_required -> Integer,
+        distribution_approvals_required -> Integer,
     }
 }
 
@@ -201,6 +202,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rule_sets (project_id, version) {
+        project_id -> Text,
+        version -> Integer,
+        definition -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    distributions (id) {
+        id -> Text,
+        project_id -> Text,
+        rule_set_version -> Integer,
+        pool_account -> Text,
+        currency -> Text,
+        amount -> BigInt,
+        period_from -> Date,
+        period_to -> Date,
+        status -> Text,
+        inputs -> Text,
+        plan -> Text,
+        residue -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        transaction_id -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    distribution_approvals (distribution_id, approver_id) {
+        distribution_id -> Text,
+        approver_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> projects (project_id));
 diesel::joinable!(reviews -> contributions (contribution_id));
 diesel::joinable!(accounts -> units (currency));
@@ -234,6 +274,9 @@ diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> agents (agent_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    rule_sets,
+    distributions,
+    distribution_approvals,
     grants,
     expense_categories,
     expenses,

@@ -167,6 +167,7 @@ pub async fn create_expense_category(
         move |conn| {
             let (_, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            db::projects::lock(conn, &project.id)?;
             if db::funds::category(conn, &project.id, &name)?.is_some() {
                 return Err(ApiError::CategoryExists(name));
             }

@@ -104,10 +104,13 @@ pub fn text(
     text
 }
 
+/// Longest name used as an account-name segment, in bytes.
+pub const SEGMENT_LENGTH_MAX: usize = 100;
+
 /// Validates a name used as an account-name segment (a category, a method).
 pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldError>) -> String {
     let text = text.trim().to_owned();
-    if AccountName::parse(&text).is_err() || text.contains(':') {
+    if AccountName::parse(&text).is_err() || text.contains(':') || text.len() > SEGMENT_LENGTH_MAX {
         errors.push(super::problem::FieldError::new(
             field,
             "invalid_account_name",

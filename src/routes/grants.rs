@@ -268,12 +268,23 @@ pub async fn create_grant(
             "donations carry no conditions; record a grant",
         ));
     }
-    for category in &request.eligible_categories {
-        funds::segment("eligible_categories", category, &mut errors);
+    let eligible_categories: Vec<String> = request
+        .eligible_categories
+        .iter()
+        .map(|category| funds::segment("eligible_categories", category, &mut errors))
+        .collect();
+    if restriction.is_some() && reference.contains(':') {
+        errors.push(FieldError::new(
+            "reference",
+            "invalid_account_name",
+            "a restricted grant's reference names its pool: no ':'",
+        ));
     }
     let description = request.description.trim().to_owned();
     write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+        // Serialise writers of this project first, so the reference check holds.
+        db::projects::lock(conn, &project.id)?;
         let units = super::stored_units(conn)?;
         let unit = super::resolve_unit(&units, &request.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
         let amount = match &unit {
@@ -330,7 +341,7 @@ pub async fn create_grant(
             period_start,
             period_end,
             restriction,
-            eligible_categories: request.eligible_categories.join(","),
+            eligible_categories: eligible_categories.join(","),
             pool_account: pool.to_string(),
             transaction_id: record.row.id,
             created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),

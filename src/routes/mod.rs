@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod agents;
 pub mod contributions;
+pub mod distributions;
 pub mod exchanges;
 pub mod expenses;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod payouts;
 pub mod problem;
 pub mod projects;
 pub mod rates;
+pub mod rule_sets;
 pub mod tokens;
 pub mod transactions;
 pub mod value_accounts;
@@ -59,6 +61,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     expenses::configure(cfg);
     payouts::configure(cfg);
     exchanges::configure(cfg);
+    rule_sets::configure(cfg);
+    distributions::configure(cfg);
     transactions::configure(cfg);
 }
 

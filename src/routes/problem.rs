@@ -133,6 +133,12 @@ pub enum ApiError {
     RestrictedPurpose(String),
     #[error("an expense category named `{0}` already exists")]
     CategoryExists(String),
+    #[error("this distribution run is {0}, so it cannot {1}")]
+    DistributionState(String, &'static str),
+    #[error("with two or more approvals required, the author of a run cannot approve it")]
+    SelfApproval,
+    #[error("you have already approved this run")]
+    AlreadyApproved,
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -248,6 +254,9 @@ impl ApiError {
                 "Restricted purpose",
             ),
             ApiError::CategoryExists(_) => ("category_exists", S::CONFLICT, "Category exists"),
+            ApiError::DistributionState(..) => ("distribution_state", S::CONFLICT, "Wrong state"),
+            ApiError::SelfApproval => ("self_approval", S::FORBIDDEN, "Self approval"),
+            ApiError::AlreadyApproved => ("already_approved", S::CONFLICT, "Already approved"),
             ApiError::Unavailable => (
                 "service_unavailable",
                 S::SERVICE_UNAVAILABLE,
@@ -314,6 +323,7 @@ fn common_code(errors: &[FieldError]) -> &'static str {
         "invalid_setting",
         "too_many_categories",
         "same_currency",
+        "invalid_rule_set",
         "invalid_quantity",
         "invalid_licence",
         "licence_not_open",
@@ -349,6 +359,8 @@ fn not_found_code(resource: &str) -> &'static str {
         "agent" => "agent_not_found",
         "contribution" => "contribution_not_found",
         "grant" => "grant_not_found",
+        "rule set" => "rule_set_not_found",
+        "distribution" => "distribution_not_found",
         "member" => "member_not_found",
         "account" => "account_not_found",
         "transaction" => "transaction_not_found",

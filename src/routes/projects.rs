@@ -46,6 +46,8 @@ pub struct CreateProjectRequest {
     pub allow_unvalued: Option<bool>,
     #[serde(default)]
     pub approvals_required: Option<i32>,
+    #[serde(default)]
+    pub distribution_approvals_required: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,6 +61,9 @@ pub struct UpdateProjectRequest {
     pub allow_unvalued: Option<bool>,
     /// Distinct approvals (by owners or treasurers) a contribution needs, 1 to 10.
     pub approvals_required: Option<i32>,
+    /// Distinct approvals a distribution run needs before execution, 1 to 10
+    /// (with 2 or more, the run's author cannot approve it).
+    pub distribution_approvals_required: Option<i32>,
 }
 
 /// `open` requires data licences conformant to the Open Definition (no NC, no ND).
@@ -85,19 +90,29 @@ fn parse_settings(
     licence_policy: Option<LicencePolicyDto>,
     allow_unvalued: Option<bool>,
     approvals_required: Option<i32>,
+    distribution_approvals_required: Option<i32>,
     errors: &mut Vec<FieldError>,
 ) -> SettingsChange {
-    if approvals_required.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
-        errors.push(FieldError::new(
-            "approvals_required",
-            "invalid_setting",
-            format!("between 1 and {APPROVALS_REQUIRED_MAX}"),
-        ));
+    for (field, value) in [
+        ("approvals_required", approvals_required),
+        (
+            "distribution_approvals_required",
+            distribution_approvals_required,
+        ),
+    ] {
+        if value.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
+            errors.push(FieldError::new(
+                field,
+                "invalid_setting",
+                format!("between 1 and {APPROVALS_REQUIRED_MAX}"),
+            ));
+        }
     }
     SettingsChange {
         licence_policy: licence_policy.map(LicencePolicy::from),
         allow_unvalued,
         approvals_required,
+        distribution_approvals_required,
     }
 }
 
@@ -114,6 +129,8 @@ pub struct Project {
     pub allow_unvalued: bool,
     /// Distinct approvals a contribution needs.
     pub approvals_required: i32,
+    /// Distinct approvals a distribution run needs.
+    pub distribution_approvals_required: i32,
     /// When the project was created (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -149,6 +166,7 @@ impl From<ProjectRow> for Project {
             },
             allow_unvalued: row.allow_unvalued != 0,
             approvals_required: row.approvals_required,
+            distribution_approvals_required: row.distribution_approvals_required,
             created_at: db::format_timestamp(row.created_at),
         }
     }
@@ -197,6 +215,7 @@ pub async fn create_project(
         request.licence_policy,
         request.allow_unvalued,
         request.approvals_required,
+        request.distribution_approvals_required,
         &mut errors,
     );
     let currency = Unit::lookup(&request.currency)
@@ -338,6 +357,7 @@ pub async fn update_project(
         request.licence_policy,
         request.allow_unvalued,
         request.approvals_required,
+        request.distribution_approvals_required,
         &mut errors,
     );
     if !errors.is_empty() {

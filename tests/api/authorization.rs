@@ -64,6 +64,14 @@ fn expected(operation: &str) -> [u16; 7] {
         | "create_expense"
         | "create_payout"
         | "create_exchange" => [401, 404, 403, 403, 201, 201, 201],
+        "create_rule_set"
+        | "create_distribution"
+        | "create_approval"
+        | "create_execution"
+        | "create_cancellation" => [401, 404, 403, 403, 201, 201, 201],
+        "list_rule_sets" | "get_rule_set" | "list_distributions" | "get_distribution" => {
+            [404, 404, 200, 200, 200, 200, 200]
+        }
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -279,8 +287,72 @@ async fn request_for(
                         "date": "2026-04-02", "source": "bank statement"}),
             ),
         ),
+        "create_rule_set" => (
+            Method::POST,
+            format!("/v1/projects/{p}/rule-sets"),
+            Some(rule_set()),
+        ),
+        "list_rule_sets" => (Method::GET, format!("/v1/projects/{p}/rule-sets"), None),
+        "get_rule_set" => (Method::GET, format!("/v1/projects/{p}/rule-sets/1"), None),
+        "create_distribution" => (
+            Method::POST,
+            format!("/v1/projects/{p}/distributions"),
+            Some(draft()),
+        ),
+        "list_distributions" => (Method::GET, format!("/v1/projects/{p}/distributions"), None),
+        "get_distribution" | "create_approval" | "create_execution" | "create_cancellation" => {
+            let run = json_of(
+                app.post(&format!("/v1/projects/{p}/distributions"), &draft())
+                    .await,
+            )
+            .await;
+            let id = run["id"].as_str().expect("run id").to_owned();
+            if operation == "create_execution" {
+                let approved = app
+                    .post(
+                        &format!("/v1/projects/{p}/distributions/{id}/approvals"),
+                        &json!({}),
+                    )
+                    .await;
+                assert_eq!(approved.status(), 201);
+            }
+            match operation {
+                "get_distribution" => (
+                    Method::GET,
+                    format!("/v1/projects/{p}/distributions/{id}"),
+                    None,
+                ),
+                "create_approval" => (
+                    Method::POST,
+                    format!("/v1/projects/{p}/distributions/{id}/approvals"),
+                    Some(json!({})),
+                ),
+                "create_execution" => (
+                    Method::POST,
+                    format!("/v1/projects/{p}/distributions/{id}/execution"),
+                    Some(json!({})),
+                ),
+                _ => (
+                    Method::POST,
+                    format!("/v1/projects/{p}/distributions/{id}/cancellation"),
+                    Some(json!({})),
+                ),
+            }
+        }
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
+}
+
+fn rule_set() -> Value {
+    json!({"steps": [
+        {"share": {"type": "percentage", "percent": "10", "of": "total"}, "to": {"type": "account", "account": "reserve"}},
+        {"share": {"type": "percentage", "percent": "100", "of": "remaining"},
+         "to": {"type": "pro_rata", "weights": {"time": "1"}, "cap": {"type": "percentage", "percent": "40"}}}
+    ], "residue": {"type": "pool"}})
+}
+
+fn draft() -> Value {
+    json!({"rule_set_version": 1, "amount": "1.00", "period_from": "2026-03-01", "period_to": "2026-03-31"})
 }
 
 fn time_contribution() -> Value {
@@ -332,6 +404,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .status(),
+        201
+    );
+    app.create_account(&project, "reserve", "EUR", true).await;
+    assert_eq!(
+        app.post(&format!("/v1/projects/{project}/rule-sets"), &rule_set())
+            .await
+            .status(),
         201
     );
     let other = app.create_project("EUR").await;

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod contributions;
 mod database_invariants;
+mod distributions;
 mod external_tokens;
 mod funds;
 mod health;

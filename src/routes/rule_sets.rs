@@ -1,0 +1,408 @@
+//! `/v1/projects/{project_id}/rule-sets`: immutable, versioned redistribution
+//! rules. A change is a new version; runs name the version they used. The
+//! JSON format is documented in docs/distributions.md.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use actix_web::{HttpResponse, get, post, web};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::{ApiError, FieldError, Problem};
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::distributions::RuleSetRow;
+use crate::db::{self};
+use crate::domain::access::Action;
+use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_rule_set)
+        .service(list_rule_sets)
+        .service(get_rule_set);
+}
+
+/// Which base a share is taken of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseDto {
+    Total,
+    Remaining,
+}
+
+/// How much a step takes: a percentage of the total or of what remains, or a fixed amount.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum ShareDto {
+    Percentage {
+        #[schema(example = "10")]
+        percent: String,
+        of: BaseDto,
+    },
+    Fixed {
+        #[schema(example = "100.00")]
+        amount: String,
+    },
+}
+
+/// A per-person cap.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum CapDto {
+    Percentage {
+        #[schema(example = "40")]
+        percent: String,
+    },
+    Amount {
+        amount: String,
+    },
+}
+
+/// Who receives a step: an account, contributors pro rata to weighted value, or an equal split.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum RecipientsDto {
+    Account {
+        #[schema(example = "reserve")]
+        account: String,
+    },
+    ProRata {
+        /// Weight per contribution kind (`time`, `equipment`, `data`); a missing kind weighs 0.
+        weights: BTreeMap<String, String>,
+        cap: Option<CapDto>,
+        /// Lines below this amount are dropped to residue.
+        minimum: Option<String>,
+    },
+    EqualSplit {
+        cap: Option<CapDto>,
+        minimum: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepDto {
+    pub share: ShareDto,
+    pub to: RecipientsDto,
+}
+
+/// Where caps, minimums and rounding leave what they do not place.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum ResidueDto {
+    Pool,
+    Account { account: String },
+    NextRun,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRuleSetRequest {
+    /// The waterfall, applied in order.
+    pub steps: Vec<StepDto>,
+    pub residue: ResidueDto,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RuleSetVersion {
+    pub version: i32,
+    pub steps: Vec<StepDto>,
+    pub residue: ResidueDto,
+    #[schema(format = Uuid)]
+    pub created_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RuleSetPage {
+    pub items: Vec<RuleSetVersion>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RuleSetQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn decimal(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Decimal {
+    let valid = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.matches('.').count() <= 1;
+    match Decimal::from_str(text).ok().filter(|_| valid) {
+        Some(value) => value,
+        None => {
+            errors.push(FieldError::new(
+                field,
+                "invalid_rule_set",
+                format!("`{text}` is not a decimal number"),
+            ));
+            Decimal::ZERO
+        }
+    }
+}
+
+fn cap(field: &str, dto: &Option<CapDto>, errors: &mut Vec<FieldError>) -> Option<Cap> {
+    dto.as_ref().map(|cap| match cap {
+        CapDto::Percentage { percent } => Cap::Percentage {
+            percent: decimal(field, percent, errors),
+        },
+        CapDto::Amount { amount } => Cap::Amount {
+            amount: decimal(field, amount, errors),
+        },
+    })
+}
+
+impl CreateRuleSetRequest {
+    /// The domain rule set, or every field that is not a number.
+    pub fn parse(&self) -> Result<RuleSet, ApiError> {
+        let mut errors = Vec::new();
+        let steps = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let at = |name: &str| format!("steps[{i}].{name}");
+                let share = match &step.share {
+                    ShareDto::Percentage { percent, of } => Share::Percentage {
+                        percent: decimal(&at("share.percent"), percent, &mut errors),
+                        of: if *of == BaseDto::Total {
+                            Base::Total
+                        } else {
+                            Base::Remaining
+                        },
+                    },
+                    ShareDto::Fixed { amount } => Share::Fixed {
+                        amount: decimal(&at("share.amount"), amount, &mut errors),
+                    },
+                };
+                let to = match &step.to {
+                    RecipientsDto::Account { account } => Recipients::Account {
+                        account: account.clone(),
+                    },
+                    RecipientsDto::ProRata {
+                        weights,
+                        cap: c,
+                        minimum,
+                    } => Recipients::ProRata {
+                        weights: weights
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    decimal(&at(&format!("to.weights.{k}")), v, &mut errors),
+                                )
+                            })
+                            .collect(),
+                        cap: cap(&at("to.cap"), c, &mut errors),
+                        minimum: minimum
+                            .as_deref()
+                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
+                    },
+                    RecipientsDto::EqualSplit { cap: c, minimum } => Recipients::EqualSplit {
+                        cap: cap(&at("to.cap"), c, &mut errors),
+                        minimum: minimum
+                            .as_deref()
+                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
+                    },
+                };
+                Step { share, to }
+            })
+            .collect();
+        let residue = match &self.residue {
+            ResidueDto::Pool => Residue::Pool,
+            ResidueDto::Account { account } => Residue::Account {
+                account: account.clone(),
+            },
+            ResidueDto::NextRun => Residue::NextRun,
+        };
+        if errors.is_empty() {
+            Ok(RuleSet { steps, residue })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+fn to_version(row: RuleSetRow) -> Result<RuleSetVersion, ApiError> {
+    let body: CreateRuleSetRequest =
+        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(RuleSetVersion {
+        version: row.version,
+        steps: body.steps,
+        residue: body.residue,
+        created_by: row.created_by,
+        created_at: db::format_timestamp(row.created_at),
+    })
+}
+
+/// The domain rule set of a stored version.
+pub fn load(
+    conn: &mut crate::db::DbConnection,
+    project_id: &str,
+    version: i32,
+) -> Result<Option<RuleSet>, ApiError> {
+    let Some(row) = db::distributions::rule_set(conn, project_id, version)? else {
+        return Ok(None);
+    };
+    let body: CreateRuleSetRequest =
+        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body.parse().map(Some)
+}
+
+/// Add a rule set version (owners and treasurers). Percentages above 100,
+/// unknown accounts and an empty waterfall are refused, field by field.
+#[utoipa::path(
+    tag = "distributions",
+    operation_id = "create_rule_set",
+    request_body = CreateRuleSetRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new version", body = RuleSetVersion),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_rule_set` with every offending field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/rule-sets")]
+pub async fn create_rule_set(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateRuleSetRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    let rules = request.parse()?;
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let scale = super::stored_units(conn)?
+                .get(&project.currency)
+                .map_or(2, crate::domain::Unit::scale);
+            let accounts: Vec<String> = db::accounts::list(conn, &project.id, None, None, 10_000)?
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            rules
+                .validate(scale, |name| accounts.iter().any(|a| a == name))
+                .map_err(|errors| {
+                    ApiError::Validation(
+                        errors
+                            .into_iter()
+                            .map(|e| FieldError::new(e.field, "invalid_rule_set", e.reason))
+                            .collect(),
+                    )
+                })?;
+            db::projects::lock(conn, &project.id)?;
+            let row = RuleSetRow {
+                project_id: project.id.clone(),
+                version: db::distributions::latest_version(conn, &project.id)? + 1,
+                definition: serde_json::to_string(&request)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+                created_at: db::now(),
+            };
+            db::distributions::insert_rule_set(conn, &row)?;
+            Reply::created(&to_version(row)?)
+        },
+    )
+    .await
+}
+
+/// List rule set versions, oldest first.
+#[utoipa::path(
+    tag = "distributions",
+    operation_id = "list_rule_sets",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RuleSetQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of versions", body = RuleSetPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/rule-sets")]
+pub async fn list_rule_sets(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<RuleSetQuery>,
+) -> Result<web::Json<RuleSetPage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?
+        .map(|text| {
+            text.parse::<i32>().map_err(|_| {
+                ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
+            })
+        })
+        .transpose()?;
+    let items = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        db::distributions::rule_sets(conn, &project_id, after, limit)?
+            .into_iter()
+            .map(to_version)
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    let next_cursor = next_cursor(&items, limit, |item| item.version.to_string());
+    Ok(web::Json(RuleSetPage { items, next_cursor }))
+}
+
+/// Get one rule set version.
+#[utoipa::path(
+    tag = "distributions",
+    operation_id = "get_rule_set",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("version" = i32, Path, description = "Version, from 1"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The version", body = RuleSetVersion),
+        (status = 400, description = "`invalid_path`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `rule_set_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/rule-sets/{version}")]
+pub async fn get_rule_set(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<(String, i32)>,
+) -> Result<web::Json<RuleSetVersion>, ApiError> {
+    let (project_id, version) = path.into_inner();
+    let item = read(&state, move |conn| {
+        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+        let row = db::distributions::rule_set(conn, &project_id, version)?
+            .ok_or(ApiError::NotFound("rule set"))?;
+        to_version(row)
+    })
+    .await?;
+    Ok(web::Json(item))
+}
