@@ -253,3 +253,66 @@ async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
     .await
     .expect("blocking task");
 }
+
+on_both_backends!(rule_sets_and_runs_only_move_forward);
+
+async fn rule_sets_and_runs_only_move_forward(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "reserve", "EUR", true).await;
+    assert_eq!(
+        app.transfer(&project, "funder:a", "pool:general", "100.00", "EUR")
+            .await
+            .status(),
+        201
+    );
+    let rules = serde_json::json!({"steps": [{"share": {"type": "percentage", "percent": "100", "of": "total"},
+        "to": {"type": "account", "account": "reserve"}}], "residue": {"type": "pool"}});
+    assert_eq!(
+        app.post(&format!("/v1/projects/{project}/rule-sets"), &rules)
+            .await
+            .status(),
+        201
+    );
+    let draft = serde_json::json!({"rule_set_version": 1, "amount": "10.00", "period_from": "2026-03-01", "period_to": "2026-03-31"});
+    let run = json_of(
+        app.post(&format!("/v1/projects/{project}/distributions"), &draft)
+            .await,
+    )
+    .await;
+    let id = run["id"].as_str().expect("id").to_owned();
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pooled = db.connection().expect("connection");
+        let conn: &mut DbConnection = &mut pooled;
+        let cases = [
+            (
+                "UPDATE rule_sets SET definition = '{}'".to_owned(),
+                "rule sets are never edited",
+            ),
+            (
+                "DELETE FROM rule_sets".to_owned(),
+                "rule sets are never deleted",
+            ),
+            (
+                format!("UPDATE distributions SET amount = 1 WHERE id = '{id}'"),
+                "a run's lines never change",
+            ),
+            (
+                format!("UPDATE distributions SET status = 'executed' WHERE id = '{id}'"),
+                "a draft is not executed without approval and a transaction",
+            ),
+            (
+                "DELETE FROM distributions".to_owned(),
+                "runs are never deleted",
+            ),
+        ];
+        for (sql, rule) in cases {
+            refused(conn, &sql, rule);
+        }
+    })
+    .await
+    .expect("blocking task");
+}
