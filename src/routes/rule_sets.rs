@@ -101,8 +101,20 @@ pub enum ResidueDto {
     NextRun,
 }
 
+/// A waterfall of steps and where residue goes. Example: rule set v1 of the
+/// OpenAir Lyon story.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "steps": [
+        {"share": {"type": "percentage", "percent": "10", "of": "total"},
+         "to": {"type": "account", "account": "reserve"}},
+        {"share": {"type": "percentage", "percent": "100", "of": "remaining"},
+         "to": {"type": "pro_rata", "weights": {"time": "1", "equipment": "1", "data": "1"},
+                "cap": {"type": "percentage", "percent": "40"}}}
+    ],
+    "residue": {"type": "pool"}
+}))]
 pub struct CreateRuleSetRequest {
     /// The waterfall, applied in order.
     pub steps: Vec<StepDto>,
