@@ -16,8 +16,8 @@ use super::problem::{ApiError, FieldError, Problem};
 use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
+use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::{Amount, TransactionKind, UnitKind};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -96,21 +96,8 @@ pub async fn create_exchange(
     write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (_, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         let units = super::stored_units(conn)?;
-        let mut side = |field: &str, money: &Money| {
-            let unit = super::resolve_unit(&units, &money.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
-            match unit {
-                Some(unit) => Amount::parse(&money.amount, &unit)
-                    .map_err(|e| errors.push(FieldError::new(format!("{field}.amount"), e.code(), &e)))
-                    .ok()
-                    .map(|amount| (unit, amount)),
-                None => {
-                    errors.push(FieldError::new(format!("{field}.currency"), "unknown_currency", format!("`{}` is not a currency", money.currency)));
-                    None
-                }
-            }
-        };
-        let sell = side("sell", &request.sell);
-        let buy = side("buy", &request.buy);
+        let sell = funds::money(&units, "sell", &request.sell.amount, &request.sell.currency, &mut errors);
+        let buy = funds::money(&units, "buy", &request.buy.amount, &request.buy.currency, &mut errors);
         let (Some((sell_unit, sell)), Some((buy_unit, buy)), Some(date), true) = (sell, buy, date, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };

@@ -17,8 +17,8 @@ use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
+use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::{Amount, TransactionKind, UnitKind};
 
 /// Most expense categories a project may define.
 pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
@@ -291,15 +291,8 @@ pub async fn create_expense(
     write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         let units = super::stored_units(conn)?;
-        let unit = super::resolve_unit(&units, &request.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
-        let amount = match &unit {
-            Some(unit) => Amount::parse(&request.amount, unit).map_err(|e| errors.push(FieldError::new("amount", e.code(), &e))).ok(),
-            None => {
-                errors.push(FieldError::new("currency", "unknown_currency", format!("`{}` is not a currency", request.currency)));
-                None
-            }
-        };
-        let (Some(unit), Some(amount), Some(date), true) = (unit, amount, date, errors.is_empty()) else {
+        let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
+        let (Some((unit, amount)), Some(date), true) = (money, date, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };
         if db::funds::category(conn, &project.id, &category)?.is_none() {

@@ -2,6 +2,8 @@
 //! the accounts the service manages and posting one ordinary ledger
 //! transaction for each movement.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 
 use super::problem::ApiError;
@@ -9,7 +11,9 @@ use crate::db::accounts::AccountRow;
 use crate::db::projects::ProjectRow;
 use crate::db::transactions::TransactionRecord;
 use crate::db::{self, DbConnection};
-use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind};
+use crate::domain::{
+    AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind,
+};
 
 /// An account name made of fixed segments and one caller-given segment.
 pub fn account_name(prefix: &str, segment: &str) -> Result<AccountName, ApiError> {
@@ -118,4 +122,45 @@ pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldEr
         ));
     }
     text
+}
+
+/// Parses an amount of money in a currency (not a declared unit), with the
+/// currency's scale as stored if used before, naming the fields that are
+/// wrong (`<prefix>.amount`, `<prefix>.currency`).
+pub fn money(
+    units: &HashMap<String, Unit>,
+    prefix: &str,
+    amount: &str,
+    currency: &str,
+    errors: &mut Vec<super::problem::FieldError>,
+) -> Option<(Unit, Amount)> {
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let Some(unit) = super::resolve_unit(units, currency)
+        .ok()
+        .filter(|u| u.kind() == UnitKind::Currency)
+    else {
+        errors.push(super::problem::FieldError::new(
+            field("currency"),
+            "unknown_currency",
+            format!("`{currency}` is not a currency"),
+        ));
+        return None;
+    };
+    match Amount::parse(amount, &unit) {
+        Ok(parsed) => Some((unit, parsed)),
+        Err(error) => {
+            errors.push(super::problem::FieldError::new(
+                field("amount"),
+                error.code(),
+                &error,
+            ));
+            None
+        }
+    }
 }

@@ -21,7 +21,7 @@ use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::GrantRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
-use crate::domain::{Amount, TransactionKind, Unit, UnitKind};
+use crate::domain::{TransactionKind, Unit};
 
 /// Longest grant reference, in characters.
 pub const GRANT_REFERENCE_LENGTH_MAX: usize = 100;
@@ -286,16 +286,9 @@ pub async fn create_grant(
         // Serialise writers of this project first, so the reference check holds.
         db::projects::lock(conn, &project.id)?;
         let units = super::stored_units(conn)?;
-        let unit = super::resolve_unit(&units, &request.currency).ok().filter(|u| u.kind() == UnitKind::Currency);
-        let amount = match &unit {
-            Some(unit) => Amount::parse(&request.amount, unit).map_err(|e| errors.push(FieldError::new("amount", e.code(), &e))).ok(),
-            None => {
-                errors.push(FieldError::new("currency", "unknown_currency", format!("`{}` is not a currency", request.currency)));
-                None
-            }
-        };
+        let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
         let funder = db::agents::find(conn, &request.funder)?.ok_or_else(|| ApiError::UnknownAgent(request.funder.clone()))?;
-        let (Some(unit), Some(amount), Some(received_on), true) = (unit, amount, received_on, errors.is_empty()) else {
+        let (Some((unit, amount)), Some(received_on), true) = (money, received_on, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };
         if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {

@@ -10,15 +10,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
 use super::funds::{self, Leg};
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
+use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::{Amount, TransactionKind, UnitKind};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_payout).service(list_payouts);
@@ -129,27 +129,10 @@ pub async fn create_payout(
             let (caller, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
             let units = super::stored_units(conn)?;
-            let unit = super::resolve_unit(&units, &request.currency)
-                .ok()
-                .filter(|u| u.kind() == UnitKind::Currency);
-            let amount = match &unit {
-                Some(unit) => Amount::parse(&request.amount, unit)
-                    .map_err(|e| errors.push(FieldError::new("amount", e.code(), &e)))
-                    .ok(),
-                None => {
-                    errors.push(FieldError::new(
-                        "currency",
-                        "unknown_currency",
-                        format!("`{}` is not a currency", request.currency),
-                    ));
-                    None
-                }
-            };
+            let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
             let agent = db::agents::find(conn, &request.agent)?
                 .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
-            let (Some(unit), Some(amount), Some(date), true) =
-                (unit, amount, date, errors.is_empty())
-            else {
+            let (Some((unit, amount)), Some(date), true) = (money, date, errors.is_empty()) else {
                 return Err(ApiError::Validation(errors));
             };
             let unit = db::projects::ensure_unit(conn, &unit)?;
