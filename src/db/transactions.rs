@@ -47,6 +47,9 @@ pub struct PostingRecord {
     pub to: String,
     pub amount: i64,
     pub currency: String,
+    /// Balances of the two accounts right after this posting.
+    pub from_balance_after: i64,
+    pub to_balance_after: i64,
 }
 
 /// A transaction as stored, with its postings and the reversal that undid it.
@@ -174,11 +177,14 @@ pub fn post(
     let postings = transaction
         .postings
         .iter()
-        .map(|p| PostingRecord {
+        .zip(&running)
+        .map(|(p, after)| PostingRecord {
             from: p.from.to_string(),
             to: p.to.to_string(),
             amount: p.amount.minor(),
             currency: p.unit.clone(),
+            from_balance_after: after.from_balance_after,
+            to_balance_after: after.to_balance_after,
         })
         .collect();
     Ok(TransactionRecord {
@@ -285,6 +291,8 @@ fn attach_postings(
                 to: name(&p.to_account_id),
                 amount: p.amount,
                 currency: p.currency,
+                from_balance_after: p.from_balance_after,
+                to_balance_after: p.to_balance_after,
             });
     }
     Ok(rows

@@ -553,8 +553,9 @@ mod tests {
             vec![(3, 0), (4, 1), (3, 0)]
         );
         assert_eq!(
-            largest_remainder(1, &[("a".into(), 1), ("b".into(), 2)]),
-            vec![(0, 0), (1, 1)]
+            largest_remainder(2, &[("a".into(), 1), ("b".into(), 3)]),
+            vec![(0, 0), (2, 1)],
+            "equal remainders (2 of 4 each): the larger weight wins"
         );
     }
 

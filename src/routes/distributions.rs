@@ -72,12 +72,13 @@ pub struct DistributionLine {
     pub step: usize,
     #[schema(format = Uuid)]
     pub agent: String,
-    /// The contributor's approved value in the period (weighted by kind).
+    /// The contributor's approved value in the period (all kinds, unweighted;
+    /// `share_percent` applies the kind weights).
     pub basis: String,
     /// Share of the step, in percent, to four decimals.
     pub share_percent: String,
     pub amount: String,
-    /// Minor units the largest-remainder method added (0 or 1).
+    /// What the largest-remainder method added: zero or one minor unit, as money.
     pub rounding_adjustment: String,
     /// What the cap took off, to residue.
     pub capped_by: String,
