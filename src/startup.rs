@@ -36,6 +36,7 @@ use crate::routes::{self, AppState, extract, health};
         (name = "funds", description = "Grants, donations, expenses, payouts and exchanges"),
         (name = "contributions", description = "Valuation rates, contributions, reviews and value accounts"),
         (name = "distributions", description = "Redistribution rule sets and distribution runs"),
+        (name = "reports", description = "Exports a funder can check: CSV and hledger"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
         (name = "health", description = "Probes"),

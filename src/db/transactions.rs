@@ -304,3 +304,17 @@ fn attach_postings(
         })
         .collect())
 }
+
+/// The latest effective date in a project's ledger.
+pub fn last_effective_date(
+    conn: &mut DbConnection,
+    project_id: &str,
+) -> QueryResult<Option<NaiveDate>> {
+    let dates: Vec<NaiveDate> = transactions::table
+        .filter(transactions::project_id.eq(project_id))
+        .select(transactions::effective_date)
+        .order(transactions::effective_date.desc())
+        .limit(1)
+        .load(conn)?;
+    Ok(dates.first().copied())
+}

@@ -18,6 +18,7 @@ pub mod payouts;
 pub mod problem;
 pub mod projects;
 pub mod rates;
+pub mod reports;
 pub mod rule_sets;
 pub mod tokens;
 pub mod transactions;
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     exchanges::configure(cfg);
     rule_sets::configure(cfg);
     distributions::configure(cfg);
+    reports::configure(cfg);
     transactions::configure(cfg);
 }
 

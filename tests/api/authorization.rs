@@ -72,6 +72,7 @@ fn expected(operation: &str) -> [u16; 7] {
         "list_rule_sets" | "get_rule_set" | "list_distributions" | "get_distribution" => {
             [404, 404, 200, 200, 200, 200, 200]
         }
+        "export_journal_csv" | "export_journal_hledger" => [404, 404, 200, 200, 200, 200, 200],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -339,6 +340,8 @@ async fn request_for(
                 ),
             }
         }
+        "export_journal_csv" => (Method::GET, format!("/v1/projects/{p}/reports/journal.csv"), None),
+        "export_journal_hledger" => (Method::GET, format!("/v1/projects/{p}/reports/journal.hledger"), None),
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
 }

@@ -19,5 +19,6 @@ mod health;
 mod idempotency;
 mod openapi;
 mod projects;
+mod reports;
 mod story;
 mod transactions;
