@@ -340,8 +340,16 @@ async fn request_for(
                 ),
             }
         }
-        "export_journal_csv" => (Method::GET, format!("/v1/projects/{p}/reports/journal.csv"), None),
-        "export_journal_hledger" => (Method::GET, format!("/v1/projects/{p}/reports/journal.hledger"), None),
+        "export_journal_csv" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/journal.csv"),
+            None,
+        ),
+        "export_journal_hledger" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/journal.hledger"),
+            None,
+        ),
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
 }
