@@ -503,6 +503,17 @@ pub async fn get_distribution(
     Ok(web::Json(item))
 }
 
+/// The run as it stands after a state change, as a 201 reply.
+fn reply_with_run(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    id: &str,
+) -> Result<Reply, ApiError> {
+    let row = db::distributions::find(conn, &project.id, id)?
+        .ok_or(ApiError::NotFound("distribution"))?;
+    Reply::created(&to_distribution(conn, project, row)?)
+}
+
 /// Loads a run under its lock, for a state change.
 fn locked_run(
     conn: &mut DbConnection,
@@ -572,9 +583,7 @@ pub async fn create_approval(
             {
                 db::distributions::set_status(conn, &row.id, "approved", None)?;
             }
-            let row = db::distributions::find(conn, &project.id, &row.id)?
-                .ok_or(ApiError::NotFound("distribution"))?;
-            Reply::created(&to_distribution(conn, &project, row)?)
+            reply_with_run(conn, &project, &row.id)
         },
     )
     .await
@@ -652,8 +661,7 @@ pub async fn create_execution(
             legs,
         )?;
         db::distributions::set_status(conn, &row.id, "executed", Some(&record.row.id))?;
-        let row = db::distributions::find(conn, &project.id, &row.id)?.ok_or(ApiError::NotFound("distribution"))?;
-        Reply::created(&to_distribution(conn, &project, row)?)
+        reply_with_run(conn, &project, &row.id)
     })
     .await
 }
@@ -702,9 +710,7 @@ pub async fn create_cancellation(
                 ));
             }
             db::distributions::set_status(conn, &row.id, "cancelled", None)?;
-            let row = db::distributions::find(conn, &project.id, &row.id)?
-                .ok_or(ApiError::NotFound("distribution"))?;
-            Reply::created(&to_distribution(conn, &project, row)?)
+            reply_with_run(conn, &project, &row.id)
         },
     )
     .await
