@@ -173,3 +173,14 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     }
     Ok(())
 }
+
+/// The runs executed by the given transactions.
+pub fn by_transactions(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<DistributionRow>> {
+    distributions::table
+        .filter(distributions::transaction_id.eq_any(ids))
+        .select(DistributionRow::as_select())
+        .load(conn)
+}

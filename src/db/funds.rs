@@ -246,3 +246,36 @@ pub fn reversed_kinds(
         .select((transactions::id, transactions::kind))
         .load(conn)
 }
+
+/// The expenses recorded by the given transactions.
+pub fn expenses_by_transactions(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<ExpenseRow>> {
+    expenses::table
+        .filter(expenses::transaction_id.eq_any(ids))
+        .select(ExpenseRow::as_select())
+        .load(conn)
+}
+
+/// The grants and donations recorded by the given transactions.
+pub fn grants_by_transactions(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<GrantRow>> {
+    grants::table
+        .filter(grants::transaction_id.eq_any(ids))
+        .select(GrantRow::as_select())
+        .load(conn)
+}
+
+/// The payouts recorded by the given transactions.
+pub fn payouts_by_transactions(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<PayoutRow>> {
+    payouts::table
+        .filter(payouts::transaction_id.eq_any(ids))
+        .select(PayoutRow::as_select())
+        .load(conn)
+}

@@ -75,6 +75,8 @@ pub struct TransactionFilter {
     pub to: Option<NaiveDate>,
     pub account_id: Option<String>,
     pub kind: Option<String>,
+    /// Only transactions up to this sequence (an export's snapshot).
+    pub until_sequence: Option<i64>,
 }
 
 /// Posts `transaction` to the project's ledger inside the caller's database
@@ -228,6 +230,9 @@ pub fn list(
     if let Some(after) = after_sequence {
         query = query.filter(transactions::sequence.gt(after));
     }
+    if let Some(until) = filter.until_sequence {
+        query = query.filter(transactions::sequence.le(until));
+    }
     if let Some(from) = filter.from {
         query = query.filter(transactions::effective_date.ge(from));
     }
@@ -317,4 +322,39 @@ pub fn last_effective_date(
         .limit(1)
         .load(conn)?;
     Ok(dates.first().copied())
+}
+
+/// The sequence of the project's latest transaction, if any.
+pub fn last_sequence(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<i64>> {
+    transactions::table
+        .filter(transactions::project_id.eq(project_id))
+        .select(diesel::dsl::max(transactions::sequence))
+        .first(conn)
+}
+
+/// An account's balance from the postings effective before `date` (up to
+/// the snapshot `until_sequence`): money in minus money out.
+pub fn balance_before(
+    conn: &mut DbConnection,
+    account_id: &str,
+    date: NaiveDate,
+    until_sequence: i64,
+) -> QueryResult<i64> {
+    let mut total: i64 = 0;
+    for into in [true, false] {
+        let query = postings::table.inner_join(transactions::table).into_boxed();
+        let query = if into {
+            query.filter(postings::to_account_id.eq(account_id.to_owned()))
+        } else {
+            query.filter(postings::from_account_id.eq(account_id.to_owned()))
+        };
+        let amounts: Vec<i64> = query
+            .filter(transactions::effective_date.lt(date))
+            .filter(transactions::sequence.le(until_sequence))
+            .select(postings::amount)
+            .load(conn)?;
+        let sum: i64 = amounts.iter().sum();
+        total = if into { total + sum } else { total - sum };
+    }
+    Ok(total)
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
+
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +18,7 @@ use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
 use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
+use crate::db::agents::AgentRow;
 use crate::db::contributions::{ContributionFilter, ContributionRow, ReviewRow};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
@@ -419,6 +422,42 @@ pub async fn create_contribution(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    let checked = check(&request);
+    write::run(
+        &state,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let caller = Caller::require(conn, &credentials)?;
+            let row = record(conn, &caller, &project_id, &request, checked)?;
+            Reply::created(&one(conn, row)?)
+        },
+    )
+    .await
+}
+
+/// A contribution request checked field by field, before the database.
+pub struct Checked {
+    kind: ContributionKind,
+    unit: QuantityUnit,
+    date: Option<NaiveDate>,
+    quantity: Option<Amount>,
+    description: String,
+    skill: Option<String>,
+    equipment: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+impl Checked {
+    /// The problems found so far.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
+/// Checks what can be checked without the database.
+pub fn check(request: &CreateContributionRequest) -> Checked {
     let kind = ContributionKind::from(request.kind);
     let unit = QuantityUnit::from(request.unit);
     let mut errors = Vec::new();
@@ -513,97 +552,117 @@ pub async fn create_contribution(
             ));
         }
     }
-    write::run(
-        &state,
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let caller = Caller::require(conn, &credentials)?;
-            let agent_id = request.agent.clone().unwrap_or_else(|| caller.id.clone());
-            let own = agent_id == caller.id;
-            let caller = Caller::Agent(caller);
-            let project = access::authorize(
-                conn,
-                &caller,
-                &project_id,
-                Action::RecordContribution { own },
-            )?;
-            if !own && db::agents::find(conn, &agent_id)?.is_none() {
-                return Err(ApiError::UnknownAgent(agent_id));
+    Checked {
+        kind,
+        unit,
+        date,
+        quantity,
+        description,
+        skill,
+        equipment,
+        errors,
+    }
+}
+
+/// Records a checked contribution for `caller` in `project_id`, within the
+/// caller's database transaction: authorization, agent, licence policy,
+/// correction and valuation, then the insert. Every field problem found is
+/// returned at once as a validation error.
+pub fn record(
+    conn: &mut DbConnection,
+    caller: &AgentRow,
+    project_id: &str,
+    request: &CreateContributionRequest,
+    checked: Checked,
+) -> Result<ContributionRow, ApiError> {
+    let Checked {
+        kind,
+        unit,
+        date,
+        quantity,
+        description,
+        skill,
+        equipment,
+        mut errors,
+    } = checked;
+    let agent_id = request.agent.clone().unwrap_or_else(|| caller.id.clone());
+    let own = agent_id == caller.id;
+    let caller = Caller::Agent(caller.clone());
+    let project = access::authorize(
+        conn,
+        &caller,
+        project_id,
+        Action::RecordContribution { own },
+    )?;
+    if !own && db::agents::find(conn, &agent_id)?.is_none() {
+        return Err(ApiError::UnknownAgent(agent_id));
+    }
+    let policy = LicencePolicy::parse(&project.licence_policy).unwrap_or(LicencePolicy::Any);
+    let licence = match &request.dataset {
+        Some(dataset) => match licence::check(&dataset.licence, policy) {
+            Ok(expression) => Some(expression),
+            Err(error) => {
+                errors.push(FieldError::new("dataset.licence", error.code(), &error));
+                None
             }
-            let policy =
-                LicencePolicy::parse(&project.licence_policy).unwrap_or(LicencePolicy::Any);
-            let licence = match &request.dataset {
-                Some(dataset) => match licence::check(&dataset.licence, policy) {
-                    Ok(expression) => Some(expression),
-                    Err(error) => {
-                        errors.push(FieldError::new("dataset.licence", error.code(), &error));
-                        None
-                    }
-                },
-                None => None,
-            };
-            if let Some(supersedes) = &request.supersedes {
-                let original = db::contributions::find(conn, &project.id, supersedes)?
-                    .ok_or(ApiError::NotFound("contribution"))?;
-                if original.agent_id != agent_id {
-                    errors.push(FieldError::new(
-                        "supersedes",
-                        "invalid_scope",
-                        "a correction is for the same contributor",
-                    ));
-                }
-                if let Some(existing) =
-                    db::contributions::live_corrections(conn, supersedes)?.first()
-                {
-                    return Err(ApiError::AlreadyCorrected(existing.clone()));
-                }
-            }
-            let (Some(date), Some(quantity), true) = (date, quantity, errors.is_empty()) else {
-                return Err(ApiError::Validation(errors));
-            };
-            let units = super::stored_units(conn)?;
-            let facts = ContributionFacts {
-                kind,
-                unit,
-                date,
-                agent: &agent_id,
-                skill: skill.as_deref(),
-                equipment: equipment.as_deref(),
-            };
-            let valued = valuation(conn, &project, &facts, quantity, &units)?;
-            let dataset = request.dataset.as_ref();
-            let row = ContributionRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                project_id: project.id.clone(),
-                agent_id: agent_id.clone(),
-                kind: kind.as_str().to_owned(),
-                date,
-                quantity: quantity.minor(),
-                unit: unit.as_str().to_owned(),
-                description,
-                skill,
-                equipment,
-                dataset_title: dataset.map(|d| d.title.trim().to_owned()),
-                dataset_uri: dataset.and_then(|d| d.uri.clone()),
-                dataset_size_bytes: dataset.and_then(|d| d.size_bytes),
-                dataset_checksum: dataset.and_then(|d| d.checksum.clone()),
-                licence,
-                rate_id: valued.as_ref().map(|(rate, _)| rate.id.clone()),
-                value: valued.as_ref().map(|(_, minor)| *minor),
-                currency: valued.as_ref().map(|(rate, _)| rate.currency.clone()),
-                supersedes_id: request.supersedes.clone(),
-                status: ContributionStatus::Pending.as_str().to_owned(),
-                recorded_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-                recorded_at: db::now(),
-                decided_at: None,
-            };
-            db::contributions::insert(conn, &row)?;
-            Reply::created(&one(conn, row)?)
         },
-    )
-    .await
+        None => None,
+    };
+    if let Some(supersedes) = &request.supersedes {
+        let original = db::contributions::find(conn, &project.id, supersedes)?
+            .ok_or(ApiError::NotFound("contribution"))?;
+        if original.agent_id != agent_id {
+            errors.push(FieldError::new(
+                "supersedes",
+                "invalid_scope",
+                "a correction is for the same contributor",
+            ));
+        }
+        if let Some(existing) = db::contributions::live_corrections(conn, supersedes)?.first() {
+            return Err(ApiError::AlreadyCorrected(existing.clone()));
+        }
+    }
+    let (Some(date), Some(quantity), true) = (date, quantity, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let units = super::stored_units(conn)?;
+    let facts = ContributionFacts {
+        kind,
+        unit,
+        date,
+        agent: &agent_id,
+        skill: skill.as_deref(),
+        equipment: equipment.as_deref(),
+    };
+    let valued = valuation(conn, &project, &facts, quantity, &units)?;
+    let dataset = request.dataset.as_ref();
+    let row = ContributionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.clone(),
+        agent_id: agent_id.clone(),
+        kind: kind.as_str().to_owned(),
+        date,
+        quantity: quantity.minor(),
+        unit: unit.as_str().to_owned(),
+        description,
+        skill,
+        equipment,
+        dataset_title: dataset.map(|d| d.title.trim().to_owned()),
+        dataset_uri: dataset.and_then(|d| d.uri.clone()),
+        dataset_size_bytes: dataset.and_then(|d| d.size_bytes),
+        dataset_checksum: dataset.and_then(|d| d.checksum.clone()),
+        licence,
+        rate_id: valued.as_ref().map(|(rate, _)| rate.id.clone()),
+        value: valued.as_ref().map(|(_, minor)| *minor),
+        currency: valued.as_ref().map(|(rate, _)| rate.currency.clone()),
+        supersedes_id: request.supersedes.clone(),
+        status: ContributionStatus::Pending.as_str().to_owned(),
+        recorded_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+        recorded_at: db::now(),
+        decided_at: None,
+    };
+    db::contributions::insert(conn, &row)?;
+    Ok(row)
 }
 
 /// List a project's contributions, oldest first.

@@ -159,7 +159,7 @@ fn status_of(text: &str) -> DistributionStatus {
     }
 }
 
-fn to_distribution(
+pub fn to_distribution(
     conn: &mut DbConnection,
     project: &ProjectRow,
     row: DistributionRow,

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod funds;
 pub mod grants;
 pub mod health;
+pub mod imports;
 pub mod me;
 pub mod members;
 pub mod payouts;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     projects::configure(cfg);
     members::configure(cfg);
     rates::configure(cfg);
+    imports::configure(cfg);
     contributions::configure(cfg);
     accounts::configure(cfg);
     grants::configure(cfg);

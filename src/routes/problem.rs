@@ -43,6 +43,12 @@ pub struct FieldError {
     pub code: String,
     /// Why the value was refused.
     pub message: String,
+    /// For a CSV upload: the line of the file (the header is line 1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub row: Option<u64>,
+    /// For a CSV upload: the column's name in the header.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub column: Option<String>,
 }
 
 impl FieldError {
@@ -51,6 +57,19 @@ impl FieldError {
             field: field.into(),
             code: code.to_owned(),
             message: message.to_string(),
+            row: None,
+            column: None,
+        }
+    }
+
+    /// A problem with one cell of an uploaded CSV file.
+    pub fn cell(row: u64, column: &str, code: &str, message: impl ToString) -> Self {
+        FieldError {
+            field: format!("rows[{row}].{column}"),
+            code: code.to_owned(),
+            message: message.to_string(),
+            row: Some(row),
+            column: Some(column.to_owned()),
         }
     }
 }

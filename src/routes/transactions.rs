@@ -401,6 +401,7 @@ pub async fn list_transactions(
         kind: query
             .kind
             .map(|k| TransactionKind::from(k).as_str().to_owned()),
+        until_sequence: None,
     };
     let account = query.account;
     let (units, records) = read(&state, move |conn| {

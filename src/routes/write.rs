@@ -44,6 +44,31 @@ pub async fn run(
     fingerprint: String,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
+    run_keyed(state, scope, key, fingerprint, true, work).await
+}
+
+/// Like [`run`], for a key derived from the request's content rather than
+/// chosen by the client (an uploaded file's hash): a success is replayed,
+/// but a refusal is not stored, so the same file may be sent again once
+/// what refused it (a missing rate, say) has been put right.
+pub async fn run_content_keyed(
+    state: &web::Data<AppState>,
+    scope: String,
+    key: String,
+    fingerprint: String,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
+    run_keyed(state, scope, Some(key), fingerprint, false, work).await
+}
+
+async fn run_keyed(
+    state: &web::Data<AppState>,
+    scope: String,
+    key: Option<String>,
+    fingerprint: String,
+    store_refusals: bool,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
     let state = state.clone();
     let (reply, replayed) = web::block(move || -> Result<(Reply, bool), ApiError> {
         let db = &state.db;
@@ -81,7 +106,7 @@ pub async fn run(
         });
         match outcome {
             Ok(reply) => Ok((reply, false)),
-            Err(error) if error_is_final(&error) => {
+            Err(error) if store_refusals && error_is_final(&error) => {
                 let problem = serde_json::to_string(&error.problem())
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
                 let status = actix_web::ResponseError::status_code(&error).as_u16();

@@ -72,7 +72,13 @@ fn expected(operation: &str) -> [u16; 7] {
         "list_rule_sets" | "get_rule_set" | "list_distributions" | "get_distribution" => {
             [404, 404, 200, 200, 200, 200, 200]
         }
-        "export_journal_csv" | "export_journal_hledger" => [404, 404, 200, 200, 200, 200, 200],
+        "export_journal_csv"
+        | "export_journal_hledger"
+        | "export_contributions_csv"
+        | "export_grant_csv"
+        | "export_distribution_csv" => [404, 404, 200, 200, 200, 200, 200],
+        "export_statement_csv" => [404, 404, 403, 200, 200, 200, 200],
+        "create_contribution_import" => [401, 404, 201, 403, 201, 201, 201],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -301,7 +307,8 @@ async fn request_for(
             Some(draft()),
         ),
         "list_distributions" => (Method::GET, format!("/v1/projects/{p}/distributions"), None),
-        "get_distribution" | "create_approval" | "create_execution" | "create_cancellation" => {
+        "get_distribution" | "create_approval" | "create_execution" | "create_cancellation"
+        | "export_distribution_csv" => {
             let run = json_of(
                 app.post(&format!("/v1/projects/{p}/distributions"), &draft())
                     .await,
@@ -321,6 +328,11 @@ async fn request_for(
                 "get_distribution" => (
                     Method::GET,
                     format!("/v1/projects/{p}/distributions/{id}"),
+                    None,
+                ),
+                "export_distribution_csv" => (
+                    Method::GET,
+                    format!("/v1/projects/{p}/reports/distributions/{id}.csv"),
                     None,
                 ),
                 "create_approval" => (
@@ -349,6 +361,29 @@ async fn request_for(
             Method::GET,
             format!("/v1/projects/{p}/reports/journal.hledger"),
             None,
+        ),
+        "export_contributions_csv" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/contributions.csv"),
+            None,
+        ),
+        "export_grant_csv" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/grants/{}.csv", fx.grant),
+            None,
+        ),
+        "export_statement_csv" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/statements/{}.csv", fx.subject),
+            None,
+        ),
+        // A CSV body, sent as text/csv below; a new row each time.
+        "create_contribution_import" => (
+            Method::POST,
+            format!("/v1/projects/{p}/contributions/imports"),
+            Some(Value::String(format!(
+                "kind,date,quantity,unit,description\ntime,2026-03-02,1.5,hour,import {attempt}\n"
+            ))),
         ),
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
@@ -470,14 +505,28 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
                 request_path.starts_with(template),
                 "{operation}: {request_path} is under {path}"
             );
-            let response = app
-                .send_as(
-                    token.as_deref(),
-                    request_method,
-                    &request_path,
-                    body.as_ref(),
-                )
-                .await;
+            let response = match &body {
+                Some(Value::String(csv)) => {
+                    let mut request = app
+                        .anonymous
+                        .request(request_method, app.url(&request_path))
+                        .header("Content-Type", "text/csv")
+                        .body(csv.clone());
+                    if let Some(token) = token {
+                        request = request.bearer_auth(token);
+                    }
+                    request.send().await.expect("request")
+                }
+                _ => {
+                    app.send_as(
+                        token.as_deref(),
+                        request_method,
+                        &request_path,
+                        body.as_ref(),
+                    )
+                    .await
+                }
+            };
             let status = response.status().as_u16();
             let want = statuses[attempt];
             let text = response.text().await.unwrap_or_default();

@@ -1,0 +1,454 @@
+//! `POST /v1/projects/{project_id}/contributions/imports`: the timesheet a
+//! treasurer keeps in a spreadsheet, uploaded as CSV. The whole file is
+//! checked before anything is written, and it is recorded in one database
+//! transaction: every row or none. Every problem is reported with its line,
+//! column and code.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::AppState;
+use super::access::{self, Caller};
+use super::contributions::{
+    self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
+};
+use super::extract::IdempotencyKey;
+use super::problem::{ApiError, FieldError, Problem};
+use super::write::{self, Reply};
+use crate::auth::Authenticated;
+use crate::db::{self, DbConnection};
+use crate::domain::access::Action;
+
+/// Most data rows one import may carry.
+pub const IMPORT_ROWS_MAX: usize = 10_000;
+/// Largest CSV file one import may carry, in bytes.
+pub const IMPORT_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Most problems reported for one file; the rest are counted, not listed.
+const IMPORT_ERRORS_LISTED_MAX: usize = 1_000;
+
+/// The columns an import understands. `kind`, `date`, `quantity` and
+/// `unit` are required; the others may be left out or left empty.
+pub const IMPORT_COLUMNS: [&str; 13] = [
+    "agent",
+    "kind",
+    "date",
+    "quantity",
+    "unit",
+    "description",
+    "skill",
+    "equipment",
+    "dataset_title",
+    "dataset_uri",
+    "dataset_licence",
+    "dataset_size_bytes",
+    "dataset_checksum",
+];
+const REQUIRED_COLUMNS: [&str; 4] = ["kind", "date", "quantity", "unit"];
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_contribution_import);
+}
+
+/// The outcome of an import: every row recorded, pending review.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContributionImport {
+    /// Rows recorded.
+    pub imported: usize,
+    /// SHA-256 of the uploaded file, hex: the same file sent again is
+    /// answered with this same result and records nothing more.
+    pub content_sha256: String,
+    /// The recorded contributions, in the order of the file's rows.
+    pub contributions: Vec<String>,
+}
+
+/// One data row, as read from the file.
+struct Row {
+    line: u64,
+    agent: Option<String>,
+    request: CreateContributionRequest,
+    checked: contributions::Checked,
+}
+
+/// Import contributions from a CSV timesheet (all rows or none).
+///
+/// Columns by header name, in any order: `agent` (an agent id or email;
+/// default: the caller), `kind`, `date`, `quantity`, `unit`, `description`,
+/// `skill`, `equipment`, `dataset_title`, `dataset_uri`, `dataset_licence`,
+/// `dataset_size_bytes`, `dataset_checksum`. At most 10,000 rows and 4 MiB.
+/// Without an `Idempotency-Key`, the file's SHA-256 is the key: the same
+/// file imported twice into a project is recorded once.
+#[utoipa::path(
+    tag = "contributions",
+    operation_id = "create_contribution_import",
+    request_body(content = String, content_type = "text/csv", description = "RFC 4180 CSV, UTF-8, with a header row"),
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (default: the file's SHA-256)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `text/csv`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing recorded; `errors` lists every problem with its `row` and `column`: `malformed_csv`, `unknown_column`, `missing_column`, `too_many_rows`, `empty_import`, and the codes of a single contribution", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/contributions/imports")]
+pub async fn create_contribution_import(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let is_csv = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/csv"));
+    if !is_csv {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = match payload.to_bytes_limited(IMPORT_BYTES_MAX).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return Err(ApiError::MalformedJson(error.to_string())),
+        Err(_) => return Err(ApiError::PayloadTooLarge(IMPORT_BYTES_MAX)),
+    };
+    let content_sha256 = hex::encode(Sha256::digest(&bytes));
+    let fingerprint = {
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update(b"\n");
+        hasher.update(req.path());
+        hasher.update(b"\n");
+        hasher.update(&bytes);
+        hex::encode(hasher.finalize())
+    };
+    // Whoever may not record here learns nothing, not even of an earlier import.
+    let checked_project = project_id.clone();
+    let check_credentials = credentials.clone();
+    super::read(&state, move |conn| {
+        access::project_for(
+            conn,
+            &check_credentials,
+            &checked_project,
+            Action::RecordContribution { own: true },
+        )
+        .map(|_| ())
+    })
+    .await?;
+    let rows = parse(&bytes).map_err(ApiError::Validation)?;
+    let sha = content_sha256.clone();
+    let caller_scope = access::idempotency_scope(&credentials);
+    let project_scope = format!("project:{project_id}:contributions-import");
+    let work = move |conn: &mut DbConnection| -> Result<Reply, ApiError> {
+        let caller = Caller::require(conn, &credentials)?;
+        let mut errors = Vec::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            match record_row(conn, &caller, &project_id, row) {
+                Ok(id) => ids.push(id),
+                Err(RowError::Cells(cells)) => errors.extend(cells),
+                Err(RowError::Fatal(error)) => return Err(error),
+            }
+        }
+        if !errors.is_empty() {
+            // Nothing is kept: the transaction rolls back with this refusal.
+            return Err(ApiError::Validation(capped(errors)));
+        }
+        Reply::created(&ContributionImport {
+            imported: ids.len(),
+            content_sha256: sha,
+            contributions: ids,
+        })
+    };
+    match key.0 {
+        Some(key) => write::run(&state, caller_scope, Some(key), fingerprint, work).await,
+        None => {
+            write::run_content_keyed(&state, project_scope, content_sha256, fingerprint, work).await
+        }
+    }
+}
+
+enum RowError {
+    Cells(Vec<FieldError>),
+    Fatal(ApiError),
+}
+
+/// Resolves the row's agent and records it (in the import's transaction).
+fn record_row(
+    conn: &mut DbConnection,
+    caller: &db::agents::AgentRow,
+    project_id: &str,
+    mut row: Row,
+) -> Result<String, RowError> {
+    let line = row.line;
+    let cell = |column: &str, code: &str, message: String| {
+        RowError::Cells(vec![FieldError::cell(line, column, code, message)])
+    };
+    if let Some(agent) = row.agent.take() {
+        let found = if agent.contains('@') {
+            db::agents::find_by_email(conn, &agent)
+        } else {
+            db::agents::find(conn, &agent)
+        }
+        .map_err(|e| RowError::Fatal(e.into()))?;
+        match found {
+            Some(found) => row.request.agent = Some(found.id),
+            None => {
+                return Err(cell(
+                    "agent",
+                    "unknown_agent",
+                    format!("no agent with id or email {agent:?}"),
+                ));
+            }
+        }
+    }
+    match contributions::record(conn, caller, project_id, &row.request, row.checked) {
+        Ok(recorded) => Ok(recorded.id),
+        Err(ApiError::Validation(fields)) => Err(RowError::Cells(
+            fields
+                .into_iter()
+                .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, f.message))
+                .collect(),
+        )),
+        Err(error @ (ApiError::UnknownAgent(_) | ApiError::Forbidden)) => {
+            Err(cell("agent", error.code(), error.to_string()))
+        }
+        Err(error @ ApiError::NoApplicableRate) => {
+            Err(cell("kind", error.code(), error.to_string()))
+        }
+        Err(error) => Err(RowError::Fatal(error)),
+    }
+}
+
+/// The CSV column of a contribution's field (`dataset.licence` is
+/// `dataset_licence`; a missing dataset is reported on its title).
+fn column_of(field: &str) -> String {
+    match field {
+        "dataset" => "dataset_title".to_owned(),
+        other => other.replace('.', "_"),
+    }
+}
+
+fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    if errors.len() > IMPORT_ERRORS_LISTED_MAX {
+        let more = errors.len() - IMPORT_ERRORS_LISTED_MAX;
+        errors.truncate(IMPORT_ERRORS_LISTED_MAX);
+        errors.push(FieldError::new(
+            "rows",
+            "too_many_errors",
+            format!("{more} more problems not listed"),
+        ));
+    }
+    errors
+}
+
+/// Reads and checks the whole file; any problem refuses all of it.
+fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header = match reader.headers() {
+        Ok(header) => header.clone(),
+        Err(error) => {
+            return Err(vec![FieldError::cell(1, "", "malformed_csv", error)]);
+        }
+    };
+    let mut errors = Vec::new();
+    let mut positions = std::collections::HashMap::new();
+    for (index, name) in header.iter().enumerate() {
+        let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if !IMPORT_COLUMNS.contains(&name.as_str()) {
+            errors.push(FieldError::cell(
+                1,
+                &name,
+                "unknown_column",
+                format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
+            ));
+        } else if positions.insert(name.clone(), index).is_some() {
+            errors.push(FieldError::cell(
+                1,
+                &name,
+                "duplicate_column",
+                "the column appears twice",
+            ));
+        }
+    }
+    for required in REQUIRED_COLUMNS {
+        if !positions.contains_key(required) {
+            errors.push(FieldError::cell(
+                1,
+                required,
+                "missing_column",
+                "a required column is missing",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                errors.push(FieldError::cell(line, "", "malformed_csv", error));
+                continue;
+            }
+        };
+        if rows.len() + errors.len() >= IMPORT_ROWS_MAX {
+            let line = record.position().map_or(0, csv::Position::line);
+            errors.push(FieldError::cell(
+                line,
+                "",
+                "too_many_rows",
+                format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
+            ));
+            break;
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let get = |column: &str| {
+            positions
+                .get(column)
+                .and_then(|&i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        match row_of(line, &get) {
+            Ok(row) if row.checked.errors().is_empty() => rows.push(row),
+            Ok(row) => errors.extend(
+                row.checked
+                    .errors()
+                    .iter()
+                    .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message)),
+            ),
+            Err(cells) => errors.extend(cells),
+        }
+    }
+    if errors.is_empty() && rows.is_empty() {
+        errors.push(FieldError::cell(
+            2,
+            "",
+            "empty_import",
+            "the file has a header but no rows",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(capped(errors))
+    }
+}
+
+/// One row as a contribution request, checked as far as it can be
+/// without the database.
+fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut required = |column: &str| {
+        get(column).or_else(|| {
+            errors.push(FieldError::cell(
+                line,
+                column,
+                "required",
+                "this column needs a value",
+            ));
+            None
+        })
+    };
+    let kind = required("kind");
+    let date = required("date");
+    let quantity = required("quantity");
+    let unit = required("unit");
+    let kind = kind.and_then(|k| {
+        serde_json::from_value::<ContributionKindDto>(serde_json::Value::String(
+            k.to_ascii_lowercase(),
+        ))
+        .map_err(|_| {
+            errors.push(FieldError::cell(
+                line,
+                "kind",
+                "invalid_kind",
+                "one of time, equipment, data",
+            ));
+        })
+        .ok()
+    });
+    let unit = unit.and_then(|u| {
+        serde_json::from_value::<QuantityUnitDto>(serde_json::Value::String(u.to_ascii_lowercase()))
+            .map_err(|_| {
+                errors.push(FieldError::cell(
+                    line,
+                    "unit",
+                    "invalid_unit",
+                    "one of hour, day, dataset",
+                ));
+            })
+            .ok()
+    });
+    let size_bytes = get("dataset_size_bytes").and_then(|s| {
+        s.parse::<i64>()
+            .map_err(|_| {
+                errors.push(FieldError::cell(
+                    line,
+                    "dataset_size_bytes",
+                    "invalid_quantity",
+                    "a whole number of bytes",
+                ));
+            })
+            .ok()
+    });
+    let dataset_given = [
+        "dataset_title",
+        "dataset_uri",
+        "dataset_licence",
+        "dataset_size_bytes",
+        "dataset_checksum",
+    ]
+    .iter()
+    .any(|c| get(c).is_some());
+    let dataset = dataset_given.then(|| Dataset {
+        title: get("dataset_title").unwrap_or_default(),
+        uri: get("dataset_uri"),
+        size_bytes,
+        checksum: get("dataset_checksum"),
+        licence: get("dataset_licence").unwrap_or_default(),
+    });
+    let (Some(kind), Some(date), Some(quantity), Some(unit), true) =
+        (kind, date, quantity, unit, errors.is_empty())
+    else {
+        return Err(errors);
+    };
+    let request = CreateContributionRequest {
+        agent: None,
+        kind,
+        date,
+        quantity,
+        unit,
+        description: get("description").unwrap_or_default(),
+        skill: get("skill"),
+        equipment: get("equipment"),
+        dataset,
+        supersedes: None,
+    };
+    let checked = contributions::check(&request);
+    Ok(Row {
+        line,
+        agent: get("agent"),
+        request,
+        checked,
+    })
+}

@@ -1,0 +1,135 @@
+//! distributions/{distribution_id}.csv: one line per recipient of a run,
+//! with its basis, share, amount, rounding adjustment and explanation; the
+//! residue on its own line. A run's plan is bounded (it is one JSON
+//! document already), so this report is built whole.
+
+use actix_web::{HttpResponse, get, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{CsvOut, Period, download, file_name};
+use crate::auth::Credentials;
+use crate::db;
+use crate::domain::access::Action;
+use crate::routes::distributions::to_distribution;
+use crate::routes::problem::{ApiError, Problem};
+use crate::routes::{AppState, access};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(export_distribution_csv);
+}
+
+/// Columns of a distribution statement, in order.
+pub const DISTRIBUTION_COLUMNS: [&str; 14] = [
+    "distribution_id",
+    "status",
+    "period_from",
+    "period_to",
+    "step",
+    "recipient_type",
+    "recipient",
+    "basis",
+    "share_percent",
+    "amount",
+    "rounding_adjustment",
+    "capped_by",
+    "currency",
+    "explanation",
+];
+
+/// A run's statement: every account transfer and recipient line with why,
+/// then the residue; the amounts add up to the run's amount exactly.
+#[utoipa::path(
+    tag = "reports",
+    operation_id = "export_distribution_csv",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("distribution_id" = String, Path, format = Uuid, description = "Distribution run id"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
+        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/reports/distributions/{distribution_id}.csv")]
+pub async fn export_distribution_csv(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, id) = path.into_inner();
+    let (project, run) = crate::routes::read(&state, move |conn| {
+        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
+        let row = db::distributions::find(conn, &project.id, &id)?
+            .ok_or(ApiError::NotFound("distribution"))?;
+        let run = to_distribution(conn, &project, row)?;
+        Ok((project, run))
+    })
+    .await?;
+    let period = Period::parse(Some(&run.period_from), Some(&run.period_to))?;
+    let name = file_name(&project.name, "distribution", &period, "csv");
+    Ok(download(
+        state.db.clone(),
+        "text/csv; charset=utf-8",
+        &name,
+        move |_, sink| {
+            let mut out = CsvOut::new(sink, &DISTRIBUTION_COLUMNS)?;
+            let status = serde_json::to_value(run.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let fixed = [run.id.as_str(), &status, &run.period_from, &run.period_to];
+            for transfer in &run.transfers {
+                let step = transfer.step.to_string();
+                let row = [
+                    step.as_str(),
+                    "account",
+                    &transfer.account,
+                    "",
+                    "",
+                    &transfer.amount,
+                    "",
+                    "",
+                    &run.currency,
+                    "a fixed share of the run to a named account",
+                ];
+                out.row(fixed.iter().copied().chain(row))?;
+            }
+            for line in &run.lines {
+                let step = line.step.to_string();
+                let row = [
+                    step.as_str(),
+                    "agent",
+                    &line.agent,
+                    &line.basis,
+                    &line.share_percent,
+                    &line.amount,
+                    &line.rounding_adjustment,
+                    &line.capped_by,
+                    &run.currency,
+                    &line.explanation,
+                ];
+                out.row(fixed.iter().copied().chain(row))?;
+            }
+            let why = format!(
+                "what caps, minimums and rounding left: to {}",
+                run.residue_destination
+            );
+            let row = [
+                "",
+                "residue",
+                &run.residue_destination,
+                "",
+                "",
+                &run.residue,
+                "",
+                "",
+                &run.currency,
+                &why,
+            ];
+            out.row(fixed.iter().copied().chain(row))?;
+            out.finish()
+        },
+    ))
+}

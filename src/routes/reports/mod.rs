@@ -1,0 +1,289 @@
+//! `/v1/projects/{project_id}/reports`: exports a funder can check.
+//!
+//! Every export reads the database a page at a time on a blocking thread and
+//! hands its output to the client through a bounded channel, so memory stays
+//! flat whatever the size. Each reads up to the ledger sequence it saw when
+//! it started (its snapshot), so a write landing mid-export never shows half.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::HttpResponse;
+use actix_web::web::Bytes;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::extract::parse_date;
+use super::problem::ApiError;
+use crate::db::Database;
+use crate::domain::Unit;
+
+mod contributions;
+mod distributions;
+mod grants;
+mod journal;
+mod movements;
+mod statements;
+
+pub use contributions::CONTRIBUTION_COLUMNS;
+pub use distributions::DISTRIBUTION_COLUMNS;
+pub use grants::GRANT_COLUMNS;
+pub use journal::JOURNAL_COLUMNS;
+pub use statements::STATEMENT_COLUMNS;
+
+/// Rows read from the database per page of an export.
+const EXPORT_PAGE_ROWS: i64 = 500;
+/// Chunks buffered between the database reader and the client.
+const EXPORT_CHUNKS_BUFFERED: usize = 4;
+/// Bytes of CSV gathered before a chunk is handed to the client.
+const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    journal::configure(cfg);
+    contributions::configure(cfg);
+    grants::configure(cfg);
+    distributions::configure(cfg);
+    statements::configure(cfg);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// Earliest date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Latest date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub to: Option<String>,
+}
+
+/// A checked reporting period; either end may be open.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Period {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl Period {
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
+        let date = |text: Option<&str>, field: &str| {
+            text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
+                .transpose()
+        };
+        let period = Period {
+            from: date(from, "from")?,
+            to: date(to, "to")?,
+        };
+        if let (Some(from), Some(to)) = (period.from, period.to)
+            && from > to
+        {
+            return Err(ApiError::InvalidQuery(
+                "`from` is after `to`: the period is empty".to_owned(),
+            ));
+        }
+        Ok(period)
+    }
+
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.from.is_none_or(|from| from <= date) && self.to.is_none_or(|to| date <= to)
+    }
+
+    /// The period's part of a file name: `2026-01-01_2026-12-31`, with
+    /// `start` or `end` for an open end.
+    fn label(&self) -> String {
+        let end = |d: Option<NaiveDate>, open: &str| d.map_or(open.to_owned(), |d| d.to_string());
+        format!("{}_{}", end(self.from, "start"), end(self.to, "end"))
+    }
+}
+
+/// Why an export stopped early.
+pub enum Halt {
+    /// The client went away: nothing to report.
+    Gone,
+    Failed(String),
+}
+
+impl From<ApiError> for Halt {
+    fn from(error: ApiError) -> Self {
+        Halt::Failed(error.to_string())
+    }
+}
+
+impl From<csv::Error> for Halt {
+    fn from(error: csv::Error) -> Self {
+        Halt::Failed(error.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Halt {
+    fn from(error: diesel::result::Error) -> Self {
+        Halt::Failed(error.to_string())
+    }
+}
+
+/// Where an export's bytes go.
+pub type Sink<'a> = &'a mut dyn FnMut(Vec<u8>) -> Result<(), Halt>;
+
+/// A response body fed by a blocking producer through a bounded channel.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl futures_core::Stream for ChannelBody {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// Runs `produce` on a blocking thread and streams what it sends. A failure
+/// after the first bytes cannot change the status any more: it is logged
+/// and the response is cut short, so the client sees an incomplete body.
+fn stream(
+    db: Arc<Database>,
+    produce: impl FnOnce(&Database, Sink<'_>) -> Result<(), Halt> + Send + 'static,
+) -> ChannelBody {
+    let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_CHUNKS_BUFFERED);
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut send = |bytes: Vec<u8>| {
+            sender
+                .blocking_send(Ok(Bytes::from(bytes)))
+                .map_err(|_| Halt::Gone)
+        };
+        match produce(&db, &mut send) {
+            Ok(()) | Err(Halt::Gone) => {}
+            Err(Halt::Failed(error)) => {
+                tracing::error!(%error, "export failed");
+                let _ = sender.blocking_send(Err(std::io::Error::other("export failed")));
+            }
+        }
+    });
+    ChannelBody(receiver)
+}
+
+/// A streamed download named `<project>-<report>-<period>.<extension>`.
+fn download(
+    db: Arc<Database>,
+    content_type: &str,
+    file_name: &str,
+    produce: impl FnOnce(&Database, Sink<'_>) -> Result<(), Halt> + Send + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .streaming(stream(db, produce))
+}
+
+/// A file name: `<project>-<report>-<period>.<extension>`, in lower-case
+/// ASCII letters, digits, `-`, `_` and `.`.
+fn file_name(project: &str, report: &str, period: &Period, extension: &str) -> String {
+    format!(
+        "{}-{}-{}.{extension}",
+        slug(project),
+        slug(report),
+        period.label()
+    )
+}
+
+/// Lower-case ASCII letters and digits, other runs of characters as one `-`.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-');
+    if out.is_empty() {
+        "project".to_owned()
+    } else {
+        out.chars().take(60).collect()
+    }
+}
+
+/// CSV written in chunks to a sink.
+struct CsvOut<'a> {
+    writer: csv::Writer<Vec<u8>>,
+    sink: Sink<'a>,
+}
+
+impl<'a> CsvOut<'a> {
+    fn new(sink: Sink<'a>, header: &[&str]) -> Result<Self, Halt> {
+        let mut out = CsvOut {
+            writer: csv::Writer::from_writer(Vec::with_capacity(EXPORT_CHUNK_BYTES)),
+            sink,
+        };
+        out.writer.write_record(header)?;
+        Ok(out)
+    }
+
+    fn row<I, T>(&mut self, fields: I) -> Result<(), Halt>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer.write_record(fields)?;
+        if self.writer.get_ref().len() >= EXPORT_CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Halt> {
+        let writer = std::mem::replace(
+            &mut self.writer,
+            csv::Writer::from_writer(Vec::with_capacity(EXPORT_CHUNK_BYTES)),
+        );
+        let chunk = writer
+            .into_inner()
+            .map_err(|e| Halt::Failed(e.to_string()))?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        (self.sink)(chunk)
+    }
+
+    fn finish(mut self) -> Result<(), Halt> {
+        self.flush()
+    }
+}
+
+/// Money as a decimal string at the unit's scale; i128 so sums never overflow.
+fn money(units: &HashMap<String, Unit>, code: &str, minor: i128) -> String {
+    let scale = units.get(code).map_or(0, Unit::scale);
+    rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_say_project_report_and_period() {
+        let period = Period {
+            from: NaiveDate::from_ymd_opt(2026, 1, 1),
+            to: None,
+        };
+        assert_eq!(
+            file_name("OpenAir Lyon!", "grant FH-2026-017", &period, "csv"),
+            "openair-lyon-grant-fh-2026-017-2026-01-01_end.csv"
+        );
+        assert_eq!(slug("Ω"), "project");
+    }
+
+    #[test]
+    fn a_period_that_ends_before_it_starts_is_refused() {
+        assert!(Period::parse(Some("2026-02-01"), Some("2026-01-31")).is_err());
+        let period = Period::parse(Some("2026-01-01"), Some("2026-01-31")).expect("period");
+        assert!(period.contains(NaiveDate::from_ymd_opt(2026, 1, 31).expect("date")));
+        assert!(!period.contains(NaiveDate::from_ymd_opt(2026, 2, 1).expect("date")));
+    }
+}
