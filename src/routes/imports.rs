@@ -148,13 +148,12 @@ pub async fn create_contribution_import(
         .map(|_| ())
     })
     .await?;
-    let rows = parse(&bytes).map_err(ApiError::Validation)?;
+    let (rows, mut errors) = parse(&bytes).map_err(ApiError::Validation)?;
     let sha = content_sha256.clone();
     let caller_scope = access::idempotency_scope(&credentials);
     let project_scope = format!("project:{project_id}:contributions-import");
     let work = move |conn: &mut DbConnection| -> Result<Reply, ApiError> {
         let caller = Caller::require(conn, &credentials)?;
-        let mut errors = Vec::new();
         let mut ids = Vec::with_capacity(rows.len());
         for row in rows {
             match record_row(conn, &caller, &project_id, row) {
@@ -164,6 +163,7 @@ pub async fn create_contribution_import(
             }
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| e.row);
             // Nothing is kept: the transaction rolls back with this refusal.
             return Err(ApiError::Validation(capped(errors)));
         }
@@ -207,11 +207,19 @@ fn record_row(
         match found {
             Some(found) => row.request.agent = Some(found.id),
             None => {
-                return Err(cell(
+                let mut cells = vec![FieldError::cell(
+                    line,
                     "agent",
                     "unknown_agent",
                     format!("no agent with id or email {agent:?}"),
-                ));
+                )];
+                cells.extend(
+                    row.checked
+                        .errors()
+                        .iter()
+                        .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message)),
+                );
+                return Err(RowError::Cells(cells));
             }
         }
     }
@@ -255,8 +263,9 @@ fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
     errors
 }
 
-/// Reads and checks the whole file; any problem refuses all of it.
-fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
+/// Reads the whole file: the rows that could be read, and the problems
+/// found so far. A file whose header is unusable is refused outright.
+fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -329,13 +338,8 @@ fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
                 .map(str::to_owned)
         };
         match row_of(line, &get) {
-            Ok(row) if row.checked.errors().is_empty() => rows.push(row),
-            Ok(row) => errors.extend(
-                row.checked
-                    .errors()
-                    .iter()
-                    .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message)),
-            ),
+            // Its field problems are reported with the database's, later.
+            Ok(row) => rows.push(row),
             Err(cells) => errors.extend(cells),
         }
     }
@@ -347,11 +351,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<Row>, Vec<FieldError>> {
             "the file has a header but no rows",
         ));
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(capped(errors))
-    }
+    Ok((rows, errors))
 }
 
 /// One row as a contribution request, checked as far as it can be

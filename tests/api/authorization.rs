@@ -307,7 +307,10 @@ async fn request_for(
             Some(draft()),
         ),
         "list_distributions" => (Method::GET, format!("/v1/projects/{p}/distributions"), None),
-        "get_distribution" | "create_approval" | "create_execution" | "create_cancellation"
+        "get_distribution"
+        | "create_approval"
+        | "create_execution"
+        | "create_cancellation"
         | "export_distribution_csv" => {
             let run = json_of(
                 app.post(&format!("/v1/projects/{p}/distributions"), &draft())

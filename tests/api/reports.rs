@@ -119,7 +119,7 @@ async fn journal_csv_has_two_rows_per_posting(app: &TestApp) {
     );
 }
 
-fn hledger_available() -> bool {
+pub fn hledger_available() -> bool {
     let found = std::process::Command::new("hledger")
         .arg("--version")
         .output()
@@ -130,7 +130,7 @@ fn hledger_available() -> bool {
     found
 }
 
-fn hledger(args: &[&str]) -> std::process::Output {
+pub fn hledger(args: &[&str]) -> std::process::Output {
     std::process::Command::new("hledger")
         .args(args)
         .output()

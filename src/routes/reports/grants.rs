@@ -153,6 +153,7 @@ pub async fn export_grant_csv(
                                     .get(&m.source)
                                     .map(|r| r.id.clone())
                                     .unwrap_or_default();
+                                *totals.by_run.entry(run.clone()).or_default() -= signed;
                                 ("distributed", run, String::new(), -signed)
                             }
                             _ => {
@@ -170,6 +171,12 @@ pub async fn export_grant_csv(
                         } else {
                             m.description.clone()
                         };
+                        // Who or what received a distribution.
+                        let recipient = if section == "distributed" {
+                            m.counter.as_str()
+                        } else {
+                            ""
+                        };
                         out.row([
                             section,
                             &m.date.to_string(),
@@ -178,7 +185,7 @@ pub async fn export_grant_csv(
                             &description,
                             &category,
                             categories.get(&category).map_or("", String::as_str),
-                            "",
+                            recipient,
                             "",
                             &cash(amount),
                             "",
@@ -200,6 +207,22 @@ pub async fn export_grant_csv(
                     "",
                     "",
                     &cash(*spent),
+                    "",
+                    &grant.currency,
+                ])?;
+            }
+            for (run, distributed) in &totals.by_run {
+                out.row([
+                    "distributed_by_run",
+                    "",
+                    run,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    &cash(*distributed),
                     "",
                     &grant.currency,
                 ])?;
@@ -257,6 +280,7 @@ struct Totals {
     distributed: i128,
     other: i128,
     by_category: BTreeMap<String, i128>,
+    by_run: BTreeMap<String, i128>,
 }
 
 fn section_row<'a>(
