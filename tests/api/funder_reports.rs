@@ -430,6 +430,43 @@ async fn the_funder_checks_the_story(app: &TestApp) {
         "in-kind is never counted as cash, and always names its method"
     );
 
+    // The same report for March only: it opens on the pool's balance before it.
+    let march = rows(
+        &download(
+            app,
+            &story,
+            &format!("grants/{}.csv?from=2026-03-01&to=2026-03-31", story.grant),
+            "-grant-fh-2026-017-2026-03-01_2026-03-31.csv",
+        )
+        .await,
+    );
+    assert_eq!(one(&march, "opening", "cash"), dec("10000.00"));
+    assert_eq!(sum(&march, "received", "cash"), Decimal::ZERO);
+    assert_eq!(one(&march, "remaining", "cash"), figure("remaining"));
+
+    // The journal of the grant's pool alone re-adds to the pool's balance.
+    let pool_journal = rows(
+        &download(
+            app,
+            &story,
+            &format!("journal.csv?grant={}", story.grant),
+            "-journal-pool-grant-fh-2026-017-start_end.csv",
+        )
+        .await,
+    );
+    let pool: Decimal = pool_journal
+        .iter()
+        .filter(|r| r["account"] == "pool:grant:FH-2026-017")
+        .map(|r| dec(&r["debit"]) - dec(&r["credit"]))
+        .sum();
+    assert_eq!(pool, figure("remaining"));
+    assert!(
+        pool_journal
+            .iter()
+            .all(|r| !r["account"].starts_with("pool:general")),
+        "only the pool's transactions"
+    );
+
     // Contributions: the values re-add to the value accounts.
     let contributions = download(
         app,

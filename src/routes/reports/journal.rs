@@ -4,9 +4,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, EXPORT_PAGE_ROWS, Halt, Period, PeriodQuery, Sink, download, file_name};
+use super::{CsvOut, EXPORT_PAGE_ROWS, Halt, Period, Sink, download, file_name};
 use crate::auth::Credentials;
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, Database};
@@ -38,6 +40,25 @@ pub const JOURNAL_COLUMNS: [&str; 15] = [
     "reversed_by",
     "hash",
 ];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JournalQuery {
+    /// Earliest effective date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Latest effective date, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// Only transactions touching this account (by name).
+    pub account: Option<String>,
+    /// Only transactions touching this grant's pool.
+    #[param(format = Uuid)]
+    pub grant: Option<String>,
+    /// Only transactions touching this funder's account (`funder:<agent id>`).
+    #[param(format = Uuid)]
+    pub funder: Option<String>,
+}
 
 /// Calls `each` with every page of the project's transactions matching
 /// `filter`, in ledger order. The page is read in its own short database
@@ -73,13 +94,13 @@ pub(super) fn each_page(
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_journal_csv",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PeriodQuery),
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), JournalQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid `from` or `to`, or more than one of `account`, `grant`, `funder`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/projects/{project_id}/reports/journal.csv")]
@@ -87,21 +108,51 @@ pub async fn export_journal_csv(
     state: web::Data<AppState>,
     credentials: Credentials,
     path: web::Path<String>,
-    query: web::Query<PeriodQuery>,
+    query: web::Query<JournalQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
+    let query = query.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let project = crate::routes::read(&state, move |conn| {
-        Ok(access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1)
+    let scopes = [&query.account, &query.grant, &query.funder];
+    if scopes.iter().filter(|s| s.is_some()).count() > 1 {
+        return Err(ApiError::InvalidQuery(
+            "give at most one of `account`, `grant` and `funder`".to_owned(),
+        ));
+    }
+    let (project, account) = crate::routes::read(&state, move |conn| {
+        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
+        let name = match (&query.account, &query.grant, &query.funder) {
+            (Some(account), _, _) => Some(account.clone()),
+            (_, Some(grant), _) => Some(
+                db::funds::grant(conn, &project.id, grant)?
+                    .ok_or(ApiError::NotFound("grant"))?
+                    .pool_account,
+            ),
+            (_, _, Some(funder)) => Some(format!("funder:{funder}")),
+            _ => None,
+        };
+        let account = match name {
+            Some(name) => Some(
+                db::accounts::find(conn, &project.id, &name)?
+                    .ok_or(ApiError::NotFound("account"))?,
+            ),
+            None => None,
+        };
+        Ok((project, account))
     })
     .await?;
     let filter = TransactionFilter {
         from: period.from,
         to: period.to,
+        account_id: account.as_ref().map(|a| a.id.clone()),
         until_sequence: Some(project.last_sequence),
         ..TransactionFilter::default()
     };
-    let name = file_name(&project.name, "journal", &period, "csv");
+    let report = match &account {
+        Some(account) => format!("journal-{}", account.name),
+        None => "journal".to_owned(),
+    };
+    let name = file_name(&project.name, &report, &period, "csv");
     Ok(download(
         state.db.clone(),
         "text/csv; charset=utf-8",
