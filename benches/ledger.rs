@@ -79,9 +79,12 @@ fn main() {
     }
 }
 
-/// Posts `count` single-posting transfers through the library, in
-/// database transactions of 10,000 (seeding, not measured).
-fn seed(db: &Database, project: &str, count: u64) {
+/// Posts `count` single-posting transfers through the library (seeding,
+/// not measured), `batch` to a database transaction. PostgreSQL wants small
+/// batches: every posting updates the project's row and two account rows,
+/// and row versions made inside one open transaction cannot be pruned, so a
+/// long batch gets slower with every posting.
+fn seed(db: &Database, project: &str, count: u64, batch: u64) {
     let accounts = [
         AccountName::parse("funder:a").expect("name"),
         AccountName::parse("pool:general").expect("name"),
@@ -89,7 +92,7 @@ fn seed(db: &Database, project: &str, count: u64) {
     ];
     let mut done = 0;
     while done < count {
-        let batch = (count - done).min(10_000);
+        let batch = (count - done).min(batch);
         db.write(|conn| -> Result<(), ApiError> {
             for i in done..done + batch {
                 let to = &accounts[1 + usize::from(i % 2 == 1)];
@@ -115,6 +118,21 @@ fn seed(db: &Database, project: &str, count: u64) {
         })
         .expect("seed");
         done += batch;
+        if done % 20_000 < batch {
+            analyze(db);
+        }
+    }
+    analyze(db);
+}
+
+/// Refreshes PostgreSQL's planner statistics, as autovacuum would (this
+/// machine's server runs with autovacuum off). Without it, plans made while
+/// the tables were empty keep scanning them whole as they grow.
+fn analyze(db: &Database) {
+    use diesel::RunQueryDsl;
+    let mut conn = db.connection().expect("connection");
+    if let commons_ledger::db::DbConnection::Postgresql(pg) = &mut *conn {
+        diesel::sql_query("ANALYZE").execute(pg).expect("analyze");
     }
 }
 
@@ -146,7 +164,12 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     }
     server.stop();
     let seeding = Instant::now();
-    seed(&db, &project, options.export_postings);
+    let batch = if store.backend() == "SQLite" {
+        10_000
+    } else {
+        200
+    };
+    seed(&db, &project, options.export_postings, batch);
     let seeded_in = seeding.elapsed();
     drop(db);
     let server = Server::start(store, &[]).await;

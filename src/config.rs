@@ -32,6 +32,13 @@ pub enum Command {
     /// Manage instance administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Recompute every project's hash chain and balances from the stored
+    /// rows; exit 1 if any project does not verify.
+    Verify {
+        /// Only this project.
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]

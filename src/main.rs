@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Admin(AdminCommand::Create { email, name }) => {
             create_admin(&cli, &email, name.as_deref())
         }
+        Command::Verify { project } => verify(&cli, project.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +67,64 @@ fn create_admin(cli: &Cli, email: &str, name: Option<&str>) -> Result<(), String
     let agent = commons_ledger::admin::create_admin(&db, email, name, password)?;
     println!("created administrator {} ({})", agent.id, email);
     Ok(())
+}
+
+/// Verifies one project or all: one line per project, and the first
+/// discrepancy of any that fails. Read-only; safe while the service runs.
+fn verify(cli: &Cli, project: Option<&str>) -> Result<(), String> {
+    use commons_ledger::db::verification;
+    let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
+    let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
+    let ids = match project {
+        Some(id) => vec![id.to_owned()],
+        None => db
+            .read(|conn| verification::project_ids(conn).map_err(StorageOrQuery::from))
+            .map_err(|e| e.to_string())?,
+    };
+    let mut failed = 0;
+    for id in &ids {
+        let report = db
+            .read(|conn| verification::verify(conn, id).map_err(StorageOrQuery::from))
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no project {id}"))?;
+        match &report.discrepancy {
+            None => println!(
+                "ok      {id}: {} transactions, {} postings, {} accounts",
+                report.transactions_checked, report.postings_checked, report.accounts_checked
+            ),
+            Some(found) => {
+                failed += 1;
+                println!(
+                    "FAILED  {id}: {} at sequence {}{}: {} (expected {}, found {})",
+                    found.code,
+                    found.sequence.map_or("-".to_owned(), |s| s.to_string()),
+                    found
+                        .account
+                        .as_ref()
+                        .map_or(String::new(), |a| format!(", account {a}")),
+                    found.message,
+                    found.expected,
+                    found.found
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!(
+            "{failed} of {} project(s) failed verification",
+            ids.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The error of a read: the pool's or the query's.
+#[derive(Debug, thiserror::Error)]
+enum StorageOrQuery {
+    #[error(transparent)]
+    Storage(#[from] commons_ledger::db::StorageError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
 }
 
 fn print_openapi() -> Result<(), String> {

@@ -13,6 +13,7 @@ pub mod projects;
 pub mod rates;
 pub mod schema;
 pub mod transactions;
+pub mod verification;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -24,6 +24,7 @@ pub mod rule_sets;
 pub mod tokens;
 pub mod transactions;
 pub mod value_accounts;
+pub mod verification;
 pub mod write;
 
 use std::collections::HashMap;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     distributions::configure(cfg);
     reports::configure(cfg);
     transactions::configure(cfg);
+    verification::configure(cfg);
 }
 
 /// The configured body limit, for error messages.

@@ -76,7 +76,8 @@ fn expected(operation: &str) -> [u16; 7] {
         | "export_journal_hledger"
         | "export_contributions_csv"
         | "export_grant_csv"
-        | "export_distribution_csv" => [404, 404, 200, 200, 200, 200, 200],
+        | "export_distribution_csv"
+        | "get_ledger_verification" => [404, 404, 200, 200, 200, 200, 200],
         "export_statement_csv" => [404, 404, 403, 200, 200, 200, 200],
         "create_contribution_import" => [401, 404, 201, 403, 201, 201, 201],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
@@ -363,6 +364,11 @@ async fn request_for(
         "export_journal_hledger" => (
             Method::GET,
             format!("/v1/projects/{p}/reports/journal.hledger"),
+            None,
+        ),
+        "get_ledger_verification" => (
+            Method::GET,
+            format!("/v1/projects/{p}/ledger/verification"),
             None,
         ),
         "export_contributions_csv" => (

@@ -62,6 +62,8 @@ pub struct TestApp {
     pub keys: TokenKeys,
     pub admin_id: String,
     pub db: Arc<Database>,
+    /// The database's URL, for the binary's subcommands.
+    pub database_url: String,
     _storage: Storage,
 }
 
@@ -143,6 +145,7 @@ pub async fn spawn_app_with_keys(backend: Backend, keys: TokenKeys) -> Option<Te
         keys,
         admin_id: admin,
         db,
+        database_url: url,
         _storage: storage,
     })
 }

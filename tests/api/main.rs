@@ -24,3 +24,4 @@ mod projects;
 mod reports;
 mod story;
 mod transactions;
+mod verification;

@@ -1,0 +1,318 @@
+//! Ledger verification: recompute a project's hash chain and every balance
+//! from the stored rows, and report the first discrepancy. It reads the
+//! tables directly, never the service's own records of them, and within one
+//! snapshot (one read transaction; REPEATABLE READ on PostgreSQL), so a
+//! write landing meanwhile cannot look like tampering.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::schema::{accounts, postings, projects, transactions};
+use super::transactions::{PostingRow, TransactionRow};
+use super::{DbConnection, format_timestamp};
+use crate::domain::hash::{GENESIS_HASH, HashedTransaction};
+
+/// Transactions read per query.
+const PAGE: i64 = 1_000;
+
+/// What verification found in one project.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Verification {
+    #[schema(format = Uuid)]
+    pub project: String,
+    /// Whether the chain and every balance recompute exactly.
+    pub ok: bool,
+    pub transactions_checked: u64,
+    pub postings_checked: u64,
+    pub accounts_checked: u64,
+    /// The project's recorded chain head.
+    pub head_sequence: i64,
+    pub head_hash: String,
+    /// The first discrepancy, in ledger order; null when `ok`.
+    pub discrepancy: Option<Discrepancy>,
+}
+
+/// The first thing that does not recompute.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Discrepancy {
+    /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
+    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
+    /// `head_mismatch`.
+    pub code: String,
+    pub sequence: Option<i64>,
+    #[schema(format = Uuid)]
+    pub transaction: Option<String>,
+    /// The account concerned, by name.
+    pub account: Option<String>,
+    /// What recomputing gives.
+    pub expected: String,
+    /// What is stored.
+    pub found: String,
+    pub message: String,
+}
+
+struct Found {
+    code: &'static str,
+    sequence: Option<i64>,
+    transaction: Option<String>,
+    account: Option<String>,
+    expected: String,
+    found: String,
+    message: String,
+}
+
+/// Verifies `project_id` in the caller's read transaction, which must not
+/// have run any statement yet (on PostgreSQL it is made REPEATABLE READ
+/// here). `None` if there is no such project.
+pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<Verification>> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(pg)?;
+    }
+    let head: Option<(i64, String)> = projects::table
+        .find(project_id)
+        .select((projects::last_sequence, projects::last_hash))
+        .first(conn)
+        .optional()?;
+    let Some((head_sequence, head_hash)) = head else {
+        return Ok(None);
+    };
+    let account_rows: Vec<(String, String, i64)> = accounts::table
+        .filter(accounts::project_id.eq(project_id))
+        .select((accounts::id, accounts::name, accounts::balance))
+        .order(accounts::name)
+        .load(conn)?;
+    let names: HashMap<String, String> = account_rows
+        .iter()
+        .map(|(id, name, _)| (id.clone(), name.clone()))
+        .collect();
+    let mut computed: BTreeMap<String, i64> = account_rows
+        .iter()
+        .map(|(id, _, _)| (id.clone(), 0))
+        .collect();
+    let mut report = Verification {
+        project: project_id.to_owned(),
+        ok: true,
+        transactions_checked: 0,
+        postings_checked: 0,
+        accounts_checked: 0,
+        head_sequence,
+        head_hash: head_hash.clone(),
+        discrepancy: None,
+    };
+    let mut previous_hash = GENESIS_HASH.to_owned();
+    let mut previous_sequence = 0_i64;
+    let mut found = None;
+    'pages: loop {
+        let rows: Vec<TransactionRow> = transactions::table
+            .filter(transactions::project_id.eq(project_id))
+            .filter(transactions::sequence.gt(previous_sequence))
+            .order(transactions::sequence)
+            .limit(PAGE)
+            .select(TransactionRow::as_select())
+            .load(conn)?;
+        if rows.is_empty() {
+            break;
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut by_transaction: HashMap<String, Vec<PostingRow>> = HashMap::new();
+        let posting_rows: Vec<PostingRow> = postings::table
+            .filter(postings::transaction_id.eq_any(&ids))
+            .order((postings::transaction_id, postings::position))
+            .select(PostingRow::as_select())
+            .load(conn)?;
+        for posting in posting_rows {
+            by_transaction
+                .entry(posting.transaction_id.clone())
+                .or_default()
+                .push(posting);
+        }
+        for row in &rows {
+            let postings = by_transaction.remove(&row.id).unwrap_or_default();
+            if let Some(problem) = check_transaction(
+                row,
+                &postings,
+                previous_sequence,
+                &previous_hash,
+                &names,
+                &mut computed,
+            ) {
+                found = Some(problem);
+                break 'pages;
+            }
+            report.transactions_checked += 1;
+            report.postings_checked += postings.len() as u64;
+            previous_sequence = row.sequence;
+            previous_hash = row.hash.clone();
+        }
+    }
+    if found.is_none() && (previous_sequence, &previous_hash) != (head_sequence, &head_hash) {
+        found = Some(Found {
+            code: "head_mismatch",
+            sequence: Some(head_sequence),
+            transaction: None,
+            account: None,
+            expected: format!("{previous_sequence} {previous_hash}"),
+            found: format!("{head_sequence} {head_hash}"),
+            message: "the project's chain head is not its last transaction".to_owned(),
+        });
+    }
+    if found.is_none() {
+        for (id, name, balance) in &account_rows {
+            let expected = computed.get(id).copied().unwrap_or(0);
+            if expected != *balance {
+                found = Some(Found {
+                    code: "balance_mismatch",
+                    sequence: None,
+                    transaction: None,
+                    account: Some(name.clone()),
+                    expected: expected.to_string(),
+                    found: balance.to_string(),
+                    message: format!(
+                        "account `{name}` holds {balance} minor units; its postings add up to {expected}"
+                    ),
+                });
+                break;
+            }
+            report.accounts_checked += 1;
+        }
+    }
+    if let Some(problem) = found {
+        report.ok = false;
+        report.discrepancy = Some(Discrepancy {
+            code: problem.code.to_owned(),
+            sequence: problem.sequence,
+            transaction: problem.transaction,
+            account: problem.account,
+            expected: problem.expected,
+            found: problem.found,
+            message: problem.message,
+        });
+    }
+    Ok(Some(report))
+}
+
+/// Checks one transaction against the one before it, and applies its
+/// postings to the recomputed balances.
+fn check_transaction(
+    row: &TransactionRow,
+    postings: &[PostingRow],
+    previous_sequence: i64,
+    previous_hash: &str,
+    names: &HashMap<String, String>,
+    computed: &mut BTreeMap<String, i64>,
+) -> Option<Found> {
+    let problem = |code: &'static str, expected: String, found: String, message: String| Found {
+        code,
+        sequence: Some(row.sequence),
+        transaction: Some(row.id.clone()),
+        account: None,
+        expected,
+        found,
+        message,
+    };
+    if row.sequence != previous_sequence + 1 {
+        return Some(problem(
+            "sequence_gap",
+            (previous_sequence + 1).to_string(),
+            row.sequence.to_string(),
+            "transactions are numbered without gaps".to_owned(),
+        ));
+    }
+    if row.previous_hash != previous_hash {
+        return Some(problem(
+            "chain_broken",
+            previous_hash.to_owned(),
+            row.previous_hash.clone(),
+            "the transaction does not follow the previous one's hash".to_owned(),
+        ));
+    }
+    let effective_date = row.effective_date.to_string();
+    let recorded_at = format_timestamp(row.recorded_at);
+    let hash = HashedTransaction {
+        project_id: &row.project_id,
+        sequence: row.sequence,
+        id: &row.id,
+        kind: &row.kind,
+        effective_date: &effective_date,
+        recorded_at: &recorded_at,
+        description: &row.description,
+        metadata: &row.metadata,
+        reverses: row.reverses_id.as_deref(),
+        postings: postings
+            .iter()
+            .map(|p| {
+                (
+                    p.from_account_id.as_str(),
+                    p.to_account_id.as_str(),
+                    p.amount,
+                    p.currency.as_str(),
+                )
+            })
+            .collect(),
+        previous_hash,
+    }
+    .hash();
+    if hash != row.hash {
+        return Some(problem(
+            "hash_mismatch",
+            hash,
+            row.hash.clone(),
+            "the transaction's content does not match its hash: it was altered after posting"
+                .to_owned(),
+        ));
+    }
+    for posting in postings {
+        for (account, delta, recorded) in [
+            (
+                &posting.from_account_id,
+                -posting.amount,
+                posting.from_balance_after,
+            ),
+            (
+                &posting.to_account_id,
+                posting.amount,
+                posting.to_balance_after,
+            ),
+        ] {
+            let Some(balance) = computed.get_mut(account) else {
+                return Some(Found {
+                    account: Some(account.clone()),
+                    ..problem(
+                        "unknown_account",
+                        "an account of the project".to_owned(),
+                        account.clone(),
+                        "a posting names an account the project does not have".to_owned(),
+                    )
+                });
+            };
+            *balance = balance.saturating_add(delta);
+            if *balance != recorded {
+                let name = names.get(account).cloned().unwrap_or_default();
+                return Some(Found {
+                    account: Some(name.clone()),
+                    ..problem(
+                        "running_balance_mismatch",
+                        balance.to_string(),
+                        recorded.to_string(),
+                        format!(
+                            "posting {} records `{name}` at {recorded}; the postings before it give {balance}",
+                            posting.position
+                        ),
+                    )
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Every project's id, oldest first.
+pub fn project_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    projects::table
+        .select(projects::id)
+        .order(projects::created_at)
+        .load(conn)
+}
