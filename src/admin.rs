@@ -45,3 +45,13 @@ enum AdminError {
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
 }
+
+impl crate::db::Transient for AdminError {
+    fn is_transient(&self) -> bool {
+        match self {
+            AdminError::Storage(error) => error.is_transient(),
+            AdminError::Query(error) => error.is_transient(),
+            AdminError::Exists(_) => false,
+        }
+    }
+}

@@ -180,6 +180,52 @@ pub struct Settings {
     )]
     pub idempotency_lease_s: u64,
 
+    /// Longest a request may take before it is answered 503 `request_timeout`, in seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_REQUEST_TIMEOUT_S",
+        default_value_t = 30
+    )]
+    pub request_timeout_s: u64,
+
+    /// Time a client has to send a request's head, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_CLIENT_REQUEST_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub client_request_timeout_ms: u64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_KEEP_ALIVE_S",
+        default_value_t = 5
+    )]
+    pub keep_alive_s: u64,
+
+    /// Concurrent connections each worker accepts; more wait in the backlog.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_MAX_CONNECTIONS",
+        default_value_t = 1_024
+    )]
+    pub max_connections: usize,
+
+    /// PostgreSQL: longest a statement waits for a row lock before the write
+    /// is retried (then refused 503 `database_busy`), in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_LOCK_TIMEOUT_MS",
+        default_value_t = 5_000
+    )]
+    pub lock_timeout_ms: u64,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, global = true, env = "COMMONS_LEDGER_WORKERS")]
     pub workers: Option<usize>,
@@ -201,6 +247,10 @@ pub struct RuntimeSettings {
     pub idempotency_lease: Duration,
     pub login_attempts_per_account: u32,
     pub login_attempts_per_address: u32,
+    pub request_timeout: Duration,
+    pub client_request_timeout: Duration,
+    pub keep_alive: Duration,
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -210,6 +260,10 @@ impl Settings {
             idempotency_lease: Duration::from_secs(self.idempotency_lease_s),
             login_attempts_per_account: self.login_attempts_per_account,
             login_attempts_per_address: self.login_attempts_per_address,
+            request_timeout: Duration::from_secs(self.request_timeout_s),
+            client_request_timeout: Duration::from_millis(self.client_request_timeout_ms),
+            keep_alive: Duration::from_secs(self.keep_alive_s),
+            max_connections: self.max_connections,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -111,13 +112,15 @@ fn application(
     let (app, api) = app
         .service(health::get_health)
         .service(health::get_readiness)
+        .service(crate::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
     let app = app
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
-        .wrap(from_fn(crate::telemetry::log_request));
+        .wrap(from_fn(crate::telemetry::log_request))
+        .wrap(from_fn(crate::metrics::measure));
     (app, api)
 }
 
@@ -154,7 +157,11 @@ impl Application {
         let url = DatabaseUrl::parse(&settings.database_url)?;
         // Keys first: a bad secret is refused before anything touches the database.
         let keys = token_keys(settings, &url)?;
-        let db = Database::connect(&url, settings.pool_size)?;
+        let db = Database::connect_with(
+            &url,
+            settings.pool_size,
+            Duration::from_millis(settings.lock_timeout_ms),
+        )?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
@@ -193,8 +200,13 @@ impl Application {
             settings,
             keys,
             login_limiter,
+            metrics: crate::metrics::Metrics::new(),
         });
-        let mut server = HttpServer::new(move || application(Some(state.clone())).0);
+        let limits = state.settings.clone();
+        let mut server = HttpServer::new(move || application(Some(state.clone())).0)
+            .max_connections(limits.max_connections)
+            .client_request_timeout(limits.client_request_timeout)
+            .keep_alive(limits.keep_alive);
         if let Some(workers) = workers {
             server = server.workers(workers);
         }

@@ -97,6 +97,8 @@ impl DatabaseUrl {
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// PostgreSQL's `lock_timeout` for every session.
+    lock_timeout: std::time::Duration,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -105,9 +107,19 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // A lock wait past this fails the statement; the write is
+                // then retried (see `Database::write`). Commits are durable
+                // before they are acknowledged, whatever the server's default.
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {}; SET synchronous_commit = on;",
+                    self.lock_timeout.as_millis()
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -149,15 +161,27 @@ pub struct Database {
 }
 
 impl Database {
-    /// Opens the pool. For SQLite the file's directory is created if needed.
+    /// Opens the pool with the default lock timeout.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StorageError> {
+        Self::connect_with(url, pool_size, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Opens the pool. For SQLite the file's directory is created if needed.
+    pub fn connect_with(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Self, StorageError> {
         if let DatabaseUrl::Sqlite(path) = url {
             create_parent_directory(path)?;
         }
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(POOL_CHECKOUT_TIMEOUT)
-            .build(ConnectionManager { url: url.clone() })?;
+            .build(ConnectionManager {
+                url: url.clone(),
+                lock_timeout,
+            })?;
         Ok(Database {
             pool,
             backend: url.backend(),
@@ -167,6 +191,16 @@ impl Database {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool's largest size, its open connections and the idle ones.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            self.pool.max_size(),
+            state.connections,
+            state.idle_connections,
+        )
     }
 
     /// Applies the embedded migrations that have not run yet and returns their names.
@@ -199,16 +233,38 @@ impl Database {
 
     /// Runs `work` inside one database transaction, committed only if it
     /// returns `Ok`. On SQLite writers are queued first (see `sqlite_write_gate`).
-    pub fn write<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    ///
+    /// A transient failure (a serialization failure, a deadlock, a lock
+    /// timeout, SQLite's busy database) rolls the transaction back and runs
+    /// `work` again in a new one, up to [`WRITE_ATTEMPTS`] times in all, after
+    /// a jittered, doubling pause; so `work` must be safe to run again, which
+    /// it is when all it does is read and write through `conn`.
+    pub fn write<T, E>(
+        &self,
+        mut work: impl FnMut(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + From<StorageError>,
+        E: From<diesel::result::Error> + From<StorageError> + Transient,
     {
-        // Gate first, then connection: queued writers must not hold pooled
-        // connections that readers need.
-        let _gate = self.write_gate();
-        let mut conn = self.connection()?;
-        let conn: &mut DbConnection = &mut conn;
-        conn.transaction(work)
+        let mut attempt = 1;
+        loop {
+            let outcome = {
+                // Gate first, then connection: queued writers must not hold
+                // pooled connections that readers need.
+                let _gate = self.write_gate();
+                let mut conn = self.connection()?;
+                let conn: &mut DbConnection = &mut conn;
+                conn.transaction(&mut work)
+            };
+            match outcome {
+                Err(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, "transient database failure; retrying");
+                    std::thread::sleep(retry_pause(attempt));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Runs `work` inside one database transaction used for reading (on
@@ -236,6 +292,51 @@ impl Database {
     }
 }
 
+/// PostgreSQL's `lock_timeout` unless configured (`--lock-timeout-ms`).
+pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Attempts a write gets when its database transaction fails transiently.
+pub const WRITE_ATTEMPTS: u32 = 5;
+
+/// Before attempt `n + 1`: 5 ms doubled per attempt (5, 10, 20, 40 ms), each
+/// pause somewhere between half and all of that, so that writers that
+/// collided do not collide again in step.
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    let ceiling_us = 5_000_u64 << attempt.saturating_sub(1).min(6);
+    let random = u64::from(uuid::Uuid::now_v7().as_bytes()[15]);
+    std::time::Duration::from_micros(ceiling_us / 2 + ceiling_us / 2 * random / 255)
+}
+
+/// Whether an error is worth retrying the whole database transaction for.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for diesel::result::Error {
+    fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+            Error::DatabaseError(_, info) => {
+                let message = info.message();
+                // PostgreSQL's deadlock_detected and lock_not_available, and
+                // SQLite's SQLITE_BUSY, which diesel reports by message only.
+                message.contains("deadlock detected")
+                    || message.contains("could not obtain lock")
+                    || message.contains("canceling statement due to lock timeout")
+                    || message.contains("database is locked")
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Transient for StorageError {
+    fn is_transient(&self) -> bool {
+        matches!(self, StorageError::Query(error) if error.is_transient())
+    }
+}
+
 fn create_parent_directory(path: &Path) -> Result<(), StorageError> {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => {
@@ -258,4 +359,72 @@ pub fn now() -> chrono::NaiveDateTime {
 /// RFC 3339 UTC text of a stored timestamp, with microseconds.
 pub fn format_timestamp(at: chrono::NaiveDateTime) -> String {
     at.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure diesel reports the way PostgreSQL's serialization failure is.
+    fn serialization_failure() -> diesel::result::Error {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new("could not serialize access".to_owned()),
+        )
+    }
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .expect("url");
+        let db = Database::connect(&url, 2).expect("connect");
+        (dir, db)
+    }
+
+    #[test]
+    fn transient_failures_are_retried_then_given_up() {
+        let (_dir, db) = database();
+        let mut attempts = 0;
+        let outcome: Result<u32, StorageError> = db.write(|_| {
+            attempts += 1;
+            if attempts < 3 {
+                Err(serialization_failure().into())
+            } else {
+                Ok(attempts)
+            }
+        });
+        assert_eq!(outcome.expect("third attempt succeeds"), 3);
+
+        let mut attempts = 0;
+        let outcome: Result<(), StorageError> = db.write(|_| {
+            attempts += 1;
+            Err(serialization_failure().into())
+        });
+        assert!(outcome.is_err());
+        assert_eq!(attempts, WRITE_ATTEMPTS, "bounded");
+    }
+
+    #[test]
+    fn other_failures_are_not_retried() {
+        let (_dir, db) = database();
+        let mut attempts = 0;
+        let outcome: Result<(), StorageError> = db.write(|_| {
+            attempts += 1;
+            Err(diesel::result::Error::NotFound.into())
+        });
+        assert!(outcome.is_err());
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn pauses_grow_and_stay_bounded() {
+        for attempt in 1..WRITE_ATTEMPTS {
+            let pause = retry_pause(attempt);
+            let ceiling = std::time::Duration::from_micros(5_000 << (attempt - 1));
+            assert!(
+                pause >= ceiling / 2 && pause <= ceiling,
+                "{attempt}: {pause:?}"
+            );
+        }
+    }
 }

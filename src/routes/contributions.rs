@@ -136,7 +136,7 @@ pub struct Dataset {
     pub licence: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContributionRequest {
     /// Who contributed (default: the caller). Treasurers and owners may log for others.
@@ -438,6 +438,7 @@ pub async fn create_contribution(
 }
 
 /// A contribution request checked field by field, before the database.
+#[derive(Debug, Clone)]
 pub struct Checked {
     kind: ContributionKind,
     unit: QuantityUnit,

@@ -66,6 +66,7 @@ pub struct ContributionImport {
 }
 
 /// One data row, as read from the file.
+#[derive(Clone)]
 struct Row {
     line: u64,
     agent: Option<String>,

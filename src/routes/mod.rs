@@ -47,6 +47,7 @@ pub struct AppState {
     pub settings: RuntimeSettings,
     pub keys: TokenKeys,
     pub login_limiter: LoginLimiter,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Registers the `/v1` resources.

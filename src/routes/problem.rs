@@ -160,6 +160,13 @@ pub enum ApiError {
     AlreadyApproved,
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
+    #[error(
+        "the request took longer than {0} s; if it was a write, retry it with the same Idempotency-Key"
+    )]
+    RequestTimeout(u64),
+    /// A write kept colliding with others (retried, then given up).
+    #[error("the database is busy with conflicting writes; retry")]
+    Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -281,6 +288,10 @@ impl ApiError {
                 S::SERVICE_UNAVAILABLE,
                 "Service unavailable",
             ),
+            ApiError::Busy(_) => ("database_busy", S::SERVICE_UNAVAILABLE, "Database busy"),
+            ApiError::RequestTimeout(_) => {
+                ("request_timeout", S::SERVICE_UNAVAILABLE, "Request timeout")
+            }
             ApiError::Internal(_) => ("internal_error", S::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
@@ -297,7 +308,7 @@ impl ApiError {
             ApiError::Internal(_) => {
                 "the server failed to handle this request; it has been logged".to_owned()
             }
-            ApiError::Unavailable => self.to_string(),
+            ApiError::Unavailable | ApiError::Busy(_) => self.to_string(),
             other => other.to_string(),
         };
         Problem {
@@ -428,6 +439,9 @@ impl ResponseError for ApiError {
             ApiError::TooManyAttempts(seconds) => {
                 response.insert_header(("Retry-After", seconds.to_string()));
             }
+            ApiError::Unavailable | ApiError::Busy(_) | ApiError::RequestTimeout(_) => {
+                response.insert_header(("Retry-After", "1"));
+            }
             _ => {}
         }
         response.json(problem)
@@ -447,7 +461,18 @@ impl ResponseError for AuthError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
-        ApiError::Internal(format!("database: {error}"))
+        use crate::db::Transient;
+        if error.is_transient() {
+            ApiError::Busy(error.to_string())
+        } else {
+            ApiError::Internal(format!("database: {error}"))
+        }
+    }
+}
+
+impl crate::db::Transient for ApiError {
+    fn is_transient(&self) -> bool {
+        matches!(self, ApiError::Busy(_))
     }
 }
 

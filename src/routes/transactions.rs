@@ -94,7 +94,7 @@ pub struct Posting {
     pub currency: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransactionRequest {
     /// `transfer` (default) or `adjustment`; other kinds are posted by their own endpoints.

@@ -31,6 +31,8 @@ impl Reply {
 }
 
 /// Runs `work` in one database transaction and answers with its reply.
+/// `work` is cloned for each attempt: a transient database failure (see
+/// [`crate::db::Database::write`]) runs it again from the start.
 ///
 /// With an idempotency key: the key is claimed first (its own short
 /// transaction); a completed key replays its stored response, a key used with
@@ -42,7 +44,7 @@ pub async fn run(
     scope: String,
     key: Option<String>,
     fingerprint: String,
-    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     run_keyed(state, scope, key, fingerprint, true, work).await
 }
@@ -56,7 +58,7 @@ pub async fn run_content_keyed(
     scope: String,
     key: String,
     fingerprint: String,
-    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     run_keyed(state, scope, Some(key), fingerprint, false, work).await
 }
@@ -67,13 +69,16 @@ async fn run_keyed(
     key: Option<String>,
     fingerprint: String,
     store_refusals: bool,
-    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Send + 'static,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.clone();
     let (reply, replayed) = web::block(move || -> Result<(Reply, bool), ApiError> {
         let db = &state.db;
         let Some(key) = key else {
-            return db.write(work).map(|reply| (reply, false));
+            // A copy per attempt: the database may ask for the work again.
+            return db
+                .write(|conn| work.clone()(conn))
+                .map(|reply| (reply, false));
         };
         let lease = state.settings.idempotency_lease;
         let claim = db.write(|conn| -> Result<_, ApiError> {
@@ -82,15 +87,22 @@ async fn run_keyed(
         let token = match claim {
             idempotency::Claim::Acquired { token } => token,
             idempotency::Claim::Replay { status, body } => {
+                state.metrics.idempotency_replayed();
                 let status =
                     StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.to_string()))?;
                 return Ok((Reply { status, body }, true));
             }
-            idempotency::Claim::InFlight => return Err(ApiError::IdempotencyInFlight),
-            idempotency::Claim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+            idempotency::Claim::InFlight => {
+                state.metrics.idempotency_conflict();
+                return Err(ApiError::IdempotencyInFlight);
+            }
+            idempotency::Claim::Mismatch => {
+                state.metrics.idempotency_conflict();
+                return Err(ApiError::IdempotencyKeyReused);
+            }
         };
         let outcome = db.write(|conn| {
-            let reply = work(conn)?;
+            let reply = work.clone()(conn)?;
             if !idempotency::complete(
                 conn,
                 &scope,

@@ -37,7 +37,7 @@ struct Fixture {
 /// Expected status per caller, in `CALLERS` order.
 fn expected(operation: &str) -> [u16; 7] {
     match operation {
-        "get_health" | "get_readiness" | "list_projects" => [200; 7],
+        "get_health" | "get_readiness" | "get_metrics" | "list_projects" => [200; 7],
         "create_token" => [200; 7],
         "get_me" | "list_agents" | "get_agent" => [401, 200, 200, 200, 200, 200, 200],
         "create_agent" | "create_project" => [401, 201, 201, 201, 201, 201, 201],
@@ -97,6 +97,7 @@ async fn request_for(
     match operation {
         "get_health" => (Method::GET, "/healthz".into(), None),
         "get_readiness" => (Method::GET, "/readyz".into(), None),
+        "get_metrics" => (Method::GET, "/metrics".into(), None),
         "create_token" => {
             let email = format!(
                 "login-{attempt}-{}@example.org",

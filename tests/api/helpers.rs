@@ -99,6 +99,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Like `spawn_app`, with the given token keys.
 pub async fn spawn_app_with_keys(backend: Backend, keys: TokenKeys) -> Option<TestApp> {
+    spawn_app_with(backend, keys, |_| {}).await
+}
+
+/// Like `spawn_app`, with the given token keys and settings adjusted.
+pub async fn spawn_app_with(
+    backend: Backend,
+    keys: TokenKeys,
+    adjust: impl FnOnce(&mut RuntimeSettings),
+) -> Option<TestApp> {
     let (url, storage) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -123,7 +132,13 @@ pub async fn spawn_app_with_keys(backend: Backend, keys: TokenKeys) -> Option<Te
         idempotency_lease: std::time::Duration::from_secs(60),
         login_attempts_per_account: 5,
         login_attempts_per_address: 1_000,
+        request_timeout: std::time::Duration::from_secs(30),
+        client_request_timeout: std::time::Duration::from_secs(5),
+        keep_alive: std::time::Duration::from_secs(5),
+        max_connections: 1_024,
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let admin = insert_agent(&db, "Instance Admin", true);
     let admin_token = keys.issue(&admin, 0).expect("token");
     let app = Application::from_parts(db.clone(), listener, settings, keys.clone(), Some(2))

@@ -1,0 +1,219 @@
+//! `/metrics` in the Prometheus (OpenMetrics) text format, and the
+//! middleware that measures every request and bounds its time.
+//!
+//! Routes are labelled by their pattern (`/v1/projects/{project_id}/accounts`),
+//! never by the concrete path, so the number of series stays bounded.
+
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError, get, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::routes::AppState;
+use crate::routes::problem::ApiError;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: String,
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    timeouts: Counter,
+    pool: Family<PoolLabels, Gauge>,
+    pool_size: Gauge,
+    idempotency_replays: Counter,
+    idempotency_conflicts: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("commons_ledger");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route pattern and status",
+            requests.clone(),
+        );
+        // 0.5 ms to about 16 s.
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from receiving a request to its response, by method and route pattern",
+            durations.clone(),
+        );
+        let timeouts = Counter::default();
+        registry.register(
+            "http_request_timeouts",
+            "Requests answered 503 request_timeout after --request-timeout-s",
+            timeouts.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections of this instance's pool, by state (idle, in_use)",
+            pool.clone(),
+        );
+        let pool_size = Gauge::default();
+        registry.register(
+            "db_pool_max_connections",
+            "The pool's largest size (--pool-size)",
+            pool_size.clone(),
+        );
+        let idempotency_replays = Counter::default();
+        registry.register(
+            "idempotency_replays",
+            "Requests answered from a stored Idempotency-Key response",
+            idempotency_replays.clone(),
+        );
+        let idempotency_conflicts = Counter::default();
+        registry.register(
+            "idempotency_conflicts",
+            "Requests refused because their Idempotency-Key was in flight or reused",
+            idempotency_conflicts.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            timeouts,
+            pool,
+            pool_size,
+            idempotency_replays,
+            idempotency_conflicts,
+        }
+    }
+
+    pub fn idempotency_replayed(&self) {
+        self.idempotency_replays.inc();
+    }
+
+    pub fn idempotency_conflict(&self) {
+        self.idempotency_conflicts.inc();
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with the pool's gauges read now.
+    pub fn render(&self, pool: (u32, u32, u32)) -> Result<String, std::fmt::Error> {
+        let (size, connections, idle) = pool;
+        self.pool_size.set(i64::from(size));
+        for (state, value) in [("idle", idle), ("in_use", connections.saturating_sub(idle))] {
+            self.pool
+                .get_or_create(&PoolLabels {
+                    state: state.to_owned(),
+                })
+                .set(i64::from(value));
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// Counts and times every request, and answers 503 `request_timeout` when
+/// a request runs past `--request-timeout-s` (what it started in the
+/// database still completes or rolls back on its own: a retry with the same
+/// `Idempotency-Key` is safe).
+pub async fn measure(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let Some(state) = state else {
+        return next.call(req).await;
+    };
+    let method = req.method().to_string();
+    let limit = state.settings.request_timeout;
+    match actix_web::rt::time::timeout(limit, next.call(req)).await {
+        Ok(Ok(response)) => {
+            let route = response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned());
+            state.metrics.observe(
+                &method,
+                &route,
+                response.status().as_u16(),
+                started.elapsed(),
+            );
+            Ok(response)
+        }
+        Ok(Err(error)) => Err(error),
+        Err(_) => {
+            state.metrics.timeouts.inc();
+            // The request was handed on, so its route is not known here.
+            state
+                .metrics
+                .observe(&method, "timed_out", 503, started.elapsed());
+            Err(ApiError::RequestTimeout(limit.as_secs()).into())
+        }
+    }
+}
+
+/// Prometheus metrics of this instance (request counts and latencies by
+/// route and status, database pool use, idempotency replays).
+#[utoipa::path(
+    tag = "health",
+    operation_id = "get_metrics",
+    responses(
+        (status = 200, description = "OpenMetrics text exposition", content_type = "application/openmetrics-text", body = String),
+    )
+)]
+#[get("/metrics")]
+pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.db.pool_state();
+    match state.metrics.render(pool) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(_) => ApiError::Internal("metrics encoding failed".to_owned()).error_response(),
+    }
+}
