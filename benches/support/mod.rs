@@ -1,4 +1,5 @@
-//! What every benchmark scenario shares: a database to run against, the
+//! What every benchmark scenario (and the resilience tests, which include
+//! this file) shares: a database to run against, the
 //! real `commons-ledger` binary started on it, an administrator's token,
 //! and the server's memory as the kernel reports it.
 
@@ -160,6 +161,12 @@ impl Server {
         let body: Value = response.json().await.expect("JSON");
         assert!(status.is_success(), "{path}: {status} {body}");
         body
+    }
+
+    /// Kills the server with SIGKILL, as a crash or power cut would.
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops the server with SIGTERM and waits for it.
