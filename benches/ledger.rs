@@ -5,6 +5,8 @@
 //! (a database is created there and dropped afterwards). `-- --help` lists
 //! the options; docs/benchmarks.md has the results and how to read them.
 
+// Shared with tests/resilience.rs, which uses parts this file does not.
+#[allow(dead_code)]
 mod support;
 
 use std::time::Instant;
