@@ -25,6 +25,12 @@ struct Options {
     /// Scenarios to run (default: all).
     #[arg(long, value_delimiter = ',')]
     scenario: Vec<Scenario>,
+    /// Seconds each write measurement runs.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Concurrent clients of the write scenario.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32, 64])]
+    clients: Vec<usize>,
     /// Postings in the ledger for the export scenario.
     #[arg(long, default_value_t = 1_000_000)]
     export_postings: u64,
@@ -44,6 +50,10 @@ struct Options {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Scenario {
+    /// Single-posting transfers at 1, 8, 32 and 64 clients, spread and hot,
+    /// against the raw database baselines B1 and B64.
+    Writes,
+    /// journal.csv of a large ledger, then balance reads on it.
     Export,
 }
 
@@ -61,7 +71,7 @@ fn main() {
             .expect("results file")
     });
     let scenarios = if options.scenario.is_empty() {
-        vec![Scenario::Export]
+        vec![Scenario::Writes, Scenario::Export]
     } else {
         options.scenario.clone()
     };
@@ -75,6 +85,7 @@ fn main() {
                 continue;
             };
             match scenario {
+                Scenario::Writes => runtime.block_on(writes(&options, &store, &mut results)),
                 Scenario::Export => runtime.block_on(export(&options, &store, &mut results)),
             }
         }
@@ -217,4 +228,233 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
             seeded_in.as_secs(),
         ),
     );
+}
+
+/// Latencies of one measurement, in microseconds, and what they add up to.
+struct Run {
+    latencies_us: Vec<u64>,
+    elapsed: std::time::Duration,
+}
+
+impl Run {
+    fn throughput(&self) -> u128 {
+        (self.latencies_us.len() as u128) * 1_000_000 / self.elapsed.as_micros().max(1)
+    }
+
+    fn percentile(&mut self, per_mille: usize) -> String {
+        self.latencies_us.sort_unstable();
+        let n = self.latencies_us.len();
+        if n == 0 {
+            return "-".to_owned();
+        }
+        let index = (n * per_mille / 1000).min(n - 1);
+        tenths(u128::from(self.latencies_us[index]), 1000)
+    }
+}
+
+const SPREAD_ACCOUNTS: usize = 64;
+
+/// The account a write goes to: the hot pool, or one of 64 spread over.
+fn target(hot: bool, i: usize) -> String {
+    if hot {
+        "pool:hot".to_owned()
+    } else {
+        format!("pool:s{}", i % SPREAD_ACCOUNTS)
+    }
+}
+
+async fn write_project(server: &Server) -> String {
+    let project = server
+        .post(
+            "/v1/projects",
+            &json!({"name": "Writes", "currency": "EUR"}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("project")
+        .to_owned();
+    let mut names = vec![
+        ("funder:a".to_owned(), false),
+        ("pool:hot".to_owned(), true),
+    ];
+    names.extend((0..SPREAD_ACCOUNTS).map(|i| (format!("pool:s{i}"), true)));
+    for (name, non_negative) in names {
+        server
+            .post(
+                &format!("/v1/projects/{project}/accounts"),
+                &json!({"name": name, "currency": "EUR", "non_negative": non_negative}),
+            )
+            .await;
+    }
+    project
+}
+
+/// `clients` clients posting transfers for `seconds`, each with its own
+/// `Idempotency-Key`, as a careful client does.
+async fn drive(server: &Server, project: &str, clients: usize, hot: bool, seconds: u64) -> Run {
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let http = server.client.clone();
+        let url = format!("{}/v1/projects/{project}/transactions", server.url);
+        let token = server.token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = client;
+            while Instant::now() < deadline {
+                let body = json!({"effective_date": "2026-03-01", "description": "benchmark",
+                    "postings": [{"from": "funder:a", "to": target(hot, i), "amount": "1.00", "currency": "EUR"}]});
+                let sent = Instant::now();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                i += clients;
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.extend(task.await.expect("client"));
+    }
+    Run {
+        latencies_us,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The raw database baseline: the same transfer through diesel and the
+/// ledger's posting code, one database transaction per transfer, same
+/// durability, no HTTP, no idempotency key, from `threads` threads.
+fn baseline(
+    db: &std::sync::Arc<Database>,
+    project: &str,
+    threads: usize,
+    hot: bool,
+    seconds: u64,
+) -> Run {
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|thread| {
+            let db = db.clone();
+            let project = project.to_owned();
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let mut i = thread;
+                let from = AccountName::parse("funder:a").expect("name");
+                while Instant::now() < deadline {
+                    let to = AccountName::parse(&target(hot, i)).expect("name");
+                    let transaction = NewTransaction {
+                        kind: TransactionKind::Transfer,
+                        effective_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+                        description: "benchmark".to_owned(),
+                        metadata: "{}".to_owned(),
+                        postings: vec![NewPosting {
+                            from: from.clone(),
+                            to,
+                            amount: Amount::from_minor(100).expect("amount"),
+                            unit: "EUR".to_owned(),
+                        }],
+                    };
+                    let sent = Instant::now();
+                    db.write(|conn| -> Result<(), ApiError> {
+                        post(conn, &project, &transaction, None)?;
+                        Ok(())
+                    })
+                    .expect("write");
+                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    i += threads;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies_us = Vec::new();
+    for handle in handles {
+        latencies_us.extend(handle.join().expect("thread"));
+    }
+    Run {
+        latencies_us,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Transfers through the service at each concurrency, spread and hot, and
+/// the raw baselines, side by side.
+async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
+    let db = std::sync::Arc::new(store.prepare());
+    let server = Server::start(store, &[("COMMONS_LEDGER_POOL_SIZE", "16")]).await;
+    let project = write_project(&server).await;
+    // Warm up, then fresh statistics (autovacuum would, on a normal server).
+    drive(&server, &project, 8, false, 1).await;
+    analyze(&db);
+    let seconds = options.seconds;
+    let backend = store.backend();
+    for hot in [false, true] {
+        let mode = if hot { "hot pool" } else { "64 accounts" };
+        let mut raw = baseline(&db, &project, 1, hot, seconds);
+        let b1_throughput = raw.throughput();
+        report(
+            results,
+            &format!(
+                "| {backend} | raw B1 | {mode} | 1 | {} | {} | {} | 1.00 |",
+                raw.throughput(),
+                raw.percentile(500),
+                raw.percentile(990)
+            ),
+        );
+        let mut b64_throughput = None;
+        if backend == "PostgreSQL" {
+            let mut raw64 = baseline(&db, &project, 64, hot, seconds);
+            b64_throughput = Some(raw64.throughput());
+            report(
+                results,
+                &format!(
+                    "| {backend} | raw B64 | {mode} | 64 | {} | {} | {} | {} |",
+                    raw64.throughput(),
+                    raw64.percentile(500),
+                    raw64.percentile(990),
+                    tenths(raw64.throughput() * 10, b1_throughput.max(1) * 10),
+                ),
+            );
+        }
+        for &clients in &options.clients {
+            let mut run = drive(&server, &project, clients, hot, seconds).await;
+            let against_b64 = b64_throughput
+                .map(|b64| {
+                    format!(
+                        " ({} × B64)",
+                        tenths(run.throughput() * 10, b64.max(1) * 10)
+                    )
+                })
+                .unwrap_or_default();
+            report(
+                results,
+                &format!(
+                    "| {backend} | service | {mode} | {clients} | {} | {} | {} | {}{against_b64} |",
+                    run.throughput(),
+                    run.percentile(500),
+                    run.percentile(990),
+                    tenths(run.throughput() * 10, b1_throughput.max(1) * 10),
+                ),
+            );
+        }
+    }
+    report(
+        results,
+        &format!(
+            "| {backend} | service peak RSS | | | {} MiB | | | |",
+            tenths(u128::from(server.peak_rss_kib()), 1024)
+        ),
+    );
+    server.stop();
 }

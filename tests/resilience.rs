@@ -409,3 +409,92 @@ async fn three_instances_share_one_postgres_database() {
         server.stop();
     }
 }
+
+/// A database the previous release made and populated, upgraded by this
+/// release: its migrations apply, the old books still verify and read the
+/// same, and new writes land on them.
+async fn upgrade(store: Store) {
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_commons-ledger"))
+        .arg("migrate")
+        .env("COMMONS_LEDGER_DATABASE_URL", &store.url)
+        .env("COMMONS_LEDGER_LOG", "error")
+        .output()
+        .expect("migrate");
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let db = commons_ledger::db::Database::connect(
+        &commons_ledger::db::DatabaseUrl::parse(&store.url).expect("url"),
+        1,
+    )
+    .expect("connect");
+    commons_ledger::admin::create_admin(&db, support::ADMIN_EMAIL, None, support::ADMIN_PASSWORD)
+        .expect("administrator");
+    drop(db);
+    let server = Server::start(&store, &[]).await;
+    let projects: Value = server
+        .client
+        .get(format!("{}/v1/projects", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("projects")
+        .json()
+        .await
+        .expect("page");
+    let project = projects["items"][0]["id"]
+        .as_str()
+        .expect("project")
+        .to_owned();
+    assert_eq!(projects["items"][0]["name"], "OpenAir Lyon");
+    assert_verified(&server, &project, &store).await;
+    let grants: Value = server
+        .client
+        .get(format!("{}/v1/projects/{project}/grants", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("grants")
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(grants["items"][0]["reference"], "FH-2026-017");
+    assert_eq!(grants["items"][0]["remaining"], "10000.00");
+    let before = ledger(&server, &project).await.len();
+    server
+        .post(
+            &format!("/v1/projects/{project}/transactions"),
+            &json!({"effective_date": "2026-04-01", "description": "after the upgrade",
+                    "postings": [{"from": "pool:general", "to": "reserve", "amount": "1.00", "currency": "EUR"}]}),
+        )
+        .await;
+    assert_eq!(ledger(&server, &project).await.len(), before + 1);
+    assert_verified(&server, &project, &store).await;
+    server.stop();
+}
+
+fn previous_release(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/previous-release")
+        .join(file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_release_sqlite_database_upgrades() {
+    upgrade(Store::sqlite_copy(&previous_release("ledger.db"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_previous_release_postgres_database_upgrades() {
+    let Ok(url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+        eprintln!("skipped: {POSTGRES_URL_VARIABLE} is not set");
+        return;
+    };
+    upgrade(Store::postgres_restored(
+        &url,
+        &previous_release("postgres.sql"),
+    ))
+    .await;
+}

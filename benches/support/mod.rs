@@ -33,6 +33,27 @@ impl Store {
         }
     }
 
+    /// A copy of an existing SQLite database file.
+    pub fn sqlite_copy(file: &std::path::Path) -> Store {
+        let store = Store::sqlite();
+        let target = store.url.trim_start_matches("sqlite://");
+        std::fs::copy(file, target).expect("copy the database");
+        store
+    }
+
+    /// A fresh PostgreSQL database loaded from a `pg_dump` file.
+    pub fn postgres_restored(admin_url: &str, dump: &std::path::Path) -> Store {
+        let store = Store::postgres(admin_url);
+        let status = Command::new("psql")
+            .args([store.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+            .arg(dump)
+            .stdout(Stdio::null())
+            .status()
+            .expect("psql");
+        assert!(status.success(), "restore {}", dump.display());
+        store
+    }
+
     /// A fresh database on the server of `admin_url` (a PostgreSQL URL).
     pub fn postgres(admin_url: &str) -> Store {
         let name = format!("cl_bench_{}", uuid::Uuid::now_v7().simple());
