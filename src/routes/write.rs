@@ -1,6 +1,6 @@
 //! The write path shared by every POST: one database transaction for the
-//! effect, with the `Idempotency-Key` claimed before it and its response
-//! stored in the same transaction as the effect.
+//! effect, in which the `Idempotency-Key` is claimed first and the response
+//! stored last.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -34,11 +34,12 @@ impl Reply {
 /// `work` is cloned for each attempt: a transient database failure (see
 /// [`crate::db::Database::write`]) runs it again from the start.
 ///
-/// With an idempotency key: the key is claimed first (its own short
-/// transaction); a completed key replays its stored response, a key used with
-/// another request is refused, a key still in flight is a conflict. The reply
-/// is stored with the effect. A refusal (4xx) is stored too, so a retry fails
-/// the same way; a fault (5xx) releases the key so that a retry can run.
+/// With an idempotency key: the key is claimed in the same transaction as
+/// the effect, and the reply stored there too, so one commit makes both
+/// durable and a crash leaves neither. A completed key replays its stored
+/// response; a key used with another request is refused. A refusal (4xx) is
+/// stored as well, in a transaction of its own, so a retry fails the same
+/// way; after a fault (5xx) nothing was kept and a retry runs anew.
 pub async fn run(
     state: &web::Data<AppState>,
     scope: String,
@@ -81,62 +82,68 @@ async fn run_keyed(
                 .map(|reply| (reply, false));
         };
         let lease = state.settings.idempotency_lease;
-        let claim = db.write(|conn| -> Result<_, ApiError> {
-            Ok(idempotency::claim(conn, &scope, &key, &fingerprint, lease)?)
-        })?;
-        let token = match claim {
-            idempotency::Claim::Acquired { token } => token,
-            idempotency::Claim::Replay { status, body } => {
-                state.metrics.idempotency_replayed();
-                let status =
-                    StatusCode::from_u16(status).map_err(|e| ApiError::Internal(e.to_string()))?;
-                return Ok((Reply { status, body }, true));
+        // The claim, the effect and the stored answer commit together: one
+        // transaction, one durable commit. A concurrent request with the same
+        // key waits on the claim's row (PostgreSQL) or the write gate
+        // (SQLite), then finds the answer stored and replays it.
+        let outcome = db.write(|conn| -> Result<(Reply, bool), ApiError> {
+            match idempotency::claim(conn, &scope, &key, &fingerprint, lease)? {
+                idempotency::Claim::Acquired { token } => {
+                    let reply = work.clone()(conn)?;
+                    if !idempotency::complete(
+                        conn,
+                        &scope,
+                        &key,
+                        &token,
+                        reply.status.as_u16(),
+                        &reply.body,
+                    )? {
+                        // A claim left by a crashed request was taken over meanwhile.
+                        return Err(ApiError::IdempotencyInFlight);
+                    }
+                    Ok((reply, false))
+                }
+                idempotency::Claim::Replay { status, body } => {
+                    let status = StatusCode::from_u16(status)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    Ok((Reply { status, body }, true))
+                }
+                // Only a claim committed without its answer (left by a crash
+                // of an older release, which claimed first) is ever in flight.
+                idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
+                idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
             }
-            idempotency::Claim::InFlight => {
-                state.metrics.idempotency_conflict();
-                return Err(ApiError::IdempotencyInFlight);
-            }
-            idempotency::Claim::Mismatch => {
-                state.metrics.idempotency_conflict();
-                return Err(ApiError::IdempotencyKeyReused);
-            }
-        };
-        let outcome = db.write(|conn| {
-            let reply = work.clone()(conn)?;
-            if !idempotency::complete(
-                conn,
-                &scope,
-                &key,
-                &token,
-                reply.status.as_u16(),
-                &reply.body,
-            )? {
-                // Our lease ran out and another request took the key over.
-                return Err(ApiError::IdempotencyInFlight);
-            }
-            Ok(reply)
         });
         match outcome {
-            Ok(reply) => Ok((reply, false)),
+            Ok((reply, replayed)) => {
+                if replayed {
+                    state.metrics.idempotency_replayed();
+                }
+                Ok((reply, replayed))
+            }
+            Err(error @ (ApiError::IdempotencyInFlight | ApiError::IdempotencyKeyReused)) => {
+                state.metrics.idempotency_conflict();
+                Err(error)
+            }
             Err(error) if store_refusals && error_is_final(&error) => {
+                // The refusal rolled the claim back with the effect: store it
+                // under the key in a transaction of its own, so that a retry
+                // is refused the same way.
                 let problem = serde_json::to_string(&error.problem())
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
                 let status = actix_web::ResponseError::status_code(&error).as_u16();
-                db.write(|conn| -> Result<bool, ApiError> {
-                    Ok(idempotency::complete(
-                        conn, &scope, &key, &token, status, &problem,
-                    )?)
+                db.write(|conn| -> Result<(), ApiError> {
+                    if let idempotency::Claim::Acquired { token } =
+                        idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
+                    {
+                        idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
+                    }
+                    Ok(())
                 })?;
                 Err(error)
             }
-            Err(error) => {
-                if let Err(release_error) = db.write(|conn| -> Result<(), ApiError> {
-                    Ok(idempotency::release(conn, &scope, &key, &token)?)
-                }) {
-                    tracing::warn!(error = %release_error, "could not release an idempotency key");
-                }
-                Err(error)
-            }
+            // A fault: nothing was kept, not even the claim; a retry runs anew.
+            Err(error) => Err(error),
         }
     })
     .await??;
