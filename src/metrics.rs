@@ -203,6 +203,7 @@ pub async fn measure(
 #[utoipa::path(
     tag = "health",
     operation_id = "get_metrics",
+    security(()),
     responses(
         (status = 200, description = "OpenMetrics text exposition", content_type = "application/openmetrics-text", body = String),
     )

@@ -29,6 +29,7 @@ use crate::routes::{self, AppState, extract, health};
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
     modifiers(&BearerSecurity),
+    servers((url = "/", description = "This instance")),
     tags(
         (name = "auth", description = "Signing in and the caller"),
         (name = "agents", description = "People and organisations"),
@@ -115,20 +116,71 @@ fn application(
         .service(crate::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
+    let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app
+        .app_data(allowed)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
+        .wrap(from_fn(extract::refuse_nul))
         .wrap(from_fn(crate::telemetry::log_request))
         .wrap(from_fn(crate::metrics::measure));
     (app, api)
 }
 
-/// Answers requests no route took: 405 when the path exists with other
-/// methods, 404 otherwise.
+/// The methods of every path template of the API, for `Allow` headers.
+struct AllowedMethods(Vec<(Vec<String>, String)>);
+
+impl AllowedMethods {
+    fn of(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut routes = Vec::new();
+        for (path, item) in &api.paths.paths {
+            let value = serde_json::to_value(item).unwrap_or_default();
+            let mut methods: Vec<String> = value
+                .as_object()
+                .map(|o| {
+                    o.keys()
+                        .filter(|k| {
+                            matches!(k.as_str(), "get" | "post" | "put" | "patch" | "delete")
+                        })
+                        .map(|k| k.to_uppercase())
+                        .collect()
+                })
+                .unwrap_or_default();
+            methods.sort();
+            let segments = path.split('/').map(str::to_owned).collect();
+            routes.push((segments, methods.join(", ")));
+        }
+        AllowedMethods(routes)
+    }
+
+    /// The methods of the template `path` matches (`{…}` matches a segment).
+    fn of_path(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, methods)| {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    t == s
+                        || (t.starts_with('{') && !s.is_empty())
+                        || (t.contains('{') && t.ends_with(".csv") && s.ends_with(".csv"))
+                });
+            matches.then_some(methods.as_str())
+        })
+    }
+}
+
+/// Answers requests no route took: 405 with `Allow` when the path exists
+/// with other methods, 404 otherwise.
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     if req.resource_map().has_resource(req.path()) {
-        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+        let allowed = req
+            .app_data::<web::Data<AllowedMethods>>()
+            .and_then(|routes| routes.of_path(req.path()).map(str::to_owned))
+            .unwrap_or_default();
+        return Err(ApiError::MethodNotAllowed(
+            req.method().to_string(),
+            allowed,
+        ));
     }
     Err(ApiError::RouteNotFound)
 }

@@ -76,8 +76,10 @@ pub struct BalancePage {
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Only accounts of this unit.
     pub currency: Option<String>,
@@ -101,7 +103,7 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
     request_body = CreateAccountRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

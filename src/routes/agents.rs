@@ -116,7 +116,7 @@ fn require_admin(
     tag = "agents",
     operation_id = "create_agent",
     request_body = CreateAgentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The agent", body = Agent),

@@ -237,8 +237,10 @@ pub struct CreateReviewRequest {
 #[into_params(parameter_in = Query)]
 pub struct ContributionQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Only this contributor's.
     pub agent: Option<String>,
@@ -397,7 +399,7 @@ fn valuation(
     request_body = CreateContributionRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(
@@ -743,6 +745,13 @@ pub async fn get_contribution(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Contribution>, ApiError> {
     let (project_id, contribution_id) = path.into_inner();
+    if contribution_id == "imports" {
+        // `.../contributions/imports` is a POST-only resource, not an id.
+        return Err(ApiError::MethodNotAllowed(
+            "GET".to_owned(),
+            "POST".to_owned(),
+        ));
+    }
     let item = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::contributions::find(conn, &project_id, &contribution_id)?
@@ -763,7 +772,7 @@ pub async fn get_contribution(
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

@@ -56,7 +56,7 @@ pub struct CreateExchangeRequest {
     request_body = CreateExchangeRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

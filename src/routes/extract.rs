@@ -64,9 +64,58 @@ fn parse_json<T: DeserializeOwned>(
         }
         serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };
+    if let Some(path) = nul_in(&value, String::new()) {
+        return Err(ApiError::field(
+            path,
+            "invalid_character",
+            "text may not contain the NUL character (U+0000)",
+        ));
+    }
     let fingerprint = fingerprint(req, &value);
     let value = T::deserialize(value).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     Ok(JsonBody { value, fingerprint })
+}
+
+/// The path of the first string (or key) holding U+0000, which neither
+/// backend can store as text.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(inner)
+            } else {
+                nul_in(item, inner)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses a request whose path or query holds an encoded NUL (`%00`):
+/// no identifier or filter contains one, and neither backend stores it.
+pub async fn refuse_nul(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let uri = req.uri().to_string();
+    if uri.contains("%00") || uri.contains('\0') {
+        return Err(ApiError::InvalidQuery(
+            "the path or query contains the NUL character (%00)".to_owned(),
+        )
+        .into());
+    }
+    next.call(req).await
 }
 
 fn fingerprint(req: &HttpRequest, value: &serde_json::Value) -> String {

@@ -17,6 +17,7 @@ pub struct Health {
 #[utoipa::path(
     tag = "health",
     operation_id = "get_health",
+    security(()),
     responses((status = 200, description = "Alive", body = Health))
 )]
 #[get("/healthz")]
@@ -30,6 +31,7 @@ pub async fn get_health() -> HttpResponse {
 #[utoipa::path(
     tag = "health",
     operation_id = "get_readiness",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "`service_unavailable`: the database cannot be reached", body = Problem, content_type = "application/problem+json"),

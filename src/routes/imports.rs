@@ -65,6 +65,11 @@ pub struct ContributionImport {
     pub contributions: Vec<String>,
 }
 
+/// The schema of an uploaded CSV file sent as bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
+
 /// One data row, as read from the file.
 #[derive(Clone)]
 struct Row {
@@ -85,20 +90,27 @@ struct Row {
 #[utoipa::path(
     tag = "contributions",
     operation_id = "create_contribution_import",
-    request_body(content = String, content_type = "text/csv", description = "RFC 4180 CSV, UTF-8, with a header row"),
+    request_body(
+        description = "RFC 4180 CSV, UTF-8, with a header row; as `text/csv`, or as `application/octet-stream` for clients that send files only that way",
+        content(
+            (String = "text/csv"),
+            (CsvFile = "application/octet-stream"),
+        ),
+    ),
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry (default: the file's SHA-256)"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry (default: the file's SHA-256)"),
     ),
     security(("bearer" = [])),
     responses(
+        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `text/csv`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Nothing recorded; `errors` lists every problem with its `row` and `column`: `malformed_csv`, `unknown_column`, `missing_column`, `too_many_rows`, `empty_import`, and the codes of a single contribution", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -117,7 +129,11 @@ pub async fn create_contribution_import(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/csv"));
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("text/csv")
+                || mime.eq_ignore_ascii_case("application/octet-stream")
+        });
     if !is_csv {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -331,6 +347,15 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
             break;
         }
         let line = record.position().map_or(0, csv::Position::line);
+        if record.iter().any(|cell| cell.contains('\0')) {
+            errors.push(FieldError::cell(
+                line,
+                "",
+                "malformed_csv",
+                "a cell contains the NUL character (U+0000)",
+            ));
+            continue;
+        }
         let get = |column: &str| {
             positions
                 .get(column)

@@ -95,7 +95,8 @@ pub enum ApiError {
     #[error("no such route")]
     RouteNotFound,
     #[error("this resource does not support the {0} method")]
-    MethodNotAllowed(String),
+    /// The method asked for, and the methods the path allows (`Allow`).
+    MethodNotAllowed(String, String),
     #[error("an account named `{0}` already exists in this project")]
     AccountExists(String),
     #[error("transaction {0} has already been reversed")]
@@ -201,7 +202,7 @@ impl ApiError {
             ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
             ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
             ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),
-            ApiError::MethodNotAllowed(_) => (
+            ApiError::MethodNotAllowed(..) => (
                 "method_not_allowed",
                 S::METHOD_NOT_ALLOWED,
                 "Method not allowed",
@@ -334,6 +335,15 @@ impl ApiError {
 /// so `amount_precision` stays `amount_precision` at the top level.
 fn common_code(errors: &[FieldError]) -> &'static str {
     const KNOWN: &[&str] = &[
+        "invalid_character",
+        "malformed_csv",
+        "unknown_column",
+        "duplicate_column",
+        "missing_column",
+        "required",
+        "invalid_kind",
+        "too_many_rows",
+        "empty_import",
         "amount_malformed",
         "amount_precision",
         "amount_not_positive",
@@ -438,6 +448,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyAttempts(seconds) => {
                 response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            ApiError::MethodNotAllowed(_, allowed) => {
+                response.insert_header(("Allow", allowed.as_str()));
             }
             ApiError::Unavailable | ApiError::Busy(_) | ApiError::RequestTimeout(_) => {
                 response.insert_header(("Retry-After", "1"));

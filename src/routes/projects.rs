@@ -45,8 +45,10 @@ pub struct CreateProjectRequest {
     #[serde(default)]
     pub allow_unvalued: Option<bool>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
     pub approvals_required: Option<i32>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
 }
 
@@ -60,9 +62,11 @@ pub struct UpdateProjectRequest {
     pub licence_policy: Option<LicencePolicyDto>,
     pub allow_unvalued: Option<bool>,
     /// Distinct approvals (by owners or treasurers) a contribution needs, 1 to 10.
+    #[schema(minimum = 1, maximum = 10)]
     pub approvals_required: Option<i32>,
     /// Distinct approvals a distribution run needs before execution, 1 to 10
     /// (with 2 or more, the run's author cannot approve it).
+    #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
 }
 
@@ -147,8 +151,10 @@ pub struct ProjectPage {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
@@ -189,7 +195,7 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     tag = "projects",
     operation_id = "create_project",
     request_body = CreateProjectRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The project", body = Project),

@@ -90,8 +90,10 @@ pub struct RatePage {
 #[into_params(parameter_in = Query)]
 pub struct RateQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Only rates of this kind.
     pub kind: Option<ContributionKindDto>,
@@ -142,7 +144,7 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     request_body = CreateRateRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

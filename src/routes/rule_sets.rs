@@ -74,6 +74,7 @@ pub enum RecipientsDto {
     },
     ProRata {
         /// Weight per contribution kind (`time`, `equipment`, `data`); a missing kind weighs 0.
+        #[schema(value_type = KindWeights)]
         weights: BTreeMap<String, String>,
         cap: Option<CapDto>,
         /// Lines below this amount are dropped to residue.
@@ -83,6 +84,19 @@ pub enum RecipientsDto {
         cap: Option<CapDto>,
         minimum: Option<String>,
     },
+}
+
+/// The schema of a pro-rata step's weights: a decimal string per kind of
+/// contribution, 0 to 1000 with at most 4 decimals; a missing kind weighs 0.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindWeights {
+    #[schema(example = "1")]
+    pub time: Option<String>,
+    #[schema(example = "1")]
+    pub equipment: Option<String>,
+    #[schema(example = "1")]
+    pub data: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -141,7 +155,9 @@ pub struct RuleSetPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RuleSetQuery {
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
@@ -278,7 +294,7 @@ pub fn load(
     request_body = CreateRuleSetRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

@@ -47,7 +47,7 @@ pub struct Token {
     tag = "auth",
     operation_id = "create_token",
     request_body = CreateTokenRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Accepted; signing in is naturally safe to repeat")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Accepted; signing in is naturally safe to repeat")),
     security(()),
     responses(
         (status = 200, description = "An access token", body = Token),

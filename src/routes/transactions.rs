@@ -164,8 +164,10 @@ pub struct TransactionPage {
 #[into_params(parameter_in = Query)]
 pub struct TransactionQuery {
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Earliest effective date, inclusive (`YYYY-MM-DD`).
     #[param(format = Date)]
@@ -319,7 +321,7 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
     request_body = CreateTransactionRequest,
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(
@@ -467,7 +469,7 @@ pub async fn get_transaction(
     params(
         ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
     ),
     security(("bearer" = [])),
     responses(

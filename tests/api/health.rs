@@ -160,3 +160,47 @@ async fn a_request_past_the_timeout_is_answered_503() {
     release.send(()).expect("release");
     holder.join().expect("holder");
 }
+
+on_both_backends!(
+    nul_characters_are_refused_not_stored,
+    refused_methods_say_what_is_allowed
+);
+
+async fn nul_characters_are_refused_not_stored(app: &TestApp) {
+    let response = app
+        .post(
+            "/v1/projects",
+            &serde_json::json!({"name": "Open\u{0}Air", "currency": "EUR"}),
+        )
+        .await;
+    let problem = assert_problem(response, 422, "invalid_character", "NUL in a name").await;
+    assert_eq!(problem["errors"][0]["field"], "name");
+    let project = app.create_project("EUR").await;
+    let response = app
+        .get(&format!("/v1/projects/{project}/contributions?agent=a%00b"))
+        .await;
+    assert_problem(response, 400, "invalid_query", "NUL in a query").await;
+    let response = app
+        .get(&format!(
+            "/v1/projects/{project}/reports/contributions.csv?agent="
+        ))
+        .await;
+    assert_problem(response, 400, "invalid_query", "an empty id").await;
+}
+
+async fn refused_methods_say_what_is_allowed(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/projects/{project}/accounts")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["allow"], "GET, POST");
+    assert_problem(response, 405, "method_not_allowed", "no DELETE").await;
+    let response = app
+        .get(&format!("/v1/projects/{project}/contributions/imports"))
+        .await;
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_problem(response, 405, "method_not_allowed", "imports are posted").await;
+}

@@ -109,6 +109,15 @@ pub async fn export_contributions_csv(
     let project_id = path.into_inner();
     let query = query.into_inner();
     let mut period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    for (name, value) in [("agent", &query.agent), ("grant", &query.grant)] {
+        if let Some(value) = value
+            && uuid::Uuid::parse_str(value).is_err()
+        {
+            return Err(ApiError::InvalidQuery(format!(
+                "`{name}` must be an id (UUID)"
+            )));
+        }
+    }
     let grant_id = query.grant.clone();
     let (project, grant, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
