@@ -210,7 +210,20 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     let rows = lines - 1;
     assert_eq!(rows, options.export_postings * 2, "two rows per posting");
     let peak = server.peak_rss_kib();
+    // Balance reads on the large ledger: 8 clients, 2,000 reads each.
+    let mut reads = read_balances(&server, &project, 8, 2_000).await;
     server.stop();
+    report(
+        results,
+        &format!(
+            "| balance reads | {} | {} postings in the ledger | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
+            store.backend(),
+            options.export_postings,
+            reads.throughput(),
+            reads.percentile(500),
+            reads.percentile(990),
+        ),
+    );
     let ms = elapsed.as_millis().max(1);
     report(
         results,
@@ -457,4 +470,40 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
         ),
     );
     server.stop();
+}
+
+/// `clients` clients each reading an account's balance `count` times.
+async fn read_balances(server: &Server, project: &str, clients: usize, count: usize) -> Run {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let http = server.client.clone();
+        let token = server.token.clone();
+        let accounts = ["pool:general", "reserve", "funder:a"];
+        let url = format!("{}/v1/projects/{project}/accounts/", server.url);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            for i in 0..count {
+                let sent = Instant::now();
+                let response = http
+                    .get(format!("{url}{}", accounts[(client + i) % accounts.len()]))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("read");
+                assert_eq!(response.status(), 200);
+                response.bytes().await.expect("body");
+                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.extend(task.await.expect("client"));
+    }
+    Run {
+        latencies_us,
+        elapsed: started.elapsed(),
+    }
 }
