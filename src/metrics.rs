@@ -48,6 +48,10 @@ pub struct Metrics {
     pool_size: Gauge,
     idempotency_replays: Counter,
     idempotency_conflicts: Counter,
+    /// Shared database transactions committed by the group committer, and
+    /// the write requests they carried.
+    pub commit_batches: Counter,
+    pub commit_requests: Counter,
 }
 
 impl Default for Metrics {
@@ -104,7 +108,21 @@ impl Metrics {
             "Requests refused because their Idempotency-Key was in flight or reused",
             idempotency_conflicts.clone(),
         );
+        let commit_batches = Counter::default();
+        registry.register(
+            "group_commits",
+            "Shared database transactions committed (each carries one or more write requests)",
+            commit_batches.clone(),
+        );
+        let commit_requests = Counter::default();
+        registry.register(
+            "group_commit_requests",
+            "Write requests carried by shared transactions; divided by group_commits, the mean batch",
+            commit_requests.clone(),
+        );
         Metrics {
+            commit_batches,
+            commit_requests,
             registry,
             requests,
             durations,

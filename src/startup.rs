@@ -247,12 +247,22 @@ impl Application {
             settings.login_attempts_per_account,
             settings.login_attempts_per_address,
         );
+        // One committer on SQLite (one writer at a time in any case); on
+        // PostgreSQL half the pool, so that reads keep connections.
+        let committers = match db.backend() {
+            crate::db::Backend::Sqlite => 1,
+            crate::db::Backend::Postgres => usize::try_from(db.pool_state().0 / 2).unwrap_or(1),
+        };
+        let metrics = crate::metrics::Metrics::new();
+        let committer =
+            crate::routes::committer::Committer::start(db.clone(), committers, &metrics);
         let state = web::Data::new(AppState {
+            committer,
             db,
             settings,
             keys,
             login_limiter,
-            metrics: crate::metrics::Metrics::new(),
+            metrics,
         });
         let limits = state.settings.clone();
         let mut server = HttpServer::new(move || application(Some(state.clone())).0)

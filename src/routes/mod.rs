@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod agents;
+pub mod committer;
 pub mod contributions;
 pub mod distributions;
 pub mod exchanges;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub login_limiter: LoginLimiter,
     pub metrics: crate::metrics::Metrics,
+    /// Where write requests go to share a database transaction.
+    pub committer: committer::Committer,
 }
 
 /// Registers the `/v1` resources.

@@ -72,28 +72,32 @@ async fn run_keyed(
     store_refusals: bool,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.clone();
-    let (reply, replayed) = web::block(move || -> Result<(Reply, bool), ApiError> {
-        let db = &state.db;
-        let Some(key) = key else {
-            // A copy per attempt: the database may ask for the work again.
-            return db
-                .write(|conn| work.clone()(conn))
-                .map(|reply| (reply, false));
-        };
-        let lease = state.settings.idempotency_lease;
-        // The claim, the effect and the stored answer commit together: one
-        // transaction, one durable commit. A concurrent request with the same
-        // key waits on the claim's row (PostgreSQL) or the write gate
-        // (SQLite), then finds the answer stored and replays it.
-        let outcome = db.write(|conn| -> Result<(Reply, bool), ApiError> {
-            match idempotency::claim(conn, &scope, &key, &fingerprint, lease)? {
+    let Some(key) = key else {
+        // A copy of the work per attempt: the database may ask for it again.
+        let (reply, replayed) = state
+            .committer
+            .submit(move |conn| work.clone()(conn).map(|reply| (reply, false)))
+            .await?;
+        return Ok(respond(&reply, replayed));
+    };
+    let lease = state.settings.idempotency_lease;
+    // The claim, the effect and the stored answer commit together: one
+    // transaction, one durable commit. A concurrent request with the same
+    // key waits on the claim's row (PostgreSQL) or finds it in the same
+    // shared transaction, then finds the answer stored and replays it.
+    let (claim_scope, claim_key, claim_fingerprint) =
+        (scope.clone(), key.clone(), fingerprint.clone());
+    let outcome = state
+        .committer
+        .submit(move |conn| -> Result<(Reply, bool), ApiError> {
+            let (scope, key, fingerprint) = (&claim_scope, &claim_key, &claim_fingerprint);
+            match idempotency::claim(conn, scope, key, fingerprint, lease)? {
                 idempotency::Claim::Acquired { token } => {
                     let reply = work.clone()(conn)?;
                     if !idempotency::complete(
                         conn,
-                        &scope,
-                        &key,
+                        scope,
+                        key,
                         &token,
                         reply.status.as_u16(),
                         &reply.body,
@@ -113,40 +117,50 @@ async fn run_keyed(
                 idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
                 idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
             }
-        });
-        match outcome {
-            Ok((reply, replayed)) => {
-                if replayed {
-                    state.metrics.idempotency_replayed();
-                }
-                Ok((reply, replayed))
+        })
+        .await;
+    let (reply, replayed) = match outcome {
+        Ok((reply, replayed)) => {
+            if replayed {
+                state.metrics.idempotency_replayed();
             }
-            Err(error @ (ApiError::IdempotencyInFlight | ApiError::IdempotencyKeyReused)) => {
-                state.metrics.idempotency_conflict();
-                Err(error)
-            }
-            Err(error) if store_refusals && error_is_final(&error) => {
-                // The refusal rolled the claim back with the effect: store it
-                // under the key in a transaction of its own, so that a retry
-                // is refused the same way.
-                let problem = serde_json::to_string(&error.problem())
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                let status = actix_web::ResponseError::status_code(&error).as_u16();
-                db.write(|conn| -> Result<(), ApiError> {
+            (reply, replayed)
+        }
+        Err(error @ (ApiError::IdempotencyInFlight | ApiError::IdempotencyKeyReused)) => {
+            state.metrics.idempotency_conflict();
+            return Err(error);
+        }
+        Err(error) if store_refusals && error_is_final(&error) => {
+            // The refusal rolled the claim back with the effect: store it
+            // under the key on its own, so that a retry is refused the same way.
+            let problem = serde_json::to_string(&error.problem())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let code = actix_web::ResponseError::status_code(&error);
+            let status = code.as_u16();
+            state
+                .committer
+                .submit(move |conn| -> Result<(Reply, bool), ApiError> {
                     if let idempotency::Claim::Acquired { token } =
                         idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
                     {
                         idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
                     }
-                    Ok(())
-                })?;
-                Err(error)
-            }
-            // A fault: nothing was kept, not even the claim; a retry runs anew.
-            Err(error) => Err(error),
+                    // Ok keeps the savepoint; the reply itself is not used.
+                    Ok((
+                        Reply {
+                            status: code,
+                            body: String::new(),
+                        },
+                        false,
+                    ))
+                })
+                .await
+                .ok();
+            return Err(error);
         }
-    })
-    .await??;
+        // A fault: nothing was kept, not even the claim; a retry runs anew.
+        Err(error) => return Err(error),
+    };
     Ok(respond(&reply, replayed))
 }
 

@@ -157,3 +157,63 @@ async fn concurrent_transfers_keep_every_invariant(app: &TestApp) {
     );
     assert_eq!(sequences.len(), accepted.min(1000));
 }
+
+on_both_backends!(a_refused_write_never_fails_its_neighbours);
+
+/// 64 writes at once, every other one refused (it would overdraw an empty
+/// pool): they may share database transactions, but every good one is
+/// answered 201 and kept, every bad one 422 and not kept, and the balances
+/// are exactly the good ones'.
+async fn a_refused_write_never_fails_its_neighbours(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "pool:empty", "EUR", true)
+        .await;
+    let path = format!("/v1/projects/{project}/transactions");
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        let body = if i % 2 == 0 {
+            crate::helpers::transfer_body("funder:a", "pool:general", "1.00", "EUR")
+        } else {
+            crate::helpers::transfer_body("pool:empty", "pool:general", "1.00", "EUR")
+        };
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .header("Idempotency-Key", format!("neighbour-{i}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            (i, response.status().as_u16())
+        }));
+    }
+    for task in tasks {
+        let (i, status) = task.await.expect("task");
+        let expected = if i % 2 == 0 { 201 } else { 422 };
+        assert_eq!(status, expected, "request {i}");
+    }
+    assert_eq!(app.transaction_count(&project).await, 32);
+    assert_eq!(app.balances(&project).await["pool:general"], "32.00");
+    assert_eq!(app.balances(&project).await["pool:empty"], "0.00");
+    // The refusals were stored under their keys: a retry is refused the same way.
+    let retry = app
+        .client
+        .post(app.url(&path))
+        .header("Idempotency-Key", "neighbour-1")
+        .json(&crate::helpers::transfer_body(
+            "pool:empty",
+            "pool:general",
+            "1.00",
+            "EUR",
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(retry.status(), 422);
+    assert_eq!(retry.headers()["idempotency-replayed"], "true");
+}
