@@ -138,14 +138,16 @@ fn seed(db: &Database, project: &str, count: u64, batch: u64) {
     analyze(db);
 }
 
-/// Refreshes PostgreSQL's planner statistics, as autovacuum would (this
-/// machine's server runs with autovacuum off). Without it, plans made while
-/// the tables were empty keep scanning them whole as they grow.
+/// Refreshes PostgreSQL's planner statistics and prunes dead row versions,
+/// as autovacuum would (this machine's server runs with autovacuum off).
+/// Without it, plans made while the tables were empty keep scanning them
+/// whole as they grow, and the rows every write updates (the project's, the
+/// accounts') drag ever longer chains of dead versions.
 fn analyze(db: &Database) {
     use diesel::RunQueryDsl;
     let mut conn = db.connection().expect("connection");
     if let commons_ledger::db::DbConnection::Postgresql(pg) = &mut *conn {
-        diesel::sql_query("ANALYZE").execute(pg).expect("analyze");
+        diesel::sql_query("VACUUM ANALYZE").execute(pg).expect("vacuum analyze");
     }
 }
 
@@ -414,6 +416,7 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
     let backend = store.backend();
     for hot in [false, true] {
         let mode = if hot { "hot pool" } else { "64 accounts" };
+        analyze(&db);
         let mut raw = baseline(&db, &project, 1, hot, seconds);
         let b1_throughput = raw.throughput();
         report(
@@ -427,6 +430,7 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
         );
         let mut b64_throughput = None;
         if backend == "PostgreSQL" {
+            analyze(&db);
             let mut raw64 = baseline(&db, &project, 64, hot, seconds);
             b64_throughput = Some(raw64.throughput());
             report(
@@ -441,7 +445,14 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
             );
         }
         for &clients in &options.clients {
+            analyze(&db);
+            let before = commit_counters(&server).await;
             let mut run = drive(&server, &project, clients, hot, seconds).await;
+            let after = commit_counters(&server).await;
+            let batch = tenths(
+                u128::from(after.1 - before.1) * 10,
+                u128::from((after.0 - before.0).max(1)) * 10,
+            );
             let against_b64 = b64_throughput
                 .map(|b64| {
                     format!(
@@ -453,7 +464,7 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
             report(
                 results,
                 &format!(
-                    "| {backend} | service | {mode} | {clients} | {} | {} | {} | {}{against_b64} |",
+                    "| {backend} | service | {mode} | {clients} | {} | {} | {} | {}{against_b64} | {batch} |",
                     run.throughput(),
                     run.percentile(500),
                     run.percentile(990),
@@ -506,4 +517,27 @@ async fn read_balances(server: &Server, project: &str, clients: usize, count: us
         latencies_us,
         elapsed: started.elapsed(),
     }
+}
+
+/// The group committer's counters from /metrics: shared commits, and the
+/// write requests they carried.
+async fn commit_counters(server: &Server) -> (u64, u64) {
+    let text = server
+        .client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        value("commons_ledger_group_commits_total "),
+        value("commons_ledger_group_commit_requests_total "),
+    )
 }

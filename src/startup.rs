@@ -247,11 +247,13 @@ impl Application {
             settings.login_attempts_per_account,
             settings.login_attempts_per_address,
         );
-        // One committer on SQLite (one writer at a time in any case); on
-        // PostgreSQL half the pool, so that reads keep connections.
+        // One committer on SQLite (one writer at a time in any case). On
+        // PostgreSQL two: a busy project's writes serialise on its row lock
+        // whatever the number, so more committers would only split its
+        // batches; two let another project's writes commit meanwhile.
         let committers = match db.backend() {
             crate::db::Backend::Sqlite => 1,
-            crate::db::Backend::Postgres => usize::try_from(db.pool_state().0 / 2).unwrap_or(1),
+            crate::db::Backend::Postgres => 2,
         };
         let metrics = crate::metrics::Metrics::new();
         let committer =
