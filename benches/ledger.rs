@@ -147,7 +147,9 @@ fn analyze(db: &Database) {
     use diesel::RunQueryDsl;
     let mut conn = db.connection().expect("connection");
     if let commons_ledger::db::DbConnection::Postgresql(pg) = &mut *conn {
-        diesel::sql_query("VACUUM ANALYZE").execute(pg).expect("vacuum analyze");
+        diesel::sql_query("VACUUM ANALYZE")
+            .execute(pg)
+            .expect("vacuum analyze");
     }
 }
 

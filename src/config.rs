@@ -226,6 +226,11 @@ pub struct Settings {
     )]
     pub lock_timeout_ms: u64,
 
+    /// Most write requests one shared database transaction carries (group
+    /// commit); 1 turns it off. Default: 128 on SQLite, 4 on PostgreSQL.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_GROUP_COMMIT_MAX")]
+    pub group_commit_max: Option<usize>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, global = true, env = "COMMONS_LEDGER_WORKERS")]
     pub workers: Option<usize>,
@@ -251,6 +256,7 @@ pub struct RuntimeSettings {
     pub client_request_timeout: Duration,
     pub keep_alive: Duration,
     pub max_connections: usize,
+    pub group_commit_max: Option<usize>,
 }
 
 impl Settings {
@@ -264,6 +270,7 @@ impl Settings {
             client_request_timeout: Duration::from_millis(self.client_request_timeout_ms),
             keep_alive: Duration::from_secs(self.keep_alive_s),
             max_connections: self.max_connections,
+            group_commit_max: self.group_commit_max,
         }
     }
 }

@@ -251,13 +251,14 @@ impl Application {
         // PostgreSQL two: a busy project's writes serialise on its row lock
         // whatever the number, so more committers would only split its
         // batches; two let another project's writes commit meanwhile.
-        let committers = match db.backend() {
-            crate::db::Backend::Sqlite => 1,
-            crate::db::Backend::Postgres => 2,
+        let (committers, default_batch) = match db.backend() {
+            crate::db::Backend::Sqlite => (1, crate::routes::committer::BATCH_MAX_SQLITE),
+            crate::db::Backend::Postgres => (2, crate::routes::committer::BATCH_MAX_POSTGRES),
         };
+        let batch_max = settings.group_commit_max.unwrap_or(default_batch);
         let metrics = crate::metrics::Metrics::new();
         let committer =
-            crate::routes::committer::Committer::start(db.clone(), committers, &metrics);
+            crate::routes::committer::Committer::start(db.clone(), committers, batch_max, &metrics);
         let state = web::Data::new(AppState {
             committer,
             db,

@@ -2,7 +2,7 @@
 //!
 //! Each write request hands its work to a committer thread and waits. A
 //! committer takes every request queued at that moment (up to
-//! [`BATCH_MAX`]), opens one database transaction, runs each request in a
+//! `--group-commit-max`), opens one database transaction, runs each request in a
 //! savepoint of its own, and commits once. So:
 //!
 //! - each request is still atomic: a request that fails is rolled back to its
@@ -30,8 +30,14 @@ use super::problem::ApiError;
 use super::write::Reply;
 use crate::db::{Database, DbConnection, Transient, WRITE_ATTEMPTS};
 
-/// Most requests one database transaction carries.
-pub const BATCH_MAX: usize = 128;
+/// Most requests one database transaction carries, by default: on SQLite,
+/// where a commit is the one expensive step, as many as are waiting; on
+/// PostgreSQL a few, because every request of a batch updates the same
+/// project row inside one open transaction, whose dead versions cannot be
+/// pruned until it ends, so long batches slow down (measured in
+/// docs/benchmarks.md).
+pub const BATCH_MAX_SQLITE: usize = 128;
+pub const BATCH_MAX_POSTGRES: usize = 4;
 
 /// A request's work: its reply, and whether it was replayed from a key.
 pub type Outcome = Result<(Reply, bool), ApiError>;
@@ -55,6 +61,7 @@ impl Committer {
     pub fn start(
         db: Arc<Database>,
         threads: usize,
+        batch_max: usize,
         metrics: &crate::metrics::Metrics,
     ) -> Committer {
         let (sender, receiver) = mpsc::channel::<Job>();
@@ -68,7 +75,7 @@ impl Committer {
             );
             std::thread::Builder::new()
                 .name(format!("committer-{i}"))
-                .spawn(move || committer(&db, &receiver, &counters))
+                .spawn(move || committer(&db, &receiver, batch_max.max(1), &counters))
                 .expect("start a committer thread");
         }
         Committer {
@@ -105,6 +112,7 @@ impl Committer {
 fn committer(
     db: &Database,
     receiver: &Mutex<mpsc::Receiver<Job>>,
+    batch_max: usize,
     (batches, requests): &(
         prometheus_client::metrics::counter::Counter,
         prometheus_client::metrics::counter::Counter,
@@ -120,7 +128,7 @@ fn committer(
                 return;
             };
             let mut batch = vec![first];
-            while batch.len() < BATCH_MAX {
+            while batch.len() < batch_max {
                 match receiver.try_recv() {
                     Ok(job) => batch.push(job),
                     Err(_) => break,

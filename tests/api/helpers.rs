@@ -136,6 +136,7 @@ pub async fn spawn_app_with(
         client_request_timeout: std::time::Duration::from_secs(5),
         keep_alive: std::time::Duration::from_secs(5),
         max_connections: 1_024,
+        group_commit_max: None,
     };
     let mut settings = settings;
     adjust(&mut settings);
