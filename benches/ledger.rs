@@ -31,6 +31,12 @@ struct Options {
     /// Concurrent clients of the write scenario.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32, 64])]
     clients: Vec<usize>,
+    /// Contributors of the distribution scenario.
+    #[arg(long, default_value_t = 10_000)]
+    contributors: u64,
+    /// Approved contributions of the distribution scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    contributions: u64,
     /// Postings in the ledger for the export scenario.
     #[arg(long, default_value_t = 1_000_000)]
     export_postings: u64,
@@ -55,6 +61,10 @@ enum Scenario {
     Writes,
     /// journal.csv of a large ledger, then balance reads on it.
     Export,
+    /// Contribution logging at 1 and 64 clients.
+    Contributions,
+    /// A distribution run over many contributors and approved contributions.
+    Distribution,
 }
 
 fn main() {
@@ -71,7 +81,12 @@ fn main() {
             .expect("results file")
     });
     let scenarios = if options.scenario.is_empty() {
-        vec![Scenario::Writes, Scenario::Export]
+        vec![
+            Scenario::Writes,
+            Scenario::Contributions,
+            Scenario::Distribution,
+            Scenario::Export,
+        ]
     } else {
         options.scenario.clone()
     };
@@ -87,6 +102,12 @@ fn main() {
             match scenario {
                 Scenario::Writes => runtime.block_on(writes(&options, &store, &mut results)),
                 Scenario::Export => runtime.block_on(export(&options, &store, &mut results)),
+                Scenario::Contributions => {
+                    runtime.block_on(contributions(&options, &store, &mut results));
+                }
+                Scenario::Distribution => {
+                    runtime.block_on(distribution(&options, &store, &mut results));
+                }
             }
         }
     }
@@ -542,4 +563,245 @@ async fn commit_counters(server: &Server) -> (u64, u64) {
         value("commons_ledger_group_commits_total "),
         value("commons_ledger_group_commit_requests_total "),
     )
+}
+
+/// A project valuing time at 25.00 EUR an hour.
+async fn contribution_project(server: &Server, name: &str) -> String {
+    let project = server
+        .post("/v1/projects", &json!({"name": name, "currency": "EUR"}))
+        .await["id"]
+        .as_str()
+        .expect("project")
+        .to_owned();
+    server
+        .post(
+            &format!("/v1/projects/{project}/rates"),
+            &json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00",
+                    "currency": "EUR", "per": "hour", "method": "replacement cost", "source": "bench"}),
+        )
+        .await;
+    project
+}
+
+/// Contributions logged (valued at once from the rate in force), each with
+/// its own `Idempotency-Key`.
+async fn contributions(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
+    let db = store.prepare();
+    let server = Server::start(store, &[]).await;
+    let project = contribution_project(&server, "Contributions").await;
+    analyze(&db);
+    for clients in [1, 64] {
+        let deadline = Instant::now() + std::time::Duration::from_secs(options.seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let http = server.client.clone();
+            let url = format!("{}/v1/projects/{project}/contributions", server.url);
+            let token = server.token.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                        .json(
+                            &json!({"kind": "time", "date": "2026-03-02", "quantity": "1.5",
+                                      "unit": "hour", "description": "benchmark"}),
+                        )
+                        .send()
+                        .await
+                        .expect("request");
+                    assert_eq!(response.status(), 201);
+                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                }
+                latencies
+            }));
+        }
+        let mut latencies_us = Vec::new();
+        for task in tasks {
+            latencies_us.extend(task.await.expect("client"));
+        }
+        let mut run = Run {
+            latencies_us,
+            elapsed: started.elapsed(),
+        };
+        report(
+            results,
+            &format!(
+                "| contribution logging | {} | {clients} clients | {} /s | p50 {} ms, p99 {} ms |",
+                store.backend(),
+                run.throughput(),
+                run.percentile(500),
+                run.percentile(990),
+            ),
+        );
+    }
+    server.stop();
+}
+
+/// `--contributors` members with `--contributions` approved contributions
+/// between them (seeded through the library), then a distribution run over
+/// all of them: the dry run, approval and execution timed over HTTP.
+async fn distribution(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
+    use commons_ledger::db::agents::NewAgent;
+    use commons_ledger::db::contributions::ContributionRow;
+    let db = store.prepare();
+    let server = Server::start(store, &[]).await;
+    let project = contribution_project(&server, "Distribution").await;
+    let funder = server
+        .post(
+            "/v1/agents",
+            &json!({"kind": "organisation", "name": "Fondation Horizon"}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("funder")
+        .to_owned();
+    server
+        .post(
+            &format!("/v1/projects/{project}/grants"),
+            &json!({"funder": funder, "kind": "donation", "reference": "BENCH", "amount": "1000000.00",
+                    "currency": "EUR", "received_on": "2026-02-01"}),
+        )
+        .await;
+    server
+        .post(
+            &format!("/v1/projects/{project}/rule-sets"),
+            &json!({"steps": [{"share": {"type": "percentage", "percent": "100", "of": "total"},
+                "to": {"type": "pro_rata", "weights": {"time": "1"}}}], "residue": {"type": "pool"}}),
+        )
+        .await;
+    let rate: String = {
+        use commons_ledger::db::schema::rates;
+        use diesel::prelude::*;
+        let mut conn = db.connection().expect("connection");
+        rates::table
+            .filter(rates::project_id.eq(&project))
+            .select(rates::id)
+            .first(&mut *conn)
+            .expect("rate")
+    };
+    server.stop();
+    let seeding = Instant::now();
+    let contributors = options.contributors.max(1);
+    let mut agents = Vec::new();
+    for chunk in 0..contributors.div_ceil(1_000) {
+        let made = db
+            .write(|conn| -> Result<Vec<String>, ApiError> {
+                let mut ids = Vec::new();
+                for i in chunk * 1_000..((chunk + 1) * 1_000).min(contributors) {
+                    let agent = commons_ledger::db::agents::insert(
+                        conn,
+                        &NewAgent {
+                            kind: "person",
+                            name: &format!("Contributor {i}"),
+                            email: None,
+                            password_hash: None,
+                            is_admin: false,
+                        },
+                    )?;
+                    commons_ledger::db::memberships::insert(
+                        conn,
+                        &project,
+                        &agent.id,
+                        "contributor",
+                    )?;
+                    ids.push(agent.id);
+                }
+                Ok(ids)
+            })
+            .expect("agents");
+        agents.extend(made);
+    }
+    let mut done = 0;
+    while done < options.contributions {
+        let batch = (options.contributions - done).min(10_000);
+        db.write(|conn| -> Result<(), ApiError> {
+            let now = commons_ledger::db::now();
+            for i in done..done + batch {
+                let agent = &agents[usize::try_from(i % contributors).expect("index")];
+                // 0.25 to 8 hours, so that shares differ.
+                let quantity = i64::try_from(25 * (1 + i % 32)).expect("quantity");
+                commons_ledger::db::contributions::insert(
+                    conn,
+                    &ContributionRow {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        project_id: project.clone(),
+                        agent_id: agent.clone(),
+                        kind: "time".to_owned(),
+                        date: chrono::NaiveDate::from_ymd_opt(
+                            2026,
+                            3,
+                            1 + u32::try_from(i % 28).expect("day"),
+                        )
+                        .expect("date"),
+                        quantity,
+                        unit: "hour".to_owned(),
+                        description: String::new(),
+                        skill: None,
+                        equipment: None,
+                        dataset_title: None,
+                        dataset_uri: None,
+                        dataset_size_bytes: None,
+                        dataset_checksum: None,
+                        licence: None,
+                        rate_id: Some(rate.clone()),
+                        value: Some(quantity * 25),
+                        currency: Some("EUR".to_owned()),
+                        supersedes_id: None,
+                        status: "approved".to_owned(),
+                        recorded_by: agent.clone(),
+                        recorded_at: now,
+                        decided_at: Some(now),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .expect("contributions");
+        done += batch;
+    }
+    analyze(&db);
+    let seeded_in = seeding.elapsed();
+    let server = Server::start(store, &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")]).await;
+    let before = server.peak_rss_kib();
+    let base = format!("/v1/projects/{project}/distributions");
+    let started = Instant::now();
+    let draft = server
+        .post(
+            &base,
+            &json!({"rule_set_version": 1, "pool": "pool:general", "amount": "100000.00",
+                    "period_from": "2026-03-01", "period_to": "2026-03-31"}),
+        )
+        .await;
+    let drafted = started.elapsed();
+    let lines = draft["lines"].as_array().map_or(0, Vec::len);
+    let id = draft["id"].as_str().expect("run").to_owned();
+    server
+        .post(&format!("{base}/{id}/approvals"), &json!({}))
+        .await;
+    let started = Instant::now();
+    let executed = server
+        .post(&format!("{base}/{id}/execution"), &json!({}))
+        .await;
+    let execution = started.elapsed();
+    assert_eq!(executed["status"], "executed");
+    let peak = server.peak_rss_kib();
+    server.stop();
+    report(
+        results,
+        &format!(
+            "| distribution run | {} | {} contributors, {} approved contributions | dry run {} ms ({lines} lines); execution {} ms | peak RSS {} MiB (before {} MiB) | seeded in {} s |",
+            store.backend(),
+            contributors,
+            options.contributions,
+            drafted.as_millis(),
+            execution.as_millis(),
+            tenths(u128::from(peak), 1024),
+            tenths(u128::from(before), 1024),
+            seeded_in.as_secs(),
+        ),
+    );
 }
