@@ -58,9 +58,18 @@ impl Store {
     pub fn postgres(admin_url: &str) -> Store {
         let name = format!("cl_bench_{}", uuid::Uuid::now_v7().simple());
         psql(admin_url, &format!("CREATE DATABASE {name}"));
-        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+        // Same server and options (`?sslmode=...`), another database.
+        let (address, query) = admin_url
+            .split_once('?')
+            .map_or((admin_url, ""), |(a, q)| (a, q));
+        let base = address.rsplit_once('/').map_or(address, |(b, _)| b);
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
         Store {
-            url: format!("{base}/{name}"),
+            url: format!("{base}/{name}{query}"),
             _dir: None,
             admin_url: Some((admin_url.to_owned(), name)),
         }
