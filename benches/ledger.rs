@@ -118,10 +118,10 @@ fn main() {
 /// batches: every posting updates the project's row and two account rows,
 /// and row versions made inside one open transaction cannot be pruned, so a
 /// long batch gets slower with every posting.
-fn seed(db: &Database, project: &str, count: u64, batch: u64) {
+fn seed(db: &Database, project: &str, count: u64, batch: u64, receiver: &str) {
     let accounts = [
         AccountName::parse("funder:a").expect("name"),
-        AccountName::parse("pool:general").expect("name"),
+        AccountName::parse(receiver).expect("name"),
         AccountName::parse("reserve").expect("name"),
     ];
     let mut done = 0;
@@ -188,9 +188,25 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
         .as_str()
         .expect("project")
         .to_owned();
+    // Half the postings go to the administrator's contributor account, so
+    // that its value account sits on a long history.
+    let me = server
+        .client
+        .get(format!("{}/v1/me", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("me")
+        .json::<serde_json::Value>()
+        .await
+        .expect("me")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let receiver = format!("contributor:{me}");
     for (name, non_negative) in [
         ("funder:a", false),
-        ("pool:general", true),
+        (receiver.as_str(), true),
         ("reserve", true),
     ] {
         server
@@ -207,7 +223,7 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     } else {
         200
     };
-    seed(&db, &project, options.export_postings, batch);
+    seed(&db, &project, options.export_postings, batch, &receiver);
     let seeded_in = seeding.elapsed();
     drop(db);
     let server = Server::start(store, &[]).await;
@@ -236,7 +252,14 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     assert_eq!(rows, options.export_postings * 2, "two rows per posting");
     let peak = server.peak_rss_kib();
     // Balance reads on the large ledger: 8 clients, 2,000 reads each.
-    let mut reads = read_balances(&server, &project, 8, 2_000).await;
+    let accounts = vec![
+        receiver.clone(),
+        "reserve".to_owned(),
+        "funder:a".to_owned(),
+    ];
+    let mut reads = read_balances(&server, &project, &accounts, 8, 2_000).await;
+    let value_path = format!("/v1/projects/{project}/members/{me}/value-account");
+    let mut value_reads = read_paths(&server, &[value_path], 8, 5).await;
     server.stop();
     report(
         results,
@@ -247,6 +270,17 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
             reads.throughput(),
             reads.percentile(500),
             reads.percentile(990),
+        ),
+    );
+    report(
+        results,
+        &format!(
+            "| value-account reads | {} | {} postings, half on the contributor's account | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
+            store.backend(),
+            options.export_postings,
+            value_reads.throughput(),
+            value_reads.percentile(500),
+            value_reads.percentile(990),
         ),
     );
     let ms = elapsed.as_millis().max(1);
@@ -507,20 +541,34 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
 }
 
 /// `clients` clients each reading an account's balance `count` times.
-async fn read_balances(server: &Server, project: &str, clients: usize, count: usize) -> Run {
+async fn read_balances(
+    server: &Server,
+    project: &str,
+    accounts: &[String],
+    clients: usize,
+    count: usize,
+) -> Run {
+    let paths: Vec<String> = accounts
+        .iter()
+        .map(|a| format!("/v1/projects/{project}/accounts/{a}"))
+        .collect();
+    read_paths(server, &paths, clients, count).await
+}
+
+/// `clients` clients each reading the `paths` in turn, `count` times.
+async fn read_paths(server: &Server, paths: &[String], clients: usize, count: usize) -> Run {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
         let http = server.client.clone();
         let token = server.token.clone();
-        let accounts = ["pool:general", "reserve", "funder:a"];
-        let url = format!("{}/v1/projects/{project}/accounts/", server.url);
+        let urls: Vec<String> = paths.iter().map(|p| format!("{}{p}", server.url)).collect();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for i in 0..count {
                 let sent = Instant::now();
                 let response = http
-                    .get(format!("{url}{}", accounts[(client + i) % accounts.len()]))
+                    .get(&urls[(client + i) % urls.len()])
                     .bearer_auth(&token)
                     .send()
                     .await
