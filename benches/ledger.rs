@@ -199,7 +199,7 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
         .expect("me")
         .json::<serde_json::Value>()
         .await
-        .expect("me")["id"]
+        .expect("me")["agent"]["id"]
         .as_str()
         .expect("id")
         .to_owned();
