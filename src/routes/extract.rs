@@ -119,13 +119,18 @@ pub async fn refuse_nul(
 }
 
 fn fingerprint(req: &HttpRequest, value: &serde_json::Value) -> String {
+    // serde_json keeps object keys sorted, so this text is canonical.
+    request_fingerprint(req, value.to_string().as_bytes())
+}
+
+/// What identifies a request for its idempotency key: method, path and body.
+pub fn request_fingerprint(req: &HttpRequest, body: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(req.method().as_str());
     hasher.update(b"\n");
     hasher.update(req.path());
     hasher.update(b"\n");
-    // serde_json keeps object keys sorted, so this text is canonical.
-    hasher.update(value.to_string());
+    hasher.update(body);
     hex::encode(hasher.finalize())
 }
 

@@ -16,7 +16,7 @@ use super::access::{self, Caller};
 use super::contributions::{
     self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
 };
-use super::extract::IdempotencyKey;
+use super::extract::{IdempotencyKey, request_fingerprint};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
@@ -143,15 +143,7 @@ pub async fn create_contribution_import(
         Err(_) => return Err(ApiError::PayloadTooLarge(IMPORT_BYTES_MAX)),
     };
     let content_sha256 = hex::encode(Sha256::digest(&bytes));
-    let fingerprint = {
-        let mut hasher = Sha256::new();
-        hasher.update(req.method().as_str());
-        hasher.update(b"\n");
-        hasher.update(req.path());
-        hasher.update(b"\n");
-        hasher.update(&bytes);
-        hex::encode(hasher.finalize())
-    };
+    let fingerprint = request_fingerprint(&req, &bytes);
     // Whoever may not record here learns nothing, not even of an earlier import.
     let checked_project = project_id.clone();
     let check_credentials = credentials.clone();

@@ -134,11 +134,7 @@ pub async fn export_contributions_csv(
     let mut report = "contributions".to_owned();
     if let Some(grant) = &grant {
         // Within the grant's period as well as the asked one.
-        period.from = period.from.max(grant.period_start);
-        period.to = match (period.to, grant.period_end) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        period = period.within(grant.period_start, grant.period_end);
         report = format!("contributions-grant-{}", grant.reference);
     }
     let filter = ContributionFilter {
@@ -155,7 +151,7 @@ pub async fn export_contributions_csv(
         &name,
         move |db, sink| {
             let mut out = CsvOut::new(sink, &CONTRIBUTION_COLUMNS)?;
-            if period.from.zip(period.to).is_some_and(|(f, t)| f > t) {
+            if period.is_empty() {
                 // The grant's period and the asked one do not meet.
                 return out.finish();
             }

@@ -317,18 +317,14 @@ fn in_kind_rows(
     categories: &HashMap<String, String>,
     out: &mut CsvOut<'_>,
 ) -> Result<(), Halt> {
-    let from = period.from.max(grant.period_start);
-    let to = match (period.to, grant.period_end) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    if from.zip(to).is_some_and(|(f, t)| f > t) {
+    let period = period.within(grant.period_start, grant.period_end);
+    if period.is_empty() {
         return Ok(());
     }
     let filter = ContributionFilter {
         status: Some("approved".to_owned()),
-        from,
-        to,
+        from: period.from,
+        to: period.to,
         ..ContributionFilter::default()
     };
     let replaced: std::collections::HashSet<String> = db

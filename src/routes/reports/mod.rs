@@ -78,14 +78,29 @@ impl Period {
             from: date(from, "from")?,
             to: date(to, "to")?,
         };
-        if let (Some(from), Some(to)) = (period.from, period.to)
-            && from > to
-        {
+        if period.is_empty() {
             return Err(ApiError::InvalidQuery(
                 "`from` is after `to`: the period is empty".to_owned(),
             ));
         }
         Ok(period)
+    }
+
+    /// The part of this period that also lies within a grant's period
+    /// (either of whose ends may be open).
+    pub fn within(&self, start: Option<NaiveDate>, end: Option<NaiveDate>) -> Period {
+        Period {
+            from: self.from.max(start),
+            to: match (self.to, end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+
+    /// Whether no date lies in the period (it ends before it starts).
+    pub fn is_empty(&self) -> bool {
+        self.from.zip(self.to).is_some_and(|(from, to)| from > to)
     }
 
     pub fn contains(&self, date: NaiveDate) -> bool {
