@@ -257,6 +257,9 @@ pub struct RuntimeSettings {
     pub keep_alive: Duration,
     pub max_connections: usize,
     pub group_commit_max: Option<usize>,
+    /// Test-only controls of the write pipeline (fault injection, batches
+    /// made to fill up); never set outside the test harness.
+    pub test_hooks: Option<std::sync::Arc<crate::write_pipeline::TestHooks>>,
 }
 
 impl Settings {
@@ -271,6 +274,7 @@ impl Settings {
             keep_alive: Duration::from_secs(self.keep_alive_s),
             max_connections: self.max_connections,
             group_commit_max: self.group_commit_max,
+            test_hooks: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! commons-ledger: the books of a citizen-science or open-science commons.
 //!
 //! `domain` holds the pure rules, `db` the storage over SQLite or PostgreSQL,
-//! `routes` the HTTP API and `startup` wires them into a running server.
+//! `write_pipeline` the group commit every write goes through, `routes` the
+//! HTTP API and `startup` wires them into a running server.
 
 pub mod admin;
 pub mod auth;
@@ -12,3 +13,4 @@ pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod write_pipeline;

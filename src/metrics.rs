@@ -48,10 +48,9 @@ pub struct Metrics {
     pool_size: Gauge,
     idempotency_replays: Counter,
     idempotency_conflicts: Counter,
-    /// Shared database transactions committed by the group committer, and
-    /// the write requests they carried.
-    pub commit_batches: Counter,
-    pub commit_requests: Counter,
+    /// The write pipeline's counters (batches, the requests they carried,
+    /// retries and re-runs).
+    pub writes: crate::write_pipeline::Counters,
 }
 
 impl Default for Metrics {
@@ -108,21 +107,29 @@ impl Metrics {
             "Requests refused because their Idempotency-Key was in flight or reused",
             idempotency_conflicts.clone(),
         );
-        let commit_batches = Counter::default();
+        let writes = crate::write_pipeline::Counters::default();
         registry.register(
             "group_commits",
             "Shared database transactions committed (each carries one or more write requests)",
-            commit_batches.clone(),
+            writes.batches.clone(),
         );
-        let commit_requests = Counter::default();
         registry.register(
             "group_commit_requests",
             "Write requests carried by shared transactions; divided by group_commits, the mean batch",
-            commit_requests.clone(),
+            writes.requests.clone(),
+        );
+        registry.register(
+            "write_retries",
+            "Write requests run again in a new savepoint after a transient failure (a lock timeout, a deadlock)",
+            writes.retries.clone(),
+        );
+        registry.register(
+            "write_batch_reruns",
+            "Shared transactions run again because a request in them panicked or unsettled the connection, or the commit was refused",
+            writes.reruns.clone(),
         );
         Metrics {
-            commit_batches,
-            commit_requests,
+            writes,
             registry,
             requests,
             durations,

@@ -18,6 +18,7 @@ use crate::config::{RuntimeSettings, Settings};
 use crate::db::{Database, DatabaseUrl, StorageError};
 use crate::routes::problem::ApiError;
 use crate::routes::{self, AppState, extract, health};
+use crate::write_pipeline;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -75,6 +76,8 @@ pub enum StartupError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     Config(String),
+    #[error("cannot start the committer threads: {0}")]
+    Threads(std::io::Error),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -122,6 +125,7 @@ fn application(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
+        .wrap(from_fn(extract::inject_fault))
         .wrap(from_fn(extract::refuse_nul))
         .wrap(from_fn(crate::telemetry::log_request))
         .wrap(from_fn(crate::metrics::measure));
@@ -252,15 +256,21 @@ impl Application {
         // whatever the number, so more committers would only split its
         // batches; two let another project's writes commit meanwhile.
         let (committers, default_batch) = match db.backend() {
-            crate::db::Backend::Sqlite => (1, crate::routes::committer::BATCH_MAX_SQLITE),
-            crate::db::Backend::Postgres => (2, crate::routes::committer::BATCH_MAX_POSTGRES),
+            crate::db::Backend::Sqlite => (1, write_pipeline::BATCH_MAX_SQLITE),
+            crate::db::Backend::Postgres => (2, write_pipeline::BATCH_MAX_POSTGRES),
         };
         let batch_max = settings.group_commit_max.unwrap_or(default_batch);
         let metrics = crate::metrics::Metrics::new();
-        let committer =
-            crate::routes::committer::Committer::start(db.clone(), committers, batch_max, &metrics);
+        let writes = write_pipeline::WritePipeline::start(
+            db.clone(),
+            committers,
+            batch_max,
+            metrics.writes.clone(),
+            settings.test_hooks.clone(),
+        )
+        .map_err(StartupError::Threads)?;
         let state = web::Data::new(AppState {
-            committer,
+            writes,
             db,
             settings,
             keys,

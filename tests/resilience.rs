@@ -306,11 +306,12 @@ async fn sqlite_survives_sigkill_under_load() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set"
+)]
 async fn postgres_survives_sigkill_under_load() {
-    let Ok(url) = std::env::var(POSTGRES_URL_VARIABLE) else {
-        eprintln!("skipped: {POSTGRES_URL_VARIABLE} is not set");
-        return;
-    };
+    let url = std::env::var(POSTGRES_URL_VARIABLE).expect("COMMONS_LEDGER_TEST_POSTGRES_URL");
     crash_and_recover(Store::postgres(&url)).await;
 }
 
@@ -319,14 +320,15 @@ async fn postgres_survives_sigkill_under_load() {
 /// acknowledged write is in the ledger once, the balances are the sums of
 /// the acknowledged amounts, and verification passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set"
+)]
 async fn three_instances_share_one_postgres_database() {
     const INSTANCES: usize = 3;
     const CLIENTS: usize = 48;
     const WRITES_PER_CLIENT: usize = 40;
-    let Ok(url) = std::env::var(POSTGRES_URL_VARIABLE) else {
-        eprintln!("skipped: {POSTGRES_URL_VARIABLE} is not set");
-        return;
-    };
+    let url = std::env::var(POSTGRES_URL_VARIABLE).expect("COMMONS_LEDGER_TEST_POSTGRES_URL");
     let store = Store::postgres(&url);
     store.prepare();
     // Started together: they race to migrate, and the advisory lock orders them.
@@ -487,11 +489,12 @@ async fn the_previous_release_sqlite_database_upgrades() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set"
+)]
 async fn the_previous_release_postgres_database_upgrades() {
-    let Ok(url) = std::env::var(POSTGRES_URL_VARIABLE) else {
-        eprintln!("skipped: {POSTGRES_URL_VARIABLE} is not set");
-        return;
-    };
+    let url = std::env::var(POSTGRES_URL_VARIABLE).expect("COMMONS_LEDGER_TEST_POSTGRES_URL");
     upgrade(Store::postgres_restored(
         &url,
         &previous_release("postgres.sql"),

@@ -278,7 +278,8 @@ impl Database {
         conn.transaction(work)
     }
 
-    fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+    /// On SQLite, the gate every writer takes before its write transaction.
+    pub(crate) fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
         match self.backend {
             // A poisoned gate only means another writer panicked; the
             // database transaction it held was rolled back, so go on.
@@ -301,7 +302,7 @@ pub const WRITE_ATTEMPTS: u32 = 5;
 /// Before attempt `n + 1`: 5 ms doubled per attempt (5, 10, 20, 40 ms), each
 /// pause somewhere between half and all of that, so that writers that
 /// collided do not collide again in step.
-fn retry_pause(attempt: u32) -> std::time::Duration {
+pub(crate) fn retry_pause(attempt: u32) -> std::time::Duration {
     let ceiling_us = 5_000_u64 << attempt.saturating_sub(1).min(6);
     let random = u64::from(uuid::Uuid::now_v7().as_bytes()[15]);
     std::time::Duration::from_micros(ceiling_us / 2 + ceiling_us / 2 * random / 255)

@@ -135,6 +135,7 @@ pub async fn create_account(
     let code = request.currency;
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

@@ -200,6 +200,7 @@ pub async fn create_agent(
     };
     write::run(
         &state,
+        None,
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

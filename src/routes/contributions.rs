@@ -427,6 +427,7 @@ pub async fn create_contribution(
     let checked = check(&request);
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
@@ -814,6 +815,7 @@ pub async fn create_review(
     }
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

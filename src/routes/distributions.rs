@@ -318,6 +318,7 @@ pub async fn create_distribution(
     }
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
@@ -561,6 +562,7 @@ pub async fn create_approval(
     let (project_id, id) = path.into_inner();
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
@@ -620,7 +622,7 @@ pub async fn create_execution(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let (project_id, id) = path.into_inner();
-    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (_, project, row) = locked_run(conn, &credentials, &project_id, &id, Action::WriteLedger)?;
         if row.status != "approved" {
             return Err(ApiError::DistributionState(row.status, "be executed"));
@@ -700,6 +702,7 @@ pub async fn create_cancellation(
     let (project_id, id) = path.into_inner();
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

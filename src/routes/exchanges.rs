@@ -93,7 +93,7 @@ pub async fn create_exchange(
             "an exchange is between two currencies",
         ));
     }
-    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (_, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         let units = super::stored_units(conn)?;
         let sell = funds::money(&units, "sell", &request.sell.amount, &request.sell.currency, &mut errors);

@@ -161,6 +161,7 @@ pub async fn create_expense_category(
     }
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
@@ -288,7 +289,7 @@ pub async fn create_expense(
         .as_deref()
         .map(|uri| funds::text("receipt_uri", uri, EXPENSE_TEXT_LENGTH_MAX, &mut errors));
     let category = request.category.trim().to_owned();
-    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         let units = super::stored_units(conn)?;
         let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);

@@ -118,6 +118,29 @@ pub async fn refuse_nul(
     next.call(req).await
 }
 
+/// With the write pipeline's test hooks on, injects the fault a request's
+/// [`FAULT_HEADER`](crate::write_pipeline::FAULT_HEADER) names into the write
+/// it submits. Without test hooks (always, outside the test harness) the
+/// header is ignored.
+pub async fn inject_fault(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use crate::write_pipeline::{FAULT_HEADER, Fault, with_fault};
+    let hooked = req
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .is_some_and(|state| state.settings.test_hooks.is_some());
+    let fault = req
+        .headers()
+        .get(FAULT_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(Fault::parse);
+    match fault {
+        Some(fault) if hooked => with_fault(fault, next.call(req)).await,
+        _ => next.call(req).await,
+    }
+}
+
 fn fingerprint(req: &HttpRequest, value: &serde_json::Value) -> String {
     // serde_json keeps object keys sorted, so this text is canonical.
     request_fingerprint(req, value.to_string().as_bytes())

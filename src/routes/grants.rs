@@ -281,7 +281,7 @@ pub async fn create_grant(
         ));
     }
     let description = request.description.trim().to_owned();
-    write::run(&state, access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
+    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         // Serialise writers of this project first, so the reference check holds.
         db::projects::lock(conn, &project.id)?;

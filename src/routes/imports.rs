@@ -161,6 +161,7 @@ pub async fn create_contribution_import(
     let sha = content_sha256.clone();
     let caller_scope = access::idempotency_scope(&credentials);
     let project_scope = format!("project:{project_id}:contributions-import");
+    let project = Some(project_id.clone());
     let work = move |conn: &mut DbConnection| -> Result<Reply, ApiError> {
         let caller = Caller::require(conn, &credentials)?;
         let mut ids = Vec::with_capacity(rows.len());
@@ -183,9 +184,17 @@ pub async fn create_contribution_import(
         })
     };
     match key.0 {
-        Some(key) => write::run(&state, caller_scope, Some(key), fingerprint, work).await,
+        Some(key) => write::run(&state, project, caller_scope, Some(key), fingerprint, work).await,
         None => {
-            write::run_content_keyed(&state, project_scope, content_sha256, fingerprint, work).await
+            write::run_content_keyed(
+                &state,
+                project,
+                project_scope,
+                content_sha256,
+                fingerprint,
+                work,
+            )
+            .await
         }
     }
 }

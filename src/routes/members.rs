@@ -155,6 +155,7 @@ pub async fn add_member(
     let request = body.value;
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

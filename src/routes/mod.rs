@@ -4,7 +4,6 @@
 pub mod access;
 pub mod accounts;
 pub mod agents;
-pub mod committer;
 pub mod contributions;
 pub mod distributions;
 pub mod exchanges;
@@ -50,7 +49,7 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub metrics: crate::metrics::Metrics,
     /// Where write requests go to share a database transaction.
-    pub committer: committer::Committer,
+    pub writes: write::Writes,
 }
 
 /// Registers the `/v1` resources.

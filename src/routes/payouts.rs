@@ -122,6 +122,7 @@ pub async fn create_payout(
     let reference = funds::text("reference", &request.reference, 200, &mut errors);
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

@@ -243,6 +243,7 @@ pub async fn create_project(
     };
     write::run(
         &state,
+        None,
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

@@ -218,6 +218,7 @@ pub async fn create_rate(
     }
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

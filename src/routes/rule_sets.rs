@@ -322,6 +322,7 @@ pub async fn create_rule_set(
     let rules = request.parse()?;
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

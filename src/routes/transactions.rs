@@ -348,6 +348,7 @@ pub async fn create_transaction(
     let request = body.value;
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,
@@ -509,6 +510,7 @@ pub async fn create_reversal(
     }
     write::run(
         &state,
+        Some(project_id.clone()),
         access::idempotency_scope(&credentials),
         key.0,
         body.fingerprint,

@@ -1,6 +1,6 @@
-//! The write path shared by every POST: one database transaction for the
-//! effect, in which the `Idempotency-Key` is claimed first and the response
-//! stored last.
+//! The write path shared by every POST: the request's work goes through the
+//! [write pipeline](crate::write_pipeline), in which the `Idempotency-Key` is
+//! claimed first and the response stored last, in the effect's savepoint.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -9,6 +9,37 @@ use serde::Serialize;
 use super::AppState;
 use super::problem::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::db::{DbConnection, idempotency};
+use crate::write_pipeline::{JobError, WritePipeline};
+
+/// The pipeline HTTP writes go through: each answers with its reply and
+/// whether it was replayed from a key.
+pub type Writes = WritePipeline<(Reply, bool), ApiError>;
+
+impl JobError for ApiError {
+    fn panicked() -> Self {
+        ApiError::Internal("a write panicked".to_owned())
+    }
+
+    fn unsettled(what: &str) -> Self {
+        ApiError::Internal(format!("a write unsettled its connection: {what}"))
+    }
+
+    fn not_committed(why: &str) -> Self {
+        ApiError::Busy(why.to_owned())
+    }
+
+    fn stopped() -> Self {
+        ApiError::Unavailable
+    }
+
+    fn for_neighbour(&self) -> Self {
+        match self {
+            ApiError::Busy(message) => ApiError::Busy(message.clone()),
+            ApiError::Unavailable => ApiError::Unavailable,
+            other => ApiError::Busy(format!("a shared commit failed: {other}")),
+        }
+    }
+}
 
 /// The header set on a response replayed from an idempotency key.
 pub const REPLAYED_HEADER: &str = "Idempotency-Replayed";
@@ -42,12 +73,13 @@ impl Reply {
 /// way; after a fault (5xx) nothing was kept and a retry runs anew.
 pub async fn run(
     state: &web::Data<AppState>,
+    project: Option<String>,
     scope: String,
     key: Option<String>,
     fingerprint: String,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    run_keyed(state, scope, key, fingerprint, true, work).await
+    run_keyed(state, project, scope, key, fingerprint, true, work).await
 }
 
 /// Like [`run`], for a key derived from the request's content rather than
@@ -56,16 +88,18 @@ pub async fn run(
 /// what refused it (a missing rate, say) has been put right.
 pub async fn run_content_keyed(
     state: &web::Data<AppState>,
+    project: Option<String>,
     scope: String,
     key: String,
     fingerprint: String,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    run_keyed(state, scope, Some(key), fingerprint, false, work).await
+    run_keyed(state, project, scope, Some(key), fingerprint, false, work).await
 }
 
 async fn run_keyed(
     state: &web::Data<AppState>,
+    project: Option<String>,
     scope: String,
     key: Option<String>,
     fingerprint: String,
@@ -75,8 +109,10 @@ async fn run_keyed(
     let Some(key) = key else {
         // A copy of the work per attempt: the database may ask for it again.
         let (reply, replayed) = state
-            .committer
-            .submit(move |conn| work.clone()(conn).map(|reply| (reply, false)))
+            .writes
+            .submit(project, move |conn| {
+                work.clone()(conn).map(|reply| (reply, false))
+            })
             .await?;
         return Ok(respond(&reply, replayed));
     };
@@ -88,36 +124,39 @@ async fn run_keyed(
     let (claim_scope, claim_key, claim_fingerprint) =
         (scope.clone(), key.clone(), fingerprint.clone());
     let outcome = state
-        .committer
-        .submit(move |conn| -> Result<(Reply, bool), ApiError> {
-            let (scope, key, fingerprint) = (&claim_scope, &claim_key, &claim_fingerprint);
-            match idempotency::claim(conn, scope, key, fingerprint, lease)? {
-                idempotency::Claim::Acquired { token } => {
-                    let reply = work.clone()(conn)?;
-                    if !idempotency::complete(
-                        conn,
-                        scope,
-                        key,
-                        &token,
-                        reply.status.as_u16(),
-                        &reply.body,
-                    )? {
-                        // A claim left by a crashed request was taken over meanwhile.
-                        return Err(ApiError::IdempotencyInFlight);
+        .writes
+        .submit(
+            project.clone(),
+            move |conn| -> Result<(Reply, bool), ApiError> {
+                let (scope, key, fingerprint) = (&claim_scope, &claim_key, &claim_fingerprint);
+                match idempotency::claim(conn, scope, key, fingerprint, lease)? {
+                    idempotency::Claim::Acquired { token } => {
+                        let reply = work.clone()(conn)?;
+                        if !idempotency::complete(
+                            conn,
+                            scope,
+                            key,
+                            &token,
+                            reply.status.as_u16(),
+                            &reply.body,
+                        )? {
+                            // A claim left by a crashed request was taken over meanwhile.
+                            return Err(ApiError::IdempotencyInFlight);
+                        }
+                        Ok((reply, false))
                     }
-                    Ok((reply, false))
+                    idempotency::Claim::Replay { status, body } => {
+                        let status = StatusCode::from_u16(status)
+                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                        Ok((Reply { status, body }, true))
+                    }
+                    // Only a claim committed without its answer (left by a crash
+                    // of an older release, which claimed first) is ever in flight.
+                    idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
+                    idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
                 }
-                idempotency::Claim::Replay { status, body } => {
-                    let status = StatusCode::from_u16(status)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?;
-                    Ok((Reply { status, body }, true))
-                }
-                // Only a claim committed without its answer (left by a crash
-                // of an older release, which claimed first) is ever in flight.
-                idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
-                idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
-            }
-        })
+            },
+        )
         .await;
     let (reply, replayed) = match outcome {
         Ok((reply, replayed)) => {
@@ -138,8 +177,8 @@ async fn run_keyed(
             let code = actix_web::ResponseError::status_code(&error);
             let status = code.as_u16();
             state
-                .committer
-                .submit(move |conn| -> Result<(Reply, bool), ApiError> {
+                .writes
+                .submit(project, move |conn| -> Result<(Reply, bool), ApiError> {
                     if let idempotency::Claim::Acquired { token } =
                         idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
                     {

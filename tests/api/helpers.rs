@@ -39,11 +39,11 @@ macro_rules! on_both_backends {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(postgres_tests), ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set")]
             async fn postgres() {
-                match $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
-                    Some(app) => super::$scenario(&app).await,
-                    None => eprintln!("skipped: {} is not set", $crate::helpers::POSTGRES_URL_VARIABLE),
-                }
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                    .expect("PostgreSQL app: set COMMONS_LEDGER_TEST_POSTGRES_URL");
+                super::$scenario(&app).await;
             }
         }
     )*};
@@ -137,6 +137,7 @@ pub async fn spawn_app_with(
         keep_alive: std::time::Duration::from_secs(5),
         max_connections: 1_024,
         group_commit_max: None,
+        test_hooks: None,
     };
     let mut settings = settings;
     adjust(&mut settings);
@@ -237,12 +238,8 @@ fn create_postgres_database(admin_url: &str) -> String {
         PgConnection::establish(admin_url).expect("connect to the PostgreSQL test server");
     let template = TEMPLATE.get_or_init(|| {
         let name = format!("cl_template_{}", migrations_digest());
-        let exists: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-            "(SELECT COUNT(*) FROM pg_database WHERE datname = '{name}')"
-        )))
-        .get_result(&mut admin)
-        .expect("look for the template");
-        // Templates of earlier migration sets are no longer used.
+        // Templates of earlier migration sets are no longer used (one in use
+        // by a test run of another checkout is not dropped: DROP refuses).
         let stale: Vec<String> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Text>>(&format!(
             "(SELECT COALESCE(array_agg(datname::text), '{{}}') FROM pg_database WHERE datname LIKE 'cl\\_template\\_%' AND datname <> '{name}')"
         )))
@@ -251,27 +248,40 @@ fn create_postgres_database(admin_url: &str) -> String {
         for old in stale {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{old}\"")).execute(&mut admin);
         }
-        if exists == 0 {
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut admin)
-                .expect("create template");
-        }
-        let db = Database::connect(
-            &DatabaseUrl::parse(&replace_database(admin_url, &name)).expect("url"),
-            1,
-        )
-        .expect("template database");
-        db.migrate().expect("migrate template");
-        drop(db);
+        prepare_template(&mut admin, admin_url, &name);
         name
     });
     let name = format!("cl_test_{}", uuid::Uuid::now_v7().simple());
-    diesel::sql_query(format!(
-        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-    ))
-    .execute(&mut admin)
-    .expect("create test database");
+    let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+    if diesel::sql_query(&create).execute(&mut admin).is_err() {
+        // A test run of another checkout (another migration set) may have
+        // dropped it as stale meanwhile: make it again.
+        prepare_template(&mut admin, admin_url, template);
+        diesel::sql_query(&create)
+            .execute(&mut admin)
+            .expect("create test database");
+    }
     name
+}
+
+/// Creates the template database `name` if it is missing, and migrates it.
+fn prepare_template(admin: &mut PgConnection, admin_url: &str, name: &str) {
+    let exists: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "(SELECT COUNT(*) FROM pg_database WHERE datname = '{name}')"
+    )))
+    .get_result(admin)
+    .expect("look for the template");
+    if exists == 0 {
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(admin)
+            .expect("create template");
+    }
+    let db = Database::connect(
+        &DatabaseUrl::parse(&replace_database(admin_url, name)).expect("url"),
+        1,
+    )
+    .expect("template database");
+    db.migrate().expect("migrate template");
 }
 
 impl TestApp {
@@ -466,4 +476,24 @@ pub async fn assert_problem(
     assert_eq!(body["code"], code, "{rule}: code in {body}");
     assert_eq!(body["status"], status, "{rule}: status field");
     body
+}
+
+/// Starts the application with the write pipeline's test hooks on (fault
+/// injection by header, batches made to fill up) and batches of up to
+/// `batch_max` requests, and returns the hooks. Returns None for PostgreSQL
+/// when no server is configured.
+pub async fn spawn_app_with_hooks(
+    backend: Backend,
+    batch_max: usize,
+) -> Option<(TestApp, Arc<commons_ledger::write_pipeline::TestHooks>)> {
+    let hooks = Arc::new(commons_ledger::write_pipeline::TestHooks::default());
+    let keys =
+        TokenKeys::new(TEST_JWT_SECRET, "commons-ledger", "commons-ledger", 3_600).expect("keys");
+    let installed = hooks.clone();
+    let app = spawn_app_with(backend, keys, move |settings| {
+        settings.test_hooks = Some(installed);
+        settings.group_commit_max = Some(batch_max);
+    })
+    .await?;
+    Some((app, hooks))
 }

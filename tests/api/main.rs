@@ -25,3 +25,4 @@ mod reports;
 mod story;
 mod transactions;
 mod verification;
+mod write_pipeline;

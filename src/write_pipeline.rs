@@ -1,0 +1,551 @@
+//! The write pipeline: the one way the service changes its database.
+//!
+//! Every write (an HTTP request, an import) hands its work to [`WritePipeline::submit`]
+//! and waits. A committer thread takes every job queued at that moment (up to
+//! the batch maximum), opens one database transaction, runs each job in a
+//! savepoint of its own, commits once, and only then answers. One commit (one
+//! fsync, one hold of a project's row lock) serves many writes, which is what
+//! lifts throughput past the database's per-commit limit.
+//!
+//! # The guarantee
+//!
+//! **A job is answered with success only if the database transaction that
+//! holds its effect has committed, and a committed transaction holds the
+//! effects of exactly the jobs answered with success.** Whatever one job does,
+//! its neighbours are either committed and then answered, or re-run in a fresh
+//! transaction, or answered with a retryable error (503) and nothing of theirs
+//! is kept:
+//!
+//! - a job that returns an error is rolled back to its savepoint and answered
+//!   with that error; its neighbours commit;
+//! - a job that fails transiently (a lock timeout, a deadlock, a busy
+//!   database) is run again in a new savepoint, a bounded number of times;
+//! - a job that panics, or leaves the connection in a state the pipeline
+//!   cannot vouch for (a savepoint left open or closed too often, a broken
+//!   transaction manager), is answered 500; the whole transaction is then
+//!   rolled back, its connection thrown away, and the other jobs run again in
+//!   a fresh transaction;
+//! - before committing, the pipeline checks that the transaction it began is
+//!   still the one open and usable (on PostgreSQL its transaction id, on
+//!   SQLite that a transaction is still active); if not, nothing is committed
+//!   and every job runs again on its own;
+//! - a commit the database refuses runs the batch again: the whole batch when
+//!   the refusal is transient, each job alone otherwise, so that a job whose
+//!   effect cannot commit fails alone; a commit whose outcome is unknown (the
+//!   connection was lost) is answered 503 to all, and a retry with the same
+//!   `Idempotency-Key` finds out which way it went.
+//!
+//! Each job is still atomic (its savepoint) and idempotent (its key is
+//! claimed and its answer stored inside its savepoint, so they commit or
+//! vanish with its effect).
+//!
+//! # Lock order
+//!
+//! On PostgreSQL, every job that writes a project's ledger takes that
+//! project's row lock, held until the batch commits. A batch therefore runs
+//! its jobs ordered by project id (jobs without a project first), so every
+//! batch takes project locks in one global order and two batches committing
+//! side by side can never deadlock on them.
+
+use std::num::NonZeroU32;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, RunQueryDsl};
+use prometheus_client::metrics::counter::Counter;
+
+use crate::db::{Database, DbConnection, StorageError, Transient, WRITE_ATTEMPTS};
+
+/// Most jobs one database transaction carries, by default: on SQLite, where
+/// a commit is the one expensive step, as many as are waiting; on PostgreSQL
+/// a few, because every job of a batch updates the same project row inside
+/// one open transaction, whose dead versions cannot be pruned until it ends,
+/// so long batches slow down (measured in docs/benchmarks.md).
+pub const BATCH_MAX_SQLITE: usize = 128;
+pub const BATCH_MAX_POSTGRES: usize = 4;
+
+/// The longest a committer waits for a batch to fill when a test asks it to
+/// (see [`TestHooks::gather`]); past it, it commits what it has.
+const GATHER_WAIT_MAX: Duration = Duration::from_secs(10);
+
+/// What the pipeline needs of the error type its jobs return.
+pub trait JobError:
+    Transient + From<DieselError> + From<StorageError> + std::fmt::Display + Send + 'static
+{
+    /// The answer of a job that panicked.
+    fn panicked() -> Self;
+    /// The answer of a job after which the connection could not be trusted.
+    fn unsettled(what: &str) -> Self;
+    /// The answer of a job whose transaction was not (or maybe not)
+    /// committed: retryable, with the same idempotency key.
+    fn not_committed(why: &str) -> Self;
+    /// The answer when the pipeline has stopped.
+    fn stopped() -> Self;
+    /// The same failure, for another job of the batch.
+    fn for_neighbour(&self) -> Self;
+}
+
+/// A job's work: run once per attempt, in a savepoint of the shared transaction.
+pub type Work<T, E> = Box<dyn FnMut(&mut DbConnection) -> Result<T, E> + Send>;
+
+struct Job<T, E> {
+    /// The project whose row lock the work takes, if any: the batch order.
+    project: Option<String>,
+    work: Work<T, E>,
+    answer: tokio::sync::oneshot::Sender<Result<T, E>>,
+}
+
+/// The pipeline's counters, exported in `/metrics`.
+#[derive(Clone, Default)]
+pub struct Counters {
+    /// Shared transactions committed.
+    pub batches: Counter,
+    /// Jobs those transactions carried.
+    pub requests: Counter,
+    /// Jobs run again in a new savepoint after a transient failure.
+    pub retries: Counter,
+    /// Batches run again in a fresh transaction because one of their jobs
+    /// panicked or unsettled the connection, or their commit was refused.
+    pub reruns: Counter,
+}
+
+/// Test-only controls, set by the test harness through
+/// [`crate::config::RuntimeSettings::test_hooks`] (never from the command
+/// line or the environment): faults injected into chosen jobs
+/// (see [`Fault`]) and batches made to fill up.
+#[derive(Debug, Default)]
+pub struct TestHooks {
+    /// While above 1, a committer waits (up to [`GATHER_WAIT_MAX`]) until
+    /// this many jobs are queued before it runs a batch, so a test can make
+    /// chosen requests share one transaction.
+    pub gather: AtomicUsize,
+}
+
+/// A fault a test injects into one job (a request carrying the
+/// [`FAULT_HEADER`] while test hooks are on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The job does its work, then panics.
+    Panic,
+    /// The job does its work, then returns an internal error.
+    Fail,
+    /// The job's first attempt does its work, then fails transiently.
+    Transient,
+    /// The job does its work, then leaves a savepoint open.
+    LeakSavepoint,
+    /// The job does its work, then breaks its connection's transaction state.
+    Poison,
+    /// The job does its work, then runs a statement that fails and carries
+    /// on as if it had not (on PostgreSQL this aborts the transaction).
+    SwallowError,
+}
+
+/// The request header naming a [`Fault`] to inject (honoured only with test hooks).
+pub const FAULT_HEADER: &str = "Commons-Ledger-Test-Fault";
+
+impl Fault {
+    pub fn parse(text: &str) -> Option<Fault> {
+        Some(match text {
+            "panic" => Fault::Panic,
+            "fail" => Fault::Fail,
+            "transient" => Fault::Transient,
+            "leak-savepoint" => Fault::LeakSavepoint,
+            "poison" => Fault::Poison,
+            "swallow-error" => Fault::SwallowError,
+            _ => return None,
+        })
+    }
+}
+
+tokio::task_local! {
+    /// The fault the current request asked for.
+    static INJECTED: Fault;
+}
+
+/// Runs `future` (a request's handling) with `fault` injected into the job
+/// it submits.
+pub async fn with_fault<F: std::future::Future>(fault: Fault, future: F) -> F::Output {
+    INJECTED.scope(fault, future).await
+}
+
+/// The queue of write jobs and the committer threads that run them.
+/// The threads end when the pipeline is dropped with the application.
+pub struct WritePipeline<T, E> {
+    queue: Mutex<Option<mpsc::Sender<Job<T, E>>>>,
+    hooks: Option<Arc<TestHooks>>,
+}
+
+impl<T: Send + 'static, E: JobError> WritePipeline<T, E> {
+    /// Starts `threads` committers on `db`, each batch carrying at most
+    /// `batch_max` jobs. One is enough on SQLite (one writer at a time
+    /// anyway); on PostgreSQL several let writes to different projects
+    /// commit in parallel.
+    pub fn start(
+        db: Arc<Database>,
+        threads: usize,
+        batch_max: usize,
+        counters: Counters,
+        hooks: Option<Arc<TestHooks>>,
+    ) -> Result<Self, std::io::Error> {
+        let (sender, receiver) = mpsc::channel::<Job<T, E>>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..threads.max(1) {
+            let committer = Committer {
+                db: db.clone(),
+                receiver: receiver.clone(),
+                batch_max: batch_max.max(1),
+                counters: counters.clone(),
+                hooks: hooks.clone(),
+            };
+            std::thread::Builder::new()
+                .name(format!("committer-{i}"))
+                .spawn(move || committer.run())?;
+        }
+        Ok(WritePipeline {
+            queue: Mutex::new(Some(sender)),
+            hooks,
+        })
+    }
+
+    /// Runs `work` in the next shared transaction and answers once that has
+    /// committed (or the work was refused). `project` names the project whose
+    /// row lock `work` takes, if any. `work` may run more than once (see the
+    /// module's documentation): all it may do is read and write through the
+    /// connection it is given.
+    pub async fn submit(
+        &self,
+        project: Option<String>,
+        work: impl FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let mut work: Work<T, E> = Box::new(work);
+        if self.hooks.is_some()
+            && let Ok(fault) = INJECTED.try_with(|fault| *fault)
+        {
+            work = inject(fault, work);
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Job {
+            project,
+            work,
+            answer,
+        };
+        let sent = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|queue| queue.send(job).is_ok());
+        if sent != Some(true) {
+            return Err(E::stopped());
+        }
+        answered.await.unwrap_or_else(|_| Err(E::stopped()))
+    }
+}
+
+struct Committer<T, E> {
+    db: Arc<Database>,
+    receiver: Arc<Mutex<mpsc::Receiver<Job<T, E>>>>,
+    batch_max: usize,
+    counters: Counters,
+    hooks: Option<Arc<TestHooks>>,
+}
+
+/// How one run of a batch ended.
+enum BatchEnd<T, E> {
+    /// Committed: every job's outcome, in the batch's order.
+    Committed(Vec<Result<T, E>>),
+    /// The job at this index panicked or unsettled the connection; the
+    /// transaction was rolled back.
+    Culprit(usize, E),
+    /// Nothing was committed; the batch may run again.
+    Refused(E),
+    /// Nothing was committed, and one of the jobs is to blame: each runs
+    /// again alone.
+    Suspect(E),
+    /// Nothing was committed, and running again cannot help (no connection),
+    /// or the commit's outcome is unknown.
+    GiveUp(E),
+}
+
+/// How one job ended inside a batch.
+enum JobEnd<T, E> {
+    Done(Result<T, E>),
+    Culprit(E),
+}
+
+impl<T: Send + 'static, E: JobError> Committer<T, E> {
+    fn run(self) {
+        while let Some(batch) = self.next_batch() {
+            self.settle(batch);
+        }
+    }
+
+    /// Waits for one job, then takes everything already queued.
+    fn next_batch(&self) -> Option<Vec<Job<T, E>>> {
+        let receiver = self
+            .receiver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let first = receiver.recv().ok()?;
+        let mut batch = vec![first];
+        let gather = self
+            .hooks
+            .as_ref()
+            .map_or(0, |hooks| hooks.gather.load(Ordering::SeqCst));
+        let deadline = Instant::now() + GATHER_WAIT_MAX;
+        while batch.len() < self.batch_max {
+            let next = if batch.len() < gather {
+                receiver
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .ok()
+            } else {
+                receiver.try_recv().ok()
+            };
+            match next {
+                Some(job) => batch.push(job),
+                None => break,
+            }
+        }
+        Some(batch)
+    }
+
+    /// Runs `jobs` until each has its answer.
+    fn settle(&self, mut jobs: Vec<Job<T, E>>) {
+        // Stable: jobs of one project keep their arrival order.
+        jobs.sort_by(|a, b| a.project.cmp(&b.project));
+        let mut attempt = 1;
+        loop {
+            match self.run_batch(&mut jobs) {
+                BatchEnd::Committed(outcomes) => {
+                    self.counters.batches.inc();
+                    self.counters.requests.inc_by(jobs.len() as u64);
+                    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                        // The client may have gone (a timeout): nothing to tell.
+                        let _ = job.answer.send(outcome);
+                    }
+                    return;
+                }
+                BatchEnd::Culprit(index, error) => {
+                    let culprit = jobs.remove(index);
+                    let _ = culprit.answer.send(Err(error));
+                    if jobs.is_empty() {
+                        return;
+                    }
+                    self.counters.reruns.inc();
+                }
+                BatchEnd::Refused(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, %error, "a shared commit failed transiently; running the batch again");
+                    std::thread::sleep(crate::db::retry_pause(attempt));
+                    attempt += 1;
+                    self.counters.reruns.inc();
+                }
+                BatchEnd::Refused(error) | BatchEnd::Suspect(error) if jobs.len() > 1 => {
+                    // One of the jobs may be what the database refused: each
+                    // runs again alone, so that it fails alone.
+                    tracing::warn!(%error, jobs = jobs.len(), "a shared commit was refused; running its jobs one by one");
+                    self.counters.reruns.inc();
+                    for job in jobs {
+                        self.settle(vec![job]);
+                    }
+                    return;
+                }
+                BatchEnd::Refused(error) | BatchEnd::Suspect(error) | BatchEnd::GiveUp(error) => {
+                    tracing::warn!(%error, jobs = jobs.len(), "a shared commit failed");
+                    for job in jobs {
+                        let _ = job.answer.send(Err(error.for_neighbour()));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One database transaction for the whole batch, a savepoint per job.
+    fn run_batch(&self, jobs: &mut [Job<T, E>]) -> BatchEnd<T, E> {
+        // Gate first, then connection: queued writers must not hold pooled
+        // connections that readers need.
+        let _gate = self.db.write_gate();
+        let mut pooled = match self.db.connection() {
+            Ok(pooled) => pooled,
+            Err(error) => return BatchEnd::GiveUp(error.into()),
+        };
+        let conn: &mut DbConnection = &mut pooled;
+        if let Err(error) = Manager::begin_transaction(conn) {
+            abandon(conn);
+            return BatchEnd::Refused(error.into());
+        }
+        let identity = match transaction_identity(conn) {
+            Ok(identity) => identity,
+            Err(error) => {
+                abandon(conn);
+                return BatchEnd::Refused(error.into());
+            }
+        };
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for (index, job) in jobs.iter_mut().enumerate() {
+            match self.run_job(conn, &mut job.work) {
+                JobEnd::Done(outcome) => outcomes.push(outcome),
+                JobEnd::Culprit(error) => {
+                    abandon(conn);
+                    return BatchEnd::Culprit(index, error);
+                }
+            }
+        }
+        if !transaction_is_intact(conn, identity) {
+            abandon(conn);
+            return BatchEnd::Suspect(E::not_committed(
+                "the shared transaction was no longer usable at commit",
+            ));
+        }
+        match Manager::commit_transaction(conn) {
+            Ok(()) if depth(conn) == Some(0) => BatchEnd::Committed(outcomes),
+            Ok(()) => {
+                // Only a savepoint was released: nothing is committed.
+                abandon(conn);
+                BatchEnd::Suspect(E::not_committed("the commit did not end the transaction"))
+            }
+            Err(error) if outcome_is_unknown(&error) => {
+                abandon(conn);
+                BatchEnd::GiveUp(E::not_committed(
+                    "the connection was lost while committing; retry with the same Idempotency-Key",
+                ))
+            }
+            Err(error) => {
+                abandon(conn);
+                BatchEnd::Refused(error.into())
+            }
+        }
+    }
+
+    /// One job in its own savepoint, run again there when it fails transiently.
+    fn run_job(&self, conn: &mut DbConnection, work: &mut Work<T, E>) -> JobEnd<T, E> {
+        let mut attempt = 1;
+        loop {
+            let outcome =
+                std::panic::catch_unwind(AssertUnwindSafe(|| conn.transaction(|sp| work(sp))));
+            let Ok(outcome) = outcome else {
+                return JobEnd::Culprit(E::panicked());
+            };
+            // The job's savepoint must be closed, and only it: the shared
+            // transaction is depth 1.
+            if depth(conn) != Some(1) {
+                return JobEnd::Culprit(E::unsettled(
+                    "the job left the transaction at another depth",
+                ));
+            }
+            match outcome {
+                Err(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
+                    attempt += 1;
+                    self.counters.retries.inc();
+                }
+                other => return JobEnd::Done(other),
+            }
+        }
+    }
+}
+
+type Manager = <DbConnection as Connection>::TransactionManager;
+
+/// The transaction depth diesel tracks (0 outside a transaction), or None
+/// when its transaction manager is broken.
+fn depth(conn: &mut DbConnection) -> Option<u32> {
+    Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .map(|depth| depth.map_or(0, NonZeroU32::get))
+}
+
+/// Rolls the whole transaction back and marks the connection broken, so
+/// that the pool closes it instead of lending it again.
+fn abandon(conn: &mut DbConnection) {
+    let _ = conn.batch_execute("ROLLBACK");
+    Manager::transaction_manager_status_mut(conn).set_in_error();
+}
+
+/// What identifies the open transaction: PostgreSQL's transaction id; on
+/// SQLite there is one connection writing, so only whether one is open counts.
+fn transaction_identity(conn: &mut DbConnection) -> Result<Option<i64>, DieselError> {
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::select(
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("txid_current()"),
+        )
+        .get_result::<i64>(pg)
+        .map(Some),
+        DbConnection::Sqlite(_) => Ok(None),
+    }
+}
+
+/// Whether the transaction the batch began is still open, still the same
+/// and usable: the last check before COMMIT, because PostgreSQL turns the
+/// COMMIT of an aborted transaction into a silent ROLLBACK.
+fn transaction_is_intact(conn: &mut DbConnection, identity: Option<i64>) -> bool {
+    if depth(conn) != Some(1) {
+        return false;
+    }
+    match conn {
+        DbConnection::Postgresql(_) => {
+            identity.is_some() && transaction_identity(conn).ok().flatten() == identity
+        }
+        DbConnection::Sqlite(sqlite) => {
+            // Only inside a transaction does BEGIN fail this way.
+            match sqlite.batch_execute("BEGIN") {
+                Err(DieselError::DatabaseError(_, info)) => info
+                    .message()
+                    .contains("cannot start a transaction within a transaction"),
+                Err(_) => false,
+                Ok(()) => {
+                    let _ = sqlite.batch_execute("ROLLBACK");
+                    false
+                }
+            }
+        }
+    }
+}
+
+/// Whether a failed COMMIT may still have committed (the connection went).
+fn outcome_is_unknown(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(kind, _) => matches!(
+            kind,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+        ),
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => outcome_is_unknown(commit_error),
+        _ => false,
+    }
+}
+
+/// Wraps `work` so that it misbehaves as `fault` says (tests only).
+fn inject<T: Send + 'static, E: JobError>(fault: Fault, mut work: Work<T, E>) -> Work<T, E> {
+    let mut attempts = 0_u32;
+    Box::new(move |conn| {
+        attempts += 1;
+        let done = work(conn)?;
+        match fault {
+            Fault::Panic => panic!("injected panic after the work of a write"),
+            Fault::Fail => Err(E::from(DieselError::QueryBuilderError(
+                "injected failure after the work of a write".into(),
+            ))),
+            Fault::Transient if attempts == 1 => Err(E::from(DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                Box::new("injected serialization failure".to_owned()),
+            ))),
+            Fault::Transient => Ok(done),
+            Fault::LeakSavepoint => {
+                Manager::begin_transaction(conn)?;
+                Ok(done)
+            }
+            Fault::Poison => {
+                Manager::transaction_manager_status_mut(conn).set_in_error();
+                Ok(done)
+            }
+            Fault::SwallowError => {
+                let _ = conn.batch_execute("SELECT * FROM no_table_of_an_injected_fault");
+                Ok(done)
+            }
+        }
+    })
+}
