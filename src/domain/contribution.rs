@@ -156,7 +156,7 @@ pub fn select_rate<'a>(
         })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ValuationError {
     #[error("the value does not fit in the largest amount a posting may carry")]
     TooLarge,
@@ -171,22 +171,29 @@ pub fn value(
     rate_minor: i64,
     currency: &Unit,
 ) -> Result<i64, ValuationError> {
-    let quantity = Decimal::new(quantity.minor(), quantity_unit.unit().scale());
-    let rate = Decimal::new(rate_minor, currency.scale());
-    let exact = quantity.checked_mul(rate).ok_or(ValuationError::TooLarge)?;
+    let too_large = ValuationError::TooLarge;
+    let quantity =
+        Decimal::try_new(quantity.minor(), quantity_unit.unit().scale()).map_err(|_| too_large)?;
+    let rate = Decimal::try_new(rate_minor, currency.scale()).map_err(|_| too_large)?;
+    // A product past the 96 bits of a decimal (which `checked_mul` refuses,
+    // or rounds only when it is already some 10^22 units) is far above the
+    // largest amount either way, so both are the same refusal.
+    let exact = quantity.checked_mul(rate).ok_or(too_large)?;
     let rounded =
         exact.round_dp_with_strategy(currency.scale(), RoundingStrategy::MidpointNearestEven);
-    let minor = rounded
-        .checked_mul(Decimal::from(
-            10_i64
-                .checked_pow(currency.scale())
-                .ok_or(ValuationError::TooLarge)?,
-        ))
-        .ok_or(ValuationError::TooLarge)?;
-    let minor = i64::try_from(minor.trunc().mantissa() / 10_i128.pow(minor.trunc().scale()))
-        .map_err(|_| ValuationError::TooLarge)?;
+    // In minor units, from the mantissa: rounded holds at most the
+    // currency's decimals, so this is exact.
+    let shift = currency
+        .scale()
+        .checked_sub(rounded.scale())
+        .ok_or(too_large)?;
+    let minor = 10_i128
+        .checked_pow(shift)
+        .and_then(|factor| rounded.mantissa().checked_mul(factor))
+        .and_then(|minor| i64::try_from(minor).ok())
+        .ok_or(too_large)?;
     if minor > super::money::AMOUNT_MINOR_MAX {
-        return Err(ValuationError::TooLarge);
+        return Err(too_large);
     }
     Ok(minor)
 }

@@ -161,7 +161,7 @@ fn to_grant(
     }
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
-        rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+        crate::domain::money::format_minor_wide(minor, scale)
     };
     Ok(Grant {
         amount: super::format_minor(units, &row.currency, row.amount),
