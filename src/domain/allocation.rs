@@ -530,14 +530,36 @@ fn weighted_bases(
 }
 
 /// `numerator` x 10^-`numerator_scale` / `denominator`, rounded half to
-/// even to `numerator_scale` + `decimals` places, shown as `Decimal`
-/// division then `round_dp` show it: a quotient that ends within those
-/// places keeps only the digits it needs (`25`, `12.5`, `1357.24`), a longer
-/// one is rounded to exactly that many. Exact for every `i128` (a `Decimal`
-/// holds 96 bits, a share's numerator up to 127): long division, with each
-/// remainder kept below the denominator. `None` when the denominator is not
-/// positive or the quotient itself does not fit a `Decimal`.
+/// even to `numerator_scale` + `decimals` places, as a draft's explanation
+/// shows it. Where a `Decimal` holds both numbers this is `Decimal` division
+/// then `round_dp`, exactly as drafts always showed it; beyond (a share's
+/// numerator may use 127 bits where a `Decimal` holds 96) it is exact long
+/// division. `None` when the denominator is not positive or the quotient
+/// itself does not fit a `Decimal`.
 pub fn decimal_ratio(
+    numerator: i128,
+    numerator_scale: u32,
+    denominator: i128,
+    decimals: u32,
+) -> Option<Decimal> {
+    let places = numerator_scale.checked_add(decimals)?;
+    if denominator <= 0 {
+        return None;
+    }
+    let held = Decimal::try_from_i128_with_scale(numerator, numerator_scale)
+        .ok()
+        .zip(Decimal::try_from_i128_with_scale(denominator, 0).ok());
+    if let Some(quotient) = held.and_then(|(n, d)| n.checked_div(d)) {
+        return Some(quotient.round_dp(places));
+    }
+    long_division(numerator, numerator_scale, denominator, decimals)
+}
+
+/// [`decimal_ratio`] for any `i128`, by long division with each remainder
+/// kept below the denominator: the quotient keeps only the decimals it
+/// needs up to `decimals` (`25`, `12.5`), else is rounded half to even to
+/// exactly that many.
+fn long_division(
     numerator: i128,
     numerator_scale: u32,
     denominator: i128,
@@ -788,5 +810,410 @@ mod tests {
             shuffled.reverse();
             prop_assert_eq!(apportion(&rules, amount, 2, &shuffled), Ok(plan));
         }
+
+        /// Rule sets within the stated limits, in currencies of scale 0, 2,
+        /// 3 and 4, over amounts up to the largest and many contributors
+        /// with values up to many times the largest: the apportionment never
+        /// panics; when it answers, every minor unit is placed and no line is
+        /// negative; it refuses only when a share really passes 128 bits.
+        #[test]
+        fn apportionment_at_the_limits_is_exact_or_an_overflow(
+            (scale, rules) in rules_strategy(),
+            amount in prop_oneof![0..=AMOUNT_MINOR_MAX, Just(AMOUNT_MINOR_MAX), 0..10_000_i64],
+            values in prop::collection::vec(
+                prop::collection::vec(value_strategy(), 3),
+                0..=60,
+            ),
+        ) {
+            prop_assert_eq!(rules.validate(scale, |_| true), Ok(()), "the strategy makes valid rule sets");
+            let kinds = ["time", "equipment", "data"];
+            let bases: Vec<Basis> = values
+                .iter()
+                .enumerate()
+                .map(|(i, values)| Basis {
+                    agent: format!("agent-{i:02}"),
+                    value_by_kind: kinds.iter().map(|k| (*k).to_owned()).zip(values.iter().copied()).collect(),
+                })
+                .collect();
+            match apportion(&rules, amount, scale, &bases) {
+                Ok(plan) => {
+                    let mut placed = 0_i128;
+                    for step in &plan.steps {
+                        prop_assert!(step.amount >= 0 && step.residue >= 0);
+                        let lines: i128 = step.lines.iter().map(|l| i128::from(l.amount)).sum();
+                        for line in &step.lines {
+                            prop_assert!(line.amount >= 0, "no line is negative");
+                        }
+                        if step.account.is_some() {
+                            placed += i128::from(step.amount);
+                        } else {
+                            prop_assert_eq!(lines + i128::from(step.residue), i128::from(step.amount), "a step places its amount");
+                            placed += lines;
+                        }
+                    }
+                    prop_assert!(plan.residue >= 0);
+                    prop_assert_eq!(placed + i128::from(plan.residue), i128::from(amount), "lines plus residue equal the amount");
+                }
+                Err(overflow) => {
+                    prop_assert!(
+                        some_share_passes_128_bits(&rules, amount, &bases),
+                        "refused without a share past 128 bits: {}", overflow
+                    );
+                }
+            }
+        }
+
+        /// Long division, used where a `Decimal` cannot hold a share's
+        /// numerator, gives the value `Decimal` division gives where it can:
+        /// for a share (at most the step's amount, so at most the largest
+        /// amount) or a percentage (at most 100) over a denominator up to 10^21.
+        #[test]
+        fn long_division_agrees_with_decimal_division(
+            denominator in prop_oneof![1_i128..1_000, 1_i128..10_i128.pow(21)],
+            quotient in prop_oneof![0_i128..=100, 0_i128..=i128::from(AMOUNT_MINOR_MAX)],
+            remainder_seed in any::<u128>(),
+            scale in prop::sample::select(vec![0_u32, 2, 3, 4]),
+        ) {
+            let remainder = i128::try_from(remainder_seed % denominator.unsigned_abs()).expect("below the denominator");
+            let numerator = quotient * denominator + remainder;
+            // Only where the old computation could hold the numerator.
+            prop_assume!(numerator < 79_228_162_514_264_337_593_543_950_335);
+            let before = (Decimal::from_i128_with_scale(numerator, scale)
+                / Decimal::from_i128_with_scale(denominator, 0))
+            .round_dp(scale + 4);
+            let long = long_division(numerator, scale, denominator, 4).expect("fits");
+            prop_assert_eq!(long.normalize(), before.normalize());
+            prop_assert!(long.scale() <= before.scale().max(scale), "no more decimals than shown before");
+            prop_assert_eq!(decimal_ratio(numerator, scale, denominator, 4), Some(before), "as drafts always showed it");
+        }
+
+        #[test]
+        fn decimal_ratio_never_panics(
+            numerator in any::<i128>(),
+            denominator in any::<i128>(),
+            scale in 0_u32..=4,
+        ) {
+            if let Some(ratio) = decimal_ratio(numerator, scale, denominator, 4) {
+                prop_assert!(denominator > 0);
+                prop_assert!(ratio.scale() <= scale + 4);
+            }
+        }
+    }
+
+    /// A pro-rata step whose rules are valid draws a share numerator of at
+    /// most `amount` x a contributor's weighted value: whether that passes
+    /// `i128`, computed independently of the apportionment.
+    fn some_share_passes_128_bits(rules: &RuleSet, amount: i64, bases: &[Basis]) -> bool {
+        rules.steps.iter().any(|step| match &step.to {
+            Recipients::ProRata { weights, .. } => bases.iter().any(|basis| {
+                let weight = basis.value_by_kind.iter().try_fold(0_i128, |sum, (kind, value)| {
+                    let basis_points = weights.get(kind).map_or(0, |w| {
+                        (w * Decimal::from(10_000)).trunc().mantissa()
+                    });
+                    sum.checked_add(i128::from(*value).checked_mul(basis_points)?)
+                });
+                weight.and_then(|w| i128::from(amount).checked_mul(w)).is_none()
+            }),
+            _ => false,
+        })
+    }
+
+    /// Values of one contributor and kind: ordinary, up to the largest value
+    /// of one contribution, or sums of many of those.
+    fn value_strategy() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            0..1_000_000_i64,
+            0..=AMOUNT_MINOR_MAX,
+            Just(AMOUNT_MINOR_MAX),
+            (1..=9_000_i64).prop_map(|n| n * AMOUNT_MINOR_MAX),
+        ]
+    }
+
+    /// A fraction with at most four decimals, between 0 and `max`.
+    fn fraction(max: i64) -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            (0..=max * 10_000).prop_map(|n| Decimal::new(n, FRACTION_SCALE)),
+            Just(Decimal::from(max)),
+            Just(Decimal::new(1, FRACTION_SCALE)),
+        ]
+    }
+
+    /// An amount of a rule set in a currency of `scale` decimals, up to the largest.
+    fn amount_of(minor: i64, scale: u32) -> Decimal {
+        Decimal::new(minor, scale)
+    }
+
+    /// A valid step in a currency of `scale` decimals.
+    fn step_strategy(scale: u32) -> impl Strategy<Value = Step> {
+        let money = move || {
+            prop_oneof![1..=AMOUNT_MINOR_MAX, Just(AMOUNT_MINOR_MAX), 1..=100_i64]
+                .prop_map(move |minor| amount_of(minor, scale))
+        };
+        let share = prop_oneof![
+            // At most 25 % of the total per step: four steps stay within 100 %.
+            fraction(25).prop_map(|percent| Share::Percentage { percent, of: Base::Total }),
+            fraction(100).prop_map(|percent| Share::Percentage { percent, of: Base::Remaining }),
+            money().prop_map(|amount| Share::Fixed { amount }),
+        ];
+        let cap = prop::option::of(prop_oneof![
+            fraction(100).prop_map(|percent| Cap::Percentage { percent }),
+            money().prop_map(|amount| Cap::Amount { amount }),
+        ]);
+        let minimum = prop::option::of(money());
+        let weights = (fraction(WEIGHT_MAX), fraction(WEIGHT_MAX), fraction(WEIGHT_MAX));
+        (share, 0..3_u8, cap, minimum, weights).prop_map(
+            |(share, to, cap, minimum, (time, equipment, data))| {
+                let to = match to {
+                    0 => Recipients::Account {
+                        account: "reserve".to_owned(),
+                    },
+                    1 => Recipients::ProRata {
+                        weights: BTreeMap::from([
+                            ("time".to_owned(), time.max(Decimal::ONE)),
+                            ("equipment".to_owned(), equipment),
+                            ("data".to_owned(), data),
+                        ]),
+                        cap,
+                        minimum,
+                    },
+                    _ => Recipients::EqualSplit { cap, minimum },
+                };
+                Step { share, to }
+            },
+        )
+    }
+
+    /// A currency scale and a valid rule set in it.
+    fn rules_strategy() -> impl Strategy<Value = (u32, RuleSet)> {
+        prop::sample::select(vec![0_u32, 2, 3, 4]).prop_flat_map(|scale| {
+            (
+                Just(scale),
+                prop::collection::vec(step_strategy(scale), 1..=4).prop_map(|steps| RuleSet {
+                    steps,
+                    residue: Residue::Pool,
+                }),
+            )
+        })
+    }
+
+    #[test]
+    fn amounts_beyond_64_bits_are_an_overflow_not_a_panic() {
+        // The reproduction: the largest decimal as a fixed share used to
+        // panic in `value * 10^scale`.
+        let largest = Decimal::MAX;
+        for scale in [0, 2, 3, 4] {
+            assert_eq!(
+                to_minor(largest, scale),
+                Err(Overflow("an amount of the rule set in minor units")),
+                "scale {scale}"
+            );
+        }
+        let fixed = RuleSet {
+            steps: vec![Step {
+                share: Share::Fixed { amount: largest },
+                to: Recipients::Account {
+                    account: "reserve".to_owned(),
+                },
+            }],
+            residue: Residue::Pool,
+        };
+        assert!(apportion(&fixed, 100, 2, &[]).is_err(), "a fixed share");
+        let mut capped = story_rules();
+        capped.steps[1].to = Recipients::ProRata {
+            weights: BTreeMap::from([("time".to_owned(), Decimal::ONE)]),
+            cap: Some(Cap::Amount { amount: largest }),
+            minimum: None,
+        };
+        let bases = [basis("a", "time", 100)];
+        assert!(apportion(&capped, 100, 2, &bases).is_err(), "a cap amount");
+        capped.steps[1].to = Recipients::EqualSplit {
+            cap: None,
+            minimum: Some(largest),
+        };
+        assert!(apportion(&capped, 100, 2, &bases).is_err(), "a minimum");
+    }
+
+    #[test]
+    fn a_percentage_beyond_its_range_is_an_overflow_not_a_panic() {
+        let rules = RuleSet {
+            steps: vec![Step {
+                share: Share::Percentage {
+                    percent: Decimal::MAX,
+                    of: Base::Total,
+                },
+                to: Recipients::Account {
+                    account: "reserve".to_owned(),
+                },
+            }],
+            residue: Residue::Pool,
+        };
+        assert_eq!(
+            apportion(&rules, AMOUNT_MINOR_MAX, 2, &[]),
+            Err(Overflow("a percentage of an amount"))
+        );
+        assert_eq!(percent_of(i64::MAX, Decimal::ONE_HUNDRED), Ok(i64::MAX));
+    }
+
+    #[test]
+    fn a_weighted_value_beyond_128_bits_is_an_overflow() {
+        let rules = |weight: Decimal| RuleSet {
+            steps: vec![Step {
+                share: Share::Percentage {
+                    percent: Decimal::ONE_HUNDRED,
+                    of: Base::Total,
+                },
+                to: Recipients::ProRata {
+                    weights: BTreeMap::from([("time".to_owned(), weight)]),
+                    cap: None,
+                    minimum: None,
+                },
+            }],
+            residue: Residue::Pool,
+        };
+        let bases = [basis("a", "time", i64::MAX)];
+        assert_eq!(
+            apportion(&rules(Decimal::MAX), 1, 2, &bases),
+            Err(Overflow("a contributor's weighted value")),
+            "value x weight"
+        );
+        // The IDR case: 18 contributions of the largest value, weight 1000,
+        // over ten trillion rupiah.
+        let bases = [
+            basis("a", "time", 18 * AMOUNT_MINOR_MAX),
+            basis("b", "time", 1),
+        ];
+        assert_eq!(
+            apportion(&rules(Decimal::from(WEIGHT_MAX)), AMOUNT_MINOR_MAX, 2, &bases),
+            Err(Overflow(
+                "a share (the amount x a contributor's weighted value)"
+            )),
+            "amount x weight"
+        );
+        let bases = [basis("a", "time", 17 * AMOUNT_MINOR_MAX), basis("b", "time", 1)];
+        let plan = apportion(&rules(Decimal::from(WEIGHT_MAX)), AMOUNT_MINOR_MAX, 2, &bases)
+            .expect("17 contributions of the largest value fit");
+        assert_eq!(
+            plan.payments(),
+            BTreeMap::from([("a".to_owned(), AMOUNT_MINOR_MAX)]),
+            "b's share is far below a cent; the unit left goes to a"
+        );
+        assert_eq!(plan.residue, 0);
+    }
+
+    #[test]
+    fn a_sum_of_weights_beyond_128_bits_is_an_overflow() {
+        let weights = [("a".to_owned(), i128::MAX), ("b".to_owned(), 1)];
+        assert_eq!(
+            largest_remainder(1, &weights),
+            Err(Overflow("the sum of the weights"))
+        );
+        let weights = [("a".to_owned(), i128::MAX / 2), ("b".to_owned(), 1)];
+        assert_eq!(
+            largest_remainder(3, &weights),
+            Err(Overflow(
+                "a share (the amount x a contributor's weighted value)"
+            ))
+        );
+        assert_eq!(largest_remainder(1, &weights), Ok(vec![(1, 1), (0, 0)]));
+    }
+
+    #[test]
+    fn rule_set_amounts_are_bounded_by_the_largest_amount() {
+        for (scale, largest) in [
+            (0, "1000000000000000"),
+            (2, "10000000000000.00"),
+            (3, "1000000000000.000"),
+            (4, "100000000000.0000"),
+        ] {
+            let with = |amount: Decimal| RuleSet {
+                steps: vec![
+                    Step {
+                        share: Share::Fixed { amount },
+                        to: Recipients::Account {
+                            account: "reserve".to_owned(),
+                        },
+                    },
+                    Step {
+                        share: Share::Fixed { amount },
+                        to: Recipients::EqualSplit {
+                            cap: Some(Cap::Amount { amount }),
+                            minimum: Some(amount),
+                        },
+                    },
+                ],
+                residue: Residue::Pool,
+            };
+            assert_eq!(with(d(largest)).validate(scale, |_| true), Ok(()));
+            let one_more = d(largest) + Decimal::new(1, scale);
+            for amount in [one_more, Decimal::MAX] {
+                let errors = with(amount)
+                    .validate(scale, |_| true)
+                    .expect_err("beyond the largest amount");
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(
+                    fields,
+                    [
+                        "steps[0].share.amount",
+                        "steps[1].share.amount",
+                        "steps[1].to.cap.amount",
+                        "steps[1].to.minimum"
+                    ],
+                    "{amount} at scale {scale}"
+                );
+                assert!(errors[0].reason.contains(largest), "{}", errors[0].reason);
+            }
+        }
+    }
+
+    #[test]
+    fn percentages_too_large_for_a_decimal_sum_are_refused_without_a_panic() {
+        let step = Step {
+            share: Share::Percentage {
+                percent: Decimal::MAX,
+                of: Base::Total,
+            },
+            to: Recipients::Account {
+                account: "reserve".to_owned(),
+            },
+        };
+        let rules = RuleSet {
+            steps: vec![step.clone(), step],
+            residue: Residue::Pool,
+        };
+        let errors = rules.validate(2, |_| true).expect_err("refused");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["steps[0].share.percent", "steps[1].share.percent", "steps"]
+        );
+    }
+
+    #[test]
+    fn decimal_ratio_divides_any_i128_exactly() {
+        let ratio = |n: i128, s: u32, d: i128| decimal_ratio(n, s, d, 4).map(|r| r.to_string());
+        assert_eq!(ratio(2, 0, 4), Some("0.50".to_owned()), "as Decimal division shows it");
+        assert_eq!(
+            long_division(2, 0, 4, 4).map(|r| r.to_string()),
+            Some("0.5".to_owned())
+        );
+        assert_eq!(ratio(25, 0, 100), Some("0.25".to_owned()));
+        assert_eq!(ratio(100, 0, 3), Some("33.3333".to_owned()));
+        assert_eq!(ratio(200, 0, 3), Some("66.6667".to_owned()));
+        assert_eq!(ratio(5, 0, 100_000), Some("0.0000".to_owned()), "half to even: down");
+        assert_eq!(ratio(15, 0, 100_000), Some("0.0002".to_owned()), "half to even: up");
+        assert_eq!(ratio(999_995, 0, 1_000_000), Some("1.0000".to_owned()));
+        assert_eq!(ratio(150, 2, 1), Some("1.50".to_owned()), "the numerator's scale is kept");
+        // A numerator past 96 bits: 10^37 / 4 x 10^22 in cents.
+        assert_eq!(
+            ratio(10_i128.pow(37), 2, 4 * 10_i128.pow(22)),
+            Some("2500000000000.00".to_owned())
+        );
+        // A denominator so large that ten times a remainder passes u128.
+        assert_eq!(ratio(i128::MAX - 1, 0, i128::MAX), Some("1.0000".to_owned()));
+        assert_eq!(ratio(i128::MAX / 3, 0, i128::MAX), Some("0.3333".to_owned()));
+        assert_eq!(ratio(-1, 0, 3), Some("-0.3333".to_owned()));
+        assert_eq!(ratio(1, 0, 0), None, "no division by zero");
+        assert_eq!(ratio(1, 0, -1), None);
+        assert_eq!(ratio(i128::MAX, 0, 1), None, "a quotient past a decimal");
     }
 }

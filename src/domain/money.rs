@@ -313,6 +313,14 @@ mod tests {
     }
 
     #[test]
+    fn sums_past_a_decimal_are_formatted() {
+        assert_eq!(format_minor_wide(i128::MAX, 2), "1701411834604692317316873037158841057.27");
+        assert_eq!(format_minor_wide(i128::MIN, 0), "-170141183460469231731687303715884105728");
+        assert_eq!(format_minor_wide(-5, 2), "-0.05");
+        assert_eq!(format_minor_wide(0, 3), "0.000");
+    }
+
+    #[test]
     fn the_maximum_is_accepted_and_one_more_is_not() {
         assert_eq!(
             Amount::parse("10000000000000.00", &eur()).map(Amount::minor),
@@ -336,6 +344,18 @@ mod tests {
             let unit = eur();
             let text = format!("{}{extra}", Amount::from_minor(minor).expect("in range").format(&unit));
             prop_assert_eq!(Amount::parse(&text, &unit).map_err(|e| e.code()), Err("amount_precision"));
+        }
+
+        /// The wide formatter prints what `Decimal` printed, for every i64
+        /// and every scale a decimal has.
+        #[test]
+        fn wide_formatting_matches_decimal(minor in any::<i64>(), scale in 0_u32..=28) {
+            prop_assert_eq!(format_minor_wide(i128::from(minor), scale), Decimal::new(minor, scale).to_string());
+        }
+
+        #[test]
+        fn wide_formatting_matches_decimal_up_to_96_bits(minor in -(1_i128 << 96) + 1..(1_i128 << 96), scale in 0_u32..=4) {
+            prop_assert_eq!(format_minor_wide(minor, scale), Decimal::from_i128_with_scale(minor, scale).to_string());
         }
 
         #[test]
