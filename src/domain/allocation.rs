@@ -906,13 +906,18 @@ mod tests {
     fn some_share_passes_128_bits(rules: &RuleSet, amount: i64, bases: &[Basis]) -> bool {
         rules.steps.iter().any(|step| match &step.to {
             Recipients::ProRata { weights, .. } => bases.iter().any(|basis| {
-                let weight = basis.value_by_kind.iter().try_fold(0_i128, |sum, (kind, value)| {
-                    let basis_points = weights.get(kind).map_or(0, |w| {
-                        (w * Decimal::from(10_000)).trunc().mantissa()
+                let weight = basis
+                    .value_by_kind
+                    .iter()
+                    .try_fold(0_i128, |sum, (kind, value)| {
+                        let basis_points = weights
+                            .get(kind)
+                            .map_or(0, |w| (w * Decimal::from(10_000)).trunc().mantissa());
+                        sum.checked_add(i128::from(*value).checked_mul(basis_points)?)
                     });
-                    sum.checked_add(i128::from(*value).checked_mul(basis_points)?)
-                });
-                weight.and_then(|w| i128::from(amount).checked_mul(w)).is_none()
+                weight
+                    .and_then(|w| i128::from(amount).checked_mul(w))
+                    .is_none()
             }),
             _ => false,
         })
@@ -951,8 +956,14 @@ mod tests {
         };
         let share = prop_oneof![
             // At most 25 % of the total per step: four steps stay within 100 %.
-            fraction(25).prop_map(|percent| Share::Percentage { percent, of: Base::Total }),
-            fraction(100).prop_map(|percent| Share::Percentage { percent, of: Base::Remaining }),
+            fraction(25).prop_map(|percent| Share::Percentage {
+                percent,
+                of: Base::Total
+            }),
+            fraction(100).prop_map(|percent| Share::Percentage {
+                percent,
+                of: Base::Remaining
+            }),
             money().prop_map(|amount| Share::Fixed { amount }),
         ];
         let cap = prop::option::of(prop_oneof![
@@ -960,7 +971,11 @@ mod tests {
             money().prop_map(|amount| Cap::Amount { amount }),
         ]);
         let minimum = prop::option::of(money());
-        let weights = (fraction(WEIGHT_MAX), fraction(WEIGHT_MAX), fraction(WEIGHT_MAX));
+        let weights = (
+            fraction(WEIGHT_MAX),
+            fraction(WEIGHT_MAX),
+            fraction(WEIGHT_MAX),
+        );
         (share, 0..3_u8, cap, minimum, weights).prop_map(
             |(share, to, cap, minimum, (time, equipment, data))| {
                 let to = match to {
@@ -1083,15 +1098,28 @@ mod tests {
             basis("b", "time", 1),
         ];
         assert_eq!(
-            apportion(&rules(Decimal::from(WEIGHT_MAX)), AMOUNT_MINOR_MAX, 2, &bases),
+            apportion(
+                &rules(Decimal::from(WEIGHT_MAX)),
+                AMOUNT_MINOR_MAX,
+                2,
+                &bases
+            ),
             Err(Overflow(
                 "a share (the amount x a contributor's weighted value)"
             )),
             "amount x weight"
         );
-        let bases = [basis("a", "time", 17 * AMOUNT_MINOR_MAX), basis("b", "time", 1)];
-        let plan = apportion(&rules(Decimal::from(WEIGHT_MAX)), AMOUNT_MINOR_MAX, 2, &bases)
-            .expect("17 contributions of the largest value fit");
+        let bases = [
+            basis("a", "time", 17 * AMOUNT_MINOR_MAX),
+            basis("b", "time", 1),
+        ];
+        let plan = apportion(
+            &rules(Decimal::from(WEIGHT_MAX)),
+            AMOUNT_MINOR_MAX,
+            2,
+            &bases,
+        )
+        .expect("17 contributions of the largest value fit");
         assert_eq!(
             plan.payments(),
             BTreeMap::from([("a".to_owned(), AMOUNT_MINOR_MAX)]),
@@ -1191,7 +1219,11 @@ mod tests {
     #[test]
     fn decimal_ratio_divides_any_i128_exactly() {
         let ratio = |n: i128, s: u32, d: i128| decimal_ratio(n, s, d, 4).map(|r| r.to_string());
-        assert_eq!(ratio(2, 0, 4), Some("0.50".to_owned()), "as Decimal division shows it");
+        assert_eq!(
+            ratio(2, 0, 4),
+            Some("0.50".to_owned()),
+            "as Decimal division shows it"
+        );
         assert_eq!(
             long_division(2, 0, 4, 4).map(|r| r.to_string()),
             Some("0.5".to_owned())
@@ -1199,18 +1231,36 @@ mod tests {
         assert_eq!(ratio(25, 0, 100), Some("0.25".to_owned()));
         assert_eq!(ratio(100, 0, 3), Some("33.3333".to_owned()));
         assert_eq!(ratio(200, 0, 3), Some("66.6667".to_owned()));
-        assert_eq!(ratio(5, 0, 100_000), Some("0.0000".to_owned()), "half to even: down");
-        assert_eq!(ratio(15, 0, 100_000), Some("0.0002".to_owned()), "half to even: up");
+        assert_eq!(
+            ratio(5, 0, 100_000),
+            Some("0.0000".to_owned()),
+            "half to even: down"
+        );
+        assert_eq!(
+            ratio(15, 0, 100_000),
+            Some("0.0002".to_owned()),
+            "half to even: up"
+        );
         assert_eq!(ratio(999_995, 0, 1_000_000), Some("1.0000".to_owned()));
-        assert_eq!(ratio(150, 2, 1), Some("1.50".to_owned()), "the numerator's scale is kept");
+        assert_eq!(
+            ratio(150, 2, 1),
+            Some("1.50".to_owned()),
+            "the numerator's scale is kept"
+        );
         // A numerator past 96 bits: 10^37 / 4 x 10^22 in cents.
         assert_eq!(
             ratio(10_i128.pow(37), 2, 4 * 10_i128.pow(22)),
             Some("2500000000000.00".to_owned())
         );
         // A denominator so large that ten times a remainder passes u128.
-        assert_eq!(ratio(i128::MAX - 1, 0, i128::MAX), Some("1.0000".to_owned()));
-        assert_eq!(ratio(i128::MAX / 3, 0, i128::MAX), Some("0.3333".to_owned()));
+        assert_eq!(
+            ratio(i128::MAX - 1, 0, i128::MAX),
+            Some("1.0000".to_owned())
+        );
+        assert_eq!(
+            ratio(i128::MAX / 3, 0, i128::MAX),
+            Some("0.3333".to_owned())
+        );
         assert_eq!(ratio(-1, 0, 3), Some("-0.3333".to_owned()));
         assert_eq!(ratio(1, 0, 0), None, "no division by zero");
         assert_eq!(ratio(1, 0, -1), None);

@@ -314,8 +314,14 @@ mod tests {
 
     #[test]
     fn sums_past_a_decimal_are_formatted() {
-        assert_eq!(format_minor_wide(i128::MAX, 2), "1701411834604692317316873037158841057.27");
-        assert_eq!(format_minor_wide(i128::MIN, 0), "-170141183460469231731687303715884105728");
+        assert_eq!(
+            format_minor_wide(i128::MAX, 2),
+            "1701411834604692317316873037158841057.27"
+        );
+        assert_eq!(
+            format_minor_wide(i128::MIN, 0),
+            "-170141183460469231731687303715884105728"
+        );
         assert_eq!(format_minor_wide(-5, 2), "-0.05");
         assert_eq!(format_minor_wide(0, 3), "0.000");
     }

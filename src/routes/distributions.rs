@@ -45,8 +45,14 @@ pub struct CreateDistributionRequest {
     pub grant: Option<String>,
     /// The pool account (default: the general pool of the project's currency).
     pub pool: Option<String>,
-    /// A decimal amount, or `all` for everything the pool holds.
-    #[schema(example = "4500.00")]
+    /// A positive decimal amount with at most the pool currency's decimals
+    /// and 40 characters, at most what the pool holds (so at most 10^15 minor
+    /// units), or `all` for everything the pool holds.
+    #[schema(
+        example = "4500.00",
+        pattern = r"^([0-9]+(\.[0-9]+)?|all)$",
+        max_length = 40
+    )]
     pub amount: String,
     /// First day of the contribution period, inclusive.
     #[schema(example = "2026-03-01", format = Date)]
@@ -297,7 +303,7 @@ pub fn to_distribution(
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/distributions")]

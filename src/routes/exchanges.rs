@@ -17,8 +17,8 @@ use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::domain::TransactionKind;
-use crate::domain::money::Overflow;
 use crate::domain::access::Action;
+use crate::domain::money::Overflow;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -28,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
-    #[schema(example = "1000.00")]
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     #[schema(example = "USD")]
     pub currency: String,
@@ -132,7 +134,12 @@ pub async fn create_exchange(
 
 /// The rate recorded with an exchange, buy / sell, to 10 decimals. Both
 /// amounts are bounded, so the quotient fits; it is checked all the same.
-fn exchange_rate(buy: i64, buy_scale: u32, sell: i64, sell_scale: u32) -> Result<Decimal, Overflow> {
+fn exchange_rate(
+    buy: i64,
+    buy_scale: u32,
+    sell: i64,
+    sell_scale: u32,
+) -> Result<Decimal, Overflow> {
     let overflow = Overflow("the exchange rate");
     let buy = Decimal::try_new(buy, buy_scale).map_err(|_| overflow)?;
     let sell = Decimal::try_new(sell, sell_scale).map_err(|_| overflow)?;

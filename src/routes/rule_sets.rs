@@ -42,12 +42,15 @@ pub enum BaseDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum ShareDto {
     Percentage {
-        #[schema(example = "10")]
+        /// 0 to 100, at most 4 decimals; a decimal string of at most 40 characters.
+        #[schema(example = "10", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         percent: String,
         of: BaseDto,
     },
     Fixed {
-        #[schema(example = "100.00")]
+        /// Positive, at most the project currency's decimals and 10^15 of its
+        /// minor units (10000000000000.00 EUR); at most 40 characters.
+        #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         amount: String,
     },
 }
@@ -57,10 +60,14 @@ pub enum ShareDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum CapDto {
     Percentage {
-        #[schema(example = "40")]
+        /// 0 to 100 (of the step's amount), at most 4 decimals; at most 40 characters.
+        #[schema(example = "40", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         percent: String,
     },
     Amount {
+        /// Positive, at most the project currency's decimals and 10^15 of its
+        /// minor units; at most 40 characters.
+        #[schema(example = "500.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         amount: String,
     },
 }
@@ -78,11 +85,18 @@ pub enum RecipientsDto {
         #[schema(value_type = KindWeights)]
         weights: BTreeMap<String, String>,
         cap: Option<CapDto>,
-        /// Lines below this amount are dropped to residue.
+        /// Lines below this amount are dropped to residue. Positive, at most
+        /// the project currency's decimals and 10^15 of its minor units; at
+        /// most 40 characters.
+        #[schema(example = "5.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         minimum: Option<String>,
     },
     EqualSplit {
         cap: Option<CapDto>,
+        /// Lines below this amount are dropped to residue. Positive, at most
+        /// the project currency's decimals and 10^15 of its minor units; at
+        /// most 40 characters.
+        #[schema(example = "5.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         minimum: Option<String>,
     },
 }
@@ -92,11 +106,11 @@ pub enum RecipientsDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindWeights {
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub time: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub equipment: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub data: Option<String>,
 }
 
@@ -332,6 +346,7 @@ pub fn load(
 }
 
 /// Add a rule set version (owners and treasurers). Percentages above 100,
+/// weights above 1000, amounts above the largest amount (10^15 minor units),
 /// unknown accounts and an empty waterfall are refused, field by field.
 #[utoipa::path(
     tag = "distributions",
@@ -351,7 +366,7 @@ pub fn load(
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_rule_set` with every offending field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/rule-sets")]

@@ -392,3 +392,76 @@ async fn a_high_nominal_currency_at_the_limits_is_computed_or_refused_cleanly(ap
         "eighteen times the largest value, summed exactly"
     );
 }
+
+/// Every decimal string of a request states, in the spec, the shape and
+/// the length the service enforces.
+#[test]
+fn the_spec_states_the_decimal_limits_the_code_enforces() {
+    use commons_ledger::domain::money::{AMOUNT_TEXT_LENGTH_MAX, DECIMAL_TEXT_PATTERN};
+    let spec = serde_json::to_value(commons_ledger::startup::openapi()).expect("spec");
+    let mut stated = Vec::new();
+    let mut pending = vec![("".to_owned(), &spec)];
+    while let Some((path, value)) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(pattern) = map.get("pattern").and_then(Value::as_str)
+                    && pattern.contains("[0-9]+(\\.[0-9]+)?")
+                {
+                    assert_eq!(
+                        map.get("maxLength"),
+                        Some(&json!(AMOUNT_TEXT_LENGTH_MAX)),
+                        "{path}"
+                    );
+                    assert!(
+                        pattern == DECIMAL_TEXT_PATTERN || pattern == "^([0-9]+(\\.[0-9]+)?|all)$",
+                        "{path}: {pattern}"
+                    );
+                    stated.push(path.clone());
+                }
+                for (key, child) in map {
+                    pending.push((format!("{path}/{key}"), child));
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    pending.push((format!("{path}/{index}"), child));
+                }
+            }
+            _ => {}
+        }
+    }
+    for field in [
+        "Posting/properties/amount",
+        "CreateContributionRequest/properties/quantity",
+        "CreateDistributionRequest/properties/amount",
+        "CreateExpenseRequest/properties/amount",
+        "CreateGrantRequest/properties/amount",
+        "CreatePayoutRequest/properties/amount",
+        "CreateRateRequest/properties/rate",
+        "Money/properties/amount",
+        "KindWeights/properties/time",
+    ] {
+        assert!(
+            stated.iter().any(|path| path.ends_with(field)),
+            "{field} states its limits: {stated:#?}"
+        );
+    }
+    assert!(
+        stated
+            .iter()
+            .filter(|path| path.contains("/ShareDto/"))
+            .count()
+            == 2
+            && stated
+                .iter()
+                .filter(|path| path.contains("/CapDto/"))
+                .count()
+                == 2
+            && stated
+                .iter()
+                .filter(|path| path.contains("/RecipientsDto/"))
+                .count()
+                == 2,
+        "every decimal of a rule set: {stated:#?}"
+    );
+}
