@@ -100,23 +100,32 @@ pub fn post(
     let recorded_at = super::now();
     let recorded_at_text = super::format_timestamp(recorded_at);
     let effective_date_text = transaction.effective_date.to_string();
+    let account_id = |name: &crate::domain::AccountName| {
+        balances
+            .get(name)
+            .map(|account| account.id.clone())
+            .ok_or_else(|| TransactionError::UnknownAccount(name.to_string()))
+    };
     let posting_rows: Vec<PostingRow> = transaction
         .postings
         .iter()
         .zip(&running)
         .enumerate()
-        .map(|(position, (posting, after))| PostingRow {
-            transaction_id: id.clone(),
-            project_id: project_id.to_owned(),
-            position: i32::try_from(position).unwrap_or(i32::MAX),
-            from_account_id: balances[&posting.from].id.clone(),
-            to_account_id: balances[&posting.to].id.clone(),
-            amount: posting.amount.minor(),
-            currency: posting.unit.clone(),
-            from_balance_after: after.from_balance_after,
-            to_balance_after: after.to_balance_after,
+        .map(|(position, (posting, after))| {
+            Ok(PostingRow {
+                transaction_id: id.clone(),
+                project_id: project_id.to_owned(),
+                // At most POSTINGS_PER_TRANSACTION_MAX (500) postings: it fits.
+                position: i32::try_from(position).unwrap_or(i32::MAX),
+                from_account_id: account_id(&posting.from)?,
+                to_account_id: account_id(&posting.to)?,
+                amount: posting.amount.minor(),
+                currency: posting.unit.clone(),
+                from_balance_after: after.from_balance_after,
+                to_balance_after: after.to_balance_after,
+            })
         })
-        .collect();
+        .collect::<Result<_, TransactionError>>()?;
     let hash = HashedTransaction {
         project_id,
         sequence,
@@ -333,14 +342,15 @@ pub fn last_sequence(conn: &mut DbConnection, project_id: &str) -> QueryResult<O
 }
 
 /// An account's balance from the postings effective before `date` (up to
-/// the snapshot `until_sequence`): money in minus money out.
+/// the snapshot `until_sequence`): money in minus money out. In 128 bits:
+/// what flowed in alone may pass the 64 bits a running balance fits in.
 pub fn balance_before(
     conn: &mut DbConnection,
     account_id: &str,
     date: NaiveDate,
     until_sequence: i64,
-) -> QueryResult<i64> {
-    let mut total: i64 = 0;
+) -> QueryResult<i128> {
+    let mut total: i128 = 0;
     for into in [true, false] {
         let query = postings::table.inner_join(transactions::table).into_boxed();
         let query = if into {
@@ -353,7 +363,8 @@ pub fn balance_before(
             .filter(transactions::sequence.le(until_sequence))
             .select(postings::amount)
             .load(conn)?;
-        let sum: i64 = amounts.iter().sum();
+        // Fewer than 2^64 postings of at most 2^63 each: no i128 overflow.
+        let sum: i128 = amounts.iter().map(|amount| i128::from(*amount)).sum();
         total = if into { total + sum } else { total - sum };
     }
     Ok(total)

@@ -156,7 +156,7 @@ pub fn select_rate<'a>(
         })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ValuationError {
     #[error("the value does not fit in the largest amount a posting may carry")]
     TooLarge,
@@ -171,22 +171,29 @@ pub fn value(
     rate_minor: i64,
     currency: &Unit,
 ) -> Result<i64, ValuationError> {
-    let quantity = Decimal::new(quantity.minor(), quantity_unit.unit().scale());
-    let rate = Decimal::new(rate_minor, currency.scale());
-    let exact = quantity.checked_mul(rate).ok_or(ValuationError::TooLarge)?;
+    let too_large = ValuationError::TooLarge;
+    let quantity =
+        Decimal::try_new(quantity.minor(), quantity_unit.unit().scale()).map_err(|_| too_large)?;
+    let rate = Decimal::try_new(rate_minor, currency.scale()).map_err(|_| too_large)?;
+    // A product past the 96 bits of a decimal (which `checked_mul` refuses,
+    // or rounds only when it is already some 10^22 units) is far above the
+    // largest amount either way, so both are the same refusal.
+    let exact = quantity.checked_mul(rate).ok_or(too_large)?;
     let rounded =
         exact.round_dp_with_strategy(currency.scale(), RoundingStrategy::MidpointNearestEven);
-    let minor = rounded
-        .checked_mul(Decimal::from(
-            10_i64
-                .checked_pow(currency.scale())
-                .ok_or(ValuationError::TooLarge)?,
-        ))
-        .ok_or(ValuationError::TooLarge)?;
-    let minor = i64::try_from(minor.trunc().mantissa() / 10_i128.pow(minor.trunc().scale()))
-        .map_err(|_| ValuationError::TooLarge)?;
+    // In minor units, from the mantissa: rounded holds at most the
+    // currency's decimals, so this is exact.
+    let shift = currency
+        .scale()
+        .checked_sub(rounded.scale())
+        .ok_or(too_large)?;
+    let minor = 10_i128
+        .checked_pow(shift)
+        .and_then(|factor| rounded.mantissa().checked_mul(factor))
+        .and_then(|minor| i64::try_from(minor).ok())
+        .ok_or(too_large)?;
     if minor > super::money::AMOUNT_MINOR_MAX {
-        return Err(ValuationError::TooLarge);
+        return Err(too_large);
     }
     Ok(minor)
 }
@@ -234,6 +241,7 @@ pub fn status_after(approvals: usize, rejections: usize, required: usize) -> Con
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::money::AMOUNT_MINOR_MAX;
 
     fn date(text: &str) -> NaiveDate {
         NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
@@ -364,6 +372,66 @@ mod tests {
             .is_err(),
             "overflow is refused"
         );
+    }
+
+    #[test]
+    fn valuations_beyond_a_decimal_are_refused_not_a_panic() {
+        let jpy = Unit::lookup("JPY").expect("JPY");
+        let most = Amount::from_minor(AMOUNT_MINOR_MAX).expect("the largest amount");
+        // 10^15 datasets at 10^15 yen: 10^30 has no room in 96 bits at scale 0.
+        assert_eq!(
+            value(most, QuantityUnit::Dataset, AMOUNT_MINOR_MAX, &jpy),
+            Err(ValuationError::TooLarge)
+        );
+        assert_eq!(
+            value(most, QuantityUnit::Dataset, i64::MAX, &jpy),
+            Err(ValuationError::TooLarge),
+            "a rate of any i64"
+        );
+        let clf = Unit::from_stored("CLF".to_owned(), 4, UnitKind::Currency);
+        assert_eq!(
+            value(most, QuantityUnit::Hour, i64::MAX, &clf),
+            Err(ValuationError::TooLarge),
+            "a product rounded to fit a decimal is far above the limit too"
+        );
+        let one = Amount::from_minor(1).expect("one");
+        assert_eq!(
+            value(one, QuantityUnit::Dataset, AMOUNT_MINOR_MAX, &jpy),
+            Ok(AMOUNT_MINOR_MAX),
+            "the largest value is accepted"
+        );
+    }
+
+    proptest::proptest! {
+        /// Quantities and rates up to the largest amount, in currencies of
+        /// scale 0, 2, 3 and 4: the valuation never panics, and is the exact
+        /// product rounded half to even, or refused when that passes the
+        /// largest amount.
+        #[test]
+        fn valuation_is_exact_or_too_large(
+            quantity in proptest::prop_oneof![1..=AMOUNT_MINOR_MAX, 1..=100_000_i64, proptest::strategy::Just(AMOUNT_MINOR_MAX)],
+            rate in proptest::prop_oneof![1..=AMOUNT_MINOR_MAX, 1..=100_000_i64, proptest::strategy::Just(AMOUNT_MINOR_MAX)],
+            unit in proptest::sample::select(QuantityUnit::ALL.to_vec()),
+            scale in proptest::sample::select(vec![0_u32, 2, 3, 4]),
+        ) {
+            let currency = Unit::from_stored("XTS".to_owned(), scale, UnitKind::Currency);
+            let amount = Amount::from_minor(quantity).expect("in range");
+            // quantity x 10^-q units x rate minor units: divide by 10^q, half to even.
+            let product = i128::from(quantity) * i128::from(rate);
+            let divisor = 10_i128.pow(unit.unit().scale());
+            let (floor, remainder) = (product / divisor, product % divisor);
+            let expected = match (2 * remainder).cmp(&divisor) {
+                std::cmp::Ordering::Greater => floor + 1,
+                std::cmp::Ordering::Equal if floor % 2 == 1 => floor + 1,
+                _ => floor,
+            };
+            match value(amount, unit, rate, &currency) {
+                Ok(minor) => proptest::prop_assert_eq!(i128::from(minor), expected),
+                Err(ValuationError::TooLarge) => {
+                    proptest::prop_assert!(expected > i128::from(AMOUNT_MINOR_MAX), "refused {expected}")
+                }
+            }
+        }
     }
 
     #[test]

@@ -14,9 +14,40 @@ use rust_decimal::Decimal;
 /// and balances are still checked on every write.
 pub const AMOUNT_MINOR_MAX: i64 = 1_000_000_000_000_000;
 
-/// Longest decimal string accepted for an amount; anything longer cannot be
-/// below [`AMOUNT_MINOR_MAX`] at any scale we support and is refused before parsing.
-const AMOUNT_TEXT_LENGTH_MAX: usize = 40;
+/// Longest decimal string accepted for an amount (and for any other decimal
+/// a request carries, such as a rule set's percentages and weights): anything
+/// longer cannot be below [`AMOUNT_MINOR_MAX`] at any scale we support, even
+/// with leading zeros, and is refused before parsing.
+pub const AMOUNT_TEXT_LENGTH_MAX: usize = 40;
+
+/// The shape of a decimal string on the wire: digits, optionally a point and
+/// more digits; no sign, exponent, spaces or separators. Stated in the
+/// OpenAPI document as the `pattern` of decimal fields.
+pub const DECIMAL_TEXT_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+
+/// An arithmetic result that does not fit the exact integer or decimal that
+/// must hold it. Every operation on money, weights, rates, quantities and
+/// shares is checked and reports this instead of wrapping, saturating or
+/// panicking; the API answers it with 422 `arithmetic_overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is too large to compute exactly")]
+pub struct Overflow(pub &'static str);
+
+/// Formats a signed count of minor units of any width as a decimal string
+/// with exactly `scale` decimals (`-12.50`), as `Decimal` would, but for
+/// every `i128`: sums of many postings may pass the 96 bits a `Decimal`
+/// holds, and formatting must never fail.
+pub fn format_minor_wide(minor: i128, scale: u32) -> String {
+    let digits = minor.unsigned_abs().to_string();
+    let sign = if minor < 0 { "-" } else { "" };
+    let scale = scale as usize;
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
 
 /// Non-monetary units the service declares, with their fixed scales. Codes are
 /// upper case so they can never collide with how a currency is spelt differently.
@@ -109,7 +140,7 @@ impl Unit {
     /// Formats a signed count of minor units (a balance) as a decimal string
     /// with exactly this unit's scale, e.g. `-12.50`.
     pub fn format_minor(&self, minor: i64) -> String {
-        Decimal::new(minor, self.scale).to_string()
+        format_minor_wide(i128::from(minor), self.scale)
     }
 }
 
@@ -282,6 +313,20 @@ mod tests {
     }
 
     #[test]
+    fn sums_past_a_decimal_are_formatted() {
+        assert_eq!(
+            format_minor_wide(i128::MAX, 2),
+            "1701411834604692317316873037158841057.27"
+        );
+        assert_eq!(
+            format_minor_wide(i128::MIN, 0),
+            "-170141183460469231731687303715884105728"
+        );
+        assert_eq!(format_minor_wide(-5, 2), "-0.05");
+        assert_eq!(format_minor_wide(0, 3), "0.000");
+    }
+
+    #[test]
     fn the_maximum_is_accepted_and_one_more_is_not() {
         assert_eq!(
             Amount::parse("10000000000000.00", &eur()).map(Amount::minor),
@@ -305,6 +350,18 @@ mod tests {
             let unit = eur();
             let text = format!("{}{extra}", Amount::from_minor(minor).expect("in range").format(&unit));
             prop_assert_eq!(Amount::parse(&text, &unit).map_err(|e| e.code()), Err("amount_precision"));
+        }
+
+        /// The wide formatter prints what `Decimal` printed, for every i64
+        /// and every scale a decimal has.
+        #[test]
+        fn wide_formatting_matches_decimal(minor in any::<i64>(), scale in 0_u32..=28) {
+            prop_assert_eq!(format_minor_wide(i128::from(minor), scale), Decimal::new(minor, scale).to_string());
+        }
+
+        #[test]
+        fn wide_formatting_matches_decimal_up_to_96_bits(minor in -(1_i128 << 96) + 1..(1_i128 << 96), scale in 0_u32..=4) {
+            prop_assert_eq!(format_minor_wide(minor, scale), Decimal::from_i128_with_scale(minor, scale).to_string());
         }
 
         #[test]

@@ -128,6 +128,8 @@ pub struct Dataset {
     pub title: String,
     /// Where it is published: a URL or a DOI (`doi:10.5281/zenodo.123`).
     pub uri: Option<String>,
+    /// Size in bytes, 0 or more.
+    #[schema(minimum = 0)]
     pub size_bytes: Option<i64>,
     /// E.g. `sha256:...`.
     pub checksum: Option<String>,
@@ -145,8 +147,11 @@ pub struct CreateContributionRequest {
     pub kind: ContributionKindDto,
     #[schema(example = "2026-03-02", format = Date)]
     pub date: String,
-    /// Positive decimal string: hours or days with two decimals, datasets whole.
-    #[schema(example = "12.5")]
+    /// Positive decimal string: hours or days with two decimals, datasets
+    /// whole; at most 10^15 of the unit's smallest steps (10,000,000,000,000.00
+    /// hours) and 40 characters. Its value (quantity x rate) may be at most
+    /// 10^15 minor units of the rate's currency.
+    #[schema(example = "12.5", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub quantity: String,
     pub unit: QuantityUnitDto,
     #[serde(default)]

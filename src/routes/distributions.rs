@@ -23,7 +23,8 @@ use crate::db::distributions::DistributionRow;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
-use crate::domain::allocation::{Basis, Plan, Residue, apportion};
+use crate::domain::allocation::{Basis, Plan, Residue, apportion, decimal_ratio};
+use crate::domain::money::{Overflow, format_minor_wide};
 use crate::domain::{AccountName, Amount, TransactionError, TransactionKind, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -44,8 +45,14 @@ pub struct CreateDistributionRequest {
     pub grant: Option<String>,
     /// The pool account (default: the general pool of the project's currency).
     pub pool: Option<String>,
-    /// A decimal amount, or `all` for everything the pool holds.
-    #[schema(example = "4500.00")]
+    /// A positive decimal amount with at most the pool currency's decimals
+    /// and 40 characters, at most what the pool holds (so at most 10^15 minor
+    /// units), or `all` for everything the pool holds.
+    #[schema(
+        example = "4500.00",
+        pattern = r"^([0-9]+(\.[0-9]+)?|all)$",
+        max_length = 40
+    )]
     pub amount: String,
     /// First day of the contribution period, inclusive.
     #[schema(example = "2026-03-01", format = Date)]
@@ -169,6 +176,7 @@ pub fn to_distribution(
         Unit::from_stored(row.currency.clone(), 2, crate::domain::UnitKind::Currency)
     });
     let money = |minor: i64| unit.format_minor(minor);
+    let overflow = || Overflow("a line's share as a decimal");
     let plan: Plan =
         serde_json::from_str(&row.plan).map_err(|e| ApiError::Internal(e.to_string()))?;
     let inputs: Inputs =
@@ -184,14 +192,18 @@ pub fn to_distribution(
                 amount: money(step.amount),
             });
         }
-        let total_basis: i128 = step.lines.iter().map(|l| l.weight).sum();
+        let total_basis = step
+            .lines
+            .iter()
+            .try_fold(0_i128, |total, line| total.checked_add(line.weight))
+            .ok_or(Overflow("the sum of a step's weights"))?;
         for line in &step.lines {
             let kinds = inputs.bases.get(&line.agent).cloned().unwrap_or_default();
-            let basis_minor: i64 = kinds.values().sum();
+            // i128: a sum of a few i64 values cannot overflow it.
+            let basis_minor: i128 = kinds.values().map(|v| i128::from(*v)).sum();
             let percent = if line.share_denominator > 0 {
-                (Decimal::from_i128_with_scale(line.weight, 0) * Decimal::ONE_HUNDRED
-                    / Decimal::from_i128_with_scale(total_basis.max(1), 0))
-                .round_dp(4)
+                let hundredfold = line.weight.checked_mul(100).ok_or_else(overflow)?;
+                decimal_ratio(hundredfold, 0, total_basis.max(1), 4).ok_or_else(overflow)?
             } else {
                 Decimal::ZERO
             };
@@ -200,14 +212,18 @@ pub fn to_distribution(
                 .map(|(kind, value)| format!("{kind} {}", money(*value)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let exact = Decimal::from_i128_with_scale(line.share_numerator, unit.scale())
-                / Decimal::from_i128_with_scale(line.share_denominator.max(1), 0);
+            let exact = decimal_ratio(
+                line.share_numerator,
+                unit.scale(),
+                line.share_denominator.max(1),
+                4,
+            )
+            .ok_or_else(overflow)?;
             let mut explanation = format!(
-                "{} approved value ({by_kind}) in {period}: {} % of the step's {} = {} exactly",
-                money(basis_minor),
+                "{} approved value ({by_kind}) in {period}: {} % of the step's {} = {exact} exactly",
+                format_minor_wide(basis_minor, unit.scale()),
                 percent.round_dp(2),
                 money(step.amount),
-                exact.round_dp(unit.scale() + 4)
             );
             if line.rounding_adjustment > 0 {
                 explanation.push_str(&format!(
@@ -225,7 +241,7 @@ pub fn to_distribution(
             lines.push(DistributionLine {
                 step: step.index,
                 agent: line.agent.clone(),
-                basis: money(basis_minor),
+                basis: format_minor_wide(basis_minor, unit.scale()),
                 share_percent: percent.to_string(),
                 amount: money(line.amount),
                 rounding_adjustment: money(line.rounding_adjustment),
@@ -287,7 +303,7 @@ pub fn to_distribution(
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/distributions")]
@@ -388,11 +404,14 @@ pub async fn create_distribution(
                     continue;
                 }
                 let Some(value) = row.value else { continue };
-                *bases
+                let sum = bases
                     .entry(row.agent_id.clone())
                     .or_default()
                     .entry(row.kind.clone())
-                    .or_insert(0) += value;
+                    .or_insert(0);
+                *sum = sum
+                    .checked_add(value)
+                    .ok_or(Overflow("a contributor's approved value of one kind"))?;
                 contribution_ids.push(row.id);
             }
             let basis_list: Vec<Basis> = bases
@@ -402,7 +421,7 @@ pub async fn create_distribution(
                     value_by_kind: kinds.clone(),
                 })
                 .collect();
-            let plan = apportion(&rules, amount.minor(), unit.scale(), &basis_list);
+            let plan = apportion(&rules, amount.minor(), unit.scale(), &basis_list)?;
             let inputs = Inputs {
                 rules_residue: rules.residue.clone(),
                 bases,
@@ -633,16 +652,16 @@ pub async fn create_execution(
         let mut payees: HashMap<AccountName, i64> = HashMap::new();
         for (account, amount) in plan.account_payments() {
             let name = AccountName::parse(&account).map_err(|e| ApiError::Internal(e.to_string()))?;
-            *payees.entry(name).or_insert(0) += amount;
+            credit(&mut payees, name, amount)?;
         }
         for (agent, amount) in plan.payments() {
             let name = funds::account_name("contributor", &agent)?;
             funds::ensure(conn, &project, &name, &row.currency, true)?;
-            *payees.entry(name).or_insert(0) += amount;
+            credit(&mut payees, name, amount)?;
         }
         if let Residue::Account { account } = &inputs.rules_residue {
             let name = AccountName::parse(account).map_err(|e| ApiError::Internal(e.to_string()))?;
-            *payees.entry(name).or_insert(0) += plan.residue;
+            credit(&mut payees, name, plan.residue)?;
         }
         let mut payees: Vec<(AccountName, i64)> = payees.into_iter().filter(|(_, amount)| *amount > 0).collect();
         payees.sort();
@@ -668,6 +687,19 @@ pub async fn create_execution(
         reply_with_run(conn, &project, &row.id)
     })
     .await
+}
+
+/// Adds `amount` to what a run pays `account`.
+fn credit(
+    payees: &mut HashMap<AccountName, i64>,
+    account: AccountName,
+    amount: i64,
+) -> Result<(), Overflow> {
+    let total = payees.entry(account).or_insert(0);
+    *total = total
+        .checked_add(amount)
+        .ok_or(Overflow("what a run pays one account"))?;
+    Ok(())
 }
 
 /// Cancel a draft or approved run; an executed one is corrected only by

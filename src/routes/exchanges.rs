@@ -18,6 +18,7 @@ use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::domain::TransactionKind;
 use crate::domain::access::Action;
+use crate::domain::money::Overflow;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -27,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
-    #[schema(example = "1000.00")]
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     #[schema(example = "USD")]
     pub currency: String,
@@ -103,7 +106,7 @@ pub async fn create_exchange(
         };
         let sell_unit = crate::db::projects::ensure_unit(conn, &sell_unit)?;
         let buy_unit = crate::db::projects::ensure_unit(conn, &buy_unit)?;
-        let rate = (Decimal::new(buy.minor(), buy_unit.scale()) / Decimal::new(sell.minor(), sell_unit.scale())).round_dp(10);
+        let rate = exchange_rate(buy.minor(), buy_unit.scale(), sell.minor(), sell_unit.scale())?;
         let from_pool = funds::general_pool(&project, sell_unit.code())?;
         let to_pool = funds::general_pool(&project, buy_unit.code())?;
         let sell_exchange = funds::account_name("exchange", &sell_unit.code().to_lowercase())?;
@@ -127,4 +130,18 @@ pub async fn create_exchange(
         Reply::created(&to_transaction(&super::stored_units(conn)?, record))
     })
     .await
+}
+
+/// The rate recorded with an exchange, buy / sell, to 10 decimals. Both
+/// amounts are bounded, so the quotient fits; it is checked all the same.
+fn exchange_rate(
+    buy: i64,
+    buy_scale: u32,
+    sell: i64,
+    sell_scale: u32,
+) -> Result<Decimal, Overflow> {
+    let overflow = Overflow("the exchange rate");
+    let buy = Decimal::try_new(buy, buy_scale).map_err(|_| overflow)?;
+    let sell = Decimal::try_new(sell, sell_scale).map_err(|_| overflow)?;
+    Ok(buy.checked_div(sell).ok_or(overflow)?.round_dp(10))
 }

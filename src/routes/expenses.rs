@@ -55,7 +55,9 @@ pub struct CreateExpenseRequest {
     /// Pay from this grant's money (its pool); omit to pay from the general pool.
     #[schema(format = Uuid)]
     pub grant: Option<String>,
-    #[schema(example = "1200.00")]
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "1200.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     #[schema(example = "EUR")]
     pub currency: String,

@@ -52,7 +52,13 @@ pub struct CreateGrantRequest {
     /// The funder's reference, unique in the project.
     #[schema(example = "FH-2026-017")]
     pub reference: String,
-    #[schema(example = "10000.00")]
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(
+        example = "10000.00",
+        pattern = r"^[0-9]+(\.[0-9]+)?$",
+        max_length = 40
+    )]
     pub amount: String,
     #[schema(example = "EUR")]
     pub currency: String,
@@ -161,7 +167,7 @@ fn to_grant(
     }
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
-        rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+        crate::domain::money::format_minor_wide(minor, scale)
     };
     Ok(Grant {
         amount: super::format_minor(units, &row.currency, row.amount),

@@ -30,7 +30,9 @@ pub struct CreatePayoutRequest {
     /// The contributor paid.
     #[schema(format = Uuid)]
     pub agent: String,
-    #[schema(example = "312.50")]
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "312.50", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     #[schema(example = "EUR")]
     pub currency: String,

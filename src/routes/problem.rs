@@ -11,6 +11,7 @@ use crate::auth::AuthError;
 use crate::db::StorageError;
 use crate::db::transactions::PostError;
 use crate::domain::TransactionError;
+use crate::domain::money::Overflow;
 
 /// The media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -159,6 +160,10 @@ pub enum ApiError {
     SelfApproval,
     #[error("you have already approved this run")]
     AlreadyApproved,
+    /// A computation on figures within the stated limits that still does not
+    /// fit exact arithmetic (e.g. a share of a huge pool by a huge weight).
+    #[error("{0}; nothing was recorded")]
+    ArithmeticOverflow(#[from] Overflow),
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error(
@@ -284,6 +289,11 @@ impl ApiError {
             ApiError::DistributionState(..) => ("distribution_state", S::CONFLICT, "Wrong state"),
             ApiError::SelfApproval => ("self_approval", S::FORBIDDEN, "Self approval"),
             ApiError::AlreadyApproved => ("already_approved", S::CONFLICT, "Already approved"),
+            ApiError::ArithmeticOverflow(_) => (
+                "arithmetic_overflow",
+                S::UNPROCESSABLE_ENTITY,
+                "Arithmetic overflow",
+            ),
             ApiError::Unavailable => (
                 "service_unavailable",
                 S::SERVICE_UNAVAILABLE,

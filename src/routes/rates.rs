@@ -39,8 +39,9 @@ pub struct CreateRateRequest {
     /// First day the rate applies, `YYYY-MM-DD`.
     #[schema(example = "2026-01-01", format = Date)]
     pub effective_from: String,
-    /// Value of one `per`, a positive decimal string in `currency`.
-    #[schema(example = "25.00")]
+    /// Value of one `per`, a positive decimal string in `currency` with at
+    /// most its decimals, at most 10^15 minor units and 40 characters.
+    #[schema(example = "25.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub rate: String,
     #[schema(example = "EUR")]
     pub currency: String,

@@ -21,6 +21,7 @@ use crate::db::distributions::RuleSetRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
+use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rule_set)
@@ -41,12 +42,15 @@ pub enum BaseDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum ShareDto {
     Percentage {
-        #[schema(example = "10")]
+        /// 0 to 100, at most 4 decimals; a decimal string of at most 40 characters.
+        #[schema(example = "10", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         percent: String,
         of: BaseDto,
     },
     Fixed {
-        #[schema(example = "100.00")]
+        /// Positive, at most the project currency's decimals and 10^15 of its
+        /// minor units (10000000000000.00 EUR); at most 40 characters.
+        #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         amount: String,
     },
 }
@@ -56,10 +60,14 @@ pub enum ShareDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum CapDto {
     Percentage {
-        #[schema(example = "40")]
+        /// 0 to 100 (of the step's amount), at most 4 decimals; at most 40 characters.
+        #[schema(example = "40", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         percent: String,
     },
     Amount {
+        /// Positive, at most the project currency's decimals and 10^15 of its
+        /// minor units; at most 40 characters.
+        #[schema(example = "500.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         amount: String,
     },
 }
@@ -77,11 +85,18 @@ pub enum RecipientsDto {
         #[schema(value_type = KindWeights)]
         weights: BTreeMap<String, String>,
         cap: Option<CapDto>,
-        /// Lines below this amount are dropped to residue.
+        /// Lines below this amount are dropped to residue. Positive, at most
+        /// the project currency's decimals and 10^15 of its minor units; at
+        /// most 40 characters.
+        #[schema(example = "5.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         minimum: Option<String>,
     },
     EqualSplit {
         cap: Option<CapDto>,
+        /// Lines below this amount are dropped to residue. Positive, at most
+        /// the project currency's decimals and 10^15 of its minor units; at
+        /// most 40 characters.
+        #[schema(example = "5.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
         minimum: Option<String>,
     },
 }
@@ -91,11 +106,11 @@ pub enum RecipientsDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindWeights {
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub time: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub equipment: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub data: Option<String>,
 }
 
@@ -161,37 +176,76 @@ pub struct RuleSetQuery {
     pub cursor: Option<String>,
 }
 
-fn decimal(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Decimal {
-    let valid = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && text.matches('.').count() <= 1;
-    match Decimal::from_str(text).ok().filter(|_| valid) {
+/// How a rule set's decimal strings are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// A new version: plain decimals (`DECIMAL_TEXT_PATTERN`) of at most
+    /// `AMOUNT_TEXT_LENGTH_MAX` characters, held exactly (never rounded).
+    New,
+    /// A stored version, read by the rules it was accepted under.
+    Stored,
+}
+
+fn decimal(field: &str, text: &str, reading: Reading, errors: &mut Vec<FieldError>) -> Decimal {
+    let parsed = match reading {
+        Reading::New => {
+            let plain = text.len() <= AMOUNT_TEXT_LENGTH_MAX
+                && match text.split_once('.') {
+                    Some((whole, fraction)) => all_digits(whole) && all_digits(fraction),
+                    None => all_digits(text),
+                };
+            Decimal::from_str_exact(text).ok().filter(|_| plain)
+        }
+        Reading::Stored => {
+            let valid = !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && text.matches('.').count() <= 1;
+            Decimal::from_str(text).ok().filter(|_| valid)
+        }
+    };
+    match parsed {
         Some(value) => value,
         None => {
             errors.push(FieldError::new(
                 field,
                 "invalid_rule_set",
-                format!("`{text}` is not a decimal number"),
+                format!(
+                    "`{text}` is not a decimal number such as \"12.5\": digits, optionally a point and more digits, at most {AMOUNT_TEXT_LENGTH_MAX} characters"
+                ),
             ));
             Decimal::ZERO
         }
     }
 }
 
-fn cap(field: &str, dto: &Option<CapDto>, errors: &mut Vec<FieldError>) -> Option<Cap> {
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn cap(
+    field: &str,
+    dto: &Option<CapDto>,
+    reading: Reading,
+    errors: &mut Vec<FieldError>,
+) -> Option<Cap> {
     dto.as_ref().map(|cap| match cap {
         CapDto::Percentage { percent } => Cap::Percentage {
-            percent: decimal(field, percent, errors),
+            percent: decimal(field, percent, reading, errors),
         },
         CapDto::Amount { amount } => Cap::Amount {
-            amount: decimal(field, amount, errors),
+            amount: decimal(field, amount, reading, errors),
         },
     })
 }
 
 impl CreateRuleSetRequest {
-    /// The domain rule set, or every field that is not a number.
+    /// The domain rule set of a new version, or every field that is not a
+    /// plain decimal.
     pub fn parse(&self) -> Result<RuleSet, ApiError> {
+        self.parse_as(Reading::New)
+    }
+
+    fn parse_as(&self, reading: Reading) -> Result<RuleSet, ApiError> {
         let mut errors = Vec::new();
         let steps = self
             .steps
@@ -201,7 +255,7 @@ impl CreateRuleSetRequest {
                 let at = |name: &str| format!("steps[{i}].{name}");
                 let share = match &step.share {
                     ShareDto::Percentage { percent, of } => Share::Percentage {
-                        percent: decimal(&at("share.percent"), percent, &mut errors),
+                        percent: decimal(&at("share.percent"), percent, reading, &mut errors),
                         of: if *of == BaseDto::Total {
                             Base::Total
                         } else {
@@ -209,7 +263,7 @@ impl CreateRuleSetRequest {
                         },
                     },
                     ShareDto::Fixed { amount } => Share::Fixed {
-                        amount: decimal(&at("share.amount"), amount, &mut errors),
+                        amount: decimal(&at("share.amount"), amount, reading, &mut errors),
                     },
                 };
                 let to = match &step.to {
@@ -226,20 +280,25 @@ impl CreateRuleSetRequest {
                             .map(|(k, v)| {
                                 (
                                     k.clone(),
-                                    decimal(&at(&format!("to.weights.{k}")), v, &mut errors),
+                                    decimal(
+                                        &at(&format!("to.weights.{k}")),
+                                        v,
+                                        reading,
+                                        &mut errors,
+                                    ),
                                 )
                             })
                             .collect(),
-                        cap: cap(&at("to.cap"), c, &mut errors),
+                        cap: cap(&at("to.cap"), c, reading, &mut errors),
                         minimum: minimum
                             .as_deref()
-                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
+                            .map(|m| decimal(&at("to.minimum"), m, reading, &mut errors)),
                     },
                     RecipientsDto::EqualSplit { cap: c, minimum } => Recipients::EqualSplit {
-                        cap: cap(&at("to.cap"), c, &mut errors),
+                        cap: cap(&at("to.cap"), c, reading, &mut errors),
                         minimum: minimum
                             .as_deref()
-                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
+                            .map(|m| decimal(&at("to.minimum"), m, reading, &mut errors)),
                     },
                 };
                 Step { share, to }
@@ -283,10 +342,11 @@ pub fn load(
     };
     let body: CreateRuleSetRequest =
         serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
-    body.parse().map(Some)
+    body.parse_as(Reading::Stored).map(Some)
 }
 
 /// Add a rule set version (owners and treasurers). Percentages above 100,
+/// weights above 1000, amounts above the largest amount (10^15 minor units),
 /// unknown accounts and an empty waterfall are refused, field by field.
 #[utoipa::path(
     tag = "distributions",
@@ -306,7 +366,7 @@ pub fn load(
         (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_rule_set` with every offending field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/rule-sets")]

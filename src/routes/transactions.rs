@@ -86,8 +86,9 @@ pub struct Posting {
     /// Account the amount arrives in.
     #[schema(example = "pool:general")]
     pub to: String,
-    /// Positive decimal string with at most the unit's decimals.
-    #[schema(example = "100.00")]
+    /// Positive decimal string with at most the unit's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     /// Unit of the amount; both accounts must hold it.
     #[schema(example = "EUR")]

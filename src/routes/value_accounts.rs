@@ -97,7 +97,7 @@ pub struct MyValueAccount {
 
 fn money(units: &HashMap<String, Unit>, currency: &str, minor: i128) -> String {
     let scale = units.get(currency).map_or(0, Unit::scale);
-    rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+    crate::domain::money::format_minor_wide(minor, scale)
 }
 
 fn value_account(

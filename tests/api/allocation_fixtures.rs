@@ -69,7 +69,8 @@ fn every_fixture_case_apportions_as_expected() {
         }
         let bases: Vec<Basis> = bases.into_values().collect();
         let amount = minor(&case.amount, case.scale);
-        let plan = apportion(&case.rule_set, amount, case.scale, &bases);
+        let plan = apportion(&case.rule_set, amount, case.scale, &bases)
+            .unwrap_or_else(|overflow| panic!("{name}: {overflow}"));
         let expected_payments: BTreeMap<String, i64> = case
             .expected
             .payments

@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod allocation_fixtures;
+mod arithmetic;
 mod auth;
 mod authorization;
 mod cli;

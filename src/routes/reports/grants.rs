@@ -103,7 +103,7 @@ pub async fn export_grant_csv(
             let cash = |minor: i128| money(&units, &grant.currency, minor);
             let mut totals = Totals::default();
             if let Some(from) = period.from {
-                let opening = db.read(|conn| -> Result<i64, ApiError> {
+                let opening = db.read(|conn| -> Result<i128, ApiError> {
                     Ok(db::transactions::balance_before(
                         conn, &pool.id, from, snapshot,
                     )?)
@@ -113,10 +113,10 @@ pub async fn export_grant_csv(
                     &from.to_string(),
                     &pool.name,
                     "the pool's balance before the period",
-                    &cash(i128::from(opening)),
+                    &cash(opening),
                     &grant.currency,
                 ))?;
-                totals.opening = i128::from(opening);
+                totals.opening = opening;
             }
             super::movements::each_page(
                 db,

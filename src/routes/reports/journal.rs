@@ -254,12 +254,12 @@ pub async fn export_journal_hledger(
         one_line(&project.name),
         project.id
     );
-    let mut codes: Vec<&String> = units.keys().collect();
-    codes.sort();
-    for code in codes {
+    let mut sorted: Vec<(&String, &Unit)> = units.iter().collect();
+    sorted.sort_by_key(|(code, _)| *code);
+    for (code, unit) in sorted {
         // A trailing point tells hledger a whole-number unit has no decimals.
-        let sample = units[code].format_minor(100_000);
-        let point = if units[code].scale() == 0 { "." } else { "" };
+        let sample = unit.format_minor(100_000);
+        let point = if unit.scale() == 0 { "." } else { "" };
         header.push_str(&format!("commodity {sample}{point} {code}\n"));
     }
     header.push('\n');

@@ -274,7 +274,7 @@ impl<'a> CsvOut<'a> {
 /// Money as a decimal string at the unit's scale; i128 so sums never overflow.
 fn money(units: &HashMap<String, Unit>, code: &str, minor: i128) -> String {
     let scale = units.get(code).map_or(0, Unit::scale);
-    rust_decimal::Decimal::from_i128_with_scale(minor, scale).to_string()
+    crate::domain::money::format_minor_wide(minor, scale)
 }
 
 #[cfg(test)]

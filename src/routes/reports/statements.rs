@@ -186,14 +186,14 @@ pub async fn export_statement_csv(
             let currency = account.currency.clone();
             let mut owed: i128 = 0;
             if let Some(from) = period.from {
-                owed = i128::from(db.read(|conn| -> Result<i64, ApiError> {
+                owed = db.read(|conn| -> Result<i128, ApiError> {
                     Ok(db::transactions::balance_before(
                         conn,
                         &account.id,
                         from,
                         snapshot,
                     )?)
-                })?);
+                })?;
                 out.row([
                     "opening",
                     &from.to_string(),
