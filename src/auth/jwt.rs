@@ -243,8 +243,14 @@ mod tests {
         let cases = [
             (now, Ok(())),
             (now + TOKEN_LEEWAY_S / 2, Ok(())),
-            (now + TOKEN_LEEWAY_S + 60, Err(AuthError::Invalid("issued in the future"))),
-            (now + 86_400, Err(AuthError::Invalid("issued in the future"))),
+            (
+                now + TOKEN_LEEWAY_S + 60,
+                Err(AuthError::Invalid("issued in the future")),
+            ),
+            (
+                now + 86_400,
+                Err(AuthError::Invalid("issued in the future")),
+            ),
         ];
         for (iat, expected) in cases {
             let got = keys()
@@ -257,7 +263,11 @@ mod tests {
     #[test]
     fn critical_headers_are_refused() {
         let now = jsonwebtoken::get_current_timestamp();
-        for crit in [vec!["exp".to_owned()], vec!["b64".to_owned()], vec!["x-unknown".to_owned()]] {
+        for crit in [
+            vec!["exp".to_owned()],
+            vec!["b64".to_owned()],
+            vec!["x-unknown".to_owned()],
+        ] {
             let mut header = Header::new(Algorithm::HS256);
             header.crit = Some(crit.clone());
             assert_eq!(
@@ -268,7 +278,10 @@ mod tests {
         }
         assert!(
             keys()
-                .verify(&signed(Header::new(Algorithm::HS256), claims_issued_at(now)))
+                .verify(&signed(
+                    Header::new(Algorithm::HS256),
+                    claims_issued_at(now)
+                ))
                 .is_ok(),
             "the same token without crit is accepted"
         );

@@ -101,7 +101,11 @@ pub fn list(
         let co_members = theirs
             .filter(theirs.field(memberships::project_id).eq_any(my_projects))
             .select(theirs.field(memberships::agent_id));
-        query = query.filter(agents::id.eq(agent_id.clone()).or(agents::id.eq_any(co_members)));
+        query = query.filter(
+            agents::id
+                .eq(agent_id.clone())
+                .or(agents::id.eq_any(co_members)),
+        );
     }
     if let Some(after) = after {
         query = query.filter(agents::id.gt(after.to_owned()));

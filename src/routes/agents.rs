@@ -46,13 +46,14 @@ impl From<AgentKindDto> for AgentKind {
 pub struct CreateAgentRequest {
     pub kind: AgentKindDto,
     /// Display name, 1 to 200 characters.
-    #[schema(example = "Fondation Horizon")]
+    #[schema(example = "Fondation Horizon", max_length = 200)]
     pub name: String,
     /// Sign-in email (administrators only). Organisations may sign in too,
     /// e.g. a funder's shared login.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Password, 12 to 1024 characters (administrators only; needs `email`).
-    #[schema(format = Password, write_only)]
+    #[schema(format = Password, write_only, min_length = 12, max_length = 1024)]
     pub password: Option<String>,
     /// Make the person an instance administrator (administrators only).
     #[serde(default)]

@@ -179,7 +179,9 @@ impl FromRequest for IdempotencyKey {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match req.headers().get("Idempotency-Key") {
             None => Ok(IdempotencyKey(None)),
-            Some(value) => parse_idempotency_key(value.as_bytes()).map(Some).map(IdempotencyKey),
+            Some(value) => parse_idempotency_key(value.as_bytes())
+                .map(Some)
+                .map(IdempotencyKey),
         })
     }
 }

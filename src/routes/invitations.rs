@@ -15,8 +15,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::limits::check_id;
 use super::members::{Member, RoleDto, member_of};
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -24,9 +25,6 @@ use crate::auth::{Authenticated, Credentials};
 use crate::db::invitations::InvitationRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Role};
-
-/// Length of an id (a UUID in its hyphenated form).
-pub const ID_LENGTH_MAX: usize = 36;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_invitation)
@@ -102,18 +100,6 @@ fn to_invitations(
             invited_by: row.invited_by,
         })
         .collect())
-}
-
-/// Refuses an id that cannot be one (longer than a UUID) before any lookup.
-fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
-    if id.chars().count() > ID_LENGTH_MAX {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            field,
-            "too_long",
-            format!("an id is at most {ID_LENGTH_MAX} characters"),
-        )]));
-    }
-    Ok(())
 }
 
 /// Invite an agent to a project with a role (owners); they become a member

@@ -66,7 +66,7 @@ impl From<Role> for RoleDto {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     /// The agent to add.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub agent: String,
     pub role: RoleDto,
 }
@@ -164,6 +164,7 @@ pub async fn add_member(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    super::limits::check_id("agent", &request.agent)?;
     write::run(
         &state,
         Some(project_id.clone()),

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod health;
 pub mod imports;
 pub mod invitations;
+pub mod limits;
 pub mod me;
 pub mod members;
 pub mod payouts;

@@ -352,9 +352,7 @@ impl ApiError {
             }
             ApiError::EmailTaken => ("email_taken", S::CONFLICT, "Email taken"),
             ApiError::MemberExists(_) => ("member_exists", S::CONFLICT, "Already a member"),
-            ApiError::InvitationExists(_) => {
-                ("invitation_exists", S::CONFLICT, "Already invited")
-            }
+            ApiError::InvitationExists(_) => ("invitation_exists", S::CONFLICT, "Already invited"),
             ApiError::LastOwner => ("last_owner", S::CONFLICT, "Last owner"),
             ApiError::RateExists => ("rate_exists", S::CONFLICT, "Rate exists"),
             ApiError::NoApplicableRate => (

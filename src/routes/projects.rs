@@ -33,10 +33,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectRequest {
     /// Display name, 1 to 200 characters.
-    #[schema(example = "OpenAir Lyon")]
+    #[schema(example = "OpenAir Lyon", max_length = 200)]
     pub name: String,
     /// The project's main currency (ISO 4217), e.g. `EUR`.
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
     /// Whether the ledger, balances and reports are readable without a token.
     #[serde(default)]
@@ -57,6 +57,7 @@ pub struct CreateProjectRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
     /// New display name, 1 to 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Whether the ledger, balances and reports are readable without a token.
     pub public: Option<bool>,

@@ -24,7 +24,11 @@ fn command(database_url: &str) -> Command {
 }
 
 fn create_admin(database_url: &str, email: &str, password: &str) -> Output {
-    create_admin_with(database_url, &["--email", email, "--name", "Root"], password)
+    create_admin_with(
+        database_url,
+        &["--email", email, "--name", "Root"],
+        password,
+    )
 }
 
 /// `admin create` with the given flags, the password on standard input.
@@ -99,8 +103,7 @@ async fn first_administrator_signs_in_with_a_generated_secret_and_no_password_le
 
     let nameless = create_admin_with(&database_url, &["--email", "root@example.org"], PASSWORD);
     assert!(
-        !nameless.status.success()
-            && String::from_utf8_lossy(&nameless.stderr).contains("--name"),
+        !nameless.status.success() && String::from_utf8_lossy(&nameless.stderr).contains("--name"),
         "a display name is required, the email is never used as one: {}",
         String::from_utf8_lossy(&nameless.stderr)
     );

@@ -100,9 +100,16 @@ async fn step_one_with_a_token_for_each_person(app: &TestApp) {
                 None,
             )
             .await;
-        assert_eq!(hidden.status(), 404, "the {role} is not a member before accepting");
-        let mine: Value =
-            json_of(app.send_as(Some(token), Method::GET, "/v1/me/invitations", None).await).await;
+        assert_eq!(
+            hidden.status(),
+            404,
+            "the {role} is not a member before accepting"
+        );
+        let mine: Value = json_of(
+            app.send_as(Some(token), Method::GET, "/v1/me/invitations", None)
+                .await,
+        )
+        .await;
         let invitation = &mine["items"][0];
         assert_eq!(invitation["project_name"], "OpenAir Lyon");
         assert_eq!(invitation["role"], *role);
