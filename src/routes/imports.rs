@@ -61,8 +61,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct ContributionImport {
     /// Rows recorded.
     pub imported: usize,
-    /// SHA-256 of the uploaded file, hex: the same file sent again is
-    /// answered with this same result and records nothing more.
+    /// SHA-256 of the uploaded file, hex: the same file sent again by the
+    /// same caller is answered with this same result and records nothing more.
     pub content_sha256: String,
     /// The recorded contributions, in the order of the file's rows.
     pub contributions: Vec<String>,
@@ -84,12 +84,14 @@ struct Row {
 
 /// Import contributions from a CSV timesheet (all rows or none).
 ///
-/// Columns by header name, in any order: `agent` (an agent id or email;
-/// default: the caller), `kind`, `date`, `quantity`, `unit`, `description`,
-/// `skill`, `equipment`, `dataset_title`, `dataset_uri`, `dataset_licence`,
-/// `dataset_size_bytes`, `dataset_checksum`. At most 10,000 rows and 4 MiB.
-/// Without an `Idempotency-Key`, the file's SHA-256 is the key: the same
-/// file imported twice into a project is recorded once.
+/// Columns by header name, in any order: `agent` (the id or email of a
+/// member of the project; default: the caller), `kind`, `date`, `quantity`,
+/// `unit`, `description`, `skill`, `equipment`, `dataset_title`,
+/// `dataset_uri`, `dataset_licence`, `dataset_size_bytes`,
+/// `dataset_checksum`. At most 10,000 rows and 4 MiB; at most 1,000
+/// problems listed (`errors_omitted` counts the rest). Without an
+/// `Idempotency-Key`, the file's SHA-256 is the key, per caller: the same
+/// file imported twice into a project by the same caller is recorded once.
 #[utoipa::path(
     tag = "contributions",
     operation_id = "create_contribution_import",
