@@ -295,7 +295,8 @@ fn column_of(field: &str) -> String {
 }
 
 /// Reads the whole file: the rows that could be read, and the problems
-/// found so far. A file whose header is unusable is refused outright.
+/// found so far. A file whose header is unusable, or that has too many
+/// rows, is refused outright.
 fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -357,7 +358,8 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
                 "too_many_rows",
                 format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
             ));
-            break;
+            // Refused whole: its rows are not tried against the database.
+            return Err(errors);
         }
         let record = match record {
             Ok(record) => record,
