@@ -16,11 +16,6 @@ pub const ID_LENGTH_MAX: usize = 36;
 /// and is refused as `unknown_currency`.
 pub const UNIT_CODE_LENGTH_MAX: usize = 8;
 
-/// Longest decimal text (an amount, a quantity, a rate, a percentage or a
-/// weight): forty characters hold any amount the ledger accepts at any
-/// scale it supports, so a longer one is refused before it is parsed.
-pub const DECIMAL_TEXT_LENGTH_MAX: usize = 40;
-
 /// Longest email written in a request (RFC 5321's limit on a path).
 pub const EMAIL_LENGTH_MAX: usize = 254;
 

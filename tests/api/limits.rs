@@ -333,7 +333,7 @@ async fn text_longer_than_its_maximum_is_refused(app: &TestApp) {
                               "to": {"type": "pro_rata", "weights": {"time": "1"}}}],
                    "residue": {"type": "pool"}}),
             422,
-            "too_long",
+            "invalid_rule_set",
             "steps[0].share.percent",
         ),
         (

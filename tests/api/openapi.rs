@@ -300,7 +300,7 @@ fn every_request_text_states_its_maximum() {
             "CreateRateRequest",
             "rate",
             "maxLength",
-            routes::limits::DECIMAL_TEXT_LENGTH_MAX,
+            commons_ledger::domain::money::AMOUNT_TEXT_LENGTH_MAX,
         ),
         (
             "CreateRateRequest",
