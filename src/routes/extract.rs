@@ -167,9 +167,8 @@ fn body_error(req: &HttpRequest, error: actix_web::Error) -> ApiError {
 
 /// The optional `Idempotency-Key` header of a POST: 1 to
 /// [`IDEMPOTENCY_KEY_LENGTH_MAX`] visible ASCII characters (`^[!-~]+$`, as
-/// the OpenAPI document states). A space or a tab, which HTTP allows in a
-/// header value, is refused: two keys that differ only by blanks a proxy
-/// might trim are not two keys.
+/// the OpenAPI document states). A space or a tab, which HTTP allows inside
+/// a header value, is refused with the rest (400 `invalid_idempotency_key`).
 pub struct IdempotencyKey(pub Option<String>);
 
 impl FromRequest for IdempotencyKey {
@@ -255,8 +254,8 @@ pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_
 /// Earliest year of a business date. Nothing this ledger records predates
 /// it, and every export format (hledger's journal among them) reads it.
 pub const DATE_YEAR_MIN: i32 = 1900;
-/// Latest year of a business date: far enough for any grant period, near
-/// enough that a typo (`20260-01-01` cannot parse, `2620-01-01` can) stands out.
+/// Latest year of a business date: beyond any grant period, near enough that
+/// a mistyped year (`2620-01-01`) is refused rather than booked.
 pub const DATE_YEAR_MAX: i32 = 2200;
 
 /// Length of a business date's text, `YYYY-MM-DD`.
