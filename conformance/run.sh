@@ -153,7 +153,7 @@ start_server() {
         COMMONS_LEDGER_LOG=warn
     )
     echo "--- $name: admin create, serve on $BASE_URL (log: $LOGS/$name-server.log)"
-    env "${env[@]}" "$BINARY" admin create --email "$ADMIN_EMAIL" <"$TMP/admin-password" \
+    env "${env[@]}" "$BINARY" admin create --email "$ADMIN_EMAIL" --name "Conformance Admin" <"$TMP/admin-password" \
         >"$LOGS/$name-admin.log" 2>&1 || { cat "$LOGS/$name-admin.log" >&2; return 1; }
     env "${env[@]}" "$BINARY" serve >"$LOGS/$name-server.log" 2>&1 &
     local pid=$!

@@ -33,7 +33,12 @@ from typing import Any
 from commons_ledger_client import AuthenticatedClient, Client  # noqa: E402
 from commons_ledger_client.api.accounts import create_account, list_balances  # noqa: E402
 from commons_ledger_client.api.agents import create_agent  # noqa: E402
-from commons_ledger_client.api.auth import create_token, get_me  # noqa: E402
+from commons_ledger_client.api.auth import (  # noqa: E402
+    create_acceptance,
+    create_token,
+    get_me,
+    list_my_invitations,
+)
 from commons_ledger_client.api.contributions import (  # noqa: E402
     create_contribution,
     create_rate,
@@ -55,7 +60,7 @@ from commons_ledger_client.api.funds import (  # noqa: E402
     create_payout,
     get_grant,
 )
-from commons_ledger_client.api.members import add_member  # noqa: E402
+from commons_ledger_client.api.members import add_member, create_invitation  # noqa: E402
 from commons_ledger_client.api.projects import create_project  # noqa: E402
 from commons_ledger_client.api.reports import (  # noqa: E402
     export_grant_csv,
@@ -80,6 +85,7 @@ from commons_ledger_client.models.create_contribution_request import CreateContr
 from commons_ledger_client.models.create_distribution_request import CreateDistributionRequest  # noqa: E402
 from commons_ledger_client.models.create_expense_request import CreateExpenseRequest  # noqa: E402
 from commons_ledger_client.models.create_grant_request import CreateGrantRequest  # noqa: E402
+from commons_ledger_client.models.create_invitation_request import CreateInvitationRequest  # noqa: E402
 from commons_ledger_client.models.create_payout_request import CreatePayoutRequest  # noqa: E402
 from commons_ledger_client.models.create_project_request import CreateProjectRequest  # noqa: E402
 from commons_ledger_client.models.create_rate_request import CreateRateRequest  # noqa: E402
@@ -93,6 +99,8 @@ from commons_ledger_client.models.expense import Expense  # noqa: E402
 from commons_ledger_client.models.expense_category import ExpenseCategory  # noqa: E402
 from commons_ledger_client.models.grant import Grant  # noqa: E402
 from commons_ledger_client.models.grant_kind import GrantKind  # noqa: E402
+from commons_ledger_client.models.invitation import Invitation  # noqa: E402
+from commons_ledger_client.models.invitation_page import InvitationPage  # noqa: E402
 from commons_ledger_client.models.licence_policy_dto import LicencePolicyDto  # noqa: E402
 from commons_ledger_client.models.me import Me  # noqa: E402
 from commons_ledger_client.models.member import Member  # noqa: E402
@@ -238,21 +246,37 @@ class Story:
         )
         self.project = project.id
         equal(project.currency, "EUR", "project currency")
-        for agent, role in [
-            (t1, RoleDto.TREASURER),
-            (t2, RoleDto.TREASURER),
-            (c_time, RoleDto.CONTRIBUTOR),
-            (c_equipment, RoleDto.CONTRIBUTOR),
-            (c_data, RoleDto.CONTRIBUTOR),
-            (funder, RoleDto.AUDITOR),
+        # Nobody is a member without consenting: the owner invites, each
+        # person accepts; only an administrator adds a member directly.
+        problem(
+            add_member.sync_detailed(
+                self.project, client=self.owner, body=AddMemberRequest(agent=t1.id, role=RoleDto.TREASURER)
+            ),
+            403,
+            "admin_only",
+        )
+        for agent, client, role in [
+            (t1, self.treasurer, RoleDto.TREASURER),
+            (t2, self.second, RoleDto.TREASURER),
+            (c_time, self.c_time, RoleDto.CONTRIBUTOR),
+            (c_equipment, self.c_equipment, RoleDto.CONTRIBUTOR),
+            (c_data, self.c_data, RoleDto.CONTRIBUTOR),
+            (funder, self.funder, RoleDto.AUDITOR),
         ]:
-            member = parsed(
-                add_member.sync_detailed(
-                    self.project, client=self.owner, body=AddMemberRequest(agent=agent.id, role=role)
+            invitation = parsed(
+                create_invitation.sync_detailed(
+                    self.project, client=self.owner, body=CreateInvitationRequest(agent=agent.id, role=role)
                 ),
                 201,
-                Member,
+                Invitation,
             )
+            mine = parsed(list_my_invitations.sync_detailed(client=client), 200, InvitationPage)
+            equal(
+                [(i.id, i.project_name, i.role) for i in mine.items],
+                [(invitation.id, "OpenAir Lyon", role)],
+                f"{agent.name}'s invitations",
+            )
+            member = parsed(create_acceptance.sync_detailed(invitation.id, client=client), 201, Member)
             equal(member.role, role, f"{agent.name}'s role")
         me = parsed(get_me.sync_detailed(client=self.funder), 200, Me)
         equal([(m.project_id, m.role) for m in me.memberships], [(self.project, RoleDto.AUDITOR)], "funder's memberships")

@@ -4,20 +4,28 @@
 use crate::auth::password;
 use crate::db::agents::{AgentRow, NewAgent};
 use crate::db::{self, Database, StorageError};
-use crate::domain::agent::{Email, Password};
+use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, Email, Password};
 
-/// Creates an administrator with `email` and `password`. Refuses an email
-/// that already belongs to an agent, and a password outside the policy.
+/// Creates an administrator with `email`, display `name` and `password`.
+/// Refuses an email that already belongs to an agent, a name that is empty
+/// or longer than [`AGENT_NAME_LENGTH_MAX`], and a password outside the
+/// policy. The name is the administrator's own: the email is never used in
+/// its place, since names are shown to other members and emails are not.
 pub fn create_admin(
     db: &Database,
     email: &str,
-    name: Option<&str>,
+    name: &str,
     password: &str,
 ) -> Result<AgentRow, String> {
     let email = Email::parse(email).map_err(|e| e.to_string())?;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
+        return Err(format!(
+            "a display name (--name) is 1 to {AGENT_NAME_LENGTH_MAX} characters"
+        ));
+    }
     let password = Password::parse(password).map_err(|e| e.to_string())?;
     let hash = password::hash(&password)?;
-    let name = name.unwrap_or(email.as_str()).to_owned();
     db.write(|conn| -> Result<AgentRow, AdminError> {
         if db::agents::find_by_email(conn, email.as_str())?.is_some() {
             return Err(AdminError::Exists(email.as_str().to_owned()));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The embedded default: a SQLite file under ./data/, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/commons-ledger.db";
@@ -45,12 +45,15 @@ pub enum Command {
 pub enum AdminCommand {
     /// Create an instance administrator; the password is read from standard input.
     Create {
-        /// The administrator's sign-in email.
+        /// The administrator's sign-in email (shown to nobody but
+        /// administrators and themself).
         #[arg(long)]
         email: String,
-        /// Display name (default: the email).
+        /// Display name, 1 to 200 characters, shown to the members of the
+        /// administrator's projects. Required, so that the sign-in email
+        /// never becomes a name everyone sees.
         #[arg(long)]
-        name: Option<String>,
+        name: String,
     },
 }
 
@@ -231,6 +234,17 @@ pub struct Settings {
     #[arg(long, global = true, env = "COMMONS_LEDGER_GROUP_COMMIT_MAX")]
     pub group_commit_max: Option<usize>,
 
+    /// Who may create projects: `anyone` signed in (who becomes the new
+    /// project's owner) or `administrators` only.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_PROJECT_CREATION",
+        value_enum,
+        default_value_t = ProjectCreation::Anyone
+    )]
+    pub project_creation: ProjectCreation,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, global = true, env = "COMMONS_LEDGER_WORKERS")]
     pub workers: Option<usize>,
@@ -243,6 +257,15 @@ pub struct Settings {
         default_value = "info"
     )]
     pub log: String,
+}
+
+/// Who may create projects on this instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProjectCreation {
+    /// Anyone signed in; they become the project's owner.
+    Anyone,
+    /// Instance administrators only (403 `admin_only` for anyone else).
+    Administrators,
 }
 
 /// The settings the request handlers need.
@@ -260,6 +283,7 @@ pub struct RuntimeSettings {
     /// Test-only controls of the write pipeline (fault injection, batches
     /// made to fill up); never set outside the test harness.
     pub test_hooks: Option<std::sync::Arc<crate::write_pipeline::TestHooks>>,
+    pub project_creation: ProjectCreation,
 }
 
 impl Settings {
@@ -275,6 +299,7 @@ impl Settings {
             max_connections: self.max_connections,
             group_commit_max: self.group_commit_max,
             test_hooks: None,
+            project_creation: self.project_creation,
         }
     }
 }

@@ -16,9 +16,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(&cli),
         Command::Migrate => migrate(&cli),
         Command::Openapi => print_openapi(),
-        Command::Admin(AdminCommand::Create { email, name }) => {
-            create_admin(&cli, &email, name.as_deref())
-        }
+        Command::Admin(AdminCommand::Create { email, name }) => create_admin(&cli, &email, &name),
         Command::Verify { project } => verify(&cli, project.as_deref()),
     };
     match result {
@@ -50,7 +48,7 @@ fn migrate(cli: &Cli) -> Result<(), String> {
 
 /// Creates an instance administrator, reading the password from standard
 /// input (its first line), so it never appears in the process list or history.
-fn create_admin(cli: &Cli, email: &str, name: Option<&str>) -> Result<(), String> {
+fn create_admin(cli: &Cli, email: &str, name: &str) -> Result<(), String> {
     use std::io::{BufRead, IsTerminal};
     if std::io::stdin().is_terminal() {
         eprint!("Password for {email}: ");

@@ -432,8 +432,13 @@ async fn upgrade(store: Store) {
         1,
     )
     .expect("connect");
-    commons_ledger::admin::create_admin(&db, support::ADMIN_EMAIL, None, support::ADMIN_PASSWORD)
-        .expect("administrator");
+    commons_ledger::admin::create_admin(
+        &db,
+        support::ADMIN_EMAIL,
+        "Instance Admin",
+        support::ADMIN_PASSWORD,
+    )
+    .expect("administrator");
     drop(db);
     let server = Server::start(&store, &[]).await;
     let projects: Value = server

@@ -88,7 +88,7 @@ impl Store {
         let url = DatabaseUrl::parse(&self.url).expect("database URL");
         let db = Database::connect(&url, 4).expect("connect");
         db.migrate().expect("migrate");
-        commons_ledger::admin::create_admin(&db, ADMIN_EMAIL, None, ADMIN_PASSWORD)
+        commons_ledger::admin::create_admin(&db, ADMIN_EMAIL, "Instance Admin", ADMIN_PASSWORD)
             .expect("administrator");
         db
     }

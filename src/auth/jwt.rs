@@ -141,15 +141,24 @@ impl TokenKeys {
     /// provider's. The header's `alg` only picks which of the two to try;
     /// each is checked against its own single allowed algorithm, so `none`
     /// or a swapped algorithm never passes.
+    ///
+    /// Beyond what jsonwebtoken checks: a header with `crit` is refused (RFC
+    /// 7515 §4.1.11: a recipient that does not understand a critical
+    /// extension must refuse the token, and this service understands none),
+    /// and so is a token issued in the future (`iat` later than now plus
+    /// [`TOKEN_LEEWAY_S`]), which no honest issuer produces.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Invalid("malformed token"))?;
-        match &self.external {
+        if header.crit.is_some() {
+            return Err(AuthError::Invalid("unsupported critical header"));
+        }
+        let claims = match &self.external {
             Some(external) if header.alg != Algorithm::HS256 => {
                 let mut claims = decode::<Claims>(token, &external.key, &external.validation)
                     .map_err(map_error)?
                     .claims;
                 claims.external = true;
-                Ok(claims)
+                claims
             }
             _ => {
                 let claims = decode::<Claims>(token, &self.decoding, &self.validation)
@@ -158,9 +167,14 @@ impl TokenKeys {
                 if claims.ver.is_none() {
                     return Err(AuthError::Invalid("missing token version"));
                 }
-                Ok(claims)
+                claims
             }
+        };
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.iat > now.saturating_add(TOKEN_LEEWAY_S) {
+            return Err(AuthError::Invalid("issued in the future"));
         }
+        Ok(claims)
     }
 }
 
@@ -210,6 +224,66 @@ mod tests {
         assert_eq!(
             foreign.verify(&keys.issue("a", 0).expect("t")).err(),
             Some(AuthError::Invalid("wrong audience"))
+        );
+    }
+
+    fn signed(header: Header, claims: serde_json::Value) -> String {
+        encode(&header, &claims, &EncodingKey::from_secret(&[7u8; 32])).expect("token")
+    }
+
+    fn claims_issued_at(iat: u64) -> serde_json::Value {
+        serde_json::json!({"sub": "agent-1", "iat": iat, "exp": iat + 3600,
+            "iss": "commons-ledger", "aud": "commons-ledger", "ver": 0})
+    }
+
+    #[test]
+    fn tokens_issued_in_the_future_are_refused_beyond_the_leeway() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let header = Header::new(Algorithm::HS256);
+        let cases = [
+            (now, Ok(())),
+            (now + TOKEN_LEEWAY_S / 2, Ok(())),
+            (
+                now + TOKEN_LEEWAY_S + 60,
+                Err(AuthError::Invalid("issued in the future")),
+            ),
+            (
+                now + 86_400,
+                Err(AuthError::Invalid("issued in the future")),
+            ),
+        ];
+        for (iat, expected) in cases {
+            let got = keys()
+                .verify(&signed(header.clone(), claims_issued_at(iat)))
+                .map(|_| ());
+            assert_eq!(got, expected, "iat {} s from now", iat.saturating_sub(now));
+        }
+    }
+
+    #[test]
+    fn critical_headers_are_refused() {
+        let now = jsonwebtoken::get_current_timestamp();
+        for crit in [
+            vec!["exp".to_owned()],
+            vec!["b64".to_owned()],
+            vec!["x-unknown".to_owned()],
+        ] {
+            let mut header = Header::new(Algorithm::HS256);
+            header.crit = Some(crit.clone());
+            assert_eq!(
+                keys().verify(&signed(header, claims_issued_at(now))),
+                Err(AuthError::Invalid("unsupported critical header")),
+                "crit {crit:?}"
+            );
+        }
+        assert!(
+            keys()
+                .verify(&signed(
+                    Header::new(Algorithm::HS256),
+                    claims_issued_at(now)
+                ))
+                .is_ok(),
+            "the same token without crit is accepted"
         );
     }
 

@@ -63,27 +63,52 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
+/// The names of the agents `ids`, as (id, name) pairs.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    agents::table
+        .filter(agents::id.eq_any(ids))
+        .select((agents::id, agents::name))
+        .load(conn)
+}
+
+/// Which agents a listing may show.
+#[derive(Debug, Clone)]
+pub enum Listing {
+    /// Every agent (instance administrators).
+    All,
+    /// The agent themself and every member of a project they are a member of.
+    SharingAProjectWith(String),
+}
+
 /// Agents ordered by id, after `after` if given.
 pub fn list(
     conn: &mut DbConnection,
+    listing: &Listing,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<AgentRow>> {
+    use super::schema::memberships;
     let mut query = agents::table
         .select(AgentRow::as_select())
         .order(agents::id)
         .limit(limit)
         .into_boxed();
+    if let Listing::SharingAProjectWith(agent_id) = listing {
+        let (theirs, mine) = diesel::alias!(memberships as theirs, memberships as mine);
+        let my_projects = mine
+            .filter(mine.field(memberships::agent_id).eq(agent_id.clone()))
+            .select(mine.field(memberships::project_id));
+        let co_members = theirs
+            .filter(theirs.field(memberships::project_id).eq_any(my_projects))
+            .select(theirs.field(memberships::agent_id));
+        query = query.filter(
+            agents::id
+                .eq(agent_id.clone())
+                .or(agents::id.eq_any(co_members)),
+        );
+    }
     if let Some(after) = after {
         query = query.filter(agents::id.gt(after.to_owned()));
     }
     query.load(conn)
-}
-
-/// Revokes every token the agent holds (their rights have shrunk).
-pub fn revoke_tokens(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::update(agents::table.find(id))
-        .set(agents::token_version.eq(agents::token_version + 1))
-        .execute(conn)?;
-    Ok(())
 }

@@ -8,6 +8,7 @@ pub mod contributions;
 pub mod distributions;
 pub mod funds;
 pub mod idempotency;
+pub mod invitations;
 pub mod memberships;
 pub mod projects;
 pub mod rates;

@@ -273,6 +273,19 @@ diesel::table! {
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> agents (agent_id));
 
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        project_id -> Text,
+        agent_id -> Text,
+        role -> Text,
+        invited_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(invitations -> projects (project_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     distributions,
@@ -286,6 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     agents,
     memberships,
+    invitations,
     units,
     projects,
     accounts,

@@ -28,10 +28,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
     /// Colon-separated name, e.g. `pool:general` or `pool:grant:FH-2026-017`.
-    #[schema(example = "pool:general")]
+    #[schema(example = "pool:general", max_length = 200)]
     pub name: String,
     /// The one unit the account holds: an ISO 4217 code or a declared unit (`HOUR`).
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
     /// Whether the balance may never go below zero (pools, contributors).
     #[serde(default)]
@@ -82,6 +82,7 @@ pub struct AccountQuery {
     #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Only accounts of this unit.
+    #[param(max_length = 8)]
     pub currency: Option<String>,
 }
 
@@ -199,6 +200,11 @@ pub async fn list_accounts(
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
+    super::limits::check_query(
+        "currency",
+        query.currency.as_deref(),
+        super::limits::UNIT_CODE_LENGTH_MAX,
+    )?;
     let currency = query.currency.clone();
     let (units, rows) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
@@ -277,6 +283,11 @@ pub async fn list_balances(
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
+    super::limits::check_query(
+        "currency",
+        query.currency.as_deref(),
+        super::limits::UNIT_CODE_LENGTH_MAX,
+    )?;
     let currency = query.currency.clone();
     let (units, rows) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;

@@ -46,13 +46,14 @@ impl From<AgentKindDto> for AgentKind {
 pub struct CreateAgentRequest {
     pub kind: AgentKindDto,
     /// Display name, 1 to 200 characters.
-    #[schema(example = "Fondation Horizon")]
+    #[schema(example = "Fondation Horizon", max_length = 200)]
     pub name: String,
     /// Sign-in email (administrators only). Organisations may sign in too,
     /// e.g. a funder's shared login.
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     /// Password, 12 to 1024 characters (administrators only; needs `email`).
-    #[schema(format = Password, write_only)]
+    #[schema(format = Password, write_only, min_length = 12, max_length = 1024)]
     pub password: Option<String>,
     /// Make the person an instance administrator (administrators only).
     #[serde(default)]
@@ -67,9 +68,14 @@ pub struct Agent {
     pub name: String,
     /// Shown to administrators and to the agent themself.
     pub email: Option<String>,
-    /// Whether the agent can sign in with a password.
-    pub has_credentials: bool,
-    pub admin: bool,
+    /// Whether the agent can sign in with a password. Shown to
+    /// administrators and to the agent themself; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_credentials: Option<bool>,
+    /// Whether the agent is an instance administrator. Shown to
+    /// administrators and to the agent themself; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -80,18 +86,20 @@ pub struct AgentPage {
     pub next_cursor: Option<String>,
 }
 
-/// The response shape of an agent as `viewer` may see it.
+/// The response shape of an agent as `viewer` may see it: the email and
+/// the sign-in flags are for administrators and the agent themself, so that
+/// nobody learns from the API which accounts are worth attacking.
 pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
-    let sees_email = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
+    let sees_private = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
     Agent {
         kind: if row.kind == "organisation" {
             AgentKindDto::Organisation
         } else {
             AgentKindDto::Person
         },
-        email: row.email.filter(|_| sees_email),
-        has_credentials: row.password_hash.is_some(),
-        admin: row.is_admin != 0,
+        email: row.email.filter(|_| sees_private),
+        has_credentials: sees_private.then_some(row.password_hash.is_some()),
+        admin: sees_private.then_some(row.is_admin != 0),
         created_at: db::format_timestamp(row.created_at),
         id: row.id,
         name: row.name,
@@ -237,7 +245,8 @@ pub async fn create_agent(
     .await
 }
 
-/// List agents.
+/// List agents: every agent for administrators; for anyone else,
+/// themself and the members of the projects they are a member of.
 #[utoipa::path(
     tag = "agents",
     operation_id = "list_agents",
@@ -258,8 +267,14 @@ pub async fn list_agents(
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
     let (caller, rows) = read(&state, move |conn| {
-        let caller = Caller::Agent(Caller::require(conn, &credentials)?);
-        Ok((caller, db::agents::list(conn, after.as_deref(), limit)?))
+        let agent = Caller::require(conn, &credentials)?;
+        let scope = if agent.is_admin != 0 {
+            db::agents::Listing::All
+        } else {
+            db::agents::Listing::SharingAProjectWith(agent.id.clone())
+        };
+        let rows = db::agents::list(conn, &scope, after.as_deref(), limit)?;
+        Ok((Caller::Agent(agent), rows))
     })
     .await?;
     let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
@@ -269,7 +284,8 @@ pub async fn list_agents(
     }))
 }
 
-/// Get one agent.
+/// Get one agent by id (ids are not guessable; the listing is what shows
+/// who exists).
 #[utoipa::path(
     tag = "agents",
     operation_id = "get_agent",

@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
 use super::write::{self, Reply};
@@ -35,6 +36,10 @@ use crate::domain::{Amount, Unit};
 pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;
 /// Longest review reason, in characters.
 pub const REVIEW_REASON_LENGTH_MAX: usize = 1_000;
+/// Longest SPDX licence expression, in characters: real ones
+/// (`CC-BY-4.0 OR ODbL-1.0`) are a few dozen; a longer text is no licence
+/// anyone would read, and is stored with every contribution.
+pub const LICENCE_LENGTH_MAX: usize = 500;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_contribution)
@@ -124,17 +129,19 @@ impl From<ContributionStatus> for ContributionStatusDto {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dataset {
-    #[schema(example = "Lyon air quality, 1.2 million readings")]
+    #[schema(example = "Lyon air quality, 1.2 million readings", max_length = 1000)]
     pub title: String,
     /// Where it is published: a URL or a DOI (`doi:10.5281/zenodo.123`).
+    #[schema(max_length = 1000)]
     pub uri: Option<String>,
     /// Size in bytes, 0 or more.
     #[schema(minimum = 0)]
     pub size_bytes: Option<i64>,
     /// E.g. `sha256:...`.
+    #[schema(max_length = 1000)]
     pub checksum: Option<String>,
-    /// An SPDX licence expression.
-    #[schema(example = "CC-BY-4.0")]
+    /// An SPDX licence expression, at most 500 characters.
+    #[schema(example = "CC-BY-4.0", max_length = 500)]
     pub licence: String,
 }
 
@@ -142,10 +149,10 @@ pub struct Dataset {
 #[serde(deny_unknown_fields)]
 pub struct CreateContributionRequest {
     /// Who contributed (default: the caller). Treasurers and owners may log for others.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub agent: Option<String>,
     pub kind: ContributionKindDto,
-    #[schema(example = "2026-03-02", format = Date)]
+    #[schema(example = "2026-03-02", format = Date, max_length = 10)]
     pub date: String,
     /// Positive decimal string: hours or days with two decimals, datasets
     /// whole; at most 10^15 of the unit's smallest steps (10,000,000,000,000.00
@@ -155,16 +162,18 @@ pub struct CreateContributionRequest {
     pub quantity: String,
     pub unit: QuantityUnitDto,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     /// The skill used (time), which may select a narrower rate.
+    #[schema(max_length = 100)]
     pub skill: Option<String>,
     /// The equipment item used (required for equipment).
-    #[schema(example = "3d-printer-1")]
+    #[schema(example = "3d-printer-1", max_length = 100)]
     pub equipment: Option<String>,
     /// Required for data.
     pub dataset: Option<Dataset>,
     /// The contribution this one corrects and, once approved, replaces.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub supersedes: Option<String>,
 }
 
@@ -235,6 +244,7 @@ pub struct CreateReviewRequest {
     pub decision: ReviewDecision,
     /// Why; required to reject.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub reason: String,
 }
 
@@ -248,14 +258,15 @@ pub struct ContributionQuery {
     #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Only this contributor's.
+    #[param(max_length = 36)]
     pub agent: Option<String>,
     pub kind: Option<ContributionKindDto>,
     pub status: Option<ContributionStatusDto>,
     /// Earliest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
     /// Latest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
 }
 
@@ -429,6 +440,14 @@ pub async fn create_contribution(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    for (field, id) in [
+        ("agent", &request.agent),
+        ("supersedes", &request.supersedes),
+    ] {
+        if let Some(id) = id {
+            limits::check_id(field, id)?;
+        }
+    }
     let checked = check(&request);
     write::run(
         &state,
@@ -553,6 +572,12 @@ pub fn check(request: &CreateContributionRequest) -> Checked {
             CONTRIBUTION_TEXT_LENGTH_MAX,
             &mut errors,
         );
+        limits::check_length(
+            "dataset.licence",
+            &dataset.licence,
+            LICENCE_LENGTH_MAX,
+            &mut errors,
+        );
         if dataset.size_bytes.is_some_and(|size| size < 0) {
             errors.push(FieldError::new(
                 "dataset.size_bytes",
@@ -608,6 +633,8 @@ pub fn record(
     }
     let policy = LicencePolicy::parse(&project.licence_policy).unwrap_or(LicencePolicy::Any);
     let licence = match &request.dataset {
+        // Too long a text is already refused; it is not parsed.
+        Some(dataset) if dataset.licence.chars().count() > LICENCE_LENGTH_MAX => None,
         Some(dataset) => match licence::check(&dataset.licence, policy) {
             Ok(expression) => Some(expression),
             Err(error) => {
@@ -698,6 +725,7 @@ pub async fn list_contributions(
     let query = query.into_inner();
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref())?;
+    limits::check_query("agent", query.agent.as_deref(), limits::ID_LENGTH_MAX)?;
     let date = |text: Option<&str>, field: &str| {
         text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
             .transpose()

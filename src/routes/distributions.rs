@@ -14,6 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
 use super::funds::{self, Leg};
+use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
@@ -23,6 +24,7 @@ use crate::db::distributions::DistributionRow;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Basis, Plan, Residue, apportion, decimal_ratio};
 use crate::domain::money::{Overflow, format_minor_wide};
 use crate::domain::{AccountName, Amount, TransactionError, TransactionKind, Unit};
@@ -39,11 +41,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDistributionRequest {
+    /// The rule set version applied (versions count from 1).
+    #[schema(minimum = 1)]
     pub rule_set_version: i32,
     /// Distribute from this grant's pool; omit for `pool` or the general pool.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
     /// The pool account (default: the general pool of the project's currency).
+    #[schema(max_length = 200)]
     pub pool: Option<String>,
     /// A positive decimal amount with at most the pool currency's decimals
     /// and 40 characters, at most what the pool holds (so at most 10^15 minor
@@ -55,10 +60,10 @@ pub struct CreateDistributionRequest {
     )]
     pub amount: String,
     /// First day of the contribution period, inclusive.
-    #[schema(example = "2026-03-01", format = Date)]
+    #[schema(example = "2026-03-01", format = Date, max_length = 10)]
     pub period_from: String,
     /// Last day of the period, inclusive.
-    #[schema(example = "2026-03-31", format = Date)]
+    #[schema(example = "2026-03-31", format = Date, max_length = 10)]
     pub period_to: String,
 }
 
@@ -332,6 +337,22 @@ pub async fn create_distribution(
             "the period ends before it starts",
         ));
     }
+    // What names the rule set and the pool is checked before they are
+    // looked up (a version below 1 or an overlong id is no lookup's 404).
+    let mut names = Vec::new();
+    if request.rule_set_version < 1 {
+        names.push(FieldError::new(
+            "rule_set_version",
+            "invalid_rule_set",
+            "rule set versions count from 1",
+        ));
+    }
+    if let Some(grant) = &request.grant {
+        limits::check_length("grant", grant, limits::ID_LENGTH_MAX, &mut names);
+    }
+    if let Some(pool) = &request.pool {
+        limits::check_length("pool", pool, ACCOUNT_NAME_LENGTH_MAX, &mut names);
+    }
     write::run(
         &state,
         Some(project_id.clone()),
@@ -341,6 +362,10 @@ pub async fn create_distribution(
         move |conn| {
             let (caller, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            if !names.is_empty() {
+                errors.extend(names);
+                return Err(ApiError::Validation(errors));
+            }
             db::projects::lock(conn, &project.id)?;
             let rules = super::rule_sets::load(conn, &project.id, request.rule_set_version)?
                 .ok_or(ApiError::NotFound("rule set"))?;

@@ -32,9 +32,12 @@ pub struct Money {
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
     #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
-    #[schema(example = "USD")]
+    #[schema(example = "USD", max_length = 8)]
     pub currency: String,
 }
+
+/// Longest source of an exchange rate, in characters.
+pub const EXCHANGE_SOURCE_LENGTH_MAX: usize = 500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,10 +46,13 @@ pub struct CreateExchangeRequest {
     pub sell: Money,
     /// What arrives in the general pool of its currency.
     pub buy: Money,
-    #[schema(example = "2026-04-02", format = Date)]
+    #[schema(example = "2026-04-02", format = Date, max_length = 10)]
     pub date: String,
     /// Where the rate comes from, e.g. the bank's statement.
-    #[schema(example = "bank statement 2026-04, ECB reference rate 0.9213")]
+    #[schema(
+        example = "bank statement 2026-04, ECB reference rate 0.9213",
+        max_length = 500
+    )]
     pub source: String,
 }
 
@@ -88,7 +94,12 @@ pub async fn create_exchange(
     let date = parse_date("date", &request.date)
         .map_err(|e| errors.push(e))
         .ok();
-    let source = funds::text("source", &request.source, 500, &mut errors);
+    let source = funds::text(
+        "source",
+        &request.source,
+        EXCHANGE_SOURCE_LENGTH_MAX,
+        &mut errors,
+    );
     if request.sell.currency == request.buy.currency {
         errors.push(FieldError::new(
             "buy.currency",

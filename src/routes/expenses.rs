@@ -24,6 +24,9 @@ use crate::domain::access::Action;
 pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
 /// Longest supplier, description or receipt URI, in characters.
 pub const EXPENSE_TEXT_LENGTH_MAX: usize = 1_000;
+/// Longest funder's cost category, in characters (a line of a funder's
+/// budget template, such as "C.3 other goods, works and services").
+pub const FUNDER_CATEGORY_LENGTH_MAX: usize = 100;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_expense_category)
@@ -36,11 +39,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct ExpenseCategory {
     /// The category's name, also its expense account: `expense:<name>`.
-    #[schema(example = "parts")]
+    #[schema(example = "parts", max_length = 100)]
     pub name: String,
     /// The funder's cost category it reports under.
     #[serde(default)]
-    #[schema(example = "C purchases")]
+    #[schema(example = "C purchases", max_length = 100)]
     pub funder_category: String,
 }
 
@@ -53,22 +56,24 @@ pub struct ExpenseCategoryList {
 #[serde(deny_unknown_fields)]
 pub struct CreateExpenseRequest {
     /// Pay from this grant's money (its pool); omit to pay from the general pool.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
     /// Positive decimal string with at most the currency's decimals, at most
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
     #[schema(example = "1200.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
-    #[schema(example = "parts")]
+    #[schema(example = "parts", max_length = 100)]
     pub category: String,
-    #[schema(example = "Capteurs & Cie")]
+    #[schema(example = "Capteurs & Cie", max_length = 1000)]
     pub supplier: String,
-    #[schema(example = "2026-03-15", format = Date)]
+    #[schema(example = "2026-03-15", format = Date, max_length = 10)]
     pub date: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
+    #[schema(max_length = 1000)]
     pub receipt_uri: Option<String>,
 }
 
@@ -151,11 +156,11 @@ pub async fn create_expense_category(
     let mut errors = Vec::new();
     let name = funds::segment("name", &request.name, &mut errors);
     let funder_category = request.funder_category.trim().to_owned();
-    if funder_category.chars().count() > 100 {
+    if funder_category.chars().count() > FUNDER_CATEGORY_LENGTH_MAX {
         errors.push(FieldError::new(
             "funder_category",
             "too_long",
-            "at most 100 characters",
+            format!("at most {FUNDER_CATEGORY_LENGTH_MAX} characters"),
         ));
     }
     if !errors.is_empty() {
@@ -268,6 +273,9 @@ pub async fn create_expense(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    if let Some(grant) = &request.grant {
+        super::limits::check_id("grant", grant)?;
+    }
     let mut errors = Vec::new();
     let date = parse_date("date", &request.date)
         .map_err(|e| errors.push(e))
@@ -291,6 +299,12 @@ pub async fn create_expense(
         .as_deref()
         .map(|uri| funds::text("receipt_uri", uri, EXPENSE_TEXT_LENGTH_MAX, &mut errors));
     let category = request.category.trim().to_owned();
+    super::limits::check_length(
+        "category",
+        &category,
+        funds::SEGMENT_LENGTH_MAX,
+        &mut errors,
+    );
     write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         let units = super::stored_units(conn)?;

@@ -165,7 +165,10 @@ fn body_error(req: &HttpRequest, error: actix_web::Error) -> ApiError {
     }
 }
 
-/// The optional `Idempotency-Key` header of a POST.
+/// The optional `Idempotency-Key` header of a POST: 1 to
+/// [`IDEMPOTENCY_KEY_LENGTH_MAX`] visible ASCII characters (`^[!-~]+$`, as
+/// the OpenAPI document states). A space or a tab, which HTTP allows inside
+/// a header value, is refused with the rest (400 `invalid_idempotency_key`).
 pub struct IdempotencyKey(pub Option<String>);
 
 impl FromRequest for IdempotencyKey {
@@ -175,19 +178,28 @@ impl FromRequest for IdempotencyKey {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match req.headers().get("Idempotency-Key") {
             None => Ok(IdempotencyKey(None)),
-            Some(value) => match value.to_str() {
-                Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_LENGTH_MAX => {
-                    Ok(IdempotencyKey(Some(key.to_owned())))
-                }
-                Ok(_) => Err(ApiError::InvalidIdempotencyKey(format!(
-                    "it must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
-                ))),
-                Err(_) => Err(ApiError::InvalidIdempotencyKey(
-                    "it must be visible ASCII".to_owned(),
-                )),
-            },
+            Some(value) => parse_idempotency_key(value.as_bytes())
+                .map(Some)
+                .map(IdempotencyKey),
         })
     }
+}
+
+/// Checks an `Idempotency-Key` header's bytes against `^[!-~]+$`, 1 to
+/// [`IDEMPOTENCY_KEY_LENGTH_MAX`] long.
+fn parse_idempotency_key(bytes: &[u8]) -> Result<String, ApiError> {
+    if bytes.is_empty() || bytes.len() > IDEMPOTENCY_KEY_LENGTH_MAX {
+        return Err(ApiError::InvalidIdempotencyKey(format!(
+            "it must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"
+        )));
+    }
+    if !bytes.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
+        return Err(ApiError::InvalidIdempotencyKey(
+            "it must be visible ASCII (`!` to `~`), without spaces or tabs".to_owned(),
+        ));
+    }
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::InvalidIdempotencyKey("it must be visible ASCII".to_owned()))
 }
 
 /// Validates `limit` (1..=PAGE_SIZE_MAX, default PAGE_SIZE_DEFAULT).
@@ -239,19 +251,47 @@ pub fn path_error(error: actix_web::error::PathError, _: &HttpRequest) -> actix_
     ApiError::InvalidPath(error.to_string()).into()
 }
 
-/// Parses a business date, `YYYY-MM-DD`, naming the field when it is not one.
+/// Earliest year of a business date. Nothing this ledger records predates
+/// it, and every export format (hledger's journal among them) reads it.
+pub const DATE_YEAR_MIN: i32 = 1900;
+/// Latest year of a business date: beyond any grant period, near enough that
+/// a mistyped year (`2620-01-01`) is refused rather than booked.
+pub const DATE_YEAR_MAX: i32 = 2200;
+
+/// Length of a business date's text, `YYYY-MM-DD`.
+pub const DATE_LENGTH: usize = 10;
+
+/// Parses a business date, `YYYY-MM-DD` with a year from [`DATE_YEAR_MIN`]
+/// to [`DATE_YEAR_MAX`], naming the field when it is not one. chrono alone
+/// would read `-001-01-01` (the year 2 BC), which breaks the exports.
 pub fn parse_date(
     field: &str,
     text: &str,
 ) -> Result<chrono::NaiveDate, super::problem::FieldError> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    use chrono::Datelike;
+    if text.len() != DATE_LENGTH {
+        return Err(super::problem::FieldError::new(
+            field,
+            "invalid_date",
+            "a date is written YYYY-MM-DD (10 characters)",
+        ));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .filter(|_| text.len() == 10)
+        .filter(|_| text.as_bytes().first().is_some_and(u8::is_ascii_digit))
         .ok_or_else(|| {
             super::problem::FieldError::new(
                 field,
                 "invalid_date",
                 format!("`{text}` is not a date in YYYY-MM-DD form"),
             )
-        })
+        })?;
+    if !(DATE_YEAR_MIN..=DATE_YEAR_MAX).contains(&date.year()) {
+        return Err(super::problem::FieldError::new(
+            field,
+            "invalid_date",
+            format!("a date is between {DATE_YEAR_MIN}-01-01 and {DATE_YEAR_MAX}-12-31"),
+        ));
+    }
+    Ok(date)
 }

@@ -11,8 +11,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::expenses::CATEGORIES_PER_PROJECT_MAX;
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
 use super::funds::{self, Leg};
+use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
@@ -46,11 +48,11 @@ pub enum GrantKind {
 #[serde(deny_unknown_fields)]
 pub struct CreateGrantRequest {
     /// The funder (an agent, usually an organisation).
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub funder: String,
     pub kind: GrantKind,
     /// The funder's reference, unique in the project.
-    #[schema(example = "FH-2026-017")]
+    #[schema(example = "FH-2026-017", max_length = 100)]
     pub reference: String,
     /// Positive decimal string with at most the currency's decimals, at most
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
@@ -60,23 +62,33 @@ pub struct CreateGrantRequest {
         max_length = 40
     )]
     pub amount: String,
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
-    #[schema(example = "2026-02-01", format = Date)]
+    #[schema(example = "2026-02-01", format = Date, max_length = 10)]
     pub received_on: String,
-    #[schema(format = Date)]
+    #[schema(format = Date, max_length = 10)]
     pub period_start: Option<String>,
-    #[schema(format = Date)]
+    #[schema(format = Date, max_length = 10)]
     pub period_end: Option<String>,
     /// The earmark; restricted money is kept in a pool of its own.
-    #[schema(example = "air-quality sensor programme")]
+    #[schema(example = "air-quality sensor programme", max_length = 1000)]
     pub restriction: Option<String>,
-    /// Expense categories the restricted money may pay for (default: any).
+    /// Expense categories the restricted money may pay for (default: any):
+    /// at most 200 (a project's most), each named once (a repeated name
+    /// is kept once).
     #[serde(default)]
+    #[schema(max_items = 200, value_type = Vec<CategoryName>)]
     pub eligible_categories: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
 }
+
+/// An expense category's name: letters, digits, '.', '_' and '-', at most
+/// 100 characters.
+#[derive(ToSchema)]
+#[schema(value_type = String, max_length = 100, example = "parts")]
+pub struct CategoryName(#[allow(dead_code)] String);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Grant {
@@ -233,6 +245,7 @@ pub async fn create_grant(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    limits::check_id("funder", &request.funder)?;
     let mut errors = Vec::new();
     let reference = funds::text(
         "reference",
@@ -274,11 +287,32 @@ pub async fn create_grant(
             "donations carry no conditions; record a grant",
         ));
     }
-    let eligible_categories: Vec<String> = request
+    if request.eligible_categories.len() > CATEGORIES_PER_PROJECT_MAX {
+        errors.push(FieldError::new(
+            "eligible_categories",
+            "too_many_categories",
+            format!(
+                "at most {CATEGORIES_PER_PROJECT_MAX} categories, as many as a project may have"
+            ),
+        ));
+    }
+    let mut eligible_categories: Vec<String> = Vec::new();
+    for (index, category) in request
         .eligible_categories
         .iter()
-        .map(|category| funds::segment("eligible_categories", category, &mut errors))
-        .collect();
+        .take(CATEGORIES_PER_PROJECT_MAX)
+        .enumerate()
+    {
+        let category = funds::segment(
+            &format!("eligible_categories[{index}]"),
+            category,
+            &mut errors,
+        );
+        // A category named twice is the same category: it is kept once.
+        if !eligible_categories.contains(&category) {
+            eligible_categories.push(category);
+        }
+    }
     if restriction.is_some() && reference.contains(':') {
         errors.push(FieldError::new(
             "reference",
@@ -287,6 +321,12 @@ pub async fn create_grant(
         ));
     }
     let description = request.description.trim().to_owned();
+    limits::check_length(
+        "description",
+        &description,
+        GRANT_TEXT_LENGTH_MAX,
+        &mut errors,
+    );
     write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
         // Serialise writers of this project first, so the reference check holds.

@@ -17,18 +17,21 @@ use super::contributions::{
     self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
 };
 use super::extract::{IdempotencyKey, request_fingerprint};
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, FieldError, Problem, Problems};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::agent::Email;
 
 /// Most data rows one import may carry.
 pub const IMPORT_ROWS_MAX: usize = 10_000;
 /// Largest CSV file one import may carry, in bytes.
 pub const IMPORT_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Most problems reported for one file; the rest are counted, not listed.
-const IMPORT_ERRORS_LISTED_MAX: usize = 1_000;
+/// Longest unknown column name repeated in a problem, in characters: the
+/// known ones are far shorter, and a header of a few huge names must not
+/// come back whole in the answer.
+const COLUMN_ECHO_LENGTH_MAX: usize = 64;
 
 /// The columns an import understands. `kind`, `date`, `quantity` and
 /// `unit` are required; the others may be left out or left empty.
@@ -58,8 +61,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct ContributionImport {
     /// Rows recorded.
     pub imported: usize,
-    /// SHA-256 of the uploaded file, hex: the same file sent again is
-    /// answered with this same result and records nothing more.
+    /// SHA-256 of the uploaded file, hex: the same file sent again by the
+    /// same caller is answered with this same result and records nothing more.
     pub content_sha256: String,
     /// The recorded contributions, in the order of the file's rows.
     pub contributions: Vec<String>,
@@ -81,12 +84,14 @@ struct Row {
 
 /// Import contributions from a CSV timesheet (all rows or none).
 ///
-/// Columns by header name, in any order: `agent` (an agent id or email;
-/// default: the caller), `kind`, `date`, `quantity`, `unit`, `description`,
-/// `skill`, `equipment`, `dataset_title`, `dataset_uri`, `dataset_licence`,
-/// `dataset_size_bytes`, `dataset_checksum`. At most 10,000 rows and 4 MiB.
-/// Without an `Idempotency-Key`, the file's SHA-256 is the key: the same
-/// file imported twice into a project is recorded once.
+/// Columns by header name, in any order: `agent` (the id or email of a
+/// member of the project; default: the caller), `kind`, `date`, `quantity`,
+/// `unit`, `description`, `skill`, `equipment`, `dataset_title`,
+/// `dataset_uri`, `dataset_licence`, `dataset_size_bytes`,
+/// `dataset_checksum`. At most 10,000 rows and 4 MiB; at most 1,000
+/// problems listed (`errors_omitted` counts the rest). Without an
+/// `Idempotency-Key`, the file's SHA-256 is the key, per caller: the same
+/// file imported twice into a project by the same caller is recorded once.
 #[utoipa::path(
     tag = "contributions",
     operation_id = "create_contribution_import",
@@ -157,10 +162,13 @@ pub async fn create_contribution_import(
         .map(|_| ())
     })
     .await?;
-    let (rows, mut errors) = parse(&bytes).map_err(ApiError::Validation)?;
+    let (rows, mut errors) = parse(&bytes).map_err(ApiError::Problems)?;
     let sha = content_sha256.clone();
     let caller_scope = access::idempotency_scope(&credentials);
-    let project_scope = format!("project:{project_id}:contributions-import");
+    // The file's hash is a key per caller and project: the same timesheet
+    // sent by two contributors is two imports, each recording its sender's
+    // rows, never a replay of the other's answer.
+    let content_scope = format!("{caller_scope}:project:{project_id}:contributions-import");
     let project = Some(project_id.clone());
     let work = move |conn: &mut DbConnection| -> Result<Reply, ApiError> {
         let caller = Caller::require(conn, &credentials)?;
@@ -173,9 +181,9 @@ pub async fn create_contribution_import(
             }
         }
         if !errors.is_empty() {
-            errors.sort_by_key(|e| e.row);
+            errors.sort_by_row();
             // Nothing is kept: the transaction rolls back with this refusal.
-            return Err(ApiError::Validation(capped(errors)));
+            return Err(errors.into());
         }
         Reply::created(&ContributionImport {
             imported: ids.len(),
@@ -189,7 +197,7 @@ pub async fn create_contribution_import(
             write::run_content_keyed(
                 &state,
                 project,
-                project_scope,
+                content_scope,
                 content_sha256,
                 fingerprint,
                 work,
@@ -216,20 +224,14 @@ fn record_row(
         RowError::Cells(vec![FieldError::cell(line, column, code, message)])
     };
     if let Some(agent) = row.agent.take() {
-        let found = if agent.contains('@') {
-            db::agents::find_by_email(conn, &agent)
-        } else {
-            db::agents::find(conn, &agent)
-        }
-        .map_err(|e| RowError::Fatal(e.into()))?;
-        match found {
-            Some(found) => row.request.agent = Some(found.id),
+        match member_named(conn, project_id, &agent).map_err(|e| RowError::Fatal(e.into()))? {
+            Some(member) => row.request.agent = Some(member),
             None => {
                 let mut cells = vec![FieldError::cell(
                     line,
                     "agent",
                     "unknown_agent",
-                    format!("no agent with id or email {agent:?}"),
+                    "no member of this project has this id or email",
                 )];
                 cells.extend(
                     row.checked
@@ -259,6 +261,30 @@ fn record_row(
     }
 }
 
+/// The member of the project an `agent` cell names, by id or by email
+/// (ignoring case, as everywhere). Whoever is not a member is not found,
+/// whether or not the instance knows them: the answer is the same
+/// `unknown_agent` for an unregistered email and for another project's
+/// member, so a file of guessed emails learns nothing.
+fn member_named(
+    conn: &mut DbConnection,
+    project_id: &str,
+    text: &str,
+) -> diesel::QueryResult<Option<String>> {
+    let agent = if text.contains('@') {
+        match Email::parse(text) {
+            Ok(email) => db::agents::find_by_email(conn, email.as_str())?,
+            Err(_) => None,
+        }
+    } else {
+        db::agents::find(conn, text)?
+    };
+    let Some(agent) = agent else {
+        return Ok(None);
+    };
+    Ok(db::memberships::find(conn, project_id, &agent.id)?.map(|m| m.agent_id))
+}
+
 /// The CSV column of a contribution's field (`dataset.licence` is
 /// `dataset_licence`; a missing dataset is reported on its title).
 fn column_of(field: &str) -> String {
@@ -268,22 +294,10 @@ fn column_of(field: &str) -> String {
     }
 }
 
-fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
-    if errors.len() > IMPORT_ERRORS_LISTED_MAX {
-        let more = errors.len() - IMPORT_ERRORS_LISTED_MAX;
-        errors.truncate(IMPORT_ERRORS_LISTED_MAX);
-        errors.push(FieldError::new(
-            "rows",
-            "too_many_errors",
-            format!("{more} more problems not listed"),
-        ));
-    }
-    errors
-}
-
 /// Reads the whole file: the rows that could be read, and the problems
-/// found so far. A file whose header is unusable is refused outright.
-fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
+/// found so far. A file whose header is unusable, or that has too many
+/// rows, is refused outright.
+fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -291,17 +305,18 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
     let header = match reader.headers() {
         Ok(header) => header.clone(),
         Err(error) => {
-            return Err(vec![FieldError::cell(1, "", "malformed_csv", error)]);
+            return Err(vec![FieldError::cell(1, "", "malformed_csv", error)].into());
         }
     };
-    let mut errors = Vec::new();
+    let mut errors = Problems::new();
     let mut positions = std::collections::HashMap::new();
     for (index, name) in header.iter().enumerate() {
         let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
         if !IMPORT_COLUMNS.contains(&name.as_str()) {
+            let shown: String = name.chars().take(COLUMN_ECHO_LENGTH_MAX).collect();
             errors.push(FieldError::cell(
                 1,
-                &name,
+                &shown,
                 "unknown_column",
                 format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
             ));
@@ -328,7 +343,24 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
         return Err(errors);
     }
     let mut rows = Vec::new();
+    let mut records = 0_usize;
     for record in reader.records() {
+        records += 1;
+        if records > IMPORT_ROWS_MAX {
+            let line = match &record {
+                Ok(record) => record.position(),
+                Err(error) => error.position(),
+            }
+            .map_or(0, csv::Position::line);
+            errors.push(FieldError::cell(
+                line,
+                "",
+                "too_many_rows",
+                format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
+            ));
+            // Refused whole: its rows are not tried against the database.
+            return Err(errors);
+        }
         let record = match record {
             Ok(record) => record,
             Err(error) => {
@@ -337,16 +369,6 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Vec<FieldError>), Vec<FieldError>> {
                 continue;
             }
         };
-        if rows.len() + errors.len() >= IMPORT_ROWS_MAX {
-            let line = record.position().map_or(0, csv::Position::line);
-            errors.push(FieldError::cell(
-                line,
-                "",
-                "too_many_rows",
-                format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
-            ));
-            break;
-        }
         let line = record.position().map_or(0, csv::Position::line);
         if record.iter().any(|cell| cell.contains('\0')) {
             errors.push(FieldError::cell(

@@ -1,7 +1,11 @@
 //! `/v1/projects/{project_id}/members`: who belongs to a project, in which
-//! role. Owners manage members; a project always keeps one owner. Removing a
-//! membership, or changing it to anything but owner, revokes the agent's
-//! tokens, so shrunk rights apply at once (the agent signs in again).
+//! role. Owners change and remove members and invite new ones
+//! (`routes::invitations`): nobody becomes a member without accepting,
+//! except by an instance administrator's direct add. A project always keeps
+//! one owner. Roles are read from the database on every request, so a
+//! removal or a lowered role applies from the next request on, in this
+//! project only: the member's tokens, and their access to their other
+//! projects, are untouched.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
@@ -62,7 +66,7 @@ impl From<Role> for RoleDto {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberRequest {
     /// The agent to add.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub agent: String,
     pub role: RoleDto,
 }
@@ -101,6 +105,12 @@ fn to_member(row: MembershipRow, name: String) -> Member {
     }
 }
 
+/// The response shape of a membership, with its agent's name.
+pub fn member_of(conn: &mut DbConnection, row: MembershipRow) -> Result<Member, ApiError> {
+    let name = agent_name(conn, &row.agent_id)?;
+    Ok(to_member(row, name))
+}
+
 fn agent_name(conn: &mut DbConnection, agent_id: &str) -> Result<String, ApiError> {
     Ok(db::agents::find(conn, agent_id)?
         .map(|a| a.name)
@@ -121,7 +131,8 @@ fn keep_an_owner(
     Ok(())
 }
 
-/// Add an agent to a project with a role (owners).
+/// Add an agent to a project directly, without an invitation
+/// (instance administrators only; owners invite).
 #[utoipa::path(
     tag = "members",
     operation_id = "add_member",
@@ -135,7 +146,7 @@ fn keep_an_owner(
         (status = 201, description = "The membership", body = Member),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
@@ -153,6 +164,7 @@ pub async fn add_member(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    super::limits::check_id("agent", &request.agent)?;
     write::run(
         &state,
         Some(project_id.clone()),
@@ -160,11 +172,21 @@ pub async fn add_member(
         key.0,
         body.fingerprint,
         move |conn| {
-            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let (caller, _) =
+                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            if !caller.is_admin() {
+                return Err(ApiError::AdminOnly(
+                    "add a member without their consent; invite them instead (POST /v1/projects/{project_id}/invitations)",
+                ));
+            }
             let agent = db::agents::find(conn, &request.agent)?
                 .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
             if db::memberships::find(conn, &project_id, &agent.id)?.is_some() {
                 return Err(ApiError::MemberExists(agent.id));
+            }
+            // A pending invitation is superseded by the membership.
+            if let Some(invitation) = db::invitations::find_for(conn, &project_id, &agent.id)? {
+                db::invitations::delete(conn, &invitation.id)?;
             }
             let row = db::memberships::insert(
                 conn,
@@ -263,11 +285,8 @@ pub async fn update_member(
                 return Ok(to_member(current, agent_name(conn, &agent_id)?));
             }
             keep_an_owner(conn, &project_id, &current, Some(role))?;
+            // The new role applies from the next request on, here only.
             let row = db::memberships::update_role(conn, &project_id, &agent_id, role.as_str())?;
-            // Becoming an owner only adds rights; any other change may remove some.
-            if role != Role::Owner {
-                db::agents::revoke_tokens(conn, &agent_id)?;
-            }
             Ok(to_member(row, agent_name(conn, &agent_id)?))
         })
     })
@@ -306,8 +325,9 @@ pub async fn remove_member(
             let current = db::memberships::find(conn, &project_id, &agent_id)?
                 .ok_or(ApiError::NotFound("member"))?;
             keep_an_owner(conn, &project_id, &current, None)?;
-            db::memberships::delete(conn, &project_id, &agent_id)?;
-            Ok(db::agents::revoke_tokens(conn, &agent_id)?)
+            // Their access to this project ends with the next request; their
+            // tokens, and their other projects, are not touched.
+            Ok(db::memberships::delete(conn, &project_id, &agent_id)?)
         })
     })
     .await??;

@@ -13,6 +13,8 @@ pub mod funds;
 pub mod grants;
 pub mod health;
 pub mod imports;
+pub mod invitations;
+pub mod limits;
 pub mod me;
 pub mod members;
 pub mod payouts;
@@ -60,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     agents::configure(cfg);
     projects::configure(cfg);
     members::configure(cfg);
+    invitations::configure(cfg);
     rates::configure(cfg);
     imports::configure(cfg);
     contributions::configure(cfg);

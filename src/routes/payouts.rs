@@ -20,6 +20,9 @@ use crate::db::{self};
 use crate::domain::TransactionKind;
 use crate::domain::access::Action;
 
+/// Longest payment reference, in characters (a bank's transfer reference).
+pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
+
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_payout).service(list_payouts);
 }
@@ -28,21 +31,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreatePayoutRequest {
     /// The contributor paid.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub agent: String,
     /// Positive decimal string with at most the currency's decimals, at most
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
     #[schema(example = "312.50", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
     /// How it was paid, e.g. `bank-transfer` (letters, digits, '.', '_', '-').
-    #[schema(example = "bank-transfer")]
+    #[schema(example = "bank-transfer", max_length = 100)]
     pub method: String,
     /// The payment's reference outside, e.g. the bank's.
-    #[schema(example = "SEPA-2026-0042")]
+    #[schema(example = "SEPA-2026-0042", max_length = 200)]
     pub reference: String,
-    #[schema(example = "2026-04-30", format = Date)]
+    #[schema(example = "2026-04-30", format = Date, max_length = 10)]
     pub date: String,
 }
 
@@ -116,12 +119,19 @@ pub async fn create_payout(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    super::limits::check_id("agent", &request.agent)?;
     let mut errors = Vec::new();
     let date = parse_date("date", &request.date)
         .map_err(|e| errors.push(e))
         .ok();
     let method = funds::segment("method", &request.method, &mut errors);
-    let reference = funds::text("reference", &request.reference, 200, &mut errors);
+    let reference = funds::text(
+        "reference",
+        &request.reference,
+        PAYOUT_REFERENCE_LENGTH_MAX,
+        &mut errors,
+    );
+
     write::run(
         &state,
         Some(project_id.clone()),

@@ -30,9 +30,93 @@ pub struct Problem {
     pub detail: String,
     /// Stable, machine-readable error code.
     pub code: String,
-    /// For validation errors: every offending field.
+    /// For validation errors: every offending field, at most 1,000 of them.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    #[schema(max_items = 1000)]
     pub errors: Vec<FieldError>,
+    /// How many further problems were found but not listed in `errors`
+    /// (absent when every problem is listed).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    #[schema(minimum = 1)]
+    pub errors_omitted: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
+/// Most problems one response lists; the rest are only counted
+/// (`errors_omitted`). One request can break one rule a great many times
+/// (400,000 unknown column names fit in a CSV header of 0.8 MB), and the
+/// answer, like the memory spent building it, must stay small whatever it
+/// sends.
+pub const PROBLEMS_LISTED_MAX: usize = 1_000;
+
+/// The problems found in one request: the first [`PROBLEMS_LISTED_MAX`]
+/// kept, the others counted, so collecting them takes bounded memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems {
+    listed: Vec<FieldError>,
+    omitted: u64,
+}
+
+impl Problems {
+    pub fn new() -> Self {
+        Problems::default()
+    }
+
+    pub fn push(&mut self, problem: FieldError) {
+        if self.listed.len() < PROBLEMS_LISTED_MAX {
+            self.listed.push(problem);
+        } else {
+            self.omitted = self.omitted.saturating_add(1);
+        }
+    }
+
+    pub fn extend(&mut self, problems: impl IntoIterator<Item = FieldError>) {
+        for problem in problems {
+            self.push(problem);
+        }
+    }
+
+    /// Adds the problems of another collection, its uncounted ones included.
+    pub fn append(&mut self, other: Problems) {
+        self.extend(other.listed);
+        self.omitted = self.omitted.saturating_add(other.omitted);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// The problems kept, in the order they were found.
+    pub fn listed(&self) -> &[FieldError] {
+        &self.listed
+    }
+
+    /// How many problems were found beyond the ones kept.
+    pub fn omitted(&self) -> u64 {
+        self.omitted
+    }
+
+    /// Orders the kept problems by the line of the file they are on.
+    pub fn sort_by_row(&mut self) {
+        self.listed.sort_by_key(|problem| problem.row);
+    }
+}
+
+impl From<Vec<FieldError>> for Problems {
+    fn from(problems: Vec<FieldError>) -> Self {
+        let mut collected = Problems::new();
+        collected.extend(problems);
+        collected
+    }
+}
+
+impl From<Problems> for ApiError {
+    fn from(problems: Problems) -> Self {
+        ApiError::Problems(problems)
+    }
 }
 
 /// One invalid field of a request.
@@ -79,6 +163,10 @@ impl FieldError {
 pub enum ApiError {
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    /// Like `Validation`, for requests whose problems were collected with a
+    /// bound (a CSV file's rows and columns).
+    #[error("the request has invalid fields")]
+    Problems(Problems),
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the body does not match the expected shape: {0}")]
@@ -128,6 +216,8 @@ pub enum ApiError {
     EmailTaken,
     #[error("agent {0} is already a member of this project")]
     MemberExists(String),
+    #[error("agent {0} already has a pending invitation to this project")]
+    InvitationExists(String),
     #[error("a project keeps at least one owner")]
     LastOwner,
     #[error(
@@ -184,6 +274,11 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => (
                 common_code(errors),
+                S::UNPROCESSABLE_ENTITY,
+                "Invalid request",
+            ),
+            ApiError::Problems(problems) => (
+                common_code(problems.listed()),
                 S::UNPROCESSABLE_ENTITY,
                 "Invalid request",
             ),
@@ -257,6 +352,7 @@ impl ApiError {
             }
             ApiError::EmailTaken => ("email_taken", S::CONFLICT, "Email taken"),
             ApiError::MemberExists(_) => ("member_exists", S::CONFLICT, "Already a member"),
+            ApiError::InvitationExists(_) => ("invitation_exists", S::CONFLICT, "Already invited"),
             ApiError::LastOwner => ("last_owner", S::CONFLICT, "Last owner"),
             ApiError::RateExists => ("rate_exists", S::CONFLICT, "Rate exists"),
             ApiError::NoApplicableRate => (
@@ -322,16 +418,20 @@ impl ApiError {
             ApiError::Unavailable | ApiError::Busy(_) => self.to_string(),
             other => other.to_string(),
         };
+        // Every list of problems is capped here, however it was built.
+        let problems = match self {
+            ApiError::Validation(errors) => Problems::from(errors.clone()),
+            ApiError::Problems(problems) => problems.clone(),
+            _ => Problems::new(),
+        };
         Problem {
             problem_type: format!("urn:commons-ledger:problem:{code}"),
             title: title.to_owned(),
             status: status.as_u16(),
             detail,
             code: code.to_owned(),
-            errors: match self {
-                ApiError::Validation(errors) => errors.clone(),
-                _ => Vec::new(),
-            },
+            errors_omitted: problems.omitted,
+            errors: problems.listed,
         }
     }
 
@@ -412,6 +512,7 @@ fn not_found_code(resource: &str) -> &'static str {
         "rule set" => "rule_set_not_found",
         "distribution" => "distribution_not_found",
         "member" => "member_not_found",
+        "invitation" => "invitation_not_found",
         "account" => "account_not_found",
         "transaction" => "transaction_not_found",
         _ => "not_found",

@@ -12,6 +12,7 @@ use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
+use crate::config::ProjectCreation;
 use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
 use crate::db::{self};
 use crate::domain::access::{Action, Role};
@@ -32,10 +33,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectRequest {
     /// Display name, 1 to 200 characters.
-    #[schema(example = "OpenAir Lyon")]
+    #[schema(example = "OpenAir Lyon", max_length = 200)]
     pub name: String,
     /// The project's main currency (ISO 4217), e.g. `EUR`.
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
     /// Whether the ledger, balances and reports are readable without a token.
     #[serde(default)]
@@ -56,6 +57,7 @@ pub struct CreateProjectRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
     /// New display name, 1 to 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// Whether the ledger, balances and reports are readable without a token.
     pub public: Option<bool>,
@@ -190,7 +192,9 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     name
 }
 
-/// Create a project with its own ledger; the caller becomes its owner.
+/// Create a project with its own ledger; the caller becomes its owner. On
+/// an instance started with `--project-creation administrators`, only
+/// administrators may.
 #[utoipa::path(
     tag = "projects",
     operation_id = "create_project",
@@ -201,6 +205,7 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
         (status = 201, description = "The project", body = Project),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`admin_only`: this instance lets administrators alone create projects", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Idempotent request still in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -241,6 +246,7 @@ pub async fn create_project(
     let (Some(currency), true) = (currency, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
+    let project_creation = state.settings.project_creation;
     write::run(
         &state,
         None,
@@ -249,6 +255,9 @@ pub async fn create_project(
         body.fingerprint,
         move |conn| {
             let owner = Caller::require(conn, &credentials)?;
+            if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
+                return Err(ApiError::AdminOnly("create projects on this instance"));
+            }
             let id = uuid::Uuid::now_v7().to_string();
             db::projects::insert(conn, &id, &name, &currency, request.public)?;
             let row = db::projects::update_settings(conn, &id, &settings)?;

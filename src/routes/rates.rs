@@ -37,27 +37,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct CreateRateRequest {
     pub kind: ContributionKindDto,
     /// First day the rate applies, `YYYY-MM-DD`.
-    #[schema(example = "2026-01-01", format = Date)]
+    #[schema(example = "2026-01-01", format = Date, max_length = 10)]
     pub effective_from: String,
     /// Value of one `per`, a positive decimal string in `currency` with at
     /// most its decimals, at most 10^15 minor units and 40 characters.
     #[schema(example = "25.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub rate: String,
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
     pub per: QuantityUnitDto,
     /// How the value is reckoned, e.g. `replacement_cost`.
-    #[schema(example = "replacement_cost")]
+    #[schema(example = "replacement_cost", max_length = 200)]
     pub method: String,
     /// Where the figure comes from, e.g. "replacement cost, ISCO 2511".
-    #[schema(example = "replacement cost, ISCO 2511")]
+    #[schema(example = "replacement cost, ISCO 2511", max_length = 500)]
     pub source: String,
     /// Only contributions of this skill (time).
+    #[schema(max_length = 100)]
     pub skill: Option<String>,
     /// Only this equipment item (equipment).
+    #[schema(max_length = 100)]
     pub equipment: Option<String>,
     /// Only this agent's contributions.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, max_length = 36)]
     pub agent: Option<String>,
 }
 
@@ -170,6 +172,9 @@ pub async fn create_rate(
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
     let request = body.value;
+    if let Some(agent) = &request.agent {
+        super::limits::check_id("agent", agent)?;
+    }
     let kind = ContributionKind::from(request.kind);
     let per = QuantityUnit::from(request.per);
     let mut errors = Vec::new();

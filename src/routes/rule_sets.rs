@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -20,6 +21,7 @@ use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::RuleSetRow;
 use crate::db::{self};
 use crate::domain::access::Action;
+use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
 
@@ -77,7 +79,7 @@ pub enum CapDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum RecipientsDto {
     Account {
-        #[schema(example = "reserve")]
+        #[schema(example = "reserve", max_length = 200)]
         account: String,
     },
     ProRata {
@@ -126,7 +128,10 @@ pub struct StepDto {
 #[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum ResidueDto {
     Pool,
-    Account { account: String },
+    Account {
+        #[schema(max_length = 200)]
+        account: String,
+    },
     NextRun,
 }
 
@@ -145,7 +150,8 @@ pub enum ResidueDto {
     "residue": {"type": "pool"}
 }))]
 pub struct CreateRuleSetRequest {
-    /// The waterfall, applied in order.
+    /// The waterfall, applied in order: 1 to 20 steps.
+    #[schema(min_items = 1, max_items = 20)]
     pub steps: Vec<StepDto>,
     pub residue: ResidueDto,
 }
@@ -267,9 +273,17 @@ impl CreateRuleSetRequest {
                     },
                 };
                 let to = match &step.to {
-                    RecipientsDto::Account { account } => Recipients::Account {
-                        account: account.clone(),
-                    },
+                    RecipientsDto::Account { account } => {
+                        limits::check_length(
+                            &at("to.account"),
+                            account,
+                            ACCOUNT_NAME_LENGTH_MAX,
+                            &mut errors,
+                        );
+                        Recipients::Account {
+                            account: account.clone(),
+                        }
+                    }
                     RecipientsDto::ProRata {
                         weights,
                         cap: c,
@@ -306,9 +320,17 @@ impl CreateRuleSetRequest {
             .collect();
         let residue = match &self.residue {
             ResidueDto::Pool => Residue::Pool,
-            ResidueDto::Account { account } => Residue::Account {
-                account: account.clone(),
-            },
+            ResidueDto::Account { account } => {
+                limits::check_length(
+                    "residue.account",
+                    account,
+                    ACCOUNT_NAME_LENGTH_MAX,
+                    &mut errors,
+                );
+                Residue::Account {
+                    account: account.clone(),
+                }
+            }
             ResidueDto::NextRun => Residue::NextRun,
         };
         if errors.is_empty() {

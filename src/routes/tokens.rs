@@ -18,10 +18,28 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
-    #[schema(example = "treasurer@openair-lyon.org")]
+    #[schema(example = "treasurer@openair-lyon.org", max_length = 254)]
     pub email: String,
-    #[schema(format = Password, write_only)]
+    #[schema(format = Password, write_only, max_length = 1024)]
     pub password: String,
+}
+
+impl CreateTokenRequest {
+    /// Refuses an email or a password longer than any this service stores
+    /// (422 `too_long`): the length of a text is no secret, so this tells
+    /// nothing about who has an account.
+    fn check_lengths(&self) -> Result<(), ApiError> {
+        use super::limits::{EMAIL_LENGTH_MAX, check_length};
+        use crate::domain::agent::PASSWORD_LENGTH_MAX;
+        let mut errors = Vec::new();
+        check_length("email", &self.email, EMAIL_LENGTH_MAX, &mut errors);
+        check_length("password", &self.password, PASSWORD_LENGTH_MAX, &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
 }
 
 /// Always `Bearer`.
@@ -66,6 +84,7 @@ pub async fn create_token(
     body: JsonBody<CreateTokenRequest>,
 ) -> Result<web::Json<Token>, ApiError> {
     let request = body.value;
+    request.check_lengths()?;
     let email = request.email.trim().to_lowercase();
     state
         .login_limiter

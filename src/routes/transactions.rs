@@ -81,17 +81,17 @@ impl From<TransactionKind> for TransactionKindDto {
 #[serde(deny_unknown_fields)]
 pub struct Posting {
     /// Account the amount leaves.
-    #[schema(example = "funder:fondation-horizon")]
+    #[schema(example = "funder:fondation-horizon", max_length = 200)]
     pub from: String,
     /// Account the amount arrives in.
-    #[schema(example = "pool:general")]
+    #[schema(example = "pool:general", max_length = 200)]
     pub to: String,
     /// Positive decimal string with at most the unit's decimals, at most
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
     #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub amount: String,
     /// Unit of the amount; both accounts must hold it.
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
 }
 
@@ -102,15 +102,17 @@ pub struct CreateTransactionRequest {
     #[serde(default = "default_kind")]
     pub kind: TransactionKindDto,
     /// Business date, `YYYY-MM-DD`.
-    #[schema(example = "2026-03-01", format = Date)]
+    #[schema(example = "2026-03-01", format = Date, max_length = 10)]
     pub effective_date: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     /// Free-form JSON object, at most 8 KiB.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// One to 500 postings, applied in order.
+    #[schema(min_items = 1, max_items = 500)]
     pub postings: Vec<Posting>,
 }
 
@@ -122,9 +124,10 @@ fn default_kind() -> TransactionKindDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateReversalRequest {
     /// Business date of the reversal (default: the original's).
-    #[schema(example = "2026-03-02", format = Date)]
+    #[schema(example = "2026-03-02", format = Date, max_length = 10)]
     pub effective_date: Option<String>,
     /// Why the transaction is reversed.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 
@@ -171,12 +174,13 @@ pub struct TransactionQuery {
     #[param(min_length = 1)]
     pub cursor: Option<String>,
     /// Earliest effective date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
     /// Latest effective date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
     /// Only transactions with a posting to or from this account.
+    #[param(max_length = 200)]
     pub account: Option<String>,
     /// Only transactions of this kind.
     pub kind: Option<TransactionKindDto>,
@@ -407,6 +411,11 @@ pub async fn list_transactions(
             .map(|k| TransactionKind::from(k).as_str().to_owned()),
         until_sequence: None,
     };
+    super::limits::check_query(
+        "account",
+        query.account.as_deref(),
+        crate::domain::account::ACCOUNT_NAME_LENGTH_MAX,
+    )?;
     let account = query.account;
     let (units, records) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;

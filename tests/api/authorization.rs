@@ -27,6 +27,8 @@ const CALLERS: [&str; 7] = [
 struct Fixture {
     project: String,
     tokens: Vec<Option<String>>,
+    /// The callers' agent ids, in `CALLERS` order (none for no token).
+    agents: Vec<Option<String>>,
     /// A contributor who is none of the callers: their work is reviewed and
     /// their value account read.
     subject: String,
@@ -44,7 +46,14 @@ fn expected(operation: &str) -> [u16; 7] {
         "get_project" | "list_members" | "list_accounts" | "get_account" | "list_balances"
         | "list_transactions" | "get_transaction" => [404, 404, 200, 200, 200, 200, 200],
         "update_project" | "update_member" => [401, 404, 403, 403, 403, 200, 200],
-        "add_member" => [401, 404, 403, 403, 403, 201, 201],
+        // Owners invite; only administrators add members directly.
+        "add_member" => [401, 404, 403, 403, 403, 403, 201],
+        "create_invitation" => [401, 404, 403, 403, 403, 201, 201],
+        "list_invitations" => [404, 404, 200, 200, 200, 200, 200],
+        "withdraw_invitation" => [401, 404, 403, 403, 403, 204, 204],
+        "list_my_invitations" => [401, 200, 200, 200, 200, 200, 200],
+        "create_acceptance" => [401, 201, 201, 201, 201, 201, 201],
+        "decline_invitation" => [401, 204, 204, 204, 204, 204, 204],
         "remove_member" => [401, 404, 403, 403, 403, 204, 204],
         "create_account" | "create_transaction" | "create_reversal" | "create_rate"
         | "create_review" => [401, 404, 403, 403, 201, 201, 201],
@@ -141,6 +150,43 @@ async fn request_for(
                 format!("/v1/projects/{p}/members"),
                 Some(json!({"agent": agent, "role": "contributor"})),
             )
+        }
+        "create_invitation" => {
+            let agent = insert_agent(&app.db, "invitee", false);
+            (
+                Method::POST,
+                format!("/v1/projects/{p}/invitations"),
+                Some(json!({"agent": agent, "role": "contributor"})),
+            )
+        }
+        "list_invitations" => (Method::GET, format!("/v1/projects/{p}/invitations"), None),
+        "withdraw_invitation" => {
+            let agent = insert_agent(&app.db, "invitee", false);
+            let id = invite(app, p, &agent).await;
+            (
+                Method::DELETE,
+                format!("/v1/projects/{p}/invitations/{id}"),
+                None,
+            )
+        }
+        "list_my_invitations" => (Method::GET, "/v1/me/invitations".into(), None),
+        "create_acceptance" | "decline_invitation" => {
+            // An invitation for the caller (for the anonymous caller, for
+            // someone else) to a project the caller is not yet a member of.
+            let project = other_project(app, fx).await;
+            let invitee = fx.agents[attempt]
+                .clone()
+                .unwrap_or_else(|| insert_agent(&app.db, "invitee", false));
+            let id = invite(app, &project, &invitee).await;
+            if operation == "create_acceptance" {
+                (
+                    Method::POST,
+                    format!("/v1/me/invitations/{id}/acceptance"),
+                    Some(json!({})),
+                )
+            } else {
+                (Method::DELETE, format!("/v1/me/invitations/{id}"), None)
+            }
         }
         "update_member" | "remove_member" => {
             let (agent, _) = app.member(p, "contributor").await;
@@ -399,6 +445,39 @@ async fn request_for(
     }
 }
 
+/// Invites `agent` into `project` as a contributor (as the administrator).
+async fn invite(app: &TestApp, project: &str, agent: &str) -> String {
+    let response = app
+        .post(
+            &format!("/v1/projects/{project}/invitations"),
+            &json!({"agent": agent, "role": "contributor"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "inviting {agent}");
+    json_of(response).await["id"]
+        .as_str()
+        .expect("invitation id")
+        .to_owned()
+}
+
+/// A new project that none of the callers is a member of (its owner is the
+/// fixture's subject, not the administrator).
+async fn other_project(app: &TestApp, fx: &Fixture) -> String {
+    let response = app
+        .send_as(
+            Some(&fx.subject_token),
+            Method::POST,
+            "/v1/projects",
+            Some(&json!({"name": "Fablab", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    json_of(response).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 fn rule_set() -> Value {
     json!({"steps": [
         {"share": {"type": "percentage", "percent": "10", "of": "total"}, "to": {"type": "account", "account": "reserve"}},
@@ -470,15 +549,20 @@ async fn fixture(app: &TestApp) -> Fixture {
         201
     );
     let other = app.create_project("EUR").await;
-    let (_, outsider) = app.member(&other, "contributor").await;
+    let (outsider_id, outsider) = app.member(&other, "contributor").await;
     let mut tokens = vec![None, Some(outsider)];
+    let mut agents = vec![None, Some(outsider_id)];
     for role in ["contributor", "auditor", "treasurer", "owner"] {
-        tokens.push(Some(app.member(&project, role).await.1));
+        let (id, token) = app.member(&project, role).await;
+        tokens.push(Some(token));
+        agents.push(Some(id));
     }
     tokens.push(Some(app.token_for(&app.admin_id)));
+    agents.push(Some(app.admin_id.clone()));
     Fixture {
         project,
         tokens,
+        agents,
         subject,
         subject_token,
         grant,

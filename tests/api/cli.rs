@@ -24,8 +24,18 @@ fn command(database_url: &str) -> Command {
 }
 
 fn create_admin(database_url: &str, email: &str, password: &str) -> Output {
+    create_admin_with(
+        database_url,
+        &["--email", email, "--name", "Root"],
+        password,
+    )
+}
+
+/// `admin create` with the given flags, the password on standard input.
+fn create_admin_with(database_url: &str, flags: &[&str], password: &str) -> Output {
     let mut child = command(database_url)
-        .args(["admin", "create", "--email", email])
+        .args(["admin", "create"])
+        .args(flags)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -91,6 +101,18 @@ async fn first_administrator_signs_in_with_a_generated_secret_and_no_password_le
     let dir = tempfile::tempdir().expect("dir");
     let database_url = format!("sqlite://{}", dir.path().join("data/ledger.db").display());
 
+    let nameless = create_admin_with(&database_url, &["--email", "root@example.org"], PASSWORD);
+    assert!(
+        !nameless.status.success() && String::from_utf8_lossy(&nameless.stderr).contains("--name"),
+        "a display name is required, the email is never used as one: {}",
+        String::from_utf8_lossy(&nameless.stderr)
+    );
+    let blank = create_admin_with(
+        &database_url,
+        &["--email", "root@example.org", "--name", "  "],
+        PASSWORD,
+    );
+    assert!(!blank.status.success(), "a blank name is refused");
     let created = create_admin(&database_url, "root@example.org", PASSWORD);
     assert!(
         created.status.success(),
@@ -148,6 +170,8 @@ async fn first_administrator_signs_in_with_a_generated_secret_and_no_password_le
         .await
         .expect("me");
     assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.expect("me");
+    assert_eq!(me["agent"]["name"], "Root", "the name given, not the email");
     server.kill().expect("stop");
     server.wait().expect("wait");
 

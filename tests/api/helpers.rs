@@ -138,6 +138,7 @@ pub async fn spawn_app_with(
         max_connections: 1_024,
         group_commit_max: None,
         test_hooks: None,
+        project_creation: commons_ledger::config::ProjectCreation::Anyone,
     };
     let mut settings = settings;
     adjust(&mut settings);

@@ -20,6 +20,8 @@ mod funds;
 mod health;
 mod idempotency;
 mod imports;
+mod invitations;
+mod limits;
 mod openapi;
 mod projects;
 mod reports;

@@ -66,3 +66,306 @@ fn every_operation_has_an_id_a_tag_and_documented_errors() {
         }
     }
 }
+
+/// Every text field of every JSON request body, and every text query or
+/// header parameter, states its longest value (`maxLength`), and every array
+/// its most items (`maxItems`): a limit a client can read before it is
+/// refused. Enumerations are bounded by their values. `cursor` is exempt:
+/// it is opaque, and refused unless this service issued it.
+#[test]
+fn every_request_text_states_its_maximum() {
+    use serde_json::Value;
+    fn walk(
+        schemas: &Value,
+        schema: &Value,
+        path: &str,
+        seen: &mut Vec<String>,
+        missing: &mut Vec<String>,
+    ) {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.rsplit('/').next().unwrap_or_default().to_owned();
+            if !seen.contains(&name) {
+                seen.push(name.clone());
+                walk(schemas, &schemas[&name], &name, seen, missing);
+                seen.pop();
+            }
+            return;
+        }
+        for combinator in ["oneOf", "anyOf", "allOf"] {
+            for (index, inner) in schema[combinator]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                walk(
+                    schemas,
+                    inner,
+                    &format!("{path}/{combinator}[{index}]"),
+                    seen,
+                    missing,
+                );
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if types.contains(&"string")
+            && schema.get("enum").is_none()
+            && schema.get("maxLength").is_none()
+        {
+            missing.push(format!("{path}: string without maxLength"));
+        }
+        if types.contains(&"array") {
+            if schema.get("maxItems").is_none() {
+                missing.push(format!("{path}: array without maxItems"));
+            }
+            walk(
+                schemas,
+                &schema["items"],
+                &format!("{path}[]"),
+                seen,
+                missing,
+            );
+        }
+        for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+            walk(schemas, property, &format!("{path}.{name}"), seen, missing);
+        }
+    }
+    let spec = serde_json::to_value(commons_ledger::startup::openapi()).expect("spec");
+    let schemas = &spec["components"]["schemas"];
+    let mut missing = Vec::new();
+    let mut bodies = 0;
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let at = format!("{method} {path}");
+            for (media_type, content) in operation["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                // The CSV import's body is a file, bounded by its byte limit (413).
+                if media_type.contains("json") {
+                    bodies += 1;
+                    walk(
+                        schemas,
+                        &content["schema"],
+                        &at,
+                        &mut Vec::new(),
+                        &mut missing,
+                    );
+                }
+            }
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if parameter["in"] != "path" && name != "cursor" {
+                    walk(
+                        schemas,
+                        &parameter["schema"],
+                        &format!("{at} {name}"),
+                        &mut Vec::new(),
+                        &mut missing,
+                    );
+                }
+            }
+        }
+    }
+    assert!(bodies >= 20, "the walk reads the request bodies ({bodies})");
+    assert!(
+        missing.is_empty(),
+        "unbounded request text:\n{}",
+        missing.join("\n")
+    );
+    // The stated limits are the enforced ones (the attributes take literals).
+    use commons_ledger::routes;
+    let stated = |schema: &str, property: &str, keyword: &str| {
+        schemas[schema]["properties"][property][keyword]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+    };
+    let cases = [
+        (
+            "CreateGrantRequest",
+            "description",
+            "maxLength",
+            routes::grants::GRANT_TEXT_LENGTH_MAX,
+        ),
+        (
+            "CreateGrantRequest",
+            "eligible_categories",
+            "maxItems",
+            routes::expenses::CATEGORIES_PER_PROJECT_MAX,
+        ),
+        (
+            "Dataset",
+            "licence",
+            "maxLength",
+            routes::contributions::LICENCE_LENGTH_MAX,
+        ),
+        (
+            "Dataset",
+            "title",
+            "maxLength",
+            routes::contributions::CONTRIBUTION_TEXT_LENGTH_MAX,
+        ),
+        (
+            "CreateTransactionRequest",
+            "description",
+            "maxLength",
+            commons_ledger::domain::transaction::DESCRIPTION_LENGTH_MAX,
+        ),
+        ("CreateTransactionRequest", "postings", "minItems", 1),
+        (
+            "CreateTransactionRequest",
+            "postings",
+            "maxItems",
+            commons_ledger::domain::transaction::POSTINGS_PER_TRANSACTION_MAX,
+        ),
+        ("CreateRuleSetRequest", "steps", "minItems", 1),
+        (
+            "CreateRuleSetRequest",
+            "steps",
+            "maxItems",
+            commons_ledger::domain::allocation::STEPS_MAX,
+        ),
+        (
+            "CreateDistributionRequest",
+            "rule_set_version",
+            "minimum",
+            1,
+        ),
+        (
+            "CreateDistributionRequest",
+            "pool",
+            "maxLength",
+            commons_ledger::domain::account::ACCOUNT_NAME_LENGTH_MAX,
+        ),
+        (
+            "CreateAccountRequest",
+            "name",
+            "maxLength",
+            commons_ledger::domain::account::ACCOUNT_NAME_LENGTH_MAX,
+        ),
+        (
+            "CreateAgentRequest",
+            "name",
+            "maxLength",
+            commons_ledger::domain::agent::AGENT_NAME_LENGTH_MAX,
+        ),
+        (
+            "CreateAgentRequest",
+            "password",
+            "maxLength",
+            commons_ledger::domain::agent::PASSWORD_LENGTH_MAX,
+        ),
+        (
+            "CreateTokenRequest",
+            "email",
+            "maxLength",
+            routes::limits::EMAIL_LENGTH_MAX,
+        ),
+        (
+            "CreateProjectRequest",
+            "name",
+            "maxLength",
+            routes::projects::PROJECT_NAME_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "method",
+            "maxLength",
+            routes::rates::RATE_METHOD_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "source",
+            "maxLength",
+            routes::rates::RATE_SOURCE_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "skill",
+            "maxLength",
+            routes::rates::SCOPE_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "agent",
+            "maxLength",
+            routes::limits::ID_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "rate",
+            "maxLength",
+            commons_ledger::domain::money::AMOUNT_TEXT_LENGTH_MAX,
+        ),
+        (
+            "CreateRateRequest",
+            "currency",
+            "maxLength",
+            routes::limits::UNIT_CODE_LENGTH_MAX,
+        ),
+        (
+            "CreateReviewRequest",
+            "reason",
+            "maxLength",
+            routes::contributions::REVIEW_REASON_LENGTH_MAX,
+        ),
+        (
+            "CreateExpenseRequest",
+            "supplier",
+            "maxLength",
+            routes::expenses::EXPENSE_TEXT_LENGTH_MAX,
+        ),
+        (
+            "CreateExpenseRequest",
+            "category",
+            "maxLength",
+            routes::funds::SEGMENT_LENGTH_MAX,
+        ),
+        (
+            "ExpenseCategory",
+            "funder_category",
+            "maxLength",
+            routes::expenses::FUNDER_CATEGORY_LENGTH_MAX,
+        ),
+        (
+            "CreatePayoutRequest",
+            "reference",
+            "maxLength",
+            routes::payouts::PAYOUT_REFERENCE_LENGTH_MAX,
+        ),
+        (
+            "CreateExchangeRequest",
+            "source",
+            "maxLength",
+            routes::exchanges::EXCHANGE_SOURCE_LENGTH_MAX,
+        ),
+        (
+            "CreateGrantRequest",
+            "reference",
+            "maxLength",
+            routes::grants::GRANT_REFERENCE_LENGTH_MAX,
+        ),
+        (
+            "CreateContributionRequest",
+            "date",
+            "maxLength",
+            routes::extract::DATE_LENGTH,
+        ),
+    ];
+    for (schema, property, keyword, limit) in cases {
+        assert_eq!(
+            stated(schema, property, keyword),
+            Some(limit),
+            "{schema}.{property} {keyword}"
+        );
+    }
+    assert_eq!(
+        schemas["CategoryName"]["maxLength"].as_u64(),
+        u64::try_from(routes::funds::SEGMENT_LENGTH_MAX).ok()
+    );
+}

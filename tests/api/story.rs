@@ -1,6 +1,7 @@
 //! PRODUCT.md step 1, with a token for each person: an owner creates
-//! OpenAir Lyon (EUR), adds a treasurer, three contributors and the funder
-//! Fondation Horizon as auditor; each signs in and sees their role.
+//! OpenAir Lyon (EUR), invites a treasurer, three contributors and the
+//! funder Fondation Horizon as auditor; each signs in, accepts and sees
+//! their role.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -81,16 +82,48 @@ async fn step_one_with_a_token_for_each_person(app: &TestApp) {
         )
         .await,
     ));
-    for (role, (agent, _)) in &people {
+    for (role, (agent, token)) in &people {
         let response = app
             .send_as(
                 Some(&owner),
                 Method::POST,
-                &format!("/v1/projects/{project}/members"),
+                &format!("/v1/projects/{project}/invitations"),
                 Some(&json!({"agent": agent, "role": role})),
             )
             .await;
-        assert_eq!(response.status(), 201, "the owner adds the {role}");
+        assert_eq!(response.status(), 201, "the owner invites the {role}");
+        let hidden = app
+            .send_as(
+                Some(token),
+                Method::GET,
+                &format!("/v1/projects/{project}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            hidden.status(),
+            404,
+            "the {role} is not a member before accepting"
+        );
+        let mine: Value = json_of(
+            app.send_as(Some(token), Method::GET, "/v1/me/invitations", None)
+                .await,
+        )
+        .await;
+        let invitation = &mine["items"][0];
+        assert_eq!(invitation["project_name"], "OpenAir Lyon");
+        assert_eq!(invitation["role"], *role);
+        let id = invitation["id"].as_str().expect("invitation id");
+        let accepted = app
+            .send_as(
+                Some(token),
+                Method::POST,
+                &format!("/v1/me/invitations/{id}/acceptance"),
+                Some(&json!({})),
+            )
+            .await;
+        assert_eq!(accepted.status(), 201, "the {role} accepts");
+        assert_eq!(json_of(accepted).await["role"], *role);
     }
 
     for (role, (agent, token)) in &people {

@@ -70,18 +70,18 @@ pub const CONTRIBUTION_COLUMNS: [&str; 22] = [
 #[into_params(parameter_in = Query)]
 pub struct ContributionReportQuery {
     /// Earliest contribution date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
     /// Latest contribution date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
     /// Only this contributor's.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, max_length = 36)]
     pub agent: Option<String>,
     pub kind: Option<ContributionKindDto>,
     pub status: Option<ContributionStatusDto>,
     /// Only contributions dated within this grant's period.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
 }
 

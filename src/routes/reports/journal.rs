@@ -45,18 +45,19 @@ pub const JOURNAL_COLUMNS: [&str; 15] = [
 #[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// Earliest effective date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
     /// Latest effective date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
     /// Only transactions touching this account (by name).
+    #[param(max_length = 200)]
     pub account: Option<String>,
     /// Only transactions touching this grant's pool.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
     /// Only transactions touching this funder's account (`funder:<agent id>`).
-    #[param(format = Uuid)]
+    #[param(format = Uuid, max_length = 36)]
     pub funder: Option<String>,
 }
 
@@ -113,6 +114,14 @@ pub async fn export_journal_csv(
     let project_id = path.into_inner();
     let query = query.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    use crate::routes::limits::{ID_LENGTH_MAX, check_query};
+    check_query(
+        "account",
+        query.account.as_deref(),
+        crate::domain::account::ACCOUNT_NAME_LENGTH_MAX,
+    )?;
+    check_query("grant", query.grant.as_deref(), ID_LENGTH_MAX)?;
+    check_query("funder", query.funder.as_deref(), ID_LENGTH_MAX)?;
     let scopes = [&query.account, &query.grant, &query.funder];
     if scopes.iter().filter(|s| s.is_some()).count() > 1 {
         return Err(ApiError::InvalidQuery(

@@ -54,10 +54,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// Earliest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
     /// Latest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date)]
+    #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
 }
 

@@ -1,0 +1,110 @@
+//! Invitations to join a project, pending until the invited agent accepts
+//! or declines them (or an owner withdraws them).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{invitations, projects};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invitations)]
+pub struct InvitationRow {
+    pub id: String,
+    pub project_id: String,
+    pub agent_id: String,
+    pub role: String,
+    pub invited_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Records an invitation; the id is assigned here. A second pending
+/// invitation of the same agent to the same project is a unique violation.
+pub fn insert(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+    role: &str,
+    invited_by: &str,
+) -> QueryResult<InvitationRow> {
+    let id = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(invitations::table)
+        .values((
+            invitations::id.eq(&id),
+            invitations::project_id.eq(project_id),
+            invitations::agent_id.eq(agent_id),
+            invitations::role.eq(role),
+            invitations::invited_by.eq(invited_by),
+            invitations::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The pending invitation of `agent_id` to `project_id`, if any.
+pub fn find_for(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+) -> QueryResult<Option<InvitationRow>> {
+    invitations::table
+        .filter(invitations::project_id.eq(project_id))
+        .filter(invitations::agent_id.eq(agent_id))
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A project's pending invitations, ordered by id, after `after` if given.
+pub fn of_project(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<InvitationRow>> {
+    let mut query = invitations::table
+        .filter(invitations::project_id.eq(project_id.to_owned()))
+        .select(InvitationRow::as_select())
+        .order(invitations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(invitations::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// An agent's pending invitations with their projects' names, ordered by
+/// id, after `after` if given.
+pub fn of_agent(
+    conn: &mut DbConnection,
+    agent_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(InvitationRow, String)>> {
+    let mut query = invitations::table
+        .inner_join(projects::table)
+        .filter(invitations::agent_id.eq(agent_id.to_owned()))
+        .select((InvitationRow::as_select(), projects::name))
+        .order(invitations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(invitations::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Removes an invitation (accepted, declined or withdrawn).
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(invitations::table.find(id)).execute(conn)?;
+    Ok(())
+}

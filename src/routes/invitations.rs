@@ -1,0 +1,378 @@
+//! Invitations: nobody becomes a member of a project without consenting.
+//! An owner invites an agent with a role (`POST .../invitations`); the agent
+//! sees it in `GET /v1/me/invitations` and accepts it, becoming a member
+//! with that role, or declines it; until then the project stays hidden from
+//! them and nothing about their access changes. Owners may withdraw a
+//! pending invitation. Instance administrators may also add a member
+//! directly (`add_member`), without an invitation.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access::{self, Caller};
+use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::limits::check_id;
+use super::members::{Member, RoleDto, member_of};
+use super::problem::{ApiError, Problem};
+use super::projects::PageQuery;
+use super::write::{self, Reply};
+use super::{AppState, read};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::invitations::InvitationRow;
+use crate::db::{self, DbConnection};
+use crate::domain::access::{Action, Role};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_invitation)
+        .service(list_invitations)
+        .service(withdraw_invitation)
+        .service(list_my_invitations)
+        .service(create_acceptance)
+        .service(decline_invitation);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitationRequest {
+    /// The agent invited.
+    #[schema(format = Uuid, max_length = 36)]
+    pub agent: String,
+    /// The role they will have once they accept.
+    pub role: RoleDto,
+}
+
+/// A pending invitation to join a project.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub project_id: String,
+    pub project_name: String,
+    /// The agent invited.
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub agent_name: String,
+    /// The role they will have once they accept.
+    pub role: RoleDto,
+    /// Who invited them.
+    #[schema(format = Uuid)]
+    pub invited_by: String,
+    pub invited_by_name: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InvitationPage {
+    pub items: Vec<Invitation>,
+    pub next_cursor: Option<String>,
+}
+
+/// The response shapes of `rows`, with the names of their agents.
+fn to_invitations(
+    conn: &mut DbConnection,
+    rows: Vec<(InvitationRow, String)>,
+) -> Result<Vec<Invitation>, ApiError> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .flat_map(|(row, _)| [row.agent_id.clone(), row.invited_by.clone()])
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let names: HashMap<String, String> = db::agents::names(conn, &ids)?.into_iter().collect();
+    let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|(row, project_name)| Invitation {
+            agent_name: name(&row.agent_id),
+            invited_by_name: name(&row.invited_by),
+            role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
+            created_at: db::format_timestamp(row.created_at),
+            id: row.id,
+            project_id: row.project_id,
+            project_name,
+            agent: row.agent_id,
+            invited_by: row.invited_by,
+        })
+        .collect())
+}
+
+/// Invite an agent to a project with a role (owners); they become a member
+/// when they accept.
+#[utoipa::path(
+    tag = "members",
+    operation_id = "create_invitation",
+    request_body = CreateInvitationRequest,
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The pending invitation", body = Invitation),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/invitations")]
+pub async fn create_invitation(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<CreateInvitationRequest>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let project_id = path.into_inner();
+    let request = body.value;
+    check_id("agent", &request.agent)?;
+    write::run(
+        &state,
+        Some(project_id.clone()),
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let inviter = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let agent = db::agents::find(conn, &request.agent)?
+                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
+            if db::memberships::find(conn, &project.id, &agent.id)?.is_some() {
+                return Err(ApiError::MemberExists(agent.id));
+            }
+            if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
+                return Err(ApiError::InvitationExists(agent.id));
+            }
+            let row = match db::invitations::insert(
+                conn,
+                &project.id,
+                &agent.id,
+                Role::from(request.role).as_str(),
+                &inviter,
+            ) {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => return Err(ApiError::InvitationExists(agent.id)),
+                other => other?,
+            };
+            let invitation = to_invitations(conn, vec![(row, project.name)])?
+                .pop()
+                .ok_or_else(|| ApiError::Internal("invitation vanished".to_owned()))?;
+            Reply::created(&invitation)
+        },
+    )
+    .await
+}
+
+/// List a project's pending invitations (members and administrators).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "list_invitations",
+    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of pending invitations", body = InvitationPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/invitations")]
+pub async fn list_invitations(
+    state: web::Data<AppState>,
+    credentials: Credentials,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<InvitationPage>, ApiError> {
+    let project_id = path.into_inner();
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let items = read(&state, move |conn| {
+        let (_, project) =
+            access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
+        let rows = db::invitations::of_project(conn, &project.id, after.as_deref(), limit)?
+            .into_iter()
+            .map(|row| (row, project.name.clone()))
+            .collect();
+        to_invitations(conn, rows)
+    })
+    .await?;
+    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
+    Ok(web::Json(InvitationPage { items, next_cursor }))
+}
+
+/// Withdraw a pending invitation (owners).
+#[utoipa::path(
+    tag = "members",
+    operation_id = "withdraw_invitation",
+    params(
+        ("project_id" = String, Path, format = Uuid, description = "Project id"),
+        ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `invitation_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/projects/{project_id}/invitations/{invitation_id}")]
+pub async fn withdraw_invitation(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (project_id, invitation_id) = path.into_inner();
+    let state = state.clone();
+    web::block(move || {
+        state.db.write(|conn| -> Result<(), ApiError> {
+            let (_, project) =
+                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+            let invitation = db::invitations::find(conn, &invitation_id)?
+                .filter(|row| row.project_id == project.id)
+                .ok_or(ApiError::NotFound("invitation"))?;
+            Ok(db::invitations::delete(conn, &invitation.id)?)
+        })
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's pending invitations, to accept or decline.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "list_my_invitations",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
+        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/invitations")]
+pub async fn list_my_invitations(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<InvitationPage>, ApiError> {
+    let limit = page_size(query.limit)?;
+    let after = decode_cursor(query.cursor.as_deref())?;
+    let items = read(&state, move |conn| {
+        let me = Caller::require(conn, &credentials)?;
+        let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;
+        to_invitations(conn, rows)
+    })
+    .await?;
+    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
+    Ok(web::Json(InvitationPage { items, next_cursor }))
+}
+
+/// The caller's own pending invitation `invitation_id`: anyone else's is
+/// not found, exactly like one that does not exist.
+fn my_invitation(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    invitation_id: &str,
+) -> Result<InvitationRow, ApiError> {
+    let me = Caller::require(conn, credentials)?;
+    db::invitations::find(conn, invitation_id)?
+        .filter(|row| row.agent_id == me.id)
+        .ok_or(ApiError::NotFound("invitation"))
+}
+
+/// Accept an invitation: the caller becomes a member of its project with its role.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "create_acceptance",
+    params(
+        ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The caller's new membership", body = Member),
+        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/invitations/{invitation_id}/acceptance")]
+pub async fn create_acceptance(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+    body: JsonBody<serde_json::Map<String, serde_json::Value>>,
+    key: IdempotencyKey,
+) -> Result<HttpResponse, ApiError> {
+    let invitation_id = path.into_inner();
+    write::run(
+        &state,
+        None,
+        access::idempotency_scope(&credentials),
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let invitation = my_invitation(conn, &credentials, &invitation_id)?;
+            if db::memberships::find(conn, &invitation.project_id, &invitation.agent_id)?.is_some()
+            {
+                return Err(ApiError::MemberExists(invitation.agent_id));
+            }
+            let row = db::memberships::insert(
+                conn,
+                &invitation.project_id,
+                &invitation.agent_id,
+                &invitation.role,
+            )?;
+            db::invitations::delete(conn, &invitation.id)?;
+            Reply::created(&member_of(conn, row)?)
+        },
+    )
+    .await
+}
+
+/// Decline an invitation: it is removed, and nothing else changes.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "decline_invitation",
+    params(("invitation_id" = String, Path, format = Uuid, description = "Invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/me/invitations/{invitation_id}")]
+pub async fn decline_invitation(
+    state: web::Data<AppState>,
+    Authenticated(credentials): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let invitation_id = path.into_inner();
+    let state = state.clone();
+    web::block(move || {
+        state.db.write(|conn| -> Result<(), ApiError> {
+            let invitation = my_invitation(conn, &credentials, &invitation_id)?;
+            Ok(db::invitations::delete(conn, &invitation.id)?)
+        })
+    })
+    .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
