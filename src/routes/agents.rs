@@ -13,7 +13,7 @@ use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
 use super::{AppState, read};
-use crate::auth::{Authenticated, password};
+use crate::auth::Authenticated;
 use crate::db::agents::{AgentRow, NewAgent};
 use crate::db::{self};
 use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
@@ -127,6 +127,7 @@ fn require_admin(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/agents")]
@@ -192,7 +193,9 @@ pub async fn create_agent(
     // Hash outside the database transaction.
     let password_hash = match password {
         Some(password) => Some(
-            web::block(move || password::hash(&password))
+            state
+                .hashers
+                .hash(password)
                 .await?
                 .map_err(ApiError::Internal)?,
         ),

@@ -20,6 +20,7 @@ mod health;
 mod idempotency;
 mod imports;
 mod openapi;
+mod password_hashing;
 mod projects;
 mod reports;
 mod story;
