@@ -88,6 +88,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("invalid query parameter: {0}")]
     InvalidQuery(String),
+    #[error("cursor is not one this service issued")]
+    InvalidCursor,
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
     #[error("{0} not found")]
@@ -203,6 +205,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => {
                 ("invalid_query", S::BAD_REQUEST, "Invalid query parameter")
             }
+            ApiError::InvalidCursor => ("invalid_cursor", S::BAD_REQUEST, "Invalid cursor"),
             ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
             ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
             ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),

@@ -11,6 +11,7 @@ mod authorization;
 mod cli;
 mod concurrency;
 mod contributions;
+mod cursors;
 mod database_invariants;
 mod distributions;
 mod external_tokens;
