@@ -11,6 +11,7 @@ mod authorization;
 mod cli;
 mod concurrency;
 mod contributions;
+mod csv_injection;
 mod cursors;
 mod database_invariants;
 mod distributions;

@@ -59,7 +59,7 @@ async fn journal_csv_has_two_rows_per_posting(app: &TestApp) {
         .collect();
     assert_eq!(
         header,
-        commons_ledger::routes::reports::JOURNAL_COLUMNS.map(str::to_owned)
+        commons_ledger::routes::reports::JOURNAL_COLUMNS.map(|column| column.name.to_owned())
     );
     let rows: Vec<BTreeMap<String, String>> = reader
         .records()

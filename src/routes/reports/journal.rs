@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, EXPORT_PAGE_ROWS, Halt, Period, Sink, download, file_name};
+use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Halt, Period, Sink, download, file_name};
 use crate::auth::Credentials;
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, Database};
@@ -23,22 +23,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Columns of journal.csv, in order.
-pub const JOURNAL_COLUMNS: [&str; 15] = [
-    "transaction_id",
-    "sequence",
-    "kind",
-    "effective_date",
-    "recorded_at",
-    "account",
-    "counter_account",
-    "debit",
-    "credit",
-    "currency",
-    "balance",
-    "description",
-    "reverses",
-    "reversed_by",
-    "hash",
+pub const JOURNAL_COLUMNS: [Column; 15] = [
+    Column::text("transaction_id"),
+    Column::number("sequence"),
+    Column::text("kind"),
+    Column::text("effective_date"),
+    Column::text("recorded_at"),
+    Column::text("account"),
+    Column::text("counter_account"),
+    Column::number("debit"),
+    Column::number("credit"),
+    Column::text("currency"),
+    Column::number("balance"),
+    Column::text("description"),
+    Column::text("reverses"),
+    Column::text("reversed_by"),
+    Column::text("hash"),
 ];
 
 #[derive(Debug, Deserialize, IntoParams)]
