@@ -1,7 +1,7 @@
 //! journal.csv (two rows per posting) and journal.hledger (the whole
 //! journal in hledger's syntax, closed by balance assertions).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
@@ -254,12 +254,18 @@ pub async fn export_journal_hledger(
         one_line(&project.name),
         project.id
     );
-    let mut codes: Vec<&String> = units.keys().collect();
-    codes.sort();
+    // Only this project's units (its currency and its accounts'), never
+    // the others recorded on the instance: an export reveals nothing of
+    // other projects.
+    let mut codes: BTreeSet<&str> = accounts.iter().map(|a| a.currency.as_str()).collect();
+    codes.insert(project.currency.as_str());
     for code in codes {
+        let Ok(unit) = crate::routes::resolve_unit(&units, code) else {
+            continue;
+        };
         // A trailing point tells hledger a whole-number unit has no decimals.
-        let sample = units[code].format_minor(100_000);
-        let point = if units[code].scale() == 0 { "." } else { "" };
+        let sample = unit.format_minor(100_000);
+        let point = if unit.scale() == 0 { "." } else { "" };
         header.push_str(&format!("commodity {sample}{point} {code}\n"));
     }
     header.push('\n');
