@@ -10,7 +10,10 @@
 #    fresh server from the given binary and plays PRODUCT.md steps 1-8 through that client
 #    (conformance/story.py);
 # 4. runs schemathesis (its default checks plus response schema conformance) against the
-#    SQLite server, authenticated as the admin.
+#    SQLite server and, when PostgreSQL is configured, against the PostgreSQL server,
+#    authenticated as the admin: on SQLite the examples, coverage and fuzzing phases, then the
+#    stateful phase; on PostgreSQL the examples, coverage and fuzzing phases (the stateful
+#    phase too if CONFORMANCE_POSTGRES_STATEFUL_MAX_TIME is set).
 #
 # Every check runs even when an earlier one fails; the script exits 1 if any failed, after
 # printing a summary. Setup failures (venv, npm ci, generation, a server that does not start)
@@ -23,6 +26,10 @@
 #   CONFORMANCE_MAX_EXAMPLES          schemathesis test cases per operation and phase (default 30)
 #   CONFORMANCE_MAX_TIME              time budget of the examples/coverage/fuzzing run (default 300 s)
 #   CONFORMANCE_STATEFUL_MAX_TIME     time budget of the stateful run (default 240 s)
+#   CONFORMANCE_POSTGRES_MAX_TIME     time budget of the examples/coverage/fuzzing run against
+#                                     PostgreSQL (default 180 s)
+#   CONFORMANCE_POSTGRES_STATEFUL_MAX_TIME  time budget of a stateful run against PostgreSQL
+#                                     (default 0: none)
 #   CONFORMANCE_SKIP_SCHEMATHESIS=1   skip step 4
 #   PYTHON                            interpreter for the venv (default python3, 3.10 or newer)
 set -euo pipefail
@@ -187,16 +194,24 @@ if [[ -n "$PG_ADMIN_URL" ]]; then
     PG_URL=$("$VENV/bin/python" -c 'import sys, urllib.parse as u
 p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")
     start_server postgres "$PG_URL"
+    POSTGRES_URL=$BASE_URL
     check "story on PostgreSQL" story postgres
 else
     echo "=== story on PostgreSQL: skipped (COMMONS_LEDGER_TEST_POSTGRES_URL is not set)"
 fi
 
 # --- 4. schemathesis ---------------------------------------------------------------------------
+# schemathesis_run NAME BASE_URL MAX_TIME STATEFUL_MAX_TIME: the examples, coverage and
+# fuzzing phases within MAX_TIME seconds, aimed at the ids of that server's story, then (if
+# STATEFUL_MAX_TIME is not 0) the stateful phase within STATEFUL_MAX_TIME seconds. Reports go
+# to target/conformance/schemathesis (SQLite) or schemathesis-NAME.
 schemathesis_run() {
-    [[ -f "$OUT/story-sqlite.json" ]] || { echo "no story ids: the SQLite story failed" >&2; return 1; }
-    local ids=$OUT/story-sqlite.json
-    CL_ADMIN_TOKEN=$(curl -sf "$SQLITE_URL/v1/auth/token" -H 'Content-Type: application/json' \
+    local name=$1 url=$2 max_time=$3 stateful_max_time=$4
+    [[ -f "$OUT/story-$name.json" ]] || { echo "no story ids: the $name story failed" >&2; return 1; }
+    local ids=$OUT/story-$name.json
+    local reports=$OUT/schemathesis
+    [[ "$name" == sqlite ]] || reports=$OUT/schemathesis-$name
+    CL_ADMIN_TOKEN=$(curl -sf "$url/v1/auth/token" -H 'Content-Type: application/json' \
         --data-binary @<("$VENV/bin/python" -c 'import json,sys; print(json.dumps({"email": sys.argv[1], "password": open(sys.argv[2]).readline().rstrip("\n")}))' "$ADMIN_EMAIL" "$TMP/admin-password") \
         | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') || return 1
     export CL_ADMIN_TOKEN
@@ -205,7 +220,7 @@ schemathesis_run() {
         value=$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$ids" "$key") || return 1
         export "CL_${key^^}=$value"
     done
-    rm -rf "$OUT/schemathesis"
+    rm -rf "$reports"
     local rc=0
     # Schemathesis's default checks, plus conformance of every response body
     # to its schema (issue #8). Not `all`: positive_data_acceptance counts a
@@ -214,27 +229,36 @@ schemathesis_run() {
     local CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
     # Examples, coverage and fuzzing, every operation, aimed at the story's data.
     "$VENV/bin/schemathesis" --no-color --config-file conformance/schemathesis.toml run "$SPEC" \
-        --url "$SQLITE_URL" \
+        --url "$url" \
         --checks "$CHECKS" \
         --phases examples,coverage,fuzzing \
         --max-examples "${CONFORMANCE_MAX_EXAMPLES:-30}" \
-        --max-time "${CONFORMANCE_MAX_TIME:-300}" \
-        --report junit --report-dir "$OUT/schemathesis" \
-        --report-junit-path "$OUT/schemathesis/junit-operations.xml" \
+        --max-time "$max_time" \
+        --report junit --report-dir "$reports" \
+        --report-junit-path "$reports/junit-operations.xml" \
         || rc=1
     # Stateful: sequences along the links schemathesis infers.
-    "$VENV/bin/schemathesis" --no-color --config-file conformance/schemathesis-stateful.toml run "$SPEC" \
-        --url "$SQLITE_URL" \
-        --checks "$CHECKS" \
-        --phases stateful \
-        --max-time "${CONFORMANCE_STATEFUL_MAX_TIME:-240}" \
-        --report junit --report-dir "$OUT/schemathesis" \
-        --report-junit-path "$OUT/schemathesis/junit-stateful.xml" \
-        || rc=1
+    if [[ "$stateful_max_time" != 0 ]]; then
+        "$VENV/bin/schemathesis" --no-color --config-file conformance/schemathesis-stateful.toml run "$SPEC" \
+            --url "$url" \
+            --checks "$CHECKS" \
+            --phases stateful \
+            --max-time "$stateful_max_time" \
+            --report junit --report-dir "$reports" \
+            --report-junit-path "$reports/junit-stateful.xml" \
+            || rc=1
+    fi
     return $rc
 }
 if [[ "${CONFORMANCE_SKIP_SCHEMATHESIS:-0}" != 1 ]]; then
-    check "schemathesis on SQLite" schemathesis_run
+    check "schemathesis on SQLite" schemathesis_run sqlite "$SQLITE_URL" \
+        "${CONFORMANCE_MAX_TIME:-300}" "${CONFORMANCE_STATEFUL_MAX_TIME:-240}"
+    if [[ -n "$PG_ADMIN_URL" ]]; then
+        check "schemathesis on PostgreSQL" schemathesis_run postgres "$POSTGRES_URL" \
+            "${CONFORMANCE_POSTGRES_MAX_TIME:-180}" "${CONFORMANCE_POSTGRES_STATEFUL_MAX_TIME:-0}"
+    else
+        echo "=== schemathesis on PostgreSQL: skipped (COMMONS_LEDGER_TEST_POSTGRES_URL is not set)"
+    fi
 fi
 
 # --- summary -----------------------------------------------------------------------------------

@@ -156,6 +156,46 @@ pub struct Settings {
     )]
     pub login_attempts_per_address: u32,
 
+    /// Sign-in attempts allowed per minute on the whole instance, from all
+    /// addresses together; beyond it sign-in answers 503 `sign_in_busy`.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_LOGIN_ATTEMPTS_PER_INSTANCE",
+        default_value_t = 600
+    )]
+    pub login_attempts_per_instance: u32,
+
+    /// Memory for password hashing, in MiB: one hasher (one argon2 hash at a
+    /// time) per 19 MiB, so the default runs four at once.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_PASSWORD_HASH_MEMORY_MIB",
+        default_value_t = 80
+    )]
+    pub password_hash_memory_mib: u64,
+
+    /// Password hashes that may wait for a hasher; one more is answered 503
+    /// `sign_in_busy`.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_PASSWORD_HASH_QUEUE",
+        default_value_t = 64
+    )]
+    pub password_hash_queue: usize,
+
+    /// Longest a password hash waits for a hasher before it is answered 503
+    /// `sign_in_busy`, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMONS_LEDGER_PASSWORD_HASH_WAIT_MS",
+        default_value_t = 2_000
+    )]
+    pub password_hash_wait_ms: u64,
+
     /// Database connections in the pool.
     #[arg(
         long,
@@ -275,6 +315,10 @@ pub struct RuntimeSettings {
     pub idempotency_lease: Duration,
     pub login_attempts_per_account: u32,
     pub login_attempts_per_address: u32,
+    pub login_attempts_per_instance: u32,
+    pub password_hash_memory_mib: u64,
+    pub password_hash_queue: usize,
+    pub password_hash_wait: Duration,
     pub request_timeout: Duration,
     pub client_request_timeout: Duration,
     pub keep_alive: Duration,
@@ -293,6 +337,10 @@ impl Settings {
             idempotency_lease: Duration::from_secs(self.idempotency_lease_s),
             login_attempts_per_account: self.login_attempts_per_account,
             login_attempts_per_address: self.login_attempts_per_address,
+            login_attempts_per_instance: self.login_attempts_per_instance,
+            password_hash_memory_mib: self.password_hash_memory_mib,
+            password_hash_queue: self.password_hash_queue,
+            password_hash_wait: Duration::from_millis(self.password_hash_wait_ms),
             request_timeout: Duration::from_secs(self.request_timeout_s),
             client_request_timeout: Duration::from_millis(self.client_request_timeout_ms),
             keep_alive: Duration::from_secs(self.keep_alive_s),

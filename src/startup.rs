@@ -12,6 +12,7 @@ use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::TokenKeys;
+use crate::auth::hashers::{HasherLimits, Hashers};
 use crate::auth::jwt::{ExternalIssuer, validation};
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{RuntimeSettings, Settings};
@@ -243,6 +244,25 @@ impl Application {
         keys: TokenKeys,
         workers: Option<usize>,
     ) -> Result<Self, StartupError> {
+        let limits = HasherLimits::from_memory(
+            settings.password_hash_memory_mib,
+            settings.password_hash_queue,
+            settings.password_hash_wait,
+        )
+        .map_err(StartupError::Config)?;
+        let hashers = Hashers::start(limits).map_err(StartupError::Config)?;
+        Self::from_parts_with_hashers(db, listener, settings, keys, workers, Arc::new(hashers))
+    }
+
+    /// `from_parts` with the given password hashers (which tests hold).
+    pub fn from_parts_with_hashers(
+        db: Arc<Database>,
+        listener: TcpListener,
+        settings: RuntimeSettings,
+        keys: TokenKeys,
+        workers: Option<usize>,
+        hashers: Arc<Hashers>,
+    ) -> Result<Self, StartupError> {
         let address = listener.local_addr().map_err(|source| StartupError::Bind {
             address: "listener".to_owned(),
             source,
@@ -250,6 +270,7 @@ impl Application {
         let login_limiter = LoginLimiter::new(
             settings.login_attempts_per_account,
             settings.login_attempts_per_address,
+            settings.login_attempts_per_instance,
         );
         // One committer on SQLite (one writer at a time in any case). On
         // PostgreSQL two: a busy project's writes serialise on its row lock
@@ -275,6 +296,7 @@ impl Application {
             settings,
             keys,
             login_limiter,
+            hashers,
             metrics,
         });
         let limits = state.settings.clone();

@@ -123,11 +123,25 @@ pub struct Server {
 
 impl Server {
     pub async fn start(store: &Store, extra_env: &[(&str, &str)]) -> Server {
+        Server::start_binary(
+            std::path::Path::new(env!("CARGO_BIN_EXE_commons-ledger")),
+            store,
+            extra_env,
+        )
+        .await
+    }
+
+    /// Like `start`, with another build of the binary (a baseline).
+    pub async fn start_binary(
+        binary: &std::path::Path,
+        store: &Store,
+        extra_env: &[(&str, &str)],
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_commons-ledger"));
+        let mut command = Command::new(binary);
         command
             .arg("serve")
             .env("COMMONS_LEDGER_DATABASE_URL", &store.url)
@@ -176,6 +190,11 @@ impl Server {
     /// Peak resident memory of the server so far, in KiB (VmHWM).
     pub fn peak_rss_kib(&self) -> u64 {
         proc_status_kib(self.child.id(), "VmHWM:")
+    }
+
+    /// Resident memory of the server now, in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        proc_status_kib(self.child.id(), "VmRSS:")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Value {

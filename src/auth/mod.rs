@@ -2,6 +2,7 @@
 //! and the extractor that turns an `Authorization` header into credentials.
 //! Authorization decisions live in `domain::access`.
 
+pub mod hashers;
 pub mod jwt;
 pub mod password;
 pub mod rate_limit;

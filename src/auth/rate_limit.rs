@@ -1,14 +1,16 @@
 //! Brute-force protection for `/v1/auth/token`: a limit per account (email)
-//! and one per client address, with governor's keyed GCRA limiters. The
-//! counters are per instance: behind a load balancer each instance limits
-//! on its own, so the effective limit is the sum over instances.
+//! and one per client address, with governor's keyed GCRA limiters, and a
+//! ceiling for the whole instance that holds however many addresses an
+//! attacker has. The counters are per instance: behind a load balancer each
+//! instance limits on its own, so the effective limit is the sum over
+//! instances.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Keys tracked before forgetting those that are idle.
 const KEYS_BEFORE_CLEANUP: usize = 10_000;
@@ -16,23 +18,45 @@ const KEYS_BEFORE_CLEANUP: usize = 10_000;
 pub struct LoginLimiter {
     per_account: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_instance: DefaultDirectRateLimiter,
     clock: DefaultClock,
 }
 
+/// Why an attempt was refused, and how long to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// This account or this address has used its attempts (429).
+    TooManyAttempts(Duration),
+    /// The instance has verified as many passwords as it allows per minute,
+    /// from all addresses together (503: not this caller's doing).
+    InstanceBusy(Duration),
+}
+
 impl LoginLimiter {
-    /// Allows `per_account` attempts per minute for one email and
-    /// `per_address` per minute from one address (each at least 1).
-    pub fn new(per_account: u32, per_address: u32) -> Self {
+    /// Allows `per_account` attempts per minute for one email,
+    /// `per_address` per minute from one address and `per_instance` per
+    /// minute in all (each at least 1).
+    pub fn new(per_account: u32, per_address: u32, per_instance: u32) -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         LoginLimiter {
             per_account: RateLimiter::keyed(quota(per_account)),
             per_address: RateLimiter::keyed(quota(per_address)),
+            per_instance: RateLimiter::direct(quota(per_instance)),
             clock: DefaultClock::default(),
         }
     }
 
-    /// Counts one attempt; `Err(wait)` when either limit is exhausted.
-    pub fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    /// Counts one attempt: against its address and account first, then,
+    /// if both allow it, against the instance's ceiling.
+    pub fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Refusal> {
+        self.check_keyed(email, address)
+            .map_err(Refusal::TooManyAttempts)?;
+        self.per_instance
+            .check()
+            .map_err(|not_until| Refusal::InstanceBusy(not_until.wait_time_from(self.clock.now())))
+    }
+
+    fn check_keyed(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         // Forget keys whose allowance is full again, so memory stays bounded
         // whichever map grows.
         if self.per_account.len() + self.per_address.len() > KEYS_BEFORE_CLEANUP {
@@ -57,21 +81,45 @@ mod tests {
 
     #[test]
     fn limits_apply_per_account_and_per_address() {
-        let limiter = LoginLimiter::new(2, 3);
+        let limiter = LoginLimiter::new(2, 3, 100);
         let here = Some(IpAddr::from([127, 0, 0, 1]));
         assert!(limiter.check("ada@example.org", here).is_ok());
         assert!(limiter.check("ADA@example.org", here).is_ok());
-        let wait = limiter
-            .check("ada@example.org", None)
-            .expect_err("third attempt on one account");
+        let Err(Refusal::TooManyAttempts(wait)) = limiter.check("ada@example.org", None) else {
+            panic!("third attempt on one account");
+        };
         assert!(wait > Duration::ZERO);
         assert!(
             limiter.check("bob@example.org", here).is_ok(),
             "other accounts are not affected"
         );
         assert!(
-            limiter.check("eve@example.org", here).is_err(),
+            matches!(
+                limiter.check("eve@example.org", here),
+                Err(Refusal::TooManyAttempts(_))
+            ),
             "the address has used its three"
         );
+    }
+
+    #[test]
+    fn the_instance_ceiling_holds_across_addresses_and_accounts() {
+        let limiter = LoginLimiter::new(5, 5, 3);
+        for i in 0..3_u8 {
+            assert!(
+                limiter
+                    .check(
+                        &format!("user{i}@example.org"),
+                        Some(IpAddr::from([10, 0, 0, i]))
+                    )
+                    .is_ok(),
+                "attempt {i} is within every limit"
+            );
+        }
+        let refused = limiter.check("user9@example.org", Some(IpAddr::from([10, 0, 0, 9])));
+        let Err(Refusal::InstanceBusy(wait)) = refused else {
+            panic!("a fourth attempt from a fresh address and account: {refused:?}");
+        };
+        assert!(wait > Duration::ZERO);
     }
 }

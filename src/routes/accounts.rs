@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -185,7 +185,7 @@ pub async fn create_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -199,7 +199,7 @@ pub async fn list_accounts(
 ) -> Result<web::Json<AccountPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::AccountName)?;
     super::limits::check_query(
         "currency",
         query.currency.as_deref(),
@@ -268,7 +268,7 @@ pub async fn get_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -282,7 +282,7 @@ pub async fn list_balances(
 ) -> Result<web::Json<BalancePage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::AccountName)?;
     super::limits::check_query(
         "currency",
         query.currency.as_deref(),

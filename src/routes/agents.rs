@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
 use super::{AppState, read};
-use crate::auth::{Authenticated, password};
+use crate::auth::Authenticated;
 use crate::db::agents::{AgentRow, NewAgent};
 use crate::db::{self};
 use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
@@ -135,6 +135,7 @@ fn require_admin(
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/agents")]
@@ -200,7 +201,9 @@ pub async fn create_agent(
     // Hash outside the database transaction.
     let password_hash = match password {
         Some(password) => Some(
-            web::block(move || password::hash(&password))
+            state
+                .hashers
+                .hash(password)
                 .await?
                 .map_err(ApiError::Internal)?,
         ),
@@ -254,7 +257,7 @@ pub async fn create_agent(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -265,7 +268,7 @@ pub async fn list_agents(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<AgentPage>, ApiError> {
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let (caller, rows) = read(&state, move |conn| {
         let agent = Caller::require(conn, &credentials)?;
         let scope = if agent.is_admin != 0 {

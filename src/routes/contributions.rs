@@ -12,7 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{
+    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
+};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
@@ -709,7 +711,7 @@ pub fn record(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
-        (status = 400, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -724,7 +726,7 @@ pub async fn list_contributions(
     let project_id = path.into_inner();
     let query = query.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     limits::check_query("agent", query.agent.as_deref(), limits::ID_LENGTH_MAX)?;
     let date = |text: Option<&str>, field: &str| {
         text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))

@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{
+    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
+};
 use super::funds::{self, Leg};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
@@ -487,7 +489,7 @@ pub async fn create_distribution(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of runs", body = DistributionPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -501,7 +503,7 @@ pub async fn list_distributions(
 ) -> Result<web::Json<DistributionPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let items = read(&state, move |conn| {
         let (_, project) =
             access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;

@@ -217,18 +217,62 @@ pub fn encode_cursor(key: &str) -> String {
     hex::encode(key)
 }
 
-pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+/// The sort key a list's cursor carries, and so the only shape its cursor
+/// may decode to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKey {
+    /// An id, as the service writes them: a UUID, hyphenated, lower-case.
+    Id,
+    /// An account name (the rules of `AccountName`).
+    AccountName,
+}
+
+/// Decodes a cursor of a list sorted by text (`key`), refusing with 400
+/// `invalid_cursor`, before anything reaches the database, a cursor that
+/// is not hex, not UTF-8, or decodes to anything but a key of that shape
+/// (so no NUL, no control character, nothing PostgreSQL could refuse).
+pub fn decode_cursor(cursor: Option<&str>, key: CursorKey) -> Result<Option<String>, ApiError> {
     cursor
         .map(|text| {
-            hex::decode(text)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .filter(|key| !key.is_empty())
-                .ok_or_else(|| {
-                    ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
-                })
+            let decoded = decode_cursor_text(text)?;
+            let valid = match key {
+                CursorKey::Id => uuid::Uuid::try_parse(&decoded)
+                    .is_ok_and(|id| id.hyphenated().to_string() == decoded),
+                CursorKey::AccountName => crate::domain::AccountName::parse(&decoded)
+                    .is_ok_and(|name| name.as_str() == decoded),
+            };
+            if valid {
+                Ok(decoded)
+            } else {
+                Err(ApiError::InvalidCursor)
+            }
         })
         .transpose()
+}
+
+/// Decodes a cursor of a list sorted by a number (a sequence, a version):
+/// decimal digits only, within the type's range, else 400 `invalid_cursor`.
+pub fn decode_number_cursor<T: std::str::FromStr>(
+    cursor: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    cursor
+        .map(|text| {
+            let decoded = decode_cursor_text(text)?;
+            if !decoded.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::InvalidCursor);
+            }
+            decoded.parse().map_err(|_| ApiError::InvalidCursor)
+        })
+        .transpose()
+}
+
+/// The text a cursor's hex encodes: non-empty UTF-8.
+fn decode_cursor_text(cursor: &str) -> Result<String, ApiError> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|key| !key.is_empty())
+        .ok_or(ApiError::InvalidCursor)
 }
 
 /// The next cursor of a page: the last item's key when the page is full.
@@ -294,4 +338,87 @@ pub fn parse_date(
         ));
     }
     Ok(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_decode_only_to_keys_of_their_list() {
+        let id = "01a21ef2-a45e-75d0-ae2f-2fd83ccd1ad8";
+        let issued = encode_cursor(id);
+        assert_eq!(
+            decode_cursor(Some(&issued), CursorKey::Id).ok(),
+            Some(Some(id.to_owned())),
+            "an issued id cursor round-trips"
+        );
+        assert_eq!(
+            decode_cursor(
+                Some(&encode_cursor("pool:grant:FH-2026-017")),
+                CursorKey::AccountName
+            )
+            .ok(),
+            Some(Some("pool:grant:FH-2026-017".to_owned()))
+        );
+        assert_eq!(
+            decode_number_cursor::<i64>(Some(&encode_cursor("42"))).ok(),
+            Some(Some(42))
+        );
+        assert!(matches!(decode_cursor(None, CursorKey::Id), Ok(None)));
+        let refused = [
+            ("00", "NUL"),
+            ("", "empty"),
+            ("zz", "not hex"),
+            ("0", "odd length"),
+            ("ff", "not UTF-8"),
+            ("0a", "a control character"),
+        ];
+        for (cursor, rule) in refused {
+            for key in [CursorKey::Id, CursorKey::AccountName] {
+                assert!(
+                    matches!(
+                        decode_cursor(Some(cursor), key),
+                        Err(ApiError::InvalidCursor)
+                    ),
+                    "{rule} ({key:?})"
+                );
+            }
+            assert!(
+                matches!(
+                    decode_number_cursor::<i64>(Some(cursor)),
+                    Err(ApiError::InvalidCursor)
+                ),
+                "{rule} (number)"
+            );
+        }
+        let wrong_shape = [
+            (
+                encode_cursor("01A21EF2-A45E-75D0-AE2F-2FD83CCD1AD8"),
+                CursorKey::Id,
+            ),
+            (encode_cursor(&format!("{id}\0")), CursorKey::Id),
+            (encode_cursor("pool:general"), CursorKey::Id),
+            (encode_cursor("pool:\0general"), CursorKey::AccountName),
+            (encode_cursor(":pool"), CursorKey::AccountName),
+        ];
+        for (cursor, key) in wrong_shape {
+            assert!(
+                matches!(
+                    decode_cursor(Some(&cursor), key),
+                    Err(ApiError::InvalidCursor)
+                ),
+                "{cursor} is not a {key:?}"
+            );
+        }
+        for number in ["-1", "+1", "1 ", "99999999999999999999", "1\0"] {
+            assert!(
+                matches!(
+                    decode_number_cursor::<i64>(Some(&encode_cursor(number))),
+                    Err(ApiError::InvalidCursor)
+                ),
+                "`{number}` is not a sequence"
+            );
+        }
+    }
 }

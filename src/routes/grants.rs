@@ -12,7 +12,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::expenses::CATEGORIES_PER_PROJECT_MAX;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{
+    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
+};
 use super::funds::{self, Leg};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
@@ -401,7 +403,7 @@ pub async fn create_grant(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of grants", body = GrantPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -415,7 +417,7 @@ pub async fn list_grants(
 ) -> Result<web::Json<GrantPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let items = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let units = super::stored_units(conn)?;

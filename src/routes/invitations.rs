@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
 use super::members::{Member, RoleDto, member_of};
 use super::problem::{ApiError, Problem};
@@ -199,7 +199,7 @@ pub async fn list_invitations(
 ) -> Result<web::Json<InvitationPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let items = read(&state, move |conn| {
         let (_, project) =
             access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
@@ -271,7 +271,7 @@ pub async fn list_my_invitations(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<InvitationPage>, ApiError> {
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let items = read(&state, move |conn| {
         let me = Caller::require(conn, &credentials)?;
         let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;

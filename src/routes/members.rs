@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
@@ -208,7 +208,7 @@ pub async fn add_member(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
@@ -223,7 +223,7 @@ pub async fn list_members(
 ) -> Result<web::Json<MemberPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let rows = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
         Ok(db::memberships::list(

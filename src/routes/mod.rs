@@ -49,6 +49,8 @@ pub struct AppState {
     pub settings: RuntimeSettings,
     pub keys: TokenKeys,
     pub login_limiter: LoginLimiter,
+    /// Where every password hash runs (bounded in number and memory).
+    pub hashers: Arc<crate::auth::hashers::Hashers>,
     pub metrics: crate::metrics::Metrics,
     /// Where write requests go to share a database transaction.
     pub writes: write::Writes,

@@ -177,6 +177,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("invalid query parameter: {0}")]
     InvalidQuery(String),
+    #[error("cursor is not one this service issued")]
+    InvalidCursor,
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
     #[error("{0} not found")]
@@ -210,6 +212,10 @@ pub enum ApiError {
     AdminOnly(&'static str),
     #[error("too many sign-in attempts; retry after {0} s")]
     TooManyAttempts(u64),
+    /// Every password hasher is taken, or the instance's ceiling of
+    /// verifications per minute is reached: retry after the given seconds.
+    #[error("the service is verifying as many passwords as it can; retry after {0} s")]
+    SignInBusy(u64),
     #[error("agent {0} does not exist")]
     UnknownAgent(String),
     #[error("an agent with this email already exists")]
@@ -299,6 +305,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => {
                 ("invalid_query", S::BAD_REQUEST, "Invalid query parameter")
             }
+            ApiError::InvalidCursor => ("invalid_cursor", S::BAD_REQUEST, "Invalid cursor"),
             ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
             ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
             ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),
@@ -347,6 +354,7 @@ impl ApiError {
                 S::TOO_MANY_REQUESTS,
                 "Too many attempts",
             ),
+            ApiError::SignInBusy(_) => ("sign_in_busy", S::SERVICE_UNAVAILABLE, "Sign-in busy"),
             ApiError::UnknownAgent(_) => {
                 ("unknown_agent", S::UNPROCESSABLE_ENTITY, "Unknown agent")
             }
@@ -557,7 +565,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) | ApiError::InvalidCredentials => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
             }
-            ApiError::TooManyAttempts(seconds) => {
+            ApiError::TooManyAttempts(seconds) | ApiError::SignInBusy(seconds) => {
                 response.insert_header(("Retry-After", seconds.to_string()));
             }
             ApiError::MethodNotAllowed(_, allowed) => {
@@ -617,6 +625,21 @@ impl From<PostError> for ApiError {
         match error {
             PostError::Rule(rule) => ApiError::Ledger(rule),
             PostError::Database(database) => database.into(),
+        }
+    }
+}
+
+/// A hash that could not run now: the hashers are all taken, or the
+/// request waited its longest for one.
+impl From<crate::auth::hashers::Busy> for ApiError {
+    fn from(busy: crate::auth::hashers::Busy) -> Self {
+        match busy {
+            crate::auth::hashers::Busy::QueueFull | crate::auth::hashers::Busy::Waited => {
+                ApiError::SignInBusy(1)
+            }
+            crate::auth::hashers::Busy::Stopped => {
+                ApiError::Internal("the password hashers have stopped".to_owned())
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -277,7 +277,7 @@ pub async fn create_project(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -288,7 +288,7 @@ pub async fn list_projects(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ProjectPage>, ApiError> {
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let rows = read(&state, move |conn| {
         let caller = Caller::resolve(conn, &credentials)?;
         let visibility = match &caller {

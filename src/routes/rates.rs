@@ -10,7 +10,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::contributions::{ContributionKindDto, QuantityUnitDto};
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{
+    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -303,7 +305,7 @@ pub async fn create_rate(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -317,7 +319,7 @@ pub async fn list_rates(
 ) -> Result<web::Json<RatePage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?;
+    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let kind = query.kind.map(|k| ContributionKind::from(k).as_str());
     let (units, rows) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
@@ -452,7 +452,7 @@ pub async fn create_rule_set(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -466,13 +466,7 @@ pub async fn list_rule_sets(
 ) -> Result<web::Json<RuleSetPage>, ApiError> {
     let project_id = path.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?
-        .map(|text| {
-            text.parse::<i32>().map_err(|_| {
-                ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
-            })
-        })
-        .transpose()?;
+    let after = decode_number_cursor::<i32>(query.cursor.as_deref())?;
     let items = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         db::distributions::rule_sets(conn, &project_id, after, limit)?

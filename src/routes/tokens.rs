@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::AppState;
 use super::extract::JsonBody;
 use super::problem::{ApiError, Problem};
-use crate::auth::password;
+use crate::auth::rate_limit::Refusal;
 use crate::db;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -57,7 +57,8 @@ pub struct Token {
     pub expires_in: u64,
 }
 
-/// Sign in. Attempts are limited per account and per client address; a
+/// Sign in. Attempts are limited per account, per client address and for
+/// the whole instance, and only a few passwords are verified at once; a
 /// wrong email or password gets the same answer, in the same time. The
 /// request is safe to repeat, so `Idempotency-Key` is accepted and not needed:
 /// no token is ever stored.
@@ -75,6 +76,7 @@ pub struct Token {
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]
@@ -89,28 +91,35 @@ pub async fn create_token(
     state
         .login_limiter
         .check(&email, req.peer_addr().map(|address| address.ip()))
-        .map_err(|wait| {
-            ApiError::TooManyAttempts(wait.as_millis().div_ceil(1000).clamp(1, 3600) as u64)
+        .map_err(|refusal| match refusal {
+            Refusal::TooManyAttempts(wait) => ApiError::TooManyAttempts(retry_after_s(wait)),
+            Refusal::InstanceBusy(wait) => ApiError::SignInBusy(retry_after_s(wait)),
         })?;
-    let state = state.clone();
-    let token = web::block(move || -> Result<Token, ApiError> {
-        let agent = state
-            .db
-            .read(|conn| -> Result<_, ApiError> { Ok(db::agents::find_by_email(conn, &email)?) })?;
-        let stored = agent
-            .as_ref()
-            .and_then(|agent| agent.password_hash.as_deref());
-        if !password::verify(stored, &request.password) {
-            return Err(ApiError::InvalidCredentials);
-        }
-        let agent = agent.ok_or(ApiError::InvalidCredentials)?;
-        let access_token = state.keys.issue(&agent.id, agent.token_version)?;
-        Ok(Token {
-            access_token,
-            token_type: TokenType::Bearer,
-            expires_in: state.keys.lifetime_s(),
+    let agent = {
+        let state = state.clone();
+        web::block(move || {
+            state.db.read(|conn| -> Result<_, ApiError> {
+                Ok(db::agents::find_by_email(conn, &email)?)
+            })
         })
-    })
-    .await??;
+        .await??
+    };
+    let stored = agent.as_ref().and_then(|agent| agent.password_hash.clone());
+    if !state.hashers.verify(stored, request.password).await? {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let agent = agent.ok_or(ApiError::InvalidCredentials)?;
+    let token = Token {
+        access_token: state.keys.issue(&agent.id, agent.token_version)?,
+        token_type: TokenType::Bearer,
+        expires_in: state.keys.lifetime_s(),
+    };
     Ok(web::Json(token))
+}
+
+/// Whole seconds to wait (at least 1, at most an hour) for `Retry-After`.
+fn retry_after_s(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .clamp(1, 3600)
 }

@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::extract::{IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{
+    IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use super::{AppState, read};
@@ -376,7 +378,7 @@ pub async fn create_transaction(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
-        (status = 400, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -391,13 +393,7 @@ pub async fn list_transactions(
     let project_id = path.into_inner();
     let query = query.into_inner();
     let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref())?
-        .map(|text| {
-            text.parse::<i64>().map_err(|_| {
-                ApiError::InvalidQuery("cursor is not one this service issued".to_owned())
-            })
-        })
-        .transpose()?;
+    let after = decode_number_cursor::<i64>(query.cursor.as_deref())?;
     let date = |text: Option<&str>, field: &str| {
         text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
             .transpose()

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use commons_ledger::auth::TokenKeys;
+use commons_ledger::auth::hashers::Hashers;
 use commons_ledger::config::RuntimeSettings;
 use commons_ledger::db::agents::NewAgent;
 use commons_ledger::db::{Database, DatabaseUrl};
@@ -108,6 +109,17 @@ pub async fn spawn_app_with(
     keys: TokenKeys,
     adjust: impl FnOnce(&mut RuntimeSettings),
 ) -> Option<TestApp> {
+    spawn_app_with_hashers(backend, keys, adjust, None).await
+}
+
+/// Like `spawn_app_with`, hashing passwords on `hashers` when given (so a
+/// test can hold them).
+pub async fn spawn_app_with_hashers(
+    backend: Backend,
+    keys: TokenKeys,
+    adjust: impl FnOnce(&mut RuntimeSettings),
+    hashers: Option<Arc<Hashers>>,
+) -> Option<TestApp> {
     let (url, storage) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temporary directory");
@@ -132,6 +144,10 @@ pub async fn spawn_app_with(
         idempotency_lease: std::time::Duration::from_secs(60),
         login_attempts_per_account: 5,
         login_attempts_per_address: 1_000,
+        login_attempts_per_instance: 10_000,
+        password_hash_memory_mib: 38,
+        password_hash_queue: 64,
+        password_hash_wait: std::time::Duration::from_secs(30),
         request_timeout: std::time::Duration::from_secs(30),
         client_request_timeout: std::time::Duration::from_secs(5),
         keep_alive: std::time::Duration::from_secs(5),
@@ -144,8 +160,18 @@ pub async fn spawn_app_with(
     adjust(&mut settings);
     let admin = insert_agent(&db, "Instance Admin", true);
     let admin_token = keys.issue(&admin, 0).expect("token");
-    let app = Application::from_parts(db.clone(), listener, settings, keys.clone(), Some(2))
-        .expect("application");
+    let app = match hashers {
+        Some(hashers) => Application::from_parts_with_hashers(
+            db.clone(),
+            listener,
+            settings,
+            keys.clone(),
+            Some(2),
+            hashers,
+        ),
+        None => Application::from_parts(db.clone(), listener, settings, keys.clone(), Some(2)),
+    }
+    .expect("application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let mut headers = reqwest::header::HeaderMap::new();

@@ -12,7 +12,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     journal_csv_has_two_rows_per_posting,
-    hledger_agrees_with_the_ledger_to_the_cent
+    hledger_agrees_with_the_ledger_to_the_cent,
+    the_hledger_journal_declares_only_its_projects_commodities
 );
 
 /// Set to `required` (CI does) to fail rather than skip when hledger is missing.
@@ -59,7 +60,7 @@ async fn journal_csv_has_two_rows_per_posting(app: &TestApp) {
         .collect();
     assert_eq!(
         header,
-        commons_ledger::routes::reports::JOURNAL_COLUMNS.map(str::to_owned)
+        commons_ledger::routes::reports::JOURNAL_COLUMNS.map(|column| column.name.to_owned())
     );
     let rows: Vec<BTreeMap<String, String>> = reader
         .records()
@@ -270,4 +271,68 @@ async fn hledger_agrees_with_the_ledger_to_the_cent(app: &TestApp) {
         !altered.status.success(),
         "an export altered by one minor unit is rejected"
     );
+}
+
+/// A JPY account opened in an unrelated project (and the hours its rates
+/// are counted in) must not show in this project's journal.hledger.
+async fn the_hledger_journal_declares_only_its_projects_commodities(app: &TestApp) {
+    let ours = app.create_project("EUR").await;
+    app.create_account(&ours, "funder:a", "EUR", false).await;
+    app.create_account(&ours, "pool:general", "EUR", true).await;
+    app.create_account(&ours, "pool:usd", "USD", true).await;
+    assert_eq!(
+        app.transfer(&ours, "funder:a", "pool:general", "12.00", "EUR")
+            .await
+            .status(),
+        201
+    );
+    let theirs = app.create_project("CHF").await;
+    app.create_account(&theirs, "funder:jp", "JPY", false).await;
+    app.create_account(&theirs, "pool:jpy", "JPY", true).await;
+    assert_eq!(
+        app.transfer(&theirs, "funder:jp", "pool:jpy", "5000", "JPY")
+            .await
+            .status(),
+        201
+    );
+    let rate = app
+        .post(
+            &format!("/v1/projects/{theirs}/rates"),
+            &serde_json::json!({"kind": "time", "effective_from": "2026-01-01", "rate": "30.00",
+                "currency": "CHF", "per": "hour", "method": "replacement cost", "source": "theirs"}),
+        )
+        .await;
+    assert_eq!(rate.status(), 201);
+
+    let response = app
+        .get(&format!("/v1/projects/{ours}/reports/journal.hledger"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let journal = response.text().await.expect("journal");
+    let commodities: Vec<&str> = journal
+        .lines()
+        .filter(|line| line.starts_with("commodity "))
+        .collect();
+    assert_eq!(
+        commodities,
+        ["commodity 1000.00 EUR", "commodity 1000.00 USD"],
+        "the project's currency and its accounts' units, nothing else"
+    );
+    for other in ["JPY", "CHF", "hour"] {
+        assert!(
+            !journal.contains(other),
+            "nothing of the other project ({other}) in:\n{journal}"
+        );
+    }
+    if hledger_available() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("journal.hledger");
+        std::fs::write(&file, &journal).expect("write");
+        let check = hledger(&["-f", &file.to_string_lossy(), "check"]);
+        assert!(
+            check.status.success(),
+            "hledger still accepts the export: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
 }

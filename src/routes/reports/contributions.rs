@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, EXPORT_PAGE_ROWS, Period, download, file_name};
+use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Period, download, file_name};
 use crate::auth::Credentials;
 use crate::db::contributions::{ContributionFilter, ContributionRow};
 use crate::db::rates::RateRow;
@@ -41,29 +41,29 @@ pub fn funder_categories(
 }
 
 /// Columns of contributions.csv, in order.
-pub const CONTRIBUTION_COLUMNS: [&str; 22] = [
-    "contribution_id",
-    "contributor",
-    "date",
-    "kind",
-    "quantity",
-    "unit",
-    "description",
-    "skill",
-    "equipment",
-    "rate",
-    "rate_per",
-    "method",
-    "source",
-    "value",
-    "currency",
-    "status",
-    "reviewers",
-    "licence",
-    "evidence",
-    "funder_category",
-    "supersedes",
-    "recorded_at",
+pub const CONTRIBUTION_COLUMNS: [Column; 22] = [
+    Column::text("contribution_id"),
+    Column::text("contributor"),
+    Column::text("date"),
+    Column::text("kind"),
+    Column::number("quantity"),
+    Column::text("unit"),
+    Column::text("description"),
+    Column::text("skill"),
+    Column::text("equipment"),
+    Column::number("rate"),
+    Column::text("rate_per"),
+    Column::text("method"),
+    Column::text("source"),
+    Column::number("value"),
+    Column::text("currency"),
+    Column::text("status"),
+    Column::text("reviewers"),
+    Column::text("licence"),
+    Column::text("evidence"),
+    Column::text("funder_category"),
+    Column::text("supersedes"),
+    Column::text("recorded_at"),
 ];
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,7 +6,7 @@
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, Period, download, file_name};
+use super::{Column, CsvOut, Period, download, file_name};
 use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
@@ -19,21 +19,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Columns of a distribution statement, in order.
-pub const DISTRIBUTION_COLUMNS: [&str; 14] = [
-    "distribution_id",
-    "status",
-    "period_from",
-    "period_to",
-    "step",
-    "recipient_type",
-    "recipient",
-    "basis",
-    "share_percent",
-    "amount",
-    "rounding_adjustment",
-    "capped_by",
-    "currency",
-    "explanation",
+pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
+    Column::text("distribution_id"),
+    Column::text("status"),
+    Column::text("period_from"),
+    Column::text("period_to"),
+    Column::number("step"),
+    Column::text("recipient_type"),
+    Column::text("recipient"),
+    Column::number("basis"),
+    Column::number("share_percent"),
+    Column::number("amount"),
+    Column::number("rounding_adjustment"),
+    Column::number("capped_by"),
+    Column::text("currency"),
+    Column::text("explanation"),
 ];
 
 /// A run's statement: every account transfer and recipient line with why,

@@ -10,7 +10,9 @@ use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::contributions::{funder_categories, in_kind_category};
-use super::{CsvOut, EXPORT_PAGE_ROWS, Halt, Period, PeriodQuery, download, file_name, money};
+use super::{
+    Column, CsvOut, EXPORT_PAGE_ROWS, Halt, Period, PeriodQuery, download, file_name, money,
+};
 use crate::auth::Credentials;
 use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
@@ -24,19 +26,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Columns of a grant report, in order.
-pub const GRANT_COLUMNS: [&str; 12] = [
-    "section",
-    "date",
-    "reference",
-    "transaction_id",
-    "description",
-    "category",
-    "funder_category",
-    "contributor",
-    "method",
-    "cash",
-    "in_kind",
-    "currency",
+pub const GRANT_COLUMNS: [Column; 12] = [
+    Column::text("section"),
+    Column::text("date"),
+    Column::text("reference"),
+    Column::text("transaction_id"),
+    Column::text("description"),
+    Column::text("category"),
+    Column::text("funder_category"),
+    Column::text("contributor"),
+    Column::text("method"),
+    Column::number("cash"),
+    Column::number("in_kind"),
+    Column::text("currency"),
 ];
 
 /// A grant report: its rows, sections and totals are listed in

@@ -1,14 +1,14 @@
 //! journal.csv (two rows per posting) and journal.hledger (the whole
 //! journal in hledger's syntax, closed by balance assertions).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, EXPORT_PAGE_ROWS, Halt, Period, Sink, download, file_name};
+use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Halt, Period, Sink, download, file_name};
 use crate::auth::Credentials;
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, Database};
@@ -23,22 +23,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Columns of journal.csv, in order.
-pub const JOURNAL_COLUMNS: [&str; 15] = [
-    "transaction_id",
-    "sequence",
-    "kind",
-    "effective_date",
-    "recorded_at",
-    "account",
-    "counter_account",
-    "debit",
-    "credit",
-    "currency",
-    "balance",
-    "description",
-    "reverses",
-    "reversed_by",
-    "hash",
+pub const JOURNAL_COLUMNS: [Column; 15] = [
+    Column::text("transaction_id"),
+    Column::number("sequence"),
+    Column::text("kind"),
+    Column::text("effective_date"),
+    Column::text("recorded_at"),
+    Column::text("account"),
+    Column::text("counter_account"),
+    Column::number("debit"),
+    Column::number("credit"),
+    Column::text("currency"),
+    Column::number("balance"),
+    Column::text("description"),
+    Column::text("reverses"),
+    Column::text("reversed_by"),
+    Column::text("hash"),
 ];
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -263,9 +263,15 @@ pub async fn export_journal_hledger(
         one_line(&project.name),
         project.id
     );
-    let mut sorted: Vec<(&String, &Unit)> = units.iter().collect();
-    sorted.sort_by_key(|(code, _)| *code);
-    for (code, unit) in sorted {
+    // Only this project's units (its currency and its accounts'), never
+    // the others recorded on the instance: an export reveals nothing of
+    // other projects.
+    let mut codes: BTreeSet<&str> = accounts.iter().map(|a| a.currency.as_str()).collect();
+    codes.insert(project.currency.as_str());
+    for code in codes {
+        let Ok(unit) = crate::routes::resolve_unit(&units, code) else {
+            continue;
+        };
         // A trailing point tells hledger a whole-number unit has no decimals.
         let sample = unit.format_minor(100_000);
         let point = if unit.scale() == 0 { "." } else { "" };

@@ -224,19 +224,92 @@ fn slug(text: &str) -> String {
     }
 }
 
-/// CSV written in chunks to a sink.
+/// How a CSV column's cells are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Text, some of it the caller's (descriptions, names, references):
+    /// a cell a spreadsheet would read as a formula is neutralised.
+    Text,
+    /// A decimal number the service wrote (an amount, a quantity, a
+    /// sequence), negative ones included: written as it is, so it stays a
+    /// number. A cell of such a column that is not a plain decimal is
+    /// treated as text.
+    Number,
+}
+
+/// A column of a CSV export: its header and the kind of its cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: CellKind,
+}
+
+impl Column {
+    pub const fn text(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: CellKind::Text,
+        }
+    }
+
+    pub const fn number(name: &'static str) -> Column {
+        Column {
+            name,
+            kind: CellKind::Number,
+        }
+    }
+}
+
+/// First characters that make a spreadsheet read a cell as a formula (or,
+/// for tab and carriage return, can hide one), per OWASP's CSV injection
+/// guidance.
+const FORMULA_TRIGGERS: [u8; 6] = [b'=', b'+', b'-', b'@', b'\t', b'\r'];
+
+/// The cell as written: a text cell (or a number cell that is not a plain
+/// decimal) starting with a formula trigger gets a leading apostrophe,
+/// which spreadsheets take as "this is text".
+fn neutralise(kind: CellKind, cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let number = kind == CellKind::Number && is_plain_decimal(cell);
+    match cell.first() {
+        Some(first) if !number && FORMULA_TRIGGERS.contains(first) => {
+            let mut escaped = Vec::with_capacity(cell.len() + 1);
+            escaped.push(b'\'');
+            escaped.extend_from_slice(cell);
+            std::borrow::Cow::Owned(escaped)
+        }
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+/// `-?digits(.digits)?`, the form of every number the service writes.
+fn is_plain_decimal(cell: &[u8]) -> bool {
+    let unsigned = cell.strip_prefix(b"-").unwrap_or(cell);
+    let (whole, fraction) = match unsigned.iter().position(|&b| b == b'.') {
+        Some(point) => (&unsigned[..point], Some(&unsigned[point + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    digits(whole) && fraction.is_none_or(digits)
+}
+
+/// CSV written in chunks to a sink, every cell through [`neutralise`]
+/// according to its column: the one place exports decide how a cell is
+/// written.
 struct CsvOut<'a> {
     writer: csv::Writer<Vec<u8>>,
+    kinds: Vec<CellKind>,
     sink: Sink<'a>,
 }
 
 impl<'a> CsvOut<'a> {
-    fn new(sink: Sink<'a>, header: &[&str]) -> Result<Self, Halt> {
+    fn new(sink: Sink<'a>, columns: &[Column]) -> Result<Self, Halt> {
         let mut out = CsvOut {
             writer: csv::Writer::from_writer(Vec::with_capacity(EXPORT_CHUNK_BYTES)),
+            kinds: columns.iter().map(|column| column.kind).collect(),
             sink,
         };
-        out.writer.write_record(header)?;
+        out.writer
+            .write_record(columns.iter().map(|column| column.name))?;
         Ok(out)
     }
 
@@ -245,7 +318,15 @@ impl<'a> CsvOut<'a> {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        self.writer.write_record(fields)?;
+        let mut written = 0;
+        for (index, field) in fields.into_iter().enumerate() {
+            // A row longer than its header is a bug; its extra cells are text.
+            let kind = self.kinds.get(index).copied().unwrap_or(CellKind::Text);
+            self.writer.write_field(neutralise(kind, field.as_ref()))?;
+            written += 1;
+        }
+        debug_assert_eq!(written, self.kinds.len(), "a row has one cell per column");
+        self.writer.write_record(None::<&[u8]>)?;
         if self.writer.get_ref().len() >= EXPORT_CHUNK_BYTES {
             self.flush()?;
         }
@@ -292,6 +373,44 @@ mod tests {
             "openair-lyon-grant-fh-2026-017-2026-01-01_end.csv"
         );
         assert_eq!(slug("Ω"), "project");
+    }
+
+    #[test]
+    fn formula_like_text_gets_an_apostrophe_and_numbers_stay_numbers() {
+        let written = |kind, cell: &str| {
+            String::from_utf8(neutralise(kind, cell.as_bytes()).into_owned()).expect("UTF-8")
+        };
+        for trigger in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = format!("{trigger}SUM(A1:A9)");
+            assert_eq!(
+                written(CellKind::Text, &cell),
+                format!("'{cell}"),
+                "{trigger:?}"
+            );
+            assert_eq!(
+                written(CellKind::Number, &cell),
+                format!("'{cell}"),
+                "a number column's cell that is no number is text: {trigger:?}"
+            );
+        }
+        for number in ["-12.00", "0", "312.50", "-0.01", "1357"] {
+            assert_eq!(
+                written(CellKind::Number, number),
+                number,
+                "amounts stay numbers"
+            );
+        }
+        assert_eq!(
+            written(CellKind::Text, "-12.00"),
+            "'-12.00",
+            "a text column's cell is text, even when it looks like a number"
+        );
+        for harmless in ["", "sensor calibration", "a=b", " =1", "'=1"] {
+            assert_eq!(written(CellKind::Text, harmless), harmless);
+        }
+        for not_plain in ["-", "1.", ".5", "-1e5", "1.2.3", "--1"] {
+            assert!(!is_plain_decimal(not_plain.as_bytes()), "{not_plain}");
+        }
     }
 
     #[test]

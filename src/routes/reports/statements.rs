@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{CsvOut, EXPORT_PAGE_ROWS, Period, PeriodQuery, download, file_name, money};
+use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Period, PeriodQuery, download, file_name, money};
 use crate::auth::Credentials;
 use crate::db;
 use crate::db::contributions::ContributionFilter;
@@ -24,21 +24,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Columns of a contributor statement, in order.
-pub const STATEMENT_COLUMNS: [&str; 14] = [
-    "section",
-    "date",
-    "reference",
-    "transaction_id",
-    "description",
-    "kind",
-    "quantity",
-    "unit",
-    "status",
-    "value",
-    "earned",
-    "paid",
-    "balance_owed",
-    "currency",
+pub const STATEMENT_COLUMNS: [Column; 14] = [
+    Column::text("section"),
+    Column::text("date"),
+    Column::text("reference"),
+    Column::text("transaction_id"),
+    Column::text("description"),
+    Column::text("kind"),
+    Column::number("quantity"),
+    Column::text("unit"),
+    Column::text("status"),
+    Column::number("value"),
+    Column::number("earned"),
+    Column::number("paid"),
+    Column::number("balance_owed"),
+    Column::text("currency"),
 ];
 
 /// A contributor's statement: their own for any member; anyone's for
