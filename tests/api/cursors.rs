@@ -24,10 +24,12 @@ enum Key {
 /// The key of each list, by path template. Every GET with a `cursor`
 /// parameter in the spec must be here (checked below), so a new list cannot
 /// miss this test.
-const LISTS: [(&str, Key); 13] = [
+const LISTS: [(&str, Key); 15] = [
     ("/v1/agents", Key::Id),
     ("/v1/projects", Key::Id),
     ("/v1/projects/{project_id}/members", Key::Id),
+    ("/v1/projects/{project_id}/invitations", Key::Id),
+    ("/v1/me/invitations", Key::Id),
     ("/v1/projects/{project_id}/accounts", Key::AccountName),
     ("/v1/projects/{project_id}/balances", Key::AccountName),
     ("/v1/projects/{project_id}/transactions", Key::Number),

@@ -131,7 +131,7 @@ async fn invalid_projects_are_refused(app: &TestApp) {
     assert_problem(
         app.get("/v1/projects?cursor=zz").await,
         400,
-        "invalid_query",
+        "invalid_cursor",
         "forged cursor",
     )
     .await;
