@@ -326,6 +326,9 @@ impl Run {
 
 const SPREAD_ACCOUNTS: usize = 64;
 
+/// Clients posting transfers while a draft is computed.
+const DRAFT_CLIENTS: usize = 8;
+
 /// The account a write goes to: the hot pool, or one of 64 spread over.
 fn target(hot: bool, i: usize) -> String {
     if hot {
@@ -345,6 +348,12 @@ async fn write_project(server: &Server) -> String {
         .as_str()
         .expect("project")
         .to_owned();
+    write_accounts(server, &project).await;
+    project
+}
+
+/// The accounts transfers of [`drive`] use, in `project`.
+async fn write_accounts(server: &Server, project: &str) {
     let mut names = vec![
         ("funder:a".to_owned(), false),
         ("pool:hot".to_owned(), true),
@@ -358,23 +367,38 @@ async fn write_project(server: &Server) -> String {
             )
             .await;
     }
-    project
 }
 
 /// `clients` clients posting transfers for `seconds`, each with its own
 /// `Idempotency-Key`, as a careful client does.
 async fn drive(server: &Server, project: &str, clients: usize, hot: bool, seconds: u64) -> Run {
     let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    drive_while(server, project, clients, hot, move || {
+        Instant::now() < deadline
+    })
+    .await
+}
+
+/// Like [`drive`], for as long as `going` says. The clients start at once;
+/// the future returned waits for them.
+fn drive_while(
+    server: &Server,
+    project: &str,
+    clients: usize,
+    hot: bool,
+    going: impl Fn() -> bool + Clone + Send + 'static,
+) -> impl std::future::Future<Output = Run> + Send + 'static {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..clients {
         let http = server.client.clone();
         let url = format!("{}/v1/projects/{project}/transactions", server.url);
         let token = server.token.clone();
+        let going = going.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = client;
-            while Instant::now() < deadline {
+            while going() {
                 let body = json!({"effective_date": "2026-03-01", "description": "benchmark",
                     "postings": [{"from": "funder:a", "to": target(hot, i), "amount": "1.00", "currency": "EUR"}]});
                 let sent = Instant::now();
@@ -393,13 +417,15 @@ async fn drive(server: &Server, project: &str, clients: usize, hot: bool, second
             latencies
         }));
     }
-    let mut latencies_us = Vec::new();
-    for task in tasks {
-        latencies_us.extend(task.await.expect("client"));
-    }
-    Run {
-        latencies_us,
-        elapsed: started.elapsed(),
+    async move {
+        let mut latencies_us = Vec::new();
+        for task in tasks {
+            latencies_us.extend(task.await.expect("client"));
+        }
+        Run {
+            latencies_us,
+            elapsed: started.elapsed(),
+        }
     }
 }
 
@@ -816,15 +842,46 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     let server = Server::start(store, &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")]).await;
     let before = server.peak_rss_kib();
     let base = format!("/v1/projects/{project}/distributions");
+    let draft_body = json!({"rule_set_version": 1, "pool": "pool:general", "amount": "100000.00",
+                    "period_from": "2026-03-01", "period_to": "2026-03-31"});
+    // Ordinary transfers in the same project, alone and then while a
+    // draft over every contribution is computed: the draft must not hold
+    // the writer (or the project's lock) while it reads and computes.
+    write_accounts(&server, &project).await;
+    let mut alone = drive(&server, &project, DRAFT_CLIENTS, false, options.seconds).await;
+    let rehearsal = server.post(&base, &draft_body).await;
+    assert!(rehearsal["id"].is_string(), "{rehearsal}");
+    let drafting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let going = drafting.clone();
+    let transfers = tokio::spawn(drive_while(
+        &server,
+        &project,
+        DRAFT_CLIENTS,
+        false,
+        move || going.load(std::sync::atomic::Ordering::SeqCst),
+    ));
     let started = Instant::now();
-    let draft = server
-        .post(
-            &base,
-            &json!({"rule_set_version": 1, "pool": "pool:general", "amount": "100000.00",
-                    "period_from": "2026-03-01", "period_to": "2026-03-31"}),
-        )
-        .await;
+    let draft = server.post(&base, &draft_body).await;
     let drafted = started.elapsed();
+    drafting.store(false, std::sync::atomic::Ordering::SeqCst);
+    let mut during = transfers.await.expect("transfers");
+    report(
+        results,
+        &format!(
+            "| transfers while a draft is computed | {} | {DRAFT_CLIENTS} clients | alone: {}/s, p50 {} ms, p99 {} ms, max {} ms | during a {} ms draft over {} contributions: {} transfers, p50 {} ms, p99 {} ms, max {} ms |",
+            store.backend(),
+            alone.throughput(),
+            alone.percentile(500),
+            alone.percentile(990),
+            alone.percentile(1000),
+            drafted.as_millis(),
+            options.contributions,
+            during.latencies_us.len(),
+            during.percentile(500),
+            during.percentile(990),
+            during.percentile(1000),
+        ),
+    );
     let lines = draft["lines"].as_array().map_or(0, Vec::len);
     let id = draft["id"].as_str().expect("run").to_owned();
     server

@@ -48,6 +48,7 @@ pub struct Metrics {
     pool_size: Gauge,
     idempotency_replays: Counter,
     idempotency_conflicts: Counter,
+    computation_retries: Counter,
     /// The write pipeline's counters (batches, the requests they carried,
     /// retries and re-runs).
     pub writes: crate::write_pipeline::Counters,
@@ -107,6 +108,12 @@ impl Metrics {
             "Requests refused because their Idempotency-Key was in flight or reused",
             idempotency_conflicts.clone(),
         );
+        let computation_retries = Counter::default();
+        registry.register(
+            "computation_retries",
+            "Computations made outside the writer (distribution drafts, imports) made again because what they read changed before their result was written",
+            computation_retries.clone(),
+        );
         let writes = crate::write_pipeline::Counters::default();
         registry.register(
             "group_commits",
@@ -138,11 +145,16 @@ impl Metrics {
             pool_size,
             idempotency_replays,
             idempotency_conflicts,
+            computation_retries,
         }
     }
 
     pub fn idempotency_replayed(&self) {
         self.idempotency_replays.inc();
+    }
+
+    pub fn computation_retried(&self) {
+        self.computation_retries.inc();
     }
 
     pub fn idempotency_conflict(&self) {

@@ -123,6 +123,31 @@ pub struct TestHooks {
     /// this many jobs are queued before it runs a batch, so a test can make
     /// chosen requests share one transaction.
     pub gather: AtomicUsize,
+    /// Run after each computation made outside the writer, before its
+    /// result is written: a test changes here what the computation read.
+    pub after_compute: Mutex<Option<AfterCompute>>,
+}
+
+/// A test's action between a computation and the write of its result.
+pub struct AfterCompute(pub Box<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for AfterCompute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterCompute")
+    }
+}
+
+impl TestHooks {
+    /// Runs the test's action after a computation, if it set one.
+    pub fn computed(&self) {
+        let hook = self
+            .after_compute
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(AfterCompute(action)) = hook.as_ref() {
+            action();
+        }
+    }
 }
 
 /// A fault a test injects into one job (a request carrying the

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{contributions, reviews};
 
+// None is NULL, never DEFAULT (no nullable column has a default), which
+// lets SQLite take many rows in one INSERT.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = contributions)]
+#[diesel(table_name = contributions, treat_none_as_default_value = false)]
 pub struct ContributionRow {
     pub id: String,
     pub project_id: String,
@@ -60,6 +62,23 @@ pub fn insert(conn: &mut DbConnection, row: &ContributionRow) -> QueryResult<()>
         .execute(conn)?;
     Ok(())
 }
+
+/// Inserts many contributions, a few hundred to a statement.
+pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        // Multi-row inserts are backend-specific in diesel.
+        let insert = diesel::insert_into(contributions::table).values(chunk);
+        match conn {
+            DbConnection::Postgresql(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
+    }
+    Ok(())
+}
+
+/// Rows per multi-row insert: 24 columns each stay well within SQLite's
+/// 32,766 and PostgreSQL's 65,535 bound parameters a statement.
+const INSERT_CHUNK: usize = 500;
 
 pub fn find(
     conn: &mut DbConnection,

@@ -279,6 +279,24 @@ impl Database {
         conn.transaction(work)
     }
 
+    /// Runs `work` in one read-only transaction that sees a single snapshot
+    /// of the database from its first statement to its last (REPEATABLE
+    /// READ on PostgreSQL; on SQLite, WAL readers always do). Long
+    /// computations read here, outside the writer, then write their result
+    /// in a short transaction that checks their inputs did not change.
+    pub fn snapshot<T, E>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StorageError>,
+    {
+        self.read(|conn| {
+            begin_snapshot(conn)?;
+            work(conn)
+        })
+    }
+
     /// On SQLite, the gate every writer takes before its write transaction.
     pub(crate) fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
         match self.backend {
@@ -292,6 +310,18 @@ impl Database {
             Backend::Postgres => None,
         }
     }
+}
+
+/// Makes the caller's read transaction, which must not have run a
+/// statement yet, one snapshot: REPEATABLE READ and READ ONLY on PostgreSQL
+/// (on SQLite a read transaction already is).
+pub fn begin_snapshot(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// PostgreSQL's `lock_timeout` unless configured (`--lock-timeout-ms`).

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use super::DbConnection;
-use super::schema::{projects, units};
+use super::schema::{project_revisions, projects, units};
 use crate::domain::hash::GENESIS_HASH;
 use crate::domain::licence::LicencePolicy;
 use crate::domain::{Unit, UnitKind};
@@ -169,6 +169,17 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
             .first::<String>(pg)?;
     }
     Ok(())
+}
+
+/// The project's revision: how many changes its database triggers have
+/// counted to what long computations read outside the writer (decisions
+/// and corrections of contributions, rates, memberships, settings, members'
+/// emails). See `migrations/*/2026-12-06-000001_project_revisions`.
+pub fn revision(conn: &mut DbConnection, id: &str) -> QueryResult<i64> {
+    project_revisions::table
+        .find(id)
+        .select(project_revisions::revision)
+        .first(conn)
 }
 
 /// Project settings a request may change.

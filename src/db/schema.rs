@@ -25,6 +25,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_revisions (project_id) {
+        project_id -> Text,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
     accounts (id) {
         id -> Text,
         project_id -> Text,
@@ -302,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     units,
     projects,
+    project_revisions,
     accounts,
     transactions,
     postings,

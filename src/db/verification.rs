@@ -68,9 +68,7 @@ struct Found {
 /// have run any statement yet (on PostgreSQL it is made REPEATABLE READ
 /// here). `None` if there is no such project.
 pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<Verification>> {
-    if let DbConnection::Postgresql(pg) = conn {
-        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(pg)?;
-    }
+    super::begin_snapshot(conn)?;
     let head: Option<(i64, String)> = projects::table
         .find(project_id)
         .select((projects::last_sequence, projects::last_hash))

@@ -611,6 +611,21 @@ pub fn record(
     request: &CreateContributionRequest,
     checked: Checked,
 ) -> Result<ContributionRow, ApiError> {
+    let row = prepare(conn, caller, project_id, request, checked)?;
+    db::contributions::insert(conn, &row)?;
+    Ok(row)
+}
+
+/// Everything [`record`] does but the insert: authorizes, checks, values
+/// the contribution and returns its row, reading only (so an import can
+/// prepare its rows outside the writer).
+pub fn prepare(
+    conn: &mut DbConnection,
+    caller: &AgentRow,
+    project_id: &str,
+    request: &CreateContributionRequest,
+    checked: Checked,
+) -> Result<ContributionRow, ApiError> {
     let Checked {
         kind,
         unit,
@@ -699,7 +714,6 @@ pub fn record(
         recorded_at: db::now(),
         decided_at: None,
     };
-    db::contributions::insert(conn, &row)?;
     Ok(row)
 }
 

@@ -19,7 +19,7 @@ use super::funds::{self, Leg};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
-use super::write::{self, Reply};
+use super::write::{self, Idempotency, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::DistributionRow;
@@ -160,7 +160,13 @@ struct Inputs {
     rules_residue: Residue,
     /// Per agent, per kind: approved value in minor units.
     bases: BTreeMap<String, BTreeMap<String, i64>>,
-    /// The approved contributions the bases were summed from.
+    /// The project's revision (see `db::projects::revision`) the approved
+    /// contributions were read at; absent in runs drafted before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contributions_revision: Option<i64>,
+    /// The approved contributions the bases were summed from, as runs
+    /// drafted before the revision listed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     contribution_ids: Vec<String>,
 }
 
@@ -355,20 +361,28 @@ pub async fn create_distribution(
     if let Some(pool) = &request.pool {
         limits::check_length("pool", pool, ACCOUNT_NAME_LENGTH_MAX, &mut names);
     }
-    write::run(
+    // The draft reads and sums every approved contribution of the period:
+    // it is computed in a read snapshot, outside the writer, and written in
+    // a short transaction that checks the pool and the decisions it read.
+    let committer = credentials.clone();
+    let committed_project = project_id.clone();
+    let rule_set_version = request.rule_set_version;
+    write::run_computed(
         &state,
         Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
+        Idempotency::chosen(
+            access::idempotency_scope(&credentials),
+            key.0,
+            body.fingerprint,
+        ),
         move |conn| {
-            let (caller, project) =
+            let (_, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let mut errors = errors.clone();
             if !names.is_empty() {
-                errors.extend(names);
+                errors.extend(names.iter().cloned());
                 return Err(ApiError::Validation(errors));
             }
-            db::projects::lock(conn, &project.id)?;
             let rules = super::rule_sets::load(conn, &project.id, request.rule_set_version)?
                 .ok_or(ApiError::NotFound("rule set"))?;
             let pool_name = match (&request.grant, &request.pool) {
@@ -387,7 +401,8 @@ pub async fn create_distribution(
                 .get(&pool.currency)
                 .cloned()
                 .ok_or_else(|| ApiError::Internal("pool unit missing".to_owned()))?;
-            let amount = if request.amount == "all" {
+            let whole_pool = request.amount == "all";
+            let amount = if whole_pool {
                 Amount::from_minor(pool.balance).ok_or_else(|| {
                     ApiError::field("amount", "amount_not_positive", "the pool is empty")
                 })
@@ -407,23 +422,14 @@ pub async fn create_distribution(
             else {
                 return Err(ApiError::Validation(errors));
             };
-            if amount.minor() > pool.balance {
-                // No promises without funds: a draft cannot exceed the pool either.
-                return Err(TransactionError::InsufficientFunds {
-                    index: 0,
-                    account: pool.name.clone(),
-                    unit: pool.currency.clone(),
-                    scale: unit.scale(),
-                    balance: pool.balance,
-                    amount: amount.minor(),
-                }
-                .into());
-            }
+            insufficient(&pool, &unit, amount.minor())?;
+            // Of the same snapshot as the contributions: a decision made
+            // since changes it, and the write finds the draft out of date.
+            let revision = db::projects::revision(conn, &project.id)?;
             let replaced: HashSet<String> = db::contributions::replaced(conn, &project.id)?
                 .into_iter()
                 .collect();
             let mut bases: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-            let mut contribution_ids = Vec::new();
             for row in db::contributions::approved_between(conn, &project.id, from, to)? {
                 if replaced.contains(&row.id)
                     || row.currency.as_deref() != Some(pool.currency.as_str())
@@ -439,7 +445,6 @@ pub async fn create_distribution(
                 *sum = sum
                     .checked_add(value)
                     .ok_or(Overflow("a contributor's approved value of one kind"))?;
-                contribution_ids.push(row.id);
             }
             let basis_list: Vec<Basis> = bases
                 .iter()
@@ -452,23 +457,53 @@ pub async fn create_distribution(
             let inputs = Inputs {
                 rules_residue: rules.residue.clone(),
                 bases,
-                contribution_ids,
+                contributions_revision: Some(revision),
+                contribution_ids: Vec::new(),
             };
+            Ok(Draft {
+                pool: pool.name,
+                pool_balance: pool.balance,
+                whole_pool,
+                unit,
+                amount: amount.minor(),
+                from,
+                to,
+                revision,
+                inputs: serde_json::to_string(&inputs)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                residue: plan.residue,
+                plan: serde_json::to_string(&plan)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            })
+        },
+        move |conn, draft: &Draft| {
+            let (caller, project) =
+                access::project_for(conn, &committer, &committed_project, Action::WriteLedger)?;
+            db::projects::lock(conn, &project.id)?;
+            if db::projects::revision(conn, &project.id)? != draft.revision {
+                return Err(ApiError::ChangedDuringComputation(
+                    "the project's contributions, rates or members",
+                ));
+            }
+            let pool = db::accounts::find(conn, &project.id, &draft.pool)?
+                .ok_or_else(|| TransactionError::UnknownAccount(draft.pool.clone()))?;
+            if draft.whole_pool && pool.balance != draft.pool_balance {
+                return Err(ApiError::ChangedDuringComputation("the pool's balance"));
+            }
+            insufficient(&pool, &draft.unit, draft.amount)?;
             let row = DistributionRow {
                 id: uuid::Uuid::now_v7().to_string(),
                 project_id: project.id.clone(),
-                rule_set_version: request.rule_set_version,
+                rule_set_version,
                 pool_account: pool.name.clone(),
                 currency: pool.currency.clone(),
-                amount: amount.minor(),
-                period_from: from,
-                period_to: to,
+                amount: draft.amount,
+                period_from: draft.from,
+                period_to: draft.to,
                 status: "draft".to_owned(),
-                inputs: serde_json::to_string(&inputs)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-                plan: serde_json::to_string(&plan)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-                residue: plan.residue,
+                inputs: draft.inputs.clone(),
+                plan: draft.plan.clone(),
+                residue: draft.residue,
                 created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
                 created_at: db::now(),
                 transaction_id: None,
@@ -479,6 +514,39 @@ pub async fn create_distribution(
         },
     )
     .await
+}
+
+/// A draft computed outside the writer, with what its write re-checks.
+struct Draft {
+    pool: String,
+    pool_balance: i64,
+    /// Whether the amount was `all`: then it is the balance read.
+    whole_pool: bool,
+    unit: Unit,
+    amount: i64,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    /// The project's revision the contributions were read at.
+    revision: i64,
+    inputs: String,
+    plan: String,
+    residue: i64,
+}
+
+/// No promises without funds: a draft cannot exceed the pool either.
+fn insufficient(pool: &db::accounts::AccountRow, unit: &Unit, amount: i64) -> Result<(), ApiError> {
+    if amount > pool.balance {
+        return Err(TransactionError::InsufficientFunds {
+            index: 0,
+            account: pool.name.clone(),
+            unit: pool.currency.clone(),
+            scale: unit.scale(),
+            balance: pool.balance,
+            amount,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// List distribution runs, oldest first.

@@ -4,6 +4,8 @@
 //! transaction: every row or none. Every problem is reported with its line,
 //! column and code.
 
+use std::collections::HashMap;
+
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
@@ -18,8 +20,9 @@ use super::contributions::{
 };
 use super::extract::{IdempotencyKey, request_fingerprint};
 use super::problem::{ApiError, FieldError, Problem, Problems};
-use super::write::{self, Reply};
+use super::write::{self, Idempotency, Reply};
 use crate::auth::Authenticated;
+use crate::db::contributions::ContributionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::agent::Email;
@@ -162,49 +165,86 @@ pub async fn create_contribution_import(
         .map(|_| ())
     })
     .await?;
-    let (rows, mut errors) = parse(&bytes).map_err(ApiError::Problems)?;
+    let (rows, errors) = parse(&bytes).map_err(ApiError::Problems)?;
     let sha = content_sha256.clone();
     let caller_scope = access::idempotency_scope(&credentials);
     // The file's hash is a key per caller and project: the same timesheet
     // sent by two contributors is two imports, each recording its sender's
     // rows, never a replay of the other's answer.
     let content_scope = format!("{caller_scope}:project:{project_id}:contributions-import");
-    let project = Some(project_id.clone());
-    let work = move |conn: &mut DbConnection| -> Result<Reply, ApiError> {
-        let caller = Caller::require(conn, &credentials)?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for row in rows {
-            match record_row(conn, &caller, &project_id, row) {
-                Ok(id) => ids.push(id),
-                Err(RowError::Cells(cells)) => errors.extend(cells),
-                Err(RowError::Fatal(error)) => return Err(error),
-            }
-        }
-        if !errors.is_empty() {
-            errors.sort_by_row();
-            // Nothing is kept: the transaction rolls back with this refusal.
-            return Err(errors.into());
-        }
-        Reply::created(&ContributionImport {
-            imported: ids.len(),
-            content_sha256: sha,
-            contributions: ids,
-        })
+    let idempotency = match key.0 {
+        Some(key) => Idempotency::chosen(caller_scope, Some(key), fingerprint),
+        None => Idempotency::content(content_scope, content_sha256, fingerprint),
     };
-    match key.0 {
-        Some(key) => write::run(&state, project, caller_scope, Some(key), fingerprint, work).await,
-        None => {
-            write::run_content_keyed(
-                &state,
-                project,
-                content_scope,
-                content_sha256,
-                fingerprint,
-                work,
-            )
-            .await
-        }
-    }
+    // Every row is checked, its agent resolved and its value computed in a
+    // read snapshot, outside the writer; the write inserts the rows if
+    // nothing they were computed from (rates, members, settings,
+    // corrections) changed meanwhile.
+    let committer = credentials.clone();
+    let committed_project = project_id.clone();
+    write::run_computed(
+        &state,
+        Some(project_id.clone()),
+        idempotency,
+        move |conn| {
+            let caller = Caller::require(conn, &credentials)?;
+            let revision = db::projects::revision(conn, &project_id)?;
+            let mut errors = errors.clone();
+            let mut prepared: Vec<ContributionRow> = Vec::with_capacity(rows.len());
+            // The corrections made by earlier rows, by the contribution they correct.
+            let mut corrected: HashMap<String, String> = HashMap::new();
+            for row in rows.iter().cloned() {
+                match prepare_row(conn, &caller, &project_id, row) {
+                    Ok(contribution) => {
+                        if let Some(original) = &contribution.supersedes_id {
+                            if let Some(earlier) = corrected.get(original) {
+                                return Err(ApiError::AlreadyCorrected(earlier.clone()));
+                            }
+                            corrected.insert(original.clone(), contribution.id.clone());
+                        }
+                        prepared.push(contribution);
+                    }
+                    Err(RowError::Cells(cells)) => errors.extend(cells),
+                    Err(RowError::Fatal(error)) => return Err(error),
+                }
+            }
+            if !errors.is_empty() {
+                errors.sort_by_row();
+                return Err(errors.into());
+            }
+            Ok(Prepared {
+                rows: prepared,
+                revision,
+            })
+        },
+        move |conn, prepared: &Prepared| {
+            access::project_for(
+                conn,
+                &committer,
+                &committed_project,
+                Action::RecordContribution { own: true },
+            )?;
+            if db::projects::revision(conn, &committed_project)? != prepared.revision {
+                return Err(ApiError::ChangedDuringComputation(
+                    "the project's rates, members, settings or corrections",
+                ));
+            }
+            db::contributions::insert_all(conn, &prepared.rows)?;
+            Reply::created(&ContributionImport {
+                imported: prepared.rows.len(),
+                content_sha256: sha.clone(),
+                contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
+            })
+        },
+    )
+    .await
+}
+
+/// An import's rows, ready to insert, and the project revision they were
+/// computed at.
+struct Prepared {
+    rows: Vec<ContributionRow>,
+    revision: i64,
 }
 
 enum RowError {
@@ -212,13 +252,13 @@ enum RowError {
     Fatal(ApiError),
 }
 
-/// Resolves the row's agent and records it (in the import's transaction).
-fn record_row(
+/// Resolves the row's agent and prepares its contribution (reading only).
+fn prepare_row(
     conn: &mut DbConnection,
     caller: &db::agents::AgentRow,
     project_id: &str,
     mut row: Row,
-) -> Result<String, RowError> {
+) -> Result<ContributionRow, RowError> {
     let line = row.line;
     let cell = |column: &str, code: &str, message: String| {
         RowError::Cells(vec![FieldError::cell(line, column, code, message)])
@@ -243,8 +283,8 @@ fn record_row(
             }
         }
     }
-    match contributions::record(conn, caller, project_id, &row.request, row.checked) {
-        Ok(recorded) => Ok(recorded.id),
+    match contributions::prepare(conn, caller, project_id, &row.request, row.checked) {
+        Ok(prepared) => Ok(prepared),
         Err(ApiError::Validation(fields)) => Err(RowError::Cells(
             fields
                 .into_iter()

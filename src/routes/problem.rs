@@ -260,6 +260,13 @@ pub enum ApiError {
     /// fit exact arithmetic (e.g. a share of a huge pool by a huge weight).
     #[error("{0}; nothing was recorded")]
     ArithmeticOverflow(#[from] Overflow),
+    /// What a request computed outside the writer read (a pool's balance,
+    /// the contributions' decisions, rates, memberships) kept changing
+    /// before its result could be written; nothing was recorded.
+    #[error(
+        "{0} changed while this request was computed, again and again; nothing was recorded, retry"
+    )]
+    ChangedDuringComputation(&'static str),
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error(
@@ -397,6 +404,11 @@ impl ApiError {
                 "arithmetic_overflow",
                 S::UNPROCESSABLE_ENTITY,
                 "Arithmetic overflow",
+            ),
+            ApiError::ChangedDuringComputation(_) => (
+                "changed_during_computation",
+                S::CONFLICT,
+                "Changed during computation",
             ),
             ApiError::Unavailable => (
                 "service_unavailable",

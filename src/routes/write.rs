@@ -2,6 +2,8 @@
 //! [write pipeline](crate::write_pipeline), in which the `Idempotency-Key` is
 //! claimed first and the response stored last, in the effect's savepoint.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -95,6 +97,129 @@ pub async fn run_content_keyed(
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     run_keyed(state, project, scope, Some(key), fingerprint, false, work).await
+}
+
+/// How many times a computation made outside the writer is made again when
+/// what it read changed before its result could be written.
+pub const COMPUTE_ATTEMPTS: u32 = 3;
+
+/// Long work kept out of the writer: `compute` reads and computes in a read
+/// snapshot (no write lock held: other writes go on meanwhile), then
+/// `commit` writes its result through the pipeline like [`run`], in a short
+/// transaction that re-checks what the computation depended on and answers
+/// [`ApiError::ChangedDuringComputation`] if it changed. The computation is
+/// then made again from a new snapshot, up to [`COMPUTE_ATTEMPTS`] times in
+/// all, before that 409 reaches the client.
+///
+/// A refusal from `compute` is answered as if the write had refused it: with
+/// an idempotency key it is stored (or a stored answer replayed instead),
+/// exactly as [`run`] does.
+pub async fn run_computed<C: Send + Sync + 'static>(
+    state: &web::Data<AppState>,
+    project: Option<String>,
+    idempotency: Idempotency,
+    compute: impl Fn(&mut DbConnection) -> Result<C, ApiError> + Send + Sync + 'static,
+    commit: impl Fn(&mut DbConnection, &C) -> Result<Reply, ApiError> + Send + Sync + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let Idempotency {
+        scope,
+        key,
+        fingerprint,
+        store_refusals,
+    } = idempotency;
+    let compute = Arc::new(compute);
+    let commit = Arc::new(commit);
+    let mut attempt = 1;
+    loop {
+        let (reader, computation) = (state.clone(), compute.clone());
+        let computed = web::block(move || {
+            reader.db.snapshot(|conn| {
+                let computed = computation(conn);
+                // Still inside the snapshot, as a slow computation would be.
+                if let Some(hooks) = &reader.settings.test_hooks {
+                    hooks.computed();
+                }
+                computed
+            })
+        })
+        .await?;
+        let computed = match computed {
+            Ok(computed) => Arc::new(computed),
+            Err(refusal) if key.is_some() && error_is_final(&refusal) => {
+                // Through the key: stored as a refusal, or a stored answer replayed.
+                let refusal = Arc::new(std::sync::Mutex::new(Some(refusal)));
+                let work = move |_: &mut DbConnection| {
+                    Err(refusal
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take()
+                        .unwrap_or(ApiError::ChangedDuringComputation("the request")))
+                };
+                return run_keyed(
+                    state,
+                    project,
+                    scope,
+                    key,
+                    fingerprint,
+                    store_refusals,
+                    work,
+                )
+                .await;
+            }
+            Err(error) => return Err(error),
+        };
+        let writing = commit.clone();
+        let outcome = run_keyed(
+            state,
+            project.clone(),
+            scope.clone(),
+            key.clone(),
+            fingerprint.clone(),
+            store_refusals,
+            move |conn| writing(conn, &computed),
+        )
+        .await;
+        match outcome {
+            Err(ApiError::ChangedDuringComputation(_)) if attempt < COMPUTE_ATTEMPTS => {
+                state.metrics.computation_retried();
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How a write is made safe to retry: its scope (the caller), its key and
+/// the fingerprint of the request the key was first used with.
+pub struct Idempotency {
+    pub scope: String,
+    pub key: Option<String>,
+    pub fingerprint: String,
+    /// Whether a refusal is stored under the key (see [`run`] and
+    /// [`run_content_keyed`]).
+    pub store_refusals: bool,
+}
+
+impl Idempotency {
+    /// A key the client chose (or none): refusals are stored.
+    pub fn chosen(scope: String, key: Option<String>, fingerprint: String) -> Self {
+        Idempotency {
+            scope,
+            key,
+            fingerprint,
+            store_refusals: true,
+        }
+    }
+
+    /// A key derived from the request's content: refusals are not stored.
+    pub fn content(scope: String, key: String, fingerprint: String) -> Self {
+        Idempotency {
+            scope,
+            key: Some(key),
+            fingerprint,
+            store_refusals: false,
+        }
+    }
 }
 
 async fn run_keyed(
@@ -213,6 +338,7 @@ fn error_is_final(error: &ApiError) -> bool {
         && !matches!(
             error,
             ApiError::IdempotencyInFlight
+                | ApiError::ChangedDuringComputation(_)
                 | ApiError::Unauthorized(_)
                 | ApiError::TooManyAttempts(_)
         )

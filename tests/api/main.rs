@@ -10,6 +10,7 @@ mod arithmetic;
 mod auth;
 mod authorization;
 mod cli;
+mod computations;
 mod concurrency;
 mod contributions;
 mod csv_injection;

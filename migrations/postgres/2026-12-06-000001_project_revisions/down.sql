@@ -1,0 +1,11 @@
+DROP TABLE project_revisions;
+DROP TRIGGER IF EXISTS projects_get_a_revision ON projects;
+DROP TRIGGER IF EXISTS project_settings_revise ON projects;
+DROP TRIGGER IF EXISTS contribution_decisions_revise ON contributions;
+DROP TRIGGER IF EXISTS contribution_corrections_revise ON contributions;
+DROP TRIGGER IF EXISTS rates_revise ON rates;
+DROP TRIGGER IF EXISTS memberships_revise ON memberships;
+DROP TRIGGER IF EXISTS agent_emails_revise ON agents;
+DROP FUNCTION IF EXISTS project_revision_start();
+DROP FUNCTION IF EXISTS project_revise();
+DROP FUNCTION IF EXISTS project_revisions_guard();

@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS projects_get_a_revision;
+DROP TRIGGER IF EXISTS project_settings_revise;
+DROP TRIGGER IF EXISTS contribution_decisions_revise;
+DROP TRIGGER IF EXISTS contribution_corrections_revise;
+DROP TRIGGER IF EXISTS rates_revise;
+DROP TRIGGER IF EXISTS memberships_added_revise;
+DROP TRIGGER IF EXISTS memberships_changed_revise;
+DROP TRIGGER IF EXISTS memberships_removed_revise;
+DROP TRIGGER IF EXISTS agent_emails_revise;
+DROP TRIGGER IF EXISTS project_revisions_are_kept;
+DROP TRIGGER IF EXISTS project_revisions_only_grow;
+DROP TABLE project_revisions;
