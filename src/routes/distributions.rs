@@ -313,7 +313,7 @@ pub fn to_distribution(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`, `rule_set_not_found`, `grant_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`changed_during_computation` (the pool or the contributions kept changing while the draft was computed; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),

@@ -116,7 +116,7 @@ struct Row {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Nothing recorded; `errors` lists every problem with its `row` and `column`: `malformed_csv`, `unknown_column`, `missing_column`, `too_many_rows`, `empty_import`, and the codes of a single contribution", body = Problem, content_type = "application/problem+json"),
