@@ -112,6 +112,18 @@ pub fn complete(
 
 /// Gives a claim back after a failure that must not be replayed (a fault,
 /// not a refusal), so that a retry with the same key can run.
+/// Whether `key` already holds a stored answer in `scope` (for whichever
+/// request): then a claim will replay it or refuse the key's reuse, and
+/// there is no need to compute anything first.
+pub fn answered(conn: &mut DbConnection, scope: &str, key: &str) -> QueryResult<bool> {
+    let status: Option<Option<i32>> = idempotency_keys::table
+        .find((scope, key))
+        .select(idempotency_keys::response_status)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(status, Some(Some(_))))
+}
+
 pub fn release(conn: &mut DbConnection, scope: &str, key: &str, token: &str) -> QueryResult<()> {
     diesel::delete(idempotency_keys::table.find((scope, key)))
         .filter(idempotency_keys::claim_token.eq(token))

@@ -127,6 +127,27 @@ pub async fn run_computed<C: Send + Sync + 'static>(
         fingerprint,
         store_refusals,
     } = idempotency;
+    if let Some(stored) = key.clone() {
+        // A retry of an answered request is replayed (or its key's reuse
+        // refused) by the claim alone: no need to compute it again.
+        let (lookup_scope, lookup_key) = (scope.clone(), stored);
+        let answered = super::read(state, move |conn| {
+            Ok(idempotency::answered(conn, &lookup_scope, &lookup_key)?)
+        })
+        .await?;
+        if answered {
+            return run_keyed(
+                state,
+                project,
+                scope,
+                key,
+                fingerprint,
+                store_refusals,
+                |_| Err(ApiError::ChangedDuringComputation("the stored answer")),
+            )
+            .await;
+        }
+    }
     let compute = Arc::new(compute);
     let commit = Arc::new(commit);
     let mut attempt = 1;

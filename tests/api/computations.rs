@@ -42,6 +42,7 @@ with_hooks_on_both_backends!(
     a_decision_made_during_a_draft_is_counted,
     a_draft_whose_inputs_keep_changing_is_refused_and_not_kept,
     a_whole_pool_draft_follows_the_balance,
+    a_replayed_draft_is_not_computed_again,
     transfers_go_on_while_a_draft_is_computed,
     an_import_is_valued_with_a_rate_added_during_it,
     an_import_whose_member_left_during_it_is_refused,
@@ -300,6 +301,40 @@ async fn a_whole_pool_draft_follows_the_balance(app: &TestApp, hooks: Arc<TestHo
     clear_hook(&hooks);
     assert_eq!(draft["amount"], "1200.00", "all of the pool when written");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+async fn a_replayed_draft_is_not_computed_again(app: &TestApp, hooks: Arc<TestHooks>) {
+    let setup = setup(app).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    set_hook(&hooks, move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    let path = format!("{}/distributions", setup.base);
+    let first = created(
+        app.post_with_key(&path, "draft-2", &draft_body("100.00"))
+            .await,
+    )
+    .await;
+    let again = app
+        .post_with_key(&path, "draft-2", &draft_body("100.00"))
+        .await;
+    assert_eq!(
+        again
+            .headers()
+            .get("Idempotency-Replayed")
+            .map(|v| v.to_str().expect("header")),
+        Some("true")
+    );
+    let again = created(again).await;
+    assert_eq!(again["id"], first["id"]);
+    let reused = app
+        .post_with_key(&path, "draft-2", &draft_body("200.00"))
+        .await;
+    assert_eq!(reused.status(), 422);
+    assert_eq!(json_of(reused).await["code"], "idempotency_key_reused");
+    clear_hook(&hooks);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "computed once");
 }
 
 async fn transfers_go_on_while_a_draft_is_computed(app: &TestApp, hooks: Arc<TestHooks>) {
