@@ -7,8 +7,11 @@ pub mod account;
 pub mod agent;
 pub mod allocation;
 pub mod contribution;
+pub mod distribution;
+pub mod funds;
 pub mod hash;
 pub mod licence;
+pub mod managed;
 pub mod money;
 pub mod transaction;
 

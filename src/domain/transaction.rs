@@ -245,6 +245,82 @@ fn adjust(
     Ok(balance)
 }
 
+/// A posting as stored, read back for a reversal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredPosting<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub amount: i64,
+    pub unit: &'a str,
+}
+
+/// A transaction as stored, as much as reversing it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTransaction<'a> {
+    pub id: &'a str,
+    pub effective_date: NaiveDate,
+    /// Whether it is itself a reversal.
+    pub is_reversal: bool,
+    /// Whether a reversal of it was already posted.
+    pub reversed: bool,
+    pub postings: Vec<StoredPosting<'a>>,
+}
+
+/// Why a transaction cannot be reversed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReversalError {
+    #[error("transaction {0} is itself a reversal; post a new transaction instead")]
+    OfAReversal(String),
+    #[error("transaction {0} has already been reversed")]
+    AlreadyReversed(String),
+    /// A stored row the domain would never have written.
+    #[error("transaction {0} holds an unreadable posting: {1}")]
+    Unreadable(String, String),
+}
+
+/// The reversal of `original`: every posting swapped, in reverse order,
+/// dated `date` (default: the original's date) and described by
+/// `description` (default: "Reversal of <id>"). A transaction is reversed
+/// once, and a reversal is never reversed.
+pub fn reversal_of(
+    original: &StoredTransaction<'_>,
+    date: Option<NaiveDate>,
+    description: &str,
+) -> Result<NewTransaction, ReversalError> {
+    if original.is_reversal {
+        return Err(ReversalError::OfAReversal(original.id.to_owned()));
+    }
+    if original.reversed {
+        return Err(ReversalError::AlreadyReversed(original.id.to_owned()));
+    }
+    let unreadable = |what: String| ReversalError::Unreadable(original.id.to_owned(), what);
+    let postings = original
+        .postings
+        .iter()
+        .rev()
+        .map(|posting| {
+            Ok(NewPosting {
+                from: AccountName::parse(posting.to).map_err(|e| unreadable(e.to_string()))?,
+                to: AccountName::parse(posting.from).map_err(|e| unreadable(e.to_string()))?,
+                amount: Amount::from_minor(posting.amount)
+                    .ok_or_else(|| unreadable(format!("amount {}", posting.amount)))?,
+                unit: posting.unit.to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, ReversalError>>()?;
+    Ok(NewTransaction {
+        kind: TransactionKind::Reversal,
+        effective_date: date.unwrap_or(original.effective_date),
+        description: if description.is_empty() {
+            format!("Reversal of {}", original.id)
+        } else {
+            description.to_owned()
+        },
+        metadata: "{}".to_owned(),
+        postings,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +469,78 @@ mod tests {
                 prop_assert_eq!(account.balance, sums.get(account_name.as_str()).copied().unwrap_or(0));
             }
         }
+    }
+
+    fn stored<'a>(postings: Vec<StoredPosting<'a>>) -> StoredTransaction<'a> {
+        StoredTransaction {
+            id: "t1",
+            effective_date: NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+            is_reversal: false,
+            reversed: false,
+            postings,
+        }
+    }
+
+    #[test]
+    fn a_reversal_swaps_every_posting_in_reverse_order() {
+        let original = stored(vec![
+            StoredPosting {
+                from: "a",
+                to: "b",
+                amount: 100,
+                unit: "EUR",
+            },
+            StoredPosting {
+                from: "b",
+                to: "c",
+                amount: 40,
+                unit: "EUR",
+            },
+        ]);
+        let reversal = reversal_of(&original, None, "").expect("reversal");
+        assert_eq!(reversal.kind, TransactionKind::Reversal);
+        assert_eq!(reversal.effective_date, original.effective_date);
+        assert_eq!(reversal.description, "Reversal of t1");
+        let legs: Vec<(&str, &str, i64)> = reversal
+            .postings
+            .iter()
+            .map(|p| (p.from.as_str(), p.to.as_str(), p.amount.minor()))
+            .collect();
+        assert_eq!(legs, [("c", "b", 40), ("b", "a", 100)]);
+        let dated = NaiveDate::from_ymd_opt(2026, 4, 1).expect("date");
+        let named = reversal_of(&original, Some(dated), "refund").expect("reversal");
+        assert_eq!(
+            (named.effective_date, named.description.as_str()),
+            (dated, "refund")
+        );
+    }
+
+    #[test]
+    fn a_reversal_is_made_once_and_never_of_a_reversal() {
+        let mut original = stored(Vec::new());
+        original.reversed = true;
+        assert_eq!(
+            reversal_of(&original, None, ""),
+            Err(ReversalError::AlreadyReversed("t1".to_owned()))
+        );
+        original.is_reversal = true;
+        assert_eq!(
+            reversal_of(&original, None, ""),
+            Err(ReversalError::OfAReversal("t1".to_owned()))
+        );
+    }
+
+    #[test]
+    fn an_unreadable_stored_posting_is_an_error_not_a_default() {
+        let original = stored(vec![StoredPosting {
+            from: "a",
+            to: "b",
+            amount: 0,
+            unit: "EUR",
+        }]);
+        assert!(matches!(
+            reversal_of(&original, None, ""),
+            Err(ReversalError::Unreadable(..))
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! treasurers approve it; execution re-checks the pool and posts one atomic
 //! ledger transaction. A run never distributes more than the pool holds.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use actix_web::{HttpResponse, get, post, web};
 use rust_decimal::Decimal;
@@ -28,6 +28,8 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Basis, Plan, Residue, apportion, decimal_ratio};
+use crate::domain::distribution::{PayeesError, RunStatus, check_approver, payees};
+use crate::domain::managed;
 use crate::domain::money::{Overflow, format_minor_wide};
 use crate::domain::{AccountName, Amount, TransactionError, TransactionKind, Unit};
 
@@ -170,12 +172,14 @@ struct Inputs {
     contribution_ids: Vec<String>,
 }
 
-fn status_of(text: &str) -> DistributionStatus {
-    match text {
-        "approved" => DistributionStatus::Approved,
-        "executed" => DistributionStatus::Executed,
-        "cancelled" => DistributionStatus::Cancelled,
-        _ => DistributionStatus::Draft,
+impl From<RunStatus> for DistributionStatus {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Draft => DistributionStatus::Draft,
+            RunStatus::Approved => DistributionStatus::Approved,
+            RunStatus::Executed => DistributionStatus::Executed,
+            RunStatus::Cancelled => DistributionStatus::Cancelled,
+        }
     }
 }
 
@@ -272,7 +276,7 @@ pub fn to_distribution(
         })
         .collect();
     Ok(Distribution {
-        status: status_of(&row.status),
+        status: RunStatus::parse(&row.status)?.into(),
         amount: money(row.amount),
         residue: money(row.residue),
         residue_destination: match &inputs.rules_residue {
@@ -684,21 +688,17 @@ pub async fn create_approval(
             let (caller, project, row) =
                 locked_run(conn, &credentials, &project_id, &id, Action::Review)?;
             let approver = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            if row.status != "draft" {
-                return Err(ApiError::DistributionState(row.status, "be approved"));
-            }
-            if project.distribution_approvals_required >= 2 && row.created_by == approver {
-                return Err(ApiError::SelfApproval);
-            }
+            let status = RunStatus::parse(&row.status)?;
+            let required = project.distribution_approvals_required;
+            // The state first: approving a run that is not a draft is that.
+            status.approve(0, required)?;
             let approvers = db::distributions::approvers(conn, &row.id)?;
-            if approvers.iter().any(|(a, _)| *a == approver) {
-                return Err(ApiError::AlreadyApproved);
-            }
+            let names: Vec<&str> = approvers.iter().map(|(a, _)| a.as_str()).collect();
+            check_approver(&row.created_by, &approver, &names, required)?;
             db::distributions::insert_approval(conn, &row.id, &approver)?;
-            if i32::try_from(approvers.len() + 1).unwrap_or(i32::MAX)
-                >= project.distribution_approvals_required
-            {
-                db::distributions::set_status(conn, &row.id, "approved", None)?;
+            let after = status.approve(approvers.len() + 1, required)?;
+            if after != status {
+                db::distributions::set_status(conn, &row.id, after.as_str(), None)?;
             }
             reply_with_run(conn, &project, &row.id)
         },
@@ -738,36 +738,21 @@ pub async fn create_execution(
     let (project_id, id) = path.into_inner();
     write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
         let (_, project, row) = locked_run(conn, &credentials, &project_id, &id, Action::WriteLedger)?;
-        if row.status != "approved" {
-            return Err(ApiError::DistributionState(row.status, "be executed"));
-        }
+        let executed = RunStatus::parse(&row.status)?.execute()?;
         let plan: Plan = serde_json::from_str(&row.plan).map_err(|e| ApiError::Internal(e.to_string()))?;
         let inputs: Inputs = serde_json::from_str(&row.inputs).map_err(|e| ApiError::Internal(e.to_string()))?;
         let pool = AccountName::parse(&row.pool_account).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let mut payees: HashMap<AccountName, i64> = HashMap::new();
-        for (account, amount) in plan.account_payments() {
-            let name = AccountName::parse(&account).map_err(|e| ApiError::Internal(e.to_string()))?;
-            credit(&mut payees, name, amount)?;
-        }
-        for (agent, amount) in plan.payments() {
-            let name = funds::account_name("contributor", &agent)?;
-            funds::ensure(conn, &project, &name, &row.currency, true)?;
-            credit(&mut payees, name, amount)?;
-        }
-        if let Residue::Account { account } = &inputs.rules_residue {
-            let name = AccountName::parse(account).map_err(|e| ApiError::Internal(e.to_string()))?;
-            credit(&mut payees, name, plan.residue)?;
-        }
-        let mut payees: Vec<(AccountName, i64)> = payees.into_iter().filter(|(_, amount)| *amount > 0).collect();
-        payees.sort();
-        let legs = payees
-            .into_iter()
-            .filter_map(|(to, amount)| {
-                Some(Leg { from: pool.clone(), to, amount: Amount::from_minor(amount)?, currency: row.currency.clone() })
-            })
-            .collect::<Vec<_>>();
-        if legs.is_empty() {
-            return Err(ApiError::DistributionState("empty".to_owned(), "be executed: it pays nobody"));
+        let payees = payees(&plan, &inputs.rules_residue, |agent| {
+            managed::contributor(agent).map_err(|e| PayeesError::AccountName(e.to_string()))
+        })?;
+        let mut legs = Vec::with_capacity(payees.len());
+        for payee in payees {
+            if payee.contributor {
+                funds::ensure(conn, &project, &payee.account, &row.currency, true)?;
+            }
+            if let Some(amount) = Amount::from_minor(payee.amount) {
+                legs.push(Leg { from: pool.clone(), to: payee.account, amount, currency: row.currency.clone() });
+            }
         }
         let record = funds::post(
             conn,
@@ -778,23 +763,10 @@ pub async fn create_execution(
             serde_json::json!({"distribution": row.id, "rule_set_version": row.rule_set_version}),
             legs,
         )?;
-        db::distributions::set_status(conn, &row.id, "executed", Some(&record.row.id))?;
+        db::distributions::set_status(conn, &row.id, executed.as_str(), Some(&record.row.id))?;
         reply_with_run(conn, &project, &row.id)
     })
     .await
-}
-
-/// Adds `amount` to what a run pays `account`.
-fn credit(
-    payees: &mut HashMap<AccountName, i64>,
-    account: AccountName,
-    amount: i64,
-) -> Result<(), Overflow> {
-    let total = payees.entry(account).or_insert(0);
-    *total = total
-        .checked_add(amount)
-        .ok_or(Overflow("what a run pays one account"))?;
-    Ok(())
 }
 
 /// Cancel a draft or approved run; an executed one is corrected only by
@@ -836,13 +808,8 @@ pub async fn create_cancellation(
         move |conn| {
             let (_, project, row) =
                 locked_run(conn, &credentials, &project_id, &id, Action::WriteLedger)?;
-            if row.status != "draft" && row.status != "approved" {
-                return Err(ApiError::DistributionState(
-                    row.status,
-                    "be cancelled; reverse its transaction instead",
-                ));
-            }
-            db::distributions::set_status(conn, &row.id, "cancelled", None)?;
+            let cancelled = RunStatus::parse(&row.status)?.cancel()?;
+            db::distributions::set_status(conn, &row.id, cancelled.as_str(), None)?;
             reply_with_run(conn, &project, &row.id)
         },
     )

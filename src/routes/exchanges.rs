@@ -18,6 +18,7 @@ use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::domain::TransactionKind;
 use crate::domain::access::Action;
+use crate::domain::managed;
 use crate::domain::money::Overflow;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -120,8 +121,8 @@ pub async fn create_exchange(
         let rate = exchange_rate(buy.minor(), buy_unit.scale(), sell.minor(), sell_unit.scale())?;
         let from_pool = funds::general_pool(&project, sell_unit.code())?;
         let to_pool = funds::general_pool(&project, buy_unit.code())?;
-        let sell_exchange = funds::account_name("exchange", &sell_unit.code().to_lowercase())?;
-        let buy_exchange = funds::account_name("exchange", &buy_unit.code().to_lowercase())?;
+        let sell_exchange = funds::managed(managed::exchange(sell_unit.code()))?;
+        let buy_exchange = funds::managed(managed::exchange(buy_unit.code()))?;
         funds::ensure(conn, &project, &from_pool, sell_unit.code(), true)?;
         funds::ensure(conn, &project, &to_pool, buy_unit.code(), true)?;
         funds::ensure(conn, &project, &sell_exchange, sell_unit.code(), false)?;

@@ -21,6 +21,7 @@ use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::TransactionKind;
 use crate::domain::access::Action;
+use crate::domain::managed;
 
 /// Most expense categories a project may define.
 pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
@@ -337,7 +338,7 @@ pub async fn create_expense(
         };
         let unit = db::projects::ensure_unit(conn, &unit)?;
         funds::ensure(conn, &project, &pool, unit.code(), true)?;
-        let sink = funds::account_name("expense", &category)?;
+        let sink = funds::managed(managed::expense(&category))?;
         funds::ensure(conn, &project, &sink, unit.code(), false)?;
         let record = funds::post(
             conn,

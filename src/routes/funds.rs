@@ -15,20 +15,21 @@ use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind,
 };
 
-/// An account name made of fixed segments and one caller-given segment.
-pub fn account_name(prefix: &str, segment: &str) -> Result<AccountName, ApiError> {
-    AccountName::parse(&format!("{prefix}:{segment}"))
-        .map_err(|e| ApiError::Internal(format!("managed account name: {e}")))
+/// A managed account's name (see [`crate::domain::managed`]); a name the
+/// service cannot make from its own segments is its fault, not the caller's.
+pub fn managed(
+    name: Result<AccountName, crate::domain::AccountNameError>,
+) -> Result<AccountName, ApiError> {
+    name.map_err(|e| ApiError::Internal(format!("managed account name: {e}")))
 }
 
 /// The general pool for `currency`: `pool:general` in the project's
 /// currency, `pool:general:<code>` in any other, so no account mixes units.
 pub fn general_pool(project: &ProjectRow, currency: &str) -> Result<AccountName, ApiError> {
-    if project.currency == currency {
-        account_name("pool", "general")
-    } else {
-        account_name("pool:general", &currency.to_lowercase())
-    }
+    managed(crate::domain::managed::general_pool(
+        &project.currency,
+        currency,
+    ))
 }
 
 /// Opens (once) a managed account.

@@ -25,6 +25,8 @@ use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::GrantRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
+use crate::domain::managed;
 use crate::domain::{TransactionKind, Unit};
 
 /// Longest grant reference, in characters.
@@ -156,29 +158,34 @@ fn to_grant(
     let grant_tx = db::transactions::find(conn, &row.project_id, &row.transaction_id)?
         .ok_or_else(|| ApiError::Internal("grant transaction missing".to_owned()))?;
     let pool_shared = row.restriction.is_none();
-    let (mut received, mut spent, mut distributed) = (0_i128, 0_i128, 0_i128);
+    let mut pool_movements = Vec::with_capacity(movements.len());
     for movement in &movements {
-        let amount = i128::from(movement.amount);
-        let signed = if movement.into { amount } else { -amount };
-        let effective_kind = match &movement.reverses {
+        let kind = match &movement.reverses {
             Some(original) => original_kinds.get(original).map_or("", String::as_str),
             None => movement.kind.as_str(),
         };
-        match effective_kind {
-            "grant" | "donation" if !pool_shared => received += signed,
-            "expense" => spent -= signed,
-            "distribution" => distributed -= signed,
-            _ => {}
+        // A reversal whose original is not found counts as none of the three.
+        if let Some(kind) = TransactionKind::parse(kind) {
+            pool_movements.push(PoolMovement {
+                kind,
+                amount: movement.amount,
+                into: movement.into,
+            });
         }
     }
-    if pool_shared {
-        // The shared pool's intake is many grants: this one's is its own transaction.
-        received = if grant_tx.reversed_by.is_some() {
-            0
-        } else {
-            i128::from(row.amount)
-        };
-    }
+    let share = if pool_shared {
+        Pool::Shared {
+            amount: row.amount,
+            reversed: grant_tx.reversed_by.is_some(),
+        }
+    } else {
+        Pool::Own
+    };
+    let GrantFigures {
+        received,
+        spent,
+        distributed,
+    } = grant_figures(pool_movements, share);
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
         crate::domain::money::format_minor_wide(minor, scale)
@@ -343,11 +350,11 @@ pub async fn create_grant(
             return Err(ApiError::DuplicateReference(reference));
         }
         let unit = db::projects::ensure_unit(conn, &unit)?;
-        let funder_account = funds::account_name("funder", &funder.id)?;
+        let funder_account = funds::managed(managed::funder(&funder.id))?;
         funds::ensure(conn, &project, &funder_account, unit.code(), false)?;
         let pool = match &restriction {
             Some(_) => {
-                let name = crate::domain::AccountName::parse(&format!("pool:grant:{reference}"))
+                let name = managed::grant_pool(&reference)
                     .map_err(|_| ApiError::field("reference", "invalid_account_name", "a restricted grant's reference names its pool: letters, digits, '.', '_' and '-'"))?;
                 if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
                     return Err(ApiError::DuplicateReference(reference));

@@ -21,6 +21,7 @@ use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::TransactionKind;
 use crate::domain::access::Action;
+use crate::domain::managed;
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
@@ -151,9 +152,9 @@ pub async fn create_payout(
                 return Err(ApiError::Validation(errors));
             };
             let unit = db::projects::ensure_unit(conn, &unit)?;
-            let owed = funds::account_name("contributor", &agent.id)?;
+            let owed = funds::managed(managed::contributor(&agent.id))?;
             funds::ensure(conn, &project, &owed, unit.code(), true)?;
-            let sink = funds::account_name("payout", &method)?;
+            let sink = funds::managed(managed::payout(&method))?;
             funds::ensure(conn, &project, &sink, unit.code(), false)?;
             let record = funds::post(
                 conn,

@@ -661,3 +661,51 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::Internal(format!("blocking task: {error}"))
     }
 }
+
+impl From<crate::domain::distribution::StateError> for ApiError {
+    fn from(error: crate::domain::distribution::StateError) -> Self {
+        ApiError::DistributionState(error.status.as_str().to_owned(), error.action)
+    }
+}
+
+impl From<crate::domain::distribution::ApprovalError> for ApiError {
+    fn from(error: crate::domain::distribution::ApprovalError) -> Self {
+        use crate::domain::distribution::ApprovalError;
+        match error {
+            ApprovalError::SelfApproval => ApiError::SelfApproval,
+            ApprovalError::AlreadyApproved => ApiError::AlreadyApproved,
+        }
+    }
+}
+
+impl From<crate::domain::distribution::PayeesError> for ApiError {
+    fn from(error: crate::domain::distribution::PayeesError) -> Self {
+        use crate::domain::distribution::PayeesError;
+        match error {
+            PayeesError::Empty => {
+                ApiError::DistributionState("empty".to_owned(), "be executed: it pays nobody")
+            }
+            PayeesError::Overflow(overflow) => ApiError::ArithmeticOverflow(overflow),
+            PayeesError::AccountName(what) => ApiError::Internal(what),
+        }
+    }
+}
+
+impl From<crate::domain::transaction::ReversalError> for ApiError {
+    fn from(error: crate::domain::transaction::ReversalError) -> Self {
+        use crate::domain::transaction::ReversalError;
+        match error {
+            ReversalError::OfAReversal(id) => ApiError::ReversalOfReversal(id),
+            ReversalError::AlreadyReversed(id) => ApiError::AlreadyReversed(id),
+            unreadable @ ReversalError::Unreadable(..) => {
+                ApiError::Internal(unreadable.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::domain::distribution::UnknownStatus> for ApiError {
+    fn from(error: crate::domain::distribution::UnknownStatus) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}

@@ -22,6 +22,7 @@ use crate::domain::access::Action;
 use crate::domain::transaction::{
     DESCRIPTION_LENGTH_MAX, METADATA_BYTES_MAX, POSTINGS_PER_TRANSACTION_MAX,
 };
+use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
 use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -525,36 +526,23 @@ pub async fn create_reversal(
             db::projects::lock(conn, &project_id)?;
             let original = db::transactions::find(conn, &project_id, &transaction_id)?
                 .ok_or(ApiError::NotFound("transaction"))?;
-            if original.row.reverses_id.is_some() {
-                return Err(ApiError::ReversalOfReversal(original.row.id));
-            }
-            if original.reversed_by.is_some() {
-                return Err(ApiError::AlreadyReversed(original.row.id));
-            }
-            let mut postings = Vec::with_capacity(original.postings.len());
-            for posting in original.postings.iter().rev() {
-                postings.push(NewPosting {
-                    from: AccountName::parse(&posting.to)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?,
-                    to: AccountName::parse(&posting.from)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?,
-                    amount: Amount::from_minor(posting.amount).ok_or_else(|| {
-                        ApiError::Internal("stored amount out of range".to_owned())
-                    })?,
-                    unit: posting.currency.clone(),
-                });
-            }
-            let reversal = NewTransaction {
-                kind: TransactionKind::Reversal,
-                effective_date: effective_date.unwrap_or(original.row.effective_date),
-                description: if description.is_empty() {
-                    format!("Reversal of {}", original.row.id)
-                } else {
-                    description
-                },
-                metadata: "{}".to_owned(),
-                postings,
+            let stored = StoredTransaction {
+                id: &original.row.id,
+                effective_date: original.row.effective_date,
+                is_reversal: original.row.reverses_id.is_some(),
+                reversed: original.reversed_by.is_some(),
+                postings: original
+                    .postings
+                    .iter()
+                    .map(|posting| StoredPosting {
+                        from: &posting.from,
+                        to: &posting.to,
+                        amount: posting.amount,
+                        unit: &posting.currency,
+                    })
+                    .collect(),
             };
+            let reversal = reversal_of(&stored, effective_date, &description)?;
             let record =
                 db::transactions::post(conn, &project_id, &reversal, Some(&original.row.id))?;
             reply_with(conn, record)

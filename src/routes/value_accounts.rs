@@ -184,8 +184,11 @@ fn money_owed(
     agent_id: &str,
     units: &HashMap<String, Unit>,
 ) -> Result<Vec<MoneyOwed>, ApiError> {
-    let name = format!("contributor:{agent_id}");
-    let Some(account) = db::accounts::find(conn, project_id, &name)? else {
+    // An id that makes no account name has no account.
+    let Ok(name) = crate::domain::managed::contributor(agent_id) else {
+        return Ok(Vec::new());
+    };
+    let Some(account) = db::accounts::find(conn, project_id, name.as_str())? else {
         return Ok(Vec::new());
     };
     let movements = db::funds::movements(conn, &account.id)?;
@@ -217,7 +220,7 @@ fn money_owed(
         distributions_earned: money(units, &account.currency, earned),
         payouts_received: money(units, &account.currency, paid),
         balance_owed: money(units, &account.currency, i128::from(account.balance)),
-        account: name,
+        account: name.to_string(),
         currency: account.currency,
     }])
 }

@@ -75,7 +75,10 @@ pub async fn export_statement_csv(
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
         let agent = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
-        let account = db::accounts::find(conn, &project.id, &format!("contributor:{agent_id}"))?;
+        let account = match crate::domain::managed::contributor(&agent_id) {
+            Ok(name) => db::accounts::find(conn, &project.id, name.as_str())?,
+            Err(_) => None,
+        };
         Ok((project, agent, account))
     })
     .await?;
