@@ -49,6 +49,10 @@ struct Options {
     /// Append the results (Markdown) to this file as well.
     #[arg(long)]
     results: Option<std::path::PathBuf>,
+    /// An older build of the binary whose transfers-during-a-draft figures
+    /// are measured too, on the same SQLite database (a baseline).
+    #[arg(long)]
+    baseline_binary: Option<std::path::PathBuf>,
     /// Cargo passes `--bench`; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -839,49 +843,49 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     }
     analyze(&db);
     let seeded_in = seeding.elapsed();
-    let server = Server::start(store, &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")]).await;
-    let before = server.peak_rss_kib();
     let base = format!("/v1/projects/{project}/distributions");
     let draft_body = json!({"rule_set_version": 1, "pool": "pool:general", "amount": "100000.00",
                     "period_from": "2026-03-01", "period_to": "2026-03-31"});
-    // Ordinary transfers in the same project, alone and then while a
-    // draft over every contribution is computed: the draft must not hold
-    // the writer (or the project's lock) while it reads and computes.
-    write_accounts(&server, &project).await;
-    let mut alone = drive(&server, &project, DRAFT_CLIENTS, false, options.seconds).await;
-    let rehearsal = server.post(&base, &draft_body).await;
-    assert!(rehearsal["id"].is_string(), "{rehearsal}");
-    let drafting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let going = drafting.clone();
-    let transfers = tokio::spawn(drive_while(
+    let mut accounts_open = false;
+    if let (Some(binary), "SQLite") = (&options.baseline_binary, store.backend()) {
+        let server = Server::start_binary(
+            binary,
+            store,
+            &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")],
+        )
+        .await;
+        write_accounts(&server, &project).await;
+        accounts_open = true;
+        transfers_during_draft(
+            &server,
+            &project,
+            &base,
+            &draft_body,
+            options,
+            "baseline build",
+            results,
+        )
+        .await;
+        server.stop();
+    }
+    let server = Server::start(store, &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")]).await;
+    let before = server.peak_rss_kib();
+    if !accounts_open {
+        write_accounts(&server, &project).await;
+    }
+    transfers_during_draft(
         &server,
         &project,
-        DRAFT_CLIENTS,
-        false,
-        move || going.load(std::sync::atomic::Ordering::SeqCst),
-    ));
+        &base,
+        &draft_body,
+        options,
+        store.backend(),
+        results,
+    )
+    .await;
     let started = Instant::now();
     let draft = server.post(&base, &draft_body).await;
     let drafted = started.elapsed();
-    drafting.store(false, std::sync::atomic::Ordering::SeqCst);
-    let mut during = transfers.await.expect("transfers");
-    report(
-        results,
-        &format!(
-            "| transfers while a draft is computed | {} | {DRAFT_CLIENTS} clients | alone: {}/s, p50 {} ms, p99 {} ms, max {} ms | during a {} ms draft over {} contributions: {} transfers, p50 {} ms, p99 {} ms, max {} ms |",
-            store.backend(),
-            alone.throughput(),
-            alone.percentile(500),
-            alone.percentile(990),
-            alone.percentile(1000),
-            drafted.as_millis(),
-            options.contributions,
-            during.latencies_us.len(),
-            during.percentile(500),
-            during.percentile(990),
-            during.percentile(1000),
-        ),
-    );
     let lines = draft["lines"].as_array().map_or(0, Vec::len);
     let id = draft["id"].as_str().expect("run").to_owned();
     server
@@ -907,6 +911,54 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
             tenths(u128::from(peak), 1024),
             tenths(u128::from(before), 1024),
             seeded_in.as_secs(),
+        ),
+    );
+}
+
+/// Transfers in `project`, alone and then while a draft over every
+/// contribution is computed: the draft must not hold the writer (or the
+/// project's lock) while it reads and computes.
+async fn transfers_during_draft(
+    server: &Server,
+    project: &str,
+    base: &str,
+    draft_body: &serde_json::Value,
+    options: &Options,
+    label: &str,
+    results: &mut Option<std::fs::File>,
+) {
+    let mut alone = drive(server, project, DRAFT_CLIENTS, false, options.seconds).await;
+    // A first draft warms the database's caches, as the second will find them.
+    let rehearsal = server.post(base, draft_body).await;
+    assert!(rehearsal["id"].is_string(), "{rehearsal}");
+    let drafting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let going = drafting.clone();
+    let transfers = tokio::spawn(drive_while(
+        server,
+        project,
+        DRAFT_CLIENTS,
+        false,
+        move || going.load(std::sync::atomic::Ordering::SeqCst),
+    ));
+    let started = Instant::now();
+    server.post(base, draft_body).await;
+    let drafted = started.elapsed();
+    drafting.store(false, std::sync::atomic::Ordering::SeqCst);
+    let mut during = transfers.await.expect("transfers");
+    report(
+        results,
+        &format!(
+            "| transfers while a draft is computed | {label} | {DRAFT_CLIENTS} clients | alone: {}/s, p50 {} ms, p99 {} ms, max {} ms | during a {} ms draft over {} contributions: {} transfers, p50 {} ms, p99 {} ms, max {} ms |",
+            alone.throughput(),
+            alone.percentile(500),
+            alone.percentile(990),
+            alone.percentile(1000),
+            drafted.as_millis(),
+            options.contributions,
+            during.latencies_us.len(),
+            during.percentile(500),
+            during.percentile(990),
+            during.percentile(1000),
         ),
     );
 }
