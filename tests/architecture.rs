@@ -1,6 +1,6 @@
 //! The dependency rules of docs/ARCHITECTURE.md, checked on the source:
 //! the domain is pure (no actix, diesel or utoipa), storage knows nothing of
-//! HTTP, and the write pipeline knows no HTTP either.
+//! HTTP, and neither the operations nor the write pipeline know HTTP.
 
 use std::path::{Path, PathBuf};
 
@@ -95,6 +95,19 @@ fn the_write_pipeline_knows_no_http() {
     assert!(
         found.is_empty(),
         "the write pipeline must not use routes or HTTP:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn operations_know_no_http() {
+    let found = violations(
+        "ops",
+        &["routes", "actix_web", "actix", "utoipa", "utoipa_actix_web"],
+    );
+    assert!(
+        found.is_empty(),
+        "ops/ must not use routes or HTTP:\n{}",
         found.join("\n")
     );
 }

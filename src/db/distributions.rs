@@ -1,10 +1,15 @@
 //! Rule set versions, distribution runs and their approvals.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::DbConnection;
 use super::schema::{distribution_approvals, distributions, rule_sets};
+use super::{DbConnection, StorageError};
+use crate::domain::allocation::{Plan, Residue};
+use crate::domain::distribution::RunStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rule_sets)]
@@ -35,6 +40,141 @@ pub struct DistributionRow {
     pub created_at: NaiveDateTime,
     pub transaction_id: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
+}
+
+/// What a run was computed from, as stored with it (`inputs`, JSON).
+///
+/// Version 1 (runs drafted before project revisions) listed the ids of the
+/// contributions counted; version 2 records the project revision they were
+/// read at instead. Both load; only version 2 is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredInputs {
+    #[serde(default = "StoredInputs::first_version")]
+    pub version: u32,
+    pub rules_residue: Residue,
+    /// Per agent, per kind: approved value in minor units.
+    pub bases: BTreeMap<String, BTreeMap<String, i64>>,
+    /// The project revision the approved contributions were read at (2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributions_revision: Option<i64>,
+    /// The approved contributions the bases were summed from (1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contribution_ids: Vec<String>,
+}
+
+impl StoredInputs {
+    /// The version written now.
+    pub const VERSION: u32 = 2;
+
+    fn first_version() -> u32 {
+        1
+    }
+
+    /// Inputs of a run drafted now.
+    pub fn new(
+        rules_residue: Residue,
+        bases: BTreeMap<String, BTreeMap<String, i64>>,
+        contributions_revision: i64,
+    ) -> Self {
+        StoredInputs {
+            version: Self::VERSION,
+            rules_residue,
+            bases,
+            contributions_revision: Some(contributions_revision),
+            contribution_ids: Vec::new(),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, StorageError> {
+        let inputs: StoredInputs = serde_json::from_str(text)
+            .map_err(|e| StorageError::Corrupt(format!("a run's inputs: {e}")))?;
+        if !(1..=Self::VERSION).contains(&inputs.version) {
+            return Err(StorageError::Corrupt(format!(
+                "a run's inputs of unknown version {}",
+                inputs.version
+            )));
+        }
+        Ok(inputs)
+    }
+
+    pub fn to_json(&self) -> Result<String, StorageError> {
+        serde_json::to_string(self).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+}
+
+/// A run's plan as stored (`plan`, JSON): the domain's [`Plan`], whose
+/// shape has not changed since the first release (a test loads the
+/// previous release's runs).
+pub fn parse_plan(text: &str) -> Result<Plan, StorageError> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("a run's plan: {e}")))
+}
+
+/// A run as the rest of the service sees it: its row read once, with a
+/// known status, its inputs and its plan, or an error.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    pub project_id: String,
+    pub rule_set_version: i32,
+    pub pool_account: String,
+    pub currency: String,
+    pub amount: i64,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub status: RunStatus,
+    pub inputs: StoredInputs,
+    pub plan: Plan,
+    pub residue: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub transaction_id: Option<String>,
+}
+
+impl TryFrom<DistributionRow> for Run {
+    type Error = StorageError;
+
+    fn try_from(row: DistributionRow) -> Result<Self, StorageError> {
+        Ok(Run {
+            status: RunStatus::parse(&row.status)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            inputs: StoredInputs::parse(&row.inputs)?,
+            plan: parse_plan(&row.plan)?,
+            id: row.id,
+            project_id: row.project_id,
+            rule_set_version: row.rule_set_version,
+            pool_account: row.pool_account,
+            currency: row.currency,
+            amount: row.amount,
+            period_from: row.period_from,
+            period_to: row.period_to,
+            residue: row.residue,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            transaction_id: row.transaction_id,
+        })
+    }
+}
+
+/// One run, typed.
+pub fn run(
+    conn: &mut DbConnection,
+    project_id: &str,
+    id: &str,
+) -> Result<Option<Run>, StorageError> {
+    find(conn, project_id, id)?.map(Run::try_from).transpose()
+}
+
+/// A page of runs, typed.
+pub fn runs(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Run>, StorageError> {
+    list(conn, project_id, after, limit)?
+        .into_iter()
+        .map(Run::try_from)
+        .collect()
 }
 
 pub fn latest_version(conn: &mut DbConnection, project_id: &str) -> QueryResult<i32> {
@@ -126,12 +266,12 @@ pub fn list(
 pub fn set_status(
     conn: &mut DbConnection,
     id: &str,
-    status: &str,
+    status: RunStatus,
     transaction_id: Option<&str>,
 ) -> QueryResult<()> {
     diesel::update(distributions::table.find(id))
         .set((
-            distributions::status.eq(status),
+            distributions::status.eq(status.as_str()),
             distributions::transaction_id.eq(transaction_id),
             distributions::decided_at.eq(Some(super::now())),
         ))

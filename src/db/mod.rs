@@ -71,6 +71,10 @@ pub enum StorageError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A stored value the service would never have written: a status it
+    /// does not know, a JSON document of no known version.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 impl DatabaseUrl {

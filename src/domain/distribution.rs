@@ -9,9 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use super::AccountName;
-use super::allocation::{Plan, Residue};
-use super::money::Overflow;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::allocation::{Plan, Residue, decimal_ratio};
+use super::money::{Overflow, format_minor_wide};
+use super::{AccountName, Unit};
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -194,6 +197,123 @@ pub fn payees(
     Ok(payees)
 }
 
+/// An amount a step pays to a named account, as money text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainedTransfer {
+    pub step: usize,
+    pub account: String,
+    pub amount: String,
+}
+
+/// One recipient line with the words that say why it is what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainedLine {
+    pub step: usize,
+    pub agent: String,
+    /// The contributor's approved value in the period, all kinds.
+    pub basis: String,
+    /// The line's share of its step, in percent, to four decimals.
+    pub share_percent: String,
+    pub amount: String,
+    pub rounding_adjustment: String,
+    pub capped_by: String,
+    pub dropped: bool,
+    pub explanation: String,
+}
+
+/// A plan in words: what each step pays to accounts, and each line with
+/// its basis (per agent, per kind, from `bases`), its share and why.
+pub fn explain(
+    plan: &Plan,
+    bases: &BTreeMap<String, BTreeMap<String, i64>>,
+    unit: &Unit,
+    period: (NaiveDate, NaiveDate),
+) -> Result<(Vec<ExplainedTransfer>, Vec<ExplainedLine>), Overflow> {
+    let money = |minor: i64| unit.format_minor(minor);
+    let overflow = || Overflow("a line's share as a decimal");
+    let period = format!("{}..{}", period.0, period.1);
+    let no_kinds = BTreeMap::new();
+    let mut transfers = Vec::new();
+    let mut lines = Vec::new();
+    for step in &plan.steps {
+        if let Some(account) = &step.account {
+            transfers.push(ExplainedTransfer {
+                step: step.index,
+                account: account.clone(),
+                amount: money(step.amount),
+            });
+        }
+        let total_basis = step
+            .lines
+            .iter()
+            .try_fold(0_i128, |total, line| total.checked_add(line.weight))
+            .ok_or(Overflow("the sum of a step's weights"))?;
+        for line in &step.lines {
+            let kinds = bases.get(&line.agent).unwrap_or(&no_kinds);
+            // i128: a sum of a few i64 values cannot overflow it.
+            let basis_minor: i128 = kinds.values().map(|v| i128::from(*v)).sum();
+            let percent = if line.share_denominator > 0 {
+                let hundredfold = line.weight.checked_mul(100).ok_or_else(overflow)?;
+                decimal_ratio(hundredfold, 0, total_basis.max(1), 4).ok_or_else(overflow)?
+            } else {
+                Decimal::ZERO
+            };
+            let by_kind = kinds
+                .iter()
+                .map(|(kind, value)| format!("{kind} {}", money(*value)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let exact = decimal_ratio(
+                line.share_numerator,
+                unit.scale(),
+                line.share_denominator.max(1),
+                4,
+            )
+            .ok_or_else(overflow)?;
+            let mut explanation = format!(
+                "{} approved value ({by_kind}) in {period}: {} % of the step's {} = {exact} exactly",
+                format_minor_wide(basis_minor, unit.scale()),
+                percent.round_dp(2),
+                money(step.amount),
+            );
+            if line.rounding_adjustment > 0 {
+                explanation.push_str(&format!(
+                    ", +{} by largest remainder",
+                    money(line.rounding_adjustment)
+                ));
+            }
+            if line.capped_by > 0 {
+                explanation.push_str(&format!(", capped: {} to residue", money(line.capped_by)));
+            }
+            if line.dropped {
+                explanation.push_str(", below the minimum payout: to residue");
+            }
+            explanation.push_str(&format!("; paid {}", money(line.amount)));
+            lines.push(ExplainedLine {
+                step: step.index,
+                agent: line.agent.clone(),
+                basis: format_minor_wide(basis_minor, unit.scale()),
+                share_percent: percent.to_string(),
+                amount: money(line.amount),
+                rounding_adjustment: money(line.rounding_adjustment),
+                capped_by: money(line.capped_by),
+                dropped: line.dropped,
+                explanation,
+            });
+        }
+    }
+    Ok((transfers, lines))
+}
+
+/// Where a run's residue goes, in words: `pool`, `next_run` or `account:<name>`.
+pub fn residue_destination(residue: &Residue) -> String {
+    match residue {
+        Residue::Pool => "pool".to_owned(),
+        Residue::NextRun => "next_run".to_owned(),
+        Residue::Account { account } => format!("account:{account}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +491,41 @@ mod tests {
             payees(&plan, &Residue::Pool, contributor),
             Err(PayeesError::Overflow(_))
         ));
+    }
+
+    #[test]
+    fn a_line_explains_its_basis_share_and_adjustments() {
+        let mut with_extra = line("a", 334);
+        with_extra.weight = 1;
+        with_extra.share_numerator = 1000;
+        with_extra.share_denominator = 3;
+        with_extra.rounding_adjustment = 1;
+        let plan = Plan {
+            amount: 1000,
+            steps: vec![StepResult {
+                index: 0,
+                amount: 1000,
+                account: Some("reserve".to_owned()),
+                lines: vec![with_extra],
+                residue: 0,
+            }],
+            residue: 0,
+        };
+        let bases = BTreeMap::from([(
+            "a".to_owned(),
+            BTreeMap::from([("data".to_owned(), 50_000_i64), ("time".to_owned(), 31_250)]),
+        )]);
+        let unit = Unit::lookup("EUR").expect("EUR");
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).expect("date");
+        let (transfers, lines) =
+            explain(&plan, &bases, &unit, (day(1), day(31))).expect("explained");
+        assert_eq!(transfers[0].amount, "10.00");
+        assert_eq!(lines[0].basis, "812.50");
+        assert_eq!(lines[0].share_percent, "100");
+        assert_eq!(
+            lines[0].explanation,
+            "812.50 approved value (data 500.00, time 312.50) in 2026-03-01..2026-03-31: \
+             100 % of the step's 10.00 = 3.333333 exactly, +0.01 by largest remainder; paid 3.34"
+        );
     }
 }

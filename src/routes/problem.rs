@@ -627,7 +627,36 @@ impl From<StorageError> for ApiError {
                 tracing::warn!(error = %cause, "no database connection available");
                 ApiError::Unavailable
             }
+            // A transient failure stays one: the write is retried.
+            StorageError::Query(query) => query.into(),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::ops::Error> for ApiError {
+    fn from(error: crate::ops::Error) -> Self {
+        use crate::ops::Error;
+        match error {
+            Error::Invalid(problems) => ApiError::Validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError::new(p.field, &p.code, p.message))
+                    .collect(),
+            ),
+            Error::NotFound(missing) => ApiError::NotFound(missing.name()),
+            Error::Ledger(rule) => ApiError::Ledger(rule),
+            Error::RunState(state) => state.into(),
+            Error::Approval(approval) => approval.into(),
+            Error::PaysNobody => {
+                ApiError::DistributionState("empty".to_owned(), "be executed: it pays nobody")
+            }
+            Error::Overflow(overflow) => ApiError::ArithmeticOverflow(overflow),
+            Error::Changed(what) => ApiError::ChangedDuringComputation(what),
+            Error::Storage(storage) => storage.into(),
+            Error::Corrupt(what) => {
+                ApiError::Internal(format!("stored data is unreadable: {what}"))
+            }
         }
     }
 }
@@ -678,19 +707,6 @@ impl From<crate::domain::distribution::ApprovalError> for ApiError {
     }
 }
 
-impl From<crate::domain::distribution::PayeesError> for ApiError {
-    fn from(error: crate::domain::distribution::PayeesError) -> Self {
-        use crate::domain::distribution::PayeesError;
-        match error {
-            PayeesError::Empty => {
-                ApiError::DistributionState("empty".to_owned(), "be executed: it pays nobody")
-            }
-            PayeesError::Overflow(overflow) => ApiError::ArithmeticOverflow(overflow),
-            PayeesError::AccountName(what) => ApiError::Internal(what),
-        }
-    }
-}
-
 impl From<crate::domain::transaction::ReversalError> for ApiError {
     fn from(error: crate::domain::transaction::ReversalError) -> Self {
         use crate::domain::transaction::ReversalError;
@@ -704,8 +720,3 @@ impl From<crate::domain::transaction::ReversalError> for ApiError {
     }
 }
 
-impl From<crate::domain::distribution::UnknownStatus> for ApiError {
-    fn from(error: crate::domain::distribution::UnknownStatus) -> Self {
-        ApiError::Internal(error.to_string())
-    }
-}

@@ -61,9 +61,9 @@ pub async fn export_distribution_csv(
     let (project_id, id) = path.into_inner();
     let (project, run) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let row = db::distributions::find(conn, &project.id, &id)?
+        let run = db::distributions::run(conn, &project.id, &id)?
             .ok_or(ApiError::NotFound("distribution"))?;
-        let run = to_distribution(conn, &project, row)?;
+        let run = to_distribution(&project, crate::ops::distributions::view(conn, run)?);
         Ok((project, run))
     })
     .await?;

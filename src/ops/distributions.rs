@@ -1,0 +1,338 @@
+//! A distribution run's lifecycle: a draft computed from a read snapshot
+//! and recorded in a short write that re-checks what it read, approvals,
+//! one atomic execution, or a cancellation.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDate;
+
+use super::{Error, FieldProblem, Missing};
+use crate::db::distributions::{DistributionRow, Run, StoredInputs};
+use crate::db::projects::ProjectRow;
+use crate::db::{self, DbConnection};
+use crate::domain::allocation::{Basis, Plan, RuleSet, apportion};
+use crate::domain::distribution::{
+    ExplainedLine, ExplainedTransfer, PayeesError, RunStatus, check_approver, explain, payees,
+};
+use crate::domain::money::Overflow;
+use crate::domain::{
+    AccountName, Amount, NewPosting, NewTransaction, TransactionError, TransactionKind, Unit,
+    managed,
+};
+
+/// Which pool a draft distributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The pool of this grant of the project.
+    Grant(String),
+    /// The account of this name.
+    Pool(String),
+    /// The general pool of the project's currency.
+    General,
+}
+
+/// How much a draft distributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Share {
+    /// Everything the pool holds.
+    All,
+    /// A decimal amount in the pool's currency.
+    Amount(String),
+}
+
+/// A draft as the caller asked for it, parsed as far as it can be without
+/// the database: the problems found so far travel with it, to be reported
+/// together with the amount's.
+#[derive(Debug, Clone)]
+pub struct DraftRequest {
+    pub source: Source,
+    pub share: Share,
+    pub period: Option<(NaiveDate, NaiveDate)>,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// A draft computed in a read snapshot, with what its write re-checks.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pool: String,
+    pool_balance: i64,
+    whole_pool: bool,
+    unit: Unit,
+    amount: i64,
+    period: (NaiveDate, NaiveDate),
+    /// The project revision the contributions were read at.
+    revision: i64,
+    inputs: StoredInputs,
+    plan: Plan,
+}
+
+/// Computes a draft of `rules` over the approved contributions of the
+/// period: reads only, so it runs in a read snapshot outside the writer.
+pub fn compute_draft(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    rules: &RuleSet,
+    request: &DraftRequest,
+) -> Result<Draft, Error> {
+    let pool_name = match &request.source {
+        Source::Grant(grant) => {
+            db::funds::grant(conn, &project.id, grant)?
+                .ok_or(Error::NotFound(Missing::Grant))?
+                .pool_account
+        }
+        Source::Pool(pool) => pool.clone(),
+        Source::General => managed::general_pool(&project.currency, &project.currency)
+            .map_err(Error::corrupt)?
+            .to_string(),
+    };
+    let pool = db::accounts::find(conn, &project.id, &pool_name)?
+        .ok_or_else(|| TransactionError::UnknownAccount(pool_name.clone()))?;
+    let unit = db::projects::stored_unit(conn, &pool.currency)?
+        .ok_or_else(|| Error::corrupt(format!("the unit {} of a pool", pool.currency)))?;
+    let mut problems = request.problems.clone();
+    let amount = match &request.share {
+        Share::All => Amount::from_minor(pool.balance)
+            .ok_or_else(|| FieldProblem::new("amount", "amount_not_positive", "the pool is empty")),
+        Share::Amount(text) => {
+            Amount::parse(text, &unit).map_err(|e| FieldProblem::new("amount", e.code(), &e))
+        }
+    };
+    let amount = amount.map_err(|problem| problems.push(problem)).ok();
+    let (Some(amount), Some(period), true) = (amount, request.period, problems.is_empty()) else {
+        return Err(Error::Invalid(problems));
+    };
+    check_funds(&pool, &unit, amount.minor())?;
+    // Of the same snapshot as the contributions: a decision made since
+    // changes it, and the write finds the draft out of date.
+    let revision = db::projects::revision(conn, &project.id)?;
+    let bases = approved_bases(conn, &project.id, &pool.currency, period)?;
+    let basis_list: Vec<Basis> = bases
+        .iter()
+        .map(|(agent, kinds)| Basis {
+            agent: agent.clone(),
+            value_by_kind: kinds.clone(),
+        })
+        .collect();
+    let plan = apportion(rules, amount.minor(), unit.scale(), &basis_list)?;
+    Ok(Draft {
+        pool: pool.name,
+        pool_balance: pool.balance,
+        whole_pool: request.share == Share::All,
+        unit,
+        amount: amount.minor(),
+        period,
+        revision,
+        inputs: StoredInputs::new(rules.residue.clone(), bases, revision),
+        plan,
+    })
+}
+
+/// Per contributor, per kind: the approved value of the period in the
+/// pool's currency, corrections counted instead of what they replace.
+fn approved_bases(
+    conn: &mut DbConnection,
+    project_id: &str,
+    currency: &str,
+    (from, to): (NaiveDate, NaiveDate),
+) -> Result<BTreeMap<String, BTreeMap<String, i64>>, Error> {
+    let replaced: HashSet<String> = db::contributions::replaced(conn, project_id)?
+        .into_iter()
+        .collect();
+    let mut bases: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for row in db::contributions::approved_between(conn, project_id, from, to)? {
+        if replaced.contains(&row.id) || row.currency.as_deref() != Some(currency) {
+            continue;
+        }
+        let Some(value) = row.value else { continue };
+        let sum = bases
+            .entry(row.agent_id)
+            .or_default()
+            .entry(row.kind)
+            .or_insert(0);
+        *sum = sum
+            .checked_add(value)
+            .ok_or(Overflow("a contributor's approved value of one kind"))?;
+    }
+    Ok(bases)
+}
+
+/// No promises without funds: a draft cannot exceed the pool either.
+fn check_funds(pool: &db::accounts::AccountRow, unit: &Unit, amount: i64) -> Result<(), Error> {
+    if amount > pool.balance {
+        return Err(TransactionError::InsufficientFunds {
+            index: 0,
+            account: pool.name.clone(),
+            unit: pool.currency.clone(),
+            scale: unit.scale(),
+            balance: pool.balance,
+            amount,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Records a computed draft by `author`, after checking, under the
+/// project's lock, that nothing it read has changed: the project revision
+/// and the pool (it still holds the amount; a draft of everything still
+/// holds what was read).
+pub fn record_draft(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    author: &str,
+    rule_set_version: i32,
+    draft: &Draft,
+) -> Result<Run, Error> {
+    db::projects::lock(conn, &project.id)?;
+    if db::projects::revision(conn, &project.id)? != draft.revision {
+        return Err(Error::Changed(
+            "the project's contributions, rates or members",
+        ));
+    }
+    let pool = db::accounts::find(conn, &project.id, &draft.pool)?
+        .ok_or_else(|| TransactionError::UnknownAccount(draft.pool.clone()))?;
+    if draft.whole_pool && pool.balance != draft.pool_balance {
+        return Err(Error::Changed("the pool's balance"));
+    }
+    check_funds(&pool, &draft.unit, draft.amount)?;
+    let row = DistributionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.clone(),
+        rule_set_version,
+        pool_account: pool.name,
+        currency: pool.currency,
+        amount: draft.amount,
+        period_from: draft.period.0,
+        period_to: draft.period.1,
+        status: RunStatus::Draft.as_str().to_owned(),
+        inputs: draft.inputs.to_json()?,
+        plan: serde_json::to_string(&draft.plan).map_err(Error::corrupt)?,
+        residue: draft.plan.residue,
+        created_by: author.to_owned(),
+        created_at: db::now(),
+        transaction_id: None,
+        decided_at: None,
+    };
+    db::distributions::insert(conn, &row)?;
+    Ok(Run::try_from(row)?)
+}
+
+/// A run under its lock, for a change of state.
+fn locked(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+    db::distributions::lock(conn, id)?;
+    db::distributions::run(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Distribution))
+}
+
+/// `approver` approves a draft; with enough distinct approvals it is approved.
+pub fn approve(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    approver: &str,
+    id: &str,
+) -> Result<Run, Error> {
+    let run = locked(conn, project, id)?;
+    let required = project.distribution_approvals_required;
+    // The state first: approving a run that is not a draft is that.
+    run.status.approve(0, required)?;
+    let approvers = db::distributions::approvers(conn, &run.id)?;
+    let names: Vec<&str> = approvers.iter().map(|(a, _)| a.as_str()).collect();
+    check_approver(&run.created_by, approver, &names, required)?;
+    db::distributions::insert_approval(conn, &run.id, approver)?;
+    let after = run.status.approve(approvers.len() + 1, required)?;
+    if after != run.status {
+        db::distributions::set_status(conn, &run.id, after, None)?;
+    }
+    reread(conn, project, id)
+}
+
+/// Executes an approved run: one ledger transaction from its pool to every
+/// payee (contributors' accounts opened as needed), re-checking the pool.
+pub fn execute(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+    let run = locked(conn, project, id)?;
+    let executed = run.status.execute()?;
+    let pool = AccountName::parse(&run.pool_account).map_err(Error::corrupt)?;
+    let payees = payees(&run.plan, &run.inputs.rules_residue, |agent| {
+        managed::contributor(agent).map_err(|e| PayeesError::AccountName(e.to_string()))
+    })
+    .map_err(|error| match error {
+        PayeesError::Empty => Error::PaysNobody,
+        PayeesError::Overflow(overflow) => Error::Overflow(overflow),
+        PayeesError::AccountName(what) => Error::Corrupt(what),
+    })?;
+    let mut postings = Vec::with_capacity(payees.len());
+    for payee in payees {
+        if payee.contributor {
+            db::accounts::ensure(conn, &project.id, &payee.account, &run.currency, true)?;
+        }
+        if let Some(amount) = Amount::from_minor(payee.amount) {
+            postings.push(NewPosting {
+                from: pool.clone(),
+                to: payee.account,
+                amount,
+                unit: run.currency.clone(),
+            });
+        }
+    }
+    let transaction = NewTransaction {
+        kind: TransactionKind::Distribution,
+        effective_date: run.period_to,
+        description: format!(
+            "distribution run {} (rule set v{})",
+            run.id, run.rule_set_version
+        ),
+        metadata:
+            serde_json::json!({"distribution": run.id, "rule_set_version": run.rule_set_version})
+                .to_string(),
+        postings,
+    };
+    let record = db::transactions::post(conn, &project.id, &transaction, None).map_err(
+        |error| match error {
+            db::transactions::PostError::Rule(rule) => Error::Ledger(rule),
+            db::transactions::PostError::Database(database) => database.into(),
+        },
+    )?;
+    db::distributions::set_status(conn, &run.id, executed, Some(&record.row.id))?;
+    reread(conn, project, id)
+}
+
+/// Cancels a draft or approved run.
+pub fn cancel(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+    let run = locked(conn, project, id)?;
+    let cancelled = run.status.cancel()?;
+    db::distributions::set_status(conn, &run.id, cancelled, None)?;
+    reread(conn, project, id)
+}
+
+fn reread(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+    db::distributions::run(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Distribution))
+}
+
+/// A run as shown: its lines and transfers in words, and its approvals.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub run: Run,
+    pub unit: Unit,
+    pub transfers: Vec<ExplainedTransfer>,
+    pub lines: Vec<ExplainedLine>,
+    pub approvals: Vec<(String, chrono::NaiveDateTime)>,
+}
+
+/// Explains `run` and reads its approvals.
+pub fn view(conn: &mut DbConnection, run: Run) -> Result<RunView, Error> {
+    let unit = db::projects::stored_unit(conn, &run.currency)?
+        .ok_or_else(|| Error::corrupt(format!("the unit {} of a run", run.currency)))?;
+    let (transfers, lines) = explain(
+        &run.plan,
+        &run.inputs.bases,
+        &unit,
+        (run.period_from, run.period_to),
+    )?;
+    let approvals = db::distributions::approvers(conn, &run.id)?;
+    Ok(RunView {
+        run,
+        unit,
+        transfers,
+        lines,
+        approvals,
+    })
+}

@@ -1,0 +1,96 @@
+//! Operations: one function per use case that spans several aggregates (a
+//! distribution run's lifecycle, ...). Each takes domain values and a
+//! connection, applies the domain's rules through the database, and returns
+//! domain results or an [`Error`]. Nothing here knows HTTP: the handlers in
+//! `routes/` and the command line call these, and map [`Error`] to their
+//! own answers. Authorization is the caller's, made before the call in the
+//! same transaction.
+
+pub mod distributions;
+
+use crate::db::StorageError;
+use crate::domain::TransactionError;
+use crate::domain::distribution::{ApprovalError, StateError};
+use crate::domain::money::Overflow;
+
+/// A value of a request that breaks a rule, named by the field it came
+/// from, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+        FieldProblem {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// What the resource a lookup did not find is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    RuleSet,
+    Grant,
+    Distribution,
+}
+
+impl Missing {
+    /// The resource's name, as problem codes use it (`<name>_not_found`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Missing::RuleSet => "rule set",
+            Missing::Grant => "grant",
+            Missing::Distribution => "distribution",
+        }
+    }
+}
+
+/// Why an operation did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldProblem>),
+    #[error("{} not found", .0.name())]
+    NotFound(Missing),
+    #[error(transparent)]
+    Ledger(#[from] TransactionError),
+    #[error(transparent)]
+    RunState(#[from] StateError),
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    /// An approved run whose plan pays nobody is not executed.
+    #[error("this distribution run pays nobody")]
+    PaysNobody,
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
+    /// What a computation read changed before its result could be written.
+    #[error("{0} changed while this request was computed")]
+    Changed(&'static str),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stored value the service would never have written.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(error: diesel::result::Error) -> Self {
+        Error::Storage(StorageError::Query(error))
+    }
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+        Error::Invalid(vec![FieldProblem::new(field, code, message)])
+    }
+
+    pub fn corrupt(what: impl ToString) -> Self {
+        Error::Corrupt(what.to_string())
+    }
+}
