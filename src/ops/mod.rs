@@ -6,6 +6,7 @@
 //! own answers. Authorization is the caller's, made before the call in the
 //! same transaction.
 
+pub mod contributions;
 pub mod distributions;
 
 use crate::db::StorageError;
@@ -35,6 +36,7 @@ impl FieldProblem {
 /// What the resource a lookup did not find is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
+    Contribution,
     RuleSet,
     Grant,
     Distribution,
@@ -44,6 +46,7 @@ impl Missing {
     /// The resource's name, as problem codes use it (`<name>_not_found`).
     pub fn name(self) -> &'static str {
         match self {
+            Missing::Contribution => "contribution",
             Missing::RuleSet => "rule set",
             Missing::Grant => "grant",
             Missing::Distribution => "distribution",
@@ -58,6 +61,12 @@ pub enum Error {
     Invalid(Vec<FieldProblem>),
     #[error("{} not found", .0.name())]
     NotFound(Missing),
+    #[error("agent {0} does not exist")]
+    UnknownAgent(String),
+    #[error("this contribution is already corrected by contribution {0}")]
+    AlreadyCorrected(String),
+    #[error("no valuation rate applies to this contribution on its date")]
+    NoApplicableRate,
     #[error(transparent)]
     Ledger(#[from] TransactionError),
     #[error(transparent)]

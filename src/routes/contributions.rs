@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,20 +26,16 @@ use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::{
-    ContributionFacts, ContributionKind, ContributionStatus, QuantityUnit, RateCandidate,
-    select_rate, status_after, value,
+    ContributionKind, ContributionStatus, QuantityUnit, status_after,
 };
-use crate::domain::licence::{self, LicencePolicy};
-use crate::domain::{Amount, Unit};
+use crate::ops::contributions::{NewContribution, NewDataset};
+use crate::ops::{self, FieldProblem};
 
 /// Longest description or dataset text field, in characters.
 pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;
 /// Longest review reason, in characters.
 pub const REVIEW_REASON_LENGTH_MAX: usize = 1_000;
-/// Longest SPDX licence expression, in characters: real ones
-/// (`CC-BY-4.0 OR ODbL-1.0`) are a few dozen; a longer text is no licence
-/// anyone would read, and is stored with every contribution.
-pub const LICENCE_LENGTH_MAX: usize = 500;
+pub use crate::ops::contributions::LICENCE_LENGTH_MAX;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_contribution)
@@ -367,48 +361,6 @@ fn optional_text(
     Some(text.to_owned())
 }
 
-/// Values a contribution with the rate in force, or refuses it.
-fn valuation(
-    conn: &mut DbConnection,
-    project: &ProjectRow,
-    facts: &ContributionFacts<'_>,
-    quantity: Amount,
-    units: &HashMap<String, Unit>,
-) -> Result<Option<(RateRow, i64)>, ApiError> {
-    let rows = db::rates::of_kind(conn, &project.id, facts.kind.as_str())?;
-    let candidates: Vec<RateCandidate> = rows
-        .iter()
-        .filter_map(|row| {
-            Some(RateCandidate {
-                id: row.id.clone(),
-                kind: ContributionKind::parse(&row.kind)?,
-                skill: Some(row.skill.clone()).filter(|s| !s.is_empty()),
-                equipment: Some(row.equipment.clone()).filter(|s| !s.is_empty()),
-                agent: Some(row.agent_id.clone()).filter(|s| !s.is_empty()),
-                per: QuantityUnit::parse(&row.per)?,
-                effective_from: row.effective_from,
-            })
-        })
-        .collect();
-    let Some(chosen) = select_rate(&candidates, facts) else {
-        return if project.allow_unvalued != 0 {
-            Ok(None)
-        } else {
-            Err(ApiError::NoApplicableRate)
-        };
-    };
-    let rate = rows
-        .into_iter()
-        .find(|row| row.id == chosen.id)
-        .ok_or_else(|| ApiError::Internal("chosen rate vanished".to_owned()))?;
-    let currency = units
-        .get(&rate.currency)
-        .ok_or_else(|| ApiError::Internal(format!("unit {} not recorded", rate.currency)))?;
-    let minor = value(quantity, facts.unit, rate.rate, currency)
-        .map_err(|e| ApiError::field("quantity", "amount_too_large", e))?;
-    Ok(Some((rate, minor)))
-}
-
 /// Log a contribution. Contributors log their own; treasurers and owners may
 /// log for any member. It is valued now, from the rate in force on its date.
 #[utoipa::path(
@@ -450,7 +402,7 @@ pub async fn create_contribution(
             limits::check_id(field, id)?;
         }
     }
-    let checked = check(&request);
+    let contribution = check(&request);
     write::run(
         &state,
         Some(project_id.clone()),
@@ -458,36 +410,46 @@ pub async fn create_contribution(
         key.0,
         body.fingerprint,
         move |conn| {
-            let caller = Caller::require(conn, &credentials)?;
-            let row = record(conn, &caller, &project_id, &request, checked)?;
+            let (caller, project) =
+                authorize_recording(conn, &credentials, &project_id, &contribution)?;
+            let row = ops::contributions::record(conn, &project, &caller.id, &contribution)?;
             Reply::created(&one(conn, row)?)
         },
     )
     .await
 }
 
-/// A contribution request checked field by field, before the database.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    kind: ContributionKind,
-    unit: QuantityUnit,
-    date: Option<NaiveDate>,
-    quantity: Option<Amount>,
-    description: String,
-    skill: Option<String>,
-    equipment: Option<String>,
-    errors: Vec<FieldError>,
+/// The caller, if they may record `contribution` in the project: their own
+/// as a member, anyone's as an owner or treasurer.
+pub fn authorize_recording(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    contribution: &NewContribution,
+) -> Result<(AgentRow, ProjectRow), ApiError> {
+    let caller = Caller::require(conn, credentials)?;
+    let project = authorize_agent(conn, &caller, project_id, contribution)?;
+    Ok((caller, project))
 }
 
-impl Checked {
-    /// The problems found so far.
-    pub fn errors(&self) -> &[FieldError] {
-        &self.errors
-    }
+/// Like [`authorize_recording`], for a caller already resolved.
+pub fn authorize_agent(
+    conn: &mut DbConnection,
+    caller: &AgentRow,
+    project_id: &str,
+    contribution: &NewContribution,
+) -> Result<ProjectRow, ApiError> {
+    let own = contribution.agent_for(&caller.id) == caller.id;
+    access::authorize(
+        conn,
+        &Caller::Agent(caller.clone()),
+        project_id,
+        Action::RecordContribution { own },
+    )
 }
 
 /// Checks what can be checked without the database.
-pub fn check(request: &CreateContributionRequest) -> Checked {
+pub fn check(request: &CreateContributionRequest) -> NewContribution {
     let kind = ContributionKind::from(request.kind);
     let unit = QuantityUnit::from(request.unit);
     let mut errors = Vec::new();
@@ -588,7 +550,8 @@ pub fn check(request: &CreateContributionRequest) -> Checked {
             ));
         }
     }
-    Checked {
+    NewContribution {
+        agent: request.agent.clone(),
         kind,
         unit,
         date,
@@ -596,125 +559,19 @@ pub fn check(request: &CreateContributionRequest) -> Checked {
         description,
         skill,
         equipment,
-        errors,
+        dataset: request.dataset.as_ref().map(|dataset| NewDataset {
+            title: dataset.title.clone(),
+            uri: dataset.uri.clone(),
+            size_bytes: dataset.size_bytes,
+            checksum: dataset.checksum.clone(),
+            licence: dataset.licence.clone(),
+        }),
+        supersedes: request.supersedes.clone(),
+        problems: errors
+            .into_iter()
+            .map(|e| FieldProblem::new(e.field, &e.code, e.message))
+            .collect(),
     }
-}
-
-/// Records a checked contribution for `caller` in `project_id`, within the
-/// caller's database transaction: authorization, agent, licence policy,
-/// correction and valuation, then the insert. Every field problem found is
-/// returned at once as a validation error.
-pub fn record(
-    conn: &mut DbConnection,
-    caller: &AgentRow,
-    project_id: &str,
-    request: &CreateContributionRequest,
-    checked: Checked,
-) -> Result<ContributionRow, ApiError> {
-    let row = prepare(conn, caller, project_id, request, checked)?;
-    db::contributions::insert(conn, &row)?;
-    Ok(row)
-}
-
-/// Everything [`record`] does but the insert: authorizes, checks, values
-/// the contribution and returns its row, reading only (so an import can
-/// prepare its rows outside the writer).
-pub fn prepare(
-    conn: &mut DbConnection,
-    caller: &AgentRow,
-    project_id: &str,
-    request: &CreateContributionRequest,
-    checked: Checked,
-) -> Result<ContributionRow, ApiError> {
-    let Checked {
-        kind,
-        unit,
-        date,
-        quantity,
-        description,
-        skill,
-        equipment,
-        mut errors,
-    } = checked;
-    let agent_id = request.agent.clone().unwrap_or_else(|| caller.id.clone());
-    let own = agent_id == caller.id;
-    let caller = Caller::Agent(caller.clone());
-    let project = access::authorize(
-        conn,
-        &caller,
-        project_id,
-        Action::RecordContribution { own },
-    )?;
-    if !own && db::agents::find(conn, &agent_id)?.is_none() {
-        return Err(ApiError::UnknownAgent(agent_id));
-    }
-    let policy = LicencePolicy::parse(&project.licence_policy).unwrap_or(LicencePolicy::Any);
-    let licence = match &request.dataset {
-        // Too long a text is already refused; it is not parsed.
-        Some(dataset) if dataset.licence.chars().count() > LICENCE_LENGTH_MAX => None,
-        Some(dataset) => match licence::check(&dataset.licence, policy) {
-            Ok(expression) => Some(expression),
-            Err(error) => {
-                errors.push(FieldError::new("dataset.licence", error.code(), &error));
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(supersedes) = &request.supersedes {
-        let original = db::contributions::find(conn, &project.id, supersedes)?
-            .ok_or(ApiError::NotFound("contribution"))?;
-        if original.agent_id != agent_id {
-            errors.push(FieldError::new(
-                "supersedes",
-                "invalid_scope",
-                "a correction is for the same contributor",
-            ));
-        }
-        if let Some(existing) = db::contributions::live_corrections(conn, supersedes)?.first() {
-            return Err(ApiError::AlreadyCorrected(existing.clone()));
-        }
-    }
-    let (Some(date), Some(quantity), true) = (date, quantity, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
-    };
-    let units = super::stored_units(conn)?;
-    let facts = ContributionFacts {
-        kind,
-        unit,
-        date,
-        agent: &agent_id,
-        skill: skill.as_deref(),
-        equipment: equipment.as_deref(),
-    };
-    let valued = valuation(conn, &project, &facts, quantity, &units)?;
-    let dataset = request.dataset.as_ref();
-    let row = ContributionRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
-        agent_id: agent_id.clone(),
-        kind: kind.as_str().to_owned(),
-        date,
-        quantity: quantity.minor(),
-        unit: unit.as_str().to_owned(),
-        description,
-        skill,
-        equipment,
-        dataset_title: dataset.map(|d| d.title.trim().to_owned()),
-        dataset_uri: dataset.and_then(|d| d.uri.clone()),
-        dataset_size_bytes: dataset.and_then(|d| d.size_bytes),
-        dataset_checksum: dataset.and_then(|d| d.checksum.clone()),
-        licence,
-        rate_id: valued.as_ref().map(|(rate, _)| rate.id.clone()),
-        value: valued.as_ref().map(|(_, minor)| *minor),
-        currency: valued.as_ref().map(|(rate, _)| rate.currency.clone()),
-        supersedes_id: request.supersedes.clone(),
-        status: ContributionStatus::Pending.as_str().to_owned(),
-        recorded_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-        recorded_at: db::now(),
-        decided_at: None,
-    };
-    Ok(row)
 }
 
 /// List a project's contributions, oldest first.

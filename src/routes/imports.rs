@@ -26,6 +26,8 @@ use crate::db::contributions::ContributionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::agent::Email;
+use crate::ops::contributions::NewContribution;
+use crate::ops::{self, FieldProblem};
 
 /// Most data rows one import may carry.
 pub const IMPORT_ROWS_MAX: usize = 10_000;
@@ -81,8 +83,7 @@ pub struct CsvFile(#[allow(dead_code)] Vec<u8>);
 struct Row {
     line: u64,
     agent: Option<String>,
-    request: CreateContributionRequest,
-    checked: contributions::Checked,
+    checked: NewContribution,
 }
 
 /// Import contributions from a CSV timesheet (all rows or none).
@@ -252,7 +253,8 @@ enum RowError {
     Fatal(ApiError),
 }
 
-/// Resolves the row's agent and prepares its contribution (reading only).
+/// Resolves the row's agent, authorizes the caller to record it, and
+/// prepares its contribution (reading only).
 fn prepare_row(
     conn: &mut DbConnection,
     caller: &db::agents::AgentRow,
@@ -263,41 +265,46 @@ fn prepare_row(
     let cell = |column: &str, code: &str, message: String| {
         RowError::Cells(vec![FieldError::cell(line, column, code, message)])
     };
+    let cells = |problems: &[FieldProblem]| {
+        problems
+            .iter()
+            .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message))
+            .collect::<Vec<_>>()
+    };
     if let Some(agent) = row.agent.take() {
         match member_named(conn, project_id, &agent).map_err(|e| RowError::Fatal(e.into()))? {
-            Some(member) => row.request.agent = Some(member),
+            Some(member) => row.checked.agent = Some(member),
             None => {
-                let mut cells = vec![FieldError::cell(
+                let mut found = vec![FieldError::cell(
                     line,
                     "agent",
                     "unknown_agent",
                     "no member of this project has this id or email",
                 )];
-                cells.extend(
-                    row.checked
-                        .errors()
-                        .iter()
-                        .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message)),
-                );
-                return Err(RowError::Cells(cells));
+                found.extend(cells(&row.checked.problems));
+                return Err(RowError::Cells(found));
             }
         }
     }
-    match contributions::prepare(conn, caller, project_id, &row.request, row.checked) {
+    let project = match contributions::authorize_agent(conn, caller, project_id, &row.checked) {
+        Ok(project) => project,
+        Err(error @ ApiError::Forbidden) => {
+            return Err(cell("agent", error.code(), error.to_string()));
+        }
+        Err(error) => return Err(RowError::Fatal(error)),
+    };
+    match ops::contributions::prepare(conn, &project, &caller.id, &row.checked) {
         Ok(prepared) => Ok(prepared),
-        Err(ApiError::Validation(fields)) => Err(RowError::Cells(
-            fields
-                .into_iter()
-                .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, f.message))
-                .collect(),
-        )),
-        Err(error @ (ApiError::UnknownAgent(_) | ApiError::Forbidden)) => {
+        Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems))),
+        Err(error @ ops::Error::UnknownAgent(_)) => {
+            let error = ApiError::from(error);
             Err(cell("agent", error.code(), error.to_string()))
         }
-        Err(error @ ApiError::NoApplicableRate) => {
+        Err(error @ ops::Error::NoApplicableRate) => {
+            let error = ApiError::from(error);
             Err(cell("kind", error.code(), error.to_string()))
         }
-        Err(error) => Err(RowError::Fatal(error)),
+        Err(error) => Err(RowError::Fatal(error.into())),
     }
 }
 
@@ -537,7 +544,6 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
     Ok(Row {
         line,
         agent: get("agent"),
-        request,
         checked,
     })
 }

@@ -645,6 +645,9 @@ impl From<crate::ops::Error> for ApiError {
                     .collect(),
             ),
             Error::NotFound(missing) => ApiError::NotFound(missing.name()),
+            Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
+            Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),
+            Error::NoApplicableRate => ApiError::NoApplicableRate,
             Error::Ledger(rule) => ApiError::Ledger(rule),
             Error::RunState(state) => state.into(),
             Error::Approval(approval) => approval.into(),
@@ -719,4 +722,3 @@ impl From<crate::domain::transaction::ReversalError> for ApiError {
         }
     }
 }
-
