@@ -8,6 +8,7 @@
 
 pub mod contributions;
 pub mod distributions;
+pub mod funds;
 
 use crate::db::StorageError;
 use crate::domain::TransactionError;
@@ -67,6 +68,8 @@ pub enum Error {
     AlreadyCorrected(String),
     #[error("no valuation rate applies to this contribution on its date")]
     NoApplicableRate,
+    #[error("a grant with the reference `{0}` is already recorded in this project")]
+    DuplicateReference(String),
     #[error(transparent)]
     Ledger(#[from] TransactionError),
     #[error(transparent)]

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
+
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +17,7 @@ use super::expenses::CATEGORIES_PER_PROJECT_MAX;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
-use super::funds::{self, Leg};
+use super::funds;
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
@@ -25,9 +27,9 @@ use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::GrantRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
-use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
-use crate::domain::managed;
 use crate::domain::{TransactionKind, Unit};
+use crate::ops::funds::NewGrant;
+use crate::ops::{self, FieldProblem};
 
 /// Longest grant reference, in characters.
 pub const GRANT_REFERENCE_LENGTH_MAX: usize = 100;
@@ -139,63 +141,23 @@ pub struct GrantPage {
     pub next_cursor: Option<String>,
 }
 
-/// The grant's figures, computed from the ledger's postings on its pool.
+/// The grant as the API shows it, with its figures from the ledger.
 fn to_grant(
     conn: &mut DbConnection,
     units: &HashMap<String, Unit>,
     row: GrantRow,
 ) -> Result<Grant, ApiError> {
-    let pool = db::accounts::find(conn, &row.project_id, &row.pool_account)?
-        .ok_or_else(|| ApiError::Internal("grant pool missing".to_owned()))?;
-    let movements = db::funds::movements(conn, &pool.id)?;
-    let reversed: Vec<String> = movements
-        .iter()
-        .filter_map(|m| m.reverses.clone())
-        .collect();
-    let original_kinds: HashMap<String, String> = db::funds::reversed_kinds(conn, &reversed)?
-        .into_iter()
-        .collect();
-    let grant_tx = db::transactions::find(conn, &row.project_id, &row.transaction_id)?
-        .ok_or_else(|| ApiError::Internal("grant transaction missing".to_owned()))?;
-    let pool_shared = row.restriction.is_none();
-    let mut pool_movements = Vec::with_capacity(movements.len());
-    for movement in &movements {
-        let kind = match &movement.reverses {
-            Some(original) => original_kinds.get(original).map_or("", String::as_str),
-            None => movement.kind.as_str(),
-        };
-        // A reversal whose original is not found counts as none of the three.
-        if let Some(kind) = TransactionKind::parse(kind) {
-            pool_movements.push(PoolMovement {
-                kind,
-                amount: movement.amount,
-                into: movement.into,
-            });
-        }
-    }
-    let share = if pool_shared {
-        Pool::Shared {
-            amount: row.amount,
-            reversed: grant_tx.reversed_by.is_some(),
-        }
-    } else {
-        Pool::Own
-    };
-    let GrantFigures {
-        received,
-        spent,
-        distributed,
-    } = grant_figures(pool_movements, share);
+    let (figures, remaining, reversed_by) = ops::funds::figures(conn, &row)?;
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
         crate::domain::money::format_minor_wide(minor, scale)
     };
     Ok(Grant {
         amount: super::format_minor(units, &row.currency, row.amount),
-        received: money(received),
-        spent: money(spent),
-        distributed: money(distributed),
-        remaining: money(i128::from(pool.balance)),
+        received: money(figures.received),
+        spent: money(figures.spent),
+        distributed: money(figures.distributed),
+        remaining: money(i128::from(remaining)),
         kind: if row.kind == "donation" {
             GrantKind::Donation
         } else {
@@ -210,8 +172,8 @@ fn to_grant(
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .collect(),
-        pool_shared,
-        reversed_by: grant_tx.reversed_by,
+        pool_shared: row.restriction.is_none(),
+        reversed_by,
         id: row.id,
         funder: row.funder_id,
         reference: row.reference,
@@ -253,8 +215,29 @@ pub async fn create_grant(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
-    let request = body.value;
-    limits::check_id("funder", &request.funder)?;
+    limits::check_id("funder", &body.value.funder)?;
+    let grant = parse_grant(&body.value);
+    let scope = access::idempotency_scope(&credentials);
+    write::run(
+        &state,
+        Some(project_id.clone()),
+        scope,
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let row = ops::funds::receive_grant(conn, &project, &recorder, &grant)?;
+            let units = super::stored_units(conn)?;
+            Reply::created(&to_grant(conn, &units, row)?)
+        },
+    )
+    .await
+}
+
+/// A grant request checked field by field, before the database.
+fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
     let mut errors = Vec::new();
     let reference = funds::text(
         "reference",
@@ -265,24 +248,7 @@ pub async fn create_grant(
     let received_on = parse_date("received_on", &request.received_on)
         .map_err(|e| errors.push(e))
         .ok();
-    let period_start = request.period_start.as_deref().and_then(|d| {
-        parse_date("period_start", d)
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
-    let period_end = request
-        .period_end
-        .as_deref()
-        .and_then(|d| parse_date("period_end", d).map_err(|e| errors.push(e)).ok());
-    if let (Some(start), Some(end)) = (period_start, period_end)
-        && start > end
-    {
-        errors.push(FieldError::new(
-            "period_end",
-            "invalid_date",
-            "the period ends before it starts",
-        ));
-    }
+    let (period_start, period_end) = parse_period(request, &mut errors);
     let restriction = request
         .restriction
         .as_deref()
@@ -296,32 +262,7 @@ pub async fn create_grant(
             "donations carry no conditions; record a grant",
         ));
     }
-    if request.eligible_categories.len() > CATEGORIES_PER_PROJECT_MAX {
-        errors.push(FieldError::new(
-            "eligible_categories",
-            "too_many_categories",
-            format!(
-                "at most {CATEGORIES_PER_PROJECT_MAX} categories, as many as a project may have"
-            ),
-        ));
-    }
-    let mut eligible_categories: Vec<String> = Vec::new();
-    for (index, category) in request
-        .eligible_categories
-        .iter()
-        .take(CATEGORIES_PER_PROJECT_MAX)
-        .enumerate()
-    {
-        let category = funds::segment(
-            &format!("eligible_categories[{index}]"),
-            category,
-            &mut errors,
-        );
-        // A category named twice is the same category: it is kept once.
-        if !eligible_categories.contains(&category) {
-            eligible_categories.push(category);
-        }
-    }
+    let eligible_categories = parse_categories(&request.eligible_categories, &mut errors);
     if restriction.is_some() && reference.contains(':') {
         errors.push(FieldError::new(
             "reference",
@@ -336,70 +277,72 @@ pub async fn create_grant(
         GRANT_TEXT_LENGTH_MAX,
         &mut errors,
     );
-    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
-        let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-        // Serialise writers of this project first, so the reference check holds.
-        db::projects::lock(conn, &project.id)?;
-        let units = super::stored_units(conn)?;
-        let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
-        let funder = db::agents::find(conn, &request.funder)?.ok_or_else(|| ApiError::UnknownAgent(request.funder.clone()))?;
-        let (Some((unit, amount)), Some(received_on), true) = (money, received_on, errors.is_empty()) else {
-            return Err(ApiError::Validation(errors));
-        };
-        if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {
-            return Err(ApiError::DuplicateReference(reference));
-        }
-        let unit = db::projects::ensure_unit(conn, &unit)?;
-        let funder_account = funds::managed(managed::funder(&funder.id))?;
-        funds::ensure(conn, &project, &funder_account, unit.code(), false)?;
-        let pool = match &restriction {
-            Some(_) => {
-                let name = managed::grant_pool(&reference)
-                    .map_err(|_| ApiError::field("reference", "invalid_account_name", "a restricted grant's reference names its pool: letters, digits, '.', '_' and '-'"))?;
-                if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
-                    return Err(ApiError::DuplicateReference(reference));
-                }
-                name
-            }
-            None => funds::general_pool(&project, unit.code())?,
-        };
-        funds::ensure(conn, &project, &pool, unit.code(), true)?;
-        let kind = match request.kind {
+    NewGrant {
+        funder: request.funder.clone(),
+        kind: match request.kind {
             GrantKind::Grant => TransactionKind::Grant,
             GrantKind::Donation => TransactionKind::Donation,
-        };
-        let record = funds::post(
-            conn,
-            &project,
-            kind,
-            received_on,
-            if description.is_empty() { format!("{} {reference}", kind.as_str()) } else { description },
-            serde_json::json!({"reference": reference, "funder": funder.id}),
-            vec![Leg { from: funder_account, to: pool.clone(), amount, currency: unit.code().to_owned() }],
-        )?;
-        let row = GrantRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            project_id: project.id.clone(),
-            funder_id: funder.id,
-            kind: kind.as_str().to_owned(),
-            reference,
-            amount: amount.minor(),
-            currency: unit.code().to_owned(),
-            received_on,
-            period_start,
-            period_end,
-            restriction,
-            eligible_categories: eligible_categories.join(","),
-            pool_account: pool.to_string(),
-            transaction_id: record.row.id,
-            created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-            created_at: db::now(),
-        };
-        db::funds::insert_grant(conn, &row)?;
-        let units = super::stored_units(conn)?;
-        Reply::created(&to_grant(conn, &units, row)?)
-    })
-    .await
+        },
+        reference,
+        amount: request.amount.clone(),
+        currency: request.currency.clone(),
+        received_on,
+        period_start,
+        period_end,
+        restriction,
+        eligible_categories,
+        description,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    }
+}
+
+/// The grant's period, if given, and that it does not end before it starts.
+fn parse_period(
+    request: &CreateGrantRequest,
+    errors: &mut Vec<FieldError>,
+) -> (Option<NaiveDate>, Option<NaiveDate>) {
+    let mut date = |field: &str, text: &Option<String>| {
+        text.as_deref()
+            .and_then(|d| parse_date(field, d).map_err(|e| errors.push(e)).ok())
+    };
+    let start = date("period_start", &request.period_start);
+    let end = date("period_end", &request.period_end);
+    if let (Some(start), Some(end)) = (start, end)
+        && start > end
+    {
+        errors.push(FieldError::new(
+            "period_end",
+            "invalid_date",
+            "the period ends before it starts",
+        ));
+    }
+    (start, end)
+}
+
+/// The eligible categories, each named once, at most as many as a project has.
+fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if categories.len() > CATEGORIES_PER_PROJECT_MAX {
+        errors.push(FieldError::new(
+            "eligible_categories",
+            "too_many_categories",
+            format!(
+                "at most {CATEGORIES_PER_PROJECT_MAX} categories, as many as a project may have"
+            ),
+        ));
+    }
+    let mut eligible: Vec<String> = Vec::new();
+    for (index, category) in categories
+        .iter()
+        .take(CATEGORIES_PER_PROJECT_MAX)
+        .enumerate()
+    {
+        let category = funds::segment(&format!("eligible_categories[{index}]"), category, errors);
+        // A category named twice is the same category: it is kept once.
+        if !eligible.contains(&category) {
+            eligible.push(category);
+        }
+    }
+    eligible
 }
 
 /// List grants and donations, oldest first.

@@ -648,6 +648,7 @@ impl From<crate::ops::Error> for ApiError {
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),
             Error::NoApplicableRate => ApiError::NoApplicableRate,
+            Error::DuplicateReference(reference) => ApiError::DuplicateReference(reference),
             Error::Ledger(rule) => ApiError::Ledger(rule),
             Error::RunState(state) => state.into(),
             Error::Approval(approval) => approval.into(),
@@ -720,5 +721,11 @@ impl From<crate::domain::transaction::ReversalError> for ApiError {
                 ApiError::Internal(unreadable.to_string())
             }
         }
+    }
+}
+
+impl From<FieldError> for crate::ops::FieldProblem {
+    fn from(error: FieldError) -> Self {
+        crate::ops::FieldProblem::new(error.field, &error.code, error.message)
     }
 }

@@ -1,0 +1,252 @@
+//! Money received: a grant or donation posted from its funder's account
+//! into the general pool or, when restricted, into a pool of its own; and
+//! a grant's figures read back from the ledger.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::{Error, FieldProblem};
+use crate::db::accounts::AccountRow;
+use crate::db::funds::GrantRow;
+use crate::db::projects::ProjectRow;
+use crate::db::transactions::{PostError, TransactionRecord};
+use crate::db::{self, DbConnection};
+use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
+use crate::domain::{
+    AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind, managed,
+};
+
+/// A grant or donation as asked for, checked as far as it can be without
+/// the database, with the problems found so far.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub funder: String,
+    /// [`TransactionKind::Grant`] or [`TransactionKind::Donation`].
+    pub kind: TransactionKind,
+    pub reference: String,
+    pub amount: String,
+    pub currency: String,
+    pub received_on: Option<NaiveDate>,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub restriction: Option<String>,
+    pub eligible_categories: Vec<String>,
+    pub description: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// Records `grant`, received by `recorder`: the funder's account and the
+/// pool are opened as needed, and one ledger transaction moves the money.
+pub fn receive_grant(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    recorder: &str,
+    grant: &NewGrant,
+) -> Result<GrantRow, Error> {
+    // Serialise writers of this project first, so the reference check holds.
+    db::projects::lock(conn, &project.id)?;
+    let mut problems = grant.problems.clone();
+    let money = money(conn, "", &grant.amount, &grant.currency, &mut problems)?;
+    let funder = db::agents::find(conn, &grant.funder)?
+        .ok_or_else(|| Error::UnknownAgent(grant.funder.clone()))?;
+    let (Some((unit, amount)), Some(received_on), true) =
+        (money, grant.received_on, problems.is_empty())
+    else {
+        return Err(Error::Invalid(problems));
+    };
+    let reference = grant.reference.clone();
+    if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {
+        return Err(Error::DuplicateReference(reference));
+    }
+    let unit = db::projects::ensure_unit(conn, &unit)?;
+    let funder_account = managed::funder(&funder.id).map_err(Error::corrupt)?;
+    open(conn, project, &funder_account, unit.code(), false)?;
+    let pool = match &grant.restriction {
+        Some(_) => {
+            let name = managed::grant_pool(&reference).map_err(|_| {
+                Error::invalid(
+                    "reference",
+                    "invalid_account_name",
+                    "a restricted grant's reference names its pool: letters, digits, '.', '_' and '-'",
+                )
+            })?;
+            if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
+                return Err(Error::DuplicateReference(reference));
+            }
+            name
+        }
+        None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
+    };
+    open(conn, project, &pool, unit.code(), true)?;
+    let description = if grant.description.is_empty() {
+        format!("{} {reference}", grant.kind.as_str())
+    } else {
+        grant.description.clone()
+    };
+    let record = post(
+        conn,
+        project,
+        grant.kind,
+        received_on,
+        description,
+        serde_json::json!({"reference": reference, "funder": funder.id}),
+        vec![(funder_account, pool.clone(), amount, unit.code())],
+    )?;
+    let row = GrantRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.clone(),
+        funder_id: funder.id,
+        kind: grant.kind.as_str().to_owned(),
+        reference,
+        amount: amount.minor(),
+        currency: unit.code().to_owned(),
+        received_on,
+        period_start: grant.period_start,
+        period_end: grant.period_end,
+        restriction: grant.restriction.clone(),
+        eligible_categories: grant.eligible_categories.join(","),
+        pool_account: pool.to_string(),
+        transaction_id: record.row.id,
+        created_by: recorder.to_owned(),
+        created_at: db::now(),
+    };
+    db::funds::insert_grant(conn, &row)?;
+    Ok(row)
+}
+
+/// A grant's figures from the ledger: what it received, spent and
+/// distributed, its pool's balance now, and the reversal that undid it.
+pub fn figures(
+    conn: &mut DbConnection,
+    grant: &GrantRow,
+) -> Result<(GrantFigures, i64, Option<String>), Error> {
+    let pool = db::accounts::find(conn, &grant.project_id, &grant.pool_account)?
+        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    let movements = db::funds::movements(conn, &pool.id)?;
+    let reversed: Vec<String> = movements
+        .iter()
+        .filter_map(|m| m.reverses.clone())
+        .collect();
+    let original_kinds: HashMap<String, String> = db::funds::reversed_kinds(conn, &reversed)?
+        .into_iter()
+        .collect();
+    let grant_tx = db::transactions::find(conn, &grant.project_id, &grant.transaction_id)?
+        .ok_or_else(|| Error::corrupt("a grant's transaction is missing"))?;
+    let mut pool_movements = Vec::with_capacity(movements.len());
+    for movement in &movements {
+        let kind = match &movement.reverses {
+            Some(original) => original_kinds.get(original).map_or("", String::as_str),
+            None => movement.kind.as_str(),
+        };
+        // A reversal whose original is not found counts as none of the three.
+        if let Some(kind) = TransactionKind::parse(kind) {
+            pool_movements.push(PoolMovement {
+                kind,
+                amount: movement.amount,
+                into: movement.into,
+            });
+        }
+    }
+    let share = if grant.restriction.is_none() {
+        Pool::Shared {
+            amount: grant.amount,
+            reversed: grant_tx.reversed_by.is_some(),
+        }
+    } else {
+        Pool::Own
+    };
+    Ok((
+        grant_figures(pool_movements, share),
+        pool.balance,
+        grant_tx.reversed_by,
+    ))
+}
+
+/// Opens (once) a managed account.
+pub fn open(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    name: &AccountName,
+    currency: &str,
+    non_negative: bool,
+) -> Result<AccountRow, Error> {
+    Ok(db::accounts::ensure(
+        conn,
+        &project.id,
+        name,
+        currency,
+        non_negative,
+    )?)
+}
+
+/// Posts one ledger transaction of `kind` moving each `(from, to, amount,
+/// currency)`, with the ledger's rules: atomic, balanced, non-negative
+/// accounts checked under their locks.
+pub fn post(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    kind: TransactionKind,
+    date: NaiveDate,
+    description: String,
+    metadata: serde_json::Value,
+    legs: Vec<(AccountName, AccountName, Amount, &str)>,
+) -> Result<TransactionRecord, Error> {
+    let transaction = NewTransaction {
+        kind,
+        effective_date: date,
+        description,
+        metadata: metadata.to_string(),
+        postings: legs
+            .into_iter()
+            .map(|(from, to, amount, unit)| NewPosting {
+                from,
+                to,
+                amount,
+                unit: unit.to_owned(),
+            })
+            .collect(),
+    };
+    db::transactions::post(conn, &project.id, &transaction, None).map_err(|error| match error {
+        PostError::Rule(rule) => Error::Ledger(rule),
+        PostError::Database(database) => database.into(),
+    })
+}
+
+/// Parses an amount of money in a currency (not a declared unit), with the
+/// currency's scale as stored if used before, naming the fields that are
+/// wrong (`<prefix>.amount`, `<prefix>.currency`) among `problems`.
+pub fn money(
+    conn: &mut DbConnection,
+    prefix: &str,
+    amount: &str,
+    currency: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> Result<Option<(Unit, Amount)>, Error> {
+    let field = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    let unit = match db::projects::stored_unit(conn, currency)? {
+        Some(unit) => Some(unit),
+        None => Unit::lookup(currency).ok(),
+    };
+    let Some(unit) = unit.filter(|u| u.kind() == UnitKind::Currency) else {
+        problems.push(FieldProblem::new(
+            field("currency"),
+            "unknown_currency",
+            format!("`{currency}` is not a currency"),
+        ));
+        return Ok(None);
+    };
+    Ok(match Amount::parse(amount, &unit) {
+        Ok(parsed) => Some((unit, parsed)),
+        Err(error) => {
+            problems.push(FieldProblem::new(field("amount"), error.code(), &error));
+            None
+        }
+    })
+}
