@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 use super::{Error, FieldProblem};
 use crate::db::accounts::AccountRow;
-use crate::db::funds::GrantRow;
+use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow};
 use crate::db::projects::ProjectRow;
 use crate::db::transactions::{PostError, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
+use crate::domain::money::Overflow;
 use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind, managed,
 };
@@ -113,6 +115,247 @@ pub fn receive_grant(
     };
     db::funds::insert_grant(conn, &row)?;
     Ok(row)
+}
+
+/// An expense as asked for, checked as far as it can be without the
+/// database, with the problems found so far.
+#[derive(Debug, Clone)]
+pub struct NewExpense {
+    /// The grant whose restricted money pays it (default: the general pool).
+    pub grant: Option<String>,
+    pub category: String,
+    pub supplier: String,
+    pub date: Option<NaiveDate>,
+    pub description: String,
+    pub receipt_uri: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// Records `expense`: from the grant's pool (if its category is eligible)
+/// or the general pool, to the category's expense account.
+pub fn record_expense(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    recorder: &str,
+    expense: &NewExpense,
+) -> Result<ExpenseRow, Error> {
+    let mut problems = expense.problems.clone();
+    let money = money(conn, "", &expense.amount, &expense.currency, &mut problems)?;
+    let (Some((unit, amount)), Some(date), true) = (money, expense.date, problems.is_empty())
+    else {
+        return Err(Error::Invalid(problems));
+    };
+    let category = expense.category.clone();
+    if db::funds::category(conn, &project.id, &category)?.is_none() {
+        return Err(Error::UnknownCategory(category));
+    }
+    let grant = match &expense.grant {
+        Some(id) => Some(
+            db::funds::grant(conn, &project.id, id)?
+                .ok_or(Error::NotFound(super::Missing::Grant))?,
+        ),
+        None => None,
+    };
+    let pool = match &grant {
+        Some(grant) => {
+            let eligible: Vec<&str> = grant
+                .eligible_categories
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .collect();
+            if !eligible.is_empty() && !eligible.contains(&category.as_str()) {
+                return Err(Error::RestrictedPurpose(format!(
+                    "{} (categories {})",
+                    grant.restriction.clone().unwrap_or_default(),
+                    eligible.join(", ")
+                )));
+            }
+            AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?
+        }
+        None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
+    };
+    let unit = db::projects::ensure_unit(conn, &unit)?;
+    open(conn, project, &pool, unit.code(), true)?;
+    let sink = managed::expense(&category).map_err(Error::corrupt)?;
+    open(conn, project, &sink, unit.code(), false)?;
+    let description = if expense.description.is_empty() {
+        format!("{category}: {}", expense.supplier)
+    } else {
+        expense.description.clone()
+    };
+    let record = post(
+        conn,
+        project,
+        TransactionKind::Expense,
+        date,
+        description,
+        serde_json::json!({"category": category, "supplier": expense.supplier, "grant": expense.grant}),
+        vec![(pool.clone(), sink, amount, unit.code())],
+    )?;
+    let row = ExpenseRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.clone(),
+        grant_id: grant.map(|g| g.id),
+        pool_account: pool.to_string(),
+        category,
+        supplier: expense.supplier.clone(),
+        date,
+        description: expense.description.clone(),
+        receipt_uri: expense.receipt_uri.clone(),
+        amount: amount.minor(),
+        currency: unit.code().to_owned(),
+        transaction_id: record.row.id,
+        created_by: recorder.to_owned(),
+        created_at: db::now(),
+    };
+    db::funds::insert_expense(conn, &row)?;
+    Ok(row)
+}
+
+/// A payout as asked for, with the problems found so far.
+#[derive(Debug, Clone)]
+pub struct NewPayout {
+    pub agent: String,
+    pub method: String,
+    pub reference: String,
+    pub date: Option<NaiveDate>,
+    pub amount: String,
+    pub currency: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// Records `payout`: what the project owes the contributor goes down, the
+/// method's payout account up.
+pub fn record_payout(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    recorder: &str,
+    payout: &NewPayout,
+) -> Result<PayoutRow, Error> {
+    let mut problems = payout.problems.clone();
+    let money = money(conn, "", &payout.amount, &payout.currency, &mut problems)?;
+    let agent = db::agents::find(conn, &payout.agent)?
+        .ok_or_else(|| Error::UnknownAgent(payout.agent.clone()))?;
+    let (Some((unit, amount)), Some(date), true) = (money, payout.date, problems.is_empty()) else {
+        return Err(Error::Invalid(problems));
+    };
+    let unit = db::projects::ensure_unit(conn, &unit)?;
+    let owed = managed::contributor(&agent.id).map_err(Error::corrupt)?;
+    open(conn, project, &owed, unit.code(), true)?;
+    let sink = managed::payout(&payout.method).map_err(Error::corrupt)?;
+    open(conn, project, &sink, unit.code(), false)?;
+    let (method, reference) = (&payout.method, &payout.reference);
+    let record = post(
+        conn,
+        project,
+        TransactionKind::Payout,
+        date,
+        format!("payout to {} ({method} {reference})", agent.name),
+        serde_json::json!({"agent": agent.id, "method": method, "reference": reference}),
+        vec![(owed, sink, amount, unit.code())],
+    )?;
+    let row = PayoutRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.clone(),
+        agent_id: agent.id,
+        method: method.clone(),
+        reference: reference.clone(),
+        date,
+        amount: amount.minor(),
+        currency: unit.code().to_owned(),
+        transaction_id: record.row.id,
+        created_by: recorder.to_owned(),
+        created_at: db::now(),
+    };
+    db::funds::insert_payout(conn, &row)?;
+    Ok(row)
+}
+
+/// An exchange of one currency for another, with the problems found so far.
+#[derive(Debug, Clone)]
+pub struct NewExchange {
+    pub sell: (String, String),
+    pub buy: (String, String),
+    pub date: Option<NaiveDate>,
+    /// Where the rate comes from (a bank statement, a rate source).
+    pub source: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// Records `exchange`: two legs, each through the currency's exchange
+/// account, between the general pools of the two currencies; the rate
+/// (buy / sell) is recorded with it.
+pub fn record_exchange(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    exchange: &NewExchange,
+) -> Result<TransactionRecord, Error> {
+    let mut problems = exchange.problems.clone();
+    let sell = money(
+        conn,
+        "sell",
+        &exchange.sell.0,
+        &exchange.sell.1,
+        &mut problems,
+    )?;
+    let buy = money(conn, "buy", &exchange.buy.0, &exchange.buy.1, &mut problems)?;
+    let (Some((sell_unit, sell)), Some((buy_unit, buy)), Some(date), true) =
+        (sell, buy, exchange.date, problems.is_empty())
+    else {
+        return Err(Error::Invalid(problems));
+    };
+    let sell_unit = db::projects::ensure_unit(conn, &sell_unit)?;
+    let buy_unit = db::projects::ensure_unit(conn, &buy_unit)?;
+    let rate = exchange_rate(
+        buy.minor(),
+        buy_unit.scale(),
+        sell.minor(),
+        sell_unit.scale(),
+    )?;
+    let name = |made: Result<AccountName, _>| made.map_err(Error::corrupt);
+    let from_pool = name(managed::general_pool(&project.currency, sell_unit.code()))?;
+    let to_pool = name(managed::general_pool(&project.currency, buy_unit.code()))?;
+    let sell_exchange = name(managed::exchange(sell_unit.code()))?;
+    let buy_exchange = name(managed::exchange(buy_unit.code()))?;
+    open(conn, project, &from_pool, sell_unit.code(), true)?;
+    open(conn, project, &to_pool, buy_unit.code(), true)?;
+    open(conn, project, &sell_exchange, sell_unit.code(), false)?;
+    open(conn, project, &buy_exchange, buy_unit.code(), false)?;
+    post(
+        conn,
+        project,
+        TransactionKind::Exchange,
+        date,
+        format!(
+            "exchange {} {} for {} {}",
+            sell.format(&sell_unit),
+            sell_unit.code(),
+            buy.format(&buy_unit),
+            buy_unit.code()
+        ),
+        serde_json::json!({"rate": rate.to_string(), "rate_source": exchange.source,
+            "sell": sell_unit.code(), "buy": buy_unit.code()}),
+        vec![
+            (from_pool, sell_exchange, sell, sell_unit.code()),
+            (buy_exchange, to_pool, buy, buy_unit.code()),
+        ],
+    )
+}
+
+/// The rate recorded with an exchange, buy / sell, to 10 decimals. Both
+/// amounts are bounded, so the quotient fits; it is checked all the same.
+fn exchange_rate(
+    buy: i64,
+    buy_scale: u32,
+    sell: i64,
+    sell_scale: u32,
+) -> Result<Decimal, Overflow> {
+    let overflow = Overflow("the exchange rate");
+    let buy = Decimal::try_new(buy, buy_scale).map_err(|_| overflow)?;
+    let sell = Decimal::try_new(sell, sell_scale).map_err(|_| overflow)?;
+    Ok(buy.checked_div(sell).ok_or(overflow)?.round_dp(10))
 }
 
 /// A grant's figures from the ledger: what it received, spent and

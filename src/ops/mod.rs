@@ -70,6 +70,10 @@ pub enum Error {
     NoApplicableRate,
     #[error("a grant with the reference `{0}` is already recorded in this project")]
     DuplicateReference(String),
+    #[error("`{0}` is not one of the project's expense categories")]
+    UnknownCategory(String),
+    #[error("this grant's money is restricted to: {0}")]
+    RestrictedPurpose(String),
     #[error(transparent)]
     Ledger(#[from] TransactionError),
     #[error(transparent)]

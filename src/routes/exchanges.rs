@@ -3,7 +3,6 @@
 //! its source recorded. Balances never add different currencies.
 
 use actix_web::{HttpResponse, post, web};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -11,15 +10,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::AppState;
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
-use super::funds::{self, Leg};
+use super::funds;
 use super::problem::{ApiError, FieldError, Problem};
 use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
-use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::managed;
-use crate::domain::money::Overflow;
+use crate::ops::funds::NewExchange;
+use crate::ops::{self, FieldProblem};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -108,52 +106,26 @@ pub async fn create_exchange(
             "an exchange is between two currencies",
         ));
     }
-    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
-        let (_, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-        let units = super::stored_units(conn)?;
-        let sell = funds::money(&units, "sell", &request.sell.amount, &request.sell.currency, &mut errors);
-        let buy = funds::money(&units, "buy", &request.buy.amount, &request.buy.currency, &mut errors);
-        let (Some((sell_unit, sell)), Some((buy_unit, buy)), Some(date), true) = (sell, buy, date, errors.is_empty()) else {
-            return Err(ApiError::Validation(errors));
-        };
-        let sell_unit = crate::db::projects::ensure_unit(conn, &sell_unit)?;
-        let buy_unit = crate::db::projects::ensure_unit(conn, &buy_unit)?;
-        let rate = exchange_rate(buy.minor(), buy_unit.scale(), sell.minor(), sell_unit.scale())?;
-        let from_pool = funds::general_pool(&project, sell_unit.code())?;
-        let to_pool = funds::general_pool(&project, buy_unit.code())?;
-        let sell_exchange = funds::managed(managed::exchange(sell_unit.code()))?;
-        let buy_exchange = funds::managed(managed::exchange(buy_unit.code()))?;
-        funds::ensure(conn, &project, &from_pool, sell_unit.code(), true)?;
-        funds::ensure(conn, &project, &to_pool, buy_unit.code(), true)?;
-        funds::ensure(conn, &project, &sell_exchange, sell_unit.code(), false)?;
-        funds::ensure(conn, &project, &buy_exchange, buy_unit.code(), false)?;
-        let record = funds::post(
-            conn,
-            &project,
-            TransactionKind::Exchange,
-            date,
-            format!("exchange {} {} for {} {}", sell.format(&sell_unit), sell_unit.code(), buy.format(&buy_unit), buy_unit.code()),
-            serde_json::json!({"rate": rate.to_string(), "rate_source": source, "sell": sell_unit.code(), "buy": buy_unit.code()}),
-            vec![
-                Leg { from: from_pool, to: sell_exchange, amount: sell, currency: sell_unit.code().to_owned() },
-                Leg { from: buy_exchange, to: to_pool, amount: buy, currency: buy_unit.code().to_owned() },
-            ],
-        )?;
-        Reply::created(&to_transaction(&super::stored_units(conn)?, record))
-    })
+    let exchange = NewExchange {
+        sell: (request.sell.amount, request.sell.currency),
+        buy: (request.buy.amount, request.buy.currency),
+        date,
+        source,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    };
+    let scope = access::idempotency_scope(&credentials);
+    write::run(
+        &state,
+        Some(project_id.clone()),
+        scope,
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (_, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let record = ops::funds::record_exchange(conn, &project, &exchange)?;
+            Reply::created(&to_transaction(&super::stored_units(conn)?, record))
+        },
+    )
     .await
-}
-
-/// The rate recorded with an exchange, buy / sell, to 10 decimals. Both
-/// amounts are bounded, so the quotient fits; it is checked all the same.
-fn exchange_rate(
-    buy: i64,
-    buy_scale: u32,
-    sell: i64,
-    sell_scale: u32,
-) -> Result<Decimal, Overflow> {
-    let overflow = Overflow("the exchange rate");
-    let buy = Decimal::try_new(buy, buy_scale).map_err(|_| overflow)?;
-    let sell = Decimal::try_new(sell, sell_scale).map_err(|_| overflow)?;
-    Ok(buy.checked_div(sell).ok_or(overflow)?.round_dp(10))
 }

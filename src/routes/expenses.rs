@@ -11,7 +11,7 @@ use super::access;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
-use super::funds::{self, Leg};
+use super::funds;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
@@ -19,9 +19,9 @@ use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
-use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::managed;
+use crate::ops::funds::NewExpense;
+use crate::ops::{self, FieldProblem};
 
 /// Most expense categories a project may define.
 pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
@@ -275,10 +275,30 @@ pub async fn create_expense(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
-    let request = body.value;
-    if let Some(grant) = &request.grant {
+    if let Some(grant) = &body.value.grant {
         super::limits::check_id("grant", grant)?;
     }
+    let expense = parse_expense(&body.value);
+    let scope = access::idempotency_scope(&credentials);
+    write::run(
+        &state,
+        Some(project_id.clone()),
+        scope,
+        key.0,
+        body.fingerprint,
+        move |conn| {
+            let (caller, project) =
+                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
+            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let row = ops::funds::record_expense(conn, &project, &recorder, &expense)?;
+            Reply::created(&to_expense(&super::stored_units(conn)?, row))
+        },
+    )
+    .await
+}
+
+/// An expense request checked field by field, before the database.
+fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     let mut errors = Vec::new();
     let date = parse_date("date", &request.date)
         .map_err(|e| errors.push(e))
@@ -308,67 +328,17 @@ pub async fn create_expense(
         funds::SEGMENT_LENGTH_MAX,
         &mut errors,
     );
-    write::run(&state, Some(project_id.clone()), access::idempotency_scope(&credentials), key.0, body.fingerprint, move |conn| {
-        let (caller, project) = access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-        let units = super::stored_units(conn)?;
-        let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
-        let (Some((unit, amount)), Some(date), true) = (money, date, errors.is_empty()) else {
-            return Err(ApiError::Validation(errors));
-        };
-        if db::funds::category(conn, &project.id, &category)?.is_none() {
-            return Err(ApiError::UnknownCategory(category));
-        }
-        let grant = match &request.grant {
-            Some(id) => Some(db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound("grant"))?),
-            None => None,
-        };
-        let pool = match &grant {
-            Some(grant) => {
-                let eligible: Vec<&str> = grant.eligible_categories.split(',').filter(|c| !c.is_empty()).collect();
-                if !eligible.is_empty() && !eligible.contains(&category.as_str()) {
-                    return Err(ApiError::RestrictedPurpose(format!(
-                        "{} (categories {})",
-                        grant.restriction.clone().unwrap_or_default(),
-                        eligible.join(", ")
-                    )));
-                }
-                crate::domain::AccountName::parse(&grant.pool_account).map_err(|e| ApiError::Internal(e.to_string()))?
-            }
-            None => funds::general_pool(&project, unit.code())?,
-        };
-        let unit = db::projects::ensure_unit(conn, &unit)?;
-        funds::ensure(conn, &project, &pool, unit.code(), true)?;
-        let sink = funds::managed(managed::expense(&category))?;
-        funds::ensure(conn, &project, &sink, unit.code(), false)?;
-        let record = funds::post(
-            conn,
-            &project,
-            TransactionKind::Expense,
-            date,
-            if description.is_empty() { format!("{category}: {supplier}") } else { description.clone() },
-            serde_json::json!({"category": category, "supplier": supplier, "grant": request.grant}),
-            vec![Leg { from: pool.clone(), to: sink, amount, currency: unit.code().to_owned() }],
-        )?;
-        let row = ExpenseRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            project_id: project.id.clone(),
-            grant_id: grant.map(|g| g.id),
-            pool_account: pool.to_string(),
-            category,
-            supplier,
-            date,
-            description,
-            receipt_uri,
-            amount: amount.minor(),
-            currency: unit.code().to_owned(),
-            transaction_id: record.row.id,
-            created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-            created_at: db::now(),
-        };
-        db::funds::insert_expense(conn, &row)?;
-        Reply::created(&to_expense(&super::stored_units(conn)?, row))
-    })
-    .await
+    NewExpense {
+        grant: request.grant.clone(),
+        category,
+        supplier,
+        date,
+        description,
+        receipt_uri,
+        amount: request.amount.clone(),
+        currency: request.currency.clone(),
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    }
 }
 
 /// List expenses, oldest first.

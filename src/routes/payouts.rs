@@ -11,7 +11,7 @@ use super::access;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
-use super::funds::{self, Leg};
+use super::funds;
 use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
 use super::write::{self, Reply};
@@ -19,9 +19,9 @@ use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
-use crate::domain::TransactionKind;
 use crate::domain::access::Action;
-use crate::domain::managed;
+use crate::ops::funds::NewPayout;
+use crate::ops::{self, FieldProblem};
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
@@ -134,56 +134,27 @@ pub async fn create_payout(
         PAYOUT_REFERENCE_LENGTH_MAX,
         &mut errors,
     );
-
+    let payout = NewPayout {
+        agent: request.agent,
+        method,
+        reference,
+        date,
+        amount: request.amount,
+        currency: request.currency,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    };
+    let scope = access::idempotency_scope(&credentials);
     write::run(
         &state,
         Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
+        scope,
         key.0,
         body.fingerprint,
         move |conn| {
             let (caller, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let units = super::stored_units(conn)?;
-            let money = funds::money(&units, "", &request.amount, &request.currency, &mut errors);
-            let agent = db::agents::find(conn, &request.agent)?
-                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
-            let (Some((unit, amount)), Some(date), true) = (money, date, errors.is_empty()) else {
-                return Err(ApiError::Validation(errors));
-            };
-            let unit = db::projects::ensure_unit(conn, &unit)?;
-            let owed = funds::managed(managed::contributor(&agent.id))?;
-            funds::ensure(conn, &project, &owed, unit.code(), true)?;
-            let sink = funds::managed(managed::payout(&method))?;
-            funds::ensure(conn, &project, &sink, unit.code(), false)?;
-            let record = funds::post(
-                conn,
-                &project,
-                TransactionKind::Payout,
-                date,
-                format!("payout to {} ({method} {reference})", agent.name),
-                serde_json::json!({"agent": agent.id, "method": method, "reference": reference}),
-                vec![Leg {
-                    from: owed,
-                    to: sink,
-                    amount,
-                    currency: unit.code().to_owned(),
-                }],
-            )?;
-            let row = PayoutRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                project_id: project.id.clone(),
-                agent_id: agent.id,
-                method,
-                reference,
-                date,
-                amount: amount.minor(),
-                currency: unit.code().to_owned(),
-                transaction_id: record.row.id,
-                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-                created_at: db::now(),
-            };
-            db::funds::insert_payout(conn, &row)?;
+            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let row = ops::funds::record_payout(conn, &project, &recorder, &payout)?;
             Reply::created(&to_payout(&super::stored_units(conn)?, row))
         },
     )

@@ -649,6 +649,8 @@ impl From<crate::ops::Error> for ApiError {
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),
             Error::NoApplicableRate => ApiError::NoApplicableRate,
             Error::DuplicateReference(reference) => ApiError::DuplicateReference(reference),
+            Error::UnknownCategory(category) => ApiError::UnknownCategory(category),
+            Error::RestrictedPurpose(purpose) => ApiError::RestrictedPurpose(purpose),
             Error::Ledger(rule) => ApiError::Ledger(rule),
             Error::RunState(state) => state.into(),
             Error::Approval(approval) => approval.into(),
