@@ -35,6 +35,21 @@ pub fn insert(conn: &mut DbConnection, row: &RateRow) -> QueryResult<()> {
     Ok(())
 }
 
+/// Inserts `row` unless a rate of the same scope and start date exists
+/// (one a concurrent request added first included): whether it was.
+pub fn insert_unique(conn: &mut DbConnection, row: &RateRow) -> QueryResult<bool> {
+    if find_same_scope(conn, row)?.is_some() {
+        return Ok(false);
+    }
+    match insert(conn, row) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        other => other.map(|()| true),
+    }
+}
+
 /// The rate of the same scope and start date, if any.
 pub fn find_same_scope(conn: &mut DbConnection, row: &RateRow) -> QueryResult<Option<RateRow>> {
     rates::table

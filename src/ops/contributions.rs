@@ -5,14 +5,14 @@
 use chrono::NaiveDate;
 
 use super::{Error, FieldProblem, Missing};
-use crate::db::contributions::ContributionRow;
+use crate::db::contributions::{ContributionRow, ReviewRow};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::Amount;
 use crate::domain::contribution::{
     ContributionFacts, ContributionKind, ContributionStatus, QuantityUnit, RateCandidate,
-    select_rate, value,
+    select_rate, status_after, value,
 };
 use crate::domain::licence::{self, LicencePolicy};
 
@@ -211,4 +211,70 @@ fn valuation(
     let minor = value(quantity, facts.unit, rate.rate, &currency)
         .map_err(|e| Error::invalid("quantity", "amount_too_large", e))?;
     Ok(Some((rate, minor)))
+}
+
+/// A reviewer's decision on a contribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
+/// `reviewer` reviews a pending contribution, not their own nor one they
+/// recorded, once; with enough approvals (or one rejection) it is decided.
+pub fn review(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    reviewer: &str,
+    id: &str,
+    decision: Decision,
+    reason: &str,
+) -> Result<ContributionRow, Error> {
+    db::contributions::lock(conn, id)?;
+    let row = db::contributions::find(conn, &project.id, id)?
+        .ok_or(Error::NotFound(Missing::Contribution))?;
+    if row.agent_id == reviewer || row.recorded_by == reviewer {
+        return Err(Error::SelfReview);
+    }
+    if row.status != ContributionStatus::Pending.as_str() {
+        return Err(Error::ContributionDecided(row.status));
+    }
+    let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
+    if earlier.iter().any(|r| r.reviewer_id == reviewer) {
+        return Err(Error::AlreadyReviewed);
+    }
+    db::contributions::insert_review(
+        conn,
+        &ReviewRow {
+            contribution_id: row.id.clone(),
+            reviewer_id: reviewer.to_owned(),
+            decision: decision.as_str().to_owned(),
+            reason: reason.to_owned(),
+            created_at: db::now(),
+        },
+    )?;
+    let count = |wanted: Decision| {
+        earlier
+            .iter()
+            .filter(|r| r.decision == wanted.as_str())
+            .count()
+            + usize::from(decision == wanted)
+    };
+    let required = usize::try_from(project.approvals_required)
+        .map_err(|_| Error::corrupt("approvals required"))?;
+    let status = status_after(count(Decision::Approve), count(Decision::Reject), required);
+    if status != ContributionStatus::Pending {
+        db::contributions::decide(conn, &row.id, status.as_str())?;
+    }
+    db::contributions::find(conn, &project.id, &row.id)?
+        .ok_or(Error::NotFound(Missing::Contribution))
 }

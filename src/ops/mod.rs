@@ -9,6 +9,7 @@
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
+pub mod rates;
 
 use crate::db::StorageError;
 use crate::domain::TransactionError;
@@ -68,6 +69,14 @@ pub enum Error {
     AlreadyCorrected(String),
     #[error("no valuation rate applies to this contribution on its date")]
     NoApplicableRate,
+    #[error("a rate for this scope already starts on this date")]
+    RateExists,
+    #[error("nobody reviews a contribution they made or recorded")]
+    SelfReview,
+    #[error("this contribution has already been decided ({0})")]
+    ContributionDecided(String),
+    #[error("you have already reviewed this contribution")]
+    AlreadyReviewed,
     #[error("a grant with the reference `{0}` is already recorded in this project")]
     DuplicateReference(String),
     #[error("`{0}` is not one of the project's expense categories")]

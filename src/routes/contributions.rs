@@ -20,15 +20,13 @@ use super::write::{self, Reply};
 use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::agents::AgentRow;
-use crate::db::contributions::{ContributionFilter, ContributionRow, ReviewRow};
+use crate::db::contributions::{ContributionFilter, ContributionRow};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
-use crate::domain::contribution::{
-    ContributionKind, ContributionStatus, QuantityUnit, status_after,
-};
-use crate::ops::contributions::{NewContribution, NewDataset};
+use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
+use crate::ops::contributions::{Decision, NewContribution, NewDataset};
 use crate::ops::{self, FieldProblem};
 
 /// Longest description or dataset text field, in characters.
@@ -719,55 +717,30 @@ pub async fn create_review(
             format!("at most {REVIEW_REASON_LENGTH_MAX} characters"),
         ));
     }
+    let decision = match request.decision {
+        ReviewDecision::Approve => Decision::Approve,
+        ReviewDecision::Reject => Decision::Reject,
+    };
+    let scope = access::idempotency_scope(&credentials);
     write::run(
         &state,
         Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
+        scope,
         key.0,
         body.fingerprint,
         move |conn| {
             let (caller, project) =
                 access::project_for(conn, &credentials, &project_id, Action::Review)?;
             let reviewer = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            db::contributions::lock(conn, &contribution_id)?;
-            let row = db::contributions::find(conn, &project.id, &contribution_id)?
-                .ok_or(ApiError::NotFound("contribution"))?;
-            if row.agent_id == reviewer || row.recorded_by == reviewer {
-                return Err(ApiError::SelfReview);
-            }
-            if row.status != ContributionStatus::Pending.as_str() {
-                return Err(ApiError::ContributionDecided(row.status));
-            }
-            let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
-            if earlier.iter().any(|r| r.reviewer_id == reviewer) {
-                return Err(ApiError::AlreadyReviewed);
-            }
-            let decision = match request.decision {
-                ReviewDecision::Approve => "approve",
-                ReviewDecision::Reject => "reject",
-            };
-            db::contributions::insert_review(
+            let row = ops::contributions::review(
                 conn,
-                &ReviewRow {
-                    contribution_id: row.id.clone(),
-                    reviewer_id: reviewer,
-                    decision: decision.to_owned(),
-                    reason,
-                    created_at: db::now(),
-                },
+                &project,
+                &reviewer,
+                &contribution_id,
+                decision,
+                &reason,
             )?;
-            let approvals = earlier.iter().filter(|r| r.decision == "approve").count()
-                + usize::from(decision == "approve");
-            let rejections = earlier.iter().filter(|r| r.decision == "reject").count()
-                + usize::from(decision == "reject");
-            let required = usize::try_from(project.approvals_required).unwrap_or(1);
-            let status = status_after(approvals, rejections, required);
-            if status != ContributionStatus::Pending {
-                db::contributions::decide(conn, &row.id, status.as_str())?;
-            }
-            let updated = db::contributions::find(conn, &project.id, &row.id)?
-                .ok_or(ApiError::NotFound("contribution"))?;
-            Reply::created(&one(conn, updated)?)
+            Reply::created(&one(conn, row)?)
         },
     )
     .await

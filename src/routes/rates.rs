@@ -21,7 +21,8 @@ use crate::db::rates::RateRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
-use crate::domain::{Amount, UnitKind};
+use crate::ops::rates::NewRate;
+use crate::ops::{self, FieldProblem};
 
 /// Longest method name, in characters.
 pub const RATE_METHOD_LENGTH_MAX: usize = 200;
@@ -224,74 +225,32 @@ pub async fn create_rate(
             "only equipment use is narrowed by item",
         ));
     }
+    let rate = NewRate {
+        kind,
+        per,
+        skill,
+        equipment,
+        agent: request.agent,
+        effective_from,
+        rate: request.rate,
+        currency: request.currency,
+        method,
+        source,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    };
+    let scope = access::idempotency_scope(&credentials);
     write::run(
         &state,
         Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
+        scope,
         key.0,
         body.fingerprint,
         move |conn| {
             let (caller, project) =
                 access::project_for(conn, &credentials, &project_id, Action::ManageRates)?;
-            let units = super::stored_units(conn)?;
-            let currency = super::resolve_unit(&units, &request.currency)
-                .ok()
-                .filter(|unit| unit.kind() == UnitKind::Currency);
-            let rate = match &currency {
-                Some(unit) => Amount::parse(&request.rate, unit)
-                    .map_err(|e| errors.push(FieldError::new("rate", e.code(), &e)))
-                    .ok(),
-                None => {
-                    errors.push(FieldError::new(
-                        "currency",
-                        "unknown_currency",
-                        format!("`{}` is not a currency", request.currency),
-                    ));
-                    None
-                }
-            };
-            if let Some(agent) = &request.agent
-                && db::agents::find(conn, agent)?.is_none()
-            {
-                return Err(ApiError::UnknownAgent(agent.clone()));
-            }
-            let (Some(currency), Some(rate), Some(effective_from), true) =
-                (currency, rate, effective_from, errors.is_empty())
-            else {
-                return Err(ApiError::Validation(errors));
-            };
-            let currency = db::projects::ensure_unit(conn, &currency)?;
-            let row = RateRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                project_id: project.id,
-                kind: kind.as_str().to_owned(),
-                skill: skill.unwrap_or_default(),
-                equipment: equipment.unwrap_or_default(),
-                agent_id: request.agent.unwrap_or_default(),
-                per: per.as_str().to_owned(),
-                effective_from,
-                rate: rate.minor(),
-                currency: currency.code().to_owned(),
-                method,
-                source,
-                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-                created_at: db::now(),
-            };
-            if db::rates::find_same_scope(conn, &row)?.is_some() {
-                return Err(ApiError::RateExists);
-            }
-            match db::rates::insert(conn, &row) {
-                // A concurrent request added the same scope and date first.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::RateExists);
-                }
-                other => other?,
-            }
-            let units = super::stored_units(conn)?;
-            Reply::created(&to_rate(&units, row))
+            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let row = ops::rates::add_rate(conn, &project, &recorder, &rate)?;
+            Reply::created(&to_rate(&super::stored_units(conn)?, row))
         },
     )
     .await
