@@ -70,19 +70,16 @@ fn create_admin(cli: &Cli, email: &str, name: &str) -> Result<(), String> {
 /// Verifies one project or all: one line per project, and the first
 /// discrepancy of any that fails. Read-only; safe while the service runs.
 fn verify(cli: &Cli, project: Option<&str>) -> Result<(), String> {
-    use commons_ledger::db::verification;
+    use commons_ledger::ops::verification;
     let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
     let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
     let ids = match project {
         Some(id) => vec![id.to_owned()],
-        None => db
-            .read(|conn| verification::project_ids(conn).map_err(StorageOrQuery::from))
-            .map_err(|e| e.to_string())?,
+        None => verification::projects(&db).map_err(|e| e.to_string())?,
     };
     let mut failed = 0;
     for id in &ids {
-        let report = db
-            .read(|conn| verification::verify(conn, id).map_err(StorageOrQuery::from))
+        let report = verification::verify_in(&db, id)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("no project {id}"))?;
         match &report.discrepancy {
@@ -114,15 +111,6 @@ fn verify(cli: &Cli, project: Option<&str>) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The error of a read: the pool's or the query's.
-#[derive(Debug, thiserror::Error)]
-enum StorageOrQuery {
-    #[error(transparent)]
-    Storage(#[from] commons_ledger::db::StorageError),
-    #[error(transparent)]
-    Query(#[from] diesel::result::Error),
 }
 
 fn print_openapi() -> Result<(), String> {

@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::schema::{accounts, postings, projects, transactions};
 use super::transactions::{PostingRow, TransactionRow};
@@ -19,9 +17,8 @@ use crate::domain::hash::{GENESIS_HASH, HashedTransaction};
 const PAGE: i64 = 1_000;
 
 /// What verification found in one project.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    #[schema(format = Uuid)]
     pub project: String,
     /// Whether the chain and every balance recompute exactly.
     pub ok: bool,
@@ -36,14 +33,13 @@ pub struct Verification {
 }
 
 /// The first thing that does not recompute.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discrepancy {
     /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
     /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
     /// `head_mismatch`.
     pub code: String,
     pub sequence: Option<i64>,
-    #[schema(format = Uuid)]
     pub transaction: Option<String>,
     /// The account concerned, by name.
     pub account: Option<String>,

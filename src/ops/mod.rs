@@ -1,5 +1,6 @@
-//! Operations: one function per use case that spans several aggregates (a
-//! distribution run's lifecycle, ...). Each takes domain values and a
+//! Operations: one function per use case that spans several aggregates
+//! (recording a contribution, receiving a grant, a fund movement, a
+//! distribution run's lifecycle, verifying a ledger). Each takes domain values and a
 //! connection, applies the domain's rules through the database, and returns
 //! domain results or an [`Error`]. Nothing here knows HTTP: the handlers in
 //! `routes/` and the command line call these, and map [`Error`] to their
@@ -10,6 +11,7 @@ pub mod contributions;
 pub mod distributions;
 pub mod funds;
 pub mod rates;
+pub mod verification;
 
 use crate::db::StorageError;
 use crate::domain::TransactionError;

@@ -7,7 +7,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::problem::{ApiError, Problem};
 use super::{AppState, access, read};
 use crate::auth::Credentials;
-use crate::db::verification::{self, Verification};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::verification;
 use crate::domain::access::Action;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -41,8 +44,67 @@ pub async fn get_ledger_verification(
     .await?;
     // Its own read transaction: the snapshot must begin with the verification.
     let report = read(&state, move |conn| {
-        verification::verify(conn, &project.id)?.ok_or(ApiError::NotFound("project"))
+        crate::ops::verification::verify(conn, &project.id)?.ok_or(ApiError::NotFound("project"))
     })
     .await?;
-    Ok(web::Json(report))
+    Ok(web::Json(report.into()))
+}
+
+/// What verification found in one project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Verification {
+    #[schema(format = Uuid)]
+    pub project: String,
+    /// Whether the chain and every balance recompute exactly.
+    pub ok: bool,
+    pub transactions_checked: u64,
+    pub postings_checked: u64,
+    pub accounts_checked: u64,
+    /// The project's recorded chain head.
+    pub head_sequence: i64,
+    pub head_hash: String,
+    /// The first discrepancy, in ledger order; null when `ok`.
+    pub discrepancy: Option<Discrepancy>,
+}
+
+/// The first thing that does not recompute.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Discrepancy {
+    /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
+    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
+    /// `head_mismatch`.
+    pub code: String,
+    pub sequence: Option<i64>,
+    #[schema(format = Uuid)]
+    pub transaction: Option<String>,
+    /// The account concerned, by name.
+    pub account: Option<String>,
+    /// What recomputing gives.
+    pub expected: String,
+    /// What is stored.
+    pub found: String,
+    pub message: String,
+}
+
+impl From<verification::Verification> for Verification {
+    fn from(report: verification::Verification) -> Self {
+        Verification {
+            project: report.project,
+            ok: report.ok,
+            transactions_checked: report.transactions_checked,
+            postings_checked: report.postings_checked,
+            accounts_checked: report.accounts_checked,
+            head_sequence: report.head_sequence,
+            head_hash: report.head_hash,
+            discrepancy: report.discrepancy.map(|found| Discrepancy {
+                code: found.code,
+                sequence: found.sequence,
+                transaction: found.transaction,
+                account: found.account,
+                expected: found.expected,
+                found: found.found,
+                message: found.message,
+            }),
+        }
+    }
 }
