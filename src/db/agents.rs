@@ -47,6 +47,23 @@ pub fn insert(conn: &mut DbConnection, new: &NewAgent<'_>) -> QueryResult<AgentR
     find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
 }
 
+/// Inserts `new` unless its email is taken (by a concurrent request too):
+/// the agent, or `None`.
+pub fn insert_unique(conn: &mut DbConnection, new: &NewAgent<'_>) -> QueryResult<Option<AgentRow>> {
+    if let Some(email) = new.email
+        && find_by_email(conn, email)?.is_some()
+    {
+        return Ok(None);
+    }
+    match insert(conn, new) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AgentRow>> {
     agents::table
         .find(id)

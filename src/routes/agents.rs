@@ -146,51 +146,7 @@ pub async fn create_agent(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.value;
-    let kind = AgentKind::from(request.kind);
-    let mut errors = Vec::new();
-    let name = request.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
-        errors.push(FieldError::new(
-            "name",
-            "invalid_name",
-            format!("a name is 1 to {AGENT_NAME_LENGTH_MAX} characters"),
-        ));
-    }
-    let email = request
-        .email
-        .as_deref()
-        .map(|text| {
-            Email::parse(text)
-                .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e)))
-                .ok()
-        })
-        .unwrap_or(None);
-    let password = request
-        .password
-        .as_deref()
-        .map(|text| {
-            Password::parse(text)
-                .map_err(|e| errors.push(FieldError::new("password", "invalid_password", e)))
-                .ok()
-        })
-        .unwrap_or(None);
-    if kind == AgentKind::Organisation && request.admin {
-        errors.push(FieldError::new(
-            "admin",
-            "invalid_admin",
-            "administrators are people",
-        ));
-    }
-    if request.password.is_some() && request.email.is_none() {
-        errors.push(FieldError::new(
-            "email",
-            "invalid_email",
-            "a password needs an email to sign in with",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let (kind, name, email, password) = parse_agent(&request)?;
     let privileged = email.is_some() || password.is_some() || request.admin;
     // Check the right before hashing: hashing is slow and memory-hungry on
     // purpose, and must not be available to callers who would be refused.
@@ -209,43 +165,69 @@ pub async fn create_agent(
         ),
         None => None,
     };
-    write::run(
-        &state,
-        None,
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let caller = if privileged {
-                require_admin(conn, &credentials)?
-            } else {
-                Caller::require(conn, &credentials)?
-            };
-            let new = NewAgent {
-                kind: kind.as_str(),
-                name: &name,
-                email: email.as_ref().map(Email::as_str),
-                password_hash: password_hash.as_deref(),
-                is_admin: request.admin,
-            };
-            if let Some(email) = &email
-                && db::agents::find_by_email(conn, email.as_str())?.is_some()
-            {
-                return Err(ApiError::EmailTaken);
-            }
-            let row = match db::agents::insert(conn, &new) {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::EmailTaken);
-                }
-                other => other?,
-            };
-            Reply::created(&to_agent(row, &Caller::Agent(caller)))
-        },
-    )
+    let scope = access::idempotency_scope(&credentials);
+    write::run(&state, None, scope, key.0, body.fingerprint, move |conn| {
+        let caller = if privileged {
+            require_admin(conn, &credentials)?
+        } else {
+            Caller::require(conn, &credentials)?
+        };
+        let new = NewAgent {
+            kind: kind.as_str(),
+            name: &name,
+            email: email.as_ref().map(Email::as_str),
+            password_hash: password_hash.as_deref(),
+            is_admin: request.admin,
+        };
+        let row = db::agents::insert_unique(conn, &new)?.ok_or(ApiError::EmailTaken)?;
+        Reply::created(&to_agent(row, &Caller::Agent(caller)))
+    })
     .await
+}
+
+/// An agent request checked field by field: its kind, name, email and
+/// password, or every problem.
+fn parse_agent(
+    request: &CreateAgentRequest,
+) -> Result<(AgentKind, String, Option<Email>, Option<Password>), ApiError> {
+    let kind = AgentKind::from(request.kind);
+    let mut errors = Vec::new();
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
+        errors.push(FieldError::new(
+            "name",
+            "invalid_name",
+            format!("a name is 1 to {AGENT_NAME_LENGTH_MAX} characters"),
+        ));
+    }
+    let email = (request.email.as_deref()).and_then(|text| {
+        Email::parse(text)
+            .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e)))
+            .ok()
+    });
+    let password = (request.password.as_deref()).and_then(|text| {
+        Password::parse(text)
+            .map_err(|e| errors.push(FieldError::new("password", "invalid_password", e)))
+            .ok()
+    });
+    if kind == AgentKind::Organisation && request.admin {
+        errors.push(FieldError::new(
+            "admin",
+            "invalid_admin",
+            "administrators are people",
+        ));
+    }
+    if request.password.is_some() && request.email.is_none() {
+        errors.push(FieldError::new(
+            "email",
+            "invalid_email",
+            "a password needs an email to sign in with",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok((kind, name, email, password))
 }
 
 /// List agents: every agent for administrators; for anyone else,

@@ -270,31 +270,15 @@ pub fn to_contributions(
     rows: Vec<ContributionRow>,
 ) -> Result<Vec<Contribution>, ApiError> {
     let units = super::stored_units(conn)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
-    for review in db::contributions::reviews_of(conn, &ids)? {
-        reviews
-            .entry(review.contribution_id.clone())
-            .or_default()
-            .push(Review {
-                reviewer: review.reviewer_id,
-                decision: if review.decision == "reject" {
-                    ReviewDecision::Reject
-                } else {
-                    ReviewDecision::Approve
-                },
-                reason: review.reason,
-                created_at: db::format_timestamp(review.created_at),
-            });
-    }
+    let mut reviews = reviews_by_contribution(conn, &rows)?;
     let mut rates: HashMap<String, RateRow> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let valuation = match (&row.rate_id, row.value, &row.currency) {
             (Some(rate_id), Some(minor), Some(currency)) => {
-                if !rates.contains_key(rate_id)
-                    && let Some(rate) = db::rates::find(conn, rate_id)?
-                {
+                if !rates.contains_key(rate_id) {
+                    let rate =
+                        db::rates::find(conn, rate_id)?.ok_or_else(|| corrupt("rate", rate_id))?;
                     rates.insert(rate_id.clone(), rate);
                 }
                 rates.get(rate_id).map(|rate| Valuation {
@@ -305,35 +289,78 @@ pub fn to_contributions(
             }
             _ => None,
         };
-        let unit = QuantityUnit::parse(&row.unit).unwrap_or(QuantityUnit::Hour);
-        out.push(Contribution {
-            kind: ContributionKind::parse(&row.kind)
-                .map_or(ContributionKindDto::Time, ContributionKindDto::from),
-            date: row.date.to_string(),
-            quantity: unit.format_quantity(row.quantity),
-            unit: QuantityUnitDto::from(unit),
-            dataset: row.dataset_title.clone().map(|title| Dataset {
-                title,
-                uri: row.dataset_uri.clone(),
-                size_bytes: row.dataset_size_bytes,
-                checksum: row.dataset_checksum.clone(),
-                licence: row.licence.clone().unwrap_or_default(),
-            }),
-            valuation,
-            status: ContributionStatus::parse(&row.status)
-                .map_or(ContributionStatusDto::Pending, ContributionStatusDto::from),
-            reviews: reviews.remove(&row.id).unwrap_or_default(),
-            recorded_at: db::format_timestamp(row.recorded_at),
-            id: row.id,
-            agent: row.agent_id,
-            description: row.description,
-            skill: row.skill,
-            equipment: row.equipment,
-            supersedes: row.supersedes_id,
-            recorded_by: row.recorded_by,
-        });
+        let reviews = reviews.remove(&row.id).unwrap_or_default();
+        out.push(to_contribution(row, valuation, reviews)?);
     }
     Ok(out)
+}
+
+/// A stored value the service would never have written: a logged 500.
+fn corrupt(what: &str, value: &str) -> ApiError {
+    ApiError::Internal(format!("stored data is unreadable: {what} `{value}`"))
+}
+
+/// The reviews of `rows`, by contribution.
+fn reviews_by_contribution(
+    conn: &mut DbConnection,
+    rows: &[ContributionRow],
+) -> Result<HashMap<String, Vec<Review>>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
+    for review in db::contributions::reviews_of(conn, &ids)? {
+        let decision = match review.decision.as_str() {
+            "approve" => ReviewDecision::Approve,
+            "reject" => ReviewDecision::Reject,
+            other => return Err(corrupt("review decision", other)),
+        };
+        reviews
+            .entry(review.contribution_id.clone())
+            .or_default()
+            .push(Review {
+                reviewer: review.reviewer_id,
+                decision,
+                reason: review.reason,
+                created_at: db::format_timestamp(review.created_at),
+            });
+    }
+    Ok(reviews)
+}
+
+/// One contribution as the API shows it; its kind, unit and status read
+/// back exactly, or an error.
+fn to_contribution(
+    row: ContributionRow,
+    valuation: Option<Valuation>,
+    reviews: Vec<Review>,
+) -> Result<Contribution, ApiError> {
+    let unit = QuantityUnit::parse(&row.unit).ok_or_else(|| corrupt("unit", &row.unit))?;
+    let kind = ContributionKind::parse(&row.kind).ok_or_else(|| corrupt("kind", &row.kind))?;
+    let status =
+        ContributionStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?;
+    Ok(Contribution {
+        kind: kind.into(),
+        date: row.date.to_string(),
+        quantity: unit.format_quantity(row.quantity),
+        unit: QuantityUnitDto::from(unit),
+        dataset: row.dataset_title.clone().map(|title| Dataset {
+            title,
+            uri: row.dataset_uri.clone(),
+            size_bytes: row.dataset_size_bytes,
+            checksum: row.dataset_checksum.clone(),
+            licence: row.licence.clone().unwrap_or_default(),
+        }),
+        valuation,
+        status: status.into(),
+        reviews,
+        recorded_at: db::format_timestamp(row.recorded_at),
+        id: row.id,
+        agent: row.agent_id,
+        description: row.description,
+        skill: row.skill,
+        equipment: row.equipment,
+        supersedes: row.supersedes_id,
+        recorded_by: row.recorded_by,
+    })
 }
 
 fn one(conn: &mut DbConnection, row: ContributionRow) -> Result<Contribution, ApiError> {
@@ -465,25 +492,17 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
         .parse_quantity(&request.quantity)
         .map_err(|e| errors.push(FieldError::new("quantity", "invalid_quantity", e)))
         .ok();
-    let description = optional_text(
+    let mut text = |field: &str, value: Option<&str>, max: usize| {
+        optional_text(field, value, max, &mut errors)
+    };
+    let description = text(
         "description",
         Some(&request.description),
         CONTRIBUTION_TEXT_LENGTH_MAX,
-        &mut errors,
     )
     .unwrap_or_default();
-    let skill = optional_text(
-        "skill",
-        request.skill.as_deref(),
-        SCOPE_LENGTH_MAX,
-        &mut errors,
-    );
-    let equipment = optional_text(
-        "equipment",
-        request.equipment.as_deref(),
-        SCOPE_LENGTH_MAX,
-        &mut errors,
-    );
+    let skill = text("skill", request.skill.as_deref(), SCOPE_LENGTH_MAX);
+    let equipment = text("equipment", request.equipment.as_deref(), SCOPE_LENGTH_MAX);
     if kind == ContributionKind::Equipment && equipment.is_none() {
         errors.push(FieldError::new(
             "equipment",
@@ -491,6 +510,40 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
             "equipment use names the item",
         ));
     }
+    check_dataset(request, kind, &mut errors);
+    NewContribution {
+        agent: request.agent.clone(),
+        kind,
+        unit,
+        date,
+        quantity,
+        description,
+        skill,
+        equipment,
+        dataset: request.dataset.as_ref().map(NewDataset::from),
+        supersedes: request.supersedes.clone(),
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    }
+}
+
+impl From<&Dataset> for NewDataset {
+    fn from(dataset: &Dataset) -> Self {
+        NewDataset {
+            title: dataset.title.clone(),
+            uri: dataset.uri.clone(),
+            size_bytes: dataset.size_bytes,
+            checksum: dataset.checksum.clone(),
+            licence: dataset.licence.clone(),
+        }
+    }
+}
+
+/// The dataset a data contribution describes, and only a data contribution.
+fn check_dataset(
+    request: &CreateContributionRequest,
+    kind: ContributionKind,
+    errors: &mut Vec<FieldError>,
+) {
     match (&request.dataset, kind) {
         (None, ContributionKind::Data) => errors.push(FieldError::new(
             "dataset",
@@ -511,7 +564,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
             "dataset.title",
             Some(&dataset.title),
             CONTRIBUTION_TEXT_LENGTH_MAX,
-            &mut errors,
+            errors,
         )
         .ok_or(())
         .map_err(|()| {
@@ -526,19 +579,19 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
             "dataset.uri",
             dataset.uri.as_deref(),
             CONTRIBUTION_TEXT_LENGTH_MAX,
-            &mut errors,
+            errors,
         );
         optional_text(
             "dataset.checksum",
             dataset.checksum.as_deref(),
             CONTRIBUTION_TEXT_LENGTH_MAX,
-            &mut errors,
+            errors,
         );
         limits::check_length(
             "dataset.licence",
             &dataset.licence,
             LICENCE_LENGTH_MAX,
-            &mut errors,
+            errors,
         );
         if dataset.size_bytes.is_some_and(|size| size < 0) {
             errors.push(FieldError::new(
@@ -547,28 +600,6 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
                 "a size is not negative",
             ));
         }
-    }
-    NewContribution {
-        agent: request.agent.clone(),
-        kind,
-        unit,
-        date,
-        quantity,
-        description,
-        skill,
-        equipment,
-        dataset: request.dataset.as_ref().map(|dataset| NewDataset {
-            title: dataset.title.clone(),
-            uri: dataset.uri.clone(),
-            size_bytes: dataset.size_bytes,
-            checksum: dataset.checksum.clone(),
-            licence: dataset.licence.clone(),
-        }),
-        supersedes: request.supersedes.clone(),
-        problems: errors
-            .into_iter()
-            .map(|e| FieldProblem::new(e.field, &e.code, e.message))
-            .collect(),
     }
 }
 

@@ -178,66 +178,7 @@ pub async fn create_rate(
     if let Some(agent) = &request.agent {
         super::limits::check_id("agent", agent)?;
     }
-    let kind = ContributionKind::from(request.kind);
-    let per = QuantityUnit::from(request.per);
-    let mut errors = Vec::new();
-    let effective_from: Option<NaiveDate> = parse_date("effective_from", &request.effective_from)
-        .map_err(|e| errors.push(e))
-        .ok();
-    if !kind.accepts(per) {
-        errors.push(FieldError::new(
-            "per",
-            "invalid_unit",
-            format!("{} is not measured per {}", kind.as_str(), per.as_str()),
-        ));
-    }
-    let method = text_field(
-        "method",
-        &request.method,
-        RATE_METHOD_LENGTH_MAX,
-        &mut errors,
-    );
-    let source = text_field(
-        "source",
-        &request.source,
-        RATE_SOURCE_LENGTH_MAX,
-        &mut errors,
-    );
-    let skill = request
-        .skill
-        .as_deref()
-        .map(|s| text_field("skill", s, SCOPE_LENGTH_MAX, &mut errors));
-    let equipment = request
-        .equipment
-        .as_deref()
-        .map(|s| text_field("equipment", s, SCOPE_LENGTH_MAX, &mut errors));
-    if skill.is_some() && kind != ContributionKind::Time {
-        errors.push(FieldError::new(
-            "skill",
-            "invalid_scope",
-            "only time is narrowed by skill",
-        ));
-    }
-    if equipment.is_some() && kind != ContributionKind::Equipment {
-        errors.push(FieldError::new(
-            "equipment",
-            "invalid_scope",
-            "only equipment use is narrowed by item",
-        ));
-    }
-    let rate = NewRate {
-        kind,
-        per,
-        skill,
-        equipment,
-        agent: request.agent,
-        effective_from,
-        rate: request.rate,
-        currency: request.currency,
-        method,
-        source,
-        problems: errors.into_iter().map(FieldProblem::from).collect(),
-    };
+    let rate = parse_rate(request);
     let scope = access::idempotency_scope(&credentials);
     write::run(
         &state,
@@ -254,6 +195,59 @@ pub async fn create_rate(
         },
     )
     .await
+}
+
+/// A rate request checked field by field, before the database.
+fn parse_rate(request: CreateRateRequest) -> NewRate {
+    let kind = ContributionKind::from(request.kind);
+    let per = QuantityUnit::from(request.per);
+    let mut errors = Vec::new();
+    let effective_from: Option<NaiveDate> = parse_date("effective_from", &request.effective_from)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if !kind.accepts(per) {
+        errors.push(FieldError::new(
+            "per",
+            "invalid_unit",
+            format!("{} is not measured per {}", kind.as_str(), per.as_str()),
+        ));
+    }
+    let mut text =
+        |field: &str, value: &str, max: usize| text_field(field, value, max, &mut errors);
+    let method = text("method", &request.method, RATE_METHOD_LENGTH_MAX);
+    let source = text("source", &request.source, RATE_SOURCE_LENGTH_MAX);
+    let skill = request
+        .skill
+        .as_deref()
+        .map(|s| text("skill", s, SCOPE_LENGTH_MAX));
+    let equipment = (request.equipment.as_deref()).map(|s| text("equipment", s, SCOPE_LENGTH_MAX));
+    if skill.is_some() && kind != ContributionKind::Time {
+        errors.push(FieldError::new(
+            "skill",
+            "invalid_scope",
+            "only time is narrowed by skill",
+        ));
+    }
+    if equipment.is_some() && kind != ContributionKind::Equipment {
+        errors.push(FieldError::new(
+            "equipment",
+            "invalid_scope",
+            "only equipment use is narrowed by item",
+        ));
+    }
+    NewRate {
+        kind,
+        per,
+        skill,
+        equipment,
+        agent: request.agent,
+        effective_from,
+        rate: request.rate,
+        currency: request.currency,
+        method,
+        source,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    }
 }
 
 /// List a project's rates, oldest first.
