@@ -182,6 +182,20 @@ pub fn revision(conn: &mut DbConnection, id: &str) -> QueryResult<i64> {
         .first(conn)
 }
 
+/// The project's revision, read for a write that depends on it: on
+/// PostgreSQL the row is share-locked until the write commits, so no change
+/// it counts can commit in between (SQLite has one writer anyway).
+pub fn revision_locked(conn: &mut DbConnection, id: &str) -> QueryResult<i64> {
+    match conn {
+        DbConnection::Postgresql(pg) => project_revisions::table
+            .find(id)
+            .select(project_revisions::revision)
+            .for_share()
+            .first(pg),
+        sqlite => revision(sqlite, id),
+    }
+}
+
 /// Project settings a request may change.
 #[derive(Debug, Default, Clone)]
 pub struct SettingsChange {

@@ -71,6 +71,24 @@ pub fn record(
     Ok(row)
 }
 
+/// Records contributions prepared outside the writer (an import's rows)
+/// if the project revision is still the one they were prepared at: rates,
+/// members, settings and corrections unchanged.
+pub fn record_all(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    revision: i64,
+    rows: &[ContributionRow],
+) -> Result<(), Error> {
+    if db::projects::revision_locked(conn, &project.id)? != revision {
+        return Err(Error::Changed(
+            "the project's rates, members, settings or corrections",
+        ));
+    }
+    db::contributions::insert_all(conn, rows)?;
+    Ok(())
+}
+
 /// Everything [`record`] does but the insert, reading only (so an import
 /// can prepare its rows outside the writer). Every field problem found is
 /// returned at once.

@@ -184,7 +184,7 @@ pub fn record_draft(
     draft: &Draft,
 ) -> Result<Run, Error> {
     db::projects::lock(conn, &project.id)?;
-    if db::projects::revision(conn, &project.id)? != draft.revision {
+    if db::projects::revision_locked(conn, &project.id)? != draft.revision {
         return Err(Error::Changed(
             "the project's contributions, rates or members",
         ));

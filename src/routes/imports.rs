@@ -21,7 +21,7 @@ use super::contributions::{
 use super::extract::{IdempotencyKey, request_fingerprint};
 use super::problem::{ApiError, FieldError, Problem, Problems};
 use super::write::{self, Idempotency, Reply};
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Credentials};
 use crate::db::contributions::ContributionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
@@ -133,37 +133,14 @@ pub async fn create_contribution_import(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
-    let is_csv = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("text/csv")
-                || mime.eq_ignore_ascii_case("application/octet-stream")
-        });
-    if !is_csv {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let bytes = match payload.to_bytes_limited(IMPORT_BYTES_MAX).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(error)) => return Err(ApiError::MalformedJson(error.to_string())),
-        Err(_) => return Err(ApiError::PayloadTooLarge(IMPORT_BYTES_MAX)),
-    };
+    let bytes = csv_body(&req, payload).await?;
     let content_sha256 = hex::encode(Sha256::digest(&bytes));
     let fingerprint = request_fingerprint(&req, &bytes);
     // Whoever may not record here learns nothing, not even of an earlier import.
-    let checked_project = project_id.clone();
-    let check_credentials = credentials.clone();
+    let (checked_project, check_credentials) = (project_id.clone(), credentials.clone());
     super::read(&state, move |conn| {
-        access::project_for(
-            conn,
-            &check_credentials,
-            &checked_project,
-            Action::RecordContribution { own: true },
-        )
-        .map(|_| ())
+        let own = Action::RecordContribution { own: true };
+        access::project_for(conn, &check_credentials, &checked_project, own).map(|_| ())
     })
     .await?;
     let (rows, errors) = parse(&bytes).map_err(ApiError::Problems)?;
@@ -181,56 +158,16 @@ pub async fn create_contribution_import(
     // read snapshot, outside the writer; the write inserts the rows if
     // nothing they were computed from (rates, members, settings,
     // corrections) changed meanwhile.
-    let committer = credentials.clone();
-    let committed_project = project_id.clone();
+    let (committer, committed_project) = (credentials.clone(), project_id.clone());
     write::run_computed(
         &state,
         Some(project_id.clone()),
         idempotency,
-        move |conn| {
-            let caller = Caller::require(conn, &credentials)?;
-            let revision = db::projects::revision(conn, &project_id)?;
-            let mut errors = errors.clone();
-            let mut prepared: Vec<ContributionRow> = Vec::with_capacity(rows.len());
-            // The corrections made by earlier rows, by the contribution they correct.
-            let mut corrected: HashMap<String, String> = HashMap::new();
-            for row in rows.iter().cloned() {
-                match prepare_row(conn, &caller, &project_id, row) {
-                    Ok(contribution) => {
-                        if let Some(original) = &contribution.supersedes_id {
-                            if let Some(earlier) = corrected.get(original) {
-                                return Err(ApiError::AlreadyCorrected(earlier.clone()));
-                            }
-                            corrected.insert(original.clone(), contribution.id.clone());
-                        }
-                        prepared.push(contribution);
-                    }
-                    Err(RowError::Cells(cells)) => errors.extend(cells),
-                    Err(RowError::Fatal(error)) => return Err(error),
-                }
-            }
-            if !errors.is_empty() {
-                errors.sort_by_row();
-                return Err(errors.into());
-            }
-            Ok(Prepared {
-                rows: prepared,
-                revision,
-            })
-        },
+        move |conn| prepare_import(conn, &credentials, &project_id, &rows, &errors),
         move |conn, prepared: &Prepared| {
-            access::project_for(
-                conn,
-                &committer,
-                &committed_project,
-                Action::RecordContribution { own: true },
-            )?;
-            if db::projects::revision(conn, &committed_project)? != prepared.revision {
-                return Err(ApiError::ChangedDuringComputation(
-                    "the project's rates, members, settings or corrections",
-                ));
-            }
-            db::contributions::insert_all(conn, &prepared.rows)?;
+            let own = Action::RecordContribution { own: true };
+            let (_, project) = access::project_for(conn, &committer, &committed_project, own)?;
+            ops::contributions::record_all(conn, &project, prepared.revision, &prepared.rows)?;
             Reply::created(&ContributionImport {
                 imported: prepared.rows.len(),
                 content_sha256: sha.clone(),
@@ -239,6 +176,68 @@ pub async fn create_contribution_import(
         },
     )
     .await
+}
+
+/// The body of a CSV upload, within the import's size limit.
+async fn csv_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    let is_csv = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("text/csv")
+                || mime.eq_ignore_ascii_case("application/octet-stream")
+        });
+    if !is_csv {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    match payload.to_bytes_limited(IMPORT_BYTES_MAX).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(ApiError::MalformedJson(error.to_string())),
+        Err(_) => Err(ApiError::PayloadTooLarge(IMPORT_BYTES_MAX)),
+    }
+}
+
+/// Every row resolved, authorized and valued (reading only), with the
+/// project revision they were read at; or every problem of the file.
+fn prepare_import(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    rows: &[Row],
+    errors: &Problems,
+) -> Result<Prepared, ApiError> {
+    let caller = Caller::require(conn, credentials)?;
+    let revision = db::projects::revision(conn, project_id)?;
+    let mut errors = errors.clone();
+    let mut prepared: Vec<ContributionRow> = Vec::with_capacity(rows.len());
+    // The corrections made by earlier rows, by the contribution they correct.
+    let mut corrected: HashMap<String, String> = HashMap::new();
+    for row in rows.iter().cloned() {
+        match prepare_row(conn, &caller, project_id, row) {
+            Ok(contribution) => {
+                if let Some(original) = &contribution.supersedes_id {
+                    if let Some(earlier) = corrected.get(original) {
+                        return Err(ApiError::AlreadyCorrected(earlier.clone()));
+                    }
+                    corrected.insert(original.clone(), contribution.id.clone());
+                }
+                prepared.push(contribution);
+            }
+            Err(RowError::Cells(cells)) => errors.extend(cells),
+            Err(RowError::Fatal(error)) => return Err(error),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_row();
+        return Err(errors.into());
+    }
+    Ok(Prepared {
+        rows: prepared,
+        revision,
+    })
 }
 
 /// An import's rows, ready to insert, and the project revision they were
@@ -355,40 +354,8 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             return Err(vec![FieldError::cell(1, "", "malformed_csv", error)].into());
         }
     };
+    let positions = columns(&header)?;
     let mut errors = Problems::new();
-    let mut positions = std::collections::HashMap::new();
-    for (index, name) in header.iter().enumerate() {
-        let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
-        if !IMPORT_COLUMNS.contains(&name.as_str()) {
-            let shown: String = name.chars().take(COLUMN_ECHO_LENGTH_MAX).collect();
-            errors.push(FieldError::cell(
-                1,
-                &shown,
-                "unknown_column",
-                format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
-            ));
-        } else if positions.insert(name.clone(), index).is_some() {
-            errors.push(FieldError::cell(
-                1,
-                &name,
-                "duplicate_column",
-                "the column appears twice",
-            ));
-        }
-    }
-    for required in REQUIRED_COLUMNS {
-        if !positions.contains_key(required) {
-            errors.push(FieldError::cell(
-                1,
-                required,
-                "missing_column",
-                "a required column is missing",
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let mut rows = Vec::new();
     let mut records = 0_usize;
     for record in reader.records() {
@@ -450,6 +417,85 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
     Ok((rows, errors))
 }
 
+/// Where each known column is in the header, or every problem with it.
+fn columns(header: &csv::StringRecord) -> Result<HashMap<String, usize>, Problems> {
+    let mut errors = Problems::new();
+    let mut positions = HashMap::new();
+    for (index, name) in header.iter().enumerate() {
+        let name = name.trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if !IMPORT_COLUMNS.contains(&name.as_str()) {
+            let shown: String = name.chars().take(COLUMN_ECHO_LENGTH_MAX).collect();
+            errors.push(FieldError::cell(
+                1,
+                &shown,
+                "unknown_column",
+                format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
+            ));
+        } else if positions.insert(name.clone(), index).is_some() {
+            errors.push(FieldError::cell(
+                1,
+                &name,
+                "duplicate_column",
+                "the column appears twice",
+            ));
+        }
+    }
+    for required in REQUIRED_COLUMNS {
+        if !positions.contains_key(required) {
+            errors.push(FieldError::cell(
+                1,
+                required,
+                "missing_column",
+                "a required column is missing",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(positions)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The row's dataset, if any of its columns has a value.
+fn dataset_of(
+    line: u64,
+    get: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Dataset> {
+    let size_bytes = get("dataset_size_bytes").and_then(|s| {
+        s.parse::<i64>().ok().or_else(|| {
+            let message = "a whole number of bytes";
+            errors.push(FieldError::cell(
+                line,
+                "dataset_size_bytes",
+                "invalid_quantity",
+                message,
+            ));
+            None
+        })
+    });
+    let columns = [
+        "dataset_title",
+        "dataset_uri",
+        "dataset_licence",
+        "dataset_size_bytes",
+        "dataset_checksum",
+    ];
+    columns.iter().any(|c| get(c).is_some()).then(|| Dataset {
+        title: get("dataset_title").unwrap_or_default(),
+        uri: get("dataset_uri"),
+        size_bytes,
+        checksum: get("dataset_checksum"),
+        licence: get("dataset_licence").unwrap_or_default(),
+    })
+}
+
+/// A cell naming one of an enumeration's values, in any case.
+fn enum_cell<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).ok()
+}
+
 /// One row as a contribution request, checked as far as it can be
 /// without the database.
 fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<FieldError>> {
@@ -469,60 +515,22 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
     let date = required("date");
     let quantity = required("quantity");
     let unit = required("unit");
+    let mut cell = |column: &str, code: &str, message: &str| {
+        errors.push(FieldError::cell(line, column, code, message));
+    };
     let kind = kind.and_then(|k| {
-        serde_json::from_value::<ContributionKindDto>(serde_json::Value::String(
-            k.to_ascii_lowercase(),
-        ))
-        .map_err(|_| {
-            errors.push(FieldError::cell(
-                line,
-                "kind",
-                "invalid_kind",
-                "one of time, equipment, data",
-            ));
+        enum_cell::<ContributionKindDto>(&k).or_else(|| {
+            cell("kind", "invalid_kind", "one of time, equipment, data");
+            None
         })
-        .ok()
     });
     let unit = unit.and_then(|u| {
-        serde_json::from_value::<QuantityUnitDto>(serde_json::Value::String(u.to_ascii_lowercase()))
-            .map_err(|_| {
-                errors.push(FieldError::cell(
-                    line,
-                    "unit",
-                    "invalid_unit",
-                    "one of hour, day, dataset",
-                ));
-            })
-            .ok()
+        enum_cell::<QuantityUnitDto>(&u).or_else(|| {
+            cell("unit", "invalid_unit", "one of hour, day, dataset");
+            None
+        })
     });
-    let size_bytes = get("dataset_size_bytes").and_then(|s| {
-        s.parse::<i64>()
-            .map_err(|_| {
-                errors.push(FieldError::cell(
-                    line,
-                    "dataset_size_bytes",
-                    "invalid_quantity",
-                    "a whole number of bytes",
-                ));
-            })
-            .ok()
-    });
-    let dataset_given = [
-        "dataset_title",
-        "dataset_uri",
-        "dataset_licence",
-        "dataset_size_bytes",
-        "dataset_checksum",
-    ]
-    .iter()
-    .any(|c| get(c).is_some());
-    let dataset = dataset_given.then(|| Dataset {
-        title: get("dataset_title").unwrap_or_default(),
-        uri: get("dataset_uri"),
-        size_bytes,
-        checksum: get("dataset_checksum"),
-        licence: get("dataset_licence").unwrap_or_default(),
-    });
+    let dataset = dataset_of(line, get, &mut errors);
     let (Some(kind), Some(date), Some(quantity), Some(unit), true) =
         (kind, date, quantity, unit, errors.is_empty())
     else {
