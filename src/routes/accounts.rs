@@ -9,13 +9,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::accounts::AccountRow;
-use crate::db::{self};
+use crate::db::{self, OnDuplicate};
 use crate::domain::access::Action;
 use crate::domain::{AccountName, Unit};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
@@ -154,22 +155,10 @@ pub async fn create_account(
                 return Err(ApiError::AccountExists(name.to_string()));
             }
             let unit = db::projects::ensure_unit(conn, &unit)?;
-            let row = match db::accounts::insert(
-                conn,
-                &project.id,
-                &name,
-                unit.code(),
-                request.non_negative,
-            ) {
-                // A concurrent request created the same account first.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::AccountExists(name.to_string()));
-                }
-                other => other?,
-            };
+            // A concurrent request may have created the same account first.
+            let row =
+                db::accounts::insert(conn, &project.id, &name, unit.code(), request.non_negative)
+                    .on_duplicate(|| ApiError::AccountExists(name.to_string()))?;
             let units = super::stored_units(conn)?;
             Reply::created(&to_account(&units, row))
         },

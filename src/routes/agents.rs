@@ -11,12 +11,13 @@ use super::access::{self, Caller};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::Authenticated;
 use crate::db::agents::{AgentRow, NewAgent};
-use crate::db::{self};
+use crate::db::{self, OnDuplicate};
 use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_agent)
@@ -233,15 +234,7 @@ pub async fn create_agent(
             {
                 return Err(ApiError::EmailTaken);
             }
-            let row = match db::agents::insert(conn, &new) {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::EmailTaken);
-                }
-                other => other?,
-            };
+            let row = db::agents::insert(conn, &new).on_duplicate(|| ApiError::EmailTaken)?;
             Reply::created(&to_agent(row, &Caller::Agent(caller)))
         },
     )

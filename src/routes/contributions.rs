@@ -16,8 +16,8 @@ use super::extract::{
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::agents::AgentRow;
 use crate::db::contributions::{ContributionFilter, ContributionRow};
@@ -28,6 +28,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
 use crate::ops::contributions::{Decision, NewContribution, NewDataset};
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest description or dataset text field, in characters.
 pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;

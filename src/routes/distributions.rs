@@ -15,8 +15,8 @@ use super::extract::{
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Idempotency, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::Run;
 use crate::db::projects::ProjectRow;
@@ -28,6 +28,7 @@ use crate::domain::distribution::{
 };
 use crate::ops::distributions::{DraftRequest, RunView, Share, Source};
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_distribution)

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::AppState;
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
@@ -18,6 +17,7 @@ use crate::auth::Authenticated;
 use crate::domain::access::Action;
 use crate::ops::funds::NewExchange;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);

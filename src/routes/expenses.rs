@@ -14,14 +14,15 @@ use super::extract::{
 use super::funds;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewExpense;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Most expense categories a project may define.
 pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;

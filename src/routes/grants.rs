@@ -21,8 +21,8 @@ use super::funds;
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::GrantRow;
 use crate::db::{self, DbConnection};
@@ -30,6 +30,7 @@ use crate::domain::access::Action;
 use crate::domain::{TransactionKind, Unit};
 use crate::ops::funds::NewGrant;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest grant reference, in characters.
 pub const GRANT_REFERENCE_LENGTH_MAX: usize = 100;

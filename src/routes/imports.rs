@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::AppState;
 use super::access::{self, Caller};
 use super::contributions::{
     self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
@@ -28,6 +27,7 @@ use crate::domain::access::Action;
 use crate::domain::agent::Email;
 use crate::ops::contributions::NewContribution;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Most data rows one import may carry.
 pub const IMPORT_ROWS_MAX: usize = 10_000;

@@ -19,12 +19,13 @@ use super::limits::check_id;
 use super::members::{Member, RoleDto, member_of};
 use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::invitations::InvitationRow;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_invitation)
@@ -154,19 +155,14 @@ pub async fn create_invitation(
             if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
                 return Err(ApiError::InvitationExists(agent.id));
             }
-            let row = match db::invitations::insert(
+            let row = db::invitations::insert(
                 conn,
                 &project.id,
                 &agent.id,
                 Role::from(request.role).as_str(),
                 &inviter,
-            ) {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => return Err(ApiError::InvitationExists(agent.id)),
-                other => other?,
-            };
+            )
+            .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
             let invitation = to_invitations(conn, vec![(row, project.name)])?
                 .pop()
                 .ok_or_else(|| ApiError::Internal("invitation vanished".to_owned()))?;

@@ -9,10 +9,11 @@ use super::access::Caller;
 use super::agents::{Agent, to_agent};
 use super::members::RoleDto;
 use super::problem::{ApiError, Problem};
-use super::{AppState, read};
+use super::read;
 use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::access::Role;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me);

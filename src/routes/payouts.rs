@@ -14,14 +14,15 @@ use super::extract::{
 use super::funds;
 use super::problem::{ApiError, Problem};
 use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewPayout;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;

@@ -9,8 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::config::ProjectCreation;
 use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
@@ -18,6 +18,7 @@ use crate::db::{self};
 use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
 use crate::domain::{Unit, UnitKind};
+use crate::state::AppState;
 
 /// Longest project name, in characters.
 pub const PROJECT_NAME_LENGTH_MAX: usize = 200;

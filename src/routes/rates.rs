@@ -14,8 +14,8 @@ use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::rates::RateRow;
 use crate::db::{self};
@@ -23,6 +23,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
 use crate::ops::rates::NewRate;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest method name, in characters.
 pub const RATE_METHOD_LENGTH_MAX: usize = 200;

@@ -15,8 +15,8 @@ use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::RuleSetRow;
 use crate::db::{self};
@@ -24,6 +24,7 @@ use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rule_set)

@@ -13,8 +13,8 @@ use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
@@ -24,6 +24,7 @@ use crate::domain::transaction::{
 };
 use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
 use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_transaction)

@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::contributions::ContributionKindDto;
 use super::problem::{ApiError, Problem};
-use super::{AppState, read};
+use super::read;
 use crate::auth::{Authenticated, Credentials};
 use crate::db::{self, DbConnection};
 use crate::domain::Unit;
@@ -21,6 +21,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{
     ContributionKind, ContributionStatus, ValueEntry, ValueSums, summarize,
 };
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)

@@ -5,10 +5,11 @@ use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::problem::{ApiError, Problem};
-use super::{AppState, access, read};
+use super::{access, read};
 use crate::auth::Credentials;
 use crate::db::verification::{self, Verification};
 use crate::domain::access::Action;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_ledger_verification);

@@ -15,9 +15,10 @@ use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
+use crate::routes::access;
 use crate::routes::contributions::{ContributionKindDto, ContributionStatusDto};
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_contributions_csv);

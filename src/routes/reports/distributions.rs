@@ -10,9 +10,10 @@ use super::{Column, CsvOut, Period, download, file_name};
 use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
+use crate::routes::access;
 use crate::routes::distributions::to_distribution;
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_distribution_csv);

@@ -18,8 +18,9 @@ use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{self};
 use crate::domain::access::Action;
+use crate::routes::access;
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_grant_csv);

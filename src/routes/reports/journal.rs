@@ -14,8 +14,9 @@ use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, Database};
 use crate::domain::Unit;
 use crate::domain::access::Action;
+use crate::routes::access;
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_journal_csv)

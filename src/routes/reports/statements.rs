@@ -15,9 +15,9 @@ use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
-use crate::routes::AppState;
 use crate::routes::access::{self, Caller};
 use crate::routes::problem::{ApiError, Problem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_statement_csv);
