@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::Authenticated;

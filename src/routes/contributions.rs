@@ -10,12 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::dto::{ContributionKindDto, ContributionStatusDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::limits;
+use super::limits::SCOPE_LENGTH_MAX;
 use super::problem::{ApiError, FieldError, Problem};
-use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
@@ -41,83 +42,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_contributions)
         .service(get_contribution)
         .service(create_review);
-}
-
-/// What was contributed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionKindDto {
-    Time,
-    Equipment,
-    Data,
-}
-
-impl From<ContributionKindDto> for ContributionKind {
-    fn from(kind: ContributionKindDto) -> Self {
-        match kind {
-            ContributionKindDto::Time => ContributionKind::Time,
-            ContributionKindDto::Equipment => ContributionKind::Equipment,
-            ContributionKindDto::Data => ContributionKind::Data,
-        }
-    }
-}
-
-impl From<ContributionKind> for ContributionKindDto {
-    fn from(kind: ContributionKind) -> Self {
-        match kind {
-            ContributionKind::Time => ContributionKindDto::Time,
-            ContributionKind::Equipment => ContributionKindDto::Equipment,
-            ContributionKind::Data => ContributionKindDto::Data,
-        }
-    }
-}
-
-/// What a quantity counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuantityUnitDto {
-    Hour,
-    Day,
-    Dataset,
-}
-
-impl From<QuantityUnitDto> for QuantityUnit {
-    fn from(unit: QuantityUnitDto) -> Self {
-        match unit {
-            QuantityUnitDto::Hour => QuantityUnit::Hour,
-            QuantityUnitDto::Day => QuantityUnit::Day,
-            QuantityUnitDto::Dataset => QuantityUnit::Dataset,
-        }
-    }
-}
-
-impl From<QuantityUnit> for QuantityUnitDto {
-    fn from(unit: QuantityUnit) -> Self {
-        match unit {
-            QuantityUnit::Hour => QuantityUnitDto::Hour,
-            QuantityUnit::Day => QuantityUnitDto::Day,
-            QuantityUnit::Dataset => QuantityUnitDto::Dataset,
-        }
-    }
-}
-
-/// Where a contribution stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionStatusDto {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl From<ContributionStatus> for ContributionStatusDto {
-    fn from(status: ContributionStatus) -> Self {
-        match status {
-            ContributionStatus::Pending => ContributionStatusDto::Pending,
-            ContributionStatus::Approved => ContributionStatusDto::Approved,
-            ContributionStatus::Rejected => ContributionStatusDto::Rejected,
-        }
-    }
 }
 
 /// A dataset offered as a contribution.

@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::limits;
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Idempotency, Reply};
 use crate::auth::{Authenticated, Credentials};

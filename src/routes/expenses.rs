@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
+pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
@@ -24,8 +25,6 @@ use crate::ops::funds::NewExpense;
 use crate::ops::{self, FieldProblem};
 use crate::state::AppState;
 
-/// Most expense categories a project may define.
-pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
 /// Longest supplier, description or receipt URI, in characters.
 pub const EXPENSE_TEXT_LENGTH_MAX: usize = 1_000;
 /// Longest funder's cost category, in characters (a line of a funder's

@@ -13,14 +13,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::expenses::CATEGORIES_PER_PROJECT_MAX;
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
 use super::limits;
+use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};

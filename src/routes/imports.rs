@@ -14,9 +14,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::contributions::{
-    self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
-};
+use super::contributions::{self, CreateContributionRequest, Dataset};
+use super::dto::{ContributionKindDto, QuantityUnitDto};
 use super::extract::{IdempotencyKey, request_fingerprint};
 use super::problem::{ApiError, FieldError, Problem, Problems};
 use super::write::{self, Idempotency, Reply};

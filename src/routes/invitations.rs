@@ -14,11 +14,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
-use super::members::{Member, RoleDto, member_of};
+use super::members::{Member, member_of};
 use super::problem::{ApiError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};

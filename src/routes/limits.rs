@@ -19,6 +19,12 @@ pub const UNIT_CODE_LENGTH_MAX: usize = 8;
 /// Longest email written in a request (RFC 5321's limit on a path).
 pub const EMAIL_LENGTH_MAX: usize = 254;
 
+/// Longest skill or equipment name of a rate or a contribution, in characters.
+pub const SCOPE_LENGTH_MAX: usize = 100;
+
+/// Most expense categories a project may define.
+pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
+
 /// The field error for a text longer than `max` characters.
 pub fn too_long(field: impl Into<String>, max: usize) -> FieldError {
     FieldError::new(field, "too_long", format!("at most {max} characters"))

@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
 use super::agents::{Agent, to_agent};
-use super::members::RoleDto;
+use super::dto::RoleDto;
 use super::problem::{ApiError, Problem};
 use super::read;
 use crate::auth::Authenticated;

@@ -13,9 +13,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::dto::PageQuery;
+use super::dto::RoleDto;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, Problem};
-use super::projects::PageQuery;
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
@@ -29,38 +30,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_members)
         .service(update_member)
         .service(remove_member);
-}
-
-/// A member's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    Owner,
-    Treasurer,
-    Contributor,
-    Auditor,
-}
-
-impl From<RoleDto> for Role {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Owner => Role::Owner,
-            RoleDto::Treasurer => Role::Treasurer,
-            RoleDto::Contributor => Role::Contributor,
-            RoleDto::Auditor => Role::Auditor,
-        }
-    }
-}
-
-impl From<Role> for RoleDto {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Owner => RoleDto::Owner,
-            Role::Treasurer => RoleDto::Treasurer,
-            Role::Contributor => RoleDto::Contributor,
-            Role::Auditor => RoleDto::Auditor,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod agents;
 pub mod contributions;
 pub mod distributions;
+pub mod dto;
 pub mod exchanges;
 pub mod expenses;
 pub mod extract;

@@ -3,10 +3,11 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
@@ -148,17 +149,6 @@ pub struct ProjectPage {
     pub items: Vec<Project>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
 }
 
 impl From<ProjectRow> for Project {

@@ -9,10 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::contributions::{ContributionKindDto, QuantityUnitDto};
+use super::dto::{ContributionKindDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
+pub use super::limits::SCOPE_LENGTH_MAX;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -29,8 +30,6 @@ use crate::state::AppState;
 pub const RATE_METHOD_LENGTH_MAX: usize = 200;
 /// Longest source, in characters.
 pub const RATE_SOURCE_LENGTH_MAX: usize = 500;
-/// Longest skill or equipment name, in characters.
-pub const SCOPE_LENGTH_MAX: usize = 100;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rate).service(list_rates);
@@ -68,26 +67,6 @@ pub struct CreateRateRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Rate {
-    #[schema(format = Uuid)]
-    pub id: String,
-    pub kind: ContributionKindDto,
-    pub skill: Option<String>,
-    pub equipment: Option<String>,
-    #[schema(format = Uuid)]
-    pub agent: Option<String>,
-    pub per: QuantityUnitDto,
-    #[schema(format = Date)]
-    pub effective_from: String,
-    pub rate: String,
-    pub currency: String,
-    pub method: String,
-    pub source: String,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RatePage {
     pub items: Vec<Rate>,
     pub next_cursor: Option<String>,
@@ -104,32 +83,6 @@ pub struct RateQuery {
     pub cursor: Option<String>,
     /// Only rates of this kind.
     pub kind: Option<ContributionKindDto>,
-}
-
-fn non_empty(text: &str) -> Option<String> {
-    Some(text.to_owned()).filter(|t| !t.is_empty())
-}
-
-/// The response shape of a rate.
-pub fn to_rate(
-    units: &std::collections::HashMap<String, crate::domain::Unit>,
-    row: RateRow,
-) -> Rate {
-    Rate {
-        kind: ContributionKind::parse(&row.kind)
-            .map_or(ContributionKindDto::Time, ContributionKindDto::from),
-        skill: non_empty(&row.skill),
-        equipment: non_empty(&row.equipment),
-        agent: non_empty(&row.agent_id),
-        per: QuantityUnit::parse(&row.per).map_or(QuantityUnitDto::Hour, QuantityUnitDto::from),
-        effective_from: row.effective_from.to_string(),
-        rate: super::format_minor(units, &row.currency, row.rate),
-        created_at: db::format_timestamp(row.created_at),
-        id: row.id,
-        currency: row.currency,
-        method: row.method,
-        source: row.source,
-    }
 }
 
 fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>) -> String {

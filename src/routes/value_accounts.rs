@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::contributions::ContributionKindDto;
+use super::dto::ContributionKindDto;
 use super::problem::{ApiError, Problem};
 use super::read;
 use crate::auth::{Authenticated, Credentials};

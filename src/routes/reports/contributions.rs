@@ -16,7 +16,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
 use crate::routes::access;
-use crate::routes::contributions::{ContributionKindDto, ContributionStatusDto};
+use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
 
