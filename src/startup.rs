@@ -115,12 +115,13 @@ fn application(
             .app_data(web::Data::new(state.keys.clone()))
             .app_data(state);
     }
-    let (app, api) = app
+    let (app, mut api) = app
         .service(health::get_health)
         .service(health::get_readiness)
         .service(routes::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
+    routes::openapi::describe_path_parameters(&mut api);
     let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app
         .app_data(allowed)

@@ -8,6 +8,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    Forbidden, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -103,20 +107,12 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
     tag = "accounts",
     operation_id = "create_account",
     request_body = CreateAccountRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The account, with a zero balance", body = Account),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound,
         (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_account_name`, `unknown_currency`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -170,13 +166,11 @@ pub async fn create_account(
 #[utoipa::path(
     tag = "accounts",
     operation_id = "list_accounts",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    params(AccountQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/accounts")]
@@ -222,13 +216,12 @@ pub async fn list_accounts(
     tag = "accounts",
     operation_id = "get_account",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("account_name" = String, Path, description = "Account name, e.g. `pool:general`"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `account_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -253,13 +246,11 @@ pub async fn get_account(
 #[utoipa::path(
     tag = "accounts",
     operation_id = "list_balances",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    params(AccountQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/balances")]

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -125,16 +126,13 @@ fn require_admin(
     tag = "agents",
     operation_id = "create_agent",
     request_body = CreateAgentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The agent", body = Agent),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -250,8 +248,7 @@ pub async fn create_agent(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
     )
 )]
 #[get("/agents")]
@@ -289,7 +286,7 @@ pub async fn list_agents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The agent", body = Agent),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -16,6 +16,7 @@ use super::extract::{
 };
 use super::limits;
 use super::limits::SCOPE_LENGTH_MAX;
+use super::openapi::{IdempotencyKeyHeader, JsonBodyProblems, ProjectNotFound, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -290,20 +291,14 @@ fn optional_text(
     tag = "contributions",
     operation_id = "create_contribution",
     request_body = CreateContributionRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution, pending review", body = Contribution),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden`: auditors, or logging for someone else without the role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -501,13 +496,12 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
 #[utoipa::path(
     tag = "contributions",
     operation_id = "list_contributions",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), ContributionQuery),
+    params(ContributionQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/contributions")]
@@ -558,13 +552,12 @@ pub async fn list_contributions(
     tag = "contributions",
     operation_id = "get_contribution",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The contribution", body = Contribution),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -600,20 +593,16 @@ pub async fn get_contribution(
     operation_id = "create_review",
     request_body = CreateReviewRequest,
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution after the review", body = Contribution),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden` (role) or `self_review`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`contribution_decided`, `already_reviewed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A rejection needs a `reason`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -10,6 +10,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
@@ -62,20 +66,11 @@ pub struct CreateExchangeRequest {
     tag = "funds",
     operation_id = "create_exchange",
     request_body = CreateExchangeRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The exchange transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
         (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]

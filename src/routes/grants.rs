@@ -20,6 +20,10 @@ use super::extract::{
 use super::funds;
 use super::limits;
 use super::limits::CATEGORIES_PER_PROJECT_MAX;
+use super::openapi::{
+    GrantNotFound, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
+    ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -190,20 +194,12 @@ fn to_grant(
     tag = "funds",
     operation_id = "create_grant",
     request_body = CreateGrantRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The grant, with its figures", body = Grant),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
         (status = 409, description = "`duplicate_reference`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -350,13 +346,11 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
 #[utoipa::path(
     tag = "funds",
     operation_id = "list_grants",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of grants", body = GrantPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/grants")]
@@ -387,14 +381,12 @@ pub async fn list_grants(
     tag = "funds",
     operation_id = "get_grant",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The grant", body = Grant),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/grants/{grant_id}")]

@@ -17,6 +17,7 @@ use super::access::{self, Caller};
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
 use super::extract::{IdempotencyKey, request_fingerprint};
+use super::openapi::{InvalidIdempotencyKey, ProjectNotFound, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem, Problems};
 use super::write::{self, Idempotency, Reply};
 use crate::auth::Authenticated;
@@ -106,16 +107,15 @@ struct Row {
         ),
     ),
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry (default: the file's SHA-256)"),
     ),
     security(("bearer" = [])),
     responses(
-        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
+        InvalidIdempotencyKey,
         (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
         (status = 409, description = "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),

@@ -18,6 +18,9 @@ use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
 use super::members::{Member, member_of};
+use super::openapi::{
+    IdempotencyKeyHeader, JsonBodyProblems, KeyReused, OwnersOnly, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -109,20 +112,12 @@ fn to_invitations(
     tag = "members",
     operation_id = "create_invitation",
     request_body = CreateInvitationRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The pending invitation", body = Invitation),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
         (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -176,14 +171,14 @@ pub async fn create_invitation(
 #[utoipa::path(
     tag = "members",
     operation_id = "list_invitations",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/invitations")]
@@ -215,14 +210,12 @@ pub async fn list_invitations(
     tag = "members",
     operation_id = "withdraw_invitation",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `invitation_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -257,7 +250,7 @@ pub async fn withdraw_invitation(
     responses(
         (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me/invitations")]
@@ -297,16 +290,16 @@ fn my_invitation(
     operation_id = "create_acceptance",
     params(
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The caller's new membership", body = Member),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        KeyReused,
     )
 )]
 #[post("/me/invitations/{invitation_id}/acceptance")]
@@ -351,7 +344,7 @@ pub async fn create_acceptance(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Declined"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -8,7 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::agents::{Agent, to_agent};
 use super::dto::RoleDto;
-use super::problem::{ApiError, Problem};
+use super::openapi::Unauthenticated;
+use super::problem::ApiError;
 use super::read;
 use crate::auth::Authenticated;
 use crate::db;
@@ -40,7 +41,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me")]

@@ -16,6 +16,10 @@ use super::access;
 use super::dto::PageQuery;
 use super::dto::RoleDto;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -107,20 +111,14 @@ fn keep_an_owner(
     tag = "members",
     operation_id = "add_member",
     request_body = AddMemberRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The membership", body = Member),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -174,14 +172,13 @@ pub async fn add_member(
 #[utoipa::path(
     tag = "members",
     operation_id = "list_members",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/members")]
@@ -220,19 +217,14 @@ pub async fn list_members(
     operation_id = "update_member",
     request_body = UpdateMemberRequest,
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The membership", body = Member),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid role", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -269,14 +261,12 @@ pub async fn update_member(
     tag = "members",
     operation_id = "remove_member",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
     )

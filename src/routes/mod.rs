@@ -19,6 +19,7 @@ pub mod limits;
 pub mod me;
 pub mod members;
 pub mod metrics;
+pub mod openapi;
 pub mod payouts;
 pub mod problem;
 pub mod projects;

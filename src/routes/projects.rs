@@ -9,6 +9,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -190,16 +194,13 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     tag = "projects",
     operation_id = "create_project",
     request_body = CreateProjectRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The project", body = Project),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: this instance lets administrators alone create projects", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request still in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        InFlight,
         (status = 422, description = "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -268,8 +269,7 @@ pub async fn create_project(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
     )
 )]
 #[get("/projects")]
@@ -306,12 +306,10 @@ pub async fn list_projects(
 #[utoipa::path(
     tag = "projects",
     operation_id = "get_project",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}")]
@@ -333,16 +331,10 @@ pub async fn get_project(
     tag = "projects",
     operation_id = "update_project",
     request_body = UpdateProjectRequest,
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated project", body = Project),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
         (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -14,11 +14,14 @@ use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 pub use super::limits::SCOPE_LENGTH_MAX;
+use super::openapi::{
+    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
-use crate::db::rates::RateRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
@@ -102,20 +105,12 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     tag = "contributions",
     operation_id = "create_rate",
     request_body = CreateRateRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The rate", body = Rate),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
         (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -214,13 +209,11 @@ pub async fn create_rate(
 #[utoipa::path(
     tag = "contributions",
     operation_id = "list_rates",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RateQuery),
+    params(RateQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/rates")]

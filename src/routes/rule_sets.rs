@@ -14,6 +14,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access;
 use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
+    ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -375,20 +379,11 @@ pub fn load(
     tag = "distributions",
     operation_id = "create_rule_set",
     request_body = CreateRuleSetRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new version", body = RuleSetVersion),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
         (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -449,13 +444,11 @@ pub async fn create_rule_set(
 #[utoipa::path(
     tag = "distributions",
     operation_id = "list_rule_sets",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RuleSetQuery),
+    params(RuleSetQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/rule-sets")]
@@ -485,14 +478,13 @@ pub async fn list_rule_sets(
     tag = "distributions",
     operation_id = "get_rule_set",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("version" = i32, Path, description = "Version, from 1"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The version", body = RuleSetVersion),
         (status = 400, description = "`invalid_path`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `rule_set_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -12,6 +12,9 @@ use super::access;
 use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
+use super::openapi::{
+    Forbidden, IdempotencyKeyHeader, InFlight, JsonBodyProblems, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -328,20 +331,11 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
     tag = "transactions",
     operation_id = "create_transaction",
     request_body = CreateTransactionRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The posted transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound, InFlight,
         (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -376,13 +370,12 @@ pub async fn create_transaction(
 #[utoipa::path(
     tag = "transactions",
     operation_id = "list_transactions",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), TransactionQuery),
+    params(TransactionQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/transactions")]
@@ -442,13 +435,12 @@ pub async fn list_transactions(
     tag = "transactions",
     operation_id = "get_transaction",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The transaction", body = Transaction),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -476,20 +468,15 @@ pub async fn get_transaction(
     operation_id = "create_reversal",
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The reversal transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]

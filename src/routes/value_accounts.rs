@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
 use super::dto::ContributionKindDto;
+use super::openapi::Unauthenticated;
 use super::problem::{ApiError, Problem};
 use super::read;
 use crate::auth::{Authenticated, Credentials};
@@ -232,13 +233,12 @@ fn money_owed(
     tag = "contributions",
     operation_id = "get_member_value_account",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The value account", body = ValueAccount),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -269,7 +269,7 @@ pub async fn get_member_value_account(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's value accounts", body = MyValueAccount),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me/value-account")]

@@ -4,7 +4,8 @@
 use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::problem::{ApiError, Problem};
+use super::openapi::{ProjectNotFound, Unauthenticated};
+use super::problem::ApiError;
 use super::{access, read};
 use crate::auth::Credentials;
 use crate::db::verification::{self, Verification};
@@ -21,12 +22,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "ledger",
     operation_id = "get_ledger_verification",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verification report", body = Verification),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/ledger/verification")]

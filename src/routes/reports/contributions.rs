@@ -17,6 +17,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
 use crate::routes::access;
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
+use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -91,13 +92,12 @@ pub struct ContributionReportQuery {
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_contributions_csv",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), ContributionReportQuery),
+    params(ContributionReportQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/contributions.csv")]

@@ -19,6 +19,7 @@ use crate::db::transactions::TransactionFilter;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::routes::access;
+use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -50,7 +51,6 @@ pub const GRANT_COLUMNS: [Column; 12] = [
     tag = "reports",
     operation_id = "export_grant_csv",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
         PeriodQuery,
     ),
@@ -58,8 +58,7 @@ pub const GRANT_COLUMNS: [Column; 12] = [
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/grants/{grant_id}.csv")]

@@ -15,6 +15,7 @@ use crate::db::{self, Database};
 use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::routes::access;
+use crate::routes::openapi::{ProjectNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -96,12 +97,12 @@ pub(super) fn each_page(
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_journal_csv",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), JournalQuery),
+    params(JournalQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`, or more than one of `account`, `grant`, `funder`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -237,12 +238,10 @@ fn write_rows(
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_journal_hledger",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/journal.hledger")]
