@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::{
     Forbidden, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, ProjectNotFound,
@@ -128,7 +129,7 @@ pub async fn create_account(
     let request = body.value;
     let mut errors = Vec::new();
     let name = AccountName::parse(&request.name)
-        .map_err(|e| errors.push(FieldError::new("name", "invalid_account_name", e)))
+        .map_err(|e| errors.push(FieldError::new("name", FieldCode::InvalidAccountName, e)))
         .ok();
     let code = request.currency;
     write::run(
@@ -142,7 +143,9 @@ pub async fn create_account(
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
             let units = super::stored_units(conn)?;
             let unit = super::resolve_unit(&units, &code)
-                .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
+                .map_err(|e| {
+                    errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e))
+                })
                 .ok();
             let (Some(name), Some(unit), true) = (name, unit, errors.is_empty()) else {
                 return Err(ApiError::Validation(errors));
@@ -235,7 +238,7 @@ pub async fn get_account(
     let (units, row) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::accounts::find(conn, &project_id, &account_name)?
-            .ok_or(ApiError::NotFound("account"))?;
+            .ok_or(ApiError::NotFound(Resource::Account))?;
         Ok((super::stored_units(conn)?, row))
     })
     .await?;

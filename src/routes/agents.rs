@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::{IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, Unauthenticated};
@@ -151,7 +152,7 @@ pub async fn create_agent(
     if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
         errors.push(FieldError::new(
             "name",
-            "invalid_name",
+            FieldCode::InvalidName,
             format!("a name is 1 to {AGENT_NAME_LENGTH_MAX} characters"),
         ));
     }
@@ -160,7 +161,7 @@ pub async fn create_agent(
         .as_deref()
         .map(|text| {
             Email::parse(text)
-                .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e)))
+                .map_err(|e| errors.push(FieldError::new("email", FieldCode::InvalidEmail, e)))
                 .ok()
         })
         .unwrap_or(None);
@@ -169,21 +170,23 @@ pub async fn create_agent(
         .as_deref()
         .map(|text| {
             Password::parse(text)
-                .map_err(|e| errors.push(FieldError::new("password", "invalid_password", e)))
+                .map_err(|e| {
+                    errors.push(FieldError::new("password", FieldCode::InvalidPassword, e))
+                })
                 .ok()
         })
         .unwrap_or(None);
     if kind == AgentKind::Organisation && request.admin {
         errors.push(FieldError::new(
             "admin",
-            "invalid_admin",
+            FieldCode::InvalidAdmin,
             "administrators are people",
         ));
     }
     if request.password.is_some() && request.email.is_none() {
         errors.push(FieldError::new(
             "email",
-            "invalid_email",
+            FieldCode::InvalidEmail,
             "a password needs an email to sign in with",
         ));
     }
@@ -204,7 +207,7 @@ pub async fn create_agent(
                 .hashers
                 .hash(password)
                 .await?
-                .map_err(ApiError::Internal)?,
+                .map_err(|why| ApiError::internal(format!("hashing a password: {why}")))?,
         ),
         None => None,
     };
@@ -299,7 +302,7 @@ pub async fn get_agent(
     let agent_id = path.into_inner();
     let (caller, row) = read(&state, move |conn| {
         let caller = Caller::Agent(Caller::require(conn, &credentials)?);
-        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         Ok((caller, row))
     })
     .await?;

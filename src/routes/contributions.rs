@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::{FieldCode, Resource};
 use super::dto::{ContributionKindDto, ContributionStatusDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
@@ -265,7 +266,7 @@ pub fn to_contributions(
 fn one(conn: &mut DbConnection, row: ContributionRow) -> Result<Contribution, ApiError> {
     to_contributions(conn, vec![row])?
         .pop()
-        .ok_or_else(|| ApiError::Internal("contribution vanished".to_owned()))
+        .ok_or_else(|| ApiError::internal("contribution vanished"))
 }
 
 fn optional_text(
@@ -278,7 +279,7 @@ fn optional_text(
     if text.chars().count() > max {
         errors.push(FieldError::new(
             field,
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {max} characters"),
         ));
     }
@@ -377,13 +378,13 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
     if !kind.accepts(unit) {
         errors.push(FieldError::new(
             "unit",
-            "invalid_unit",
+            FieldCode::InvalidUnit,
             format!("{} is not counted in {}s", kind.as_str(), unit.as_str()),
         ));
     }
     let quantity = unit
         .parse_quantity(&request.quantity)
-        .map_err(|e| errors.push(FieldError::new("quantity", "invalid_quantity", e)))
+        .map_err(|e| errors.push(FieldError::new("quantity", FieldCode::InvalidQuantity, e)))
         .ok();
     let description = optional_text(
         "description",
@@ -407,20 +408,20 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
     if kind == ContributionKind::Equipment && equipment.is_none() {
         errors.push(FieldError::new(
             "equipment",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "equipment use names the item",
         ));
     }
     match (&request.dataset, kind) {
         (None, ContributionKind::Data) => errors.push(FieldError::new(
             "dataset",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "a data contribution describes its dataset",
         )),
         (Some(_), ContributionKind::Time | ContributionKind::Equipment) => {
             errors.push(FieldError::new(
                 "dataset",
-                "invalid_scope",
+                FieldCode::InvalidScope,
                 "only data contributions carry a dataset",
             ))
         }
@@ -437,7 +438,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
         .map_err(|()| {
             errors.push(FieldError::new(
                 "dataset.title",
-                "too_long",
+                FieldCode::TooLong,
                 "a dataset has a title",
             ))
         })
@@ -463,7 +464,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
         if dataset.size_bytes.is_some_and(|size| size < 0) {
             errors.push(FieldError::new(
                 "dataset.size_bytes",
-                "invalid_quantity",
+                FieldCode::InvalidQuantity,
                 "a size is not negative",
             ));
         }
@@ -487,7 +488,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
         supersedes: request.supersedes.clone(),
         problems: errors
             .into_iter()
-            .map(|e| FieldProblem::new(e.field, &e.code, e.message))
+            .map(|e| FieldProblem::new(e.field, e.code.as_str(), e.message))
             .collect(),
     }
 }
@@ -578,7 +579,7 @@ pub async fn get_contribution(
     let item = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::contributions::find(conn, &project_id, &contribution_id)?
-            .ok_or(ApiError::NotFound("contribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Contribution))?;
         one(conn, row)
     })
     .await?;
@@ -620,14 +621,14 @@ pub async fn create_review(
     if request.decision == ReviewDecision::Reject && reason.is_empty() {
         return Err(ApiError::field(
             "reason",
-            "too_long",
+            FieldCode::TooLong,
             "a rejection says why",
         ));
     }
     if reason.chars().count() > REVIEW_REASON_LENGTH_MAX {
         return Err(ApiError::field(
             "reason",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {REVIEW_REASON_LENGTH_MAX} characters"),
         ));
     }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
@@ -253,7 +254,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     if from.is_some() && to.is_some() && period.is_none() {
         problems.push(FieldError::new(
             "period_to",
-            "invalid_date",
+            FieldCode::InvalidDate,
             "the period ends before it starts",
         ));
     }
@@ -261,7 +262,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     if request.rule_set_version < 1 {
         names.push(FieldError::new(
             "rule_set_version",
-            "invalid_rule_set",
+            FieldCode::InvalidRuleSet,
             "rule set versions count from 1",
         ));
     }
@@ -284,7 +285,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
         period,
         problems: problems
             .iter()
-            .map(|p| FieldProblem::new(p.field.clone(), &p.code, &p.message))
+            .map(|p| FieldProblem::new(p.field.clone(), p.code.as_str(), &p.message))
             .collect(),
     };
     if !names.is_empty() {
@@ -335,7 +336,7 @@ pub async fn create_distribution(
                 return Err(ApiError::Validation(names.clone()));
             }
             let rules = super::rule_sets::load(conn, &project.id, version)?
-                .ok_or(ApiError::NotFound("rule set"))?;
+                .ok_or(ApiError::NotFound(Resource::RuleSet))?;
             Ok(ops::distributions::compute_draft(
                 conn, &project, &rules, &draft,
             )?)
@@ -414,7 +415,7 @@ pub async fn get_distribution(
         let (_, project) =
             access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound("distribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Distribution))?;
         Ok(to_distribution(
             &project,
             ops::distributions::view(conn, run)?,

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::FieldCode;
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
 use super::openapi::{
@@ -97,7 +98,7 @@ pub async fn create_exchange(
     if request.sell.currency == request.buy.currency {
         errors.push(FieldError::new(
             "buy.currency",
-            "same_currency",
+            FieldCode::SameCurrency,
             "an exchange is between two currencies",
         ));
     }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
@@ -160,7 +161,7 @@ pub async fn create_expense_category(
     if funder_category.chars().count() > FUNDER_CATEGORY_LENGTH_MAX {
         errors.push(FieldError::new(
             "funder_category",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {FUNDER_CATEGORY_LENGTH_MAX} characters"),
         ));
     }
@@ -183,7 +184,7 @@ pub async fn create_expense_category(
             if db::funds::categories(conn, &project.id)?.len() >= CATEGORIES_PER_PROJECT_MAX {
                 return Err(ApiError::field(
                     "name",
-                    "too_many_categories",
+                    FieldCode::TooManyCategories,
                     format!("at most {CATEGORIES_PER_PROJECT_MAX} categories"),
                 ));
             }
@@ -300,7 +301,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     if description.chars().count() > EXPENSE_TEXT_LENGTH_MAX {
         errors.push(FieldError::new(
             "description",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {EXPENSE_TEXT_LENGTH_MAX} characters"),
         ));
     }

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
@@ -255,7 +256,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
     {
         errors.push(FieldError::new(
             "restriction",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "donations carry no conditions; record a grant",
         ));
     }
@@ -263,7 +264,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
     if restriction.is_some() && reference.contains(':') {
         errors.push(FieldError::new(
             "reference",
-            "invalid_account_name",
+            FieldCode::InvalidAccountName,
             "a restricted grant's reference names its pool: no ':'",
         ));
     }
@@ -309,7 +310,7 @@ fn parse_period(
     {
         errors.push(FieldError::new(
             "period_end",
-            "invalid_date",
+            FieldCode::InvalidDate,
             "the period ends before it starts",
         ));
     }
@@ -321,7 +322,7 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     if categories.len() > CATEGORIES_PER_PROJECT_MAX {
         errors.push(FieldError::new(
             "eligible_categories",
-            "too_many_categories",
+            FieldCode::TooManyCategories,
             format!(
                 "at most {CATEGORIES_PER_PROJECT_MAX} categories, as many as a project may have"
             ),
@@ -398,8 +399,8 @@ pub async fn get_grant(
     let (project_id, grant_id) = path.into_inner();
     let grant = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row =
-            db::funds::grant(conn, &project_id, &grant_id)?.ok_or(ApiError::NotFound("grant"))?;
+        let row = db::funds::grant(conn, &project_id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
         let units = super::stored_units(conn)?;
         to_grant(conn, &units, row)
     })

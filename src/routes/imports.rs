@@ -14,11 +14,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::FieldCode;
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
 use super::extract::{IdempotencyKey, request_fingerprint};
 use super::openapi::{InvalidIdempotencyKey, ProjectNotFound, Unauthenticated};
-use super::problem::{ApiError, FieldError, Problem, Problems};
+use super::problem::{ApiError, FieldError, Problem, Problems, field_code};
 use super::write::{self, Idempotency, Reply};
 use crate::auth::Authenticated;
 use crate::db::contributions::ContributionRow;
@@ -261,14 +262,22 @@ fn prepare_row(
     mut row: Row,
 ) -> Result<ContributionRow, RowError> {
     let line = row.line;
-    let cell = |column: &str, code: &str, message: String| {
+    let cell = |column: &str, code: FieldCode, message: String| {
         RowError::Cells(vec![FieldError::cell(line, column, code, message)])
     };
-    let cells = |problems: &[FieldProblem]| {
+    let cells = |problems: &[FieldProblem]| -> Result<Vec<FieldError>, RowError> {
         problems
             .iter()
-            .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message))
-            .collect::<Vec<_>>()
+            .map(|f| {
+                let code = field_code(f).map_err(RowError::Fatal)?;
+                Ok(FieldError::cell(
+                    line,
+                    &column_of(&f.field),
+                    code,
+                    &f.message,
+                ))
+            })
+            .collect()
     };
     if let Some(agent) = row.agent.take() {
         match member_named(conn, project_id, &agent).map_err(|e| RowError::Fatal(e.into()))? {
@@ -277,10 +286,10 @@ fn prepare_row(
                 let mut found = vec![FieldError::cell(
                     line,
                     "agent",
-                    "unknown_agent",
+                    FieldCode::UnknownAgent,
                     "no member of this project has this id or email",
                 )];
-                found.extend(cells(&row.checked.problems));
+                found.extend(cells(&row.checked.problems)?);
                 return Err(RowError::Cells(found));
             }
         }
@@ -288,20 +297,20 @@ fn prepare_row(
     let project = match contributions::authorize_agent(conn, caller, project_id, &row.checked) {
         Ok(project) => project,
         Err(error @ ApiError::Forbidden) => {
-            return Err(cell("agent", error.code(), error.to_string()));
+            return Err(cell("agent", FieldCode::Forbidden, error.to_string()));
         }
         Err(error) => return Err(RowError::Fatal(error)),
     };
     match ops::contributions::prepare(conn, &project, &caller.id, &row.checked) {
         Ok(prepared) => Ok(prepared),
-        Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems))),
+        Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems)?)),
         Err(error @ ops::Error::UnknownAgent(_)) => {
             let error = ApiError::from(error);
-            Err(cell("agent", error.code(), error.to_string()))
+            Err(cell("agent", FieldCode::UnknownAgent, error.to_string()))
         }
         Err(error @ ops::Error::NoApplicableRate) => {
             let error = ApiError::from(error);
-            Err(cell("kind", error.code(), error.to_string()))
+            Err(cell("kind", FieldCode::NoApplicableRate, error.to_string()))
         }
         Err(error) => Err(RowError::Fatal(error.into())),
     }
@@ -351,7 +360,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
     let header = match reader.headers() {
         Ok(header) => header.clone(),
         Err(error) => {
-            return Err(vec![FieldError::cell(1, "", "malformed_csv", error)].into());
+            return Err(vec![FieldError::cell(1, "", FieldCode::MalformedCsv, error)].into());
         }
     };
     let mut errors = Problems::new();
@@ -363,14 +372,14 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 1,
                 &shown,
-                "unknown_column",
+                FieldCode::UnknownColumn,
                 format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
             ));
         } else if positions.insert(name.clone(), index).is_some() {
             errors.push(FieldError::cell(
                 1,
                 &name,
-                "duplicate_column",
+                FieldCode::DuplicateColumn,
                 "the column appears twice",
             ));
         }
@@ -380,7 +389,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 1,
                 required,
-                "missing_column",
+                FieldCode::MissingColumn,
                 "a required column is missing",
             ));
         }
@@ -401,7 +410,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 line,
                 "",
-                "too_many_rows",
+                FieldCode::TooManyRows,
                 format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
             ));
             // Refused whole: its rows are not tried against the database.
@@ -411,7 +420,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             Ok(record) => record,
             Err(error) => {
                 let line = error.position().map_or(0, csv::Position::line);
-                errors.push(FieldError::cell(line, "", "malformed_csv", error));
+                errors.push(FieldError::cell(line, "", FieldCode::MalformedCsv, error));
                 continue;
             }
         };
@@ -420,7 +429,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 line,
                 "",
-                "malformed_csv",
+                FieldCode::MalformedCsv,
                 "a cell contains the NUL character (U+0000)",
             ));
             continue;
@@ -442,7 +451,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
         errors.push(FieldError::cell(
             2,
             "",
-            "empty_import",
+            FieldCode::EmptyImport,
             "the file has a header but no rows",
         ));
     }
@@ -458,7 +467,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
             errors.push(FieldError::cell(
                 line,
                 column,
-                "required",
+                FieldCode::Required,
                 "this column needs a value",
             ));
             None
@@ -476,7 +485,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
             errors.push(FieldError::cell(
                 line,
                 "kind",
-                "invalid_kind",
+                FieldCode::InvalidKind,
                 "one of time, equipment, data",
             ));
         })
@@ -488,7 +497,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
                 errors.push(FieldError::cell(
                     line,
                     "unit",
-                    "invalid_unit",
+                    FieldCode::InvalidUnit,
                     "one of hour, day, dataset",
                 ));
             })
@@ -500,7 +509,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
                 errors.push(FieldError::cell(
                     line,
                     "dataset_size_bytes",
-                    "invalid_quantity",
+                    FieldCode::InvalidQuantity,
                     "a whole number of bytes",
                 ));
             })

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::Resource;
 use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
@@ -160,7 +161,7 @@ pub async fn create_invitation(
             .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
             let invitation = to_invitations(conn, vec![(row, project.name)])?
                 .pop()
-                .ok_or_else(|| ApiError::Internal("invitation vanished".to_owned()))?;
+                .ok_or_else(|| ApiError::internal("invitation vanished"))?;
             Reply::created(&invitation)
         },
     )
@@ -233,7 +234,7 @@ pub async fn withdraw_invitation(
                 access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let invitation = db::invitations::find(conn, &invitation_id)?
                 .filter(|row| row.project_id == project.id)
-                .ok_or(ApiError::NotFound("invitation"))?;
+                .ok_or(ApiError::NotFound(Resource::Invitation))?;
             Ok(db::invitations::delete(conn, &invitation.id)?)
         })
     })
@@ -281,7 +282,7 @@ fn my_invitation(
     let me = Caller::require(conn, credentials)?;
     db::invitations::find(conn, invitation_id)?
         .filter(|row| row.agent_id == me.id)
-        .ok_or(ApiError::NotFound("invitation"))
+        .ok_or(ApiError::NotFound(Resource::Invitation))
 }
 
 /// Accept an invitation: the caller becomes a member of its project with its role.

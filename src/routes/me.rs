@@ -7,6 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
 use super::agents::{Agent, to_agent};
+use super::codes::Resource;
 use super::dto::RoleDto;
 use super::openapi::Unauthenticated;
 use super::problem::ApiError;
@@ -53,8 +54,8 @@ pub async fn get_me(
         let agent = Caller::require(conn, &credentials)?;
         let mut memberships = Vec::new();
         for row in db::memberships::of_agent(conn, &agent.id)? {
-            let project =
-                db::projects::find(conn, &row.project_id)?.ok_or(ApiError::NotFound("project"))?;
+            let project = db::projects::find(conn, &row.project_id)?
+                .ok_or(ApiError::NotFound(Resource::Project))?;
             memberships.push(Membership {
                 project_id: row.project_id,
                 project_name: project.name,

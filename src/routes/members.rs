@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::RoleDto;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
@@ -242,7 +243,7 @@ pub async fn update_member(
         state.db.write(|conn| -> Result<Member, ApiError> {
             access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound("member"))?;
+                .ok_or(ApiError::NotFound(Resource::Member))?;
             if current.role == role.as_str() {
                 return Ok(to_member(current, agent_name(conn, &agent_id)?));
             }
@@ -283,7 +284,7 @@ pub async fn remove_member(
         state.db.write(|conn| -> Result<(), ApiError> {
             access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound("member"))?;
+                .ok_or(ApiError::NotFound(Resource::Member))?;
             keep_an_owner(conn, &project_id, &current, None)?;
             // Their access to this project ends with the next request; their
             // tokens, and their other projects, are not touched.

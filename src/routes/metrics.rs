@@ -72,6 +72,6 @@ pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(text) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
             .body(text),
-        Err(_) => ApiError::Internal("metrics encoding failed".to_owned()).error_response(),
+        Err(_) => ApiError::internal("metrics encoding failed").error_response(),
     }
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod agents;
+pub mod codes;
 pub mod contributions;
 pub mod distributions;
 pub mod dto;

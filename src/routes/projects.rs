@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::{
@@ -115,7 +116,7 @@ fn parse_settings(
         if value.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
             errors.push(FieldError::new(
                 field,
-                "invalid_setting",
+                FieldCode::InvalidSetting,
                 format!("between 1 and {APPROVALS_REQUIRED_MAX}"),
             ));
         }
@@ -180,7 +181,7 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     if name.is_empty() || name.chars().count() > PROJECT_NAME_LENGTH_MAX {
         errors.push(FieldError::new(
             "name",
-            "invalid_name",
+            FieldCode::InvalidName,
             format!("a project name is 1 to {PROJECT_NAME_LENGTH_MAX} characters"),
         ));
     }
@@ -222,14 +223,14 @@ pub async fn create_project(
         &mut errors,
     );
     let currency = Unit::lookup(&request.currency)
-        .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
+        .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
         .ok()
         .filter(|unit| {
             let is_currency = unit.kind() == UnitKind::Currency;
             if !is_currency {
                 errors.push(FieldError::new(
                     "currency",
-                    "unknown_currency",
+                    FieldCode::UnknownCurrency,
                     format!("`{}` is not a currency", unit.code()),
                 ));
             }

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::FieldCode;
 use super::dto::{ContributionKindDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
@@ -93,7 +94,7 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     if text.is_empty() || text.chars().count() > max {
         errors.push(FieldError::new(
             field,
-            "too_long",
+            FieldCode::TooLong,
             format!("1 to {max} characters"),
         ));
     }
@@ -136,7 +137,7 @@ pub async fn create_rate(
     if !kind.accepts(per) {
         errors.push(FieldError::new(
             "per",
-            "invalid_unit",
+            FieldCode::InvalidUnit,
             format!("{} is not measured per {}", kind.as_str(), per.as_str()),
         ));
     }
@@ -163,14 +164,14 @@ pub async fn create_rate(
     if skill.is_some() && kind != ContributionKind::Time {
         errors.push(FieldError::new(
             "skill",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "only time is narrowed by skill",
         ));
     }
     if equipment.is_some() && kind != ContributionKind::Equipment {
         errors.push(FieldError::new(
             "equipment",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "only equipment use is narrowed by item",
         ));
     }

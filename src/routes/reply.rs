@@ -14,11 +14,11 @@ pub type Writes = WritePipeline<(Reply, bool), ApiError>;
 
 impl JobError for ApiError {
     fn panicked() -> Self {
-        ApiError::Internal("a write panicked".to_owned())
+        ApiError::internal("a write panicked")
     }
 
     fn unsettled(what: &str) -> Self {
-        ApiError::Internal(format!("a write unsettled its connection: {what}"))
+        ApiError::internal(format!("a write unsettled its connection: {what}"))
     }
 
     fn not_committed(why: &str) -> Self {
@@ -49,7 +49,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
-        let body = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let body = serde_json::to_string(body)
+            .map_err(|e| ApiError::internal_from("encoding a reply", e))?;
         Ok(Reply { status, body })
     }
 

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
 use super::openapi::{
@@ -219,7 +220,7 @@ fn decimal(field: &str, text: &str, reading: Reading, errors: &mut Vec<FieldErro
         None => {
             errors.push(FieldError::new(
                 field,
-                "invalid_rule_set",
+                FieldCode::InvalidRuleSet,
                 format!(
                     "`{text}` is not a decimal number such as \"12.5\": digits, optionally a point and more digits, at most {AMOUNT_TEXT_LENGTH_MAX} characters"
                 ),
@@ -347,8 +348,8 @@ impl CreateRuleSetRequest {
 }
 
 fn to_version(row: RuleSetRow) -> Result<RuleSetVersion, ApiError> {
-    let body: CreateRuleSetRequest =
-        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
+        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
     Ok(RuleSetVersion {
         version: row.version,
         steps: body.steps,
@@ -367,8 +368,8 @@ pub fn load(
     let Some(row) = db::distributions::rule_set(conn, project_id, version)? else {
         return Ok(None);
     };
-    let body: CreateRuleSetRequest =
-        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
+        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
     body.parse_as(Reading::Stored).map(Some)
 }
 
@@ -420,7 +421,7 @@ pub async fn create_rule_set(
                     ApiError::Validation(
                         errors
                             .into_iter()
-                            .map(|e| FieldError::new(e.field, "invalid_rule_set", e.reason))
+                            .map(|e| FieldError::new(e.field, FieldCode::InvalidRuleSet, e.reason))
                             .collect(),
                     )
                 })?;
@@ -429,7 +430,7 @@ pub async fn create_rule_set(
                 project_id: project.id.clone(),
                 version: db::distributions::latest_version(conn, &project.id)? + 1,
                 definition: serde_json::to_string(&request)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    .map_err(|e| ApiError::internal_from("encoding a rule set", e))?,
                 created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
                 created_at: db::now(),
             };
@@ -498,7 +499,7 @@ pub async fn get_rule_set(
     let item = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::distributions::rule_set(conn, &project_id, version)?
-            .ok_or(ApiError::NotFound("rule set"))?;
+            .ok_or(ApiError::NotFound(Resource::RuleSet))?;
         to_version(row)
     })
     .await?;

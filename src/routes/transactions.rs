@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
@@ -202,7 +203,7 @@ impl CreateTransactionRequest {
         if !kind.is_generic() {
             errors.push(FieldError::new(
                 "kind",
-                "kind_reserved",
+                FieldCode::KindReserved,
                 format!(
                     "`{}` transactions are recorded through their own endpoint",
                     kind.as_str()
@@ -215,7 +216,7 @@ impl CreateTransactionRequest {
         if self.description.chars().count() > DESCRIPTION_LENGTH_MAX {
             errors.push(FieldError::new(
                 "description",
-                "too_long",
+                FieldCode::TooLong,
                 format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
             ));
         }
@@ -223,21 +224,21 @@ impl CreateTransactionRequest {
         if metadata.len() > METADATA_BYTES_MAX {
             errors.push(FieldError::new(
                 "metadata",
-                "metadata_too_large",
+                FieldCode::MetadataTooLarge,
                 format!("at most {METADATA_BYTES_MAX} bytes of JSON"),
             ));
         }
         if self.postings.is_empty() {
             errors.push(FieldError::new(
                 "postings",
-                "no_postings",
+                FieldCode::NoPostings,
                 "a transaction needs at least one posting",
             ));
         }
         if self.postings.len() > POSTINGS_PER_TRANSACTION_MAX {
             errors.push(FieldError::new(
                 "postings",
-                "too_many_postings",
+                FieldCode::TooManyPostings,
                 format!("at most {POSTINGS_PER_TRANSACTION_MAX} postings per transaction"),
             ));
         }
@@ -273,16 +274,34 @@ fn parse_posting(
 ) -> Option<NewPosting> {
     let field = |name: &str| format!("postings[{index}].{name}");
     let from = AccountName::parse(&posting.from)
-        .map_err(|e| errors.push(FieldError::new(field("from"), "invalid_account_name", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("from"),
+                FieldCode::InvalidAccountName,
+                e,
+            ))
+        })
         .ok();
     let to = AccountName::parse(&posting.to)
-        .map_err(|e| errors.push(FieldError::new(field("to"), "invalid_account_name", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("to"),
+                FieldCode::InvalidAccountName,
+                e,
+            ))
+        })
         .ok();
     let unit = super::resolve_unit(units, &posting.currency)
-        .map_err(|e| errors.push(FieldError::new(field("currency"), "unknown_currency", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("currency"),
+                FieldCode::UnknownCurrency,
+                e,
+            ))
+        })
         .ok()?;
     let amount = Amount::parse(&posting.amount, &unit)
-        .map_err(|e| errors.push(FieldError::new(field("amount"), e.code(), &e)))
+        .map_err(|e| errors.push(FieldError::new(field("amount"), FieldCode::from(&e), &e)))
         .ok()?;
     Some(NewPosting {
         from: from?,
@@ -454,7 +473,7 @@ pub async fn get_transaction(
     let (units, record) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let record = db::transactions::find(conn, &project_id, &transaction_id)?
-            .ok_or(ApiError::NotFound("transaction"))?;
+            .ok_or(ApiError::NotFound(Resource::Transaction))?;
         Ok((super::stored_units(conn)?, record))
     })
     .await?;
@@ -499,7 +518,7 @@ pub async fn create_reversal(
     if description.chars().count() > DESCRIPTION_LENGTH_MAX {
         return Err(ApiError::field(
             "description",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
         ));
     }
@@ -513,7 +532,7 @@ pub async fn create_reversal(
             access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
             db::projects::lock(conn, &project_id)?;
             let original = db::transactions::find(conn, &project_id, &transaction_id)?
-                .ok_or(ApiError::NotFound("transaction"))?;
+                .ok_or(ApiError::NotFound(Resource::Transaction))?;
             let stored = StoredTransaction {
                 id: &original.row.id,
                 effective_date: original.row.effective_date,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::Resource;
 use super::dto::ContributionKindDto;
 use super::openapi::Unauthenticated;
 use super::problem::{ApiError, Problem};
@@ -255,7 +256,7 @@ pub async fn get_member_value_account(
         let own = caller.agent().is_some_and(|me| me.id == agent_id);
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         value_account(conn, &project.id, &project.name, &agent_id)
     })
     .await?;
@@ -282,7 +283,7 @@ pub async fn get_my_value_account(
         let mut projects = Vec::new();
         for membership in db::memberships::of_agent(conn, &me.id)? {
             let project = db::projects::find(conn, &membership.project_id)?
-                .ok_or(ApiError::NotFound("project"))?;
+                .ok_or(ApiError::NotFound(Resource::Project))?;
             projects.push(value_account(conn, &project.id, &project.name, &me.id)?);
         }
         Ok(MyValueAccount {

@@ -4,6 +4,7 @@
 use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::codes::Resource;
 use super::openapi::{ProjectNotFound, Unauthenticated};
 use super::problem::ApiError;
 use super::{access, read};
@@ -41,7 +42,7 @@ pub async fn get_ledger_verification(
     .await?;
     // Its own read transaction: the snapshot must begin with the verification.
     let report = read(&state, move |conn| {
-        verification::verify(conn, &project.id)?.ok_or(ApiError::NotFound("project"))
+        verification::verify(conn, &project.id)?.ok_or(ApiError::NotFound(Resource::Project))
     })
     .await?;
     Ok(web::Json(report))

@@ -243,7 +243,7 @@ async fn run_keyed(
                     }
                     idempotency::Claim::Replay { status, body } => {
                         let status = StatusCode::from_u16(status)
-                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                            .map_err(|e| ApiError::internal_from("a stored status", e))?;
                         Ok((Reply::stored(status, body), true))
                     }
                     // Only a claim committed without its answer (left by a crash
@@ -269,7 +269,7 @@ async fn run_keyed(
             // The refusal rolled the claim back with the effect: store it
             // under the key on its own, so that a retry is refused the same way.
             let problem = serde_json::to_string(&error.problem())
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| ApiError::internal_from("encoding a problem", e))?;
             let code = actix_web::ResponseError::status_code(&error);
             let status = code.as_u16();
             state

@@ -16,6 +16,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
 use crate::routes::access;
+use crate::routes::codes::Resource;
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
 use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
@@ -123,9 +124,10 @@ pub async fn export_contributions_csv(
     let (project, grant, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
         let grant = match &grant_id {
-            Some(id) => {
-                Some(db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound("grant"))?)
-            }
+            Some(id) => Some(
+                db::funds::grant(conn, &project.id, id)?
+                    .ok_or(ApiError::NotFound(Resource::Grant))?,
+            ),
             None => None,
         };
         let categories = funder_categories(conn, &project.id)?;

@@ -11,6 +11,7 @@ use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
 use crate::routes::access;
+use crate::routes::codes::Resource;
 use crate::routes::distributions::to_distribution;
 use crate::routes::openapi::{DistributionNotFound, Unauthenticated};
 use crate::routes::problem::ApiError;
@@ -62,7 +63,7 @@ pub async fn export_distribution_csv(
     let (project, run) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
         let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound("distribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Distribution))?;
         let run = to_distribution(&project, crate::ops::distributions::view(conn, run)?);
         Ok((project, run))
     })

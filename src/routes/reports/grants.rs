@@ -19,6 +19,7 @@ use crate::db::transactions::TransactionFilter;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::routes::access;
+use crate::routes::codes::Resource;
 use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -72,10 +73,10 @@ pub async fn export_grant_csv(
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     let (project, grant, pool, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let grant =
-            db::funds::grant(conn, &project.id, &grant_id)?.ok_or(ApiError::NotFound("grant"))?;
+        let grant = db::funds::grant(conn, &project.id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
         let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
-            .ok_or_else(|| ApiError::Internal("grant pool missing".to_owned()))?;
+            .ok_or_else(|| ApiError::internal("grant pool missing"))?;
         let categories = funder_categories(conn, &project.id)?;
         Ok((project, grant, pool, categories))
     })

@@ -15,6 +15,7 @@ use crate::db::{self, Database};
 use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::routes::access;
+use crate::routes::codes::Resource;
 use crate::routes::openapi::{ProjectNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -136,7 +137,7 @@ pub async fn export_journal_csv(
             (Some(account), _, _) => Some(account.clone()),
             (_, Some(grant), _) => Some(
                 db::funds::grant(conn, &project.id, grant)?
-                    .ok_or(ApiError::NotFound("grant"))?
+                    .ok_or(ApiError::NotFound(Resource::Grant))?
                     .pool_account,
             ),
             (_, _, Some(funder)) => Some(format!("funder:{funder}")),
@@ -145,7 +146,7 @@ pub async fn export_journal_csv(
         let account = match name {
             Some(name) => Some(
                 db::accounts::find(conn, &project.id, &name)?
-                    .ok_or(ApiError::NotFound("account"))?,
+                    .ok_or(ApiError::NotFound(Resource::Account))?,
             ),
             None => None,
         };

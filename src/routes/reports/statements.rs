@@ -16,6 +16,7 @@ use crate::db::transactions::TransactionFilter;
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
 use crate::routes::access::{self, Caller};
+use crate::routes::codes::Resource;
 use crate::routes::openapi::Unauthenticated;
 use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -74,7 +75,8 @@ pub async fn export_statement_csv(
         let own = caller.agent().is_some_and(|me| me.id == agent_id);
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        let agent = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        let agent =
+            db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         let account = match crate::domain::managed::contributor(&agent_id) {
             Ok(name) => db::accounts::find(conn, &project.id, name.as_str())?,
             Err(_) => None,
