@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
 use super::codes::{FieldCode, Resource};
-use super::dto::PageQuery;
+use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::{IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
@@ -25,23 +25,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_agent)
         .service(list_agents)
         .service(get_agent);
-}
-
-/// Person or organisation.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKindDto {
-    Person,
-    Organisation,
-}
-
-impl From<AgentKindDto> for AgentKind {
-    fn from(kind: AgentKindDto) -> Self {
-        match kind {
-            AgentKindDto::Person => AgentKind::Person,
-            AgentKindDto::Organisation => AgentKind::Organisation,
-        }
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -64,49 +47,9 @@ pub struct CreateAgentRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Agent {
-    #[schema(format = Uuid)]
-    pub id: String,
-    pub kind: AgentKindDto,
-    pub name: String,
-    /// Shown to administrators and to the agent themself.
-    pub email: Option<String>,
-    /// Whether the agent can sign in with a password. Shown to
-    /// administrators and to the agent themself; absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_credentials: Option<bool>,
-    /// Whether the agent is an instance administrator. Shown to
-    /// administrators and to the agent themself; absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<bool>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AgentPage {
     pub items: Vec<Agent>,
     pub next_cursor: Option<String>,
-}
-
-/// The response shape of an agent as `viewer` may see it: the email and
-/// the sign-in flags are for administrators and the agent themself, so that
-/// nobody learns from the API which accounts are worth attacking.
-pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
-    let sees_private = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
-    Agent {
-        kind: if row.kind == "organisation" {
-            AgentKindDto::Organisation
-        } else {
-            AgentKindDto::Person
-        },
-        email: row.email.filter(|_| sees_private),
-        has_credentials: sees_private.then_some(row.password_hash.is_some()),
-        admin: sees_private.then_some(row.is_admin != 0),
-        created_at: db::format_timestamp(row.created_at),
-        id: row.id,
-        name: row.name,
-    }
 }
 
 fn require_admin(

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::codes::FieldCode;
+use super::dto::{Transaction, to_transaction};
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
 use super::openapi::{
@@ -16,7 +17,6 @@ use super::openapi::{
     Unauthenticated,
 };
 use super::problem::{ApiError, FieldError, Problem};
-use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::domain::access::Action;

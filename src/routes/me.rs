@@ -6,9 +6,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
-use super::agents::{Agent, to_agent};
 use super::codes::Resource;
-use super::dto::RoleDto;
+use super::dto::{Agent, RoleDto, to_agent};
 use super::openapi::Unauthenticated;
 use super::problem::ApiError;
 use super::read;

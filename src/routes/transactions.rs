@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
 use super::codes::{FieldCode, Resource};
+use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
 use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
@@ -35,72 +36,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_transactions)
         .service(get_transaction)
         .service(create_reversal);
-}
-
-/// What a transaction records.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TransactionKindDto {
-    Transfer,
-    Adjustment,
-    Grant,
-    Donation,
-    Expense,
-    Distribution,
-    Payout,
-    Exchange,
-    Reversal,
-}
-
-impl From<TransactionKindDto> for TransactionKind {
-    fn from(kind: TransactionKindDto) -> Self {
-        match kind {
-            TransactionKindDto::Transfer => TransactionKind::Transfer,
-            TransactionKindDto::Adjustment => TransactionKind::Adjustment,
-            TransactionKindDto::Grant => TransactionKind::Grant,
-            TransactionKindDto::Donation => TransactionKind::Donation,
-            TransactionKindDto::Expense => TransactionKind::Expense,
-            TransactionKindDto::Distribution => TransactionKind::Distribution,
-            TransactionKindDto::Payout => TransactionKind::Payout,
-            TransactionKindDto::Exchange => TransactionKind::Exchange,
-            TransactionKindDto::Reversal => TransactionKind::Reversal,
-        }
-    }
-}
-
-impl From<TransactionKind> for TransactionKindDto {
-    fn from(kind: TransactionKind) -> Self {
-        match kind {
-            TransactionKind::Transfer => TransactionKindDto::Transfer,
-            TransactionKind::Adjustment => TransactionKindDto::Adjustment,
-            TransactionKind::Grant => TransactionKindDto::Grant,
-            TransactionKind::Donation => TransactionKindDto::Donation,
-            TransactionKind::Expense => TransactionKindDto::Expense,
-            TransactionKind::Distribution => TransactionKindDto::Distribution,
-            TransactionKind::Payout => TransactionKindDto::Payout,
-            TransactionKind::Exchange => TransactionKindDto::Exchange,
-            TransactionKind::Reversal => TransactionKindDto::Reversal,
-        }
-    }
-}
-
-/// One movement of an amount from one account to another.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Posting {
-    /// Account the amount leaves.
-    #[schema(example = "funder:fondation-horizon", max_length = 200)]
-    pub from: String,
-    /// Account the amount arrives in.
-    #[schema(example = "pool:general", max_length = 200)]
-    pub to: String,
-    /// Positive decimal string with at most the unit's decimals, at most
-    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
-    #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
-    pub amount: String,
-    /// Unit of the amount; both accounts must hold it.
-    #[schema(example = "EUR", max_length = 8)]
-    pub currency: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -137,33 +72,6 @@ pub struct CreateReversalRequest {
     /// Why the transaction is reversed.
     #[schema(max_length = 1000)]
     pub description: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Transaction {
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// Position in the project's ledger, from 1.
-    pub sequence: i64,
-    pub kind: TransactionKindDto,
-    #[schema(format = Date)]
-    pub effective_date: String,
-    /// When the server recorded it (RFC 3339, UTC).
-    #[schema(format = DateTime)]
-    pub recorded_at: String,
-    pub description: String,
-    #[schema(value_type = Object)]
-    pub metadata: serde_json::Value,
-    pub postings: Vec<Posting>,
-    /// SHA-256 over the canonical content and the previous hash.
-    pub hash: String,
-    pub previous_hash: String,
-    /// The transaction this one reverses.
-    #[schema(format = Uuid)]
-    pub reverses: Option<String>,
-    /// The reversal that undid this transaction.
-    #[schema(format = Uuid)]
-    pub reversed_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -309,35 +217,6 @@ fn parse_posting(
         amount,
         unit: unit.code().to_owned(),
     })
-}
-
-/// The response shape of a stored transaction.
-pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) -> Transaction {
-    let row = record.row;
-    Transaction {
-        kind: TransactionKind::parse(&row.kind)
-            .map_or(TransactionKindDto::Transfer, TransactionKindDto::from),
-        effective_date: row.effective_date.to_string(),
-        recorded_at: db::format_timestamp(row.recorded_at),
-        metadata: serde_json::from_str(&row.metadata).unwrap_or_else(|_| serde_json::json!({})),
-        postings: record
-            .postings
-            .into_iter()
-            .map(|p| Posting {
-                amount: super::format_minor(units, &p.currency, p.amount),
-                from: p.from,
-                to: p.to,
-                currency: p.currency,
-            })
-            .collect(),
-        id: row.id,
-        sequence: row.sequence,
-        description: row.description,
-        hash: row.hash,
-        previous_hash: row.previous_hash,
-        reverses: row.reverses_id,
-        reversed_by: record.reversed_by,
-    }
 }
 
 fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Reply, ApiError> {
