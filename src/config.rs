@@ -29,6 +29,8 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Print docs/errors.md (every problem and field-error code) and exit.
+    Errors,
     /// Manage instance administrators.
     #[command(subcommand)]
     Admin(AdminCommand),

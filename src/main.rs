@@ -16,6 +16,10 @@ fn main() -> ExitCode {
         Command::Serve => serve(&cli),
         Command::Migrate => migrate(&cli),
         Command::Openapi => print_openapi(),
+        Command::Errors => {
+            print!("{}", commons_ledger::routes::codes::errors_markdown());
+            Ok(())
+        }
         Command::Admin(AdminCommand::Create { email, name }) => create_admin(&cli, &email, &name),
         Command::Verify { project } => verify(&cli, project.as_deref()),
     };

@@ -1,24 +1,18 @@
-//! `/metrics` in the Prometheus (OpenMetrics) text format, and the
-//! middleware that measures every request and bounds its time.
+//! The service's metrics and their Prometheus (OpenMetrics) text format;
+//! `/metrics` and the middleware that measures every request are in
+//! [`crate::routes::metrics`].
 //!
 //! Routes are labelled by their pattern (`/v1/projects/{project_id}/accounts`),
 //! never by the concrete path, so the number of series stays bounded.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, get, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::routes::AppState;
-use crate::routes::problem::ApiError;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -161,7 +155,13 @@ impl Metrics {
         self.idempotency_conflicts.inc();
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Counts a request that ran past its time limit.
+    pub fn timed_out(&self) {
+        self.timeouts.inc();
+    }
+
+    /// Counts and times one answered request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),
@@ -191,67 +191,5 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
-    }
-}
-
-/// Counts and times every request, and answers 503 `request_timeout` when
-/// a request runs past `--request-timeout-s` (what it started in the
-/// database still completes or rolls back on its own: a retry with the same
-/// `Idempotency-Key` is safe).
-pub async fn measure(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let Some(state) = state else {
-        return next.call(req).await;
-    };
-    let method = req.method().to_string();
-    let limit = state.settings.request_timeout;
-    match actix_web::rt::time::timeout(limit, next.call(req)).await {
-        Ok(Ok(response)) => {
-            let route = response
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".to_owned());
-            state.metrics.observe(
-                &method,
-                &route,
-                response.status().as_u16(),
-                started.elapsed(),
-            );
-            Ok(response)
-        }
-        Ok(Err(error)) => Err(error),
-        Err(_) => {
-            state.metrics.timeouts.inc();
-            // The request was handed on, so its route is not known here.
-            state
-                .metrics
-                .observe(&method, "timed_out", 503, started.elapsed());
-            Err(ApiError::RequestTimeout(limit.as_secs()).into())
-        }
-    }
-}
-
-/// Prometheus metrics of this instance (request counts and latencies by
-/// route and status, database pool use, idempotency replays).
-#[utoipa::path(
-    tag = "health",
-    operation_id = "get_metrics",
-    security(()),
-    responses(
-        (status = 200, description = "OpenMetrics text exposition", content_type = "application/openmetrics-text", body = String),
-    )
-)]
-#[get("/metrics")]
-pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.db.pool_state();
-    match state.metrics.render(pool) {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
-        Err(_) => ApiError::Internal("metrics encoding failed".to_owned()).error_response(),
     }
 }

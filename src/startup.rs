@@ -18,7 +18,8 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{RuntimeSettings, Settings};
 use crate::db::{Database, DatabaseUrl, StorageError};
 use crate::routes::problem::ApiError;
-use crate::routes::{self, AppState, extract, health};
+use crate::routes::{self, extract, health};
+use crate::state::AppState;
 use crate::write_pipeline;
 
 #[derive(OpenApi)]
@@ -114,12 +115,13 @@ fn application(
             .app_data(web::Data::new(state.keys.clone()))
             .app_data(state);
     }
-    let (app, api) = app
+    let (app, mut api) = app
         .service(health::get_health)
         .service(health::get_readiness)
-        .service(crate::metrics::get_metrics)
+        .service(routes::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
+    routes::openapi::describe_path_parameters(&mut api);
     let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app
         .app_data(allowed)
@@ -129,7 +131,7 @@ fn application(
         .wrap(from_fn(extract::inject_fault))
         .wrap(from_fn(extract::refuse_nul))
         .wrap(from_fn(crate::telemetry::log_request))
-        .wrap(from_fn(crate::metrics::measure));
+        .wrap(from_fn(routes::metrics::measure));
     (app, api)
 }
 

@@ -14,6 +14,7 @@ pub mod projects;
 pub mod rates;
 pub mod schema;
 pub mod transactions;
+pub mod units;
 pub mod verification;
 
 use std::path::{Path, PathBuf};
@@ -236,6 +237,12 @@ impl Database {
         Ok(self.pool.get()?)
     }
 
+    /// Whether the database answers a trivial query (the readiness probe).
+    pub fn ping(&self) -> Result<(), StorageError> {
+        self.connection()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
     /// Runs `work` inside one database transaction, committed only if it
     /// returns `Ok`. On SQLite writers are queued first (see `sqlite_write_gate`).
     ///
@@ -341,6 +348,31 @@ pub(crate) fn retry_pause(attempt: u32) -> std::time::Duration {
     let ceiling_us = 5_000_u64 << attempt.saturating_sub(1).min(6);
     let random = u64::from(uuid::Uuid::now_v7().as_bytes()[15]);
     std::time::Duration::from_micros(ceiling_us / 2 + ceiling_us / 2 * random / 255)
+}
+
+/// The one place a unique-constraint refusal is told apart from every other
+/// database failure: an insert that lost a race with a concurrent one (or
+/// met a row that already exists) becomes the caller's own error.
+pub trait OnDuplicate<T> {
+    /// `on_duplicate()` when a unique constraint refused the row; any other
+    /// failure converted as usual.
+    fn on_duplicate<E: From<diesel::result::Error>>(
+        self,
+        on_duplicate: impl FnOnce() -> E,
+    ) -> Result<T, E>;
+}
+
+impl<T> OnDuplicate<T> for diesel::QueryResult<T> {
+    fn on_duplicate<E: From<diesel::result::Error>>(
+        self,
+        on_duplicate: impl FnOnce() -> E,
+    ) -> Result<T, E> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(on_duplicate()),
+            other => other.map_err(E::from),
+        }
+    }
 }
 
 /// Whether an error is worth retrying the whole database transaction for.

@@ -1,6 +1,7 @@
 //! The caller behind a request and the authorization decision for a project,
 //! taken inside the request's database transaction.
 
+use super::codes::Resource;
 use crate::auth::{AuthError, Credentials};
 use crate::db::agents::AgentRow;
 use crate::db::projects::ProjectRow;
@@ -96,7 +97,8 @@ pub fn authorize(
     project_id: &str,
     action: Action,
 ) -> Result<ProjectRow, ApiError> {
-    let project = db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound("project"))?;
+    let project =
+        db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound(Resource::Project))?;
     let requester = Requester {
         authenticated: caller.agent().is_some(),
         admin: caller.is_admin(),
@@ -104,7 +106,7 @@ pub fn authorize(
     };
     match decide(requester, project.public != 0, action) {
         Decision::Allow => Ok(project),
-        Decision::Hidden => Err(ApiError::NotFound("project")),
+        Decision::Hidden => Err(ApiError::NotFound(Resource::Project)),
         Decision::Unauthenticated => Err(AuthError::Missing.into()),
         Decision::Forbidden => Err(ApiError::Forbidden),
     }

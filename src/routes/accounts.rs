@@ -7,15 +7,21 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    Forbidden, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::accounts::AccountRow;
-use crate::db::{self};
+use crate::db::{self, OnDuplicate};
 use crate::domain::access::Action;
 use crate::domain::{AccountName, Unit};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
@@ -102,20 +108,12 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
     tag = "accounts",
     operation_id = "create_account",
     request_body = CreateAccountRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The account, with a zero balance", body = Account),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound,
         (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_account_name`, `unknown_currency`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -131,7 +129,7 @@ pub async fn create_account(
     let request = body.value;
     let mut errors = Vec::new();
     let name = AccountName::parse(&request.name)
-        .map_err(|e| errors.push(FieldError::new("name", "invalid_account_name", e)))
+        .map_err(|e| errors.push(FieldError::new("name", FieldCode::InvalidAccountName, e)))
         .ok();
     let code = request.currency;
     write::run(
@@ -145,7 +143,9 @@ pub async fn create_account(
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
             let units = super::stored_units(conn)?;
             let unit = super::resolve_unit(&units, &code)
-                .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
+                .map_err(|e| {
+                    errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e))
+                })
                 .ok();
             let (Some(name), Some(unit), true) = (name, unit, errors.is_empty()) else {
                 return Err(ApiError::Validation(errors));
@@ -154,22 +154,10 @@ pub async fn create_account(
                 return Err(ApiError::AccountExists(name.to_string()));
             }
             let unit = db::projects::ensure_unit(conn, &unit)?;
-            let row = match db::accounts::insert(
-                conn,
-                &project.id,
-                &name,
-                unit.code(),
-                request.non_negative,
-            ) {
-                // A concurrent request created the same account first.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    return Err(ApiError::AccountExists(name.to_string()));
-                }
-                other => other?,
-            };
+            // A concurrent request may have created the same account first.
+            let row =
+                db::accounts::insert(conn, &project.id, &name, unit.code(), request.non_negative)
+                    .on_duplicate(|| ApiError::AccountExists(name.to_string()))?;
             let units = super::stored_units(conn)?;
             Reply::created(&to_account(&units, row))
         },
@@ -181,13 +169,11 @@ pub async fn create_account(
 #[utoipa::path(
     tag = "accounts",
     operation_id = "list_accounts",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    params(AccountQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/accounts")]
@@ -233,13 +219,12 @@ pub async fn list_accounts(
     tag = "accounts",
     operation_id = "get_account",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("account_name" = String, Path, description = "Account name, e.g. `pool:general`"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `account_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -253,7 +238,7 @@ pub async fn get_account(
     let (units, row) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::accounts::find(conn, &project_id, &account_name)?
-            .ok_or(ApiError::NotFound("account"))?;
+            .ok_or(ApiError::NotFound(Resource::Account))?;
         Ok((super::stored_units(conn)?, row))
     })
     .await?;
@@ -264,13 +249,11 @@ pub async fn get_account(
 #[utoipa::path(
     tag = "accounts",
     operation_id = "list_balances",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), AccountQuery),
+    params(AccountQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/balances")]

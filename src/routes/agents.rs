@@ -8,37 +8,23 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::{FieldCode, Resource};
+use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::Authenticated;
 use crate::db::agents::{AgentRow, NewAgent};
 use crate::db::{self};
 use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_agent)
         .service(list_agents)
         .service(get_agent);
-}
-
-/// Person or organisation.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKindDto {
-    Person,
-    Organisation,
-}
-
-impl From<AgentKindDto> for AgentKind {
-    fn from(kind: AgentKindDto) -> Self {
-        match kind {
-            AgentKindDto::Person => AgentKind::Person,
-            AgentKindDto::Organisation => AgentKind::Organisation,
-        }
-    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -61,49 +47,9 @@ pub struct CreateAgentRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Agent {
-    #[schema(format = Uuid)]
-    pub id: String,
-    pub kind: AgentKindDto,
-    pub name: String,
-    /// Shown to administrators and to the agent themself.
-    pub email: Option<String>,
-    /// Whether the agent can sign in with a password. Shown to
-    /// administrators and to the agent themself; absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_credentials: Option<bool>,
-    /// Whether the agent is an instance administrator. Shown to
-    /// administrators and to the agent themself; absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin: Option<bool>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AgentPage {
     pub items: Vec<Agent>,
     pub next_cursor: Option<String>,
-}
-
-/// The response shape of an agent as `viewer` may see it: the email and
-/// the sign-in flags are for administrators and the agent themself, so that
-/// nobody learns from the API which accounts are worth attacking.
-pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
-    let sees_private = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
-    Agent {
-        kind: if row.kind == "organisation" {
-            AgentKindDto::Organisation
-        } else {
-            AgentKindDto::Person
-        },
-        email: row.email.filter(|_| sees_private),
-        has_credentials: sees_private.then_some(row.password_hash.is_some()),
-        admin: sees_private.then_some(row.is_admin != 0),
-        created_at: db::format_timestamp(row.created_at),
-        id: row.id,
-        name: row.name,
-    }
 }
 
 fn require_admin(
@@ -124,16 +70,13 @@ fn require_admin(
     tag = "agents",
     operation_id = "create_agent",
     request_body = CreateAgentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The agent", body = Agent),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
@@ -161,7 +104,7 @@ pub async fn create_agent(
                 .hashers
                 .hash(password)
                 .await?
-                .map_err(ApiError::Internal)?,
+                .map_err(|why| ApiError::internal(format!("hashing a password: {why}")))?,
         ),
         None => None,
     };
@@ -196,31 +139,31 @@ fn parse_agent(
     if name.is_empty() || name.chars().count() > AGENT_NAME_LENGTH_MAX {
         errors.push(FieldError::new(
             "name",
-            "invalid_name",
+            FieldCode::InvalidName,
             format!("a name is 1 to {AGENT_NAME_LENGTH_MAX} characters"),
         ));
     }
     let email = (request.email.as_deref()).and_then(|text| {
         Email::parse(text)
-            .map_err(|e| errors.push(FieldError::new("email", "invalid_email", e)))
+            .map_err(|e| errors.push(FieldError::new("email", FieldCode::InvalidEmail, e)))
             .ok()
     });
     let password = (request.password.as_deref()).and_then(|text| {
         Password::parse(text)
-            .map_err(|e| errors.push(FieldError::new("password", "invalid_password", e)))
+            .map_err(|e| errors.push(FieldError::new("password", FieldCode::InvalidPassword, e)))
             .ok()
     });
     if kind == AgentKind::Organisation && request.admin {
         errors.push(FieldError::new(
             "admin",
-            "invalid_admin",
+            FieldCode::InvalidAdmin,
             "administrators are people",
         ));
     }
     if request.password.is_some() && request.email.is_none() {
         errors.push(FieldError::new(
             "email",
-            "invalid_email",
+            FieldCode::InvalidEmail,
             "a password needs an email to sign in with",
         ));
     }
@@ -239,8 +182,7 @@ fn parse_agent(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
     )
 )]
 #[get("/agents")]
@@ -278,7 +220,7 @@ pub async fn list_agents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The agent", body = Agent),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -291,7 +233,7 @@ pub async fn get_agent(
     let agent_id = path.into_inner();
     let (caller, row) = read(&state, move |conn| {
         let caller = Caller::Agent(Caller::require(conn, &credentials)?);
-        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         Ok((caller, row))
     })
     .await?;

@@ -10,14 +10,17 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::{FieldCode, Resource};
+use super::dto::{ContributionKindDto, ContributionStatusDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::limits;
+use super::limits::SCOPE_LENGTH_MAX;
+use super::openapi::{IdempotencyKeyHeader, JsonBodyProblems, ProjectNotFound, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
-use super::rates::{Rate, SCOPE_LENGTH_MAX, to_rate};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::agents::AgentRow;
 use crate::db::contributions::{ContributionFilter, ContributionRow};
@@ -28,6 +31,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
 use crate::ops::contributions::{Decision, NewContribution, NewDataset};
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest description or dataset text field, in characters.
 pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;
@@ -40,83 +44,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_contributions)
         .service(get_contribution)
         .service(create_review);
-}
-
-/// What was contributed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionKindDto {
-    Time,
-    Equipment,
-    Data,
-}
-
-impl From<ContributionKindDto> for ContributionKind {
-    fn from(kind: ContributionKindDto) -> Self {
-        match kind {
-            ContributionKindDto::Time => ContributionKind::Time,
-            ContributionKindDto::Equipment => ContributionKind::Equipment,
-            ContributionKindDto::Data => ContributionKind::Data,
-        }
-    }
-}
-
-impl From<ContributionKind> for ContributionKindDto {
-    fn from(kind: ContributionKind) -> Self {
-        match kind {
-            ContributionKind::Time => ContributionKindDto::Time,
-            ContributionKind::Equipment => ContributionKindDto::Equipment,
-            ContributionKind::Data => ContributionKindDto::Data,
-        }
-    }
-}
-
-/// What a quantity counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuantityUnitDto {
-    Hour,
-    Day,
-    Dataset,
-}
-
-impl From<QuantityUnitDto> for QuantityUnit {
-    fn from(unit: QuantityUnitDto) -> Self {
-        match unit {
-            QuantityUnitDto::Hour => QuantityUnit::Hour,
-            QuantityUnitDto::Day => QuantityUnit::Day,
-            QuantityUnitDto::Dataset => QuantityUnit::Dataset,
-        }
-    }
-}
-
-impl From<QuantityUnit> for QuantityUnitDto {
-    fn from(unit: QuantityUnit) -> Self {
-        match unit {
-            QuantityUnit::Hour => QuantityUnitDto::Hour,
-            QuantityUnit::Day => QuantityUnitDto::Day,
-            QuantityUnit::Dataset => QuantityUnitDto::Dataset,
-        }
-    }
-}
-
-/// Where a contribution stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionStatusDto {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl From<ContributionStatus> for ContributionStatusDto {
-    fn from(status: ContributionStatus) -> Self {
-        match status {
-            ContributionStatus::Pending => ContributionStatusDto::Pending,
-            ContributionStatus::Approved => ContributionStatusDto::Approved,
-            ContributionStatus::Rejected => ContributionStatusDto::Rejected,
-        }
-    }
 }
 
 /// A dataset offered as a contribution.
@@ -297,7 +224,7 @@ pub fn to_contributions(
 
 /// A stored value the service would never have written: a logged 500.
 fn corrupt(what: &str, value: &str) -> ApiError {
-    ApiError::Internal(format!("stored data is unreadable: {what} `{value}`"))
+    ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
 }
 
 /// The reviews of `rows`, by contribution.
@@ -366,7 +293,7 @@ fn to_contribution(
 fn one(conn: &mut DbConnection, row: ContributionRow) -> Result<Contribution, ApiError> {
     to_contributions(conn, vec![row])?
         .pop()
-        .ok_or_else(|| ApiError::Internal("contribution vanished".to_owned()))
+        .ok_or_else(|| ApiError::internal("contribution vanished"))
 }
 
 fn optional_text(
@@ -379,7 +306,7 @@ fn optional_text(
     if text.chars().count() > max {
         errors.push(FieldError::new(
             field,
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {max} characters"),
         ));
     }
@@ -392,20 +319,14 @@ fn optional_text(
     tag = "contributions",
     operation_id = "create_contribution",
     request_body = CreateContributionRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution, pending review", body = Contribution),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden`: auditors, or logging for someone else without the role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -484,13 +405,13 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
     if !kind.accepts(unit) {
         errors.push(FieldError::new(
             "unit",
-            "invalid_unit",
+            FieldCode::InvalidUnit,
             format!("{} is not counted in {}s", kind.as_str(), unit.as_str()),
         ));
     }
     let quantity = unit
         .parse_quantity(&request.quantity)
-        .map_err(|e| errors.push(FieldError::new("quantity", "invalid_quantity", e)))
+        .map_err(|e| errors.push(FieldError::new("quantity", FieldCode::InvalidQuantity, e)))
         .ok();
     let mut text = |field: &str, value: Option<&str>, max: usize| {
         optional_text(field, value, max, &mut errors)
@@ -506,7 +427,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
     if kind == ContributionKind::Equipment && equipment.is_none() {
         errors.push(FieldError::new(
             "equipment",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "equipment use names the item",
         ));
     }
@@ -547,13 +468,13 @@ fn check_dataset(
     match (&request.dataset, kind) {
         (None, ContributionKind::Data) => errors.push(FieldError::new(
             "dataset",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "a data contribution describes its dataset",
         )),
         (Some(_), ContributionKind::Time | ContributionKind::Equipment) => {
             errors.push(FieldError::new(
                 "dataset",
-                "invalid_scope",
+                FieldCode::InvalidScope,
                 "only data contributions carry a dataset",
             ))
         }
@@ -570,7 +491,7 @@ fn check_dataset(
         .map_err(|()| {
             errors.push(FieldError::new(
                 "dataset.title",
-                "too_long",
+                FieldCode::TooLong,
                 "a dataset has a title",
             ))
         })
@@ -596,7 +517,7 @@ fn check_dataset(
         if dataset.size_bytes.is_some_and(|size| size < 0) {
             errors.push(FieldError::new(
                 "dataset.size_bytes",
-                "invalid_quantity",
+                FieldCode::InvalidQuantity,
                 "a size is not negative",
             ));
         }
@@ -607,13 +528,12 @@ fn check_dataset(
 #[utoipa::path(
     tag = "contributions",
     operation_id = "list_contributions",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), ContributionQuery),
+    params(ContributionQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/contributions")]
@@ -664,13 +584,12 @@ pub async fn list_contributions(
     tag = "contributions",
     operation_id = "get_contribution",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The contribution", body = Contribution),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -691,7 +610,7 @@ pub async fn get_contribution(
     let item = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::contributions::find(conn, &project_id, &contribution_id)?
-            .ok_or(ApiError::NotFound("contribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Contribution))?;
         one(conn, row)
     })
     .await?;
@@ -706,20 +625,16 @@ pub async fn get_contribution(
     operation_id = "create_review",
     request_body = CreateReviewRequest,
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution after the review", body = Contribution),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden` (role) or `self_review`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`contribution_decided`, `already_reviewed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A rejection needs a `reason`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -737,14 +652,14 @@ pub async fn create_review(
     if request.decision == ReviewDecision::Reject && reason.is_empty() {
         return Err(ApiError::field(
             "reason",
-            "too_long",
+            FieldCode::TooLong,
             "a rejection says why",
         ));
     }
     if reason.chars().count() > REVIEW_REASON_LENGTH_MAX {
         return Err(ApiError::field(
             "reason",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {REVIEW_REASON_LENGTH_MAX} characters"),
         ));
     }

@@ -9,14 +9,19 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::limits;
+use super::openapi::{
+    DistributionNotFound, IdempotencyKeyHeader, InvalidIdempotencyKey, InvalidPage,
+    JsonBodyProblems, KeyReused, OwnersAndTreasurers, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Idempotency, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::Run;
 use crate::db::projects::ProjectRow;
@@ -28,6 +33,7 @@ use crate::domain::distribution::{
 };
 use crate::ops::distributions::{DraftRequest, RunView, Share, Source};
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_distribution)
@@ -248,7 +254,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     if from.is_some() && to.is_some() && period.is_none() {
         problems.push(FieldError::new(
             "period_to",
-            "invalid_date",
+            FieldCode::InvalidDate,
             "the period ends before it starts",
         ));
     }
@@ -256,7 +262,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     if request.rule_set_version < 1 {
         names.push(FieldError::new(
             "rule_set_version",
-            "invalid_rule_set",
+            FieldCode::InvalidRuleSet,
             "rule set versions count from 1",
         ));
     }
@@ -279,7 +285,7 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
         period,
         problems: problems
             .iter()
-            .map(|p| FieldProblem::new(p.field.clone(), &p.code, &p.message))
+            .map(|p| FieldProblem::new(p.field.clone(), p.code.as_str(), &p.message))
             .collect(),
     };
     if !names.is_empty() {
@@ -294,20 +300,13 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     tag = "distributions",
     operation_id = "create_distribution",
     request_body = CreateDistributionRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The draft, with every line explained", body = Distribution),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers,
         (status = 404, description = "`project_not_found`, `rule_set_not_found`, `grant_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`changed_during_computation` (the pool or the contributions kept changing while the draft was computed; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -337,7 +336,7 @@ pub async fn create_distribution(
                 return Err(ApiError::Validation(names.clone()));
             }
             let rules = super::rule_sets::load(conn, &project.id, version)?
-                .ok_or(ApiError::NotFound("rule set"))?;
+                .ok_or(ApiError::NotFound(Resource::RuleSet))?;
             Ok(ops::distributions::compute_draft(
                 conn, &project, &rules, &draft,
             )?)
@@ -357,13 +356,11 @@ pub async fn create_distribution(
 #[utoipa::path(
     tag = "distributions",
     operation_id = "list_distributions",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of runs", body = DistributionPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/distributions")]
@@ -399,14 +396,12 @@ pub async fn list_distributions(
     tag = "distributions",
     operation_id = "get_distribution",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The run", body = Distribution),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, DistributionNotFound,
     )
 )]
 #[get("/projects/{project_id}/distributions/{distribution_id}")]
@@ -420,7 +415,7 @@ pub async fn get_distribution(
         let (_, project) =
             access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound("distribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Distribution))?;
         Ok(to_distribution(
             &project,
             ops::distributions::view(conn, run)?,
@@ -436,19 +431,18 @@ pub async fn get_distribution(
     tag = "distributions",
     operation_id = "create_approval",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
-        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
+        InvalidIdempotencyKey,
         (status = 201, description = "The run after the approval", body = Distribution),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden` or `self_approval`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        DistributionNotFound,
         (status = 409, description = "`already_approved`, `distribution_state`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        KeyReused,
     )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/approvals")]
@@ -488,17 +482,16 @@ pub async fn create_approval(
     tag = "distributions",
     operation_id = "create_execution",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
-        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
+        InvalidIdempotencyKey,
         (status = 201, description = "The executed run", body = Distribution),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        DistributionNotFound,
         (status = 409, description = "`distribution_state` (not approved), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds`: the pool no longer holds the amount", body = Problem, content_type = "application/problem+json"),
     )
@@ -535,19 +528,18 @@ pub async fn create_execution(
     tag = "distributions",
     operation_id = "create_cancellation",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
-        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
+        InvalidIdempotencyKey,
         (status = 201, description = "The cancelled run", body = Distribution),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        DistributionNotFound,
         (status = 409, description = "`distribution_state` (executed or cancelled), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        KeyReused,
     )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/cancellation")]

@@ -7,17 +7,22 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::AppState;
 use super::access;
+use super::codes::FieldCode;
+use super::dto::{Transaction, to_transaction};
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
-use super::transactions::{Transaction, to_transaction};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
 use crate::domain::access::Action;
 use crate::ops::funds::NewExchange;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -62,20 +67,11 @@ pub struct CreateExchangeRequest {
     tag = "funds",
     operation_id = "create_exchange",
     request_body = CreateExchangeRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The exchange transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
         (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -102,7 +98,7 @@ pub async fn create_exchange(
     if request.sell.currency == request.buy.currency {
         errors.push(FieldError::new(
             "buy.currency",
-            "same_currency",
+            FieldCode::SameCurrency,
             "an exchange is between two currencies",
         ));
     }

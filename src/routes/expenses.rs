@@ -8,23 +8,28 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::FieldCode;
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
+pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
+use super::openapi::{
+    GrantNotFound, IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems,
+    OwnersAndTreasurers, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewExpense;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
-/// Most expense categories a project may define.
-pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
 /// Longest supplier, description or receipt URI, in characters.
 pub const EXPENSE_TEXT_LENGTH_MAX: usize = 1_000;
 /// Longest funder's cost category, in characters (a line of a funder's
@@ -129,20 +134,14 @@ fn to_expense(
     tag = "funds",
     operation_id = "create_expense_category",
     request_body = ExpenseCategory,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The category", body = ExpenseCategory),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
         (status = 409, description = "`category_exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_account_name`, `too_many_categories`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -162,7 +161,7 @@ pub async fn create_expense_category(
     if funder_category.chars().count() > FUNDER_CATEGORY_LENGTH_MAX {
         errors.push(FieldError::new(
             "funder_category",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {FUNDER_CATEGORY_LENGTH_MAX} characters"),
         ));
     }
@@ -185,7 +184,7 @@ pub async fn create_expense_category(
             if db::funds::categories(conn, &project.id)?.len() >= CATEGORIES_PER_PROJECT_MAX {
                 return Err(ApiError::field(
                     "name",
-                    "too_many_categories",
+                    FieldCode::TooManyCategories,
                     format!("at most {CATEGORIES_PER_PROJECT_MAX} categories"),
                 ));
             }
@@ -211,12 +210,10 @@ pub async fn create_expense_category(
 #[utoipa::path(
     tag = "funds",
     operation_id = "list_expense_categories",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The categories", body = ExpenseCategoryList),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/expense-categories")]
@@ -249,20 +246,11 @@ pub async fn list_expense_categories(
     tag = "funds",
     operation_id = "create_expense",
     request_body = CreateExpenseRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The expense", body = Expense),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, GrantNotFound, InFlight,
         (status = 422, description = "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -313,7 +301,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     if description.chars().count() > EXPENSE_TEXT_LENGTH_MAX {
         errors.push(FieldError::new(
             "description",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {EXPENSE_TEXT_LENGTH_MAX} characters"),
         ));
     }
@@ -345,13 +333,11 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
 #[utoipa::path(
     tag = "funds",
     operation_id = "list_expenses",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of expenses", body = ExpensePage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/expenses")]

@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use super::codes::FieldCode;
 use super::problem::ApiError;
 
 /// Longest `Idempotency-Key` accepted, in bytes.
@@ -67,7 +68,7 @@ fn parse_json<T: DeserializeOwned>(
     if let Some(path) = nul_in(&value, String::new()) {
         return Err(ApiError::field(
             path,
-            "invalid_character",
+            FieldCode::InvalidCharacter,
             "text may not contain the NUL character (U+0000)",
         ));
     }
@@ -128,7 +129,7 @@ pub async fn inject_fault(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     use crate::write_pipeline::{FAULT_HEADER, Fault, with_fault};
     let hooked = req
-        .app_data::<actix_web::web::Data<super::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .is_some_and(|state| state.settings.test_hooks.is_some());
     let fault = req
         .headers()
@@ -316,7 +317,7 @@ pub fn parse_date(
     if text.len() != DATE_LENGTH {
         return Err(super::problem::FieldError::new(
             field,
-            "invalid_date",
+            FieldCode::InvalidDate,
             "a date is written YYYY-MM-DD (10 characters)",
         ));
     }
@@ -326,14 +327,14 @@ pub fn parse_date(
         .ok_or_else(|| {
             super::problem::FieldError::new(
                 field,
-                "invalid_date",
+                FieldCode::InvalidDate,
                 format!("`{text}` is not a date in YYYY-MM-DD form"),
             )
         })?;
     if !(DATE_YEAR_MIN..=DATE_YEAR_MAX).contains(&date.year()) {
         return Err(super::problem::FieldError::new(
             field,
-            "invalid_date",
+            FieldCode::InvalidDate,
             format!("a date is between {DATE_YEAR_MIN}-01-01 and {DATE_YEAR_MAX}-12-31"),
         ));
     }

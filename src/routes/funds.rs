@@ -1,6 +1,7 @@
 //! What the money endpoints (grants, expenses, payouts, exchanges) share
 //! when they check a request: free text and account-name segments.
 
+use super::codes::FieldCode;
 use crate::domain::AccountName;
 
 /// Validates a free-text field.
@@ -14,7 +15,7 @@ pub fn text(
     if text.is_empty() || text.chars().count() > max {
         errors.push(super::problem::FieldError::new(
             field,
-            "too_long",
+            FieldCode::TooLong,
             format!("1 to {max} characters"),
         ));
     }
@@ -30,7 +31,7 @@ pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldEr
     if AccountName::parse(&text).is_err() || text.contains(':') || text.len() > SEGMENT_LENGTH_MAX {
         errors.push(super::problem::FieldError::new(
             field,
-            "invalid_account_name",
+            FieldCode::InvalidAccountName,
             "letters, digits, '.', '_' and '-', starting with a letter or digit",
         ));
     }

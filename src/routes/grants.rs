@@ -13,16 +13,21 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::expenses::CATEGORIES_PER_PROJECT_MAX;
+use super::codes::{FieldCode, Resource};
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
 use super::limits;
+use super::limits::CATEGORIES_PER_PROJECT_MAX;
+use super::openapi::{
+    GrantNotFound, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
+    ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::GrantRow;
 use crate::db::{self, DbConnection};
@@ -30,6 +35,7 @@ use crate::domain::access::Action;
 use crate::domain::{TransactionKind, Unit};
 use crate::ops::funds::NewGrant;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest grant reference, in characters.
 pub const GRANT_REFERENCE_LENGTH_MAX: usize = 100;
@@ -189,20 +195,12 @@ fn to_grant(
     tag = "funds",
     operation_id = "create_grant",
     request_body = CreateGrantRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The grant, with its figures", body = Grant),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
         (status = 409, description = "`duplicate_reference`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -258,7 +256,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
     {
         errors.push(FieldError::new(
             "restriction",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "donations carry no conditions; record a grant",
         ));
     }
@@ -266,7 +264,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
     if restriction.is_some() && reference.contains(':') {
         errors.push(FieldError::new(
             "reference",
-            "invalid_account_name",
+            FieldCode::InvalidAccountName,
             "a restricted grant's reference names its pool: no ':'",
         ));
     }
@@ -312,7 +310,7 @@ fn parse_period(
     {
         errors.push(FieldError::new(
             "period_end",
-            "invalid_date",
+            FieldCode::InvalidDate,
             "the period ends before it starts",
         ));
     }
@@ -324,7 +322,7 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     if categories.len() > CATEGORIES_PER_PROJECT_MAX {
         errors.push(FieldError::new(
             "eligible_categories",
-            "too_many_categories",
+            FieldCode::TooManyCategories,
             format!(
                 "at most {CATEGORIES_PER_PROJECT_MAX} categories, as many as a project may have"
             ),
@@ -349,13 +347,11 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
 #[utoipa::path(
     tag = "funds",
     operation_id = "list_grants",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of grants", body = GrantPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/grants")]
@@ -386,14 +382,12 @@ pub async fn list_grants(
     tag = "funds",
     operation_id = "get_grant",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The grant", body = Grant),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/grants/{grant_id}")]
@@ -405,8 +399,8 @@ pub async fn get_grant(
     let (project_id, grant_id) = path.into_inner();
     let grant = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row =
-            db::funds::grant(conn, &project_id, &grant_id)?.ok_or(ApiError::NotFound("grant"))?;
+        let row = db::funds::grant(conn, &project_id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
         let units = super::stored_units(conn)?;
         to_grant(conn, &units, row)
     })

@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::problem::{ApiError, Problem};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -40,13 +40,7 @@ pub async fn get_health() -> HttpResponse {
 #[get("/readyz")]
 pub async fn get_readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let state = state.clone();
-    web::block(move || -> Result<(), ApiError> {
-        use diesel::connection::SimpleConnection;
-        let mut conn = state.db.connection().map_err(|_| ApiError::Unavailable)?;
-        conn.batch_execute("SELECT 1")
-            .map_err(|_| ApiError::Unavailable)
-    })
-    .await??;
+    web::block(move || state.db.ping().map_err(|_| ApiError::Unavailable)).await??;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
     }))

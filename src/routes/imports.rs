@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::AppState;
 use super::access::{self, Caller};
-use super::contributions::{
-    self, ContributionKindDto, CreateContributionRequest, Dataset, QuantityUnitDto,
-};
+use super::codes::FieldCode;
+use super::contributions::{self, CreateContributionRequest, Dataset};
+use super::dto::{ContributionKindDto, QuantityUnitDto};
 use super::extract::{IdempotencyKey, request_fingerprint};
-use super::problem::{ApiError, FieldError, Problem, Problems};
+use super::openapi::{InvalidIdempotencyKey, ProjectNotFound, Unauthenticated};
+use super::problem::{ApiError, FieldError, Problem, Problems, field_code};
 use super::write::{self, Idempotency, Reply};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::contributions::ContributionRow;
@@ -28,6 +28,7 @@ use crate::domain::access::Action;
 use crate::domain::agent::Email;
 use crate::ops::contributions::NewContribution;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Most data rows one import may carry.
 pub const IMPORT_ROWS_MAX: usize = 10_000;
@@ -107,16 +108,15 @@ struct Row {
         ),
     ),
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry (default: the file's SHA-256)"),
     ),
     security(("bearer" = [])),
     responses(
-        (status = 400, description = "`invalid_idempotency_key`", body = Problem, content_type = "application/problem+json"),
+        InvalidIdempotencyKey,
         (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
         (status = 409, description = "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),
@@ -261,14 +261,22 @@ fn prepare_row(
     mut row: Row,
 ) -> Result<ContributionRow, RowError> {
     let line = row.line;
-    let cell = |column: &str, code: &str, message: String| {
+    let cell = |column: &str, code: FieldCode, message: String| {
         RowError::Cells(vec![FieldError::cell(line, column, code, message)])
     };
-    let cells = |problems: &[FieldProblem]| {
+    let cells = |problems: &[FieldProblem]| -> Result<Vec<FieldError>, RowError> {
         problems
             .iter()
-            .map(|f| FieldError::cell(line, &column_of(&f.field), &f.code, &f.message))
-            .collect::<Vec<_>>()
+            .map(|f| {
+                let code = field_code(f).map_err(RowError::Fatal)?;
+                Ok(FieldError::cell(
+                    line,
+                    &column_of(&f.field),
+                    code,
+                    &f.message,
+                ))
+            })
+            .collect()
     };
     if let Some(agent) = row.agent.take() {
         match member_named(conn, project_id, &agent).map_err(|e| RowError::Fatal(e.into()))? {
@@ -277,10 +285,10 @@ fn prepare_row(
                 let mut found = vec![FieldError::cell(
                     line,
                     "agent",
-                    "unknown_agent",
+                    FieldCode::UnknownAgent,
                     "no member of this project has this id or email",
                 )];
-                found.extend(cells(&row.checked.problems));
+                found.extend(cells(&row.checked.problems)?);
                 return Err(RowError::Cells(found));
             }
         }
@@ -288,20 +296,20 @@ fn prepare_row(
     let project = match contributions::authorize_agent(conn, caller, project_id, &row.checked) {
         Ok(project) => project,
         Err(error @ ApiError::Forbidden) => {
-            return Err(cell("agent", error.code(), error.to_string()));
+            return Err(cell("agent", FieldCode::Forbidden, error.to_string()));
         }
         Err(error) => return Err(RowError::Fatal(error)),
     };
     match ops::contributions::prepare(conn, &project, &caller.id, &row.checked) {
         Ok(prepared) => Ok(prepared),
-        Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems))),
+        Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems)?)),
         Err(error @ ops::Error::UnknownAgent(_)) => {
             let error = ApiError::from(error);
-            Err(cell("agent", error.code(), error.to_string()))
+            Err(cell("agent", FieldCode::UnknownAgent, error.to_string()))
         }
         Err(error @ ops::Error::NoApplicableRate) => {
             let error = ApiError::from(error);
-            Err(cell("kind", error.code(), error.to_string()))
+            Err(cell("kind", FieldCode::NoApplicableRate, error.to_string()))
         }
         Err(error) => Err(RowError::Fatal(error.into())),
     }
@@ -351,7 +359,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
     let header = match reader.headers() {
         Ok(header) => header.clone(),
         Err(error) => {
-            return Err(vec![FieldError::cell(1, "", "malformed_csv", error)].into());
+            return Err(vec![FieldError::cell(1, "", FieldCode::MalformedCsv, error)].into());
         }
     };
     let positions = columns(&header)?;
@@ -369,7 +377,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 line,
                 "",
-                "too_many_rows",
+                FieldCode::TooManyRows,
                 format!("an import carries at most {IMPORT_ROWS_MAX} rows"),
             ));
             // Refused whole: its rows are not tried against the database.
@@ -379,7 +387,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             Ok(record) => record,
             Err(error) => {
                 let line = error.position().map_or(0, csv::Position::line);
-                errors.push(FieldError::cell(line, "", "malformed_csv", error));
+                errors.push(FieldError::cell(line, "", FieldCode::MalformedCsv, error));
                 continue;
             }
         };
@@ -388,7 +396,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             errors.push(FieldError::cell(
                 line,
                 "",
-                "malformed_csv",
+                FieldCode::MalformedCsv,
                 "a cell contains the NUL character (U+0000)",
             ));
             continue;
@@ -410,7 +418,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
         errors.push(FieldError::cell(
             2,
             "",
-            "empty_import",
+            FieldCode::EmptyImport,
             "the file has a header but no rows",
         ));
     }
@@ -428,14 +436,14 @@ fn columns(header: &csv::StringRecord) -> Result<HashMap<String, usize>, Problem
             errors.push(FieldError::cell(
                 1,
                 &shown,
-                "unknown_column",
+                FieldCode::UnknownColumn,
                 format!("the columns are {}", IMPORT_COLUMNS.join(", ")),
             ));
         } else if positions.insert(name.clone(), index).is_some() {
             errors.push(FieldError::cell(
                 1,
                 &name,
-                "duplicate_column",
+                FieldCode::DuplicateColumn,
                 "the column appears twice",
             ));
         }
@@ -445,7 +453,7 @@ fn columns(header: &csv::StringRecord) -> Result<HashMap<String, usize>, Problem
             errors.push(FieldError::cell(
                 1,
                 required,
-                "missing_column",
+                FieldCode::MissingColumn,
                 "a required column is missing",
             ));
         }
@@ -469,7 +477,7 @@ fn dataset_of(
             errors.push(FieldError::cell(
                 line,
                 "dataset_size_bytes",
-                "invalid_quantity",
+                FieldCode::InvalidQuantity,
                 message,
             ));
             None
@@ -505,7 +513,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
             errors.push(FieldError::cell(
                 line,
                 column,
-                "required",
+                FieldCode::Required,
                 "this column needs a value",
             ));
             None
@@ -515,18 +523,22 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
     let date = required("date");
     let quantity = required("quantity");
     let unit = required("unit");
-    let mut cell = |column: &str, code: &str, message: &str| {
+    let mut cell = |column: &str, code: FieldCode, message: &str| {
         errors.push(FieldError::cell(line, column, code, message));
     };
     let kind = kind.and_then(|k| {
         enum_cell::<ContributionKindDto>(&k).or_else(|| {
-            cell("kind", "invalid_kind", "one of time, equipment, data");
+            cell(
+                "kind",
+                FieldCode::InvalidKind,
+                "one of time, equipment, data",
+            );
             None
         })
     });
     let unit = unit.and_then(|u| {
         enum_cell::<QuantityUnitDto>(&u).or_else(|| {
-            cell("unit", "invalid_unit", "one of hour, day, dataset");
+            cell("unit", FieldCode::InvalidUnit, "one of hour, day, dataset");
             None
         })
     });

@@ -14,17 +14,22 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::Resource;
+use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
-use super::members::{Member, RoleDto, member_of};
+use super::members::{Member, member_of};
+use super::openapi::{
+    IdempotencyKeyHeader, JsonBodyProblems, KeyReused, OwnersOnly, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::invitations::InvitationRow;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_invitation)
@@ -108,20 +113,12 @@ fn to_invitations(
     tag = "members",
     operation_id = "create_invitation",
     request_body = CreateInvitationRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The pending invitation", body = Invitation),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
         (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -154,22 +151,17 @@ pub async fn create_invitation(
             if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
                 return Err(ApiError::InvitationExists(agent.id));
             }
-            let row = match db::invitations::insert(
+            let row = db::invitations::insert(
                 conn,
                 &project.id,
                 &agent.id,
                 Role::from(request.role).as_str(),
                 &inviter,
-            ) {
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => return Err(ApiError::InvitationExists(agent.id)),
-                other => other?,
-            };
+            )
+            .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
             let invitation = to_invitations(conn, vec![(row, project.name)])?
                 .pop()
-                .ok_or_else(|| ApiError::Internal("invitation vanished".to_owned()))?;
+                .ok_or_else(|| ApiError::internal("invitation vanished"))?;
             Reply::created(&invitation)
         },
     )
@@ -180,14 +172,14 @@ pub async fn create_invitation(
 #[utoipa::path(
     tag = "members",
     operation_id = "list_invitations",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/invitations")]
@@ -219,14 +211,12 @@ pub async fn list_invitations(
     tag = "members",
     operation_id = "withdraw_invitation",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Withdrawn"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `invitation_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -244,7 +234,7 @@ pub async fn withdraw_invitation(
                 access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let invitation = db::invitations::find(conn, &invitation_id)?
                 .filter(|row| row.project_id == project.id)
-                .ok_or(ApiError::NotFound("invitation"))?;
+                .ok_or(ApiError::NotFound(Resource::Invitation))?;
             Ok(db::invitations::delete(conn, &invitation.id)?)
         })
     })
@@ -261,7 +251,7 @@ pub async fn withdraw_invitation(
     responses(
         (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me/invitations")]
@@ -292,7 +282,7 @@ fn my_invitation(
     let me = Caller::require(conn, credentials)?;
     db::invitations::find(conn, invitation_id)?
         .filter(|row| row.agent_id == me.id)
-        .ok_or(ApiError::NotFound("invitation"))
+        .ok_or(ApiError::NotFound(Resource::Invitation))
 }
 
 /// Accept an invitation: the caller becomes a member of its project with its role.
@@ -301,16 +291,16 @@ fn my_invitation(
     operation_id = "create_acceptance",
     params(
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The caller's new membership", body = Member),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        KeyReused,
     )
 )]
 #[post("/me/invitations/{invitation_id}/acceptance")]
@@ -355,7 +345,7 @@ pub async fn create_acceptance(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Declined"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]

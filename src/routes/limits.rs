@@ -5,6 +5,7 @@
 //! `every_request_text_states_its_maximum` (tests/api/openapi.rs) walks the
 //! document to keep it so.
 
+use super::codes::FieldCode;
 use super::problem::{ApiError, FieldError};
 
 /// Length of an id: a UUID in its hyphenated form. A longer text names
@@ -19,9 +20,19 @@ pub const UNIT_CODE_LENGTH_MAX: usize = 8;
 /// Longest email written in a request (RFC 5321's limit on a path).
 pub const EMAIL_LENGTH_MAX: usize = 254;
 
+/// Longest skill or equipment name of a rate or a contribution, in characters.
+pub const SCOPE_LENGTH_MAX: usize = 100;
+
+/// Most expense categories a project may define.
+pub const CATEGORIES_PER_PROJECT_MAX: usize = 200;
+
 /// The field error for a text longer than `max` characters.
 pub fn too_long(field: impl Into<String>, max: usize) -> FieldError {
-    FieldError::new(field, "too_long", format!("at most {max} characters"))
+    FieldError::new(
+        field,
+        FieldCode::TooLong,
+        format!("at most {max} characters"),
+    )
 }
 
 /// Records a `too_long` problem for `text` if it has more than `max`

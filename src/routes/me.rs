@@ -6,13 +6,15 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
-use super::agents::{Agent, to_agent};
-use super::members::RoleDto;
-use super::problem::{ApiError, Problem};
-use super::{AppState, read};
+use super::codes::Resource;
+use super::dto::{Agent, RoleDto, to_agent};
+use super::openapi::Unauthenticated;
+use super::problem::ApiError;
+use super::read;
 use crate::auth::Authenticated;
 use crate::db;
 use crate::domain::access::Role;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me);
@@ -39,7 +41,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me")]
@@ -51,8 +53,8 @@ pub async fn get_me(
         let agent = Caller::require(conn, &credentials)?;
         let mut memberships = Vec::new();
         for row in db::memberships::of_agent(conn, &agent.id)? {
-            let project =
-                db::projects::find(conn, &row.project_id)?.ok_or(ApiError::NotFound("project"))?;
+            let project = db::projects::find(conn, &row.project_id)?
+                .ok_or(ApiError::NotFound(Resource::Project))?;
             memberships.push(Membership {
                 project_id: row.project_id,
                 project_name: project.name,

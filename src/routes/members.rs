@@ -13,53 +13,28 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::Resource;
+use super::dto::PageQuery;
+use super::dto::RoleDto;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::memberships::MembershipRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Role};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(add_member)
         .service(list_members)
         .service(update_member)
         .service(remove_member);
-}
-
-/// A member's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    Owner,
-    Treasurer,
-    Contributor,
-    Auditor,
-}
-
-impl From<RoleDto> for Role {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Owner => Role::Owner,
-            RoleDto::Treasurer => Role::Treasurer,
-            RoleDto::Contributor => Role::Contributor,
-            RoleDto::Auditor => Role::Auditor,
-        }
-    }
-}
-
-impl From<Role> for RoleDto {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Owner => RoleDto::Owner,
-            Role::Treasurer => RoleDto::Treasurer,
-            Role::Contributor => RoleDto::Contributor,
-            Role::Auditor => RoleDto::Auditor,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -137,20 +112,14 @@ fn keep_an_owner(
     tag = "members",
     operation_id = "add_member",
     request_body = AddMemberRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The membership", body = Member),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -204,14 +173,13 @@ pub async fn add_member(
 #[utoipa::path(
     tag = "members",
     operation_id = "list_members",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/members")]
@@ -250,19 +218,14 @@ pub async fn list_members(
     operation_id = "update_member",
     request_body = UpdateMemberRequest,
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The membership", body = Member),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid role", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -280,7 +243,7 @@ pub async fn update_member(
         state.db.write(|conn| -> Result<Member, ApiError> {
             access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound("member"))?;
+                .ok_or(ApiError::NotFound(Resource::Member))?;
             if current.role == role.as_str() {
                 return Ok(to_member(current, agent_name(conn, &agent_id)?));
             }
@@ -299,14 +262,12 @@ pub async fn update_member(
     tag = "members",
     operation_id = "remove_member",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
     )
@@ -323,7 +284,7 @@ pub async fn remove_member(
         state.db.write(|conn| -> Result<(), ApiError> {
             access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
             let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound("member"))?;
+                .ok_or(ApiError::NotFound(Resource::Member))?;
             keep_an_owner(conn, &project_id, &current, None)?;
             // Their access to this project ends with the next request; their
             // tokens, and their other projects, are not touched.

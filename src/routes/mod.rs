@@ -4,8 +4,10 @@
 pub mod access;
 pub mod accounts;
 pub mod agents;
+pub mod codes;
 pub mod contributions;
 pub mod distributions;
+pub mod dto;
 pub mod exchanges;
 pub mod expenses;
 pub mod extract;
@@ -17,10 +19,13 @@ pub mod invitations;
 pub mod limits;
 pub mod me;
 pub mod members;
+pub mod metrics;
+pub mod openapi;
 pub mod payouts;
 pub mod problem;
 pub mod projects;
 pub mod rates;
+pub mod reply;
 pub mod reports;
 pub mod rule_sets;
 pub mod tokens;
@@ -30,31 +35,15 @@ pub mod verification;
 pub mod write;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::TokenKeys;
-use crate::auth::rate_limit::LoginLimiter;
-use crate::config::RuntimeSettings;
-use crate::db::{Database, DbConnection};
+use crate::db::DbConnection;
 use crate::domain::Unit;
+use crate::state::AppState;
 use problem::ApiError;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Arc<Database>,
-    pub settings: RuntimeSettings,
-    pub keys: TokenKeys,
-    pub login_limiter: LoginLimiter,
-    /// Where every password hash runs (bounded in number and memory).
-    pub hashers: Arc<crate::auth::hashers::Hashers>,
-    pub metrics: crate::metrics::Metrics,
-    /// Where write requests go to share a database transaction.
-    pub writes: write::Writes,
-}
 
 /// Registers the `/v1` resources.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -86,24 +75,9 @@ pub fn body_limit(req: &HttpRequest) -> usize {
         .map_or(0, |state| state.settings.body_limit_bytes)
 }
 
-/// Every unit recorded so far, by code (a small table).
+/// Every unit recorded so far, by code.
 pub fn stored_units(conn: &mut DbConnection) -> Result<HashMap<String, Unit>, ApiError> {
-    use crate::db::schema::units;
-    use diesel::prelude::*;
-    let rows: Vec<(String, i32, String)> = units::table
-        .select((units::code, units::scale, units::kind))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, scale, kind)| {
-            let unit = Unit::from_stored(
-                code.clone(),
-                u32::try_from(scale).unwrap_or(0),
-                crate::domain::UnitKind::parse(&kind).unwrap_or(crate::domain::UnitKind::Currency),
-            );
-            (code, unit)
-        })
-        .collect())
+    Ok(crate::db::units::stored(conn)?)
 }
 
 /// A unit as stored if it has been used, else as the currency tables say.

@@ -8,20 +8,25 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::dto::PageQuery;
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
+    ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, Problem};
-use super::projects::PageQuery;
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewPayout;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
@@ -95,20 +100,11 @@ fn to_payout(
     tag = "funds",
     operation_id = "create_payout",
     request_body = CreatePayoutRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The payout", body = Payout),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
         (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -165,13 +161,11 @@ pub async fn create_payout(
 #[utoipa::path(
     tag = "funds",
     operation_id = "list_payouts",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), PageQuery),
+    params(PageQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of payouts", body = PayoutPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/payouts")]

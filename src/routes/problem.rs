@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::codes::{FieldCode, ProblemCode, Resource};
 use crate::auth::AuthError;
 use crate::db::StorageError;
 use crate::db::transactions::PostError;
@@ -125,7 +126,8 @@ pub struct FieldError {
     /// Path of the field, e.g. `postings[0].amount`.
     pub field: String,
     /// Stable code of the rule the field breaks, e.g. `amount_precision`.
-    pub code: String,
+    #[schema(value_type = String)]
+    pub code: FieldCode,
     /// Why the value was refused.
     pub message: String,
     /// For a CSV upload: the line of the file (the header is line 1).
@@ -137,10 +139,10 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+    pub fn new(field: impl Into<String>, code: FieldCode, message: impl ToString) -> Self {
         FieldError {
             field: field.into(),
-            code: code.to_owned(),
+            code,
             message: message.to_string(),
             row: None,
             column: None,
@@ -148,10 +150,10 @@ impl FieldError {
     }
 
     /// A problem with one cell of an uploaded CSV file.
-    pub fn cell(row: u64, column: &str, code: &str, message: impl ToString) -> Self {
+    pub fn cell(row: u64, column: &str, code: FieldCode, message: impl ToString) -> Self {
         FieldError {
             field: format!("rows[{row}].{column}"),
-            code: code.to_owned(),
+            code,
             message: message.to_string(),
             row: Some(row),
             column: Some(column.to_owned()),
@@ -182,7 +184,7 @@ pub enum ApiError {
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Resource),
     #[error("no such route")]
     RouteNotFound,
     #[error("this resource does not support the {0} method")]
@@ -277,150 +279,101 @@ pub enum ApiError {
     #[error("the database is busy with conflicting writes; retry")]
     Busy(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] InternalError),
+}
+
+/// What failed inside the service: the step that failed and, when another
+/// error made it fail, that error, so that the whole cause chain is logged.
+/// None of it is ever sent to the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct InternalError {
+    context: std::borrow::Cow<'static, str>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl InternalError {
+    /// The step, then each cause in turn: `decoding a stored plan: expected
+    /// value at line 1 column 1`.
+    pub fn cause_chain(&self) -> String {
+        let mut chain = self.context.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            chain.push_str(": ");
+            chain.push_str(&error.to_string());
+            cause = error.source();
+        }
+        chain
+    }
 }
 
 impl ApiError {
-    /// Stable code, HTTP status and title of each variant.
-    fn describe(&self) -> (&'static str, StatusCode, &'static str) {
-        use StatusCode as S;
+    /// The problem code of each variant, mapped explicitly.
+    fn problem_code(&self) -> ProblemCode {
+        use ProblemCode as C;
         match self {
-            ApiError::Validation(errors) => (
-                common_code(errors),
-                S::UNPROCESSABLE_ENTITY,
-                "Invalid request",
-            ),
-            ApiError::Problems(problems) => (
-                common_code(problems.listed()),
-                S::UNPROCESSABLE_ENTITY,
-                "Invalid request",
-            ),
-            ApiError::MalformedJson(_) => ("malformed_json", S::BAD_REQUEST, "Malformed JSON"),
-            ApiError::InvalidBody(_) => (
-                "invalid_body",
-                S::UNPROCESSABLE_ENTITY,
-                "Invalid request body",
-            ),
-            ApiError::UnsupportedMediaType => (
-                "unsupported_media_type",
-                S::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-            ),
-            ApiError::PayloadTooLarge(_) => {
-                ("body_too_large", S::PAYLOAD_TOO_LARGE, "Body too large")
-            }
-            ApiError::InvalidQuery(_) => {
-                ("invalid_query", S::BAD_REQUEST, "Invalid query parameter")
-            }
-            ApiError::InvalidCursor => ("invalid_cursor", S::BAD_REQUEST, "Invalid cursor"),
-            ApiError::InvalidPath(_) => ("invalid_path", S::BAD_REQUEST, "Invalid path parameter"),
-            ApiError::NotFound(resource) => (not_found_code(resource), S::NOT_FOUND, "Not found"),
-            ApiError::RouteNotFound => ("not_found", S::NOT_FOUND, "Not found"),
-            ApiError::MethodNotAllowed(..) => (
-                "method_not_allowed",
-                S::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-            ),
-            ApiError::AccountExists(_) => ("account_exists", S::CONFLICT, "Account exists"),
-            ApiError::AlreadyReversed(_) => ("already_reversed", S::CONFLICT, "Already reversed"),
-            ApiError::ReversalOfReversal(_) => (
-                "reversal_not_reversible",
-                S::UNPROCESSABLE_ENTITY,
-                "A reversal cannot be reversed",
-            ),
-            ApiError::Ledger(error) => (
-                ledger_code(error),
-                S::UNPROCESSABLE_ENTITY,
-                ledger_title(error),
-            ),
-            ApiError::IdempotencyKeyReused => (
-                "idempotency_key_reused",
-                S::UNPROCESSABLE_ENTITY,
-                "Idempotency key reused",
-            ),
-            ApiError::IdempotencyInFlight => (
-                "idempotency_request_in_flight",
-                S::CONFLICT,
-                "Request in flight",
-            ),
-            ApiError::InvalidIdempotencyKey(_) => (
-                "invalid_idempotency_key",
-                S::BAD_REQUEST,
-                "Invalid idempotency key",
-            ),
-            ApiError::Unauthorized(error) => (auth_code(error), S::UNAUTHORIZED, "Unauthorized"),
-            ApiError::InvalidCredentials => (
-                "invalid_credentials",
-                S::UNAUTHORIZED,
-                "Invalid credentials",
-            ),
-            ApiError::Forbidden => ("forbidden", S::FORBIDDEN, "Forbidden"),
-            ApiError::AdminOnly(_) => ("admin_only", S::FORBIDDEN, "Forbidden"),
-            ApiError::TooManyAttempts(_) => (
-                "too_many_attempts",
-                S::TOO_MANY_REQUESTS,
-                "Too many attempts",
-            ),
-            ApiError::SignInBusy(_) => ("sign_in_busy", S::SERVICE_UNAVAILABLE, "Sign-in busy"),
-            ApiError::UnknownAgent(_) => {
-                ("unknown_agent", S::UNPROCESSABLE_ENTITY, "Unknown agent")
-            }
-            ApiError::EmailTaken => ("email_taken", S::CONFLICT, "Email taken"),
-            ApiError::MemberExists(_) => ("member_exists", S::CONFLICT, "Already a member"),
-            ApiError::InvitationExists(_) => ("invitation_exists", S::CONFLICT, "Already invited"),
-            ApiError::LastOwner => ("last_owner", S::CONFLICT, "Last owner"),
-            ApiError::RateExists => ("rate_exists", S::CONFLICT, "Rate exists"),
-            ApiError::NoApplicableRate => (
-                "no_applicable_rate",
-                S::UNPROCESSABLE_ENTITY,
-                "No applicable rate",
-            ),
-            ApiError::SelfReview => ("self_review", S::FORBIDDEN, "Self review"),
-            ApiError::ContributionDecided(_) => {
-                ("contribution_decided", S::CONFLICT, "Contribution decided")
-            }
-            ApiError::AlreadyReviewed => ("already_reviewed", S::CONFLICT, "Already reviewed"),
-            ApiError::AlreadyCorrected(_) => {
-                ("already_corrected", S::CONFLICT, "Already corrected")
-            }
-            ApiError::DuplicateReference(_) => {
-                ("duplicate_reference", S::CONFLICT, "Duplicate reference")
-            }
-            ApiError::UnknownCategory(_) => (
-                "unknown_category",
-                S::UNPROCESSABLE_ENTITY,
-                "Unknown category",
-            ),
-            ApiError::RestrictedPurpose(_) => (
-                "restricted_purpose",
-                S::UNPROCESSABLE_ENTITY,
-                "Restricted purpose",
-            ),
-            ApiError::CategoryExists(_) => ("category_exists", S::CONFLICT, "Category exists"),
-            ApiError::DistributionState(..) => ("distribution_state", S::CONFLICT, "Wrong state"),
-            ApiError::SelfApproval => ("self_approval", S::FORBIDDEN, "Self approval"),
-            ApiError::AlreadyApproved => ("already_approved", S::CONFLICT, "Already approved"),
-            ApiError::ArithmeticOverflow(_) => (
-                "arithmetic_overflow",
-                S::UNPROCESSABLE_ENTITY,
-                "Arithmetic overflow",
-            ),
-            ApiError::ChangedDuringComputation(_) => (
-                "changed_during_computation",
-                S::CONFLICT,
-                "Changed during computation",
-            ),
-            ApiError::Unavailable => (
-                "service_unavailable",
-                S::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-            ),
-            ApiError::Busy(_) => ("database_busy", S::SERVICE_UNAVAILABLE, "Database busy"),
-            ApiError::RequestTimeout(_) => {
-                ("request_timeout", S::SERVICE_UNAVAILABLE, "Request timeout")
-            }
-            ApiError::Internal(_) => ("internal_error", S::INTERNAL_SERVER_ERROR, "Internal error"),
+            ApiError::Validation(_) | ApiError::Problems(_) => C::ValidationFailed,
+            ApiError::MalformedJson(_) => C::MalformedJson,
+            ApiError::InvalidBody(_) => C::InvalidBody,
+            ApiError::UnsupportedMediaType => C::UnsupportedMediaType,
+            ApiError::PayloadTooLarge(_) => C::BodyTooLarge,
+            ApiError::InvalidQuery(_) => C::InvalidQuery,
+            ApiError::InvalidCursor => C::InvalidCursor,
+            ApiError::InvalidPath(_) => C::InvalidPath,
+            ApiError::NotFound(resource) => resource.problem_code(),
+            ApiError::RouteNotFound => C::NotFound,
+            ApiError::MethodNotAllowed(..) => C::MethodNotAllowed,
+            ApiError::AccountExists(_) => C::AccountExists,
+            ApiError::AlreadyReversed(_) => C::AlreadyReversed,
+            ApiError::ReversalOfReversal(_) => C::ReversalNotReversible,
+            ApiError::Ledger(error) => ledger_code(error),
+            ApiError::IdempotencyKeyReused => C::IdempotencyKeyReused,
+            ApiError::IdempotencyInFlight => C::IdempotencyRequestInFlight,
+            ApiError::InvalidIdempotencyKey(_) => C::InvalidIdempotencyKey,
+            ApiError::Unauthorized(error) => auth_code(error),
+            ApiError::InvalidCredentials => C::InvalidCredentials,
+            ApiError::Forbidden => C::Forbidden,
+            ApiError::AdminOnly(_) => C::AdminOnly,
+            ApiError::TooManyAttempts(_) => C::TooManyAttempts,
+            ApiError::SignInBusy(_) => C::SignInBusy,
+            ApiError::UnknownAgent(_) => C::UnknownAgent,
+            ApiError::EmailTaken => C::EmailTaken,
+            ApiError::MemberExists(_) => C::MemberExists,
+            ApiError::InvitationExists(_) => C::InvitationExists,
+            ApiError::LastOwner => C::LastOwner,
+            ApiError::RateExists => C::RateExists,
+            ApiError::NoApplicableRate => C::NoApplicableRate,
+            ApiError::SelfReview => C::SelfReview,
+            ApiError::ContributionDecided(_) => C::ContributionDecided,
+            ApiError::AlreadyReviewed => C::AlreadyReviewed,
+            ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,
+            ApiError::DuplicateReference(_) => C::DuplicateReference,
+            ApiError::UnknownCategory(_) => C::UnknownCategory,
+            ApiError::RestrictedPurpose(_) => C::RestrictedPurpose,
+            ApiError::CategoryExists(_) => C::CategoryExists,
+            ApiError::DistributionState(..) => C::DistributionState,
+            ApiError::SelfApproval => C::SelfApproval,
+            ApiError::AlreadyApproved => C::AlreadyApproved,
+            ApiError::ArithmeticOverflow(_) => C::ArithmeticOverflow,
+            ApiError::ChangedDuringComputation(_) => C::ChangedDuringComputation,
+            ApiError::Unavailable => C::ServiceUnavailable,
+            ApiError::Busy(_) => C::DatabaseBusy,
+            ApiError::RequestTimeout(_) => C::RequestTimeout,
+            ApiError::Internal(_) => C::InternalError,
         }
+    }
+
+    /// Stable code, HTTP status and title: a validation error takes its
+    /// fields' code when they agree on one that names the problem.
+    fn describe(&self) -> (&'static str, StatusCode, &'static str) {
+        let problem = self.problem_code();
+        let code = match self {
+            ApiError::Validation(errors) => common_code(errors),
+            ApiError::Problems(problems) => common_code(problems.listed()),
+            _ => problem.as_str(),
+        };
+        (code, problem.status(), problem.title())
     }
 
     pub fn code(&self) -> &'static str {
@@ -456,108 +409,61 @@ impl ApiError {
     }
 
     /// Single-field validation error.
-    pub fn field(field: impl Into<String>, code: &str, message: impl ToString) -> Self {
+    pub fn field(field: impl Into<String>, code: FieldCode, message: impl ToString) -> Self {
         ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// A failure inside the service, with no cause to chain.
+    pub fn internal(context: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        ApiError::Internal(InternalError {
+            context: context.into(),
+            source: None,
+        })
+    }
+
+    /// A failure inside the service caused by `source`, logged with its
+    /// whole chain.
+    pub fn internal_from(
+        context: impl Into<std::borrow::Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ApiError::Internal(InternalError {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        })
     }
 }
 
 /// The code of a validation error: the fields' own code when they agree,
 /// so `amount_precision` stays `amount_precision` at the top level.
 fn common_code(errors: &[FieldError]) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "invalid_character",
-        "malformed_csv",
-        "unknown_column",
-        "duplicate_column",
-        "missing_column",
-        "required",
-        "invalid_kind",
-        "too_many_rows",
-        "empty_import",
-        "amount_malformed",
-        "amount_precision",
-        "amount_not_positive",
-        "amount_too_large",
-        "unknown_currency",
-        "invalid_account_name",
-        "invalid_date",
-        "kind_reserved",
-        "too_many_postings",
-        "no_postings",
-        "too_long",
-        "metadata_too_large",
-        "invalid_name",
-        "invalid_email",
-        "invalid_password",
-        "invalid_admin",
-        "invalid_setting",
-        "too_many_categories",
-        "same_currency",
-        "invalid_rule_set",
-        "invalid_quantity",
-        "invalid_licence",
-        "licence_not_open",
-        "invalid_unit",
-        "invalid_scope",
-        "invalid_role",
-    ];
-    let first = errors.first().map(|e| e.code.as_str());
-    match first {
-        Some(code) if errors.iter().all(|e| e.code == code) => KNOWN
-            .iter()
-            .find(|known| **known == code)
-            .copied()
-            .unwrap_or("validation_failed"),
-        _ => "validation_failed",
+    match errors.first().map(|e| e.code) {
+        Some(code) if code.names_the_problem() && errors.iter().all(|e| e.code == code) => {
+            code.as_str()
+        }
+        _ => ProblemCode::ValidationFailed.as_str(),
     }
 }
 
-fn auth_code(error: &AuthError) -> &'static str {
+fn auth_code(error: &AuthError) -> ProblemCode {
     match error {
-        AuthError::Missing => "authentication_required",
-        AuthError::Malformed | AuthError::Invalid(_) => "invalid_token",
-        AuthError::Expired => "token_expired",
-        AuthError::Revoked => "token_revoked",
-        AuthError::UnknownAgent => "invalid_token",
-        AuthError::Misconfigured => "invalid_token",
+        AuthError::Missing => ProblemCode::AuthenticationRequired,
+        AuthError::Malformed | AuthError::Invalid(_) => ProblemCode::InvalidToken,
+        AuthError::Expired => ProblemCode::TokenExpired,
+        AuthError::Revoked => ProblemCode::TokenRevoked,
+        AuthError::UnknownAgent => ProblemCode::InvalidToken,
+        AuthError::Misconfigured => ProblemCode::InvalidToken,
     }
 }
 
-fn not_found_code(resource: &str) -> &'static str {
-    match resource {
-        "project" => "project_not_found",
-        "agent" => "agent_not_found",
-        "contribution" => "contribution_not_found",
-        "grant" => "grant_not_found",
-        "rule set" => "rule_set_not_found",
-        "distribution" => "distribution_not_found",
-        "member" => "member_not_found",
-        "invitation" => "invitation_not_found",
-        "account" => "account_not_found",
-        "transaction" => "transaction_not_found",
-        _ => "not_found",
-    }
-}
-
-fn ledger_code(error: &TransactionError) -> &'static str {
+fn ledger_code(error: &TransactionError) -> ProblemCode {
     match error {
-        TransactionError::UnknownAccount(_) => "unknown_account",
-        TransactionError::CurrencyMismatch { .. } => "currency_mismatch",
-        TransactionError::SameAccount { .. } => "same_account",
-        TransactionError::InsufficientFunds { .. } => "insufficient_funds",
-        TransactionError::BalanceOverflow(_) => "balance_overflow",
-        TransactionError::Unbalanced(_) => "unbalanced_transaction",
-    }
-}
-
-fn ledger_title(error: &TransactionError) -> &'static str {
-    match error {
-        TransactionError::UnknownAccount(_) => "Unknown account",
-        TransactionError::CurrencyMismatch { .. } => "Currency mismatch",
-        TransactionError::SameAccount { .. } => "Posting to the same account",
-        TransactionError::InsufficientFunds { .. } => "Insufficient funds",
-        TransactionError::BalanceOverflow(_) => "Balance overflow",
-        TransactionError::Unbalanced(_) => "Unbalanced transaction",
+        TransactionError::UnknownAccount(_) => ProblemCode::UnknownAccount,
+        TransactionError::CurrencyMismatch { .. } => ProblemCode::CurrencyMismatch,
+        TransactionError::SameAccount { .. } => ProblemCode::SameAccount,
+        TransactionError::InsufficientFunds { .. } => ProblemCode::InsufficientFunds,
+        TransactionError::BalanceOverflow(_) => ProblemCode::BalanceOverflow,
+        TransactionError::Unbalanced(_) => ProblemCode::UnbalancedTransaction,
     }
 }
 
@@ -567,8 +473,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error.cause_chain = %cause, "request failed");
+        if let ApiError::Internal(error) = self {
+            tracing::error!(error.cause_chain = %error.cause_chain(), "request failed");
         }
         let problem = self.problem();
         let mut response = HttpResponse::build(self.status_code());
@@ -609,7 +515,7 @@ impl From<diesel::result::Error> for ApiError {
         if error.is_transient() {
             ApiError::Busy(error.to_string())
         } else {
-            ApiError::Internal(format!("database: {error}"))
+            ApiError::internal_from("database", error)
         }
     }
 }
@@ -629,22 +535,37 @@ impl From<StorageError> for ApiError {
             }
             // A transient failure stays one: the write is retried.
             StorageError::Query(query) => query.into(),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal_from("storage", other),
         }
     }
 }
 
+/// The field-error code an operation's problem names (operations name them
+/// by string); an unknown one is a bug, answered as a logged 500.
+pub fn field_code(problem: &crate::ops::FieldProblem) -> Result<FieldCode, ApiError> {
+    FieldCode::parse(&problem.code).ok_or_else(|| {
+        ApiError::internal(format!(
+            "an operation refused `{}` with the unknown code `{}`",
+            problem.field, problem.code
+        ))
+    })
+}
+
 impl From<crate::ops::Error> for ApiError {
     fn from(error: crate::ops::Error) -> Self {
-        use crate::ops::Error;
+        use crate::ops::{Error, Missing};
         match error {
-            Error::Invalid(problems) => ApiError::Validation(
-                problems
-                    .into_iter()
-                    .map(|p| FieldError::new(p.field, &p.code, p.message))
-                    .collect(),
-            ),
-            Error::NotFound(missing) => ApiError::NotFound(missing.name()),
+            Error::Invalid(problems) => problems
+                .into_iter()
+                .map(|p| Ok(FieldError::new(p.field.clone(), field_code(&p)?, p.message)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_or_else(|internal| internal, ApiError::Validation),
+            Error::NotFound(missing) => ApiError::NotFound(match missing {
+                Missing::Contribution => Resource::Contribution,
+                Missing::RuleSet => Resource::RuleSet,
+                Missing::Grant => Resource::Grant,
+                Missing::Distribution => Resource::Distribution,
+            }),
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),
             Error::NoApplicableRate => ApiError::NoApplicableRate,
@@ -665,7 +586,7 @@ impl From<crate::ops::Error> for ApiError {
             Error::Changed(what) => ApiError::ChangedDuringComputation(what),
             Error::Storage(storage) => storage.into(),
             Error::Corrupt(what) => {
-                ApiError::Internal(format!("stored data is unreadable: {what}"))
+                ApiError::internal(format!("stored data is unreadable: {what}"))
             }
         }
     }
@@ -689,7 +610,7 @@ impl From<crate::auth::hashers::Busy> for ApiError {
                 ApiError::SignInBusy(1)
             }
             crate::auth::hashers::Busy::Stopped => {
-                ApiError::Internal("the password hashers have stopped".to_owned())
+                ApiError::internal("the password hashers have stopped")
             }
         }
     }
@@ -697,7 +618,7 @@ impl From<crate::auth::hashers::Busy> for ApiError {
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(error: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(format!("blocking task: {error}"))
+        ApiError::internal_from("blocking task", error)
     }
 }
 
@@ -724,7 +645,7 @@ impl From<crate::domain::transaction::ReversalError> for ApiError {
             ReversalError::OfAReversal(id) => ApiError::ReversalOfReversal(id),
             ReversalError::AlreadyReversed(id) => ApiError::AlreadyReversed(id),
             unreadable @ ReversalError::Unreadable(..) => {
-                ApiError::Internal(unreadable.to_string())
+                ApiError::internal_from("reversing a stored transaction", unreadable)
             }
         }
     }
@@ -732,6 +653,6 @@ impl From<crate::domain::transaction::ReversalError> for ApiError {
 
 impl From<FieldError> for crate::ops::FieldProblem {
     fn from(error: FieldError) -> Self {
-        crate::ops::FieldProblem::new(error.field, &error.code, error.message)
+        crate::ops::FieldProblem::new(error.field, error.code.as_str(), error.message)
     }
 }

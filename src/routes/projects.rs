@@ -3,14 +3,20 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::codes::FieldCode;
+use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::config::ProjectCreation;
 use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
@@ -18,6 +24,7 @@ use crate::db::{self};
 use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
 use crate::domain::{Unit, UnitKind};
+use crate::state::AppState;
 
 /// Longest project name, in characters.
 pub const PROJECT_NAME_LENGTH_MAX: usize = 200;
@@ -109,7 +116,7 @@ fn parse_settings(
         if value.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
             errors.push(FieldError::new(
                 field,
-                "invalid_setting",
+                FieldCode::InvalidSetting,
                 format!("between 1 and {APPROVALS_REQUIRED_MAX}"),
             ));
         }
@@ -149,17 +156,6 @@ pub struct ProjectPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
-}
-
 impl From<ProjectRow> for Project {
     fn from(row: ProjectRow) -> Self {
         Project {
@@ -185,7 +181,7 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     if name.is_empty() || name.chars().count() > PROJECT_NAME_LENGTH_MAX {
         errors.push(FieldError::new(
             "name",
-            "invalid_name",
+            FieldCode::InvalidName,
             format!("a project name is 1 to {PROJECT_NAME_LENGTH_MAX} characters"),
         ));
     }
@@ -199,16 +195,13 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     tag = "projects",
     operation_id = "create_project",
     request_body = CreateProjectRequest,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry")),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The project", body = Project),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: this instance lets administrators alone create projects", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request still in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        InFlight,
         (status = 422, description = "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -230,14 +223,14 @@ pub async fn create_project(
         &mut errors,
     );
     let currency = Unit::lookup(&request.currency)
-        .map_err(|e| errors.push(FieldError::new("currency", "unknown_currency", e)))
+        .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
         .ok()
         .filter(|unit| {
             let is_currency = unit.kind() == UnitKind::Currency;
             if !is_currency {
                 errors.push(FieldError::new(
                     "currency",
-                    "unknown_currency",
+                    FieldCode::UnknownCurrency,
                     format!("`{}` is not a currency", unit.code()),
                 ));
             }
@@ -277,8 +270,7 @@ pub async fn create_project(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated,
     )
 )]
 #[get("/projects")]
@@ -315,12 +307,10 @@ pub async fn list_projects(
 #[utoipa::path(
     tag = "projects",
     operation_id = "get_project",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}")]
@@ -342,16 +332,10 @@ pub async fn get_project(
     tag = "projects",
     operation_id = "update_project",
     request_body = UpdateProjectRequest,
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated project", body = Project),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: only owners", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
         (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -9,27 +9,31 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::contributions::{ContributionKindDto, QuantityUnitDto};
+use super::codes::FieldCode;
+use super::dto::{ContributionKindDto, QuantityUnitDto, Rate, to_rate};
 use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
+pub use super::limits::SCOPE_LENGTH_MAX;
+use super::openapi::{
+    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
+    Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
-use crate::db::rates::RateRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
 use crate::ops::rates::NewRate;
 use crate::ops::{self, FieldProblem};
+use crate::state::AppState;
 
 /// Longest method name, in characters.
 pub const RATE_METHOD_LENGTH_MAX: usize = 200;
 /// Longest source, in characters.
 pub const RATE_SOURCE_LENGTH_MAX: usize = 500;
-/// Longest skill or equipment name, in characters.
-pub const SCOPE_LENGTH_MAX: usize = 100;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rate).service(list_rates);
@@ -67,26 +71,6 @@ pub struct CreateRateRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Rate {
-    #[schema(format = Uuid)]
-    pub id: String,
-    pub kind: ContributionKindDto,
-    pub skill: Option<String>,
-    pub equipment: Option<String>,
-    #[schema(format = Uuid)]
-    pub agent: Option<String>,
-    pub per: QuantityUnitDto,
-    #[schema(format = Date)]
-    pub effective_from: String,
-    pub rate: String,
-    pub currency: String,
-    pub method: String,
-    pub source: String,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RatePage {
     pub items: Vec<Rate>,
     pub next_cursor: Option<String>,
@@ -105,38 +89,12 @@ pub struct RateQuery {
     pub kind: Option<ContributionKindDto>,
 }
 
-fn non_empty(text: &str) -> Option<String> {
-    Some(text.to_owned()).filter(|t| !t.is_empty())
-}
-
-/// The response shape of a rate.
-pub fn to_rate(
-    units: &std::collections::HashMap<String, crate::domain::Unit>,
-    row: RateRow,
-) -> Rate {
-    Rate {
-        kind: ContributionKind::parse(&row.kind)
-            .map_or(ContributionKindDto::Time, ContributionKindDto::from),
-        skill: non_empty(&row.skill),
-        equipment: non_empty(&row.equipment),
-        agent: non_empty(&row.agent_id),
-        per: QuantityUnit::parse(&row.per).map_or(QuantityUnitDto::Hour, QuantityUnitDto::from),
-        effective_from: row.effective_from.to_string(),
-        rate: super::format_minor(units, &row.currency, row.rate),
-        created_at: db::format_timestamp(row.created_at),
-        id: row.id,
-        currency: row.currency,
-        method: row.method,
-        source: row.source,
-    }
-}
-
 fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let text = text.trim().to_owned();
     if text.is_empty() || text.chars().count() > max {
         errors.push(FieldError::new(
             field,
-            "too_long",
+            FieldCode::TooLong,
             format!("1 to {max} characters"),
         ));
     }
@@ -148,20 +106,12 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     tag = "contributions",
     operation_id = "create_rate",
     request_body = CreateRateRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The rate", body = Rate),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
         (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -208,7 +158,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     if !kind.accepts(per) {
         errors.push(FieldError::new(
             "per",
-            "invalid_unit",
+            FieldCode::InvalidUnit,
             format!("{} is not measured per {}", kind.as_str(), per.as_str()),
         ));
     }
@@ -224,14 +174,14 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     if skill.is_some() && kind != ContributionKind::Time {
         errors.push(FieldError::new(
             "skill",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "only time is narrowed by skill",
         ));
     }
     if equipment.is_some() && kind != ContributionKind::Equipment {
         errors.push(FieldError::new(
             "equipment",
-            "invalid_scope",
+            FieldCode::InvalidScope,
             "only equipment use is narrowed by item",
         ));
     }
@@ -254,13 +204,11 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
 #[utoipa::path(
     tag = "contributions",
     operation_id = "list_rates",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RateQuery),
+    params(RateQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/rates")]

@@ -12,11 +12,16 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
 use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
+use super::openapi::{
+    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
+    ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::RuleSetRow;
 use crate::db::{self};
@@ -24,6 +29,7 @@ use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rule_set)
@@ -214,7 +220,7 @@ fn decimal(field: &str, text: &str, reading: Reading, errors: &mut Vec<FieldErro
         None => {
             errors.push(FieldError::new(
                 field,
-                "invalid_rule_set",
+                FieldCode::InvalidRuleSet,
                 format!(
                     "`{text}` is not a decimal number such as \"12.5\": digits, optionally a point and more digits, at most {AMOUNT_TEXT_LENGTH_MAX} characters"
                 ),
@@ -342,8 +348,8 @@ impl CreateRuleSetRequest {
 }
 
 fn to_version(row: RuleSetRow) -> Result<RuleSetVersion, ApiError> {
-    let body: CreateRuleSetRequest =
-        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
+        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
     Ok(RuleSetVersion {
         version: row.version,
         steps: body.steps,
@@ -362,8 +368,8 @@ pub fn load(
     let Some(row) = db::distributions::rule_set(conn, project_id, version)? else {
         return Ok(None);
     };
-    let body: CreateRuleSetRequest =
-        serde_json::from_str(&row.definition).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
+        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
     body.parse_as(Reading::Stored).map(Some)
 }
 
@@ -374,20 +380,11 @@ pub fn load(
     tag = "distributions",
     operation_id = "create_rule_set",
     request_body = CreateRuleSetRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new version", body = RuleSetVersion),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: owners and treasurers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
         (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -424,7 +421,7 @@ pub async fn create_rule_set(
                     ApiError::Validation(
                         errors
                             .into_iter()
-                            .map(|e| FieldError::new(e.field, "invalid_rule_set", e.reason))
+                            .map(|e| FieldError::new(e.field, FieldCode::InvalidRuleSet, e.reason))
                             .collect(),
                     )
                 })?;
@@ -433,7 +430,7 @@ pub async fn create_rule_set(
                 project_id: project.id.clone(),
                 version: db::distributions::latest_version(conn, &project.id)? + 1,
                 definition: serde_json::to_string(&request)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                    .map_err(|e| ApiError::internal_from("encoding a rule set", e))?,
                 created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
                 created_at: db::now(),
             };
@@ -448,13 +445,11 @@ pub async fn create_rule_set(
 #[utoipa::path(
     tag = "distributions",
     operation_id = "list_rule_sets",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), RuleSetQuery),
+    params(RuleSetQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
-        (status = 400, description = "`invalid_query` (`limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        InvalidPage, Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/rule-sets")]
@@ -484,14 +479,13 @@ pub async fn list_rule_sets(
     tag = "distributions",
     operation_id = "get_rule_set",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("version" = i32, Path, description = "Version, from 1"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The version", body = RuleSetVersion),
         (status = 400, description = "`invalid_path`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `rule_set_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -505,7 +499,7 @@ pub async fn get_rule_set(
     let item = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let row = db::distributions::rule_set(conn, &project_id, version)?
-            .ok_or(ApiError::NotFound("rule set"))?;
+            .ok_or(ApiError::NotFound(Resource::RuleSet))?;
         to_version(row)
     })
     .await?;

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::AppState;
 use super::extract::JsonBody;
+use super::openapi::JsonBodyProblems;
 use super::problem::{ApiError, Problem};
 use crate::auth::rate_limit::Refusal;
 use crate::db;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_token);
@@ -70,10 +71,8 @@ pub struct Token {
     security(()),
     responses(
         (status = 200, description = "An access token", body = Token),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`", body = Problem, content_type = "application/problem+json"),

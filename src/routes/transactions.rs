@@ -9,12 +9,17 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::codes::{FieldCode, Resource};
+use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
 use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
+use super::openapi::{
+    Forbidden, IdempotencyKeyHeader, InFlight, JsonBodyProblems, ProjectNotFound, Unauthenticated,
+};
 use super::problem::{ApiError, FieldError, Problem};
+use super::read;
 use super::write::{self, Reply};
-use super::{AppState, read};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
@@ -24,78 +29,13 @@ use crate::domain::transaction::{
 };
 use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
 use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_transaction)
         .service(list_transactions)
         .service(get_transaction)
         .service(create_reversal);
-}
-
-/// What a transaction records.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TransactionKindDto {
-    Transfer,
-    Adjustment,
-    Grant,
-    Donation,
-    Expense,
-    Distribution,
-    Payout,
-    Exchange,
-    Reversal,
-}
-
-impl From<TransactionKindDto> for TransactionKind {
-    fn from(kind: TransactionKindDto) -> Self {
-        match kind {
-            TransactionKindDto::Transfer => TransactionKind::Transfer,
-            TransactionKindDto::Adjustment => TransactionKind::Adjustment,
-            TransactionKindDto::Grant => TransactionKind::Grant,
-            TransactionKindDto::Donation => TransactionKind::Donation,
-            TransactionKindDto::Expense => TransactionKind::Expense,
-            TransactionKindDto::Distribution => TransactionKind::Distribution,
-            TransactionKindDto::Payout => TransactionKind::Payout,
-            TransactionKindDto::Exchange => TransactionKind::Exchange,
-            TransactionKindDto::Reversal => TransactionKind::Reversal,
-        }
-    }
-}
-
-impl From<TransactionKind> for TransactionKindDto {
-    fn from(kind: TransactionKind) -> Self {
-        match kind {
-            TransactionKind::Transfer => TransactionKindDto::Transfer,
-            TransactionKind::Adjustment => TransactionKindDto::Adjustment,
-            TransactionKind::Grant => TransactionKindDto::Grant,
-            TransactionKind::Donation => TransactionKindDto::Donation,
-            TransactionKind::Expense => TransactionKindDto::Expense,
-            TransactionKind::Distribution => TransactionKindDto::Distribution,
-            TransactionKind::Payout => TransactionKindDto::Payout,
-            TransactionKind::Exchange => TransactionKindDto::Exchange,
-            TransactionKind::Reversal => TransactionKindDto::Reversal,
-        }
-    }
-}
-
-/// One movement of an amount from one account to another.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Posting {
-    /// Account the amount leaves.
-    #[schema(example = "funder:fondation-horizon", max_length = 200)]
-    pub from: String,
-    /// Account the amount arrives in.
-    #[schema(example = "pool:general", max_length = 200)]
-    pub to: String,
-    /// Positive decimal string with at most the unit's decimals, at most
-    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
-    #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
-    pub amount: String,
-    /// Unit of the amount; both accounts must hold it.
-    #[schema(example = "EUR", max_length = 8)]
-    pub currency: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -135,33 +75,6 @@ pub struct CreateReversalRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Transaction {
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// Position in the project's ledger, from 1.
-    pub sequence: i64,
-    pub kind: TransactionKindDto,
-    #[schema(format = Date)]
-    pub effective_date: String,
-    /// When the server recorded it (RFC 3339, UTC).
-    #[schema(format = DateTime)]
-    pub recorded_at: String,
-    pub description: String,
-    #[schema(value_type = Object)]
-    pub metadata: serde_json::Value,
-    pub postings: Vec<Posting>,
-    /// SHA-256 over the canonical content and the previous hash.
-    pub hash: String,
-    pub previous_hash: String,
-    /// The transaction this one reverses.
-    #[schema(format = Uuid)]
-    pub reverses: Option<String>,
-    /// The reversal that undid this transaction.
-    #[schema(format = Uuid)]
-    pub reversed_by: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TransactionPage {
     pub items: Vec<Transaction>,
     pub next_cursor: Option<String>,
@@ -198,7 +111,7 @@ impl CreateTransactionRequest {
         if !kind.is_generic() {
             errors.push(FieldError::new(
                 "kind",
-                "kind_reserved",
+                FieldCode::KindReserved,
                 format!(
                     "`{}` transactions are recorded through their own endpoint",
                     kind.as_str()
@@ -211,7 +124,7 @@ impl CreateTransactionRequest {
         if self.description.chars().count() > DESCRIPTION_LENGTH_MAX {
             errors.push(FieldError::new(
                 "description",
-                "too_long",
+                FieldCode::TooLong,
                 format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
             ));
         }
@@ -219,21 +132,21 @@ impl CreateTransactionRequest {
         if metadata.len() > METADATA_BYTES_MAX {
             errors.push(FieldError::new(
                 "metadata",
-                "metadata_too_large",
+                FieldCode::MetadataTooLarge,
                 format!("at most {METADATA_BYTES_MAX} bytes of JSON"),
             ));
         }
         if self.postings.is_empty() {
             errors.push(FieldError::new(
                 "postings",
-                "no_postings",
+                FieldCode::NoPostings,
                 "a transaction needs at least one posting",
             ));
         }
         if self.postings.len() > POSTINGS_PER_TRANSACTION_MAX {
             errors.push(FieldError::new(
                 "postings",
-                "too_many_postings",
+                FieldCode::TooManyPostings,
                 format!("at most {POSTINGS_PER_TRANSACTION_MAX} postings per transaction"),
             ));
         }
@@ -269,16 +182,34 @@ fn parse_posting(
 ) -> Option<NewPosting> {
     let field = |name: &str| format!("postings[{index}].{name}");
     let from = AccountName::parse(&posting.from)
-        .map_err(|e| errors.push(FieldError::new(field("from"), "invalid_account_name", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("from"),
+                FieldCode::InvalidAccountName,
+                e,
+            ))
+        })
         .ok();
     let to = AccountName::parse(&posting.to)
-        .map_err(|e| errors.push(FieldError::new(field("to"), "invalid_account_name", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("to"),
+                FieldCode::InvalidAccountName,
+                e,
+            ))
+        })
         .ok();
     let unit = super::resolve_unit(units, &posting.currency)
-        .map_err(|e| errors.push(FieldError::new(field("currency"), "unknown_currency", e)))
+        .map_err(|e| {
+            errors.push(FieldError::new(
+                field("currency"),
+                FieldCode::UnknownCurrency,
+                e,
+            ))
+        })
         .ok()?;
     let amount = Amount::parse(&posting.amount, &unit)
-        .map_err(|e| errors.push(FieldError::new(field("amount"), e.code(), &e)))
+        .map_err(|e| errors.push(FieldError::new(field("amount"), FieldCode::from(&e), &e)))
         .ok()?;
     Some(NewPosting {
         from: from?,
@@ -286,35 +217,6 @@ fn parse_posting(
         amount,
         unit: unit.code().to_owned(),
     })
-}
-
-/// The response shape of a stored transaction.
-pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) -> Transaction {
-    let row = record.row;
-    Transaction {
-        kind: TransactionKind::parse(&row.kind)
-            .map_or(TransactionKindDto::Transfer, TransactionKindDto::from),
-        effective_date: row.effective_date.to_string(),
-        recorded_at: db::format_timestamp(row.recorded_at),
-        metadata: serde_json::from_str(&row.metadata).unwrap_or_else(|_| serde_json::json!({})),
-        postings: record
-            .postings
-            .into_iter()
-            .map(|p| Posting {
-                amount: super::format_minor(units, &p.currency, p.amount),
-                from: p.from,
-                to: p.to,
-                currency: p.currency,
-            })
-            .collect(),
-        id: row.id,
-        sequence: row.sequence,
-        description: row.description,
-        hash: row.hash,
-        previous_hash: row.previous_hash,
-        reverses: row.reverses_id,
-        reversed_by: record.reversed_by,
-    }
 }
 
 fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Reply, ApiError> {
@@ -327,20 +229,11 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
     tag = "transactions",
     operation_id = "create_transaction",
     request_body = CreateTransactionRequest,
-    params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
-    ),
+    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The posted transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound, InFlight,
         (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -375,13 +268,12 @@ pub async fn create_transaction(
 #[utoipa::path(
     tag = "transactions",
     operation_id = "list_transactions",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), TransactionQuery),
+    params(TransactionQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/transactions")]
@@ -441,13 +333,12 @@ pub async fn list_transactions(
     tag = "transactions",
     operation_id = "get_transaction",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The transaction", body = Transaction),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -461,7 +352,7 @@ pub async fn get_transaction(
     let (units, record) = read(&state, move |conn| {
         access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
         let record = db::transactions::find(conn, &project_id, &transaction_id)?
-            .ok_or(ApiError::NotFound("transaction"))?;
+            .ok_or(ApiError::NotFound(Resource::Transaction))?;
         Ok((super::stored_units(conn)?, record))
     })
     .await?;
@@ -475,20 +366,15 @@ pub async fn get_transaction(
     operation_id = "create_reversal",
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry"),
+        IdempotencyKeyHeader,
     ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The reversal transaction", body = Transaction),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: the role does not allow it", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, Unauthenticated, Forbidden,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -511,7 +397,7 @@ pub async fn create_reversal(
     if description.chars().count() > DESCRIPTION_LENGTH_MAX {
         return Err(ApiError::field(
             "description",
-            "too_long",
+            FieldCode::TooLong,
             format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
         ));
     }
@@ -525,7 +411,7 @@ pub async fn create_reversal(
             access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
             db::projects::lock(conn, &project_id)?;
             let original = db::transactions::find(conn, &project_id, &transaction_id)?
-                .ok_or(ApiError::NotFound("transaction"))?;
+                .ok_or(ApiError::NotFound(Resource::Transaction))?;
             let stored = StoredTransaction {
                 id: &original.row.id,
                 effective_date: original.row.effective_date,

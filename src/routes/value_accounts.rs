@@ -11,9 +11,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::contributions::ContributionKindDto;
+use super::codes::Resource;
+use super::dto::ContributionKindDto;
+use super::openapi::Unauthenticated;
 use super::problem::{ApiError, Problem};
-use super::{AppState, read};
+use super::read;
 use crate::auth::{Authenticated, Credentials};
 use crate::db::{self, DbConnection};
 use crate::domain::Unit;
@@ -21,6 +23,7 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{
     ContributionKind, ContributionStatus, ValueEntry, ValueSums, summarize,
 };
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)
@@ -231,13 +234,12 @@ fn money_owed(
     tag = "contributions",
     operation_id = "get_member_value_account",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The value account", body = ValueAccount),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -254,7 +256,7 @@ pub async fn get_member_value_account(
         let own = caller.agent().is_some_and(|me| me.id == agent_id);
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         value_account(conn, &project.id, &project.name, &agent_id)
     })
     .await?;
@@ -268,7 +270,7 @@ pub async fn get_member_value_account(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's value accounts", body = MyValueAccount),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     )
 )]
 #[get("/me/value-account")]
@@ -281,7 +283,7 @@ pub async fn get_my_value_account(
         let mut projects = Vec::new();
         for membership in db::memberships::of_agent(conn, &me.id)? {
             let project = db::projects::find(conn, &membership.project_id)?
-                .ok_or(ApiError::NotFound("project"))?;
+                .ok_or(ApiError::NotFound(Resource::Project))?;
             projects.push(value_account(conn, &project.id, &project.name, &me.id)?);
         }
         Ok(MyValueAccount {

@@ -4,14 +4,17 @@
 use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::problem::{ApiError, Problem};
-use super::{AppState, access, read};
+use super::codes::Resource;
+use super::openapi::{ProjectNotFound, Unauthenticated};
+use super::problem::ApiError;
+use super::{access, read};
 use crate::auth::Credentials;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::verification;
 use crate::domain::access::Action;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_ledger_verification);
@@ -23,12 +26,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     tag = "ledger",
     operation_id = "get_ledger_verification",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verification report", body = Verification),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/ledger/verification")]
@@ -44,7 +45,8 @@ pub async fn get_ledger_verification(
     .await?;
     // Its own read transaction: the snapshot must begin with the verification.
     let report = read(&state, move |conn| {
-        crate::ops::verification::verify(conn, &project.id)?.ok_or(ApiError::NotFound("project"))
+        crate::ops::verification::verify(conn, &project.id)?
+            .ok_or(ApiError::NotFound(Resource::Project))
     })
     .await?;
     Ok(web::Json(report.into()))

@@ -6,62 +6,12 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 
-use super::AppState;
+pub use super::reply::{REPLAYED_HEADER, Reply, Writes};
+
 use super::problem::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::db::{DbConnection, idempotency};
-use crate::write_pipeline::{JobError, WritePipeline};
-
-/// The pipeline HTTP writes go through: each answers with its reply and
-/// whether it was replayed from a key.
-pub type Writes = WritePipeline<(Reply, bool), ApiError>;
-
-impl JobError for ApiError {
-    fn panicked() -> Self {
-        ApiError::Internal("a write panicked".to_owned())
-    }
-
-    fn unsettled(what: &str) -> Self {
-        ApiError::Internal(format!("a write unsettled its connection: {what}"))
-    }
-
-    fn not_committed(why: &str) -> Self {
-        ApiError::Busy(why.to_owned())
-    }
-
-    fn stopped() -> Self {
-        ApiError::Unavailable
-    }
-
-    fn for_neighbour(&self) -> Self {
-        match self {
-            ApiError::Busy(message) => ApiError::Busy(message.clone()),
-            ApiError::Unavailable => ApiError::Unavailable,
-            other => ApiError::Busy(format!("a shared commit failed: {other}")),
-        }
-    }
-}
-
-/// The header set on a response replayed from an idempotency key.
-pub const REPLAYED_HEADER: &str = "Idempotency-Replayed";
-
-/// A successful write's status and JSON body.
-pub struct Reply {
-    status: StatusCode,
-    body: String,
-}
-
-impl Reply {
-    pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
-        let body = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Reply { status, body })
-    }
-
-    pub fn created<T: Serialize>(body: &T) -> Result<Self, ApiError> {
-        Self::new(StatusCode::CREATED, body)
-    }
-}
+use crate::state::AppState;
 
 /// Runs `work` in one database transaction and answers with its reply.
 /// `work` is cloned for each attempt: a transient database failure (see
@@ -283,8 +233,8 @@ async fn run_keyed(
                             scope,
                             key,
                             &token,
-                            reply.status.as_u16(),
-                            &reply.body,
+                            reply.status().as_u16(),
+                            reply.body(),
                         )? {
                             // A claim left by a crashed request was taken over meanwhile.
                             return Err(ApiError::IdempotencyInFlight);
@@ -293,8 +243,8 @@ async fn run_keyed(
                     }
                     idempotency::Claim::Replay { status, body } => {
                         let status = StatusCode::from_u16(status)
-                            .map_err(|e| ApiError::Internal(e.to_string()))?;
-                        Ok((Reply { status, body }, true))
+                            .map_err(|e| ApiError::internal_from("a stored status", e))?;
+                        Ok((Reply::stored(status, body), true))
                     }
                     // Only a claim committed without its answer (left by a crash
                     // of an older release, which claimed first) is ever in flight.
@@ -319,7 +269,7 @@ async fn run_keyed(
             // The refusal rolled the claim back with the effect: store it
             // under the key on its own, so that a retry is refused the same way.
             let problem = serde_json::to_string(&error.problem())
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| ApiError::internal_from("encoding a problem", e))?;
             let code = actix_web::ResponseError::status_code(&error);
             let status = code.as_u16();
             state
@@ -331,13 +281,7 @@ async fn run_keyed(
                         idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
                     }
                     // Ok keeps the savepoint; the reply itself is not used.
-                    Ok((
-                        Reply {
-                            status: code,
-                            body: String::new(),
-                        },
-                        false,
-                    ))
+                    Ok((Reply::stored(code, String::new()), false))
                 })
                 .await
                 .ok();
@@ -366,15 +310,15 @@ fn error_is_final(error: &ApiError) -> bool {
 }
 
 fn respond(reply: &Reply, replayed: bool) -> HttpResponse {
-    let content_type = if reply.status.is_success() {
+    let content_type = if reply.status().is_success() {
         "application/json"
     } else {
         PROBLEM_CONTENT_TYPE
     };
-    let mut response = HttpResponse::build(reply.status);
+    let mut response = HttpResponse::build(reply.status());
     response.content_type(content_type);
     if replayed {
         response.insert_header((REPLAYED_HEADER, "true"));
     }
-    response.body(reply.body.clone())
+    response.body(reply.body().to_owned())
 }

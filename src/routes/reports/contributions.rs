@@ -15,9 +15,12 @@ use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
-use crate::routes::contributions::{ContributionKindDto, ContributionStatusDto};
+use crate::routes::access;
+use crate::routes::codes::Resource;
+use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
+use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_contributions_csv);
@@ -90,13 +93,12 @@ pub struct ContributionReportQuery {
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_contributions_csv",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), ContributionReportQuery),
+    params(ContributionReportQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/contributions.csv")]
@@ -122,9 +124,10 @@ pub async fn export_contributions_csv(
     let (project, grant, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
         let grant = match &grant_id {
-            Some(id) => {
-                Some(db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound("grant"))?)
-            }
+            Some(id) => Some(
+                db::funds::grant(conn, &project.id, id)?
+                    .ok_or(ApiError::NotFound(Resource::Grant))?,
+            ),
             None => None,
         };
         let categories = funder_categories(conn, &project.id)?;

@@ -10,9 +10,12 @@ use super::{Column, CsvOut, Period, download, file_name};
 use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
+use crate::routes::access;
+use crate::routes::codes::Resource;
 use crate::routes::distributions::to_distribution;
-use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::routes::openapi::{DistributionNotFound, Unauthenticated};
+use crate::routes::problem::ApiError;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_distribution_csv);
@@ -42,14 +45,12 @@ pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
     tag = "reports",
     operation_id = "export_distribution_csv",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("distribution_id" = String, Path, format = Uuid, description = "Distribution run id"),
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `distribution_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, DistributionNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/distributions/{distribution_id}.csv")]
@@ -62,7 +63,7 @@ pub async fn export_distribution_csv(
     let (project, run) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
         let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound("distribution"))?;
+            .ok_or(ApiError::NotFound(Resource::Distribution))?;
         let run = to_distribution(&project, crate::ops::distributions::view(conn, run)?);
         Ok((project, run))
     })

@@ -18,8 +18,11 @@ use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{self};
 use crate::domain::access::Action;
+use crate::routes::access;
+use crate::routes::codes::Resource;
+use crate::routes::openapi::{GrantNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_grant_csv);
@@ -49,7 +52,6 @@ pub const GRANT_COLUMNS: [Column; 12] = [
     tag = "reports",
     operation_id = "export_grant_csv",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
         PeriodQuery,
     ),
@@ -57,8 +59,7 @@ pub const GRANT_COLUMNS: [Column; 12] = [
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/grants/{grant_id}.csv")]
@@ -72,10 +73,10 @@ pub async fn export_grant_csv(
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     let (project, grant, pool, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let grant =
-            db::funds::grant(conn, &project.id, &grant_id)?.ok_or(ApiError::NotFound("grant"))?;
+        let grant = db::funds::grant(conn, &project.id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
         let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
-            .ok_or_else(|| ApiError::Internal("grant pool missing".to_owned()))?;
+            .ok_or_else(|| ApiError::internal("grant pool missing"))?;
         let categories = funder_categories(conn, &project.id)?;
         Ok((project, grant, pool, categories))
     })

@@ -14,8 +14,11 @@ use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, Database};
 use crate::domain::Unit;
 use crate::domain::access::Action;
+use crate::routes::access;
+use crate::routes::codes::Resource;
+use crate::routes::openapi::{ProjectNotFound, Unauthenticated};
 use crate::routes::problem::{ApiError, Problem};
-use crate::routes::{AppState, access};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_journal_csv)
@@ -95,12 +98,12 @@ pub(super) fn each_page(
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_journal_csv",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id"), JournalQuery),
+    params(JournalQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`, or more than one of `account`, `grant`, `funder`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -134,7 +137,7 @@ pub async fn export_journal_csv(
             (Some(account), _, _) => Some(account.clone()),
             (_, Some(grant), _) => Some(
                 db::funds::grant(conn, &project.id, grant)?
-                    .ok_or(ApiError::NotFound("grant"))?
+                    .ok_or(ApiError::NotFound(Resource::Grant))?
                     .pool_account,
             ),
             (_, _, Some(funder)) => Some(format!("funder:{funder}")),
@@ -143,7 +146,7 @@ pub async fn export_journal_csv(
         let account = match name {
             Some(name) => Some(
                 db::accounts::find(conn, &project.id, &name)?
-                    .ok_or(ApiError::NotFound("account"))?,
+                    .ok_or(ApiError::NotFound(Resource::Account))?,
             ),
             None => None,
         };
@@ -236,12 +239,10 @@ fn write_rows(
 #[utoipa::path(
     tag = "reports",
     operation_id = "export_journal_hledger",
-    params(("project_id" = String, Path, format = Uuid, description = "Project id")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated, ProjectNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/journal.hledger")]

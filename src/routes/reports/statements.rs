@@ -15,9 +15,11 @@ use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
 use crate::domain::access::Action;
 use crate::domain::contribution::QuantityUnit;
-use crate::routes::AppState;
 use crate::routes::access::{self, Caller};
+use crate::routes::codes::Resource;
+use crate::routes::openapi::Unauthenticated;
 use crate::routes::problem::{ApiError, Problem};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_statement_csv);
@@ -47,7 +49,6 @@ pub const STATEMENT_COLUMNS: [Column; 14] = [
     tag = "reports",
     operation_id = "export_statement_csv",
     params(
-        ("project_id" = String, Path, format = Uuid, description = "Project id"),
         ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
         PeriodQuery,
     ),
@@ -55,7 +56,7 @@ pub const STATEMENT_COLUMNS: [Column; 14] = [
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Invalid token", body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -74,7 +75,8 @@ pub async fn export_statement_csv(
         let own = caller.agent().is_some_and(|me| me.id == agent_id);
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        let agent = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound("agent"))?;
+        let agent =
+            db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
         let account = match crate::domain::managed::contributor(&agent_id) {
             Ok(name) => db::accounts::find(conn, &project.id, name.as_str())?,
             Err(_) => None,

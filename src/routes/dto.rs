@@ -1,0 +1,362 @@
+//! Request and response types that several resources share: the paging
+//! query, the kinds, units, statuses and roles as they appear on the wire,
+//! the rate (shown on its own and inside a contribution's valuation), the
+//! transaction (posted by several resources) and the agent (also `/v1/me`).
+//! Each resource's own types stay in its module.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::Caller;
+use crate::db;
+use crate::db::agents::AgentRow;
+use crate::db::rates::RateRow;
+use crate::db::transactions::TransactionRecord;
+use crate::domain::access::Role;
+use crate::domain::agent::AgentKind;
+use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
+use crate::domain::{TransactionKind, Unit};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
+    pub cursor: Option<String>,
+}
+
+/// What was contributed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionKindDto {
+    Time,
+    Equipment,
+    Data,
+}
+
+impl From<ContributionKindDto> for ContributionKind {
+    fn from(kind: ContributionKindDto) -> Self {
+        match kind {
+            ContributionKindDto::Time => ContributionKind::Time,
+            ContributionKindDto::Equipment => ContributionKind::Equipment,
+            ContributionKindDto::Data => ContributionKind::Data,
+        }
+    }
+}
+
+impl From<ContributionKind> for ContributionKindDto {
+    fn from(kind: ContributionKind) -> Self {
+        match kind {
+            ContributionKind::Time => ContributionKindDto::Time,
+            ContributionKind::Equipment => ContributionKindDto::Equipment,
+            ContributionKind::Data => ContributionKindDto::Data,
+        }
+    }
+}
+
+/// What a quantity counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityUnitDto {
+    Hour,
+    Day,
+    Dataset,
+}
+
+impl From<QuantityUnitDto> for QuantityUnit {
+    fn from(unit: QuantityUnitDto) -> Self {
+        match unit {
+            QuantityUnitDto::Hour => QuantityUnit::Hour,
+            QuantityUnitDto::Day => QuantityUnit::Day,
+            QuantityUnitDto::Dataset => QuantityUnit::Dataset,
+        }
+    }
+}
+
+impl From<QuantityUnit> for QuantityUnitDto {
+    fn from(unit: QuantityUnit) -> Self {
+        match unit {
+            QuantityUnit::Hour => QuantityUnitDto::Hour,
+            QuantityUnit::Day => QuantityUnitDto::Day,
+            QuantityUnit::Dataset => QuantityUnitDto::Dataset,
+        }
+    }
+}
+
+/// Where a contribution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionStatusDto {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl From<ContributionStatus> for ContributionStatusDto {
+    fn from(status: ContributionStatus) -> Self {
+        match status {
+            ContributionStatus::Pending => ContributionStatusDto::Pending,
+            ContributionStatus::Approved => ContributionStatusDto::Approved,
+            ContributionStatus::Rejected => ContributionStatusDto::Rejected,
+        }
+    }
+}
+
+/// A member's role in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleDto {
+    Owner,
+    Treasurer,
+    Contributor,
+    Auditor,
+}
+
+impl From<RoleDto> for Role {
+    fn from(role: RoleDto) -> Self {
+        match role {
+            RoleDto::Owner => Role::Owner,
+            RoleDto::Treasurer => Role::Treasurer,
+            RoleDto::Contributor => Role::Contributor,
+            RoleDto::Auditor => Role::Auditor,
+        }
+    }
+}
+
+impl From<Role> for RoleDto {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => RoleDto::Owner,
+            Role::Treasurer => RoleDto::Treasurer,
+            Role::Contributor => RoleDto::Contributor,
+            Role::Auditor => RoleDto::Auditor,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Rate {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub kind: ContributionKindDto,
+    pub skill: Option<String>,
+    pub equipment: Option<String>,
+    #[schema(format = Uuid)]
+    pub agent: Option<String>,
+    pub per: QuantityUnitDto,
+    #[schema(format = Date)]
+    pub effective_from: String,
+    pub rate: String,
+    pub currency: String,
+    pub method: String,
+    pub source: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    Some(text.to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The response shape of a rate.
+pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Rate {
+    Rate {
+        kind: ContributionKind::parse(&row.kind)
+            .map_or(ContributionKindDto::Time, ContributionKindDto::from),
+        skill: non_empty(&row.skill),
+        equipment: non_empty(&row.equipment),
+        agent: non_empty(&row.agent_id),
+        per: QuantityUnit::parse(&row.per).map_or(QuantityUnitDto::Hour, QuantityUnitDto::from),
+        effective_from: row.effective_from.to_string(),
+        rate: super::format_minor(units, &row.currency, row.rate),
+        created_at: db::format_timestamp(row.created_at),
+        id: row.id,
+        currency: row.currency,
+        method: row.method,
+        source: row.source,
+    }
+}
+
+/// What a transaction records.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKindDto {
+    Transfer,
+    Adjustment,
+    Grant,
+    Donation,
+    Expense,
+    Distribution,
+    Payout,
+    Exchange,
+    Reversal,
+}
+
+impl From<TransactionKindDto> for TransactionKind {
+    fn from(kind: TransactionKindDto) -> Self {
+        match kind {
+            TransactionKindDto::Transfer => TransactionKind::Transfer,
+            TransactionKindDto::Adjustment => TransactionKind::Adjustment,
+            TransactionKindDto::Grant => TransactionKind::Grant,
+            TransactionKindDto::Donation => TransactionKind::Donation,
+            TransactionKindDto::Expense => TransactionKind::Expense,
+            TransactionKindDto::Distribution => TransactionKind::Distribution,
+            TransactionKindDto::Payout => TransactionKind::Payout,
+            TransactionKindDto::Exchange => TransactionKind::Exchange,
+            TransactionKindDto::Reversal => TransactionKind::Reversal,
+        }
+    }
+}
+
+impl From<TransactionKind> for TransactionKindDto {
+    fn from(kind: TransactionKind) -> Self {
+        match kind {
+            TransactionKind::Transfer => TransactionKindDto::Transfer,
+            TransactionKind::Adjustment => TransactionKindDto::Adjustment,
+            TransactionKind::Grant => TransactionKindDto::Grant,
+            TransactionKind::Donation => TransactionKindDto::Donation,
+            TransactionKind::Expense => TransactionKindDto::Expense,
+            TransactionKind::Distribution => TransactionKindDto::Distribution,
+            TransactionKind::Payout => TransactionKindDto::Payout,
+            TransactionKind::Exchange => TransactionKindDto::Exchange,
+            TransactionKind::Reversal => TransactionKindDto::Reversal,
+        }
+    }
+}
+
+/// One movement of an amount from one account to another.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Posting {
+    /// Account the amount leaves.
+    #[schema(example = "funder:fondation-horizon", max_length = 200)]
+    pub from: String,
+    /// Account the amount arrives in.
+    #[schema(example = "pool:general", max_length = 200)]
+    pub to: String,
+    /// Positive decimal string with at most the unit's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "100.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
+    pub amount: String,
+    /// Unit of the amount; both accounts must hold it.
+    #[schema(example = "EUR", max_length = 8)]
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Transaction {
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Position in the project's ledger, from 1.
+    pub sequence: i64,
+    pub kind: TransactionKindDto,
+    #[schema(format = Date)]
+    pub effective_date: String,
+    /// When the server recorded it (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub recorded_at: String,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub postings: Vec<Posting>,
+    /// SHA-256 over the canonical content and the previous hash.
+    pub hash: String,
+    pub previous_hash: String,
+    /// The transaction this one reverses.
+    #[schema(format = Uuid)]
+    pub reverses: Option<String>,
+    /// The reversal that undid this transaction.
+    #[schema(format = Uuid)]
+    pub reversed_by: Option<String>,
+}
+
+/// The response shape of a stored transaction.
+pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) -> Transaction {
+    let row = record.row;
+    Transaction {
+        kind: TransactionKind::parse(&row.kind)
+            .map_or(TransactionKindDto::Transfer, TransactionKindDto::from),
+        effective_date: row.effective_date.to_string(),
+        recorded_at: db::format_timestamp(row.recorded_at),
+        metadata: serde_json::from_str(&row.metadata).unwrap_or_else(|_| serde_json::json!({})),
+        postings: record
+            .postings
+            .into_iter()
+            .map(|p| Posting {
+                amount: super::format_minor(units, &p.currency, p.amount),
+                from: p.from,
+                to: p.to,
+                currency: p.currency,
+            })
+            .collect(),
+        id: row.id,
+        sequence: row.sequence,
+        description: row.description,
+        hash: row.hash,
+        previous_hash: row.previous_hash,
+        reverses: row.reverses_id,
+        reversed_by: record.reversed_by,
+    }
+}
+
+/// Person or organisation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKindDto {
+    Person,
+    Organisation,
+}
+
+impl From<AgentKindDto> for AgentKind {
+    fn from(kind: AgentKindDto) -> Self {
+        match kind {
+            AgentKindDto::Person => AgentKind::Person,
+            AgentKindDto::Organisation => AgentKind::Organisation,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Agent {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub kind: AgentKindDto,
+    pub name: String,
+    /// Shown to administrators and to the agent themself.
+    pub email: Option<String>,
+    /// Whether the agent can sign in with a password. Shown to
+    /// administrators and to the agent themself; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_credentials: Option<bool>,
+    /// Whether the agent is an instance administrator. Shown to
+    /// administrators and to the agent themself; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// The response shape of an agent as `viewer` may see it: the email and
+/// the sign-in flags are for administrators and the agent themself, so that
+/// nobody learns from the API which accounts are worth attacking.
+pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
+    let sees_private = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
+    Agent {
+        kind: if row.kind == "organisation" {
+            AgentKindDto::Organisation
+        } else {
+            AgentKindDto::Person
+        },
+        email: row.email.filter(|_| sees_private),
+        has_credentials: sees_private.then_some(row.password_hash.is_some()),
+        admin: sees_private.then_some(row.is_admin != 0),
+        created_at: db::format_timestamp(row.created_at),
+        id: row.id,
+        name: row.name,
+    }
+}

@@ -1,0 +1,212 @@
+//! What many operations declare alike in the OpenAPI document, declared once
+//! and referenced from each `#[utoipa::path]`: the problem responses that
+//! mean the same on every operation (no valid token, a body that is not
+//! JSON or too large, an idempotent request in flight, ...) and the
+//! `Idempotency-Key` parameter; and, for the `project_id` path parameter,
+//! which the framework already finds in every route that has one,
+//! [`describe_path_parameters`] gives its description and format once.
+//!
+//! An operation lists the shared sets that apply to it, and its own
+//! responses for the statuses whose description names its own codes.
+
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{OpenApi, RefOr, Required};
+use utoipa::{IntoParams, IntoResponses};
+
+use super::problem::Problem;
+
+/// 401 on every operation that reads a bearer token.
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "No valid token",
+    content_type = "application/problem+json"
+)]
+pub struct Unauthenticated(pub Problem);
+
+/// 400, 413 and 415 on every operation that reads a JSON body.
+#[derive(IntoResponses)]
+pub enum JsonBodyProblems {
+    #[response(
+        status = 400,
+        description = "Malformed request",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    #[response(
+        status = 413,
+        description = "Body too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "Body is not JSON",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Problem),
+}
+
+/// 400 on a list: its `limit` or `cursor` is invalid.
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "`invalid_query` (`limit`) or `invalid_cursor`",
+    content_type = "application/problem+json"
+)]
+pub struct InvalidPage(pub Problem);
+
+/// 400 on a write without a body: the `Idempotency-Key` is invalid.
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "`invalid_idempotency_key`",
+    content_type = "application/problem+json"
+)]
+pub struct InvalidIdempotencyKey(pub Problem);
+
+/// 403 where the caller's role does not allow the operation.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "`forbidden`: the role does not allow it",
+    content_type = "application/problem+json"
+)]
+pub struct Forbidden(pub Problem);
+
+/// 403 on an operation only a project's owners may call.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "`forbidden`: only owners",
+    content_type = "application/problem+json"
+)]
+pub struct OwnersOnly(pub Problem);
+
+/// 403 on an operation only a project's owners and treasurers may call.
+#[derive(IntoResponses)]
+#[response(
+    status = 403,
+    description = "`forbidden`: owners and treasurers only",
+    content_type = "application/problem+json"
+)]
+pub struct OwnersAndTreasurers(pub Problem);
+
+/// 404 on an operation under `/projects/{project_id}` naming nothing else.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`project_not_found`",
+    content_type = "application/problem+json"
+)]
+pub struct ProjectNotFound(pub Problem);
+
+/// 404 on an operation under `/projects/{project_id}/grants/{grant_id}`.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`project_not_found` or `grant_not_found`",
+    content_type = "application/problem+json"
+)]
+pub struct GrantNotFound(pub Problem);
+
+/// 404 on an operation under `/projects/{project_id}/distributions/{distribution_id}`.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`project_not_found` or `distribution_not_found`",
+    content_type = "application/problem+json"
+)]
+pub struct DistributionNotFound(pub Problem);
+
+/// 409 on a write whose `Idempotency-Key` is held by a request still running.
+#[derive(IntoResponses)]
+#[response(
+    status = 409,
+    description = "Idempotent request in flight",
+    content_type = "application/problem+json"
+)]
+pub struct InFlight(pub Problem);
+
+/// 422 on a write whose `Idempotency-Key` came with another request.
+#[derive(IntoResponses)]
+#[response(
+    status = 422,
+    description = "`idempotency_key_reused`",
+    content_type = "application/problem+json"
+)]
+pub struct KeyReused(pub Problem);
+
+/// The key that makes a write safe to retry (see `IdempotencyKey`, its
+/// extractor, for the rules it is checked against).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// Makes the request safe to retry
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
+    pub idempotency_key: Option<String>,
+}
+
+/// The `project_id` path parameter, as every operation under
+/// `/projects/{project_id}` states it.
+fn project_id_parameter() -> Parameter {
+    ParameterBuilder::new()
+        .name("project_id")
+        .parameter_in(ParameterIn::Path)
+        .description(Some("Project id"))
+        .required(Required::True)
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        ))
+        .build()
+}
+
+/// States the `project_id` parameter of every operation whose path has one,
+/// and lists each operation's path parameters first, in the order the path
+/// names them, before its query and header parameters (kept in the order
+/// they are declared).
+pub fn describe_path_parameters(api: &mut OpenApi) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            describe_operation(path, operation);
+        }
+    }
+}
+
+fn describe_operation(path: &str, operation: &mut Operation) {
+    let Some(parameters) = operation.parameters.as_mut() else {
+        return;
+    };
+    for parameter in parameters.iter_mut() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.name == "project_id"
+            && parameter.parameter_in == ParameterIn::Path
+        {
+            *parameter = project_id_parameter();
+        }
+    }
+    // A stable sort: path parameters by where the path names them, every
+    // other parameter after them, in its declared order.
+    parameters.sort_by_key(|parameter| match parameter {
+        RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Path => path
+            .find(&format!("{{{}}}", parameter.name))
+            .unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    });
+}

@@ -1,0 +1,73 @@
+//! A successful write's answer, and the write pipeline HTTP writes go
+//! through (what [`crate::state::AppState`] holds; the write path itself is
+//! in [`super::write`]).
+
+use actix_web::http::StatusCode;
+use serde::Serialize;
+
+use super::problem::ApiError;
+use crate::write_pipeline::{JobError, WritePipeline};
+
+/// The pipeline HTTP writes go through: each answers with its reply and
+/// whether it was replayed from a key.
+pub type Writes = WritePipeline<(Reply, bool), ApiError>;
+
+impl JobError for ApiError {
+    fn panicked() -> Self {
+        ApiError::internal("a write panicked")
+    }
+
+    fn unsettled(what: &str) -> Self {
+        ApiError::internal(format!("a write unsettled its connection: {what}"))
+    }
+
+    fn not_committed(why: &str) -> Self {
+        ApiError::Busy(why.to_owned())
+    }
+
+    fn stopped() -> Self {
+        ApiError::Unavailable
+    }
+
+    fn for_neighbour(&self) -> Self {
+        match self {
+            ApiError::Busy(message) => ApiError::Busy(message.clone()),
+            ApiError::Unavailable => ApiError::Unavailable,
+            other => ApiError::Busy(format!("a shared commit failed: {other}")),
+        }
+    }
+}
+
+/// The header set on a response replayed from an idempotency key.
+pub const REPLAYED_HEADER: &str = "Idempotency-Replayed";
+
+/// A successful write's status and JSON body.
+pub struct Reply {
+    status: StatusCode,
+    body: String,
+}
+
+impl Reply {
+    pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_string(body)
+            .map_err(|e| ApiError::internal_from("encoding a reply", e))?;
+        Ok(Reply { status, body })
+    }
+
+    pub fn created<T: Serialize>(body: &T) -> Result<Self, ApiError> {
+        Self::new(StatusCode::CREATED, body)
+    }
+
+    /// A reply as stored under an idempotency key.
+    pub fn stored(status: StatusCode, body: String) -> Self {
+        Reply { status, body }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}

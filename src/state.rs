@@ -1,0 +1,26 @@
+//! The application state every handler and middleware can reach: the
+//! database, the settings, the token keys, the sign-in limits, the password
+//! hashers, the metrics and the write pipeline.
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::auth::hashers::Hashers;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::RuntimeSettings;
+use crate::db::Database;
+use crate::metrics::Metrics;
+use crate::routes::reply::Writes;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Arc<Database>,
+    pub settings: RuntimeSettings,
+    pub keys: TokenKeys,
+    pub login_limiter: LoginLimiter,
+    /// Where every password hash runs (bounded in number and memory).
+    pub hashers: Arc<Hashers>,
+    pub metrics: Metrics,
+    /// Where write requests go to share a database transaction.
+    pub writes: Writes,
+}
