@@ -1,0 +1,160 @@
+//! distributions/{distribution_id}.csv: one line per account transfer and
+//! per recipient of a run, with its basis, share, amount, rounding
+//! adjustment and explanation, then the residue on its own line; the
+//! amounts add up to the run's amount. A run's plan is bounded, so its
+//! lines are built whole.
+
+use super::Column;
+
+/// Columns of a distribution statement, in order.
+pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
+    Column::text("distribution_id"),
+    Column::text("status"),
+    Column::text("period_from"),
+    Column::text("period_to"),
+    Column::number("step"),
+    Column::text("recipient_type"),
+    Column::text("recipient"),
+    Column::number("basis"),
+    Column::number("share_percent"),
+    Column::number("amount"),
+    Column::number("rounding_adjustment"),
+    Column::number("capped_by"),
+    Column::text("currency"),
+    Column::text("explanation"),
+];
+
+/// What every line of a run's statement repeats; amounts are the run's
+/// decimal strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFacts<'a> {
+    pub id: &'a str,
+    pub status: &'a str,
+    pub period_from: &'a str,
+    pub period_to: &'a str,
+    pub currency: &'a str,
+}
+
+/// A recipient's line of a step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Share<'a> {
+    pub step: usize,
+    pub agent: &'a str,
+    pub basis: &'a str,
+    pub share_percent: &'a str,
+    pub amount: &'a str,
+    pub rounding_adjustment: &'a str,
+    pub capped_by: &'a str,
+    pub explanation: &'a str,
+}
+
+impl<'a> RunFacts<'a> {
+    fn line(&self, step: String, recipient_type: &str, share: &Share<'_>) -> [String; 14] {
+        [
+            self.id,
+            self.status,
+            self.period_from,
+            self.period_to,
+            &step,
+            recipient_type,
+            share.agent,
+            share.basis,
+            share.share_percent,
+            share.amount,
+            share.rounding_adjustment,
+            share.capped_by,
+            self.currency,
+            share.explanation,
+        ]
+        .map(str::to_owned)
+    }
+
+    /// A step's fixed share of the run to a named account.
+    pub fn transfer(&self, step: usize, account: &str, amount: &str) -> [String; 14] {
+        let share = Share {
+            agent: account,
+            amount,
+            explanation: "a fixed share of the run to a named account",
+            ..Share::default()
+        };
+        self.line(step.to_string(), "account", &share)
+    }
+
+    /// A recipient's line.
+    pub fn recipient(&self, share: &Share<'_>) -> [String; 14] {
+        self.line(share.step.to_string(), "agent", share)
+    }
+
+    /// What caps, minimums and rounding left, and where it went.
+    pub fn residue(&self, residue: &str, destination: &str) -> [String; 14] {
+        let why = format!("what caps, minimums and rounding left: to {destination}");
+        let share = Share {
+            agent: destination,
+            amount: residue,
+            explanation: &why,
+            ..Share::default()
+        };
+        self.line(String::new(), "residue", &share)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_repeats_the_run_and_the_residue_says_where_it_went() {
+        let run = RunFacts {
+            id: "run-1",
+            status: "executed",
+            period_from: "2026-01-01",
+            period_to: "2026-03-31",
+            currency: "EUR",
+        };
+        let transfer = run.transfer(0, "pool:reserve", "100.00");
+        assert_eq!(
+            &transfer[..7],
+            &[
+                "run-1",
+                "executed",
+                "2026-01-01",
+                "2026-03-31",
+                "0",
+                "account",
+                "pool:reserve"
+            ]
+        );
+        assert_eq!(transfer[9], "100.00");
+        let share = Share {
+            step: 1,
+            agent: "agent-a",
+            basis: "300.00",
+            share_percent: "60.0000",
+            amount: "240.00",
+            rounding_adjustment: "0.01",
+            capped_by: "0.00",
+            explanation: "60 % of step 1",
+        };
+        assert_eq!(
+            &run.recipient(&share)[4..],
+            &[
+                "1",
+                "agent",
+                "agent-a",
+                "300.00",
+                "60.0000",
+                "240.00",
+                "0.01",
+                "0.00",
+                "EUR",
+                "60 % of step 1"
+            ]
+        );
+        let residue = run.residue("0.02", "pool");
+        assert_eq!(&residue[4..7], &["", "residue", "pool"]);
+        assert_eq!(
+            residue[13],
+            "what caps, minimums and rounding left: to pool"
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! statements/{agent_id}.csv as a fold: a contributor's contributions with
+//! their values and the approved total per currency, then the money side
+//! (postings on their account) with the balance still owed after each, then
+//! what was earned, paid and is owed.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::contributions::ContributionEntry;
+use super::movement::Movement;
+use super::{Column, Units, date_text, money};
+
+/// Columns of a contributor statement, in order.
+pub const STATEMENT_COLUMNS: [Column; 14] = [
+    Column::text("section"),
+    Column::text("date"),
+    Column::text("reference"),
+    Column::text("transaction_id"),
+    Column::text("description"),
+    Column::text("kind"),
+    Column::number("quantity"),
+    Column::text("unit"),
+    Column::text("status"),
+    Column::number("value"),
+    Column::number("earned"),
+    Column::number("paid"),
+    Column::number("balance_owed"),
+    Column::text("currency"),
+];
+
+/// One line of a statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementLine {
+    pub section: String,
+    pub date: String,
+    pub reference: String,
+    pub transaction_id: String,
+    pub description: String,
+    pub kind: String,
+    pub quantity: String,
+    pub unit: String,
+    pub status: String,
+    pub value: String,
+    pub earned: String,
+    pub paid: String,
+    pub balance_owed: String,
+    pub currency: String,
+}
+
+impl StatementLine {
+    pub fn cells(&self) -> [&str; 14] {
+        [
+            &self.section,
+            &self.date,
+            &self.reference,
+            &self.transaction_id,
+            &self.description,
+            &self.kind,
+            &self.quantity,
+            &self.unit,
+            &self.status,
+            &self.value,
+            &self.earned,
+            &self.paid,
+            &self.balance_owed,
+            &self.currency,
+        ]
+    }
+
+    /// A line of a section with only a description, in `currency`.
+    fn summary(section: &str, description: &str, currency: &str) -> Self {
+        StatementLine {
+            section: section.to_owned(),
+            description: description.to_owned(),
+            currency: currency.to_owned(),
+            ..StatementLine::default()
+        }
+    }
+}
+
+/// The running figures of a statement, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statement {
+    /// Approved value per currency, corrections counted once.
+    pub approved: BTreeMap<String, i128>,
+    /// What the project owes the contributor: the account's balance.
+    pub owed: i128,
+    /// Money that came to the account.
+    pub earned: i128,
+    /// Money that left it.
+    pub paid: i128,
+}
+
+impl Statement {
+    /// The line of one contribution; an approved one counts in its
+    /// currency's total.
+    pub fn contribution(&mut self, entry: &ContributionEntry, units: &Units) -> StatementLine {
+        let currency = entry.currency.clone().unwrap_or_default();
+        if let (true, Some(value)) = (entry.counts(), entry.value) {
+            *self.approved.entry(currency.clone()).or_default() += i128::from(value);
+        }
+        StatementLine {
+            section: "contribution".to_owned(),
+            date: entry.date.to_string(),
+            reference: entry.id.clone(),
+            description: entry
+                .dataset_title
+                .clone()
+                .unwrap_or_else(|| entry.description.clone()),
+            kind: entry.kind.clone(),
+            quantity: entry.quantity_text(),
+            unit: entry.unit.clone(),
+            status: if entry.replaced {
+                "replaced".to_owned()
+            } else {
+                entry.status.clone()
+            },
+            value: entry
+                .value
+                .map(|v| money(units, &currency, i128::from(v)))
+                .unwrap_or_default(),
+            currency,
+            ..StatementLine::default()
+        }
+    }
+
+    /// The approved value per currency.
+    pub fn approved_totals(&self, units: &Units) -> Vec<StatementLine> {
+        let description = "approved contributions, corrections counted once";
+        self.approved
+            .iter()
+            .map(|(currency, total)| StatementLine {
+                value: money(units, currency, *total),
+                ..StatementLine::summary("total_approved_value", description, currency)
+            })
+            .collect()
+    }
+
+    /// The balance owed before the period starts on `from`.
+    pub fn opening(
+        &mut self,
+        from: NaiveDate,
+        owed: i128,
+        currency: &str,
+        units: &Units,
+    ) -> StatementLine {
+        self.owed = owed;
+        StatementLine {
+            date: from.to_string(),
+            balance_owed: money(units, currency, owed),
+            ..StatementLine::summary("opening", "balance owed before the period", currency)
+        }
+    }
+
+    /// The line of one posting on the contributor's account: earned when
+    /// it came in, paid when it left, and the balance owed after it.
+    pub fn movement(&mut self, movement: &Movement, units: &Units) -> StatementLine {
+        let signed = i128::from(movement.signed);
+        let currency = &movement.currency;
+        self.owed += signed;
+        let (earned, paid) = if signed >= 0 {
+            self.earned += signed;
+            (money(units, currency, signed), String::new())
+        } else {
+            self.paid -= signed;
+            (String::new(), money(units, currency, -signed))
+        };
+        let kind = movement.kind.as_str();
+        StatementLine {
+            section: if movement.reversal { "reversal" } else { kind }.to_owned(),
+            date: movement.date.to_string(),
+            reference: movement.run_or_payout().to_owned(),
+            transaction_id: movement.transaction_id.clone(),
+            description: movement.description.clone(),
+            kind: kind.to_owned(),
+            earned,
+            paid,
+            balance_owed: money(units, currency, self.owed),
+            currency: currency.clone(),
+            ..StatementLine::default()
+        }
+    }
+
+    /// The totals earned and paid, and the balance owed at the period's
+    /// end `to` on the contributor's `account`.
+    pub fn closing(
+        &self,
+        account: &str,
+        to: Option<NaiveDate>,
+        currency: &str,
+        units: &Units,
+    ) -> [StatementLine; 3] {
+        let earned = "money that came to the contributor's account";
+        let paid = "money that left it (payouts, net of reversals)";
+        [
+            StatementLine {
+                earned: money(units, currency, self.earned),
+                ..StatementLine::summary("total_earned", earned, currency)
+            },
+            StatementLine {
+                paid: money(units, currency, self.paid),
+                ..StatementLine::summary("total_paid", paid, currency)
+            },
+            StatementLine {
+                date: date_text(to),
+                reference: account.to_owned(),
+                balance_owed: money(units, currency, self.owed),
+                ..StatementLine::summary("balance_owed", "opening + earned - paid", currency)
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TransactionKind;
+    use crate::domain::reports::contributions::tests::contribution;
+    use crate::domain::reports::movement::Record;
+    use crate::domain::reports::test_support::{day, units};
+
+    fn moved(signed: i64, kind: TransactionKind, reversal: bool) -> Movement {
+        Movement {
+            transaction_id: "t".to_owned(),
+            date: day("2026-03-01"),
+            description: "d".to_owned(),
+            currency: "EUR".to_owned(),
+            signed,
+            counter: "pool:general".to_owned(),
+            kind,
+            reversal,
+            source: "t".to_owned(),
+            record: None,
+        }
+    }
+
+    #[test]
+    fn the_balance_owed_runs_from_the_opening_through_every_posting() {
+        use TransactionKind::*;
+        let units = units();
+        let mut statement = Statement::default();
+        let opening = statement.opening(day("2026-01-01"), 5_000, "EUR", &units);
+        assert_eq!(opening.balance_owed, "50.00");
+        let owed: Vec<String> = [
+            moved(45_000, Distribution, false),
+            moved(-20_000, Payout, false),
+            moved(20_000, Payout, true),
+            moved(-30_000, Payout, false),
+        ]
+        .iter()
+        .map(|m| statement.movement(m, &units).balance_owed)
+        .collect();
+        assert_eq!(owed, ["500.00", "300.00", "500.00", "200.00"]);
+        let [earned, paid, balance] = statement.closing("contributor:a", None, "EUR", &units);
+        assert_eq!(earned.earned, "650.00", "the reversed payout came back in");
+        assert_eq!(paid.paid, "500.00");
+        assert_eq!(balance.balance_owed, "200.00");
+        assert_eq!(
+            statement.owed,
+            5_000 + statement.earned - statement.paid,
+            "opening + earned - paid"
+        );
+    }
+
+    #[test]
+    fn a_reversal_line_keeps_the_kind_it_undid() {
+        let units = units();
+        let mut statement = Statement::default();
+        let mut payout = moved(20_000, TransactionKind::Payout, true);
+        payout.record = Some(Record::Payout {
+            reference: "SEPA-1".to_owned(),
+        });
+        let line = statement.movement(&payout, &units);
+        assert_eq!(
+            (line.section.as_str(), line.kind.as_str()),
+            ("reversal", "payout")
+        );
+        assert_eq!(line.reference, "SEPA-1");
+        assert_eq!(line.earned, "200.00");
+    }
+
+    #[test]
+    fn approved_totals_count_corrections_once() {
+        let units = units();
+        let mut statement = Statement::default();
+        let mut replaced = contribution("c1", "approved", Some(10_000));
+        replaced.replaced = true;
+        let entries = [
+            replaced,
+            contribution("c2", "approved", Some(12_000)),
+            contribution("c3", "pending", Some(99_900)),
+            contribution("c4", "approved", None),
+        ];
+        let statuses: Vec<String> = entries
+            .iter()
+            .map(|c| statement.contribution(c, &units).status)
+            .collect();
+        assert_eq!(statuses, ["replaced", "approved", "pending", "approved"]);
+        let totals = statement.approved_totals(&units);
+        assert_eq!(totals.len(), 1);
+        assert_eq!(
+            (totals[0].value.as_str(), totals[0].currency.as_str()),
+            ("120.00", "EUR")
+        );
+    }
+
+    #[test]
+    fn an_empty_statement_closes_at_zero() {
+        let units = units();
+        let statement = Statement::default();
+        assert!(statement.approved_totals(&units).is_empty());
+        let [earned, paid, balance] =
+            statement.closing("contributor:a", Some(day("2026-12-31")), "EUR", &units);
+        assert_eq!(
+            (earned.earned.as_str(), paid.paid.as_str()),
+            ("0.00", "0.00")
+        );
+        assert_eq!(balance.date, "2026-12-31");
+        assert_eq!(balance.balance_owed, "0.00");
+    }
+
+    #[test]
+    fn large_sums_do_not_overflow() {
+        let units = units();
+        let mut statement = Statement::default();
+        for _ in 0..4 {
+            statement.movement(
+                &moved(i64::MAX, TransactionKind::Distribution, false),
+                &units,
+            );
+        }
+        assert_eq!(statement.earned, i128::from(i64::MAX) * 4);
+        assert_eq!(statement.owed, statement.earned);
+    }
+}
