@@ -4,7 +4,7 @@
 //! amounts add up to the run's amount. A run's plan is bounded, so its
 //! lines are built whole.
 
-use super::Column;
+use super::{Column, Line};
 
 /// Columns of a distribution statement, in order.
 pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
@@ -48,45 +48,44 @@ pub struct Share<'a> {
     pub explanation: &'a str,
 }
 
-impl<'a> RunFacts<'a> {
-    fn line(&self, step: String, recipient_type: &str, share: &Share<'_>) -> [String; 14] {
-        [
-            self.id,
-            self.status,
-            self.period_from,
-            self.period_to,
-            &step,
-            recipient_type,
-            share.agent,
-            share.basis,
-            share.share_percent,
-            share.amount,
-            share.rounding_adjustment,
-            share.capped_by,
-            self.currency,
-            share.explanation,
-        ]
-        .map(str::to_owned)
+impl RunFacts<'_> {
+    /// A line of `step` (none for the residue) to a recipient of `kind`.
+    fn line(&self, step: Option<usize>, kind: &str, share: &Share<'_>) -> Line {
+        Line::new(&DISTRIBUTION_COLUMNS)
+            .with("distribution_id", self.id)
+            .with("status", self.status)
+            .with("period_from", self.period_from)
+            .with("period_to", self.period_to)
+            .with("step", step.map(|s| s.to_string()).unwrap_or_default())
+            .with("recipient_type", kind)
+            .with("recipient", share.agent)
+            .with("basis", share.basis)
+            .with("share_percent", share.share_percent)
+            .with("amount", share.amount)
+            .with("rounding_adjustment", share.rounding_adjustment)
+            .with("capped_by", share.capped_by)
+            .with("currency", self.currency)
+            .with("explanation", share.explanation)
     }
 
     /// A step's fixed share of the run to a named account.
-    pub fn transfer(&self, step: usize, account: &str, amount: &str) -> [String; 14] {
+    pub fn transfer(&self, step: usize, account: &str, amount: &str) -> Line {
         let share = Share {
             agent: account,
             amount,
             explanation: "a fixed share of the run to a named account",
             ..Share::default()
         };
-        self.line(step.to_string(), "account", &share)
+        self.line(Some(step), "account", &share)
     }
 
     /// A recipient's line.
-    pub fn recipient(&self, share: &Share<'_>) -> [String; 14] {
-        self.line(share.step.to_string(), "agent", share)
+    pub fn recipient(&self, share: &Share<'_>) -> Line {
+        self.line(Some(share.step), "agent", share)
     }
 
     /// What caps, minimums and rounding left, and where it went.
-    pub fn residue(&self, residue: &str, destination: &str) -> [String; 14] {
+    pub fn residue(&self, residue: &str, destination: &str) -> Line {
         let why = format!("what caps, minimums and rounding left: to {destination}");
         let share = Share {
             agent: destination,
@@ -94,7 +93,7 @@ impl<'a> RunFacts<'a> {
             explanation: &why,
             ..Share::default()
         };
-        self.line(String::new(), "residue", &share)
+        self.line(None, "residue", &share)
     }
 }
 
@@ -112,6 +111,7 @@ mod tests {
             currency: "EUR",
         };
         let transfer = run.transfer(0, "pool:reserve", "100.00");
+        let transfer = transfer.cells();
         assert_eq!(
             &transfer[..7],
             &[
@@ -136,7 +136,7 @@ mod tests {
             explanation: "60 % of step 1",
         };
         assert_eq!(
-            &run.recipient(&share)[4..],
+            &run.recipient(&share).cells()[4..],
             &[
                 "1",
                 "agent",
@@ -151,6 +151,7 @@ mod tests {
             ]
         );
         let residue = run.residue("0.02", "pool");
+        let residue = residue.cells();
         assert_eq!(&residue[4..7], &["", "residue", "pool"]);
         assert_eq!(
             residue[13],

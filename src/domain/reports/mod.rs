@@ -3,9 +3,9 @@
 //! account, contributions), a page at a time, so the arithmetic is tested
 //! without a database and the exports only read, fold and write.
 //!
-//! A line is a struct with one text field per column; its `cells` give them
-//! in the column order of the report's `*_COLUMNS`. How a cell is written
-//! (quoting, formula neutralisation) is the CSV writer's business.
+//! A line holds one text cell per column of its report's `*_COLUMNS`, set
+//! by column name. How a cell is written (quoting, formula neutralisation)
+//! is the CSV writer's business.
 
 use std::collections::HashMap;
 
@@ -61,6 +61,48 @@ impl Column {
     }
 }
 
+/// A line of a report: one cell per column of the report, in column order,
+/// each set by its column's name and empty until set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    columns: &'static [Column],
+    cells: Vec<String>,
+}
+
+impl Line {
+    /// A line of empty cells.
+    pub fn new(columns: &'static [Column]) -> Self {
+        Line {
+            columns,
+            cells: vec![String::new(); columns.len()],
+        }
+    }
+
+    fn index(&self, column: &str) -> Option<usize> {
+        let index = self.columns.iter().position(|c| c.name == column);
+        debug_assert!(index.is_some(), "the report has no column `{column}`");
+        index
+    }
+
+    /// The line with the cell of `column` set to `value`.
+    pub fn with(mut self, column: &str, value: impl Into<String>) -> Self {
+        if let Some(index) = self.index(column) {
+            self.cells[index] = value.into();
+        }
+        self
+    }
+
+    /// The cell of `column`.
+    pub fn get(&self, column: &str) -> &str {
+        self.index(column).map_or("", |index| &self.cells[index])
+    }
+
+    /// The cells in column order.
+    pub fn cells(&self) -> &[String] {
+        &self.cells
+    }
+}
+
 /// Minor units as a decimal string at the unit's scale (a unit the
 /// instance has not recorded is written whole); i128 so sums of many
 /// postings never overflow.
@@ -99,6 +141,20 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::units;
     use super::*;
+
+    #[test]
+    fn a_line_has_a_cell_per_column_set_by_name() {
+        const COLUMNS: [Column; 3] = [
+            Column::text("section"),
+            Column::number("amount"),
+            Column::text("currency"),
+        ];
+        let line = Line::new(&COLUMNS)
+            .with("currency", "EUR")
+            .with("section", "total");
+        assert_eq!(line.cells(), ["total", "", "EUR"]);
+        assert_eq!(line.get("currency"), "EUR");
+    }
 
     #[test]
     fn money_is_written_at_the_unit_scale_even_past_64_bits() {

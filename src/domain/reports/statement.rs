@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use super::contributions::ContributionEntry;
 use super::movement::Movement;
-use super::{Column, Units, date_text, money};
+use super::{Column, Line, Units, date_text, money};
 
 /// Columns of a contributor statement, in order.
 pub const STATEMENT_COLUMNS: [Column; 14] = [
@@ -29,54 +29,12 @@ pub const STATEMENT_COLUMNS: [Column; 14] = [
     Column::text("currency"),
 ];
 
-/// One line of a statement.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatementLine {
-    pub section: String,
-    pub date: String,
-    pub reference: String,
-    pub transaction_id: String,
-    pub description: String,
-    pub kind: String,
-    pub quantity: String,
-    pub unit: String,
-    pub status: String,
-    pub value: String,
-    pub earned: String,
-    pub paid: String,
-    pub balance_owed: String,
-    pub currency: String,
-}
-
-impl StatementLine {
-    pub fn cells(&self) -> [&str; 14] {
-        [
-            &self.section,
-            &self.date,
-            &self.reference,
-            &self.transaction_id,
-            &self.description,
-            &self.kind,
-            &self.quantity,
-            &self.unit,
-            &self.status,
-            &self.value,
-            &self.earned,
-            &self.paid,
-            &self.balance_owed,
-            &self.currency,
-        ]
-    }
-
-    /// A line of a section with only a description, in `currency`.
-    fn summary(section: &str, description: &str, currency: &str) -> Self {
-        StatementLine {
-            section: section.to_owned(),
-            description: description.to_owned(),
-            currency: currency.to_owned(),
-            ..StatementLine::default()
-        }
-    }
+/// A line of a statement's `section` with a description, in `currency`.
+fn summary(section: &str, description: &str, currency: &str) -> Line {
+    Line::new(&STATEMENT_COLUMNS)
+        .with("section", section)
+        .with("description", description)
+        .with("currency", currency)
 }
 
 /// The running figures of a statement, in minor units.
@@ -95,91 +53,70 @@ pub struct Statement {
 impl Statement {
     /// The line of one contribution; an approved one counts in its
     /// currency's total.
-    pub fn contribution(&mut self, entry: &ContributionEntry, units: &Units) -> StatementLine {
-        let currency = entry.currency.clone().unwrap_or_default();
+    pub fn contribution(&mut self, entry: &ContributionEntry, units: &Units) -> Line {
+        let currency = entry.currency.as_deref().unwrap_or_default();
         if let (true, Some(value)) = (entry.counts(), entry.value) {
-            *self.approved.entry(currency.clone()).or_default() += i128::from(value);
+            *self.approved.entry(currency.to_owned()).or_default() += i128::from(value);
         }
-        StatementLine {
-            section: "contribution".to_owned(),
-            date: entry.date.to_string(),
-            reference: entry.id.clone(),
-            description: entry
-                .dataset_title
-                .clone()
-                .unwrap_or_else(|| entry.description.clone()),
-            kind: entry.kind.clone(),
-            quantity: entry.quantity_text(),
-            unit: entry.unit.clone(),
-            status: if entry.replaced {
-                "replaced".to_owned()
-            } else {
-                entry.status.clone()
-            },
-            value: entry
-                .value
-                .map(|v| money(units, &currency, i128::from(v)))
-                .unwrap_or_default(),
-            currency,
-            ..StatementLine::default()
-        }
+        let description = entry.dataset_title.as_ref().unwrap_or(&entry.description);
+        let status = if entry.replaced {
+            "replaced"
+        } else {
+            &entry.status
+        };
+        let value = entry.value.map(|v| money(units, currency, i128::from(v)));
+        summary("contribution", description, currency)
+            .with("date", entry.date.to_string())
+            .with("reference", &entry.id)
+            .with("kind", &entry.kind)
+            .with("quantity", entry.quantity_text())
+            .with("unit", &entry.unit)
+            .with("status", status)
+            .with("value", value.unwrap_or_default())
     }
 
     /// The approved value per currency.
-    pub fn approved_totals(&self, units: &Units) -> Vec<StatementLine> {
+    pub fn approved_totals(&self, units: &Units) -> Vec<Line> {
         let description = "approved contributions, corrections counted once";
         self.approved
             .iter()
-            .map(|(currency, total)| StatementLine {
-                value: money(units, currency, *total),
-                ..StatementLine::summary("total_approved_value", description, currency)
+            .map(|(currency, total)| {
+                summary("total_approved_value", description, currency)
+                    .with("value", money(units, currency, *total))
             })
             .collect()
     }
 
     /// The balance owed before the period starts on `from`.
-    pub fn opening(
-        &mut self,
-        from: NaiveDate,
-        owed: i128,
-        currency: &str,
-        units: &Units,
-    ) -> StatementLine {
+    pub fn opening(&mut self, from: NaiveDate, owed: i128, currency: &str, units: &Units) -> Line {
         self.owed = owed;
-        StatementLine {
-            date: from.to_string(),
-            balance_owed: money(units, currency, owed),
-            ..StatementLine::summary("opening", "balance owed before the period", currency)
-        }
+        summary("opening", "balance owed before the period", currency)
+            .with("date", from.to_string())
+            .with("balance_owed", money(units, currency, owed))
     }
 
     /// The line of one posting on the contributor's account: earned when
     /// it came in, paid when it left, and the balance owed after it.
-    pub fn movement(&mut self, movement: &Movement, units: &Units) -> StatementLine {
+    pub fn movement(&mut self, movement: &Movement, units: &Units) -> Line {
         let signed = i128::from(movement.signed);
         let currency = &movement.currency;
         self.owed += signed;
-        let (earned, paid) = if signed >= 0 {
+        let (column, amount) = if signed >= 0 {
             self.earned += signed;
-            (money(units, currency, signed), String::new())
+            ("earned", signed)
         } else {
             self.paid -= signed;
-            (String::new(), money(units, currency, -signed))
+            ("paid", -signed)
         };
         let kind = movement.kind.as_str();
-        StatementLine {
-            section: if movement.reversal { "reversal" } else { kind }.to_owned(),
-            date: movement.date.to_string(),
-            reference: movement.run_or_payout().to_owned(),
-            transaction_id: movement.transaction_id.clone(),
-            description: movement.description.clone(),
-            kind: kind.to_owned(),
-            earned,
-            paid,
-            balance_owed: money(units, currency, self.owed),
-            currency: currency.clone(),
-            ..StatementLine::default()
-        }
+        let section = if movement.reversal { "reversal" } else { kind };
+        summary(section, &movement.description, currency)
+            .with("date", movement.date.to_string())
+            .with("reference", movement.run_or_payout())
+            .with("transaction_id", &movement.transaction_id)
+            .with("kind", kind)
+            .with(column, money(units, currency, amount))
+            .with("balance_owed", money(units, currency, self.owed))
     }
 
     /// The totals earned and paid, and the balance owed at the period's
@@ -190,24 +127,17 @@ impl Statement {
         to: Option<NaiveDate>,
         currency: &str,
         units: &Units,
-    ) -> [StatementLine; 3] {
+    ) -> [Line; 3] {
         let earned = "money that came to the contributor's account";
         let paid = "money that left it (payouts, net of reversals)";
         [
-            StatementLine {
-                earned: money(units, currency, self.earned),
-                ..StatementLine::summary("total_earned", earned, currency)
-            },
-            StatementLine {
-                paid: money(units, currency, self.paid),
-                ..StatementLine::summary("total_paid", paid, currency)
-            },
-            StatementLine {
-                date: date_text(to),
-                reference: account.to_owned(),
-                balance_owed: money(units, currency, self.owed),
-                ..StatementLine::summary("balance_owed", "opening + earned - paid", currency)
-            },
+            summary("total_earned", earned, currency)
+                .with("earned", money(units, currency, self.earned)),
+            summary("total_paid", paid, currency).with("paid", money(units, currency, self.paid)),
+            summary("balance_owed", "opening + earned - paid", currency)
+                .with("date", date_text(to))
+                .with("reference", account)
+                .with("balance_owed", money(units, currency, self.owed)),
         ]
     }
 }
@@ -241,7 +171,7 @@ mod tests {
         let units = units();
         let mut statement = Statement::default();
         let opening = statement.opening(day("2026-01-01"), 5_000, "EUR", &units);
-        assert_eq!(opening.balance_owed, "50.00");
+        assert_eq!(opening.get("balance_owed"), "50.00");
         let owed: Vec<String> = [
             moved(45_000, Distribution, false),
             moved(-20_000, Payout, false),
@@ -249,13 +179,17 @@ mod tests {
             moved(-30_000, Payout, false),
         ]
         .iter()
-        .map(|m| statement.movement(m, &units).balance_owed)
+        .map(|m| statement.movement(m, &units).get("balance_owed").to_owned())
         .collect();
         assert_eq!(owed, ["500.00", "300.00", "500.00", "200.00"]);
         let [earned, paid, balance] = statement.closing("contributor:a", None, "EUR", &units);
-        assert_eq!(earned.earned, "650.00", "the reversed payout came back in");
-        assert_eq!(paid.paid, "500.00");
-        assert_eq!(balance.balance_owed, "200.00");
+        assert_eq!(
+            earned.get("earned"),
+            "650.00",
+            "the reversed payout came back in"
+        );
+        assert_eq!(paid.get("paid"), "500.00");
+        assert_eq!(balance.get("balance_owed"), "200.00");
         assert_eq!(
             statement.owed,
             5_000 + statement.earned - statement.paid,
@@ -273,11 +207,12 @@ mod tests {
         });
         let line = statement.movement(&payout, &units);
         assert_eq!(
-            (line.section.as_str(), line.kind.as_str()),
+            (line.get("section"), line.get("kind")),
             ("reversal", "payout")
         );
-        assert_eq!(line.reference, "SEPA-1");
-        assert_eq!(line.earned, "200.00");
+        assert_eq!(line.get("reference"), "SEPA-1");
+        assert_eq!(line.get("earned"), "200.00");
+        assert_eq!(line.get("paid"), "");
     }
 
     #[test]
@@ -294,13 +229,13 @@ mod tests {
         ];
         let statuses: Vec<String> = entries
             .iter()
-            .map(|c| statement.contribution(c, &units).status)
+            .map(|c| statement.contribution(c, &units).get("status").to_owned())
             .collect();
         assert_eq!(statuses, ["replaced", "approved", "pending", "approved"]);
         let totals = statement.approved_totals(&units);
         assert_eq!(totals.len(), 1);
         assert_eq!(
-            (totals[0].value.as_str(), totals[0].currency.as_str()),
+            (totals[0].get("value"), totals[0].get("currency")),
             ("120.00", "EUR")
         );
     }
@@ -312,12 +247,9 @@ mod tests {
         assert!(statement.approved_totals(&units).is_empty());
         let [earned, paid, balance] =
             statement.closing("contributor:a", Some(day("2026-12-31")), "EUR", &units);
-        assert_eq!(
-            (earned.earned.as_str(), paid.paid.as_str()),
-            ("0.00", "0.00")
-        );
-        assert_eq!(balance.date, "2026-12-31");
-        assert_eq!(balance.balance_owed, "0.00");
+        assert_eq!((earned.get("earned"), paid.get("paid")), ("0.00", "0.00"));
+        assert_eq!(balance.get("date"), "2026-12-31");
+        assert_eq!(balance.get("balance_owed"), "0.00");
     }
 
     #[test]

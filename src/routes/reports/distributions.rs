@@ -66,21 +66,27 @@ pub async fn export_distribution_csv(
                 currency: &run.currency,
             };
             for transfer in &run.transfers {
-                out.row(facts.transfer(transfer.step, &transfer.account, &transfer.amount))?;
+                let line = facts.transfer(transfer.step, &transfer.account, &transfer.amount);
+                out.row(line.cells())?;
             }
-            for line in &run.lines {
-                out.row(facts.recipient(&Share {
-                    step: line.step,
-                    agent: &line.agent,
-                    basis: &line.basis,
-                    share_percent: &line.share_percent,
-                    amount: &line.amount,
-                    rounding_adjustment: &line.rounding_adjustment,
-                    capped_by: &line.capped_by,
-                    explanation: &line.explanation,
-                }))?;
+            for share in &run.lines {
+                let line = facts.recipient(&Share {
+                    step: share.step,
+                    agent: &share.agent,
+                    basis: &share.basis,
+                    share_percent: &share.share_percent,
+                    amount: &share.amount,
+                    rounding_adjustment: &share.rounding_adjustment,
+                    capped_by: &share.capped_by,
+                    explanation: &share.explanation,
+                });
+                out.row(line.cells())?;
             }
-            out.row(facts.residue(&run.residue, &run.residue_destination))
+            out.row(
+                facts
+                    .residue(&run.residue, &run.residue_destination)
+                    .cells(),
+            )
         },
     ))
 }
