@@ -6,34 +6,13 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{Column, Units, money};
+use super::{Column, Units, columns, money};
 use crate::domain::contribution::QuantityUnit;
 
-/// Columns of contributions.csv, in order.
-pub const CONTRIBUTION_COLUMNS: [Column; 22] = [
-    Column::text("contribution_id"),
-    Column::text("contributor"),
-    Column::text("date"),
-    Column::text("kind"),
-    Column::number("quantity"),
-    Column::text("unit"),
-    Column::text("description"),
-    Column::text("skill"),
-    Column::text("equipment"),
-    Column::number("rate"),
-    Column::text("rate_per"),
-    Column::text("method"),
-    Column::text("source"),
-    Column::number("value"),
-    Column::text("currency"),
-    Column::text("status"),
-    Column::text("reviewers"),
-    Column::text("licence"),
-    Column::text("evidence"),
-    Column::text("funder_category"),
-    Column::text("supersedes"),
-    Column::text("recorded_at"),
-];
+/// The header row of contributions.csv, in order.
+pub const CONTRIBUTION_COLUMNS: [Column; 22] = columns(
+    "contribution_id,contributor,date,kind,quantity,unit,description,skill,equipment,rate,rate_per,method,source,value,currency,status,reviewers,licence,evidence,funder_category,supersedes,recorded_at",
+);
 
 /// The expense category whose funder category an in-kind contribution of
 /// `kind` reports under: `in-kind-time`, `in-kind-equipment`, `in-kind-data`.

@@ -4,25 +4,12 @@
 //! amounts add up to the run's amount. A run's plan is bounded, so its
 //! lines are built whole.
 
-use super::{Column, Line};
+use super::{Column, Line, columns};
 
-/// Columns of a distribution statement, in order.
-pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
-    Column::text("distribution_id"),
-    Column::text("status"),
-    Column::text("period_from"),
-    Column::text("period_to"),
-    Column::number("step"),
-    Column::text("recipient_type"),
-    Column::text("recipient"),
-    Column::number("basis"),
-    Column::number("share_percent"),
-    Column::number("amount"),
-    Column::number("rounding_adjustment"),
-    Column::number("capped_by"),
-    Column::text("currency"),
-    Column::text("explanation"),
-];
+/// The header row of a distribution statement, in order.
+pub const DISTRIBUTION_COLUMNS: [Column; 14] = columns(
+    "distribution_id,status,period_from,period_to,step,recipient_type,recipient,basis,share_percent,amount,rounding_adjustment,capped_by,currency,explanation",
+);
 
 /// What every line of a run's statement repeats; amounts are the run's
 /// decimal strings.

@@ -9,24 +9,13 @@ use chrono::NaiveDate;
 
 use super::contributions::{ContributionEntry, in_kind_category};
 use super::movement::{Movement, Record};
-use super::{Column, Line, Units, date_text, money};
+use super::{Column, Line, Units, columns, date_text, money};
 use crate::domain::TransactionKind;
 
-/// Columns of a grant report, in order.
-pub const GRANT_COLUMNS: [Column; 12] = [
-    Column::text("section"),
-    Column::text("date"),
-    Column::text("reference"),
-    Column::text("transaction_id"),
-    Column::text("description"),
-    Column::text("category"),
-    Column::text("funder_category"),
-    Column::text("contributor"),
-    Column::text("method"),
-    Column::number("cash"),
-    Column::number("in_kind"),
-    Column::text("currency"),
-];
+/// The header row of a grant report, in order.
+pub const GRANT_COLUMNS: [Column; 12] = columns(
+    "section,date,reference,transaction_id,description,category,funder_category,contributor,method,cash,in_kind,currency",
+);
 
 /// The grant a report is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +250,7 @@ impl GrantReport {
 mod tests {
     use super::*;
     use crate::domain::reports::contributions::tests::contribution;
-    use crate::domain::reports::test_support::{day, units};
+    use crate::domain::reports::test_support::{self, day, units};
 
     fn report(shared: bool) -> GrantReport {
         let grant = GrantFacts {
@@ -280,16 +269,8 @@ mod tests {
 
     fn moved(kind: TransactionKind, signed: i64, record: Option<Record>) -> Movement {
         Movement {
-            transaction_id: "t".to_owned(),
-            date: day("2026-03-01"),
-            description: "d".to_owned(),
-            currency: "EUR".to_owned(),
-            signed,
-            counter: "agent:a".to_owned(),
-            kind,
-            reversal: false,
-            source: "t".to_owned(),
             record,
+            ..test_support::moved(kind, signed)
         }
     }
 

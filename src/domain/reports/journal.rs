@@ -4,27 +4,13 @@
 
 use chrono::NaiveDate;
 
-use super::{Column, Units, money};
+use super::{Column, Units, columns, money};
 use crate::domain::TransactionKind;
 
-/// Columns of journal.csv, in order.
-pub const JOURNAL_COLUMNS: [Column; 15] = [
-    Column::text("transaction_id"),
-    Column::number("sequence"),
-    Column::text("kind"),
-    Column::text("effective_date"),
-    Column::text("recorded_at"),
-    Column::text("account"),
-    Column::text("counter_account"),
-    Column::number("debit"),
-    Column::number("credit"),
-    Column::text("currency"),
-    Column::number("balance"),
-    Column::text("description"),
-    Column::text("reverses"),
-    Column::text("reversed_by"),
-    Column::text("hash"),
-];
+/// The header row of journal.csv, in order.
+pub const JOURNAL_COLUMNS: [Column; 15] = columns(
+    "transaction_id,sequence,kind,effective_date,recorded_at,account,counter_account,debit,credit,currency,balance,description,reverses,reversed_by,hash",
+);
 
 /// A posted transaction as the reports read it, accounts by name.
 #[derive(Debug, Clone, PartialEq, Eq)]

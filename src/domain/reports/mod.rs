@@ -61,6 +61,84 @@ impl Column {
     }
 }
 
+/// The columns whose cells are numbers the service writes (amounts,
+/// balances, quantities, rates, shares, sequences, steps), in every report
+/// alike; every other column is text (docs/reports.md).
+pub const NUMBER_COLUMNS: [&str; 18] = [
+    "debit",
+    "credit",
+    "balance",
+    "sequence",
+    "quantity",
+    "rate",
+    "value",
+    "cash",
+    "in_kind",
+    "earned",
+    "paid",
+    "balance_owed",
+    "step",
+    "basis",
+    "share_percent",
+    "amount",
+    "rounding_adjustment",
+    "capped_by",
+];
+
+const fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
+/// A report's columns from its header row (`name,name,...`), in order: a
+/// number column when the name is one of [`NUMBER_COLUMNS`], text
+/// otherwise. A header with other than `N` names does not compile.
+pub const fn columns<const N: usize>(header: &'static str) -> [Column; N] {
+    let mut columns = [Column::text(""); N];
+    let mut rest = header.as_bytes();
+    let mut index = 0;
+    while index < N {
+        let mut end = 0;
+        while end < rest.len() && rest[end] != b',' {
+            end += 1;
+        }
+        let (name, tail) = rest.split_at(end);
+        let Ok(name) = std::str::from_utf8(name) else {
+            panic!("a header is UTF-8");
+        };
+        assert!(!name.is_empty(), "a header names every column");
+        columns[index] = Column::text(name);
+        let mut number = 0;
+        while number < NUMBER_COLUMNS.len() {
+            if same_text(name, NUMBER_COLUMNS[number]) {
+                columns[index] = Column::number(name);
+            }
+            number += 1;
+        }
+        rest = if tail.is_empty() {
+            tail
+        } else {
+            tail.split_at(1).1
+        };
+        index += 1;
+    }
+    assert!(
+        rest.is_empty(),
+        "a header names no more columns than the report has"
+    );
+    columns
+}
+
 /// A line of a report: one cell per column of the report, in column order,
 /// each set by its column's name and empty until set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +213,23 @@ pub(crate) mod test_support {
     pub fn day(text: &str) -> NaiveDate {
         text.parse().expect("a date")
     }
+
+    /// A posting of `signed` EUR minor units on the account, by a
+    /// transaction `t` of `kind` with no record behind it.
+    pub fn moved(kind: crate::domain::TransactionKind, signed: i64) -> movement::Movement {
+        movement::Movement {
+            transaction_id: "t".to_owned(),
+            date: day("2026-03-01"),
+            description: "d".to_owned(),
+            currency: "EUR".to_owned(),
+            signed,
+            counter: "agent:a".to_owned(),
+            kind,
+            reversal: false,
+            source: "t".to_owned(),
+            record: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +249,29 @@ mod tests {
             .with("section", "total");
         assert_eq!(line.cells(), ["total", "", "EUR"]);
         assert_eq!(line.get("currency"), "EUR");
+    }
+
+    #[test]
+    fn a_column_is_a_number_by_its_name_in_every_report() {
+        let [section, amount] = columns("section,amount");
+        assert_eq!(section.kind, CellKind::Text);
+        assert_eq!(amount.kind, CellKind::Number);
+        let reports: [&[Column]; 5] = [
+            &contributions::CONTRIBUTION_COLUMNS,
+            &distribution::DISTRIBUTION_COLUMNS,
+            &grant::GRANT_COLUMNS,
+            &journal::JOURNAL_COLUMNS,
+            &statement::STATEMENT_COLUMNS,
+        ];
+        let used: Vec<&str> = reports
+            .iter()
+            .flat_map(|columns| columns.iter())
+            .filter(|column| column.kind == CellKind::Number)
+            .map(|column| column.name)
+            .collect();
+        for name in NUMBER_COLUMNS {
+            assert!(used.contains(&name), "`{name}` is a column of some report");
+        }
     }
 
     #[test]

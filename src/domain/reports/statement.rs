@@ -9,25 +9,12 @@ use chrono::NaiveDate;
 
 use super::contributions::ContributionEntry;
 use super::movement::Movement;
-use super::{Column, Line, Units, date_text, money};
+use super::{Column, Line, Units, columns, date_text, money};
 
-/// Columns of a contributor statement, in order.
-pub const STATEMENT_COLUMNS: [Column; 14] = [
-    Column::text("section"),
-    Column::text("date"),
-    Column::text("reference"),
-    Column::text("transaction_id"),
-    Column::text("description"),
-    Column::text("kind"),
-    Column::number("quantity"),
-    Column::text("unit"),
-    Column::text("status"),
-    Column::number("value"),
-    Column::number("earned"),
-    Column::number("paid"),
-    Column::number("balance_owed"),
-    Column::text("currency"),
-];
+/// The header row of a contributor statement, in order.
+pub const STATEMENT_COLUMNS: [Column; 14] = columns(
+    "section,date,reference,transaction_id,description,kind,quantity,unit,status,value,earned,paid,balance_owed,currency",
+);
 
 /// A line of a statement's `section` with a description, in `currency`.
 fn summary(section: &str, description: &str, currency: &str) -> Line {
@@ -148,20 +135,12 @@ mod tests {
     use crate::domain::TransactionKind;
     use crate::domain::reports::contributions::tests::contribution;
     use crate::domain::reports::movement::Record;
-    use crate::domain::reports::test_support::{day, units};
+    use crate::domain::reports::test_support::{self, day, units};
 
     fn moved(signed: i64, kind: TransactionKind, reversal: bool) -> Movement {
         Movement {
-            transaction_id: "t".to_owned(),
-            date: day("2026-03-01"),
-            description: "d".to_owned(),
-            currency: "EUR".to_owned(),
-            signed,
-            counter: "pool:general".to_owned(),
-            kind,
             reversal,
-            source: "t".to_owned(),
-            record: None,
+            ..test_support::moved(kind, signed)
         }
     }
 
