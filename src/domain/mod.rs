@@ -13,6 +13,7 @@ pub mod hash;
 pub mod licence;
 pub mod managed;
 pub mod money;
+pub mod reports;
 pub mod transaction;
 
 pub use account::{AccountName, AccountNameError};

@@ -1,20 +1,18 @@
 //! contributions.csv: every contribution with its valuation, review and the
 //! funder cost category it reports under.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Period, download, file_name};
+use super::pages::{each_contribution_page, funder_categories};
+use super::{CONTRIBUTION_COLUMNS, Period, csv_download, enum_text, file_name};
 use crate::auth::Credentials;
-use crate::db::contributions::{ContributionFilter, ContributionRow};
-use crate::db::rates::RateRow;
-use crate::db::{self, DbConnection};
+use crate::db;
+use crate::db::contributions::ContributionFilter;
 use crate::domain::access::Action;
-use crate::domain::contribution::QuantityUnit;
+use crate::domain::reports::contributions::ContributionLine;
 use crate::routes::access;
 use crate::routes::codes::Resource;
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
@@ -25,49 +23,6 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_contributions_csv);
 }
-
-/// The expense category whose funder category an in-kind contribution of
-/// `kind` reports under: `in-kind-time`, `in-kind-equipment`, `in-kind-data`.
-pub fn in_kind_category(kind: &str) -> String {
-    format!("in-kind-{kind}")
-}
-
-/// The funder categories of a project's expense categories, by name.
-pub fn funder_categories(
-    conn: &mut DbConnection,
-    project_id: &str,
-) -> Result<HashMap<String, String>, ApiError> {
-    Ok(db::funds::categories(conn, project_id)?
-        .into_iter()
-        .map(|c| (c.name, c.funder_category))
-        .collect())
-}
-
-/// Columns of contributions.csv, in order.
-pub const CONTRIBUTION_COLUMNS: [Column; 22] = [
-    Column::text("contribution_id"),
-    Column::text("contributor"),
-    Column::text("date"),
-    Column::text("kind"),
-    Column::number("quantity"),
-    Column::text("unit"),
-    Column::text("description"),
-    Column::text("skill"),
-    Column::text("equipment"),
-    Column::number("rate"),
-    Column::text("rate_per"),
-    Column::text("method"),
-    Column::text("source"),
-    Column::number("value"),
-    Column::text("currency"),
-    Column::text("status"),
-    Column::text("reviewers"),
-    Column::text("licence"),
-    Column::text("evidence"),
-    Column::text("funder_category"),
-    Column::text("supersedes"),
-    Column::text("recorded_at"),
-];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,6 +41,22 @@ pub struct ContributionReportQuery {
     /// Only contributions dated within this grant's period.
     #[param(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
+}
+
+impl ContributionReportQuery {
+    /// `agent` and `grant` are ids (UUIDs).
+    fn check_ids(&self) -> Result<(), ApiError> {
+        for (name, value) in [("agent", &self.agent), ("grant", &self.grant)] {
+            if let Some(value) = value
+                && uuid::Uuid::parse_str(value).is_err()
+            {
+                return Err(ApiError::InvalidQuery(format!(
+                    "`{name}` must be an id (UUID)"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Contributions with their valuation: who, when, what, how much it was
@@ -111,15 +82,7 @@ pub async fn export_contributions_csv(
     let project_id = path.into_inner();
     let query = query.into_inner();
     let mut period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    for (name, value) in [("agent", &query.agent), ("grant", &query.grant)] {
-        if let Some(value) = value
-            && uuid::Uuid::parse_str(value).is_err()
-        {
-            return Err(ApiError::InvalidQuery(format!(
-                "`{name}` must be an id (UUID)"
-            )));
-        }
-    }
+    query.check_ids()?;
     let grant_id = query.grant.clone();
     let (project, grant, categories) = crate::routes::read(&state, move |conn| {
         let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
@@ -148,127 +111,20 @@ pub async fn export_contributions_csv(
         to: period.to,
     };
     let name = file_name(&project.name, &report, &period, "csv");
-    Ok(download(
+    Ok(csv_download(
         state.db.clone(),
-        "text/csv; charset=utf-8",
         &name,
-        move |db, sink| {
-            let mut out = CsvOut::new(sink, &CONTRIBUTION_COLUMNS)?;
+        &CONTRIBUTION_COLUMNS,
+        move |db, out| {
             if period.is_empty() {
                 // The grant's period and the asked one do not meet.
-                return out.finish();
+                return Ok(());
             }
-            let mut rates: HashMap<String, RateRow> = HashMap::new();
-            let mut after: Option<String> = None;
-            loop {
-                let (units, rows, reviews) = db.read(|conn| -> Result<_, ApiError> {
-                    let units = crate::routes::stored_units(conn)?;
-                    let rows = db::contributions::list(
-                        conn,
-                        &project.id,
-                        &filter,
-                        after.as_deref(),
-                        EXPORT_PAGE_ROWS,
-                    )?;
-                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                    let mut reviews: HashMap<String, Vec<String>> = HashMap::new();
-                    for review in db::contributions::reviews_of(conn, &ids)? {
-                        reviews
-                            .entry(review.contribution_id)
-                            .or_default()
-                            .push(format!("{}:{}", review.reviewer_id, review.decision));
-                    }
-                    for row in &rows {
-                        if let Some(rate_id) = &row.rate_id
-                            && !rates.contains_key(rate_id)
-                            && let Some(rate) = db::rates::find(conn, rate_id)?
-                        {
-                            rates.insert(rate_id.clone(), rate);
-                        }
-                    }
-                    Ok((units, rows, reviews))
-                })?;
-                let Some(last) = rows.last().map(|r| r.id.clone()) else {
-                    break;
-                };
-                for row in &rows {
-                    let rate = row.rate_id.as_ref().and_then(|id| rates.get(id));
-                    write_row(&mut out, &units, &categories, row, rate, &reviews)?;
-                }
-                if i64::try_from(rows.len()).unwrap_or(0) < EXPORT_PAGE_ROWS {
-                    break;
-                }
-                after = Some(last);
-            }
-            out.finish()
+            each_contribution_page(db, &project.id, &filter, |units, entries| {
+                entries.iter().try_for_each(|entry| {
+                    out.row(ContributionLine::of(entry, &categories, units).cells())
+                })
+            })
         },
     ))
-}
-
-/// The snake_case name serde gives an enum value.
-fn enum_text<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn write_row(
-    out: &mut CsvOut<'_>,
-    units: &HashMap<String, crate::domain::Unit>,
-    categories: &HashMap<String, String>,
-    row: &ContributionRow,
-    rate: Option<&RateRow>,
-    reviews: &HashMap<String, Vec<String>>,
-) -> Result<(), super::Halt> {
-    let quantity = QuantityUnit::parse(&row.unit).map_or_else(
-        || row.quantity.to_string(),
-        |unit| unit.format_quantity(row.quantity),
-    );
-    let currency = row.currency.clone().unwrap_or_default();
-    let value = row
-        .value
-        .map(|minor| crate::routes::format_minor(units, &currency, minor))
-        .unwrap_or_default();
-    let evidence = [row.dataset_uri.as_deref(), row.dataset_checksum.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let description = match &row.dataset_title {
-        Some(title) if row.description.is_empty() => title.clone(),
-        Some(title) => format!("{title}: {}", row.description),
-        None => row.description.clone(),
-    };
-    out.row([
-        row.id.as_str(),
-        &row.agent_id,
-        &row.date.to_string(),
-        &row.kind,
-        &quantity,
-        &row.unit,
-        &description,
-        row.skill.as_deref().unwrap_or(""),
-        row.equipment.as_deref().unwrap_or(""),
-        &rate
-            .map(|r| crate::routes::format_minor(units, &r.currency, r.rate))
-            .unwrap_or_default(),
-        rate.map_or("", |r| r.per.as_str()),
-        rate.map_or("", |r| r.method.as_str()),
-        rate.map_or("", |r| r.source.as_str()),
-        &value,
-        &currency,
-        &row.status,
-        &reviews
-            .get(&row.id)
-            .map(|r| r.join(" "))
-            .unwrap_or_default(),
-        row.licence.as_deref().unwrap_or(""),
-        &evidence,
-        categories
-            .get(&in_kind_category(&row.kind))
-            .map_or("", String::as_str),
-        row.supersedes_id.as_deref().unwrap_or(""),
-        &db::format_timestamp(row.recorded_at),
-    ])
 }

@@ -6,10 +6,11 @@
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Column, CsvOut, Period, download, file_name};
+use super::{DISTRIBUTION_COLUMNS, Period, csv_download, enum_text, file_name};
 use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
+use crate::domain::reports::distribution::{RunFacts, Share};
 use crate::routes::access;
 use crate::routes::codes::Resource;
 use crate::routes::distributions::to_distribution;
@@ -20,24 +21,6 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_distribution_csv);
 }
-
-/// Columns of a distribution statement, in order.
-pub const DISTRIBUTION_COLUMNS: [Column; 14] = [
-    Column::text("distribution_id"),
-    Column::text("status"),
-    Column::text("period_from"),
-    Column::text("period_to"),
-    Column::number("step"),
-    Column::text("recipient_type"),
-    Column::text("recipient"),
-    Column::number("basis"),
-    Column::number("share_percent"),
-    Column::number("amount"),
-    Column::number("rounding_adjustment"),
-    Column::number("capped_by"),
-    Column::text("currency"),
-    Column::text("explanation"),
-];
 
 /// A run's statement: every account transfer and recipient line with why,
 /// then the residue; the amounts add up to the run's amount exactly.
@@ -70,67 +53,41 @@ pub async fn export_distribution_csv(
     .await?;
     let period = Period::parse(Some(&run.period_from), Some(&run.period_to))?;
     let name = file_name(&project.name, "distribution", &period, "csv");
-    Ok(download(
+    Ok(csv_download(
         state.db.clone(),
-        "text/csv; charset=utf-8",
         &name,
-        move |_, sink| {
-            let mut out = CsvOut::new(sink, &DISTRIBUTION_COLUMNS)?;
-            let status = serde_json::to_value(run.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let fixed = [run.id.as_str(), &status, &run.period_from, &run.period_to];
+        &DISTRIBUTION_COLUMNS,
+        move |_, out| {
+            let status = enum_text(&run.status);
+            let facts = RunFacts {
+                id: &run.id,
+                status: &status,
+                period_from: &run.period_from,
+                period_to: &run.period_to,
+                currency: &run.currency,
+            };
             for transfer in &run.transfers {
-                let step = transfer.step.to_string();
-                let row = [
-                    step.as_str(),
-                    "account",
-                    &transfer.account,
-                    "",
-                    "",
-                    &transfer.amount,
-                    "",
-                    "",
-                    &run.currency,
-                    "a fixed share of the run to a named account",
-                ];
-                out.row(fixed.iter().copied().chain(row))?;
+                let line = facts.transfer(transfer.step, &transfer.account, &transfer.amount);
+                out.row(line.cells())?;
             }
-            for line in &run.lines {
-                let step = line.step.to_string();
-                let row = [
-                    step.as_str(),
-                    "agent",
-                    &line.agent,
-                    &line.basis,
-                    &line.share_percent,
-                    &line.amount,
-                    &line.rounding_adjustment,
-                    &line.capped_by,
-                    &run.currency,
-                    &line.explanation,
-                ];
-                out.row(fixed.iter().copied().chain(row))?;
+            for share in &run.lines {
+                let line = facts.recipient(&Share {
+                    step: share.step,
+                    agent: &share.agent,
+                    basis: &share.basis,
+                    share_percent: &share.share_percent,
+                    amount: &share.amount,
+                    rounding_adjustment: &share.rounding_adjustment,
+                    capped_by: &share.capped_by,
+                    explanation: &share.explanation,
+                });
+                out.row(line.cells())?;
             }
-            let why = format!(
-                "what caps, minimums and rounding left: to {}",
-                run.residue_destination
-            );
-            let row = [
-                "",
-                "residue",
-                &run.residue_destination,
-                "",
-                "",
-                &run.residue,
-                "",
-                "",
-                &run.currency,
-                &why,
-            ];
-            out.row(fixed.iter().copied().chain(row))?;
-            out.finish()
+            out.row(
+                facts
+                    .residue(&run.residue, &run.residue_destination)
+                    .cells(),
+            )
         },
     ))
 }

@@ -5,7 +5,6 @@
 //! flat whatever the size. Each reads up to the ledger sequence it saw when
 //! it started (its snapshot), so a write landing mid-export never shows half.
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,20 +19,20 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::extract::parse_date;
 use super::problem::ApiError;
 use crate::db::Database;
-use crate::domain::Unit;
 
 mod contributions;
 mod distributions;
 mod grants;
 mod journal;
-mod movements;
+mod pages;
 mod statements;
 
-pub use contributions::CONTRIBUTION_COLUMNS;
-pub use distributions::DISTRIBUTION_COLUMNS;
-pub use grants::GRANT_COLUMNS;
-pub use journal::JOURNAL_COLUMNS;
-pub use statements::STATEMENT_COLUMNS;
+pub use crate::domain::reports::contributions::CONTRIBUTION_COLUMNS;
+pub use crate::domain::reports::distribution::DISTRIBUTION_COLUMNS;
+pub use crate::domain::reports::grant::GRANT_COLUMNS;
+pub use crate::domain::reports::journal::JOURNAL_COLUMNS;
+pub use crate::domain::reports::statement::STATEMENT_COLUMNS;
+pub use crate::domain::reports::{CellKind, Column};
 
 /// Rows read from the database per page of an export.
 const EXPORT_PAGE_ROWS: i64 = 500;
@@ -195,6 +194,29 @@ fn download(
         .streaming(stream(db, produce))
 }
 
+/// A streamed CSV download: the header row of `columns`, then the rows
+/// `write` writes, all through the one writer.
+fn csv_download(
+    db: Arc<Database>,
+    file_name: &str,
+    columns: &'static [Column],
+    write: impl FnOnce(&Database, &mut CsvOut<'_>) -> Result<(), Halt> + Send + 'static,
+) -> HttpResponse {
+    download(db, "text/csv; charset=utf-8", file_name, move |db, sink| {
+        let mut out = CsvOut::new(sink, columns)?;
+        write(db, &mut out)?;
+        out.finish()
+    })
+}
+
+/// The snake_case name serde gives an enum value.
+fn enum_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// A file name: `<project>-<report>-<period>.<extension>`, in lower-case
 /// ASCII letters, digits, `-`, `_` and `.`.
 fn file_name(project: &str, report: &str, period: &Period, extension: &str) -> String {
@@ -221,42 +243,6 @@ fn slug(text: &str) -> String {
         "project".to_owned()
     } else {
         out.chars().take(60).collect()
-    }
-}
-
-/// How a CSV column's cells are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CellKind {
-    /// Text, some of it the caller's (descriptions, names, references):
-    /// a cell a spreadsheet would read as a formula is neutralised.
-    Text,
-    /// A decimal number the service wrote (an amount, a quantity, a
-    /// sequence), negative ones included: written as it is, so it stays a
-    /// number. A cell of such a column that is not a plain decimal is
-    /// treated as text.
-    Number,
-}
-
-/// A column of a CSV export: its header and the kind of its cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Column {
-    pub name: &'static str,
-    pub kind: CellKind,
-}
-
-impl Column {
-    pub const fn text(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: CellKind::Text,
-        }
-    }
-
-    pub const fn number(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: CellKind::Number,
-        }
     }
 }
 
@@ -350,12 +336,6 @@ impl<'a> CsvOut<'a> {
     fn finish(mut self) -> Result<(), Halt> {
         self.flush()
     }
-}
-
-/// Money as a decimal string at the unit's scale; i128 so sums never overflow.
-fn money(units: &HashMap<String, Unit>, code: &str, minor: i128) -> String {
-    let scale = units.get(code).map_or(0, Unit::scale);
-    crate::domain::money::format_minor_wide(minor, scale)
 }
 
 #[cfg(test)]

@@ -3,18 +3,19 @@
 //! (distributions earned, payouts received, reversals) with the balance
 //! still owed after each, then the totals.
 
-use std::collections::{BTreeMap, HashSet};
-
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Column, CsvOut, EXPORT_PAGE_ROWS, Period, PeriodQuery, download, file_name, money};
+use super::pages::{each_contribution_page, each_movement_page};
+use super::{CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, csv_download, file_name};
 use crate::auth::Credentials;
-use crate::db;
+use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
+use crate::db::{self, Database};
 use crate::domain::access::Action;
-use crate::domain::contribution::QuantityUnit;
+use crate::domain::reports::Units;
+use crate::domain::reports::statement::Statement;
 use crate::routes::access::{self, Caller};
 use crate::routes::codes::Resource;
 use crate::routes::openapi::Unauthenticated;
@@ -24,24 +25,6 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_statement_csv);
 }
-
-/// Columns of a contributor statement, in order.
-pub const STATEMENT_COLUMNS: [Column; 14] = [
-    Column::text("section"),
-    Column::text("date"),
-    Column::text("reference"),
-    Column::text("transaction_id"),
-    Column::text("description"),
-    Column::text("kind"),
-    Column::number("quantity"),
-    Column::text("unit"),
-    Column::text("status"),
-    Column::number("value"),
-    Column::number("earned"),
-    Column::number("paid"),
-    Column::number("balance_owed"),
-    Column::text("currency"),
-];
 
 /// A contributor's statement: their own for any member; anyone's for
 /// owners, treasurers and auditors.
@@ -91,224 +74,94 @@ pub async fn export_statement_csv(
         &period,
         "csv",
     );
-    Ok(download(
+    Ok(csv_download(
         state.db.clone(),
-        "text/csv; charset=utf-8",
         &name,
-        move |db, sink| {
-            let mut out = CsvOut::new(sink, &STATEMENT_COLUMNS)?;
-            // Contributions, page by page.
-            let replaced: HashSet<String> = db
-                .read(|conn| -> Result<_, ApiError> {
-                    Ok(db::contributions::replaced(conn, &project.id)?)
-                })?
-                .into_iter()
-                .collect();
+        &STATEMENT_COLUMNS,
+        move |db, out| {
+            let mut statement = Statement::default();
             let filter = ContributionFilter {
                 agent: Some(agent.id.clone()),
                 from: period.from,
                 to: period.to,
                 ..ContributionFilter::default()
             };
-            let mut approved: BTreeMap<String, i128> = BTreeMap::new();
-            let mut units = std::collections::HashMap::new();
-            let mut after: Option<String> = None;
-            loop {
-                let rows = db.read(|conn| -> Result<_, ApiError> {
-                    units = crate::routes::stored_units(conn)?;
-                    Ok(db::contributions::list(
-                        conn,
-                        &project.id,
-                        &filter,
-                        after.as_deref(),
-                        EXPORT_PAGE_ROWS,
-                    )?)
-                })?;
-                let Some(last) = rows.last().map(|r| r.id.clone()) else {
-                    break;
-                };
-                for row in &rows {
-                    let currency = row.currency.clone().unwrap_or_default();
-                    let counts = row.status == "approved" && !replaced.contains(&row.id);
-                    if let (true, Some(value)) = (counts, row.value) {
-                        *approved.entry(currency.clone()).or_default() += i128::from(value);
-                    }
-                    let status = if replaced.contains(&row.id) {
-                        "replaced".to_owned()
-                    } else {
-                        row.status.clone()
-                    };
-                    let quantity = QuantityUnit::parse(&row.unit).map_or_else(
-                        || row.quantity.to_string(),
-                        |u| u.format_quantity(row.quantity),
-                    );
-                    out.row([
-                        "contribution",
-                        &row.date.to_string(),
-                        &row.id,
-                        "",
-                        row.dataset_title.as_deref().unwrap_or(&row.description),
-                        &row.kind,
-                        &quantity,
-                        &row.unit,
-                        &status,
-                        &row.value
-                            .map(|v| money(&units, &currency, i128::from(v)))
-                            .unwrap_or_default(),
-                        "",
-                        "",
-                        "",
-                        &currency,
-                    ])?;
-                }
-                if i64::try_from(rows.len()).unwrap_or(0) < EXPORT_PAGE_ROWS {
-                    break;
-                }
-                after = Some(last);
-            }
-            for (currency, total) in &approved {
-                out.row([
-                    "total_approved_value",
-                    "",
-                    "",
-                    "",
-                    "approved contributions, corrections counted once",
-                    "",
-                    "",
-                    "",
-                    "",
-                    &money(&units, currency, *total),
-                    "",
-                    "",
-                    "",
-                    currency,
-                ])?;
-            }
+            let units = contribution_rows(db, out, &mut statement, &project.id, &filter)?;
             // The money side: postings on the contributor's account.
-            let Some(account) = account else {
-                return out.finish();
-            };
-            let currency = account.currency.clone();
-            let mut owed: i128 = 0;
-            if let Some(from) = period.from {
-                owed = db.read(|conn| -> Result<i128, ApiError> {
-                    Ok(db::transactions::balance_before(
-                        conn,
-                        &account.id,
-                        from,
-                        snapshot,
-                    )?)
-                })?;
-                out.row([
-                    "opening",
-                    &from.to_string(),
-                    "",
-                    "",
-                    "balance owed before the period",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    &money(&units, &currency, owed),
-                    &currency,
-                ])?;
+            match account {
+                Some(account) => {
+                    money_rows(db, out, statement, &account, &period, snapshot, &units)
+                }
+                None => Ok(()),
             }
-            let (mut earned, mut paid) = (0_i128, 0_i128);
-            let ledger = TransactionFilter {
-                from: period.from,
-                to: period.to,
-                account_id: Some(account.id.clone()),
-                kind: None,
-                until_sequence: Some(snapshot),
-            };
-            super::movements::each_page(
-                db,
-                &project.id,
-                &account.name,
-                &ledger,
-                |units, movements, linked| {
-                    for m in movements {
-                        let signed = i128::from(m.signed);
-                        owed += signed;
-                        let (earned_text, paid_text) = if signed >= 0 {
-                            earned += signed;
-                            (money(units, &m.currency, signed), String::new())
-                        } else {
-                            paid -= signed;
-                            (String::new(), money(units, &m.currency, -signed))
-                        };
-                        let reference = linked
-                            .runs
-                            .get(&m.source)
-                            .map(|r| r.id.clone())
-                            .or_else(|| linked.payouts.get(&m.source).map(|p| p.reference.clone()))
-                            .unwrap_or_default();
-                        let section = if m.reversal {
-                            "reversal"
-                        } else {
-                            m.kind.as_str()
-                        };
-                        out.row([
-                            section,
-                            &m.date.to_string(),
-                            &reference,
-                            &m.transaction_id,
-                            &m.description,
-                            &m.kind,
-                            "",
-                            "",
-                            "",
-                            "",
-                            &earned_text,
-                            &paid_text,
-                            &money(units, &m.currency, owed),
-                            &m.currency,
-                        ])?;
-                    }
-                    Ok(())
-                },
-            )?;
-            for (section, amount, text) in [
-                (
-                    "total_earned",
-                    earned,
-                    "money that came to the contributor's account",
-                ),
-                (
-                    "total_paid",
-                    paid,
-                    "money that left it (payouts, net of reversals)",
-                ),
-            ] {
-                let (e, p) = if section == "total_earned" {
-                    (money(&units, &currency, amount), String::new())
-                } else {
-                    (String::new(), money(&units, &currency, amount))
-                };
-                out.row([
-                    section, "", "", "", text, "", "", "", "", "", &e, &p, "", &currency,
-                ])?;
-            }
-            out.row([
-                "balance_owed",
-                &period.to.map(|d| d.to_string()).unwrap_or_default(),
-                &account.name,
-                "",
-                "opening + earned - paid",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                &money(&units, &currency, owed),
-                &currency,
-            ])?;
-            out.finish()
         },
     ))
+}
+
+/// The contributor's contributions and their approved value per currency;
+/// gives the units last read.
+fn contribution_rows(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    statement: &mut Statement,
+    project_id: &str,
+    filter: &ContributionFilter,
+) -> Result<Units, Halt> {
+    let mut last_units = db.read(crate::routes::stored_units)?;
+    each_contribution_page(db, project_id, filter, |units, entries| {
+        last_units.clone_from(units);
+        entries
+            .iter()
+            .try_for_each(|entry| out.row(statement.contribution(entry, units).cells()))
+    })?;
+    for line in statement.approved_totals(&last_units) {
+        out.row(line.cells())?;
+    }
+    Ok(last_units)
+}
+
+/// The postings on the contributor's account within the period, after the
+/// balance owed before it (with `from`), then the totals and the balance
+/// owed at its end.
+fn money_rows(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    mut statement: Statement,
+    account: &AccountRow,
+    period: &Period,
+    snapshot: i64,
+    units: &Units,
+) -> Result<(), Halt> {
+    let currency = &account.currency;
+    if let Some(from) = period.from {
+        let owed = db.read(|conn| -> Result<i128, ApiError> {
+            Ok(db::transactions::balance_before(
+                conn,
+                &account.id,
+                from,
+                snapshot,
+            )?)
+        })?;
+        out.row(statement.opening(from, owed, currency, units).cells())?;
+    }
+    let filter = TransactionFilter {
+        from: period.from,
+        to: period.to,
+        account_id: Some(account.id.clone()),
+        kind: None,
+        until_sequence: Some(snapshot),
+    };
+    each_movement_page(
+        db,
+        &account.project_id,
+        &account.name,
+        &filter,
+        |units, movements| {
+            movements
+                .iter()
+                .try_for_each(|movement| out.row(statement.movement(movement, units).cells()))
+        },
+    )?;
+    let closing = statement.closing(&account.name, period.to, currency, units);
+    closing.iter().try_for_each(|line| out.row(line.cells()))
 }
