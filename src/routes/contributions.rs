@@ -481,33 +481,17 @@ fn check_dataset(
         _ => {}
     }
     if let Some(dataset) = &request.dataset {
-        optional_text(
-            "dataset.title",
-            Some(&dataset.title),
-            CONTRIBUTION_TEXT_LENGTH_MAX,
-            errors,
-        )
-        .ok_or(())
-        .map_err(|()| {
+        let max = CONTRIBUTION_TEXT_LENGTH_MAX;
+        if optional_text("dataset.title", Some(&dataset.title), max, errors).is_none() {
+            let message = "a dataset has a title";
             errors.push(FieldError::new(
                 "dataset.title",
                 FieldCode::TooLong,
-                "a dataset has a title",
-            ))
-        })
-        .ok();
-        optional_text(
-            "dataset.uri",
-            dataset.uri.as_deref(),
-            CONTRIBUTION_TEXT_LENGTH_MAX,
-            errors,
-        );
-        optional_text(
-            "dataset.checksum",
-            dataset.checksum.as_deref(),
-            CONTRIBUTION_TEXT_LENGTH_MAX,
-            errors,
-        );
+                message,
+            ));
+        }
+        optional_text("dataset.uri", dataset.uri.as_deref(), max, errors);
+        optional_text("dataset.checksum", dataset.checksum.as_deref(), max, errors);
         limits::check_length(
             "dataset.licence",
             &dataset.licence,
@@ -515,10 +499,11 @@ fn check_dataset(
             errors,
         );
         if dataset.size_bytes.is_some_and(|size| size < 0) {
+            let message = "a size is not negative";
             errors.push(FieldError::new(
                 "dataset.size_bytes",
                 FieldCode::InvalidQuantity,
-                "a size is not negative",
+                message,
             ));
         }
     }

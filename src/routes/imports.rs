@@ -383,32 +383,7 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
             // Refused whole: its rows are not tried against the database.
             return Err(errors);
         }
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line);
-                errors.push(FieldError::cell(line, "", FieldCode::MalformedCsv, error));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.iter().any(|cell| cell.contains('\0')) {
-            errors.push(FieldError::cell(
-                line,
-                "",
-                FieldCode::MalformedCsv,
-                "a cell contains the NUL character (U+0000)",
-            ));
-            continue;
-        }
-        let get = |column: &str| {
-            positions
-                .get(column)
-                .and_then(|&i| record.get(i))
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        match row_of(line, &get) {
+        match record_row(record, &positions) {
             // Its field problems are reported with the database's, later.
             Ok(row) => rows.push(row),
             Err(cells) => errors.extend(cells),
@@ -423,6 +398,35 @@ fn parse(bytes: &[u8]) -> Result<(Vec<Row>, Problems), Problems> {
         ));
     }
     Ok((rows, errors))
+}
+
+/// One record of the file as a row, or what makes it none.
+fn record_row(
+    record: csv::Result<csv::StringRecord>,
+    positions: &HashMap<String, usize>,
+) -> Result<Row, Vec<FieldError>> {
+    let record = record.map_err(|error| {
+        let line = error.position().map_or(0, csv::Position::line);
+        vec![FieldError::cell(line, "", FieldCode::MalformedCsv, error)]
+    })?;
+    let line = record.position().map_or(0, csv::Position::line);
+    if record.iter().any(|cell| cell.contains('\0')) {
+        let message = "a cell contains the NUL character (U+0000)";
+        return Err(vec![FieldError::cell(
+            line,
+            "",
+            FieldCode::MalformedCsv,
+            message,
+        )]);
+    }
+    let get = |column: &str| {
+        positions
+            .get(column)
+            .and_then(|&i| record.get(i))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    row_of(line, &get)
 }
 
 /// Where each known column is in the header, or every problem with it.
@@ -510,12 +514,8 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
     let mut errors = Vec::new();
     let mut required = |column: &str| {
         get(column).or_else(|| {
-            errors.push(FieldError::cell(
-                line,
-                column,
-                FieldCode::Required,
-                "this column needs a value",
-            ));
+            let message = "this column needs a value";
+            errors.push(FieldError::cell(line, column, FieldCode::Required, message));
             None
         })
     };

@@ -21,7 +21,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::domain::contribution::{
-    ContributionKind, ContributionStatus, ValueEntry, ValueSums, summarize,
+    ContributionKind, ContributionStatus, ValueEntry, ValueSummary, ValueSums, summarize,
 };
 use crate::state::AppState;
 
@@ -110,26 +110,12 @@ fn value_account(
     agent_id: &str,
 ) -> Result<ValueAccount, ApiError> {
     let units = super::stored_units(conn)?;
-    let entries: Vec<ValueEntry> = db::contributions::of_agent(conn, project_id, agent_id)?
-        .into_iter()
-        .filter_map(|row| {
-            Some(ValueEntry {
-                kind: ContributionKind::parse(&row.kind)?,
-                status: ContributionStatus::parse(&row.status)?,
-                value: row.value.zip(row.currency),
-                date: row.date,
-                supersedes: row.supersedes_id,
-                id: row.id,
-            })
-        })
-        .collect();
+    let entries = value_entries(conn, project_id, agent_id)?;
     let summary = summarize(&entries);
     let owed = money_owed(conn, project_id, agent_id, &units)?;
     let pair = |currency: &str, sums: &ValueSums| {
-        (
-            money(&units, currency, sums.approved),
-            money(&units, currency, sums.pending),
-        )
+        let money = |minor| money(&units, currency, minor);
+        (money(sums.approved), money(sums.pending))
     };
     Ok(ValueAccount {
         project_id: project_id.to_owned(),
@@ -140,8 +126,9 @@ fn value_account(
             .iter()
             .map(|(currency, sums)| {
                 let (approved, pending) = pair(currency, sums);
+                let currency = currency.clone();
                 ValueTotal {
-                    currency: currency.clone(),
+                    currency,
                     approved,
                     pending,
                 }
@@ -162,22 +149,57 @@ fn value_account(
                 }
             })
             .collect(),
-        by_period: summary
-            .by_period
-            .iter()
-            .map(|((period, kind, currency), sums)| {
-                let (approved, pending) = pair(currency, sums);
-                PeriodValue {
-                    period: period.clone(),
-                    kind: ContributionKindDto::from(*kind),
-                    currency: currency.clone(),
-                    approved,
-                    pending,
-                }
-            })
-            .collect(),
+        by_period: by_period(&summary, &pair),
         money: owed,
     })
+}
+
+/// The approved and pending value per period, kind and currency.
+fn by_period(
+    summary: &ValueSummary,
+    pair: &dyn Fn(&str, &ValueSums) -> (String, String),
+) -> Vec<PeriodValue> {
+    summary
+        .by_period
+        .iter()
+        .map(|((period, kind, currency), sums)| {
+            let (approved, pending) = pair(currency, sums);
+            PeriodValue {
+                period: period.clone(),
+                kind: ContributionKindDto::from(*kind),
+                currency: currency.clone(),
+                approved,
+                pending,
+            }
+        })
+        .collect()
+}
+
+/// The agent's contributions in the project, read back exactly (an
+/// unknown kind or status is a logged 500, never skipped).
+fn value_entries(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+) -> Result<Vec<ValueEntry>, ApiError> {
+    let unreadable = |what: &str, value: &str| {
+        ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
+    };
+    db::contributions::of_agent(conn, project_id, agent_id)?
+        .into_iter()
+        .map(|row| {
+            Ok(ValueEntry {
+                kind: ContributionKind::parse(&row.kind)
+                    .ok_or_else(|| unreadable("kind", &row.kind))?,
+                status: ContributionStatus::parse(&row.status)
+                    .ok_or_else(|| unreadable("status", &row.status))?,
+                value: row.value.zip(row.currency),
+                date: row.date,
+                supersedes: row.supersedes_id,
+                id: row.id,
+            })
+        })
+        .collect()
 }
 
 /// Distributions earned, payouts received and balance owed, from the ledger.

@@ -31,7 +31,8 @@ pub async fn run(
     fingerprint: String,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    run_keyed(state, project, scope, key, fingerprint, true, work).await
+    let idempotency = Idempotency::chosen(scope, key, fingerprint);
+    run_keyed(state, project, idempotency, work).await
 }
 
 /// Like [`run`], for a key derived from the request's content rather than
@@ -46,7 +47,8 @@ pub async fn run_content_keyed(
     fingerprint: String,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    run_keyed(state, project, scope, Some(key), fingerprint, false, work).await
+    let idempotency = Idempotency::content(scope, key, fingerprint);
+    run_keyed(state, project, idempotency, work).await
 }
 
 /// How many times a computation made outside the writer is made again when
@@ -63,7 +65,8 @@ pub const COMPUTE_ATTEMPTS: u32 = 3;
 ///
 /// A refusal from `compute` is answered as if the write had refused it: with
 /// an idempotency key it is stored (or a stored answer replayed instead),
-/// exactly as [`run`] does.
+/// exactly as [`run`] does. A retry of an answered request is replayed
+/// without computing anything.
 pub async fn run_computed<C: Send + Sync + 'static>(
     state: &web::Data<AppState>,
     project: Option<String>,
@@ -71,86 +74,21 @@ pub async fn run_computed<C: Send + Sync + 'static>(
     compute: impl Fn(&mut DbConnection) -> Result<C, ApiError> + Send + Sync + 'static,
     commit: impl Fn(&mut DbConnection, &C) -> Result<Reply, ApiError> + Send + Sync + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let Idempotency {
-        scope,
-        key,
-        fingerprint,
-        store_refusals,
-    } = idempotency;
-    if let Some(stored) = key.clone() {
-        // A retry of an answered request is replayed (or its key's reuse
-        // refused) by the claim alone: no need to compute it again.
-        let (lookup_scope, lookup_key) = (scope.clone(), stored);
-        let answered = super::read(state, move |conn| {
-            Ok(idempotency::answered(conn, &lookup_scope, &lookup_key)?)
-        })
-        .await?;
-        if answered {
-            return run_keyed(
-                state,
-                project,
-                scope,
-                key,
-                fingerprint,
-                store_refusals,
-                |_| Err(ApiError::ChangedDuringComputation("the stored answer")),
-            )
-            .await;
-        }
+    if answered(state, &idempotency).await? {
+        // The claim alone replays it (or refuses the key's reuse).
+        let stored = |_: &mut DbConnection| Err(ApiError::ChangedDuringComputation("the answer"));
+        return run_keyed(state, project, idempotency, stored).await;
     }
-    let compute = Arc::new(compute);
-    let commit = Arc::new(commit);
+    let (compute, commit) = (Arc::new(compute), Arc::new(commit));
     let mut attempt = 1;
     loop {
-        let (reader, computation) = (state.clone(), compute.clone());
-        let computed = web::block(move || {
-            reader.db.snapshot(|conn| {
-                let computed = computation(conn);
-                // Still inside the snapshot, as a slow computation would be.
-                if let Some(hooks) = &reader.settings.test_hooks {
-                    hooks.computed();
-                }
-                computed
-            })
-        })
-        .await?;
-        let computed = match computed {
+        let computed = match in_snapshot(state, compute.clone()).await? {
             Ok(computed) => Arc::new(computed),
-            Err(refusal) if key.is_some() && error_is_final(&refusal) => {
-                // Through the key: stored as a refusal, or a stored answer replayed.
-                let refusal = Arc::new(std::sync::Mutex::new(Some(refusal)));
-                let work = move |_: &mut DbConnection| {
-                    Err(refusal
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .take()
-                        .unwrap_or(ApiError::ChangedDuringComputation("the request")))
-                };
-                return run_keyed(
-                    state,
-                    project,
-                    scope,
-                    key,
-                    fingerprint,
-                    store_refusals,
-                    work,
-                )
-                .await;
-            }
-            Err(error) => return Err(error),
+            Err(refusal) => return refuse(state, project, idempotency, refusal).await,
         };
         let writing = commit.clone();
-        let outcome = run_keyed(
-            state,
-            project.clone(),
-            scope.clone(),
-            key.clone(),
-            fingerprint.clone(),
-            store_refusals,
-            move |conn| writing(conn, &computed),
-        )
-        .await;
-        match outcome {
+        let work = move |conn: &mut DbConnection| writing(conn, &computed);
+        match run_keyed(state, project.clone(), idempotency.clone(), work).await {
             Err(ApiError::ChangedDuringComputation(_)) if attempt < COMPUTE_ATTEMPTS => {
                 state.metrics.computation_retried();
                 attempt += 1;
@@ -160,8 +98,65 @@ pub async fn run_computed<C: Send + Sync + 'static>(
     }
 }
 
+/// Whether the request's key already holds a stored answer.
+async fn answered(
+    state: &web::Data<AppState>,
+    idempotency: &Idempotency,
+) -> Result<bool, ApiError> {
+    let Some(key) = idempotency.key.clone() else {
+        return Ok(false);
+    };
+    let scope = idempotency.scope.clone();
+    super::read(state, move |conn| {
+        Ok(idempotency::answered(conn, &scope, &key)?)
+    })
+    .await
+}
+
+/// Runs `compute` in a read snapshot of its own, outside the writer.
+async fn in_snapshot<C: Send + 'static>(
+    state: &web::Data<AppState>,
+    compute: Arc<impl Fn(&mut DbConnection) -> Result<C, ApiError> + Send + Sync + 'static>,
+) -> Result<Result<C, ApiError>, ApiError> {
+    let reader = state.clone();
+    Ok(web::block(move || {
+        reader.db.snapshot(|conn| {
+            let computed = compute(conn);
+            // Still inside the snapshot, as a slow computation would be.
+            if let Some(hooks) = &reader.settings.test_hooks {
+                hooks.computed();
+            }
+            computed
+        })
+    })
+    .await?)
+}
+
+/// A computation's refusal, answered as a write's: through the key when
+/// there is one (stored as a refusal, or a stored answer replayed).
+async fn refuse(
+    state: &web::Data<AppState>,
+    project: Option<String>,
+    idempotency: Idempotency,
+    refusal: ApiError,
+) -> Result<HttpResponse, ApiError> {
+    if idempotency.key.is_none() || !error_is_final(&refusal) {
+        return Err(refusal);
+    }
+    let refusal = Arc::new(std::sync::Mutex::new(Some(refusal)));
+    let work = move |_: &mut DbConnection| {
+        Err(refusal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or(ApiError::ChangedDuringComputation("the request")))
+    };
+    run_keyed(state, project, idempotency, work).await
+}
+
 /// How a write is made safe to retry: its scope (the caller), its key and
 /// the fingerprint of the request the key was first used with.
+#[derive(Debug, Clone)]
 pub struct Idempotency {
     pub scope: String,
     pub key: Option<String>,
@@ -193,23 +188,19 @@ impl Idempotency {
     }
 }
 
+/// A write's reply and whether it was replayed from its key.
+type Answer = (Reply, bool);
+
 async fn run_keyed(
     state: &web::Data<AppState>,
     project: Option<String>,
-    scope: String,
-    key: Option<String>,
-    fingerprint: String,
-    store_refusals: bool,
+    idempotency: Idempotency,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(key) = key else {
+    let Some(key) = idempotency.key.clone() else {
         // A copy of the work per attempt: the database may ask for it again.
-        let (reply, replayed) = state
-            .writes
-            .submit(project, move |conn| {
-                work.clone()(conn).map(|reply| (reply, false))
-            })
-            .await?;
+        let job = move |conn: &mut DbConnection| work.clone()(conn).map(|reply| (reply, false));
+        let (reply, replayed) = state.writes.submit(project, job).await?;
         return Ok(respond(&reply, replayed));
     };
     let lease = state.settings.idempotency_lease;
@@ -217,80 +208,91 @@ async fn run_keyed(
     // transaction, one durable commit. A concurrent request with the same
     // key waits on the claim's row (PostgreSQL) or finds it in the same
     // shared transaction, then finds the answer stored and replays it.
-    let (claim_scope, claim_key, claim_fingerprint) =
-        (scope.clone(), key.clone(), fingerprint.clone());
-    let outcome = state
-        .writes
-        .submit(
-            project.clone(),
-            move |conn| -> Result<(Reply, bool), ApiError> {
-                let (scope, key, fingerprint) = (&claim_scope, &claim_key, &claim_fingerprint);
-                match idempotency::claim(conn, scope, key, fingerprint, lease)? {
-                    idempotency::Claim::Acquired { token } => {
-                        let reply = work.clone()(conn)?;
-                        if !idempotency::complete(
-                            conn,
-                            scope,
-                            key,
-                            &token,
-                            reply.status().as_u16(),
-                            reply.body(),
-                        )? {
-                            // A claim left by a crashed request was taken over meanwhile.
-                            return Err(ApiError::IdempotencyInFlight);
-                        }
-                        Ok((reply, false))
-                    }
-                    idempotency::Claim::Replay { status, body } => {
-                        let status = StatusCode::from_u16(status)
-                            .map_err(|e| ApiError::internal_from("a stored status", e))?;
-                        Ok((Reply::stored(status, body), true))
-                    }
-                    // Only a claim committed without its answer (left by a crash
-                    // of an older release, which claimed first) is ever in flight.
-                    idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
-                    idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
-                }
-            },
-        )
-        .await;
-    let (reply, replayed) = match outcome {
+    let (scope, fingerprint) = (idempotency.scope.clone(), idempotency.fingerprint.clone());
+    let job = move |conn: &mut DbConnection| {
+        claimed(conn, (&scope, &key, &fingerprint), lease, work.clone())
+    };
+    match state.writes.submit(project.clone(), job).await {
         Ok((reply, replayed)) => {
             if replayed {
                 state.metrics.idempotency_replayed();
             }
-            (reply, replayed)
+            Ok(respond(&reply, replayed))
         }
         Err(error @ (ApiError::IdempotencyInFlight | ApiError::IdempotencyKeyReused)) => {
             state.metrics.idempotency_conflict();
-            return Err(error);
+            Err(error)
         }
-        Err(error) if store_refusals && error_is_final(&error) => {
-            // The refusal rolled the claim back with the effect: store it
-            // under the key on its own, so that a retry is refused the same way.
-            let problem = serde_json::to_string(&error.problem())
-                .map_err(|e| ApiError::internal_from("encoding a problem", e))?;
-            let code = actix_web::ResponseError::status_code(&error);
-            let status = code.as_u16();
-            state
-                .writes
-                .submit(project, move |conn| -> Result<(Reply, bool), ApiError> {
-                    if let idempotency::Claim::Acquired { token } =
-                        idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
-                    {
-                        idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
-                    }
-                    // Ok keeps the savepoint; the reply itself is not used.
-                    Ok((Reply::stored(code, String::new()), false))
-                })
-                .await
-                .ok();
-            return Err(error);
+        Err(error) if idempotency.store_refusals && error_is_final(&error) => {
+            store_refusal(state, project, &idempotency, &error).await?;
+            Err(error)
         }
         // A fault: nothing was kept, not even the claim; a retry runs anew.
-        Err(error) => return Err(error),
+        Err(error) => Err(error),
+    }
+}
+
+/// In the write's savepoint: claims the key, then runs `work` and stores
+/// its reply under the key, or finds the stored answer to replay.
+fn claimed(
+    conn: &mut DbConnection,
+    (scope, key, fingerprint): (&str, &str, &str),
+    lease: std::time::Duration,
+    work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError>,
+) -> Result<Answer, ApiError> {
+    match idempotency::claim(conn, scope, key, fingerprint, lease)? {
+        idempotency::Claim::Acquired { token } => {
+            let reply = work(conn)?;
+            let (status, body) = (reply.status().as_u16(), reply.body());
+            if !idempotency::complete(conn, scope, key, &token, status, body)? {
+                // A claim left by a crashed request was taken over meanwhile.
+                return Err(ApiError::IdempotencyInFlight);
+            }
+            Ok((reply, false))
+        }
+        idempotency::Claim::Replay { status, body } => {
+            let status = StatusCode::from_u16(status)
+                .map_err(|e| ApiError::internal_from("a stored status", e))?;
+            Ok((Reply::stored(status, body), true))
+        }
+        // Only a claim committed without its answer (left by a crash
+        // of an older release, which claimed first) is ever in flight.
+        idempotency::Claim::InFlight => Err(ApiError::IdempotencyInFlight),
+        idempotency::Claim::Mismatch => Err(ApiError::IdempotencyKeyReused),
+    }
+}
+
+/// The refusal rolled the claim back with the effect: store it under the
+/// key on its own, so that a retry is refused the same way.
+async fn store_refusal(
+    state: &web::Data<AppState>,
+    project: Option<String>,
+    idempotency: &Idempotency,
+    error: &ApiError,
+) -> Result<(), ApiError> {
+    let problem = serde_json::to_string(&error.problem())
+        .map_err(|e| ApiError::internal_from("encoding a problem", e))?;
+    let code = actix_web::ResponseError::status_code(error);
+    let (status, lease) = (code.as_u16(), state.settings.idempotency_lease);
+    let Idempotency {
+        scope,
+        key,
+        fingerprint,
+        ..
+    } = idempotency.clone();
+    let key = key.unwrap_or_default();
+    let job = move |conn: &mut DbConnection| -> Result<Answer, ApiError> {
+        if let idempotency::Claim::Acquired { token } =
+            idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
+        {
+            idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
+        }
+        // Ok keeps the savepoint; the reply itself is not used.
+        Ok((Reply::stored(code, String::new()), false))
     };
-    Ok(respond(&reply, replayed))
+    // Storing it is a courtesy to a retry; the refusal is answered anyway.
+    state.writes.submit(project, job).await.ok();
+    Ok(())
 }
 
 /// Whether a failed request's answer is stored against its key: refusals
