@@ -15,7 +15,7 @@ use clap::Parser;
 use commons_ledger::db::Database;
 use commons_ledger::db::transactions::post;
 use commons_ledger::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind};
-use commons_ledger::routes::problem::ApiError;
+use commons_ledger::http::problem::ApiError;
 use serde_json::json;
 
 use support::{Server, Store, report, tenths};

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod http;
 pub mod metrics;
 pub mod ops;
 pub mod routes;

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(&cli),
         Command::Openapi => print_openapi(),
         Command::Errors => {
-            print!("{}", commons_ledger::routes::codes::errors_markdown());
+            print!("{}", commons_ledger::http::codes::errors_markdown());
             Ok(())
         }
         Command::Admin(AdminCommand::Create { email, name }) => create_admin(&cli, &email, &name),

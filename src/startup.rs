@@ -17,7 +17,7 @@ use crate::auth::jwt::{ExternalIssuer, validation};
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{RuntimeSettings, Settings};
 use crate::db::{Database, DatabaseUrl, StorageError};
-use crate::routes::problem::ApiError;
+use crate::http::problem::ApiError;
 use crate::routes::{self, extract, health};
 use crate::state::AppState;
 use crate::write_pipeline;
@@ -121,7 +121,7 @@ fn application(
         .service(routes::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
-    routes::openapi::describe_path_parameters(&mut api);
+    crate::http::openapi::describe_path_parameters(&mut api);
     let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app
         .app_data(allowed)

@@ -9,8 +9,8 @@ use crate::auth::hashers::Hashers;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::RuntimeSettings;
 use crate::db::Database;
+use crate::http::reply::Writes;
 use crate::metrics::Metrics;
-use crate::routes::reply::Writes;
 
 /// What every handler can reach.
 pub struct AppState {

@@ -1,48 +1,41 @@
 //! The HTTP API: one module per resource, registered through utoipa-actix-web
 //! so that the OpenAPI document is generated from the handlers themselves.
 
-pub mod access;
+pub use crate::http::{
+    access, body_limit, codes, extract, limits, openapi, problem, read, reply, write,
+};
+
 pub mod accounts;
 pub mod agents;
-pub mod codes;
 pub mod contributions;
 pub mod distributions;
 pub mod dto;
 pub mod exchanges;
 pub mod expenses;
-pub mod extract;
 pub mod funds;
 pub mod grants;
 pub mod health;
 pub mod imports;
 pub mod invitations;
-pub mod limits;
 pub mod me;
 pub mod members;
 pub mod metrics;
-pub mod openapi;
 pub mod payouts;
-pub mod problem;
 pub mod projects;
 pub mod rates;
-pub mod reply;
 pub mod reports;
 pub mod rule_sets;
 pub mod tokens;
 pub mod transactions;
 pub mod value_accounts;
 pub mod verification;
-pub mod write;
 
 use std::collections::HashMap;
 
-use actix_web::HttpRequest;
-use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::db::DbConnection;
 use crate::domain::Unit;
-use crate::state::AppState;
 use problem::ApiError;
 
 /// Registers the `/v1` resources.
@@ -69,12 +62,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     verification::configure(cfg);
 }
 
-/// The configured body limit, for error messages.
-pub fn body_limit(req: &HttpRequest) -> usize {
-    req.app_data::<web::Data<AppState>>()
-        .map_or(0, |state| state.settings.body_limit_bytes)
-}
-
 /// Every unit recorded so far, by code.
 pub fn stored_units(conn: &mut DbConnection) -> Result<HashMap<String, Unit>, ApiError> {
     Ok(crate::db::units::stored(conn)?)
@@ -96,13 +83,4 @@ pub fn format_minor(units: &HashMap<String, Unit>, code: &str, minor: i64) -> St
     units
         .get(code)
         .map_or_else(|| minor.to_string(), |unit| unit.format_minor(minor))
-}
-
-/// Runs a read in a blocking thread.
-pub async fn read<T: Send + 'static>(
-    state: &web::Data<AppState>,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let state = state.clone();
-    web::block(move || state.db.read(work)).await?
 }

@@ -13,11 +13,11 @@ use crate::db;
 use crate::db::contributions::ContributionFilter;
 use crate::domain::access::Action;
 use crate::domain::reports::contributions::ContributionLine;
-use crate::routes::access;
-use crate::routes::codes::Resource;
+use crate::http::access;
+use crate::http::codes::Resource;
+use crate::http::openapi::{GrantNotFound, Unauthenticated};
+use crate::http::problem::{ApiError, Problem};
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
-use crate::routes::openapi::{GrantNotFound, Unauthenticated};
-use crate::routes::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -11,11 +11,11 @@ use crate::auth::Credentials;
 use crate::db;
 use crate::domain::access::Action;
 use crate::domain::reports::distribution::{RunFacts, Share};
-use crate::routes::access;
-use crate::routes::codes::Resource;
+use crate::http::access;
+use crate::http::codes::Resource;
+use crate::http::openapi::{DistributionNotFound, Unauthenticated};
+use crate::http::problem::ApiError;
 use crate::routes::distributions::to_distribution;
-use crate::routes::openapi::{DistributionNotFound, Unauthenticated};
-use crate::routes::problem::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {

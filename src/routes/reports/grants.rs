@@ -18,10 +18,10 @@ use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::grant::{GrantFacts, GrantReport};
-use crate::routes::access;
-use crate::routes::codes::Resource;
-use crate::routes::openapi::{GrantNotFound, Unauthenticated};
-use crate::routes::problem::{ApiError, Problem};
+use crate::http::access;
+use crate::http::codes::Resource;
+use crate::http::openapi::{GrantNotFound, Unauthenticated};
+use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {

@@ -16,10 +16,10 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::reports::hledger::HledgerJournal;
 use crate::domain::reports::journal::journal_lines;
-use crate::routes::access;
-use crate::routes::codes::Resource;
-use crate::routes::openapi::{ProjectNotFound, Unauthenticated};
-use crate::routes::problem::{ApiError, Problem};
+use crate::http::access;
+use crate::http::codes::Resource;
+use crate::http::openapi::{ProjectNotFound, Unauthenticated};
+use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -51,7 +51,7 @@ impl JournalQuery {
     /// The account the journal is narrowed to, if any: at most one of
     /// `account`, `grant` and `funder`, each within its length limit.
     fn scope(&self) -> Result<Option<Scope<'_>>, ApiError> {
-        use crate::routes::limits::{ID_LENGTH_MAX, check_query};
+        use crate::http::limits::{ID_LENGTH_MAX, check_query};
         let account_length_max = crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
         check_query("account", self.account.as_deref(), account_length_max)?;
         check_query("grant", self.grant.as_deref(), ID_LENGTH_MAX)?;

@@ -15,7 +15,7 @@ use crate::domain::reports::Units;
 use crate::domain::reports::contributions::{AppliedRate, ContributionEntry};
 use crate::domain::reports::journal::{Entry, EntryPosting};
 use crate::domain::reports::movement::{Movement, Record};
-use crate::routes::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// One page read: what it holds, how many rows it read and the cursor of
 /// its last row (none when it read none).

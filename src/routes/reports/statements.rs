@@ -16,10 +16,10 @@ use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::statement::Statement;
-use crate::routes::access::{self, Caller};
-use crate::routes::codes::Resource;
-use crate::routes::openapi::Unauthenticated;
-use crate::routes::problem::{ApiError, Problem};
+use crate::http::access::{self, Caller};
+use crate::http::codes::Resource;
+use crate::http::openapi::Unauthenticated;
+use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
