@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod codes;
+pub mod download;
 pub mod extract;
 pub mod limits;
 pub mod openapi;
