@@ -10,6 +10,7 @@ pub mod funds;
 pub mod idempotency;
 pub mod invitations;
 pub mod memberships;
+pub mod pages;
 pub mod projects;
 pub mod rates;
 pub mod schema;

@@ -14,19 +14,11 @@ use super::problem::ApiError;
 use crate::db::Database;
 use crate::domain::reports::{CellKind, Column};
 
-/// Rows read from the database per page of an export.
-pub const EXPORT_PAGE_ROWS: i64 = 500;
+pub use crate::db::pages::{EXPORT_PAGE_ROWS, Halt};
 /// Chunks buffered between the database reader and the client.
 const EXPORT_CHUNKS_BUFFERED: usize = 4;
 /// Bytes of CSV gathered before a chunk is handed to the client.
 const EXPORT_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Why an export stopped early.
-pub enum Halt {
-    /// The client went away: nothing to report.
-    Gone,
-    Failed(String),
-}
 
 impl From<ApiError> for Halt {
     fn from(error: ApiError) -> Self {
@@ -36,12 +28,6 @@ impl From<ApiError> for Halt {
 
 impl From<csv::Error> for Halt {
     fn from(error: csv::Error) -> Self {
-        Halt::Failed(error.to_string())
-    }
-}
-
-impl From<diesel::result::Error> for Halt {
-    fn from(error: diesel::result::Error) -> Self {
         Halt::Failed(error.to_string())
     }
 }

@@ -17,7 +17,7 @@ mod contributions;
 mod distributions;
 mod grants;
 mod journal;
-mod pages;
+use crate::db::pages;
 mod statements;
 
 pub use crate::domain::reports::contributions::CONTRIBUTION_COLUMNS;
@@ -27,9 +27,7 @@ pub use crate::domain::reports::journal::JOURNAL_COLUMNS;
 pub use crate::domain::reports::statement::STATEMENT_COLUMNS;
 pub use crate::domain::reports::{CellKind, Column};
 
-pub(crate) use crate::http::download::{
-    CsvOut, EXPORT_PAGE_ROWS, Halt, Sink, csv_download, download, enum_text,
-};
+pub(crate) use crate::http::download::{CsvOut, Halt, Sink, csv_download, download, enum_text};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     journal::configure(cfg);

@@ -6,16 +6,36 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{EXPORT_PAGE_ROWS, Halt};
 use crate::db::contributions::{ContributionFilter, ContributionRow};
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
-use crate::db::{self, Database, DbConnection};
+use crate::db::{self, Database, DbConnection, StorageError};
 use crate::domain::TransactionKind;
 use crate::domain::reports::Units;
 use crate::domain::reports::contributions::{AppliedRate, ContributionEntry};
 use crate::domain::reports::journal::{Entry, EntryPosting};
 use crate::domain::reports::movement::{Movement, Record};
-use crate::http::problem::ApiError;
+
+/// Rows read from the database per page of an export.
+pub const EXPORT_PAGE_ROWS: i64 = 500;
+
+/// Why an export stopped early.
+pub enum Halt {
+    /// The client went away: nothing to report.
+    Gone,
+    Failed(String),
+}
+
+impl From<StorageError> for Halt {
+    fn from(error: StorageError) -> Self {
+        Halt::Failed(error.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Halt {
+    fn from(error: diesel::result::Error) -> Self {
+        Halt::Failed(error.to_string())
+    }
+}
 
 /// One page read: what it holds, how many rows it read and the cursor of
 /// its last row (none when it read none).
@@ -51,8 +71,8 @@ fn ledger_page(
     project_id: &str,
     filter: &TransactionFilter,
     after: Option<&i64>,
-) -> Result<(Units, Vec<TransactionRecord>), ApiError> {
-    let units = crate::routes::stored_units(conn)?;
+) -> Result<(Units, Vec<TransactionRecord>), StorageError> {
+    let units = db::units::stored(conn)?;
     let records =
         db::transactions::list(conn, project_id, filter, after.copied(), EXPORT_PAGE_ROWS)?;
     Ok((units, records))
@@ -121,7 +141,7 @@ pub fn each_entry_page(
 /// (expense, run, grant, payout) behind the transactions `ids`, by id.
 type Behind = (HashMap<String, String>, HashMap<String, Record>);
 
-fn behind(conn: &mut DbConnection, records: &[TransactionRecord]) -> Result<Behind, ApiError> {
+fn behind(conn: &mut DbConnection, records: &[TransactionRecord]) -> Result<Behind, StorageError> {
     let originals: Vec<String> = records
         .iter()
         .filter_map(|r| r.row.reverses_id.clone())
@@ -170,7 +190,7 @@ pub fn each_movement_page(
     mut each: impl FnMut(&Units, &[Movement]) -> Result<(), Halt>,
 ) -> Result<(), Halt> {
     let read = |after: Option<&i64>| {
-        let (units, records, (kinds, found)) = db.read(|conn| -> Result<_, ApiError> {
+        let (units, records, (kinds, found)) = db.read(|conn| -> Result<_, StorageError> {
             let (units, records) = ledger_page(conn, project_id, filter, after)?;
             let behind = behind(conn, &records)?;
             Ok((units, records, behind))
@@ -199,7 +219,7 @@ pub fn each_movement_page(
 pub fn funder_categories(
     conn: &mut DbConnection,
     project_id: &str,
-) -> Result<HashMap<String, String>, ApiError> {
+) -> Result<HashMap<String, String>, StorageError> {
     Ok(db::funds::categories(conn, project_id)?
         .into_iter()
         .map(|c| (c.name, c.funder_category))
@@ -221,8 +241,8 @@ impl ContributionReader {
         project_id: &str,
         filter: &ContributionFilter,
         after: Option<&String>,
-    ) -> Result<Read<(Units, Vec<ContributionEntry>), String>, ApiError> {
-        let units = crate::routes::stored_units(conn)?;
+    ) -> Result<Read<(Units, Vec<ContributionEntry>), String>, StorageError> {
+        let units = db::units::stored(conn)?;
         let after = after.map(String::as_str);
         let rows = db::contributions::list(conn, project_id, filter, after, EXPORT_PAGE_ROWS)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -307,7 +327,7 @@ pub fn each_contribution_page(
     filter: &ContributionFilter,
     mut each: impl FnMut(&Units, &[ContributionEntry]) -> Result<(), Halt>,
 ) -> Result<(), Halt> {
-    let replaced = db.read(|conn| -> Result<_, ApiError> {
+    let replaced = db.read(|conn| -> Result<_, StorageError> {
         Ok(db::contributions::replaced(conn, project_id)?)
     })?;
     let mut reader = ContributionReader {
