@@ -469,6 +469,39 @@ async fn upgrade(store: Store) {
         .expect("page");
     assert_eq!(grants["items"][0]["reference"], "FH-2026-017");
     assert_eq!(grants["items"][0]["remaining"], "10000.00");
+    // What the previous release stored as JSON still loads: its rule set,
+    // and its run's inputs and plan (inputs of version 1, with contribution
+    // ids), which this release can still execute.
+    let get = |path: String| {
+        let request = server.client.get(format!("{}{path}", server.url));
+        request.bearer_auth(&server.token).send()
+    };
+    let rule_set: Value = get(format!("/v1/projects/{project}/rule-sets/1"))
+        .await
+        .expect("rule set")
+        .json()
+        .await
+        .expect("rule set JSON");
+    assert_eq!(rule_set["steps"][1]["to"]["type"], "pro_rata", "{rule_set}");
+    let runs: Value = get(format!("/v1/projects/{project}/distributions"))
+        .await
+        .expect("runs")
+        .json()
+        .await
+        .expect("page");
+    let run = &runs["items"][0];
+    assert_eq!(run["status"], "approved", "{runs}");
+    assert_eq!(run["amount"], "100.00");
+    let explanation = run["lines"][0]["explanation"].as_str().expect("a line");
+    assert!(explanation.contains("approved value"), "{explanation}");
+    let run_id = run["id"].as_str().expect("run id");
+    let executed = server
+        .post(
+            &format!("/v1/projects/{project}/distributions/{run_id}/execution"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(executed["status"], "executed", "{executed}");
     let before = ledger(&server, &project).await.len();
     server
         .post(

@@ -324,3 +324,39 @@ pub fn by_transactions(
         .select(DistributionRow::as_select())
         .load(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stored_version_of_a_runs_inputs_loads() {
+        // As the release before project revisions wrote them.
+        let v1 = r#"{"rules_residue":{"type":"pool"},"bases":{"a":{"time":20000}},"contribution_ids":["c1"]}"#;
+        let inputs = StoredInputs::parse(v1).expect("version 1");
+        assert_eq!((inputs.version, inputs.contribution_ids.len()), (1, 1));
+        assert_eq!(inputs.bases["a"]["time"], 20_000);
+        let v2 = StoredInputs::new(Residue::NextRun, BTreeMap::new(), 7)
+            .to_json()
+            .expect("JSON");
+        let inputs = StoredInputs::parse(&v2).expect("version 2");
+        assert_eq!(
+            (inputs.version, inputs.contributions_revision),
+            (2, Some(7))
+        );
+        assert!(!v2.contains("contribution_ids"), "{v2}");
+    }
+
+    #[test]
+    fn inputs_of_an_unknown_version_are_an_error_not_a_default() {
+        let v9 = r#"{"version":9,"rules_residue":{"type":"pool"},"bases":{}}"#;
+        assert!(matches!(
+            StoredInputs::parse(v9),
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            StoredInputs::parse("{}"),
+            Err(StorageError::Corrupt(_))
+        ));
+    }
+}
