@@ -6,9 +6,9 @@ use diesel::sql_types::{Integer, Text};
 
 use super::DbConnection;
 use super::schema::{project_revisions, projects, units};
+use crate::domain::Unit;
 use crate::domain::hash::GENESIS_HASH;
 use crate::domain::licence::LicencePolicy;
-use crate::domain::{Unit, UnitKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = projects)]
@@ -58,13 +58,7 @@ pub fn stored_unit(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Un
         .select((units::code, units::scale, units::kind))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(code, scale, kind)| {
-        Unit::from_stored(
-            code,
-            u32::try_from(scale).unwrap_or(0),
-            UnitKind::parse(&kind).unwrap_or(UnitKind::Currency),
-        )
-    }))
+    row.map(super::units::unit_of).transpose()
 }
 
 pub fn insert(
