@@ -208,10 +208,14 @@ pub fn to_contributions(
                         db::rates::find(conn, rate_id)?.ok_or_else(|| corrupt("rate", rate_id))?;
                     rates.insert(rate_id.clone(), rate);
                 }
-                rates.get(rate_id).map(|rate| Valuation {
+                let rate = rates
+                    .get(rate_id)
+                    .cloned()
+                    .ok_or_else(|| corrupt("rate", rate_id))?;
+                Some(Valuation {
                     value: super::format_minor(&units, currency, minor),
                     currency: currency.clone(),
-                    rate: to_rate(&units, rate.clone()),
+                    rate: to_rate(&units, rate)?,
                 })
             }
             _ => None,

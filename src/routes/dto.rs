@@ -18,6 +18,7 @@ use crate::domain::access::Role;
 use crate::domain::agent::AgentKind;
 use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
 use crate::domain::{TransactionKind, Unit};
+use crate::http::problem::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -163,15 +164,20 @@ fn non_empty(text: &str) -> Option<String> {
     Some(text.to_owned()).filter(|t| !t.is_empty())
 }
 
-/// The response shape of a rate.
-pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Rate {
-    Rate {
-        kind: ContributionKind::parse(&row.kind)
-            .map_or(ContributionKindDto::Time, ContributionKindDto::from),
+/// The response shape of a rate; a kind or unit the service never writes
+/// is a logged 500, never a default.
+pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Result<Rate, ApiError> {
+    let unreadable = |what: &str, value: &str| {
+        ApiError::internal(format!("stored data is unreadable: rate {what} `{value}`"))
+    };
+    let kind = ContributionKind::parse(&row.kind).ok_or_else(|| unreadable("kind", &row.kind))?;
+    let per = QuantityUnit::parse(&row.per).ok_or_else(|| unreadable("unit", &row.per))?;
+    Ok(Rate {
+        kind: kind.into(),
         skill: non_empty(&row.skill),
         equipment: non_empty(&row.equipment),
         agent: non_empty(&row.agent_id),
-        per: QuantityUnit::parse(&row.per).map_or(QuantityUnitDto::Hour, QuantityUnitDto::from),
+        per: per.into(),
         effective_from: row.effective_from.to_string(),
         rate: super::format_minor(units, &row.currency, row.rate),
         created_at: db::format_timestamp(row.created_at),
@@ -179,7 +185,7 @@ pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Rate {
         currency: row.currency,
         method: row.method,
         source: row.source,
-    }
+    })
 }
 
 /// What a transaction records.

@@ -156,23 +156,33 @@ pub struct ProjectPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<ProjectRow> for Project {
-    fn from(row: ProjectRow) -> Self {
-        Project {
+impl TryFrom<ProjectRow> for Project {
+    type Error = ApiError;
+
+    /// The project as shown; a licence policy the service never writes is
+    /// a logged 500, never "any".
+    fn try_from(row: ProjectRow) -> Result<Self, ApiError> {
+        let licence_policy = match LicencePolicy::parse(&row.licence_policy) {
+            Some(LicencePolicy::Open) => LicencePolicyDto::Open,
+            Some(LicencePolicy::Any) => LicencePolicyDto::Any,
+            None => {
+                let policy = &row.licence_policy;
+                return Err(ApiError::internal(format!(
+                    "stored data is unreadable: licence policy `{policy}`"
+                )));
+            }
+        };
+        Ok(Project {
             id: row.id,
             name: row.name,
             currency: row.currency,
             public: row.public != 0,
-            licence_policy: if row.licence_policy == "open" {
-                LicencePolicyDto::Open
-            } else {
-                LicencePolicyDto::Any
-            },
+            licence_policy,
             allow_unvalued: row.allow_unvalued != 0,
             approvals_required: row.approvals_required,
             distribution_approvals_required: row.distribution_approvals_required,
             created_at: db::format_timestamp(row.created_at),
-        }
+        })
     }
 }
 
@@ -255,7 +265,7 @@ pub async fn create_project(
             db::projects::insert(conn, &id, &name, &currency, request.public)?;
             let row = db::projects::update_settings(conn, &id, &settings)?;
             db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
-            Reply::created(&Project::from(row))
+            Reply::created(&Project::try_from(row)?)
         },
     )
     .await
@@ -298,7 +308,10 @@ pub async fn list_projects(
     .await?;
     let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
     Ok(web::Json(ProjectPage {
-        items: rows.into_iter().map(Project::from).collect(),
+        items: rows
+            .into_iter()
+            .map(Project::try_from)
+            .collect::<Result<_, _>>()?,
         next_cursor,
     }))
 }
@@ -324,7 +337,7 @@ pub async fn get_project(
         Ok(access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1)
     })
     .await?;
-    Ok(web::Json(Project::from(row)))
+    Ok(web::Json(Project::try_from(row)?))
 }
 
 /// Rename a project, change its visibility or its settings (owners).
@@ -372,5 +385,5 @@ pub async fn update_project(
         })
     })
     .await??;
-    Ok(web::Json(Project::from(row)))
+    Ok(web::Json(Project::try_from(row)?))
 }

@@ -141,7 +141,7 @@ pub async fn create_rate(
                 access::project_for(conn, &credentials, &project_id, Action::ManageRates)?;
             let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
             let row = ops::rates::add_rate(conn, &project, &recorder, &rate)?;
-            Reply::created(&to_rate(&super::stored_units(conn)?, row))
+            Reply::created(&to_rate(&super::stored_units(conn)?, row)?)
         },
     )
     .await
@@ -229,8 +229,9 @@ pub async fn list_rates(
     })
     .await?;
     let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
-    Ok(web::Json(RatePage {
-        items: rows.into_iter().map(|row| to_rate(&units, row)).collect(),
-        next_cursor,
-    }))
+    let items = rows
+        .into_iter()
+        .map(|row| to_rate(&units, row))
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(RatePage { items, next_cursor }))
 }
