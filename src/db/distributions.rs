@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{distribution_approvals, distributions, rule_sets};
 use super::{DbConnection, StorageError};
-use crate::domain::allocation::{Plan, Residue};
+use crate::domain::allocation::{Base, Cap, Plan, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::distribution::RunStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -40,6 +40,164 @@ pub struct DistributionRow {
     pub created_at: NaiveDateTime,
     pub transaction_id: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
+}
+
+/// A rule set version as stored (`rule_sets.definition`, JSON), separate
+/// from the API's request type: the decimal texts as they were given, so a
+/// version reads back exactly as it was written, and read by the rules it
+/// was accepted under (plain decimals), whatever the API checks today.
+///
+/// Version 1 (no `version` field) has the shape the API took when rule
+/// sets were introduced; a later shape would add `"version": 2` and keep
+/// reading this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredRuleSet {
+    pub steps: Vec<StoredStep>,
+    pub residue: StoredResidue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredStep {
+    pub share: StoredShare,
+    pub to: StoredRecipients,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum StoredShare {
+    Percentage { percent: String, of: Base },
+    Fixed { amount: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum StoredCap {
+    Percentage { percent: String },
+    Amount { amount: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum StoredRecipients {
+    Account {
+        account: String,
+    },
+    ProRata {
+        weights: BTreeMap<String, String>,
+        cap: Option<StoredCap>,
+        minimum: Option<String>,
+    },
+    EqualSplit {
+        cap: Option<StoredCap>,
+        minimum: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum StoredResidue {
+    Pool,
+    Account { account: String },
+    NextRun,
+}
+
+impl StoredRuleSet {
+    pub fn parse(text: &str) -> Result<Self, StorageError> {
+        serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("a rule set: {e}")))
+    }
+
+    pub fn to_json(&self) -> Result<String, StorageError> {
+        serde_json::to_string(self).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+
+    /// The domain rule set; a decimal text that is not plain digits with at
+    /// most one point is unreadable (the API never accepted one).
+    pub fn rules(&self) -> Result<RuleSet, StorageError> {
+        let cap = |cap: &Option<StoredCap>| -> Result<Option<Cap>, StorageError> {
+            cap.as_ref()
+                .map(|cap| {
+                    Ok::<_, StorageError>(match cap {
+                        StoredCap::Percentage { percent } => Cap::Percentage {
+                            percent: decimal(percent)?,
+                        },
+                        StoredCap::Amount { amount } => Cap::Amount {
+                            amount: decimal(amount)?,
+                        },
+                    })
+                })
+                .transpose()
+        };
+        let minimum = |minimum: &Option<String>| minimum.as_deref().map(decimal).transpose();
+        let steps = self
+            .steps
+            .iter()
+            .map(|step| {
+                let share = match &step.share {
+                    StoredShare::Percentage { percent, of } => Share::Percentage {
+                        percent: decimal(percent)?,
+                        of: *of,
+                    },
+                    StoredShare::Fixed { amount } => Share::Fixed {
+                        amount: decimal(amount)?,
+                    },
+                };
+                let to = match &step.to {
+                    StoredRecipients::Account { account } => Recipients::Account {
+                        account: account.clone(),
+                    },
+                    StoredRecipients::ProRata {
+                        weights,
+                        cap: c,
+                        minimum: m,
+                    } => Recipients::ProRata {
+                        weights: weights
+                            .iter()
+                            .map(|(kind, weight)| Ok((kind.clone(), decimal(weight)?)))
+                            .collect::<Result<_, StorageError>>()?,
+                        cap: cap(c)?,
+                        minimum: minimum(m)?,
+                    },
+                    StoredRecipients::EqualSplit { cap: c, minimum: m } => Recipients::EqualSplit {
+                        cap: cap(c)?,
+                        minimum: minimum(m)?,
+                    },
+                };
+                Ok(Step { share, to })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        let residue = match &self.residue {
+            StoredResidue::Pool => Residue::Pool,
+            StoredResidue::Account { account } => Residue::Account {
+                account: account.clone(),
+            },
+            StoredResidue::NextRun => Residue::NextRun,
+        };
+        Ok(RuleSet { steps, residue })
+    }
+}
+
+/// A stored decimal text, read as it was accepted.
+fn decimal(text: &str) -> Result<rust_decimal::Decimal, StorageError> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.matches('.').count() <= 1;
+    text.parse()
+        .ok()
+        .filter(|_| plain)
+        .ok_or_else(|| StorageError::Corrupt(format!("a rule set's decimal `{text}`")))
+}
+
+/// The rules of version `version` of the project's rule set, if any.
+pub fn rules(
+    conn: &mut DbConnection,
+    project_id: &str,
+    version: i32,
+) -> Result<Option<RuleSet>, StorageError> {
+    rule_set(conn, project_id, version)?
+        .map(|row| StoredRuleSet::parse(&row.definition)?.rules())
+        .transpose()
 }
 
 /// What a run was computed from, as stored with it (`inputs`, JSON).
@@ -345,6 +503,26 @@ mod tests {
             (2, Some(7))
         );
         assert!(!v2.contains("contribution_ids"), "{v2}");
+    }
+
+    #[test]
+    fn a_stored_rule_set_reads_back_as_written() {
+        // As the first release wrote it (the request's JSON, nulls included).
+        let v1 = r#"{"steps":[{"share":{"type":"percentage","percent":"10","of":"total"},"to":{"type":"account","account":"reserve"}},{"share":{"type":"percentage","percent":"100","of":"remaining"},"to":{"type":"pro_rata","weights":{"time":"1"},"cap":{"type":"percentage","percent":"40"},"minimum":null}}],"residue":{"type":"pool"}}"#;
+        let stored = StoredRuleSet::parse(v1).expect("version 1");
+        assert_eq!(
+            stored.to_json().expect("JSON"),
+            v1,
+            "written back byte for byte"
+        );
+        let rules = stored.rules().expect("rules");
+        assert_eq!(rules.steps.len(), 2);
+        assert_eq!(rules.residue, Residue::Pool);
+        let weird = v1.replace(r#""percent":"40""#, r#""percent":"4e1""#);
+        assert!(matches!(
+            StoredRuleSet::parse(&weird).and_then(|s| s.rules()),
+            Err(StorageError::Corrupt(_))
+        ));
     }
 
     #[test]

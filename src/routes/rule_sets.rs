@@ -3,7 +3,6 @@
 //! JSON format is documented in docs/distributions.md.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use actix_web::{HttpResponse, get, post, web};
 use rust_decimal::Decimal;
@@ -23,7 +22,7 @@ use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
-use crate::db::distributions::RuleSetRow;
+use crate::db::distributions::{RuleSetRow, StoredRuleSet};
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
@@ -188,33 +187,17 @@ pub struct RuleSetQuery {
     pub cursor: Option<String>,
 }
 
-/// How a rule set's decimal strings are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    /// A new version: plain decimals (`DECIMAL_TEXT_PATTERN`) of at most
-    /// `AMOUNT_TEXT_LENGTH_MAX` characters, held exactly (never rounded).
-    New,
-    /// A stored version, read by the rules it was accepted under.
-    Stored,
-}
-
-fn decimal(field: &str, text: &str, reading: Reading, errors: &mut Vec<FieldError>) -> Decimal {
-    let parsed = match reading {
-        Reading::New => {
-            let plain = text.len() <= AMOUNT_TEXT_LENGTH_MAX
-                && match text.split_once('.') {
-                    Some((whole, fraction)) => all_digits(whole) && all_digits(fraction),
-                    None => all_digits(text),
-                };
-            Decimal::from_str_exact(text).ok().filter(|_| plain)
-        }
-        Reading::Stored => {
-            let valid = !text.is_empty()
-                && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-                && text.matches('.').count() <= 1;
-            Decimal::from_str(text).ok().filter(|_| valid)
-        }
-    };
+/// A new version's decimal: plain digits, optionally a point and more
+/// digits (`DECIMAL_TEXT_PATTERN`), at most `AMOUNT_TEXT_LENGTH_MAX`
+/// characters, held exactly (never rounded). Stored versions are read by
+/// `db::distributions::StoredRuleSet`.
+fn decimal(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Decimal {
+    let plain = text.len() <= AMOUNT_TEXT_LENGTH_MAX
+        && match text.split_once('.') {
+            Some((whole, fraction)) => all_digits(whole) && all_digits(fraction),
+            None => all_digits(text),
+        };
+    let parsed = Decimal::from_str_exact(text).ok().filter(|_| plain);
     match parsed {
         Some(value) => value,
         None => {
@@ -234,18 +217,13 @@ fn all_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn cap(
-    field: &str,
-    dto: &Option<CapDto>,
-    reading: Reading,
-    errors: &mut Vec<FieldError>,
-) -> Option<Cap> {
+fn cap(field: &str, dto: &Option<CapDto>, errors: &mut Vec<FieldError>) -> Option<Cap> {
     dto.as_ref().map(|cap| match cap {
         CapDto::Percentage { percent } => Cap::Percentage {
-            percent: decimal(field, percent, reading, errors),
+            percent: decimal(field, percent, errors),
         },
         CapDto::Amount { amount } => Cap::Amount {
-            amount: decimal(field, amount, reading, errors),
+            amount: decimal(field, amount, errors),
         },
     })
 }
@@ -254,10 +232,6 @@ impl CreateRuleSetRequest {
     /// The domain rule set of a new version, or every field that is not a
     /// plain decimal.
     pub fn parse(&self) -> Result<RuleSet, ApiError> {
-        self.parse_as(Reading::New)
-    }
-
-    fn parse_as(&self, reading: Reading) -> Result<RuleSet, ApiError> {
         let mut errors = Vec::new();
         let steps = self
             .steps
@@ -267,7 +241,7 @@ impl CreateRuleSetRequest {
                 let at = |name: &str| format!("steps[{i}].{name}");
                 let share = match &step.share {
                     ShareDto::Percentage { percent, of } => Share::Percentage {
-                        percent: decimal(&at("share.percent"), percent, reading, &mut errors),
+                        percent: decimal(&at("share.percent"), percent, &mut errors),
                         of: if *of == BaseDto::Total {
                             Base::Total
                         } else {
@@ -275,7 +249,7 @@ impl CreateRuleSetRequest {
                         },
                     },
                     ShareDto::Fixed { amount } => Share::Fixed {
-                        amount: decimal(&at("share.amount"), amount, reading, &mut errors),
+                        amount: decimal(&at("share.amount"), amount, &mut errors),
                     },
                 };
                 let to = match &step.to {
@@ -300,25 +274,20 @@ impl CreateRuleSetRequest {
                             .map(|(k, v)| {
                                 (
                                     k.clone(),
-                                    decimal(
-                                        &at(&format!("to.weights.{k}")),
-                                        v,
-                                        reading,
-                                        &mut errors,
-                                    ),
+                                    decimal(&at(&format!("to.weights.{k}")), v, &mut errors),
                                 )
                             })
                             .collect(),
-                        cap: cap(&at("to.cap"), c, reading, &mut errors),
+                        cap: cap(&at("to.cap"), c, &mut errors),
                         minimum: minimum
                             .as_deref()
-                            .map(|m| decimal(&at("to.minimum"), m, reading, &mut errors)),
+                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
                     },
                     RecipientsDto::EqualSplit { cap: c, minimum } => Recipients::EqualSplit {
-                        cap: cap(&at("to.cap"), c, reading, &mut errors),
+                        cap: cap(&at("to.cap"), c, &mut errors),
                         minimum: minimum
                             .as_deref()
-                            .map(|m| decimal(&at("to.minimum"), m, reading, &mut errors)),
+                            .map(|m| decimal(&at("to.minimum"), m, &mut errors)),
                     },
                 };
                 Step { share, to }
@@ -348,8 +317,11 @@ impl CreateRuleSetRequest {
 }
 
 fn to_version(row: RuleSetRow) -> Result<RuleSetVersion, ApiError> {
-    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
-        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
+    let stored = StoredRuleSet::parse(&row.definition)?;
+    // Version 1 of the stored shape is the request's shape.
+    let body: CreateRuleSetRequest = serde_json::to_value(&stored)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ApiError::internal_from("showing a stored rule set", e))?;
     Ok(RuleSetVersion {
         version: row.version,
         steps: body.steps,
@@ -359,18 +331,21 @@ fn to_version(row: RuleSetRow) -> Result<RuleSetVersion, ApiError> {
     })
 }
 
-/// The domain rule set of a stored version.
+/// What a new version stores: the request's decimal texts as given.
+fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
+    // Version 1 of the stored shape is the request's shape.
+    serde_json::to_value(request)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ApiError::internal_from("storing a rule set", e))
+}
+
+/// The domain rule set of a stored version, read as it was accepted.
 pub fn load(
     conn: &mut crate::db::DbConnection,
     project_id: &str,
     version: i32,
 ) -> Result<Option<RuleSet>, ApiError> {
-    let Some(row) = db::distributions::rule_set(conn, project_id, version)? else {
-        return Ok(None);
-    };
-    let body: CreateRuleSetRequest = serde_json::from_str(&row.definition)
-        .map_err(|e| ApiError::internal_from("decoding a stored rule set", e))?;
-    body.parse_as(Reading::Stored).map(Some)
+    Ok(db::distributions::rules(conn, project_id, version)?)
 }
 
 /// Add a rule set version (owners and treasurers). Percentages above 100,
@@ -429,8 +404,7 @@ pub async fn create_rule_set(
             let row = RuleSetRow {
                 project_id: project.id.clone(),
                 version: db::distributions::latest_version(conn, &project.id)? + 1,
-                definition: serde_json::to_string(&request)
-                    .map_err(|e| ApiError::internal_from("encoding a rule set", e))?,
+                definition: stored(&request)?.to_json()?,
                 created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
                 created_at: db::now(),
             };
