@@ -10,7 +10,7 @@ use super::{Error, FieldProblem, Missing};
 use crate::db::distributions::{DistributionRow, Run, StoredInputs};
 use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
-use crate::domain::allocation::{Basis, Plan, RuleSet, apportion};
+use crate::domain::allocation::{Basis, Plan, apportion};
 use crate::domain::distribution::{
     ExplainedLine, ExplainedTransfer, PayeesError, RunStatus, check_approver, explain, payees,
 };
@@ -66,14 +66,16 @@ pub struct Draft {
     plan: Plan,
 }
 
-/// Computes a draft of `rules` over the approved contributions of the
+/// Computes a draft of a rule set version over the approved contributions of the
 /// period: reads only, so it runs in a read snapshot outside the writer.
 pub fn compute_draft(
     conn: &mut DbConnection,
     project: &ProjectRow,
-    rules: &RuleSet,
+    rule_set_version: i32,
     request: &DraftRequest,
 ) -> Result<Draft, Error> {
+    let rules = db::distributions::rules(conn, &project.id, rule_set_version)?
+        .ok_or(Error::NotFound(Missing::RuleSet))?;
     let pool_name = match &request.source {
         Source::Grant(grant) => {
             db::funds::grant(conn, &project.id, grant)?
@@ -113,7 +115,7 @@ pub fn compute_draft(
             value_by_kind: kinds.clone(),
         })
         .collect();
-    let plan = apportion(rules, amount.minor(), unit.scale(), &basis_list)?;
+    let plan = apportion(&rules, amount.minor(), unit.scale(), &basis_list)?;
     Ok(Draft {
         pool: pool.name,
         pool_balance: pool.balance,

@@ -335,10 +335,8 @@ pub async fn create_distribution(
             if !names.is_empty() {
                 return Err(ApiError::Validation(names.clone()));
             }
-            let rules = super::rule_sets::load(conn, &project.id, version)?
-                .ok_or(ApiError::NotFound(Resource::RuleSet))?;
             Ok(ops::distributions::compute_draft(
-                conn, &project, &rules, &draft,
+                conn, &project, version, &draft,
             )?)
         },
         move |conn, draft| {

@@ -339,15 +339,6 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
         .map_err(|e| ApiError::internal_from("storing a rule set", e))
 }
 
-/// The domain rule set of a stored version, read as it was accepted.
-pub fn load(
-    conn: &mut crate::db::DbConnection,
-    project_id: &str,
-    version: i32,
-) -> Result<Option<RuleSet>, ApiError> {
-    Ok(db::distributions::rules(conn, project_id, version)?)
-}
-
 /// Add a rule set version (owners and treasurers). Percentages above 100,
 /// weights above 1000, amounts above the largest amount (10^15 minor units),
 /// unknown accounts and an empty waterfall are refused, field by field.
