@@ -451,25 +451,16 @@ pub async fn create_approval(
     body: JsonBody<serde_json::Map<String, serde_json::Value>>,
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, id) = path.into_inner();
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
+    let change: RunChange =
+        |conn, project, approver, id| ops::distributions::approve(conn, project, approver, id);
+    change_run(
         &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
+        credentials,
+        path.into_inner(),
         body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::Review)?;
-            let run = ops::distributions::approve(
-                conn,
-                &project,
-                &caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-                &id,
-            )?;
-            reply_with(conn, &project, run)
-        },
+        key,
+        Action::Review,
+        change,
     )
     .await
 }
@@ -502,20 +493,15 @@ pub async fn create_execution(
     body: JsonBody<serde_json::Map<String, serde_json::Value>>,
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, id) = path.into_inner();
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
+    let change: RunChange = |conn, project, _, id| ops::distributions::execute(conn, project, id);
+    change_run(
         &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
+        credentials,
+        path.into_inner(),
         body.fingerprint,
-        move |conn| {
-            let (_, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let run = ops::distributions::execute(conn, &project, &id)?;
-            reply_with(conn, &project, run)
-        },
+        key,
+        Action::WriteLedger,
+        change,
     )
     .await
 }
@@ -548,18 +534,44 @@ pub async fn create_cancellation(
     body: JsonBody<serde_json::Map<String, serde_json::Value>>,
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, id) = path.into_inner();
+    let change: RunChange = |conn, project, _, id| ops::distributions::cancel(conn, project, id);
+    change_run(
+        &state,
+        credentials,
+        path.into_inner(),
+        body.fingerprint,
+        key,
+        Action::WriteLedger,
+        change,
+    )
+    .await
+}
+
+/// A change of a run's state, made by the caller (their agent id) on the run.
+type RunChange = fn(&mut DbConnection, &ProjectRow, &str, &str) -> Result<Run, ops::Error>;
+
+/// Makes `change` on run `id` through the write pipeline, if the caller may
+/// take `action` in the project, and answers with the run after it.
+async fn change_run(
+    state: &web::Data<AppState>,
+    credentials: Credentials,
+    (project_id, id): (String, String),
+    fingerprint: String,
+    key: IdempotencyKey,
+    action: Action,
+    change: RunChange,
+) -> Result<HttpResponse, ApiError> {
     let scope = access::idempotency_scope(&credentials);
     write::run(
-        &state,
+        state,
         Some(project_id.clone()),
         scope,
         key.0,
-        body.fingerprint,
+        fingerprint,
         move |conn| {
-            let (_, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let run = ops::distributions::cancel(conn, &project, &id)?;
+            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
+            let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let run = change(conn, &project, &by, &id)?;
             reply_with(conn, &project, run)
         },
     )
