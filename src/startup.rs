@@ -121,6 +121,7 @@ fn application(
         .service(routes::metrics::get_metrics)
         .service(scope::scope("/v1").configure(routes::configure))
         .split_for_parts();
+    crate::http::openapi::complete_operations(&mut api);
     crate::http::openapi::describe_path_parameters(&mut api);
     let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app

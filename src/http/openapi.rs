@@ -6,12 +6,17 @@
 //! which the framework already finds in every route that has one,
 //! [`describe_path_parameters`] gives its description and format once.
 //!
-//! An operation lists the shared sets that apply to it, and its own
-//! responses for the statuses whose description names its own codes.
+//! An operation states only what is its own: its success, and the problem
+//! responses whose description names its own codes. [`complete_operations`]
+//! then adds, by rule and only where the operation states nothing for that
+//! status, what means the same everywhere: 401 where a bearer token is read,
+//! 400/413/415 where a JSON body is read, 400 on a page, 404 under
+//! `/projects/{project_id}`, and on every `POST` the `Idempotency-Key`
+//! header with its 400, 409 and 422.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::{OpenApi, RefOr, Required};
+use utoipa::openapi::{OpenApi, RefOr, Required, Response};
 use utoipa::{IntoParams, IntoResponses};
 
 use super::problem::Problem;
@@ -209,4 +214,80 @@ fn describe_operation(path: &str, operation: &mut Operation) {
             .unwrap_or(usize::MAX),
         _ => usize::MAX,
     });
+}
+
+/// Adds to every operation what means the same wherever it applies (see
+/// the module's documentation), without replacing anything an operation
+/// states itself.
+pub fn complete_operations(api: &mut OpenApi) {
+    for (path, item) in api.paths.paths.iter_mut() {
+        let post = item.post.as_mut().map(|operation| (true, operation));
+        let others = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|operation| (false, operation));
+        for (is_post, operation) in post.into_iter().chain(others) {
+            complete_operation(path, is_post, operation);
+        }
+    }
+}
+
+fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
+    let bearer = operation.security.iter().flatten().any(|requirement| {
+        serde_json::to_value(requirement).is_ok_and(|value| value.get("bearer").is_some())
+    });
+    let json_body = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| match body {
+            RefOr::T(body) => body.content.contains_key("application/json"),
+            RefOr::Ref(_) => false,
+        });
+    let paged = operation.parameters.iter().flatten().any(|parameter| {
+        matches!(parameter, RefOr::T(p) if p.name == "limit" && p.parameter_in == ParameterIn::Query)
+    });
+    let mut shared: Vec<(String, RefOr<Response>)> = Vec::new();
+    if bearer {
+        shared.extend(Unauthenticated::responses());
+    }
+    if json_body {
+        shared.extend(JsonBodyProblems::responses());
+    }
+    if paged {
+        shared.extend(InvalidPage::responses());
+    }
+    if path.starts_with("/v1/projects/{project_id}") {
+        shared.extend(ProjectNotFound::responses());
+    }
+    // An operation that states its own `Idempotency-Key` (signing in, which
+    // is safe to repeat without one) says itself what the key means there.
+    let own_key = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| matches!(parameter, RefOr::T(p) if p.name == "Idempotency-Key"));
+    if is_post && !own_key {
+        if !json_body {
+            shared.extend(InvalidIdempotencyKey::responses());
+        }
+        shared.extend(InFlight::responses());
+        shared.extend(KeyReused::responses());
+        operation.parameters.get_or_insert_with(Vec::new).extend(
+            IdempotencyKeyHeader::into_params(|| None)
+                .into_iter()
+                .map(RefOr::T),
+        );
+    }
+    for (status, response) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status)
+            .or_insert(response);
+    }
 }

@@ -9,10 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access;
 use super::codes::{FieldCode, Resource};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
-use super::openapi::{
-    Forbidden, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, ProjectNotFound,
-    Unauthenticated,
-};
+use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -108,12 +105,10 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
     tag = "accounts",
     operation_id = "create_account",
     request_body = CreateAccountRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The account, with a zero balance", body = Account),
-        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound,
-        (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        Forbidden, (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_account_name`, `unknown_currency`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -173,8 +168,7 @@ pub async fn create_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/accounts")]
 pub async fn list_accounts(
@@ -224,7 +218,6 @@ pub async fn list_accounts(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
-        Unauthenticated,
         (status = 404, description = "`project_not_found` or `account_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -253,8 +246,7 @@ pub async fn get_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/balances")]
 pub async fn list_balances(

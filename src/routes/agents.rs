@@ -11,7 +11,6 @@ use super::access::{self, Caller};
 use super::codes::{FieldCode, Resource};
 use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
-use super::openapi::{IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -70,11 +69,9 @@ fn require_admin(
     tag = "agents",
     operation_id = "create_agent",
     request_body = CreateAgentRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The agent", body = Agent),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
@@ -182,8 +179,7 @@ fn parse_agent(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
-        InvalidPage, Unauthenticated,
-    )
+        )
 )]
 #[get("/agents")]
 pub async fn list_agents(
@@ -220,7 +216,6 @@ pub async fn list_agents(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The agent", body = Agent),
-        Unauthenticated,
         (status = 404, description = "`agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

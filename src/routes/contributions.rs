@@ -17,7 +17,6 @@ use super::extract::{
 };
 use super::limits;
 use super::limits::SCOPE_LENGTH_MAX;
-use super::openapi::{IdempotencyKeyHeader, JsonBodyProblems, ProjectNotFound, Unauthenticated};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -323,11 +322,9 @@ fn optional_text(
     tag = "contributions",
     operation_id = "create_contribution",
     request_body = CreateContributionRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution, pending review", body = Contribution),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden`: auditors, or logging for someone else without the role", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
@@ -522,8 +519,7 @@ fn check_dataset(
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/contributions")]
 pub async fn list_contributions(
@@ -578,7 +574,6 @@ pub async fn list_contributions(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The contribution", body = Contribution),
-        Unauthenticated,
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -615,12 +610,10 @@ pub async fn get_contribution(
     request_body = CreateReviewRequest,
     params(
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution after the review", body = Contribution),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden` (role) or `self_review`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`contribution_decided`, `already_reviewed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),

@@ -15,10 +15,7 @@ use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::limits;
-use super::openapi::{
-    DistributionNotFound, IdempotencyKeyHeader, InvalidIdempotencyKey, InvalidPage,
-    JsonBodyProblems, KeyReused, OwnersAndTreasurers, ProjectNotFound, Unauthenticated,
-};
+use super::openapi::{DistributionNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Idempotency, Reply};
@@ -300,11 +297,10 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     tag = "distributions",
     operation_id = "create_distribution",
     request_body = CreateDistributionRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The draft, with every line explained", body = Distribution),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers,
+        OwnersAndTreasurers,
         (status = 404, description = "`project_not_found`, `rule_set_not_found`, `grant_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`changed_during_computation` (the pool or the contributions kept changing while the draft was computed; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),
@@ -358,8 +354,7 @@ pub async fn create_distribution(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of runs", body = DistributionPage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/distributions")]
 pub async fn list_distributions(
@@ -399,7 +394,7 @@ pub async fn list_distributions(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The run", body = Distribution),
-        Unauthenticated, DistributionNotFound,
+        DistributionNotFound,
     )
 )]
 #[get("/projects/{project_id}/distributions/{distribution_id}")]
@@ -430,18 +425,14 @@ pub async fn get_distribution(
     operation_id = "create_approval",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
-        InvalidIdempotencyKey,
         (status = 201, description = "The run after the approval", body = Distribution),
-        Unauthenticated,
         (status = 403, description = "`forbidden` or `self_approval`", body = Problem, content_type = "application/problem+json"),
         DistributionNotFound,
         (status = 409, description = "`already_approved`, `distribution_state`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        KeyReused,
-    )
+        )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/approvals")]
 pub async fn create_approval(
@@ -472,13 +463,10 @@ pub async fn create_approval(
     operation_id = "create_execution",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
-        InvalidIdempotencyKey,
         (status = 201, description = "The executed run", body = Distribution),
-        Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         DistributionNotFound,
         (status = 409, description = "`distribution_state` (not approved), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
@@ -513,18 +501,14 @@ pub async fn create_execution(
     operation_id = "create_cancellation",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
-        InvalidIdempotencyKey,
         (status = 201, description = "The cancelled run", body = Distribution),
-        Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         DistributionNotFound,
         (status = 409, description = "`distribution_state` (executed or cancelled), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        KeyReused,
-    )
+        )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/cancellation")]
 pub async fn create_cancellation(

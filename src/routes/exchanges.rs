@@ -12,10 +12,7 @@ use super::codes::FieldCode;
 use super::dto::{Transaction, to_transaction};
 use super::extract::{IdempotencyKey, JsonBody, parse_date};
 use super::funds;
-use super::openapi::{
-    IdempotencyKeyHeader, InFlight, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
-    Unauthenticated,
-};
+use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Reply};
 use crate::auth::Authenticated;
@@ -67,12 +64,10 @@ pub struct CreateExchangeRequest {
     tag = "funds",
     operation_id = "create_exchange",
     request_body = CreateExchangeRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The exchange transaction", body = Transaction),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
-        (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/exchanges")]

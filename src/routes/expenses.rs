@@ -15,10 +15,7 @@ use super::extract::{
 };
 use super::funds;
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
-use super::openapi::{
-    GrantNotFound, IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems,
-    OwnersAndTreasurers, ProjectNotFound, Unauthenticated,
-};
+use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -134,13 +131,10 @@ fn to_expense(
     tag = "funds",
     operation_id = "create_expense_category",
     request_body = ExpenseCategory,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The category", body = ExpenseCategory),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        ProjectNotFound,
         (status = 409, description = "`category_exists`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_account_name`, `too_many_categories`", body = Problem, content_type = "application/problem+json"),
     )
@@ -213,8 +207,7 @@ pub async fn create_expense_category(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The categories", body = ExpenseCategoryList),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/expense-categories")]
 pub async fn list_expense_categories(
@@ -246,12 +239,10 @@ pub async fn list_expense_categories(
     tag = "funds",
     operation_id = "create_expense",
     request_body = CreateExpenseRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The expense", body = Expense),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, GrantNotFound, InFlight,
-        (status = 422, description = "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, GrantNotFound, (status = 422, description = "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/expenses")]
@@ -337,8 +328,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of expenses", body = ExpensePage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/expenses")]
 pub async fn list_expenses(

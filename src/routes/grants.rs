@@ -21,10 +21,7 @@ use super::extract::{
 use super::funds;
 use super::limits;
 use super::limits::CATEGORIES_PER_PROJECT_MAX;
-use super::openapi::{
-    GrantNotFound, IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
-    ProjectNotFound, Unauthenticated,
-};
+use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -195,12 +192,10 @@ fn to_grant(
     tag = "funds",
     operation_id = "create_grant",
     request_body = CreateGrantRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The grant, with its figures", body = Grant),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
-        (status = 409, description = "`duplicate_reference`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, (status = 409, description = "`duplicate_reference`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -351,8 +346,7 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of grants", body = GrantPage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/grants")]
 pub async fn list_grants(
@@ -387,7 +381,7 @@ pub async fn list_grants(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The grant", body = Grant),
-        Unauthenticated, GrantNotFound,
+        GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/grants/{grant_id}")]

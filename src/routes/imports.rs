@@ -18,7 +18,7 @@ use super::codes::FieldCode;
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
 use super::extract::{IdempotencyKey, request_fingerprint};
-use super::openapi::{InvalidIdempotencyKey, ProjectNotFound, Unauthenticated};
+use super::openapi::InvalidIdempotencyKey;
 use super::problem::{ApiError, FieldError, Problem, Problems, field_code};
 use super::write::{self, Idempotency, Reply};
 use crate::auth::{Authenticated, Credentials};
@@ -112,11 +112,9 @@ struct Row {
     ),
     security(("bearer" = [])),
     responses(
-        InvalidIdempotencyKey,
         (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
-        Unauthenticated,
+        InvalidIdempotencyKey,
         (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
-        ProjectNotFound,
         (status = 409, description = "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),

@@ -19,9 +19,7 @@ use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
 use super::members::{Member, member_of};
-use super::openapi::{
-    IdempotencyKeyHeader, JsonBodyProblems, KeyReused, OwnersOnly, ProjectNotFound, Unauthenticated,
-};
+use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -113,12 +111,10 @@ fn to_invitations(
     tag = "members",
     operation_id = "create_invitation",
     request_body = CreateInvitationRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The pending invitation", body = Invitation),
-        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
-        (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        OwnersOnly, (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -177,10 +173,8 @@ pub async fn create_invitation(
     responses(
         (status = 200, description = "A page of pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
-        ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/invitations")]
 pub async fn list_invitations(
@@ -216,7 +210,7 @@ pub async fn list_invitations(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Withdrawn"),
-        Unauthenticated, OwnersOnly,
+        OwnersOnly,
         (status = 404, description = "`project_not_found` or `invitation_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -251,8 +245,7 @@ pub async fn withdraw_invitation(
     responses(
         (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
-    )
+        )
 )]
 #[get("/me/invitations")]
 pub async fn list_my_invitations(
@@ -291,17 +284,14 @@ fn my_invitation(
     operation_id = "create_acceptance",
     params(
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The caller's new membership", body = Member),
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        KeyReused,
-    )
+        )
 )]
 #[post("/me/invitations/{invitation_id}/acceptance")]
 pub async fn create_acceptance(
@@ -345,7 +335,6 @@ pub async fn create_acceptance(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Declined"),
-        Unauthenticated,
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]

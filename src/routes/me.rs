@@ -8,7 +8,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::codes::Resource;
 use super::dto::{Agent, RoleDto, to_agent};
-use super::openapi::Unauthenticated;
 use super::problem::ApiError;
 use super::read;
 use crate::auth::Authenticated;
@@ -41,8 +40,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
-        Unauthenticated,
-    )
+        )
 )]
 #[get("/me")]
 pub async fn get_me(

@@ -17,10 +17,7 @@ use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::RoleDto;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
-use super::openapi::{
-    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
-    Unauthenticated,
-};
+use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -112,13 +109,10 @@ fn keep_an_owner(
     tag = "members",
     operation_id = "add_member",
     request_body = AddMemberRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The membership", body = Member),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles", body = Problem, content_type = "application/problem+json"),
-        ProjectNotFound,
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unknown_agent`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
@@ -177,10 +171,8 @@ pub async fn add_member(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
-        InvalidPage, Unauthenticated,
         (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
-        ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/members")]
 pub async fn list_members(
@@ -223,7 +215,7 @@ pub async fn list_members(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The membership", body = Member),
-        JsonBodyProblems, Unauthenticated, OwnersOnly,
+        OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid role", body = Problem, content_type = "application/problem+json"),
@@ -267,7 +259,7 @@ pub async fn update_member(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        Unauthenticated, OwnersOnly,
+        OwnersOnly,
         (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
     )

@@ -13,10 +13,7 @@ use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 use super::funds;
-use super::openapi::{
-    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
-    ProjectNotFound, Unauthenticated,
-};
+use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -100,12 +97,10 @@ fn to_payout(
     tag = "funds",
     operation_id = "create_payout",
     request_body = CreatePayoutRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The payout", body = Payout),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
-        (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/payouts")]
@@ -165,8 +160,7 @@ pub async fn create_payout(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of payouts", body = PayoutPage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/payouts")]
 pub async fn list_payouts(

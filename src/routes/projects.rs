@@ -10,10 +10,7 @@ use super::access::{self, Caller};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
-use super::openapi::{
-    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersOnly, ProjectNotFound,
-    Unauthenticated,
-};
+use super::openapi::OwnersOnly;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -205,13 +202,10 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     tag = "projects",
     operation_id = "create_project",
     request_body = CreateProjectRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The project", body = Project),
-        JsonBodyProblems, Unauthenticated,
         (status = 403, description = "`admin_only`: this instance lets administrators alone create projects", body = Problem, content_type = "application/problem+json"),
-        InFlight,
         (status = 422, description = "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -280,8 +274,7 @@ pub async fn create_project(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        InvalidPage, Unauthenticated,
-    )
+        )
 )]
 #[get("/projects")]
 pub async fn list_projects(
@@ -323,8 +316,7 @@ pub async fn list_projects(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}")]
 pub async fn get_project(
@@ -348,8 +340,7 @@ pub async fn get_project(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated project", body = Project),
-        JsonBodyProblems, Unauthenticated, OwnersOnly, ProjectNotFound,
-        (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
+        OwnersOnly, (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/projects/{project_id}")]

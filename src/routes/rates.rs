@@ -15,10 +15,7 @@ use super::extract::{
     CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
 };
 pub use super::limits::SCOPE_LENGTH_MAX;
-use super::openapi::{
-    IdempotencyKeyHeader, InvalidPage, JsonBodyProblems, OwnersAndTreasurers, ProjectNotFound,
-    Unauthenticated,
-};
+use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -106,12 +103,10 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     tag = "contributions",
     operation_id = "create_rate",
     request_body = CreateRateRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The rate", body = Rate),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound,
-        (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -208,8 +203,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/rates")]
 pub async fn list_rates(

@@ -14,10 +14,7 @@ use super::access;
 use super::codes::{FieldCode, Resource};
 use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
 use super::limits;
-use super::openapi::{
-    IdempotencyKeyHeader, InFlight, InvalidPage, JsonBodyProblems, OwnersAndTreasurers,
-    ProjectNotFound, Unauthenticated,
-};
+use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -346,12 +343,10 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
     tag = "distributions",
     operation_id = "create_rule_set",
     request_body = CreateRuleSetRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new version", body = RuleSetVersion),
-        JsonBodyProblems, Unauthenticated, OwnersAndTreasurers, ProjectNotFound, InFlight,
-        (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/rule-sets")]
@@ -414,8 +409,7 @@ pub async fn create_rule_set(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
-        InvalidPage, Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/rule-sets")]
 pub async fn list_rule_sets(
@@ -450,7 +444,6 @@ pub async fn list_rule_sets(
     responses(
         (status = 200, description = "The version", body = RuleSetVersion),
         (status = 400, description = "`invalid_path`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
         (status = 404, description = "`project_not_found` or `rule_set_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

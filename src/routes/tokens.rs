@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::JsonBody;
-use super::openapi::JsonBodyProblems;
 use super::problem::{ApiError, Problem};
 use crate::auth::rate_limit::Refusal;
 use crate::db;
@@ -71,7 +70,6 @@ pub struct Token {
     security(()),
     responses(
         (status = 200, description = "An access token", body = Token),
-        JsonBodyProblems,
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),

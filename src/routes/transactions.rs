@@ -14,9 +14,7 @@ use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
 use super::extract::{
     IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
 };
-use super::openapi::{
-    Forbidden, IdempotencyKeyHeader, InFlight, JsonBodyProblems, ProjectNotFound, Unauthenticated,
-};
+use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
 use super::write::{self, Reply};
@@ -229,12 +227,10 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
     tag = "transactions",
     operation_id = "create_transaction",
     request_body = CreateTransactionRequest,
-    params(IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The posted transaction", body = Transaction),
-        JsonBodyProblems, Unauthenticated, Forbidden, ProjectNotFound, InFlight,
-        (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
+        Forbidden, (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/transactions")]
@@ -273,8 +269,7 @@ pub async fn create_transaction(
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/transactions")]
 pub async fn list_transactions(
@@ -338,7 +333,6 @@ pub async fn list_transactions(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The transaction", body = Transaction),
-        Unauthenticated,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -367,12 +361,11 @@ pub async fn get_transaction(
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
     params(
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
-        IdempotencyKeyHeader,
-    ),
+        ),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The reversal transaction", body = Transaction),
-        JsonBodyProblems, Unauthenticated, Forbidden,
+        Forbidden,
         (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),

@@ -13,7 +13,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::{self, Caller};
 use super::codes::Resource;
 use super::dto::ContributionKindDto;
-use super::openapi::Unauthenticated;
 use super::problem::{ApiError, Problem};
 use super::read;
 use crate::auth::{Authenticated, Credentials};
@@ -261,7 +260,6 @@ fn money_owed(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The value account", body = ValueAccount),
-        Unauthenticated,
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -292,8 +290,7 @@ pub async fn get_member_value_account(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's value accounts", body = MyValueAccount),
-        Unauthenticated,
-    )
+        )
 )]
 #[get("/me/value-account")]
 pub async fn get_my_value_account(

@@ -5,7 +5,6 @@ use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::codes::Resource;
-use super::openapi::{ProjectNotFound, Unauthenticated};
 use super::problem::ApiError;
 use super::{access, read};
 use crate::auth::Credentials;
@@ -29,8 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verification report", body = Verification),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/ledger/verification")]
 pub async fn get_ledger_verification(

@@ -15,7 +15,7 @@ use crate::domain::access::Action;
 use crate::domain::reports::contributions::ContributionLine;
 use crate::http::access;
 use crate::http::codes::Resource;
-use crate::http::openapi::{GrantNotFound, Unauthenticated};
+use crate::http::openapi::GrantNotFound;
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
 use crate::state::AppState;
@@ -69,7 +69,7 @@ impl ContributionReportQuery {
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, GrantNotFound,
+        GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/contributions.csv")]

@@ -13,7 +13,7 @@ use crate::domain::access::Action;
 use crate::domain::reports::distribution::{RunFacts, Share};
 use crate::http::access;
 use crate::http::codes::Resource;
-use crate::http::openapi::{DistributionNotFound, Unauthenticated};
+use crate::http::openapi::DistributionNotFound;
 use crate::http::problem::ApiError;
 use crate::routes::distributions::to_distribution;
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        Unauthenticated, DistributionNotFound,
+        DistributionNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/distributions/{distribution_id}.csv")]

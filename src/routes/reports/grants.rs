@@ -20,7 +20,7 @@ use crate::domain::reports::Units;
 use crate::domain::reports::grant::{GrantFacts, GrantReport};
 use crate::http::access;
 use crate::http::codes::Resource;
-use crate::http::openapi::{GrantNotFound, Unauthenticated};
+use crate::http::openapi::GrantNotFound;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated, GrantNotFound,
+        GrantNotFound,
     )
 )]
 #[get("/projects/{project_id}/reports/grants/{grant_id}.csv")]

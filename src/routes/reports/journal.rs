@@ -18,7 +18,6 @@ use crate::domain::reports::hledger::HledgerJournal;
 use crate::domain::reports::journal::journal_lines;
 use crate::http::access;
 use crate::http::codes::Resource;
-use crate::http::openapi::{ProjectNotFound, Unauthenticated};
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -111,7 +110,6 @@ impl Scope<'_> {
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`, or more than one of `account`, `grant`, `funder`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
         (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -170,8 +168,7 @@ pub async fn export_journal_csv(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),
-        Unauthenticated, ProjectNotFound,
-    )
+        )
 )]
 #[get("/projects/{project_id}/reports/journal.hledger")]
 pub async fn export_journal_hledger(

@@ -18,7 +18,6 @@ use crate::domain::reports::Units;
 use crate::domain::reports::statement::Statement;
 use crate::http::access::{self, Caller};
 use crate::http::codes::Resource;
-use crate::http::openapi::Unauthenticated;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -39,7 +38,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
-        Unauthenticated,
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
