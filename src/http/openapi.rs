@@ -175,7 +175,8 @@ fn project_id_parameter() -> Parameter {
         .build()
 }
 
-/// States the `project_id` parameter of every operation whose path has one,
+/// States the `project_id` parameter of every operation whose path has one
+/// (adding it where no extractor declared it),
 /// and lists each operation's path parameters first, in the order the path
 /// names them, before its query and header parameters (kept in the order
 /// they are declared).
@@ -195,9 +196,20 @@ pub fn describe_path_parameters(api: &mut OpenApi) {
 }
 
 fn describe_operation(path: &str, operation: &mut Operation) {
+    if path.contains("{project_id}") && operation.parameters.is_none() {
+        operation.parameters = Some(Vec::new());
+    }
     let Some(parameters) = operation.parameters.as_mut() else {
         return;
     };
+    let project_named = parameters.iter().any(|parameter| {
+        matches!(parameter, RefOr::T(p) if p.name == "project_id" && p.parameter_in == ParameterIn::Path)
+    });
+    if path.contains("{project_id}") && !project_named {
+        // A handler that takes its project from a `ProjectCall` has no
+        // `Path` extractor for the framework to find it in.
+        parameters.push(RefOr::T(project_id_parameter()));
+    }
     for parameter in parameters.iter_mut() {
         if let RefOr::T(parameter) = parameter
             && parameter.name == "project_id"

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::access::Caller;
 use crate::db;
@@ -20,16 +20,7 @@ use crate::domain::contribution::{ContributionKind, ContributionStatus, Quantity
 use crate::domain::{TransactionKind, Unit};
 use crate::http::problem::ApiError;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
-}
+pub use crate::http::call::PageQuery;
 
 /// What was contributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! so that the OpenAPI document is generated from the handlers themselves.
 
 pub use crate::http::{
-    access, body_limit, codes, extract, limits, openapi, problem, read, reply, write,
+    access, body_limit, call, codes, extract, limits, openapi, problem, read, reply, write,
 };
 
 pub mod accounts;

@@ -7,23 +7,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectPage, ProjectWrite};
 use super::dto::PageQuery;
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
-};
+use super::extract::{CursorKey, parse_date};
 use super::funds;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewPayout;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
@@ -105,50 +100,35 @@ fn to_payout(
 )]
 #[post("/projects/{project_id}/payouts")]
 pub async fn create_payout(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreatePayoutRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreatePayoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    super::limits::check_id("agent", &request.agent)?;
+    let ProjectWrite { body, call } = write;
+    super::limits::check_id("agent", &body.agent)?;
     let mut errors = Vec::new();
-    let date = parse_date("date", &request.date)
+    let date = parse_date("date", &body.date)
         .map_err(|e| errors.push(e))
         .ok();
-    let method = funds::segment("method", &request.method, &mut errors);
+    let method = funds::segment("method", &body.method, &mut errors);
     let reference = funds::text(
         "reference",
-        &request.reference,
+        &body.reference,
         PAYOUT_REFERENCE_LENGTH_MAX,
         &mut errors,
     );
     let payout = NewPayout {
-        agent: request.agent,
+        agent: body.agent,
         method,
         reference,
         date,
-        amount: request.amount,
-        currency: request.currency,
+        amount: body.amount,
+        currency: body.currency,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let row = ops::funds::record_payout(conn, &project, &recorder, &payout)?;
-            Reply::created(&to_payout(&super::stored_units(conn)?, row))
-        },
-    )
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::funds::record_payout(conn, project, &recorder, &payout)?;
+        Reply::created(&to_payout(&super::stored_units(conn)?, row))
+    })
     .await
 }
 
@@ -163,26 +143,21 @@ pub async fn create_payout(
         )
 )]
 #[get("/projects/{project_id}/payouts")]
-pub async fn list_payouts(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<PayoutPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let (units, rows) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        Ok((
-            super::stored_units(conn)?,
-            db::funds::list_payouts(conn, &project_id, after.as_deref(), limit)?,
-        ))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, ApiError> {
+    let page = page
+        .read(
+            Action::ReadLedger,
+            CursorKey::Id,
+            |conn, project, after, limit| {
+                let units = super::stored_units(conn)?;
+                let rows = db::funds::list_payouts(conn, &project.id, after, limit)?;
+                Ok(rows.into_iter().map(|row| to_payout(&units, row)).collect())
+            },
+            |payout: &Payout| payout.id.clone(),
+        )
+        .await?;
     Ok(web::Json(PayoutPage {
-        items: rows.into_iter().map(|row| to_payout(&units, row)).collect(),
-        next_cursor,
+        items: page.rows,
+        next_cursor: page.next_cursor,
     }))
 }

@@ -1,0 +1,247 @@
+//! A call to one project, as a handler receives it: what every handler
+//! under `/projects/{project_id}` extracts and does alike, extracted and done
+//! once. [`ProjectCall`] reads, [`ProjectPage`] lists a page, and
+//! [`ProjectWrite`] writes through the write pipeline; each resolves the
+//! caller and authorizes its action on the project before the handler's own
+//! work runs, in the same transaction (or read) as that work.
+//!
+//! Extraction keeps the order the handlers always had: the caller's token
+//! first (so an anonymous write is 401 whatever its body), then the query
+//! or the body, then the `Idempotency-Key`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+
+use super::access::{self, Caller};
+use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::problem::ApiError;
+use super::write::{self, Reply};
+use crate::auth::{Authenticated, Credentials};
+use crate::db::DbConnection;
+use crate::db::projects::ProjectRow;
+use crate::domain::access::Action;
+use crate::state::AppState;
+
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+/// The query of every list: a page size and the cursor of the page before.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Cursor from the previous page's `next_cursor`.
+    #[param(min_length = 1)]
+    pub cursor: Option<String>,
+}
+
+/// A call to the project named by the path's `{project_id}`, by whoever
+/// sent it (with or without a token).
+pub struct ProjectCall {
+    pub state: web::Data<AppState>,
+    pub credentials: Credentials,
+    pub project_id: String,
+}
+
+impl ProjectCall {
+    fn extract(req: &HttpRequest, credentials: Credentials) -> Result<Self, ApiError> {
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("the application state is not configured"))?;
+        let project_id = req
+            .match_info()
+            .get("project_id")
+            .ok_or_else(|| ApiError::internal("the route has no {project_id}"))?
+            .to_owned();
+        Ok(ProjectCall {
+            state,
+            credentials,
+            project_id,
+        })
+    }
+
+    /// Reads: authorizes `action`, then runs `work` in the same read.
+    pub async fn read<T: Send + 'static>(
+        self,
+        action: Action,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let ProjectCall {
+            state,
+            credentials,
+            project_id,
+        } = self;
+        super::read(&state, move |conn| {
+            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+impl FromRequest for ProjectCall {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let credentials = Credentials::from_request(&req, payload);
+        Box::pin(async move { Ok(ProjectCall::extract(&req, credentials.await?)?) })
+    }
+}
+
+/// One page of a list, and the cursor of the next when this one is full.
+pub struct Page<R> {
+    pub rows: Vec<R>,
+    pub next_cursor: Option<String>,
+}
+
+impl<R> Page<R> {
+    /// The page's rows made into `T`, and its cursor.
+    pub fn map<T>(self, item: impl FnMut(R) -> T) -> (Vec<T>, Option<String>) {
+        (self.rows.into_iter().map(item).collect(), self.next_cursor)
+    }
+}
+
+/// A call that lists a page of a project's resources (`limit`, `cursor`).
+pub struct ProjectPage {
+    pub call: ProjectCall,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl ProjectPage {
+    /// Authorizes `action`, then reads with `fetch` the page after the
+    /// cursor (decoded as `key`) and sets the next cursor from `sort_key`.
+    pub async fn read<R: Send + 'static>(
+        self,
+        action: Action,
+        key: CursorKey,
+        fetch: impl FnOnce(
+            &mut DbConnection,
+            &ProjectRow,
+            Option<&str>,
+            i64,
+        ) -> Result<Vec<R>, ApiError>
+        + Send
+        + 'static,
+        sort_key: impl Fn(&R) -> String,
+    ) -> Result<Page<R>, ApiError> {
+        let limit = page_size(self.limit)?;
+        let after = decode_cursor(self.cursor.as_deref(), key)?;
+        let rows = self
+            .call
+            .read(action, move |conn, _, project| {
+                fetch(conn, project, after.as_deref(), limit)
+            })
+            .await?;
+        let next_cursor = next_cursor(&rows, limit, sort_key);
+        Ok(Page { rows, next_cursor })
+    }
+}
+
+impl FromRequest for ProjectPage {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let credentials = Credentials::from_request(&req, payload);
+        let query = web::Query::<PageQuery>::from_request(&req, payload);
+        Box::pin(async move {
+            let call = ProjectCall::extract(&req, credentials.await?)?;
+            let query = query.await?.into_inner();
+            Ok(ProjectPage {
+                call,
+                limit: query.limit,
+                cursor: query.cursor,
+            })
+        })
+    }
+}
+
+/// A write to a project by an authenticated caller, with its JSON body and
+/// its `Idempotency-Key`.
+pub struct ProjectWrite<T> {
+    pub body: T,
+    pub call: WriteCall,
+}
+
+/// What a [`ProjectWrite`] holds apart from its body.
+pub struct WriteCall {
+    pub state: web::Data<AppState>,
+    pub credentials: Credentials,
+    pub project_id: String,
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+impl WriteCall {
+    /// Runs `work` through the write pipeline, after authorizing `action`
+    /// in the same transaction (see [`write::run`]).
+    pub async fn run(
+        self,
+        action: Action,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<Reply, ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let WriteCall {
+            state,
+            credentials,
+            project_id,
+            key,
+            fingerprint,
+        } = self;
+        let scope = access::idempotency_scope(&credentials);
+        let project = Some(project_id.clone());
+        write::run(&state, project, scope, key, fingerprint, move |conn| {
+            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let authenticated = Authenticated::from_request(&req, payload);
+        let body = JsonBody::<T>::from_request(&req, payload);
+        let key = IdempotencyKey::from_request(&req, payload);
+        Box::pin(async move {
+            let Authenticated(credentials) = authenticated.await?;
+            let ProjectCall {
+                state,
+                credentials,
+                project_id,
+            } = ProjectCall::extract(&req, credentials)?;
+            let body = body.await?;
+            let key = key.await?;
+            Ok(ProjectWrite {
+                body: body.value,
+                call: WriteCall {
+                    state,
+                    credentials,
+                    project_id,
+                    key: key.0,
+                    fingerprint: body.fingerprint,
+                },
+            })
+        })
+    }
+}
