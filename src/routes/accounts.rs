@@ -103,7 +103,6 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
 /// Open an account in a project's ledger.
 #[utoipa::path(
     tag = "accounts",
-    operation_id = "create_account",
     request_body = CreateAccountRequest,
     security(("bearer" = [])),
     responses(
@@ -163,7 +162,6 @@ pub async fn create_account(
 /// List a project's accounts by name.
 #[utoipa::path(
     tag = "accounts",
-    operation_id = "list_accounts",
     params(AccountQuery),
     security((), ("bearer" = [])),
     responses(
@@ -211,7 +209,6 @@ pub async fn list_accounts(
 /// Get one account and its balance.
 #[utoipa::path(
     tag = "accounts",
-    operation_id = "get_account",
     params(
         ("account_name" = String, Path, description = "Account name, e.g. `pool:general`"),
     ),
@@ -241,7 +238,6 @@ pub async fn get_account(
 /// Balances of a project's accounts, by account name.
 #[utoipa::path(
     tag = "accounts",
-    operation_id = "list_balances",
     params(AccountQuery),
     security((), ("bearer" = [])),
     responses(

@@ -67,7 +67,6 @@ fn require_admin(
 /// Record a person or an organisation.
 #[utoipa::path(
     tag = "agents",
-    operation_id = "create_agent",
     request_body = CreateAgentRequest,
     security(("bearer" = [])),
     responses(
@@ -174,7 +173,6 @@ fn parse_agent(
 /// themself and the members of the projects they are a member of.
 #[utoipa::path(
     tag = "agents",
-    operation_id = "list_agents",
     params(PageQuery),
     security(("bearer" = [])),
     responses(
@@ -211,7 +209,6 @@ pub async fn list_agents(
 /// who exists).
 #[utoipa::path(
     tag = "agents",
-    operation_id = "get_agent",
     params(("agent_id" = String, Path, format = Uuid, description = "Agent id")),
     security(("bearer" = [])),
     responses(

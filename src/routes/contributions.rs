@@ -320,7 +320,6 @@ fn optional_text(
 /// log for any member. It is valued now, from the rate in force on its date.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "create_contribution",
     request_body = CreateContributionRequest,
     security(("bearer" = [])),
     responses(
@@ -513,7 +512,6 @@ fn check_dataset(
 /// List a project's contributions, oldest first.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "list_contributions",
     params(ContributionQuery),
     security((), ("bearer" = [])),
     responses(
@@ -567,7 +565,6 @@ pub async fn list_contributions(
 /// Get one contribution with its valuation and reviews.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "get_contribution",
     params(
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
     ),
@@ -606,7 +603,6 @@ pub async fn get_contribution(
 /// approvals is reached; one rejection rejects it.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "create_review",
     request_body = CreateReviewRequest,
     params(
         ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),

@@ -295,7 +295,6 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
 /// nothing (owners and treasurers).
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "create_distribution",
     request_body = CreateDistributionRequest,
     security(("bearer" = [])),
     responses(
@@ -349,7 +348,6 @@ pub async fn create_distribution(
 /// List distribution runs, oldest first.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "list_distributions",
     params(PageQuery),
     security((), ("bearer" = [])),
     responses(
@@ -387,7 +385,6 @@ pub async fn list_distributions(
 /// Get one run with its lines and approvals.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "get_distribution",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
     ),
@@ -422,7 +419,6 @@ pub async fn get_distribution(
 /// approvals required, not its author).
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "create_approval",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
         ),
@@ -460,7 +456,6 @@ pub async fn create_approval(
 /// transaction paying every line (owners and treasurers).
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "create_execution",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
         ),
@@ -498,7 +493,6 @@ pub async fn create_execution(
 /// reversing its transaction.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "create_cancellation",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
         ),

@@ -62,7 +62,6 @@ pub struct CreateExchangeRequest {
 /// metadata with its source.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "create_exchange",
     request_body = CreateExchangeRequest,
     security(("bearer" = [])),
     responses(

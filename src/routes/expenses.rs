@@ -129,7 +129,6 @@ fn to_expense(
 /// Add an expense category (owners and treasurers).
 #[utoipa::path(
     tag = "funds",
-    operation_id = "create_expense_category",
     request_body = ExpenseCategory,
     security(("bearer" = [])),
     responses(
@@ -203,7 +202,6 @@ pub async fn create_expense_category(
 /// List a project's expense categories (at most 200), by name.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "list_expense_categories",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The categories", body = ExpenseCategoryList),
@@ -237,7 +235,6 @@ pub async fn list_expense_categories(
 /// more than it holds.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "create_expense",
     request_body = CreateExpenseRequest,
     security(("bearer" = [])),
     responses(
@@ -323,7 +320,6 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
 /// List expenses, oldest first.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "list_expenses",
     params(PageQuery),
     security((), ("bearer" = [])),
     responses(

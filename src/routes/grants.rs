@@ -190,7 +190,6 @@ fn to_grant(
 /// Record a grant or donation received (owners and treasurers).
 #[utoipa::path(
     tag = "funds",
-    operation_id = "create_grant",
     request_body = CreateGrantRequest,
     security(("bearer" = [])),
     responses(
@@ -341,7 +340,6 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
 /// List grants and donations, oldest first.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "list_grants",
     params(PageQuery),
     security((), ("bearer" = [])),
     responses(
@@ -374,7 +372,6 @@ pub async fn list_grants(
 /// Get one grant with its figures from the ledger.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "get_grant",
     params(
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
     ),

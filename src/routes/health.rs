@@ -16,7 +16,6 @@ pub struct Health {
 /// The process is up.
 #[utoipa::path(
     tag = "health",
-    operation_id = "get_health",
     security(()),
     responses((status = 200, description = "Alive", body = Health))
 )]
@@ -30,7 +29,6 @@ pub async fn get_health() -> HttpResponse {
 /// The process can reach its database.
 #[utoipa::path(
     tag = "health",
-    operation_id = "get_readiness",
     security(()),
     responses(
         (status = 200, description = "Ready", body = Health),

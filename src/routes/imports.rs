@@ -99,7 +99,6 @@ struct Row {
 /// file imported twice into a project by the same caller is recorded once.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "create_contribution_import",
     request_body(
         description = "RFC 4180 CSV, UTF-8, with a header row; as `text/csv`, or as `application/octet-stream` for clients that send files only that way",
         content(

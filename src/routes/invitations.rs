@@ -109,7 +109,6 @@ fn to_invitations(
 /// when they accept.
 #[utoipa::path(
     tag = "members",
-    operation_id = "create_invitation",
     request_body = CreateInvitationRequest,
     security(("bearer" = [])),
     responses(
@@ -167,7 +166,6 @@ pub async fn create_invitation(
 /// List a project's pending invitations (members and administrators).
 #[utoipa::path(
     tag = "members",
-    operation_id = "list_invitations",
     params(PageQuery),
     security(("bearer" = [])),
     responses(
@@ -203,7 +201,6 @@ pub async fn list_invitations(
 /// Withdraw a pending invitation (owners).
 #[utoipa::path(
     tag = "members",
-    operation_id = "withdraw_invitation",
     params(
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
     ),
@@ -239,7 +236,6 @@ pub async fn withdraw_invitation(
 /// The caller's pending invitations, to accept or decline.
 #[utoipa::path(
     tag = "auth",
-    operation_id = "list_my_invitations",
     params(PageQuery),
     security(("bearer" = [])),
     responses(
@@ -281,7 +277,6 @@ fn my_invitation(
 /// Accept an invitation: the caller becomes a member of its project with its role.
 #[utoipa::path(
     tag = "auth",
-    operation_id = "create_acceptance",
     params(
         ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
         ),
@@ -330,7 +325,6 @@ pub async fn create_acceptance(
 /// Decline an invitation: it is removed, and nothing else changes.
 #[utoipa::path(
     tag = "auth",
-    operation_id = "decline_invitation",
     params(("invitation_id" = String, Path, format = Uuid, description = "Invitation id")),
     security(("bearer" = [])),
     responses(

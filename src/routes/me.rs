@@ -36,7 +36,6 @@ pub struct Me {
 /// The caller and the projects they belong to.
 #[utoipa::path(
     tag = "auth",
-    operation_id = "get_me",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),

@@ -107,7 +107,6 @@ fn keep_an_owner(
 /// (instance administrators only; owners invite).
 #[utoipa::path(
     tag = "members",
-    operation_id = "add_member",
     request_body = AddMemberRequest,
     security(("bearer" = [])),
     responses(
@@ -166,7 +165,6 @@ pub async fn add_member(
 /// List a project's members (members and administrators).
 #[utoipa::path(
     tag = "members",
-    operation_id = "list_members",
     params(PageQuery),
     security(("bearer" = [])),
     responses(
@@ -207,7 +205,6 @@ pub async fn list_members(
 /// Change a member's role (owners).
 #[utoipa::path(
     tag = "members",
-    operation_id = "update_member",
     request_body = UpdateMemberRequest,
     params(
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
@@ -252,7 +249,6 @@ pub async fn update_member(
 /// Remove a member from a project (owners).
 #[utoipa::path(
     tag = "members",
-    operation_id = "remove_member",
     params(
         ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
     ),

@@ -59,7 +59,6 @@ pub async fn measure(
 /// route and status, database pool use, idempotency replays).
 #[utoipa::path(
     tag = "health",
-    operation_id = "get_metrics",
     security(()),
     responses(
         (status = 200, description = "OpenMetrics text exposition", content_type = "application/openmetrics-text", body = String),

@@ -90,7 +90,6 @@ fn to_payout(
 /// Record a payout to a contributor (owners and treasurers).
 #[utoipa::path(
     tag = "funds",
-    operation_id = "create_payout",
     request_body = CreatePayoutRequest,
     security(("bearer" = [])),
     responses(
@@ -135,7 +134,6 @@ pub async fn create_payout(
 /// List payouts, oldest first.
 #[utoipa::path(
     tag = "funds",
-    operation_id = "list_payouts",
     params(PageQuery),
     security((), ("bearer" = [])),
     responses(

@@ -200,7 +200,6 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
 /// administrators may.
 #[utoipa::path(
     tag = "projects",
-    operation_id = "create_project",
     request_body = CreateProjectRequest,
     security(("bearer" = [])),
     responses(
@@ -269,7 +268,6 @@ pub async fn create_project(
 /// public ones, administrators see all), oldest first.
 #[utoipa::path(
     tag = "projects",
-    operation_id = "list_projects",
     params(PageQuery),
     security((), ("bearer" = [])),
     responses(
@@ -312,7 +310,6 @@ pub async fn list_projects(
 /// Get one project.
 #[utoipa::path(
     tag = "projects",
-    operation_id = "get_project",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
@@ -335,7 +332,6 @@ pub async fn get_project(
 /// Rename a project, change its visibility or its settings (owners).
 #[utoipa::path(
     tag = "projects",
-    operation_id = "update_project",
     request_body = UpdateProjectRequest,
     security(("bearer" = [])),
     responses(

@@ -101,7 +101,6 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
 /// Add a valuation rate (owners and treasurers).
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "create_rate",
     request_body = CreateRateRequest,
     security(("bearer" = [])),
     responses(
@@ -198,7 +197,6 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
 /// List a project's rates, oldest first.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "list_rates",
     params(RateQuery),
     security((), ("bearer" = [])),
     responses(

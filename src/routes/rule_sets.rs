@@ -341,7 +341,6 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
 /// unknown accounts and an empty waterfall are refused, field by field.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "create_rule_set",
     request_body = CreateRuleSetRequest,
     security(("bearer" = [])),
     responses(
@@ -404,7 +403,6 @@ pub async fn create_rule_set(
 /// List rule set versions, oldest first.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "list_rule_sets",
     params(RuleSetQuery),
     security((), ("bearer" = [])),
     responses(
@@ -436,7 +434,6 @@ pub async fn list_rule_sets(
 /// Get one rule set version.
 #[utoipa::path(
     tag = "distributions",
-    operation_id = "get_rule_set",
     params(
         ("version" = i32, Path, description = "Version, from 1"),
     ),

@@ -64,7 +64,6 @@ pub struct Token {
 /// no token is ever stored.
 #[utoipa::path(
     tag = "auth",
-    operation_id = "create_token",
     request_body = CreateTokenRequest,
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Accepted; signing in is naturally safe to repeat")),
     security(()),

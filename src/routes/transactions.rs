@@ -225,7 +225,6 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
 /// Post a transaction: all postings or none.
 #[utoipa::path(
     tag = "transactions",
-    operation_id = "create_transaction",
     request_body = CreateTransactionRequest,
     security(("bearer" = [])),
     responses(
@@ -263,7 +262,6 @@ pub async fn create_transaction(
 /// List a project's transactions in ledger order.
 #[utoipa::path(
     tag = "transactions",
-    operation_id = "list_transactions",
     params(TransactionQuery),
     security((), ("bearer" = [])),
     responses(
@@ -326,7 +324,6 @@ pub async fn list_transactions(
 /// Get one transaction with its postings.
 #[utoipa::path(
     tag = "transactions",
-    operation_id = "get_transaction",
     params(
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
     ),
@@ -357,7 +354,6 @@ pub async fn get_transaction(
 /// transaction is reversed at most once; a reversal is not reversible.
 #[utoipa::path(
     tag = "transactions",
-    operation_id = "create_reversal",
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
     params(
         ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),

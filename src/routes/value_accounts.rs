@@ -253,7 +253,6 @@ fn money_owed(
 /// anyone's for owners, treasurers and auditors.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "get_member_value_account",
     params(
         ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
     ),
@@ -286,7 +285,6 @@ pub async fn get_member_value_account(
 /// The caller's value accounts across every project they belong to.
 #[utoipa::path(
     tag = "contributions",
-    operation_id = "get_my_value_account",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's value accounts", body = MyValueAccount),

@@ -24,7 +24,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// way: `ok` says whether the ledger verifies.
 #[utoipa::path(
     tag = "ledger",
-    operation_id = "get_ledger_verification",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verification report", body = Verification),

@@ -63,7 +63,6 @@ impl ContributionReportQuery {
 /// worth and by which named method, who reviewed it, under which licence.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_contributions_csv",
     params(ContributionReportQuery),
     security((), ("bearer" = [])),
     responses(

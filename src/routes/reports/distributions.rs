@@ -26,7 +26,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// then the residue; the amounts add up to the run's amount exactly.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_distribution_csv",
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Distribution run id"),
     ),

@@ -34,7 +34,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// the movements still equals `remaining`.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_grant_csv",
     params(
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
         PeriodQuery,

@@ -104,7 +104,6 @@ impl Scope<'_> {
 /// with that account's running balance after the posting.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_journal_csv",
     params(JournalQuery),
     security((), ("bearer" = [])),
     responses(
@@ -164,7 +163,6 @@ pub async fn export_journal_csv(
 /// `hledger check` proves the export matches the service's balances.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_journal_hledger",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),

@@ -29,7 +29,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// owners, treasurers and auditors.
 #[utoipa::path(
     tag = "reports",
-    operation_id = "export_statement_csv",
     params(
         ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
         PeriodQuery,
