@@ -150,6 +150,35 @@ impl ProjectPage {
     }
 }
 
+/// The units every amount of a response is formatted with, by code.
+pub type Units = std::collections::HashMap<String, crate::domain::Unit>;
+
+impl ProjectPage {
+    /// The common list: `fetch` reads the project's rows after the cursor
+    /// (an id), and `item` makes each into its response item, with the
+    /// units its amounts are formatted in.
+    pub async fn list<R: Send + 'static, T: Send + 'static>(
+        self,
+        action: Action,
+        fetch: fn(&mut DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<R>>,
+        item: fn(&Units, R) -> T,
+        sort_key: fn(&T) -> &str,
+    ) -> Result<(Vec<T>, Option<String>), ApiError> {
+        let fetched =
+            move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+                let units = crate::db::units::stored(conn)?;
+                let rows = fetch(conn, &project.id, after, limit)?;
+                Ok(rows.into_iter().map(|row| item(&units, row)).collect())
+            };
+        let page = self
+            .read(action, CursorKey::Id, fetched, |item: &T| {
+                sort_key(item).to_owned()
+            })
+            .await?;
+        Ok((page.rows, page.next_cursor))
+    }
+}
+
 impl FromRequest for ProjectPage {
     type Error = actix_web::Error;
     type Future = Extracted<Self>;

@@ -166,7 +166,7 @@ pub async fn create_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of accounts", body = AccountPage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/accounts")]
 pub async fn list_accounts(
@@ -242,7 +242,7 @@ pub async fn get_account(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of balances", body = BalancePage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/balances")]
 pub async fn list_balances(

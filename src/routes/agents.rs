@@ -177,7 +177,7 @@ fn parse_agent(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of agents", body = AgentPage),
-        )
+    )
 )]
 #[get("/agents")]
 pub async fn list_agents(

@@ -517,7 +517,7 @@ fn check_dataset(
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[get("/projects/{project_id}/contributions")]
 pub async fn list_contributions(

@@ -352,7 +352,7 @@ pub async fn create_distribution(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of runs", body = DistributionPage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/distributions")]
 pub async fn list_distributions(
@@ -428,7 +428,7 @@ pub async fn get_distribution(
         (status = 403, description = "`forbidden` or `self_approval`", body = Problem, content_type = "application/problem+json"),
         DistributionNotFound,
         (status = 409, description = "`already_approved`, `distribution_state`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/approvals")]
 pub async fn create_approval(
@@ -502,7 +502,7 @@ pub async fn create_execution(
         (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
         DistributionNotFound,
         (status = 409, description = "`distribution_state` (executed or cancelled), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/cancellation")]
 pub async fn create_cancellation(

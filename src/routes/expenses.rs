@@ -205,7 +205,7 @@ pub async fn create_expense_category(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The categories", body = ExpenseCategoryList),
-        )
+    )
 )]
 #[get("/projects/{project_id}/expense-categories")]
 pub async fn list_expense_categories(
@@ -324,7 +324,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of expenses", body = ExpensePage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/expenses")]
 pub async fn list_expenses(

@@ -344,7 +344,7 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of grants", body = GrantPage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/grants")]
 pub async fn list_grants(

@@ -172,7 +172,7 @@ pub async fn create_invitation(
         (status = 200, description = "A page of pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[get("/projects/{project_id}/invitations")]
 pub async fn list_invitations(
@@ -241,7 +241,7 @@ pub async fn withdraw_invitation(
     responses(
         (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
         (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[get("/me/invitations")]
 pub async fn list_my_invitations(
@@ -286,7 +286,7 @@ fn my_invitation(
         (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[post("/me/invitations/{invitation_id}/acceptance")]
 pub async fn create_acceptance(

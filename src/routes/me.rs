@@ -39,7 +39,7 @@ pub struct Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = Me),
-        )
+    )
 )]
 #[get("/me")]
 pub async fn get_me(

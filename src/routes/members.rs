@@ -170,7 +170,7 @@ pub async fn add_member(
     responses(
         (status = 200, description = "A page of members", body = MemberPage),
         (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[get("/projects/{project_id}/members")]
 pub async fn list_members(

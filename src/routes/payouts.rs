@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite};
+use super::call::{ProjectPage, ProjectWrite, Units};
 use super::dto::PageQuery;
-use super::extract::{CursorKey, parse_date};
+use super::extract::parse_date;
 use super::funds;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, Problem};
@@ -71,10 +71,7 @@ pub struct PayoutPage {
     pub next_cursor: Option<String>,
 }
 
-fn to_payout(
-    units: &std::collections::HashMap<String, crate::domain::Unit>,
-    row: PayoutRow,
-) -> Payout {
+fn to_payout(units: &Units, row: PayoutRow) -> Payout {
     Payout {
         amount: super::format_minor(units, &row.currency, row.amount),
         date: row.date.to_string(),
@@ -138,24 +135,17 @@ pub async fn create_payout(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of payouts", body = PayoutPage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/payouts")]
 pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, ApiError> {
-    let page = page
-        .read(
+    let (items, next_cursor) = page
+        .list(
             Action::ReadLedger,
-            CursorKey::Id,
-            |conn, project, after, limit| {
-                let units = super::stored_units(conn)?;
-                let rows = db::funds::list_payouts(conn, &project.id, after, limit)?;
-                Ok(rows.into_iter().map(|row| to_payout(&units, row)).collect())
-            },
-            |payout: &Payout| payout.id.clone(),
+            db::funds::list_payouts,
+            to_payout,
+            |p| &p.id,
         )
         .await?;
-    Ok(web::Json(PayoutPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(PayoutPage { items, next_cursor }))
 }

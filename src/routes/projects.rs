@@ -272,7 +272,7 @@ pub async fn create_project(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        )
+    )
 )]
 #[get("/projects")]
 pub async fn list_projects(
@@ -313,7 +313,7 @@ pub async fn list_projects(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The project", body = Project),
-        )
+    )
 )]
 #[get("/projects/{project_id}")]
 pub async fn get_project(

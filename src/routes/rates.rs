@@ -201,7 +201,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/rates")]
 pub async fn list_rates(

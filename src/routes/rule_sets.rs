@@ -407,7 +407,7 @@ pub async fn create_rule_set(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
-        )
+    )
 )]
 #[get("/projects/{project_id}/rule-sets")]
 pub async fn list_rule_sets(

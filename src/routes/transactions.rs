@@ -267,7 +267,7 @@ pub async fn create_transaction(
     responses(
         (status = 200, description = "A page of transactions", body = TransactionPage),
         (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        )
+    )
 )]
 #[get("/projects/{project_id}/transactions")]
 pub async fn list_transactions(

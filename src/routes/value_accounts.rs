@@ -288,7 +288,7 @@ pub async fn get_member_value_account(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's value accounts", body = MyValueAccount),
-        )
+    )
 )]
 #[get("/me/value-account")]
 pub async fn get_my_value_account(

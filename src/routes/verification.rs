@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The verification report", body = Verification),
-        )
+    )
 )]
 #[get("/projects/{project_id}/ledger/verification")]
 pub async fn get_ledger_verification(

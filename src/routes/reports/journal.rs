@@ -166,7 +166,7 @@ pub async fn export_journal_csv(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),
-        )
+    )
 )]
 #[get("/projects/{project_id}/reports/journal.hledger")]
 pub async fn export_journal_hledger(
