@@ -402,23 +402,7 @@ pub fn find(
         .optional()
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<DistributionRow>> {
-    let mut query = distributions::table
-        .filter(distributions::project_id.eq(project_id.to_owned()))
-        .select(DistributionRow::as_select())
-        .order(distributions::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(distributions::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(list, distributions, DistributionRow);
 
 /// Moves a run to `status`, with its transaction once executed.
 pub fn set_status(

@@ -101,23 +101,7 @@ pub fn grant(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult
         .optional()
 }
 
-pub fn list_grants(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<GrantRow>> {
-    let mut query = grants::table
-        .filter(grants::project_id.eq(project_id.to_owned()))
-        .select(GrantRow::as_select())
-        .order(grants::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(grants::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(list_grants, grants, GrantRow);
 
 pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> QueryResult<()> {
     diesel::insert_into(expense_categories::table)
@@ -153,23 +137,7 @@ pub fn insert_expense(conn: &mut DbConnection, row: &ExpenseRow) -> QueryResult<
         .map(drop)
 }
 
-pub fn list_expenses(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<ExpenseRow>> {
-    let mut query = expenses::table
-        .filter(expenses::project_id.eq(project_id.to_owned()))
-        .select(ExpenseRow::as_select())
-        .order(expenses::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(expenses::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(list_expenses, expenses, ExpenseRow);
 
 pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()> {
     diesel::insert_into(payouts::table)
@@ -178,23 +146,7 @@ pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()
         .map(drop)
 }
 
-pub fn list_payouts(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<PayoutRow>> {
-    let mut query = payouts::table
-        .filter(payouts::project_id.eq(project_id.to_owned()))
-        .select(PayoutRow::as_select())
-        .order(payouts::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(payouts::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(list_payouts, payouts, PayoutRow);
 
 /// One posting on an account, as a grant's figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

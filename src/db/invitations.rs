@@ -63,24 +63,12 @@ pub fn find_for(
         .optional()
 }
 
-/// A project's pending invitations, ordered by id, after `after` if given.
-pub fn of_project(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<InvitationRow>> {
-    let mut query = invitations::table
-        .filter(invitations::project_id.eq(project_id.to_owned()))
-        .select(InvitationRow::as_select())
-        .order(invitations::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(invitations::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A project's pending invitations, ordered by id, after `after` if given.
+    of_project,
+    invitations,
+    InvitationRow
+);
 
 /// An agent's pending invitations with their projects' names, ordered by
 /// id, after `after` if given.

@@ -2,6 +2,33 @@
 //! (`MultiConnection`), with pooled connections and embedded migrations.
 //! See docs/decisions/0001-one-code-path-over-two-backends.md.
 
+/// Defines `pub fn $name(conn, project_id, after, limit)`: the page of a
+/// project's rows of `$table` whose id comes after `after`, by id, at most
+/// `limit` of them. Every plain list of a project's resources is this
+/// query; a list with filters of its own writes its query out.
+macro_rules! project_page {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            after: Option<&str>,
+            limit: i64,
+        ) -> diesel::QueryResult<Vec<$row>> {
+            let mut query = $table::table
+                .filter($table::project_id.eq(project_id.to_owned()))
+                .select(<$row>::as_select())
+                .order($table::id)
+                .limit(limit)
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter($table::id.gt(after.to_owned()));
+            }
+            query.load(conn)
+        }
+    };
+}
+
 pub mod accounts;
 pub mod agents;
 pub mod contributions;

@@ -26,6 +26,39 @@ pub struct TransactionRow {
     pub hash: String,
 }
 
+/// The hash that chains `row` (with its `postings`, in order) to the
+/// transaction before it (`row.previous_hash`), over the exact text stored:
+/// the same function hashes a transaction as it is posted and as
+/// verification reads it back.
+pub fn chain_hash(row: &TransactionRow, postings: &[PostingRow]) -> String {
+    let effective_date = row.effective_date.to_string();
+    let recorded_at = super::format_timestamp(row.recorded_at);
+    HashedTransaction {
+        project_id: &row.project_id,
+        sequence: row.sequence,
+        id: &row.id,
+        kind: &row.kind,
+        effective_date: &effective_date,
+        recorded_at: &recorded_at,
+        description: &row.description,
+        metadata: &row.metadata,
+        reverses: row.reverses_id.as_deref(),
+        postings: postings
+            .iter()
+            .map(|p| {
+                (
+                    p.from_account_id.as_str(),
+                    p.to_account_id.as_str(),
+                    p.amount,
+                    p.currency.as_str(),
+                )
+            })
+            .collect(),
+        previous_hash: &row.previous_hash,
+    }
+    .hash()
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = postings)]
 pub struct PostingRow {
@@ -98,8 +131,6 @@ pub fn post(
     let id = uuid::Uuid::now_v7().to_string();
     let sequence = head.last_sequence + 1;
     let recorded_at = super::now();
-    let recorded_at_text = super::format_timestamp(recorded_at);
-    let effective_date_text = transaction.effective_date.to_string();
     let account_id = |name: &crate::domain::AccountName| {
         balances
             .get(name)
@@ -126,30 +157,6 @@ pub fn post(
             })
         })
         .collect::<Result<_, TransactionError>>()?;
-    let hash = HashedTransaction {
-        project_id,
-        sequence,
-        id: &id,
-        kind: transaction.kind.as_str(),
-        effective_date: &effective_date_text,
-        recorded_at: &recorded_at_text,
-        description: &transaction.description,
-        metadata: &transaction.metadata,
-        reverses,
-        postings: posting_rows
-            .iter()
-            .map(|p| {
-                (
-                    p.from_account_id.as_str(),
-                    p.to_account_id.as_str(),
-                    p.amount,
-                    p.currency.as_str(),
-                )
-            })
-            .collect(),
-        previous_hash: &head.last_hash,
-    }
-    .hash();
     let row = TransactionRow {
         id: id.clone(),
         project_id: project_id.to_owned(),
@@ -161,7 +168,11 @@ pub fn post(
         metadata: transaction.metadata.clone(),
         reverses_id: reverses.map(str::to_owned),
         previous_hash: head.last_hash.clone(),
-        hash,
+        hash: String::new(),
+    };
+    let row = TransactionRow {
+        hash: chain_hash(&row, &posting_rows),
+        ..row
     };
     diesel::insert_into(transactions::table)
         .values((

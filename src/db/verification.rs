@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
+use super::DbConnection;
 use super::schema::{accounts, postings, projects, transactions};
 use super::transactions::{PostingRow, TransactionRow};
-use super::{DbConnection, format_timestamp};
-use crate::domain::hash::{GENESIS_HASH, HashedTransaction};
+use crate::domain::hash::GENESIS_HASH;
 
 /// Transactions read per query.
 const PAGE: i64 = 1_000;
@@ -223,32 +223,7 @@ fn check_transaction(
             "the transaction does not follow the previous one's hash".to_owned(),
         ));
     }
-    let effective_date = row.effective_date.to_string();
-    let recorded_at = format_timestamp(row.recorded_at);
-    let hash = HashedTransaction {
-        project_id: &row.project_id,
-        sequence: row.sequence,
-        id: &row.id,
-        kind: &row.kind,
-        effective_date: &effective_date,
-        recorded_at: &recorded_at,
-        description: &row.description,
-        metadata: &row.metadata,
-        reverses: row.reverses_id.as_deref(),
-        postings: postings
-            .iter()
-            .map(|p| {
-                (
-                    p.from_account_id.as_str(),
-                    p.to_account_id.as_str(),
-                    p.amount,
-                    p.currency.as_str(),
-                )
-            })
-            .collect(),
-        previous_hash,
-    }
-    .hash();
+    let hash = super::transactions::chain_hash(row, postings);
     if hash != row.hash {
         return Some(problem(
             "hash_mismatch",
