@@ -165,12 +165,7 @@ pub struct Movement {
 pub fn movements(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<Movement>> {
     let mut out = Vec::new();
     for into in [true, false] {
-        let query = postings::table.inner_join(transactions::table).into_boxed();
-        let query = if into {
-            query.filter(postings::to_account_id.eq(account_id.to_owned()))
-        } else {
-            query.filter(postings::from_account_id.eq(account_id.to_owned()))
-        };
+        let query = super::transactions::postings_on(account_id, into);
         let rows: Vec<(String, i64, Option<String>)> = query
             .select((
                 transactions::kind,

@@ -7,6 +7,9 @@ use diesel::prelude::*;
 
 use super::schema::{postings, transactions};
 use super::{DbConnection, accounts, projects};
+use diesel::dsl::{InnerJoin, IntoBoxed};
+
+use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
 use crate::domain::{NewTransaction, TransactionError};
 
@@ -352,6 +355,20 @@ pub fn last_sequence(conn: &mut DbConnection, project_id: &str) -> QueryResult<O
         .first(conn)
 }
 
+/// The postings into an account (`into`) or out of it, each joined with
+/// its transaction.
+pub fn postings_on(
+    account_id: &str,
+    into: bool,
+) -> IntoBoxed<'static, InnerJoin<postings::table, transactions::table>, MultiBackend> {
+    let query = postings::table.inner_join(transactions::table).into_boxed();
+    if into {
+        query.filter(postings::to_account_id.eq(account_id.to_owned()))
+    } else {
+        query.filter(postings::from_account_id.eq(account_id.to_owned()))
+    }
+}
+
 /// An account's balance from the postings effective before `date` (up to
 /// the snapshot `until_sequence`): money in minus money out. In 128 bits:
 /// what flowed in alone may pass the 64 bits a running balance fits in.
@@ -363,12 +380,7 @@ pub fn balance_before(
 ) -> QueryResult<i128> {
     let mut total: i128 = 0;
     for into in [true, false] {
-        let query = postings::table.inner_join(transactions::table).into_boxed();
-        let query = if into {
-            query.filter(postings::to_account_id.eq(account_id.to_owned()))
-        } else {
-            query.filter(postings::from_account_id.eq(account_id.to_owned()))
-        };
+        let query = postings_on(account_id, into);
         let amounts: Vec<i64> = query
             .filter(transactions::effective_date.lt(date))
             .filter(transactions::sequence.le(until_sequence))
