@@ -10,9 +10,11 @@ pub mod contribution;
 pub mod distribution;
 pub mod funds;
 pub mod hash;
+pub mod ids;
 pub mod licence;
 pub mod managed;
 pub mod money;
+pub mod project;
 pub mod reports;
 pub mod transaction;
 
