@@ -117,6 +117,17 @@ fn the_http_support_holds_no_handler() {
 }
 
 #[test]
+fn the_http_support_knows_no_handler_module() {
+    // routes/ stands on http/, never the other way round: no cycle.
+    let found = violations("http", &["routes"]);
+    assert!(
+        found.is_empty(),
+        "http/ must not use routes/:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn operations_know_no_http() {
     let found = violations(
         "ops",
