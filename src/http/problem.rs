@@ -228,28 +228,10 @@ pub enum ApiError {
     InvitationExists(String),
     #[error("a project keeps at least one owner")]
     LastOwner,
-    #[error(
-        "a rate for this scope already starts on this date; rates are never edited, add one from another date"
-    )]
-    RateExists,
-    #[error(
-        "no valuation rate applies to this contribution on its date, and the project does not accept unvalued contributions"
-    )]
-    NoApplicableRate,
-    #[error("nobody reviews a contribution they made or recorded")]
-    SelfReview,
-    #[error("this contribution has already been decided ({0})")]
-    ContributionDecided(String),
-    #[error("you have already reviewed this contribution")]
-    AlreadyReviewed,
     #[error("this contribution is already corrected by contribution {0}")]
     AlreadyCorrected(String),
-    #[error("a grant with the reference `{0}` is already recorded in this project")]
-    DuplicateReference(String),
-    #[error("`{0}` is not one of the project's expense categories")]
-    UnknownCategory(String),
-    #[error("this grant's money is restricted to: {0}")]
-    RestrictedPurpose(String),
+    #[error(transparent)]
+    Refused(crate::ops::Refusal),
     #[error("an expense category named `{0}` already exists")]
     CategoryExists(String),
     #[error("this distribution run is {0}, so it cannot {1}")]
@@ -342,15 +324,20 @@ impl ApiError {
             ApiError::MemberExists(_) => C::MemberExists,
             ApiError::InvitationExists(_) => C::InvitationExists,
             ApiError::LastOwner => C::LastOwner,
-            ApiError::RateExists => C::RateExists,
-            ApiError::NoApplicableRate => C::NoApplicableRate,
-            ApiError::SelfReview => C::SelfReview,
-            ApiError::ContributionDecided(_) => C::ContributionDecided,
-            ApiError::AlreadyReviewed => C::AlreadyReviewed,
+            ApiError::Refused(refusal) => {
+                use crate::ops::Refusal as R;
+                match refusal {
+                    R::RateExists => C::RateExists,
+                    R::NoApplicableRate => C::NoApplicableRate,
+                    R::SelfReview => C::SelfReview,
+                    R::ContributionDecided(_) => C::ContributionDecided,
+                    R::AlreadyReviewed => C::AlreadyReviewed,
+                    R::DuplicateReference(_) => C::DuplicateReference,
+                    R::UnknownCategory(_) => C::UnknownCategory,
+                    R::RestrictedPurpose(_) => C::RestrictedPurpose,
+                }
+            }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,
-            ApiError::DuplicateReference(_) => C::DuplicateReference,
-            ApiError::UnknownCategory(_) => C::UnknownCategory,
-            ApiError::RestrictedPurpose(_) => C::RestrictedPurpose,
             ApiError::CategoryExists(_) => C::CategoryExists,
             ApiError::DistributionState(..) => C::DistributionState,
             ApiError::SelfApproval => C::SelfApproval,
@@ -568,14 +555,7 @@ impl From<crate::ops::Error> for ApiError {
             }),
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),
-            Error::NoApplicableRate => ApiError::NoApplicableRate,
-            Error::RateExists => ApiError::RateExists,
-            Error::SelfReview => ApiError::SelfReview,
-            Error::ContributionDecided(status) => ApiError::ContributionDecided(status),
-            Error::AlreadyReviewed => ApiError::AlreadyReviewed,
-            Error::DuplicateReference(reference) => ApiError::DuplicateReference(reference),
-            Error::UnknownCategory(category) => ApiError::UnknownCategory(category),
-            Error::RestrictedPurpose(purpose) => ApiError::RestrictedPurpose(purpose),
+            Error::Refused(refusal) => ApiError::Refused(refusal),
             Error::Ledger(rule) => ApiError::Ledger(rule),
             Error::RunState(state) => state.into(),
             Error::Approval(approval) => approval.into(),

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Error, FieldProblem, Missing};
+use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::contributions::{ContributionRow, ReviewRow};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
@@ -217,7 +217,7 @@ fn valuation(
         return if project.allow_unvalued != 0 {
             Ok(None)
         } else {
-            Err(Error::NoApplicableRate)
+            Err(Error::Refused(Refusal::NoApplicableRate))
         };
     };
     let rate = rows
@@ -261,14 +261,14 @@ pub fn review(
     let row = db::contributions::find(conn, &project.id, id)?
         .ok_or(Error::NotFound(Missing::Contribution))?;
     if row.agent_id == reviewer || row.recorded_by == reviewer {
-        return Err(Error::SelfReview);
+        return Err(Error::Refused(Refusal::SelfReview));
     }
     if row.status != ContributionStatus::Pending.as_str() {
-        return Err(Error::ContributionDecided(row.status));
+        return Err(Error::Refused(Refusal::ContributionDecided(row.status)));
     }
     let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
     if earlier.iter().any(|r| r.reviewer_id == reviewer) {
-        return Err(Error::AlreadyReviewed);
+        return Err(Error::Refused(Refusal::AlreadyReviewed));
     }
     db::contributions::insert_review(
         conn,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{Error, FieldProblem};
+use super::{Error, FieldProblem, Refusal};
 use crate::db::accounts::AccountRow;
 use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow};
 use crate::db::projects::ProjectRow;
@@ -59,7 +59,7 @@ pub fn receive_grant(
     };
     let reference = grant.reference.clone();
     if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {
-        return Err(Error::DuplicateReference(reference));
+        return Err(Error::Refused(Refusal::DuplicateReference(reference)));
     }
     let unit = db::projects::ensure_unit(conn, &unit)?;
     let funder_account = managed::funder(&funder.id).map_err(Error::corrupt)?;
@@ -74,7 +74,7 @@ pub fn receive_grant(
                 )
             })?;
             if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
-                return Err(Error::DuplicateReference(reference));
+                return Err(Error::Refused(Refusal::DuplicateReference(reference)));
             }
             name
         }
@@ -149,7 +149,7 @@ pub fn record_expense(
     };
     let category = expense.category.clone();
     if db::funds::category(conn, &project.id, &category)?.is_none() {
-        return Err(Error::UnknownCategory(category));
+        return Err(Error::Refused(Refusal::UnknownCategory(category)));
     }
     let grant = match &expense.grant {
         Some(id) => Some(
@@ -166,11 +166,11 @@ pub fn record_expense(
                 .filter(|c| !c.is_empty())
                 .collect();
             if !eligible.is_empty() && !eligible.contains(&category.as_str()) {
-                return Err(Error::RestrictedPurpose(format!(
+                return Err(Error::Refused(Refusal::RestrictedPurpose(format!(
                     "{} (categories {})",
                     grant.restriction.clone().unwrap_or_default(),
                     eligible.join(", ")
-                )));
+                ))));
             }
             AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?
         }

@@ -58,21 +58,19 @@ impl Missing {
     }
 }
 
-/// Why an operation did nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("the request has invalid fields")]
-    Invalid(Vec<FieldProblem>),
-    #[error("{} not found", .0.name())]
-    NotFound(Missing),
-    #[error("agent {0} does not exist")]
-    UnknownAgent(String),
-    #[error("this contribution is already corrected by contribution {0}")]
-    AlreadyCorrected(String),
-    #[error("no valuation rate applies to this contribution on its date")]
-    NoApplicableRate,
-    #[error("a rate for this scope already starts on this date")]
+/// A use case's refusal that is about no one field: what was asked cannot
+/// be done in the state things are in. The messages are the ones clients
+/// read; the problem code of each is declared in `http/codes.rs`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "a rate for this scope already starts on this date; rates are never edited, add one from another date"
+    )]
     RateExists,
+    #[error(
+        "no valuation rate applies to this contribution on its date, and the project does not accept unvalued contributions"
+    )]
+    NoApplicableRate,
     #[error("nobody reviews a contribution they made or recorded")]
     SelfReview,
     #[error("this contribution has already been decided ({0})")]
@@ -85,6 +83,21 @@ pub enum Error {
     UnknownCategory(String),
     #[error("this grant's money is restricted to: {0}")]
     RestrictedPurpose(String),
+}
+
+/// Why an operation did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldProblem>),
+    #[error("{} not found", .0.name())]
+    NotFound(Missing),
+    #[error("agent {0} does not exist")]
+    UnknownAgent(String),
+    #[error("this contribution is already corrected by contribution {0}")]
+    AlreadyCorrected(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Ledger(#[from] TransactionError),
     #[error(transparent)]

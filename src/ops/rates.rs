@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Error, FieldProblem};
+use super::{Error, FieldProblem, Refusal};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
@@ -81,7 +81,7 @@ pub fn add_rate(
         created_at: db::now(),
     };
     if !db::rates::insert_unique(conn, &row)? {
-        return Err(Error::RateExists);
+        return Err(Error::Refused(Refusal::RateExists));
     }
     Ok(row)
 }

@@ -304,7 +304,7 @@ fn prepare_row(
             let error = ApiError::from(error);
             Err(cell("agent", FieldCode::UnknownAgent, error.to_string()))
         }
-        Err(error @ ops::Error::NoApplicableRate) => {
+        Err(error @ ops::Error::Refused(ops::Refusal::NoApplicableRate)) => {
             let error = ApiError::from(error);
             Err(cell("kind", FieldCode::NoApplicableRate, error.to_string()))
         }
