@@ -150,6 +150,10 @@ impl ProjectPage {
     }
 }
 
+/// A storage query of a project's rows: `(project id, after, limit)`.
+pub type ProjectRows<R> =
+    fn(&mut DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<R>>;
+
 /// The units every amount of a response is formatted with, by code.
 pub type Units = std::collections::HashMap<String, crate::domain::Unit>;
 
@@ -160,7 +164,7 @@ impl ProjectPage {
     pub async fn list<R: Send + 'static, T: Send + 'static>(
         self,
         action: Action,
-        fetch: fn(&mut DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<R>>,
+        fetch: ProjectRows<R>,
         item: fn(&Units, R) -> T,
         sort_key: fn(&T) -> &str,
     ) -> Result<(Vec<T>, Option<String>), ApiError> {
