@@ -131,12 +131,12 @@ mod tests {
 
     #[test]
     fn an_id_reads_as_its_text() {
-        let id = GrantId::parse("0190f4a0-0000-7000-8000-000000000000").unwrap();
+        let id = GrantId::parse("0190f4a0-0000-7000-8000-000000000000").expect("a valid id");
         let text: &str = &id;
         assert_eq!(text, "0190f4a0-0000-7000-8000-000000000000");
         assert_eq!(id, "0190f4a0-0000-7000-8000-000000000000");
         assert_eq!(
-            serde_json::to_string(&id).unwrap(),
+            serde_json::to_string(&id).expect("serialised"),
             "\"0190f4a0-0000-7000-8000-000000000000\""
         );
     }
