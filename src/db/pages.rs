@@ -258,7 +258,7 @@ impl ContributionReader {
             if !self.rates.contains_key(rate_id)
                 && let Some(rate) = db::rates::find(conn, rate_id)?
             {
-                let (amount, currency, per) = (rate.rate, rate.currency, rate.per);
+                let (amount, currency, per) = (rate.rate, rate.currency, rate.per.into());
                 let (method, source) = (rate.method, rate.source);
                 let applied = AppliedRate {
                     amount,

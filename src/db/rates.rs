@@ -5,20 +5,23 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::rates;
+use crate::domain::contribution::{ContributionKind, QuantityUnit};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rates)]
 pub struct RateRow {
     pub id: String,
     pub project_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: ContributionKind,
     /// Empty when the rate applies to every skill.
     pub skill: String,
     /// Empty when the rate applies to every equipment item.
     pub equipment: String,
     /// Empty when the rate applies to every agent.
     pub agent_id: String,
-    pub per: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub per: QuantityUnit,
     pub effective_from: NaiveDate,
     pub rate: i64,
     pub currency: String,
@@ -30,7 +33,7 @@ pub struct RateRow {
 
 pub fn insert(conn: &mut DbConnection, row: &RateRow) -> QueryResult<()> {
     diesel::insert_into(rates::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -54,11 +57,11 @@ pub fn insert_unique(conn: &mut DbConnection, row: &RateRow) -> QueryResult<bool
 pub fn find_same_scope(conn: &mut DbConnection, row: &RateRow) -> QueryResult<Option<RateRow>> {
     rates::table
         .filter(rates::project_id.eq(&row.project_id))
-        .filter(rates::kind.eq(&row.kind))
+        .filter(rates::kind.eq(row.kind.as_str()))
         .filter(rates::skill.eq(&row.skill))
         .filter(rates::equipment.eq(&row.equipment))
         .filter(rates::agent_id.eq(&row.agent_id))
-        .filter(rates::per.eq(&row.per))
+        .filter(rates::per.eq(row.per.as_str()))
         .filter(rates::effective_from.eq(row.effective_from))
         .select(RateRow::as_select())
         .first(conn)

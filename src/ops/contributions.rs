@@ -202,13 +202,11 @@ fn valuation(
         .map(|row| {
             Ok(RateCandidate {
                 id: row.id.clone(),
-                kind: ContributionKind::parse(&row.kind)
-                    .ok_or_else(|| Error::corrupt(format!("rate kind `{}`", row.kind)))?,
+                kind: row.kind,
                 skill: Some(row.skill.clone()).filter(|s| !s.is_empty()),
                 equipment: Some(row.equipment.clone()).filter(|s| !s.is_empty()),
                 agent: Some(row.agent_id.clone()).filter(|s| !s.is_empty()),
-                per: QuantityUnit::parse(&row.per)
-                    .ok_or_else(|| Error::corrupt(format!("rate unit `{}`", row.per)))?,
+                per: row.per,
                 effective_from: row.effective_from,
             })
         })

@@ -67,11 +67,11 @@ pub fn add_rate(
     let row = RateRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.clone(),
-        kind: rate.kind.as_str().to_owned(),
+        kind: rate.kind,
         skill: rate.skill.clone().unwrap_or_default(),
         equipment: rate.equipment.clone().unwrap_or_default(),
         agent_id: rate.agent.clone().unwrap_or_default(),
-        per: rate.per.as_str().to_owned(),
+        per: rate.per,
         effective_from,
         rate: amount.minor(),
         currency: currency.code().to_owned(),

@@ -155,14 +155,10 @@ fn non_empty(text: &str) -> Option<String> {
     Some(text.to_owned()).filter(|t| !t.is_empty())
 }
 
-/// The response shape of a rate; a kind or unit the service never writes
-/// is a logged 500, never a default.
+/// The response shape of a rate (its kind and unit were typed as storage
+/// read them: a value the service never writes is a logged 500 there).
 pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Result<Rate, ApiError> {
-    let unreadable = |what: &str, value: &str| {
-        ApiError::internal(format!("stored data is unreadable: rate {what} `{value}`"))
-    };
-    let kind = ContributionKind::parse(&row.kind).ok_or_else(|| unreadable("kind", &row.kind))?;
-    let per = QuantityUnit::parse(&row.per).ok_or_else(|| unreadable("unit", &row.per))?;
+    let (kind, per) = (row.kind, row.per);
     Ok(Rate {
         kind: kind.into(),
         skill: non_empty(&row.skill),
