@@ -278,3 +278,52 @@ impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
         })
     }
 }
+
+/// A page whose `limit` and cursor are checked, for a list with filters of
+/// its own: the handler checks them after the page (the order lists always
+/// checked in) and before [`CheckedPage::read`] reads.
+pub struct CheckedPage<A> {
+    pub call: ProjectCall,
+    pub limit: i64,
+    /// The decoded cursor: where the page starts.
+    pub after: A,
+}
+
+impl ProjectPage {
+    /// Checks `limit` and decodes the cursor with `decode` (a list sorted by
+    /// number decodes with `decode_number_cursor`), reading nothing yet.
+    pub fn check<A>(
+        self,
+        decode: impl FnOnce(Option<&str>) -> Result<A, ApiError>,
+    ) -> Result<CheckedPage<A>, ApiError> {
+        let limit = page_size(self.limit)?;
+        let after = decode(self.cursor.as_deref())?;
+        Ok(CheckedPage {
+            call: self.call,
+            limit,
+            after,
+        })
+    }
+}
+
+impl<A: Send + 'static> CheckedPage<A> {
+    /// Authorizes `action`, then reads with `fetch` the page after the
+    /// cursor and sets the next cursor from `sort_key`.
+    pub async fn read<R: Send + 'static>(
+        self,
+        action: Action,
+        fetch: impl FnOnce(&mut DbConnection, &ProjectRow, A, i64) -> Result<Vec<R>, ApiError>
+        + Send
+        + 'static,
+        sort_key: impl Fn(&R) -> String,
+    ) -> Result<Page<R>, ApiError> {
+        let CheckedPage { call, limit, after } = self;
+        let rows = call
+            .read(action, move |conn, _, project| {
+                fetch(conn, project, after, limit)
+            })
+            .await?;
+        let next_cursor = next_cursor(&rows, limit, sort_key);
+        Ok(Page { rows, next_cursor })
+    }
+}

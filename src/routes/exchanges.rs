@@ -2,24 +2,22 @@
 //! transaction with two legs through exchange accounts, with the rate and
 //! its source recorded. Balances never add different currencies.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, post};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::ProjectWrite;
 use super::codes::FieldCode;
 use super::dto::{Transaction, to_transaction};
-use super::extract::{IdempotencyKey, JsonBody, parse_date};
+use super::extract::parse_date;
 use super::funds;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
-use super::write::{self, Reply};
-use crate::auth::Authenticated;
+use super::write::Reply;
 use crate::domain::access::Action;
 use crate::ops::funds::NewExchange;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_exchange);
@@ -71,25 +69,15 @@ pub struct CreateExchangeRequest {
 )]
 #[post("/projects/{project_id}/exchanges")]
 pub async fn create_exchange(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateExchangeRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
+    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
-    let date = parse_date("date", &request.date)
+    let date = parse_date("date", &body.date)
         .map_err(|e| errors.push(e))
         .ok();
-    let source = funds::text(
-        "source",
-        &request.source,
-        EXCHANGE_SOURCE_LENGTH_MAX,
-        &mut errors,
-    );
-    if request.sell.currency == request.buy.currency {
+    let source = funds::text("source", &body.source, EXCHANGE_SOURCE_LENGTH_MAX, &mut errors);
+    if body.sell.currency == body.buy.currency {
         errors.push(FieldError::new(
             "buy.currency",
             FieldCode::SameCurrency,
@@ -97,25 +85,15 @@ pub async fn create_exchange(
         ));
     }
     let exchange = NewExchange {
-        sell: (request.sell.amount, request.sell.currency),
-        buy: (request.buy.amount, request.buy.currency),
+        sell: (body.sell.amount, body.sell.currency),
+        buy: (body.buy.amount, body.buy.currency),
         date,
         source,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (_, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let record = ops::funds::record_exchange(conn, &project, &exchange)?;
-            Reply::created(&to_transaction(&super::stored_units(conn)?, record))
-        },
-    )
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        let record = ops::funds::record_exchange(conn, project, &exchange)?;
+        Reply::created(&to_transaction(&super::stored_units(conn)?, record))
+    })
     .await
 }

@@ -7,25 +7,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
-};
+use super::extract::parse_date;
 use super::funds;
+use super::limits::check_length;
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
-use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::problem::{ApiError, Problem};
+use super::write::Reply;
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::ops::funds::NewExpense;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Longest supplier, description or receipt URI, in characters.
 pub const EXPENSE_TEXT_LENGTH_MAX: usize = 1_000;
@@ -107,10 +103,7 @@ pub struct ExpensePage {
     pub next_cursor: Option<String>,
 }
 
-fn to_expense(
-    units: &std::collections::HashMap<String, crate::domain::Unit>,
-    row: ExpenseRow,
-) -> Expense {
+fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
     Expense {
         amount: super::format_minor(units, &row.currency, row.amount),
         date: row.date.to_string(),
@@ -140,63 +133,50 @@ fn to_expense(
 )]
 #[post("/projects/{project_id}/expense-categories")]
 pub async fn create_expense_category(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<ExpenseCategory>,
-    key: IdempotencyKey,
+    write: ProjectWrite<ExpenseCategory>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
+    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
-    let name = funds::segment("name", &request.name, &mut errors);
-    let funder_category = request.funder_category.trim().to_owned();
-    if funder_category.chars().count() > FUNDER_CATEGORY_LENGTH_MAX {
-        errors.push(FieldError::new(
-            "funder_category",
-            FieldCode::TooLong,
-            format!("at most {FUNDER_CATEGORY_LENGTH_MAX} characters"),
-        ));
-    }
+    let name = funds::segment("name", &body.name, &mut errors);
+    let funder_category = body.funder_category.trim().to_owned();
+    check_length(
+        "funder_category",
+        &funder_category,
+        FUNDER_CATEGORY_LENGTH_MAX,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (_, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            db::projects::lock(conn, &project.id)?;
-            if db::funds::category(conn, &project.id, &name)?.is_some() {
-                return Err(ApiError::CategoryExists(name));
-            }
-            if db::funds::categories(conn, &project.id)?.len() >= CATEGORIES_PER_PROJECT_MAX {
-                return Err(ApiError::field(
-                    "name",
-                    FieldCode::TooManyCategories,
-                    format!("at most {CATEGORIES_PER_PROJECT_MAX} categories"),
-                ));
-            }
-            db::funds::insert_category(
-                conn,
-                &CategoryRow {
-                    project_id: project.id,
-                    name: name.clone(),
-                    funder_category: funder_category.clone(),
-                    created_at: db::now(),
-                },
-            )?;
-            Reply::created(&ExpenseCategory {
-                name,
-                funder_category,
-            })
-        },
-    )
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        db::projects::lock(conn, &project.id)?;
+        if db::funds::category(conn, &project.id, &name)?.is_some() {
+            return Err(ApiError::CategoryExists(name));
+        }
+        if db::funds::categories(conn, &project.id)?.len() >= CATEGORIES_PER_PROJECT_MAX {
+            return Err(ApiError::field(
+                "name",
+                FieldCode::TooManyCategories,
+                format!("at most {CATEGORIES_PER_PROJECT_MAX} categories"),
+            ));
+        }
+        let row = CategoryRow {
+            project_id: project.id.clone(),
+            name,
+            funder_category,
+            created_at: db::now(),
+        };
+        db::funds::insert_category(conn, &row)?;
+        Reply::created(&to_category(row))
+    })
     .await
+}
+
+fn to_category(row: CategoryRow) -> ExpenseCategory {
+    ExpenseCategory {
+        name: row.name,
+        funder_category: row.funder_category,
+    }
 }
 
 /// List a project's expense categories (at most 200), by name.
@@ -209,25 +189,15 @@ pub async fn create_expense_category(
 )]
 #[get("/projects/{project_id}/expense-categories")]
 pub async fn list_expense_categories(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
 ) -> Result<web::Json<ExpenseCategoryList>, ApiError> {
-    let project_id = path.into_inner();
-    let rows = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        Ok(db::funds::categories(conn, &project_id)?)
-    })
-    .await?;
-    Ok(web::Json(ExpenseCategoryList {
-        items: rows
-            .into_iter()
-            .map(|row| ExpenseCategory {
-                name: row.name,
-                funder_category: row.funder_category,
-            })
-            .collect(),
-    }))
+    let rows = call
+        .read(Action::ReadLedger, |conn, _, project| {
+            Ok(db::funds::categories(conn, &project.id)?)
+        })
+        .await?;
+    let items = rows.into_iter().map(to_category).collect();
+    Ok(web::Json(ExpenseCategoryList { items }))
 }
 
 /// Record an expense paid from a pool (owners and treasurers). A grant's
@@ -244,32 +214,18 @@ pub async fn list_expense_categories(
 )]
 #[post("/projects/{project_id}/expenses")]
 pub async fn create_expense(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateExpenseRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateExpenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    if let Some(grant) = &body.value.grant {
+    let ProjectWrite { body, call } = write;
+    if let Some(grant) = &body.grant {
         super::limits::check_id("grant", grant)?;
     }
-    let expense = parse_expense(&body.value);
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let row = ops::funds::record_expense(conn, &project, &recorder, &expense)?;
-            Reply::created(&to_expense(&super::stored_units(conn)?, row))
-        },
-    )
+    let expense = parse_expense(&body);
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::funds::record_expense(conn, project, &recorder, &expense)?;
+        Reply::created(&to_expense(&super::stored_units(conn)?, row))
+    })
     .await
 }
 
@@ -286,19 +242,18 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
         &mut errors,
     );
     let description = request.description.trim().to_owned();
-    if description.chars().count() > EXPENSE_TEXT_LENGTH_MAX {
-        errors.push(FieldError::new(
-            "description",
-            FieldCode::TooLong,
-            format!("at most {EXPENSE_TEXT_LENGTH_MAX} characters"),
-        ));
-    }
+    check_length(
+        "description",
+        &description,
+        EXPENSE_TEXT_LENGTH_MAX,
+        &mut errors,
+    );
     let receipt_uri = request
         .receipt_uri
         .as_deref()
         .map(|uri| funds::text("receipt_uri", uri, EXPENSE_TEXT_LENGTH_MAX, &mut errors));
     let category = request.category.trim().to_owned();
-    super::limits::check_length(
+    check_length(
         "category",
         &category,
         funds::SEGMENT_LENGTH_MAX,
@@ -327,29 +282,14 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     )
 )]
 #[get("/projects/{project_id}/expenses")]
-pub async fn list_expenses(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<ExpensePage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let (units, rows) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        Ok((
-            super::stored_units(conn)?,
-            db::funds::list_expenses(conn, &project_id, after.as_deref(), limit)?,
-        ))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
-    Ok(web::Json(ExpensePage {
-        items: rows
-            .into_iter()
-            .map(|row| to_expense(&units, row))
-            .collect(),
-        next_cursor,
-    }))
+pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, ApiError> {
+    let (items, next_cursor) = page
+        .list(
+            Action::ReadLedger,
+            db::funds::list_expenses,
+            to_expense,
+            |e| &e.id,
+        )
+        .await?;
+    Ok(web::Json(ExpensePage { items, next_cursor }))
 }
