@@ -6,19 +6,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, decode_cursor};
+use super::limits::{UNIT_CODE_LENGTH_MAX, check_query};
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
 use crate::db::accounts::AccountRow;
 use crate::db::{self, OnDuplicate};
+use crate::domain::AccountName;
 use crate::domain::access::Action;
-use crate::domain::{AccountName, Unit};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
@@ -89,7 +87,7 @@ pub struct AccountQuery {
     pub currency: Option<String>,
 }
 
-fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) -> Account {
+fn to_account(units: &Units, row: AccountRow) -> Account {
     Account {
         balance: super::format_minor(units, &row.currency, row.balance),
         id: row.id,
@@ -113,49 +111,33 @@ fn to_account(units: &std::collections::HashMap<String, Unit>, row: AccountRow) 
 )]
 #[post("/projects/{project_id}/accounts")]
 pub async fn create_account(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateAccountRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
+    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
-    let name = AccountName::parse(&request.name)
+    let name = AccountName::parse(&body.name)
         .map_err(|e| errors.push(FieldError::new("name", FieldCode::InvalidAccountName, e)))
         .ok();
-    let code = request.currency;
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let project =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
-            let units = super::stored_units(conn)?;
-            let unit = super::resolve_unit(&units, &code)
-                .map_err(|e| {
-                    errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e))
-                })
-                .ok();
-            let (Some(name), Some(unit), true) = (name, unit, errors.is_empty()) else {
-                return Err(ApiError::Validation(errors));
-            };
-            if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
-                return Err(ApiError::AccountExists(name.to_string()));
-            }
-            let unit = db::projects::ensure_unit(conn, &unit)?;
-            // A concurrent request may have created the same account first.
-            let row =
-                db::accounts::insert(conn, &project.id, &name, unit.code(), request.non_negative)
-                    .on_duplicate(|| ApiError::AccountExists(name.to_string()))?;
-            let units = super::stored_units(conn)?;
-            Reply::created(&to_account(&units, row))
-        },
-    )
+    let code = body.currency;
+    let non_negative = body.non_negative;
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        let units = super::stored_units(conn)?;
+        let unit = super::resolve_unit(&units, &code)
+            .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
+            .ok();
+        let (Some(name), Some(unit), true) = (name, unit, errors.is_empty()) else {
+            return Err(ApiError::Validation(errors));
+        };
+        if db::accounts::find(conn, &project.id, name.as_str())?.is_some() {
+            return Err(ApiError::AccountExists(name.to_string()));
+        }
+        let unit = db::projects::ensure_unit(conn, &unit)?;
+        // A concurrent request may have created the same account first.
+        let row = db::accounts::insert(conn, &project.id, &name, unit.code(), non_negative)
+            .on_duplicate(|| ApiError::AccountExists(name.to_string()))?;
+        let units = super::stored_units(conn)?;
+        Reply::created(&to_account(&units, row))
+    })
     .await
 }
 
@@ -170,40 +152,52 @@ pub async fn create_account(
 )]
 #[get("/projects/{project_id}/accounts")]
 pub async fn list_accounts(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<AccountPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::AccountName)?;
-    super::limits::check_query(
-        "currency",
-        query.currency.as_deref(),
-        super::limits::UNIT_CODE_LENGTH_MAX,
-    )?;
-    let currency = query.currency.clone();
-    let (units, rows) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+    let (items, next_cursor) =
+        accounts_page(call, query.into_inner(), to_account, |a| &a.name).await?;
+    Ok(web::Json(AccountPage { items, next_cursor }))
+}
+
+/// A page of a project's accounts by name (of one unit with `currency`),
+/// each made into `T` by `item`; `name` is the account's name in a `T`.
+async fn accounts_page<T: Send + 'static>(
+    call: ProjectCall,
+    query: AccountQuery,
+    item: fn(&Units, AccountRow) -> T,
+    name: fn(&T) -> &str,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let AccountQuery {
+        limit,
+        cursor,
+        currency,
+    } = query;
+    let page = ProjectPage {
+        call,
+        limit,
+        cursor,
+    };
+    let page = page.check(|cursor| decode_cursor(cursor, CursorKey::AccountName))?;
+    check_query("currency", currency.as_deref(), UNIT_CODE_LENGTH_MAX)?;
+    let fetch = move |conn: &mut db::DbConnection,
+                      project: &db::projects::ProjectRow,
+                      after: Option<String>,
+                      limit| {
         let rows = db::accounts::list(
             conn,
-            &project_id,
+            &project.id,
             currency.as_deref(),
             after.as_deref(),
             limit,
         )?;
-        Ok((super::stored_units(conn)?, rows))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.name.clone());
-    Ok(web::Json(AccountPage {
-        items: rows
-            .into_iter()
-            .map(|row| to_account(&units, row))
-            .collect(),
-        next_cursor,
-    }))
+        let units = super::stored_units(conn)?;
+        Ok(rows.into_iter().map(|row| item(&units, row)).collect())
+    };
+    let page = page
+        .read(Action::ReadLedger, fetch, |t| name(t).to_owned())
+        .await?;
+    Ok((page.rows, page.next_cursor))
 }
 
 /// Get one account and its balance.
@@ -220,19 +214,18 @@ pub async fn list_accounts(
 )]
 #[get("/projects/{project_id}/accounts/{account_name}")]
 pub async fn get_account(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Account>, ApiError> {
-    let (project_id, account_name) = path.into_inner();
-    let (units, row) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row = db::accounts::find(conn, &project_id, &account_name)?
-            .ok_or(ApiError::NotFound(Resource::Account))?;
-        Ok((super::stored_units(conn)?, row))
-    })
-    .await?;
-    Ok(web::Json(to_account(&units, row)))
+    let (_, account_name) = path.into_inner();
+    let account = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let row = db::accounts::find(conn, &project.id, &account_name)?
+                .ok_or(ApiError::NotFound(Resource::Account))?;
+            Ok(to_account(&super::stored_units(conn)?, row))
+        })
+        .await?;
+    Ok(web::Json(account))
 }
 
 /// Balances of a project's accounts, by account name.
@@ -246,42 +239,18 @@ pub async fn get_account(
 )]
 #[get("/projects/{project_id}/balances")]
 pub async fn list_balances(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<BalancePage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::AccountName)?;
-    super::limits::check_query(
-        "currency",
-        query.currency.as_deref(),
-        super::limits::UNIT_CODE_LENGTH_MAX,
-    )?;
-    let currency = query.currency.clone();
-    let (units, rows) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let rows = db::accounts::list(
-            conn,
-            &project_id,
-            currency.as_deref(),
-            after.as_deref(),
-            limit,
-        )?;
-        Ok((super::stored_units(conn)?, rows))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.name.clone());
-    Ok(web::Json(BalancePage {
-        items: rows
-            .into_iter()
-            .map(|row| Balance {
-                balance: super::format_minor(&units, &row.currency, row.balance),
-                account: row.name,
-                currency: row.currency,
-            })
-            .collect(),
-        next_cursor,
-    }))
+    let (items, next_cursor) =
+        accounts_page(call, query.into_inner(), to_balance, |b| &b.account).await?;
+    Ok(web::Json(BalancePage { items, next_cursor }))
+}
+
+fn to_balance(units: &Units, row: AccountRow) -> Balance {
+    Balance {
+        balance: super::format_minor(units, &row.currency, row.balance),
+        account: row.name,
+        currency: row.currency,
+    }
 }

@@ -76,7 +76,12 @@ pub async fn create_exchange(
     let date = parse_date("date", &body.date)
         .map_err(|e| errors.push(e))
         .ok();
-    let source = funds::text("source", &body.source, EXCHANGE_SOURCE_LENGTH_MAX, &mut errors);
+    let source = funds::text(
+        "source",
+        &body.source,
+        EXCHANGE_SOURCE_LENGTH_MAX,
+        &mut errors,
+    );
     if body.sell.currency == body.buy.currency {
         errors.push(FieldError::new(
             "buy.currency",

@@ -3,8 +3,6 @@
 //! pool, or, when restricted, into a pool of its own; its figures (received,
 //! spent, distributed, remaining) are read back from the ledger.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -12,27 +10,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
-};
+use super::extract::{CursorKey, parse_date};
 use super::funds;
 use super::limits;
 use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
 use crate::db::funds::GrantRow;
+use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::{TransactionKind, Unit};
 use crate::ops::funds::NewGrant;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Longest grant reference, in characters.
 pub const GRANT_REFERENCE_LENGTH_MAX: usize = 100;
@@ -145,11 +139,7 @@ pub struct GrantPage {
 }
 
 /// The grant as the API shows it, with its figures from the ledger.
-fn to_grant(
-    conn: &mut DbConnection,
-    units: &HashMap<String, Unit>,
-    row: GrantRow,
-) -> Result<Grant, ApiError> {
+fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Grant, ApiError> {
     let (figures, remaining, reversed_by) = ops::funds::figures(conn, &row)?;
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
@@ -200,31 +190,17 @@ fn to_grant(
 )]
 #[post("/projects/{project_id}/grants")]
 pub async fn create_grant(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateGrantRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateGrantRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    limits::check_id("funder", &body.value.funder)?;
-    let grant = parse_grant(&body.value);
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let row = ops::funds::receive_grant(conn, &project, &recorder, &grant)?;
-            let units = super::stored_units(conn)?;
-            Reply::created(&to_grant(conn, &units, row)?)
-        },
-    )
+    let ProjectWrite { body, call } = write;
+    limits::check_id("funder", &body.funder)?;
+    let grant = parse_grant(&body);
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::funds::receive_grant(conn, project, &recorder, &grant)?;
+        let units = super::stored_units(conn)?;
+        Reply::created(&to_grant(conn, &units, row)?)
+    })
     .await
 }
 
@@ -347,26 +323,21 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     )
 )]
 #[get("/projects/{project_id}/grants")]
-pub async fn list_grants(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<GrantPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let items = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiError> {
+    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
         let units = super::stored_units(conn)?;
-        let rows = db::funds::list_grants(conn, &project_id, after.as_deref(), limit)?;
+        let rows = db::funds::list_grants(conn, &project.id, after, limit)?;
         rows.into_iter()
             .map(|row| to_grant(conn, &units, row))
             .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
-    Ok(web::Json(GrantPage { items, next_cursor }))
+    };
+    let page = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |g| g.id.clone())
+        .await?;
+    Ok(web::Json(GrantPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Get one grant with its figures from the ledger.
@@ -383,18 +354,17 @@ pub async fn list_grants(
 )]
 #[get("/projects/{project_id}/grants/{grant_id}")]
 pub async fn get_grant(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Grant>, ApiError> {
-    let (project_id, grant_id) = path.into_inner();
-    let grant = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row = db::funds::grant(conn, &project_id, &grant_id)?
-            .ok_or(ApiError::NotFound(Resource::Grant))?;
-        let units = super::stored_units(conn)?;
-        to_grant(conn, &units, row)
-    })
-    .await?;
+    let (_, grant_id) = path.into_inner();
+    let grant = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let row = db::funds::grant(conn, &project.id, &grant_id)?
+                .ok_or(ApiError::NotFound(Resource::Grant))?;
+            let units = super::stored_units(conn)?;
+            to_grant(conn, &units, row)
+        })
+        .await?;
     Ok(web::Json(grant))
 }
