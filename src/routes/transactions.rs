@@ -3,22 +3,22 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
+
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
-use super::extract::{
-    IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size, parse_date,
-};
+use super::extract::{decode_number_cursor, parse_date};
+use super::limits::check_length;
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
+use crate::db::projects::ProjectRow;
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
@@ -27,7 +27,6 @@ use crate::domain::transaction::{
 };
 use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
 use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_transaction)
@@ -119,13 +118,12 @@ impl CreateTransactionRequest {
         let effective_date = parse_date("effective_date", &self.effective_date)
             .map_err(|e| errors.push(e))
             .ok();
-        if self.description.chars().count() > DESCRIPTION_LENGTH_MAX {
-            errors.push(FieldError::new(
-                "description",
-                FieldCode::TooLong,
-                format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
-            ));
-        }
+        check_length(
+            "description",
+            &self.description,
+            DESCRIPTION_LENGTH_MAX,
+            &mut errors,
+        );
         let metadata = serde_json::Value::Object(self.metadata.clone()).to_string();
         if metadata.len() > METADATA_BYTES_MAX {
             errors.push(FieldError::new(
@@ -234,28 +232,14 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
 )]
 #[post("/projects/{project_id}/transactions")]
 pub async fn create_transaction(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateTransactionRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateTransactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let project =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?.1;
-            let transaction = request.parse(&super::stored_units(conn)?)?;
-            let record = db::transactions::post(conn, &project.id, &transaction, None)?;
-            reply_with(conn, record)
-        },
-    )
+    let ProjectWrite { body, call } = write;
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        let transaction = body.parse(&super::stored_units(conn)?)?;
+        let record = db::transactions::post(conn, &project.id, &transaction, None)?;
+        reply_with(conn, record)
+    })
     .await
 }
 
@@ -271,22 +255,19 @@ pub async fn create_transaction(
 )]
 #[get("/projects/{project_id}/transactions")]
 pub async fn list_transactions(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<TransactionQuery>,
 ) -> Result<web::Json<TransactionPage>, ApiError> {
-    let project_id = path.into_inner();
     let query = query.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_number_cursor::<i64>(query.cursor.as_deref())?;
-    let date = |text: Option<&str>, field: &str| {
-        text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
-            .transpose()
+    let page = ProjectPage {
+        call,
+        limit: query.limit,
+        cursor: query.cursor,
     };
+    let page = page.check(decode_number_cursor::<i64>)?;
     let mut filter = TransactionFilter {
-        from: date(query.from.as_deref(), "from")?,
-        to: date(query.to.as_deref(), "to")?,
+        from: query_date("from", query.from.as_deref())?,
+        to: query_date("to", query.to.as_deref())?,
         account_id: None,
         kind: query
             .kind
@@ -299,26 +280,33 @@ pub async fn list_transactions(
         crate::domain::account::ACCOUNT_NAME_LENGTH_MAX,
     )?;
     let account = query.account;
-    let (units, records) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
+    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after, limit| {
         if let Some(account) = account {
-            match db::accounts::find(conn, &project_id, &account)? {
+            match db::accounts::find(conn, &project.id, &account)? {
                 Some(row) => filter.account_id = Some(row.id),
-                None => return Ok((HashMap::new(), Vec::new())),
+                None => return Ok(Vec::new()),
             }
         }
-        let records = db::transactions::list(conn, &project_id, &filter, after, limit)?;
-        Ok((super::stored_units(conn)?, records))
-    })
-    .await?;
-    let next_cursor = next_cursor(&records, limit, |r| r.row.sequence.to_string());
-    Ok(web::Json(TransactionPage {
-        items: records
+        let records = db::transactions::list(conn, &project.id, &filter, after, limit)?;
+        let units = super::stored_units(conn)?;
+        Ok(records
             .into_iter()
             .map(|r| to_transaction(&units, r))
-            .collect(),
-        next_cursor,
+            .collect())
+    };
+    let page = page
+        .read(Action::ReadLedger, fetch, |t| t.sequence.to_string())
+        .await?;
+    Ok(web::Json(TransactionPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
     }))
+}
+
+/// A date filter of a query (`YYYY-MM-DD`), if given (400 `invalid_query`).
+pub(crate) fn query_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
+        .transpose()
 }
 
 /// Get one transaction with its postings.
@@ -335,19 +323,18 @@ pub async fn list_transactions(
 )]
 #[get("/projects/{project_id}/transactions/{transaction_id}")]
 pub async fn get_transaction(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Transaction>, ApiError> {
-    let (project_id, transaction_id) = path.into_inner();
-    let (units, record) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let record = db::transactions::find(conn, &project_id, &transaction_id)?
-            .ok_or(ApiError::NotFound(Resource::Transaction))?;
-        Ok((super::stored_units(conn)?, record))
-    })
-    .await?;
-    Ok(web::Json(to_transaction(&units, record)))
+    let (_, transaction_id) = path.into_inner();
+    let transaction = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let record = db::transactions::find(conn, &project.id, &transaction_id)?
+                .ok_or(ApiError::NotFound(Resource::Transaction))?;
+            Ok(to_transaction(&super::stored_units(conn)?, record))
+        })
+        .await?;
+    Ok(web::Json(transaction))
 }
 
 /// Reverse a transaction: post its postings backwards, linked to it. A
@@ -369,59 +356,53 @@ pub async fn get_transaction(
 )]
 #[post("/projects/{project_id}/transactions/{transaction_id}/reversal")]
 pub async fn create_reversal(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: ProjectWrite<CreateReversalRequest>,
     path: web::Path<(String, String)>,
-    body: JsonBody<CreateReversalRequest>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, transaction_id) = path.into_inner();
-    let request = body.value;
-    let effective_date = request
+    let ProjectWrite { body, call } = write;
+    let (_, transaction_id) = path.into_inner();
+    let effective_date = body
         .effective_date
         .as_deref()
         .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
         .transpose()?;
-    let description = request.description.unwrap_or_default();
-    if description.chars().count() > DESCRIPTION_LENGTH_MAX {
-        return Err(ApiError::field(
-            "description",
-            FieldCode::TooLong,
-            format!("at most {DESCRIPTION_LENGTH_MAX} characters"),
-        ));
+    let description = body.description.unwrap_or_default();
+    let mut errors = Vec::new();
+    if !check_length(
+        "description",
+        &description,
+        DESCRIPTION_LENGTH_MAX,
+        &mut errors,
+    ) {
+        return Err(ApiError::Validation(errors));
     }
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            db::projects::lock(conn, &project_id)?;
-            let original = db::transactions::find(conn, &project_id, &transaction_id)?
-                .ok_or(ApiError::NotFound(Resource::Transaction))?;
-            let stored = StoredTransaction {
-                id: &original.row.id,
-                effective_date: original.row.effective_date,
-                is_reversal: original.row.reverses_id.is_some(),
-                reversed: original.reversed_by.is_some(),
-                postings: original
-                    .postings
-                    .iter()
-                    .map(|posting| StoredPosting {
-                        from: &posting.from,
-                        to: &posting.to,
-                        amount: posting.amount,
-                        unit: &posting.currency,
-                    })
-                    .collect(),
-            };
-            let reversal = reversal_of(&stored, effective_date, &description)?;
-            let record =
-                db::transactions::post(conn, &project_id, &reversal, Some(&original.row.id))?;
-            reply_with(conn, record)
-        },
-    )
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        db::projects::lock(conn, &project.id)?;
+        let original = db::transactions::find(conn, &project.id, &transaction_id)?
+            .ok_or(ApiError::NotFound(Resource::Transaction))?;
+        let reversal = reversal_of(&stored(&original), effective_date, &description)?;
+        let record = db::transactions::post(conn, &project.id, &reversal, Some(&original.row.id))?;
+        reply_with(conn, record)
+    })
     .await
+}
+
+/// A stored transaction as the domain reverses it.
+fn stored(record: &TransactionRecord) -> StoredTransaction<'_> {
+    StoredTransaction {
+        id: &record.row.id,
+        effective_date: record.row.effective_date,
+        is_reversal: record.row.reverses_id.is_some(),
+        reversed: record.reversed_by.is_some(),
+        postings: record
+            .postings
+            .iter()
+            .map(|posting| StoredPosting {
+                from: &posting.from,
+                to: &posting.to,
+                amount: posting.amount,
+                unit: &posting.currency,
+            })
+            .collect(),
+    }
 }

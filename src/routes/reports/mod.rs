@@ -10,8 +10,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::extract::parse_date;
 use super::problem::ApiError;
+use super::transactions::query_date;
 
 mod contributions;
 mod distributions;
@@ -57,13 +57,9 @@ pub struct Period {
 
 impl Period {
     pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
-        let date = |text: Option<&str>, field: &str| {
-            text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
-                .transpose()
-        };
         let period = Period {
-            from: date(from, "from")?,
-            to: date(to, "to")?,
+            from: query_date("from", from)?,
+            to: query_date("to", to)?,
         };
         if period.is_empty() {
             return Err(ApiError::InvalidQuery(
