@@ -9,17 +9,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
-};
+use super::extract::{CursorKey, parse_date};
 use super::limits;
 use super::openapi::{DistributionNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
 use super::write::{self, Idempotency, Reply};
-use crate::auth::{Authenticated, Credentials};
 use crate::db::distributions::Run;
 use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
@@ -30,7 +27,6 @@ use crate::domain::distribution::{
 };
 use crate::ops::distributions::{DraftRequest, RunView, Share, Source};
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_distribution)
@@ -228,6 +224,20 @@ impl From<ExplainedLine> for DistributionLine {
     }
 }
 
+/// The project's run `id` as the API shows it.
+pub fn find_distribution(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    id: &str,
+) -> Result<Distribution, ApiError> {
+    let run = db::distributions::run(conn, &project.id, id)?
+        .ok_or(ApiError::NotFound(Resource::Distribution))?;
+    Ok(to_distribution(
+        project,
+        ops::distributions::view(conn, run)?,
+    ))
+}
+
 /// The run `run` as a 201 reply.
 fn reply_with(conn: &mut DbConnection, project: &ProjectRow, run: Run) -> Result<Reply, ApiError> {
     Reply::created(&to_distribution(
@@ -307,15 +317,18 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
 )]
 #[post("/projects/{project_id}/distributions")]
 pub async fn create_distribution(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateDistributionRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateDistributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let version = body.value.rule_set_version;
-    let (draft, names) = parse_draft(&body.value);
+    let ProjectWrite { body, call } = write;
+    let WriteCall {
+        state,
+        credentials,
+        project_id,
+        key,
+        fingerprint,
+    } = call;
+    let version = body.rule_set_version;
+    let (draft, names) = parse_draft(&body);
     let scope = access::idempotency_scope(&credentials);
     let (committer, committed_project) = (credentials.clone(), project_id.clone());
     // Computed in a read snapshot, outside the writer; recorded in a short
@@ -323,7 +336,7 @@ pub async fn create_distribution(
     write::run_computed(
         &state,
         Some(project_id.clone()),
-        Idempotency::chosen(scope, key.0, body.fingerprint),
+        Idempotency::chosen(scope, key, fingerprint),
         move |conn| {
             let (_, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
@@ -356,30 +369,24 @@ pub async fn create_distribution(
 )]
 #[get("/projects/{project_id}/distributions")]
 pub async fn list_distributions(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    page: ProjectPage,
 ) -> Result<web::Json<DistributionPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let items = read(&state, move |conn| {
-        let (_, project) =
-            access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let runs = db::distributions::runs(conn, &project.id, after.as_deref(), limit)?;
+    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+        let runs = db::distributions::runs(conn, &project.id, after, limit)?;
         runs.into_iter()
             .map(|run| {
-                Ok(to_distribution(
-                    &project,
-                    ops::distributions::view(conn, run)?,
-                ))
+                let view = ops::distributions::view(conn, run)?;
+                Ok(to_distribution(project, view))
             })
             .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await?;
-    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
-    Ok(web::Json(DistributionPage { items, next_cursor }))
+    };
+    let page = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |d| d.id.clone())
+        .await?;
+    Ok(web::Json(DistributionPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Get one run with its lines and approvals.
@@ -396,22 +403,15 @@ pub async fn list_distributions(
 )]
 #[get("/projects/{project_id}/distributions/{distribution_id}")]
 pub async fn get_distribution(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Distribution>, ApiError> {
-    let (project_id, id) = path.into_inner();
-    let item = read(&state, move |conn| {
-        let (_, project) =
-            access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound(Resource::Distribution))?;
-        Ok(to_distribution(
-            &project,
-            ops::distributions::view(conn, run)?,
-        ))
-    })
-    .await?;
+    let (_, id) = path.into_inner();
+    let item = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            find_distribution(conn, project, &id)
+        })
+        .await?;
     Ok(web::Json(item))
 }
 
@@ -432,24 +432,12 @@ pub async fn get_distribution(
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/approvals")]
 pub async fn create_approval(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: ProjectWrite<NoBody>,
     path: web::Path<(String, String)>,
-    body: JsonBody<serde_json::Map<String, serde_json::Value>>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let change: RunChange =
         |conn, project, approver, id| ops::distributions::approve(conn, project, approver, id);
-    change_run(
-        &state,
-        credentials,
-        path.into_inner(),
-        body.fingerprint,
-        key,
-        Action::Review,
-        change,
-    )
-    .await
+    change_run(write.call, path, Action::Review, change).await
 }
 
 /// Execute an approved run: re-checks the pool and posts one atomic ledger
@@ -470,23 +458,11 @@ pub async fn create_approval(
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/execution")]
 pub async fn create_execution(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: ProjectWrite<NoBody>,
     path: web::Path<(String, String)>,
-    body: JsonBody<serde_json::Map<String, serde_json::Value>>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let change: RunChange = |conn, project, _, id| ops::distributions::execute(conn, project, id);
-    change_run(
-        &state,
-        credentials,
-        path.into_inner(),
-        body.fingerprint,
-        key,
-        Action::WriteLedger,
-        change,
-    )
-    .await
+    change_run(write.call, path, Action::WriteLedger, change).await
 }
 
 /// Cancel a draft or approved run; an executed one is corrected only by
@@ -506,52 +482,32 @@ pub async fn create_execution(
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/cancellation")]
 pub async fn create_cancellation(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: ProjectWrite<NoBody>,
     path: web::Path<(String, String)>,
-    body: JsonBody<serde_json::Map<String, serde_json::Value>>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let change: RunChange = |conn, project, _, id| ops::distributions::cancel(conn, project, id);
-    change_run(
-        &state,
-        credentials,
-        path.into_inner(),
-        body.fingerprint,
-        key,
-        Action::WriteLedger,
-        change,
-    )
-    .await
+    change_run(write.call, path, Action::WriteLedger, change).await
 }
 
 /// A change of a run's state, made by the caller (their agent id) on the run.
 type RunChange = fn(&mut DbConnection, &ProjectRow, &str, &str) -> Result<Run, ops::Error>;
 
-/// Makes `change` on run `id` through the write pipeline, if the caller may
-/// take `action` in the project, and answers with the run after it.
+/// The body of a run's state change: any JSON object, ignored.
+type NoBody = serde_json::Map<String, serde_json::Value>;
+
+/// Makes `change` on the path's run through the write pipeline, if the
+/// caller may take `action` in the project, and answers with the run after it.
 async fn change_run(
-    state: &web::Data<AppState>,
-    credentials: Credentials,
-    (project_id, id): (String, String),
-    fingerprint: String,
-    key: IdempotencyKey,
+    call: WriteCall,
+    path: web::Path<(String, String)>,
     action: Action,
     change: RunChange,
 ) -> Result<HttpResponse, ApiError> {
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        fingerprint,
-        move |conn| {
-            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
-            let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let run = change(conn, &project, &by, &id)?;
-            reply_with(conn, &project, run)
-        },
-    )
+    let (_, id) = path.into_inner();
+    call.run(action, move |conn, caller, project| {
+        let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let run = change(conn, project, &by, &id)?;
+        reply_with(conn, project, run)
+    })
     .await
 }

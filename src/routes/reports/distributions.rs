@@ -7,16 +7,12 @@ use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{DISTRIBUTION_COLUMNS, Period, csv_download, enum_text, file_name};
-use crate::auth::Credentials;
-use crate::db;
 use crate::domain::access::Action;
 use crate::domain::reports::distribution::{RunFacts, Share};
-use crate::http::access;
-use crate::http::codes::Resource;
+use crate::http::call::ProjectCall;
 use crate::http::openapi::DistributionNotFound;
 use crate::http::problem::ApiError;
-use crate::routes::distributions::to_distribution;
-use crate::state::AppState;
+use crate::routes::distributions::find_distribution;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_distribution_csv);
@@ -37,23 +33,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
 )]
 #[get("/projects/{project_id}/reports/distributions/{distribution_id}.csv")]
 pub async fn export_distribution_csv(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, id) = path.into_inner();
-    let (project, run) = crate::routes::read(&state, move |conn| {
-        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let run = db::distributions::run(conn, &project.id, &id)?
-            .ok_or(ApiError::NotFound(Resource::Distribution))?;
-        let run = to_distribution(&project, crate::ops::distributions::view(conn, run)?);
-        Ok((project, run))
-    })
-    .await?;
+    let (_, id) = path.into_inner();
+    let db = call.state.db.clone();
+    let (project, run) = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            Ok((project.clone(), find_distribution(conn, project, &id)?))
+        })
+        .await?;
     let period = Period::parse(Some(&run.period_from), Some(&run.period_to))?;
     let name = file_name(&project.name, "distribution", &period, "csv");
     Ok(csv_download(
-        state.db.clone(),
+        db,
         &name,
         &DISTRIBUTION_COLUMNS,
         move |_, out| {
