@@ -10,22 +10,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
-use super::extract::{IdempotencyKey, JsonBody, decode_number_cursor, next_cursor, page_size};
+use super::extract::decode_number_cursor;
 use super::limits;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
 use crate::db::distributions::{RuleSetRow, StoredRuleSet};
+use crate::db::projects::ProjectRow;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rule_set)
@@ -350,53 +348,39 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
 )]
 #[post("/projects/{project_id}/rule-sets")]
 pub async fn create_rule_set(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateRuleSetRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateRuleSetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    let rules = request.parse()?;
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
-            let scale = super::stored_units(conn)?
-                .get(&project.currency)
-                .map_or(2, crate::domain::Unit::scale);
-            let accounts: Vec<String> = db::accounts::list(conn, &project.id, None, None, 10_000)?
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            rules
-                .validate(scale, |name| accounts.iter().any(|a| a == name))
-                .map_err(|errors| {
-                    ApiError::Validation(
-                        errors
-                            .into_iter()
-                            .map(|e| FieldError::new(e.field, FieldCode::InvalidRuleSet, e.reason))
-                            .collect(),
-                    )
-                })?;
-            db::projects::lock(conn, &project.id)?;
-            let row = RuleSetRow {
-                project_id: project.id.clone(),
-                version: db::distributions::latest_version(conn, &project.id)? + 1,
-                definition: stored(&request)?.to_json()?,
-                created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
-                created_at: db::now(),
-            };
-            db::distributions::insert_rule_set(conn, &row)?;
-            Reply::created(&to_version(row)?)
-        },
-    )
+    let ProjectWrite { body, call } = write;
+    let rules = body.parse()?;
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let scale = super::stored_units(conn)?
+            .get(&project.currency)
+            .map_or(2, crate::domain::Unit::scale);
+        let accounts: Vec<String> = db::accounts::list(conn, &project.id, None, None, 10_000)?
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        rules
+            .validate(scale, |name| accounts.iter().any(|a| a == name))
+            .map_err(|errors| {
+                ApiError::Validation(
+                    errors
+                        .into_iter()
+                        .map(|e| FieldError::new(e.field, FieldCode::InvalidRuleSet, e.reason))
+                        .collect(),
+                )
+            })?;
+        db::projects::lock(conn, &project.id)?;
+        let row = RuleSetRow {
+            project_id: project.id.clone(),
+            version: db::distributions::latest_version(conn, &project.id)? + 1,
+            definition: stored(&body)?.to_json()?,
+            created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
+            created_at: db::now(),
+        };
+        db::distributions::insert_rule_set(conn, &row)?;
+        Reply::created(&to_version(row)?)
+    })
     .await
 }
 
@@ -411,24 +395,29 @@ pub async fn create_rule_set(
 )]
 #[get("/projects/{project_id}/rule-sets")]
 pub async fn list_rule_sets(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<RuleSetQuery>,
 ) -> Result<web::Json<RuleSetPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_number_cursor::<i32>(query.cursor.as_deref())?;
-    let items = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        db::distributions::rule_sets(conn, &project_id, after, limit)?
+    let RuleSetQuery { limit, cursor } = query.into_inner();
+    let page = ProjectPage {
+        call,
+        limit,
+        cursor,
+    }
+    .check(decode_number_cursor::<i32>)?;
+    let fetch = |conn: &mut db::DbConnection, project: &ProjectRow, after, limit| {
+        db::distributions::rule_sets(conn, &project.id, after, limit)?
             .into_iter()
             .map(to_version)
             .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    let next_cursor = next_cursor(&items, limit, |item| item.version.to_string());
-    Ok(web::Json(RuleSetPage { items, next_cursor }))
+    };
+    let page = page
+        .read(Action::ReadLedger, fetch, |v| v.version.to_string())
+        .await?;
+    Ok(web::Json(RuleSetPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Get one rule set version.
@@ -446,17 +435,16 @@ pub async fn list_rule_sets(
 )]
 #[get("/projects/{project_id}/rule-sets/{version}")]
 pub async fn get_rule_set(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, i32)>,
 ) -> Result<web::Json<RuleSetVersion>, ApiError> {
-    let (project_id, version) = path.into_inner();
-    let item = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row = db::distributions::rule_set(conn, &project_id, version)?
-            .ok_or(ApiError::NotFound(Resource::RuleSet))?;
-        to_version(row)
-    })
-    .await?;
+    let (_, version) = path.into_inner();
+    let item = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let row = db::distributions::rule_set(conn, &project.id, version)?
+                .ok_or(ApiError::NotFound(Resource::RuleSet))?;
+            to_version(row)
+        })
+        .await?;
     Ok(web::Json(item))
 }
