@@ -4,16 +4,15 @@
 use actix_web::{get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::call::ProjectCall;
 use super::codes::Resource;
 use super::problem::ApiError;
-use super::{access, read};
-use crate::auth::Credentials;
+use super::read;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::verification;
 use crate::domain::access::Action;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_ledger_verification);
@@ -31,15 +30,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 )]
 #[get("/projects/{project_id}/ledger/verification")]
 pub async fn get_ledger_verification(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
 ) -> Result<web::Json<Verification>, ApiError> {
-    let project_id = path.into_inner();
-    let project = read(&state, move |conn| {
-        Ok(access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1)
-    })
-    .await?;
+    let state = call.state.clone();
+    let project = call
+        .read(Action::ReadLedger, |_, _, project| Ok(project.clone()))
+        .await?;
     // Its own read transaction: the snapshot must begin with the verification.
     let report = read(&state, move |conn| {
         crate::ops::verification::verify(conn, &project.id)?

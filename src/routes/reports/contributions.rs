@@ -6,19 +6,16 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::find_grant;
 use super::pages::{each_contribution_page, funder_categories};
 use super::{CONTRIBUTION_COLUMNS, Period, csv_download, enum_text, file_name};
-use crate::auth::Credentials;
-use crate::db;
 use crate::db::contributions::ContributionFilter;
 use crate::domain::access::Action;
 use crate::domain::reports::contributions::ContributionLine;
-use crate::http::access;
-use crate::http::codes::Resource;
+use crate::http::call::ProjectCall;
 use crate::http::openapi::GrantNotFound;
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::dto::{ContributionKindDto, ContributionStatusDto};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_contributions_csv);
@@ -73,29 +70,24 @@ impl ContributionReportQuery {
 )]
 #[get("/projects/{project_id}/reports/contributions.csv")]
 pub async fn export_contributions_csv(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<ContributionReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
     let query = query.into_inner();
     let mut period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     query.check_ids()?;
     let grant_id = query.grant.clone();
-    let (project, grant, categories) = crate::routes::read(&state, move |conn| {
-        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let grant = match &grant_id {
-            Some(id) => Some(
-                db::funds::grant(conn, &project.id, id)?
-                    .ok_or(ApiError::NotFound(Resource::Grant))?,
-            ),
-            None => None,
-        };
-        let categories = funder_categories(conn, &project.id)?;
-        Ok((project, grant, categories))
-    })
-    .await?;
+    let db = call.state.db.clone();
+    let (project, grant, categories) = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let grant = match &grant_id {
+                Some(id) => Some(find_grant(conn, project, id)?),
+                None => None,
+            };
+            let categories = funder_categories(conn, &project.id)?;
+            Ok((project.clone(), grant, categories))
+        })
+        .await?;
     let mut report = "contributions".to_owned();
     if let Some(grant) = &grant {
         // Within the grant's period as well as the asked one.
@@ -111,7 +103,7 @@ pub async fn export_contributions_csv(
     };
     let name = file_name(&project.name, &report, &period, "csv");
     Ok(csv_download(
-        state.db.clone(),
+        db,
         &name,
         &CONTRIBUTION_COLUMNS,
         move |db, out| {

@@ -8,8 +8,9 @@ use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, each_movement_page, funder_categories};
-use super::{CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, csv_download, file_name};
-use crate::auth::Credentials;
+use super::{
+    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, csv_download, file_name, find_grant,
+};
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::funds::GrantRow;
@@ -18,11 +19,9 @@ use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::grant::{GrantFacts, GrantReport};
-use crate::http::access;
-use crate::http::codes::Resource;
+use crate::http::call::ProjectCall;
 use crate::http::openapi::GrantNotFound;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_grant_csv);
@@ -47,23 +46,22 @@ pub fn configure(cfg: &mut ServiceConfig) {
 )]
 #[get("/projects/{project_id}/reports/grants/{grant_id}.csv")]
 pub async fn export_grant_csv(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, grant_id) = path.into_inner();
+    let (_, grant_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let (project, grant, pool, categories) = crate::routes::read(&state, move |conn| {
-        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let grant = db::funds::grant(conn, &project.id, &grant_id)?
-            .ok_or(ApiError::NotFound(Resource::Grant))?;
-        let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
-            .ok_or_else(|| ApiError::internal("grant pool missing"))?;
-        let categories = funder_categories(conn, &project.id)?;
-        Ok((project, grant, pool, categories))
-    })
-    .await?;
+    let db = call.state.db.clone();
+    let (project, grant, pool, categories) = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let grant = find_grant(conn, project, &grant_id)?;
+            let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
+                .ok_or_else(|| ApiError::internal("grant pool missing"))?;
+            let categories = funder_categories(conn, &project.id)?;
+            Ok((project.clone(), grant, pool, categories))
+        })
+        .await?;
     let name = file_name(
         &project.name,
         &format!("grant-{}", grant.reference),
@@ -81,17 +79,12 @@ pub async fn export_grant_csv(
         categories,
     );
     let snapshot = project.last_sequence;
-    Ok(csv_download(
-        state.db.clone(),
-        &name,
-        &GRANT_COLUMNS,
-        move |db, out| {
-            let mut report = report;
-            cash_rows(db, out, &mut report, &pool, &period, snapshot)?;
-            let period = period.within(grant.period_start, grant.period_end);
-            in_kind_rows(db, out, &mut report, &grant, &period)
-        },
-    ))
+    Ok(csv_download(db, &name, &GRANT_COLUMNS, move |db, out| {
+        let mut report = report;
+        cash_rows(db, out, &mut report, &pool, &period, snapshot)?;
+        let period = period.within(grant.period_start, grant.period_end);
+        in_kind_rows(db, out, &mut report, &grant, &period)
+    }))
 }
 
 /// The movements of the grant's pool within the period (after its opening

@@ -8,7 +8,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_entry_page;
 use super::{JOURNAL_COLUMNS, Period, Sink, csv_download, download, file_name};
-use crate::auth::Credentials;
 use crate::db::accounts::AccountRow;
 use crate::db::projects::ProjectRow;
 use crate::db::transactions::TransactionFilter;
@@ -16,10 +15,9 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::reports::hledger::HledgerJournal;
 use crate::domain::reports::journal::journal_lines;
-use crate::http::access;
+use crate::http::call::ProjectCall;
 use crate::http::codes::Resource;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_journal_csv)
@@ -88,11 +86,7 @@ impl Scope<'_> {
     ) -> Result<AccountRow, ApiError> {
         let name = match self {
             Scope::Account(name) => name.to_owned(),
-            Scope::Grant(grant) => {
-                db::funds::grant(conn, &project.id, grant)?
-                    .ok_or(ApiError::NotFound(Resource::Grant))?
-                    .pool_account
-            }
+            Scope::Grant(grant) => super::find_grant(conn, project, grant)?.pool_account,
             Scope::Funder(funder) => format!("funder:{funder}"),
         };
         db::accounts::find(conn, &project.id, &name)?.ok_or(ApiError::NotFound(Resource::Account))
@@ -114,24 +108,22 @@ impl Scope<'_> {
 )]
 #[get("/projects/{project_id}/reports/journal.csv")]
 pub async fn export_journal_csv(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    call: ProjectCall,
     query: web::Query<JournalQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
     let query = query.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     query.scope()?;
-    let (project, account) = crate::routes::read(&state, move |conn| {
-        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let account = match query.scope()? {
-            Some(scope) => Some(scope.account(conn, &project)?),
-            None => None,
-        };
-        Ok((project, account))
-    })
-    .await?;
+    let db = call.state.db.clone();
+    let (project, account) = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let account = match query.scope()? {
+                Some(scope) => Some(scope.account(conn, project)?),
+                None => None,
+            };
+            Ok((project.clone(), account))
+        })
+        .await?;
     let filter = TransactionFilter {
         from: period.from,
         to: period.to,
@@ -144,17 +136,12 @@ pub async fn export_journal_csv(
         None => "journal".to_owned(),
     };
     let name = file_name(&project.name, &report, &period, "csv");
-    Ok(csv_download(
-        state.db.clone(),
-        &name,
-        &JOURNAL_COLUMNS,
-        move |db, out| {
-            each_entry_page(db, &project.id, &filter, |units, entries| {
-                let lines = entries.iter().flat_map(|entry| journal_lines(entry, units));
-                lines.into_iter().try_for_each(|line| out.row(line.cells()))
-            })
-        },
-    ))
+    Ok(csv_download(db, &name, &JOURNAL_COLUMNS, move |db, out| {
+        each_entry_page(db, &project.id, &filter, |units, entries| {
+            let lines = entries.iter().flat_map(|entry| journal_lines(entry, units));
+            lines.into_iter().try_for_each(|line| out.row(line.cells()))
+        })
+    }))
 }
 
 /// The whole journal in hledger's journal syntax: commodity and account
@@ -169,19 +156,15 @@ pub async fn export_journal_csv(
     )
 )]
 #[get("/projects/{project_id}/reports/journal.hledger")]
-pub async fn export_journal_hledger(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let (project, units, accounts) = crate::routes::read(&state, move |conn| {
-        let project = access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1;
-        let units = crate::routes::stored_units(conn)?;
-        let accounts = db::accounts::list(conn, &project.id, None, None, i64::MAX)?;
-        Ok((project, units, accounts))
-    })
-    .await?;
+pub async fn export_journal_hledger(call: ProjectCall) -> Result<HttpResponse, ApiError> {
+    let db = call.state.db.clone();
+    let (project, units, accounts) = call
+        .read(Action::ReadLedger, |conn, _, project| {
+            let units = crate::routes::stored_units(conn)?;
+            let accounts = db::accounts::list(conn, &project.id, None, None, i64::MAX)?;
+            Ok((project.clone(), units, accounts))
+        })
+        .await?;
     let mut journal = HledgerJournal::new(accounts.into_iter().map(|a| (a.name, a.currency)));
     let header = journal.header(&project.name, &project.id, &project.currency, &units);
     let filter = TransactionFilter {
@@ -190,7 +173,7 @@ pub async fn export_journal_hledger(
     };
     let name = file_name(&project.name, "journal", &Period::default(), "hledger");
     Ok(download(
-        state.db.clone(),
+        db,
         "text/plain; charset=utf-8",
         &name,
         move |db, sink: Sink<'_>| {

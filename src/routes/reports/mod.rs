@@ -10,8 +10,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::codes::Resource;
 use super::problem::ApiError;
 use super::transactions::query_date;
+use crate::db::DbConnection;
+use crate::db::funds::GrantRow;
+use crate::db::projects::ProjectRow;
 
 mod contributions;
 mod distributions;
@@ -96,6 +100,15 @@ impl Period {
         let end = |d: Option<NaiveDate>, open: &str| d.map_or(open.to_owned(), |d| d.to_string());
         format!("{}_{}", end(self.from, "start"), end(self.to, "end"))
     }
+}
+
+/// The project's grant `id` (404 `grant_not_found`).
+fn find_grant(
+    conn: &mut DbConnection,
+    project: &ProjectRow,
+    id: &str,
+) -> Result<GrantRow, ApiError> {
+    crate::db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
 }
 
 /// A file name: `<project>-<report>-<period>.<extension>`, in lower-case

@@ -8,7 +8,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, each_movement_page};
 use super::{CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, csv_download, file_name};
-use crate::auth::Credentials;
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::transactions::TransactionFilter;
@@ -17,9 +16,9 @@ use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::statement::Statement;
 use crate::http::access::{self, Caller};
+use crate::http::call::ProjectCall;
 use crate::http::codes::Resource;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_statement_csv);
@@ -43,13 +42,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
 )]
 #[get("/projects/{project_id}/reports/statements/{agent_id}.csv")]
 pub async fn export_statement_csv(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, agent_id) = path.into_inner();
+    let (_, agent_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let ProjectCall {
+        state,
+        credentials,
+        project_id,
+    } = call;
     let (project, agent, account) = crate::routes::read(&state, move |conn| {
         let caller = Caller::resolve(conn, &credentials)?;
         let own = caller.agent().is_some_and(|me| me.id == agent_id);
