@@ -320,23 +320,18 @@ pub async fn create_distribution(
     write: ProjectWrite<CreateDistributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
-    let WriteCall {
-        state,
-        credentials,
-        project_id,
-        key,
-        fingerprint,
-    } = call;
     let version = body.rule_set_version;
     let (draft, names) = parse_draft(&body);
-    let scope = access::idempotency_scope(&credentials);
+    let scope = access::idempotency_scope(&call.credentials);
+    let idempotency = Idempotency::chosen(scope, call.key, call.fingerprint);
+    let (credentials, project_id) = (call.credentials, call.project_id);
     let (committer, committed_project) = (credentials.clone(), project_id.clone());
     // Computed in a read snapshot, outside the writer; recorded in a short
     // write that checks the pool and the decisions it read.
     write::run_computed(
-        &state,
+        &call.state,
         Some(project_id.clone()),
-        Idempotency::chosen(scope, key, fingerprint),
+        idempotency,
         move |conn| {
             let (_, project) =
                 access::project_for(conn, &credentials, &project_id, Action::WriteLedger)?;
