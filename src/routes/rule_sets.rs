@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, get, post, web};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage, ProjectWrite};
@@ -171,15 +171,6 @@ pub struct RuleSetVersion {
 pub struct RuleSetPage {
     pub items: Vec<RuleSetVersion>,
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RuleSetQuery {
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
 }
 
 /// A new version's decimal: plain digits, optionally a point and more
@@ -387,24 +378,18 @@ pub async fn create_rule_set(
 /// List rule set versions, oldest first.
 #[utoipa::path(
     tag = "distributions",
-    params(RuleSetQuery),
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, min_length = 1),
+    ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of versions", body = RuleSetPage),
     )
 )]
 #[get("/projects/{project_id}/rule-sets")]
-pub async fn list_rule_sets(
-    call: ProjectCall,
-    query: web::Query<RuleSetQuery>,
-) -> Result<web::Json<RuleSetPage>, ApiError> {
-    let RuleSetQuery { limit, cursor } = query.into_inner();
-    let page = ProjectPage {
-        call,
-        limit,
-        cursor,
-    }
-    .check(decode_number_cursor::<i32>)?;
+pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>, ApiError> {
+    let page = page.check(decode_number_cursor::<i32>)?;
     let fetch = |conn: &mut db::DbConnection, project: &ProjectRow, after, limit| {
         db::distributions::rule_sets(conn, &project.id, after, limit)?
             .into_iter()
