@@ -7,14 +7,14 @@
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::pages::{each_contribution_page, each_movement_page, funder_categories};
+use super::pages::{each_contribution_page, funder_categories};
 use super::{
-    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, csv_download, file_name, find_grant,
+    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, balance_before, csv_download, each_movement,
+    file_name, find_grant,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::funds::GrantRow;
-use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
@@ -99,21 +99,10 @@ fn cash_rows(
 ) -> Result<(), Halt> {
     let units = db.read(crate::routes::stored_units)?;
     if let Some(from) = period.from {
-        let balance = db.read(|conn| -> Result<i128, ApiError> {
-            Ok(db::transactions::balance_before(
-                conn, &pool.id, from, snapshot,
-            )?)
-        })?;
+        let balance = balance_before(db, pool, from, snapshot)?;
         out.row(report.opening(from, balance, &units).cells())?;
     }
-    let filter = TransactionFilter {
-        from: period.from,
-        to: period.to,
-        account_id: Some(pool.id.clone()),
-        kind: None,
-        until_sequence: Some(snapshot),
-    };
-    each_movement_page(db, &pool.project_id, &pool.name, &filter, |_, movements| {
+    each_movement(db, pool, period, snapshot, |_, movements| {
         movements
             .iter()
             .try_for_each(|movement| out.row(report.movement(movement, &units).cells()))

@@ -13,9 +13,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::codes::Resource;
 use super::problem::ApiError;
 use super::transactions::query_date;
-use crate::db::DbConnection;
+use crate::db::accounts::AccountRow;
 use crate::db::funds::GrantRow;
 use crate::db::projects::ProjectRow;
+use crate::db::transactions::TransactionFilter;
+use crate::db::{Database, DbConnection};
+use crate::domain::reports::Units;
+use crate::domain::reports::movement::Movement;
 
 mod contributions;
 mod distributions;
@@ -109,6 +113,44 @@ fn find_grant(
     id: &str,
 ) -> Result<GrantRow, ApiError> {
     crate::db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
+}
+
+/// The balance of `account` before `from`, as of the snapshot (the ledger
+/// sequence the export started at).
+fn balance_before(
+    db: &Database,
+    account: &AccountRow,
+    from: NaiveDate,
+    snapshot: i64,
+) -> Result<i128, Halt> {
+    let balance = db.read(|conn| -> Result<i128, ApiError> {
+        Ok(crate::db::transactions::balance_before(
+            conn,
+            &account.id,
+            from,
+            snapshot,
+        )?)
+    })?;
+    Ok(balance)
+}
+
+/// Hands `page` the movements of `account` within `period`, a page at a
+/// time, up to the snapshot.
+fn each_movement(
+    db: &Database,
+    account: &AccountRow,
+    period: &Period,
+    snapshot: i64,
+    page: impl FnMut(&Units, &[Movement]) -> Result<(), Halt>,
+) -> Result<(), Halt> {
+    let filter = TransactionFilter {
+        from: period.from,
+        to: period.to,
+        account_id: Some(account.id.clone()),
+        kind: None,
+        until_sequence: Some(snapshot),
+    };
+    pages::each_movement_page(db, &account.project_id, &account.name, &filter, page)
 }
 
 /// A file name: `<project>-<report>-<period>.<extension>`, in lower-case

@@ -6,11 +6,13 @@
 use actix_web::{HttpResponse, get, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::pages::{each_contribution_page, each_movement_page};
-use super::{CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, csv_download, file_name};
+use super::pages::each_contribution_page;
+use super::{
+    CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, balance_before, csv_download,
+    each_movement, file_name,
+};
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
-use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
@@ -134,34 +136,14 @@ fn money_rows(
 ) -> Result<(), Halt> {
     let currency = &account.currency;
     if let Some(from) = period.from {
-        let owed = db.read(|conn| -> Result<i128, ApiError> {
-            Ok(db::transactions::balance_before(
-                conn,
-                &account.id,
-                from,
-                snapshot,
-            )?)
-        })?;
+        let owed = balance_before(db, account, from, snapshot)?;
         out.row(statement.opening(from, owed, currency, units).cells())?;
     }
-    let filter = TransactionFilter {
-        from: period.from,
-        to: period.to,
-        account_id: Some(account.id.clone()),
-        kind: None,
-        until_sequence: Some(snapshot),
-    };
-    each_movement_page(
-        db,
-        &account.project_id,
-        &account.name,
-        &filter,
-        |units, movements| {
-            movements
-                .iter()
-                .try_for_each(|movement| out.row(statement.movement(movement, units).cells()))
-        },
-    )?;
+    each_movement(db, account, period, snapshot, |units, movements| {
+        movements
+            .iter()
+            .try_for_each(|movement| out.row(statement.movement(movement, units).cells()))
+    })?;
     let closing = statement.closing(&account.name, period.to, currency, units);
     closing.iter().try_for_each(|line| out.row(line.cells()))
 }
