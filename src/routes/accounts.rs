@@ -98,6 +98,17 @@ fn to_account(units: &Units, row: AccountRow) -> Account {
     }
 }
 
+/// The account name `text`, or a problem with `field`.
+pub(crate) fn account_name(
+    field: impl Into<String>,
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<AccountName> {
+    AccountName::parse(text)
+        .map_err(|e| errors.push(FieldError::new(field, FieldCode::InvalidAccountName, e)))
+        .ok()
+}
+
 /// Open an account in a project's ledger.
 #[utoipa::path(
     tag = "accounts",
@@ -115,9 +126,7 @@ pub async fn create_account(
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
-    let name = AccountName::parse(&body.name)
-        .map_err(|e| errors.push(FieldError::new("name", FieldCode::InvalidAccountName, e)))
-        .ok();
+    let name = account_name("name", &body.name, &mut errors);
     let code = body.currency;
     let non_negative = body.non_negative;
     call.run(Action::WriteLedger, move |conn, _, project| {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::accounts::account_name;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
@@ -26,7 +27,7 @@ use crate::domain::transaction::{
     DESCRIPTION_LENGTH_MAX, METADATA_BYTES_MAX, POSTINGS_PER_TRANSACTION_MAX,
 };
 use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
-use crate::domain::{AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit};
+use crate::domain::{Amount, NewPosting, NewTransaction, TransactionKind, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_transaction)
@@ -177,24 +178,8 @@ fn parse_posting(
     errors: &mut Vec<FieldError>,
 ) -> Option<NewPosting> {
     let field = |name: &str| format!("postings[{index}].{name}");
-    let from = AccountName::parse(&posting.from)
-        .map_err(|e| {
-            errors.push(FieldError::new(
-                field("from"),
-                FieldCode::InvalidAccountName,
-                e,
-            ))
-        })
-        .ok();
-    let to = AccountName::parse(&posting.to)
-        .map_err(|e| {
-            errors.push(FieldError::new(
-                field("to"),
-                FieldCode::InvalidAccountName,
-                e,
-            ))
-        })
-        .ok();
+    let from = account_name(field("from"), &posting.from, errors);
+    let to = account_name(field("to"), &posting.to, errors);
     let unit = super::resolve_unit(units, &posting.currency)
         .map_err(|e| {
             errors.push(FieldError::new(
