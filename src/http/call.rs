@@ -274,3 +274,103 @@ impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
         })
     }
 }
+
+impl ProjectCall {
+    /// Like [`ProjectCall::read`], for an action that depends on who calls
+    /// (their own resource or another's): `action` decides it from the
+    /// caller, then `work` runs in the same read.
+    pub async fn read_as<T: Send + 'static>(
+        self,
+        action: impl FnOnce(&Caller) -> Action + Send + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let ProjectCall {
+            state,
+            credentials,
+            project_id,
+        } = self;
+        super::read(&state, move |conn| {
+            let caller = Caller::resolve(conn, &credentials)?;
+            let project = access::authorize(conn, &caller, &project_id, action(&caller))?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+impl WriteCall {
+    /// Like [`WriteCall::run`], for an action that depends on who calls:
+    /// `action` decides it from the caller, in the same transaction.
+    pub async fn run_as(
+        self,
+        action: impl FnOnce(&Caller) -> Action + Clone + Send + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<Reply, ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let WriteCall {
+            state,
+            credentials,
+            project_id,
+            key,
+            fingerprint,
+        } = self;
+        let scope = access::idempotency_scope(&credentials);
+        let project = Some(project_id.clone());
+        write::run(&state, project, scope, key, fingerprint, move |conn| {
+            let caller = Caller::resolve(conn, &credentials)?;
+            let project = access::authorize(conn, &caller, &project_id, action(&caller))?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+/// A change to a project by an authenticated caller outside the write
+/// pipeline (a `PATCH` or a `DELETE`, idempotent by itself, with no
+/// `Idempotency-Key`). The token is extracted first, so an anonymous
+/// change is 401 whatever its body; a body is a further parameter.
+pub struct ProjectChange(pub ProjectCall);
+
+impl ProjectChange {
+    /// Authorizes `action`, then runs `work` in the same write
+    /// transaction (run again if the transaction is retried).
+    pub async fn write<T: Send + 'static>(
+        self,
+        action: Action,
+        mut work: impl FnMut(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let ProjectCall {
+            state,
+            credentials,
+            project_id,
+        } = self.0;
+        web::block(move || {
+            state.db.write(|conn| {
+                let (caller, project) =
+                    access::project_for(conn, &credentials, &project_id, action)?;
+                work(conn, &caller, &project)
+            })
+        })
+        .await?
+    }
+}
+
+impl FromRequest for ProjectChange {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let authenticated = Authenticated::from_request(&req, payload);
+        Box::pin(async move {
+            let Authenticated(credentials) = authenticated.await?;
+            Ok(ProjectChange(ProjectCall::extract(&req, credentials)?))
+        })
+    }
+}
