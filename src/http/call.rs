@@ -374,3 +374,126 @@ impl FromRequest for ProjectChange {
         })
     }
 }
+
+/// A call by a signed-in agent that is not to one project (`/me`,
+/// `/agents`, creating a project): the token is required and extracted
+/// first, so an anonymous call is 401 whatever else it sends.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub state: web::Data<AppState>,
+    pub credentials: Credentials,
+}
+
+impl SignedIn {
+    /// Reads as the caller: `work` gets the agent the token names (401 if
+    /// it names none, or an older version of it).
+    pub async fn read<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut DbConnection, crate::db::agents::AgentRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let SignedIn { state, credentials } = self;
+        super::read(&state, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            work(conn, me)
+        })
+        .await
+    }
+
+    /// Writes as the caller in one transaction outside the write pipeline
+    /// (a `DELETE`, idempotent by itself), run again if it is retried.
+    pub async fn write<T: Send + 'static>(
+        self,
+        mut work: impl FnMut(&mut DbConnection, crate::db::agents::AgentRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let SignedIn { state, credentials } = self;
+        web::block(move || {
+            state.db.write(|conn| {
+                let me = Caller::require(conn, &credentials)?;
+                work(conn, me)
+            })
+        })
+        .await?
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let authenticated = Authenticated::from_request(req, payload);
+        Box::pin(async move {
+            let Authenticated(credentials) = authenticated.await?;
+            let state = state
+                .ok_or_else(|| ApiError::internal("the application state is not configured"))?;
+            Ok(SignedIn { state, credentials })
+        })
+    }
+}
+
+/// A write by a signed-in agent that is not to one project, with its JSON
+/// body and its `Idempotency-Key`.
+pub struct SignedInWrite<T> {
+    pub body: T,
+    pub call: SignedInWriteCall,
+}
+
+/// What a [`SignedInWrite`] holds apart from its body.
+pub struct SignedInWriteCall {
+    pub signed_in: SignedIn,
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+impl SignedInWriteCall {
+    /// Runs `work` as the caller through the write pipeline (see
+    /// [`write::run`]), with no project.
+    pub async fn run(
+        self,
+        work: impl FnOnce(&mut DbConnection, crate::db::agents::AgentRow) -> Result<Reply, ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let SignedInWriteCall {
+            signed_in: SignedIn { state, credentials },
+            key,
+            fingerprint,
+        } = self;
+        let scope = access::idempotency_scope(&credentials);
+        write::run(&state, None, scope, key, fingerprint, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            work(conn, me)
+        })
+        .await
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SignedInWrite<T> {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = SignedIn::from_request(req, payload);
+        let body = JsonBody::<T>::from_request(req, payload);
+        let key = IdempotencyKey::from_request(req, payload);
+        Box::pin(async move {
+            let signed_in = signed_in.await?;
+            let body = body.await?;
+            let key = key.await?;
+            Ok(SignedInWrite {
+                body: body.value,
+                call: SignedInWriteCall {
+                    signed_in,
+                    key: key.0,
+                    fingerprint: body.fingerprint,
+                },
+            })
+        })
+    }
+}
