@@ -67,7 +67,7 @@ pub struct MemberPage {
 
 fn to_member(row: MembershipRow, name: String) -> Member {
     Member {
-        role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
+        role: super::me::role_dto(&row.role),
         agent: row.agent_id,
         name,
         created_at: db::format_timestamp(row.created_at),

@@ -6,16 +6,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
-use super::call::{ProjectCall, ProjectChange};
+use super::access::Caller;
+use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
+use crate::auth::Credentials;
 use crate::config::ProjectCreation;
 use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
 use crate::db::{self};
@@ -241,37 +241,26 @@ fn parse_currency(text: &str, errors: &mut Vec<FieldError>) -> Option<Unit> {
 )]
 #[post("/projects")]
 pub async fn create_project(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    body: JsonBody<CreateProjectRequest>,
-    key: IdempotencyKey,
+    write: SignedInWrite<CreateProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.value;
+    let SignedInWrite { body, call } = write;
     let mut errors = Vec::new();
-    let (name, settings) = parse_changes(&request.changes(), &mut errors);
-    let currency = parse_currency(&request.currency, &mut errors);
+    let (name, settings) = parse_changes(&body.changes(), &mut errors);
+    let currency = parse_currency(&body.currency, &mut errors);
     let (Some(name), Some(currency), true) = (name, currency, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let project_creation = state.settings.project_creation;
-    write::run(
-        &state,
-        None,
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let owner = Caller::require(conn, &credentials)?;
-            if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
-                return Err(ApiError::AdminOnly("create projects on this instance"));
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            db::projects::insert(conn, &id, &name, &currency, request.public)?;
-            let row = db::projects::update_settings(conn, &id, &settings)?;
-            db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
-            Reply::created(&Project::try_from(row)?)
-        },
-    )
+    let project_creation = call.signed_in.state.settings.project_creation;
+    call.run(move |conn, owner| {
+        if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
+            return Err(ApiError::AdminOnly("create projects on this instance"));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        db::projects::insert(conn, &id, &name, &currency, body.public)?;
+        let row = db::projects::update_settings(conn, &id, &settings)?;
+        db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
+        Reply::created(&Project::try_from(row)?)
+    })
     .await
 }
 
