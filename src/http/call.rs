@@ -275,6 +275,50 @@ impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
     }
 }
 
+use crate::db::agents::AgentRow;
+
+/// Resolves the caller and authorizes on the project the action `action`
+/// decides for them.
+fn authorize_as(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    action: impl FnOnce(&Caller) -> Action,
+) -> Result<(Caller, ProjectRow), ApiError> {
+    let caller = Caller::resolve(conn, credentials)?;
+    let project = access::authorize(conn, &caller, project_id, action(&caller))?;
+    Ok((caller, project))
+}
+
+/// Runs `work` in one write transaction outside the write pipeline, run
+/// again whole if the transaction is retried.
+async fn write_now<T: Send + 'static>(
+    state: web::Data<AppState>,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(move || state.db.write(|conn| work(conn))).await?
+}
+
+/// Runs `work` through the write pipeline (see [`write::run`]), keyed in
+/// the scope of the caller `credentials` name.
+async fn run_keyed(
+    state: web::Data<AppState>,
+    project: Option<String>,
+    credentials: Credentials,
+    key: (Option<String>, String),
+    work: impl FnOnce(&mut DbConnection, &Credentials) -> Result<Reply, ApiError>
+    + Clone
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let scope = access::idempotency_scope(&credentials);
+    let (key, fingerprint) = key;
+    write::run(&state, project, scope, key, fingerprint, move |conn| {
+        work(conn, &credentials)
+    })
+    .await
+}
+
 impl ProjectCall {
     /// Like [`ProjectCall::read`], for an action that depends on who calls
     /// (their own resource or another's): `action` decides it from the
@@ -286,14 +330,9 @@ impl ProjectCall {
         + Send
         + 'static,
     ) -> Result<T, ApiError> {
-        let ProjectCall {
-            state,
-            credentials,
-            project_id,
-        } = self;
-        super::read(&state, move |conn| {
-            let caller = Caller::resolve(conn, &credentials)?;
-            let project = access::authorize(conn, &caller, &project_id, action(&caller))?;
+        let (credentials, project_id) = (self.credentials, self.project_id);
+        super::read(&self.state, move |conn| {
+            let (caller, project) = authorize_as(conn, &credentials, &project_id, action)?;
             work(conn, &caller, &project)
         })
         .await
@@ -311,20 +350,19 @@ impl WriteCall {
         + Send
         + 'static,
     ) -> Result<HttpResponse, ApiError> {
-        let WriteCall {
-            state,
-            credentials,
-            project_id,
+        let project_id = self.project_id.clone();
+        let key = (self.key, self.fingerprint);
+        let project = Some(self.project_id);
+        run_keyed(
+            self.state,
+            project,
+            self.credentials,
             key,
-            fingerprint,
-        } = self;
-        let scope = access::idempotency_scope(&credentials);
-        let project = Some(project_id.clone());
-        write::run(&state, project, scope, key, fingerprint, move |conn| {
-            let caller = Caller::resolve(conn, &credentials)?;
-            let project = access::authorize(conn, &caller, &project_id, action(&caller))?;
-            work(conn, &caller, &project)
-        })
+            move |conn, who| {
+                let (caller, project) = authorize_as(conn, who, &project_id, action)?;
+                work(conn, &caller, &project)
+            },
+        )
         .await
     }
 }
@@ -334,32 +372,6 @@ impl WriteCall {
 /// `Idempotency-Key`). The token is extracted first, so an anonymous
 /// change is 401 whatever its body; a body is a further parameter.
 pub struct ProjectChange(pub ProjectCall);
-
-impl ProjectChange {
-    /// Authorizes `action`, then runs `work` in the same write
-    /// transaction (run again if the transaction is retried).
-    pub async fn write<T: Send + 'static>(
-        self,
-        action: Action,
-        mut work: impl FnMut(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
-        + Send
-        + 'static,
-    ) -> Result<T, ApiError> {
-        let ProjectCall {
-            state,
-            credentials,
-            project_id,
-        } = self.0;
-        web::block(move || {
-            state.db.write(|conn| {
-                let (caller, project) =
-                    access::project_for(conn, &credentials, &project_id, action)?;
-                work(conn, &caller, &project)
-            })
-        })
-        .await?
-    }
-}
 
 impl FromRequest for ProjectChange {
     type Error = actix_web::Error;
@@ -372,6 +384,26 @@ impl FromRequest for ProjectChange {
             let Authenticated(credentials) = authenticated.await?;
             Ok(ProjectChange(ProjectCall::extract(&req, credentials)?))
         })
+    }
+}
+
+impl ProjectChange {
+    /// Authorizes `action`, then runs `work` in the same write
+    /// transaction (run again if the transaction is retried).
+    pub async fn write<T: Send + 'static>(
+        self,
+        action: Action,
+        mut work: impl FnMut(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let ProjectChange(call) = self;
+        let (credentials, project_id) = (call.credentials, call.project_id);
+        write_now(call.state, move |conn| {
+            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
+            work(conn, &caller, &project)
+        })
+        .await
     }
 }
 
@@ -389,12 +421,10 @@ impl SignedIn {
     /// it names none, or an older version of it).
     pub async fn read<T: Send + 'static>(
         self,
-        work: impl FnOnce(&mut DbConnection, crate::db::agents::AgentRow) -> Result<T, ApiError>
-        + Send
-        + 'static,
+        work: impl FnOnce(&mut DbConnection, AgentRow) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let SignedIn { state, credentials } = self;
-        super::read(&state, move |conn| {
+        let credentials = self.credentials;
+        super::read(&self.state, move |conn| {
             let me = Caller::require(conn, &credentials)?;
             work(conn, me)
         })
@@ -405,18 +435,14 @@ impl SignedIn {
     /// (a `DELETE`, idempotent by itself), run again if it is retried.
     pub async fn write<T: Send + 'static>(
         self,
-        mut work: impl FnMut(&mut DbConnection, crate::db::agents::AgentRow) -> Result<T, ApiError>
-        + Send
-        + 'static,
+        mut work: impl FnMut(&mut DbConnection, AgentRow) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let SignedIn { state, credentials } = self;
-        web::block(move || {
-            state.db.write(|conn| {
-                let me = Caller::require(conn, &credentials)?;
-                work(conn, me)
-            })
+        let credentials = self.credentials;
+        write_now(self.state, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            work(conn, me)
         })
-        .await?
+        .await
     }
 }
 
@@ -455,19 +481,15 @@ impl SignedInWriteCall {
     /// [`write::run`]), with no project.
     pub async fn run(
         self,
-        work: impl FnOnce(&mut DbConnection, crate::db::agents::AgentRow) -> Result<Reply, ApiError>
+        work: impl FnOnce(&mut DbConnection, AgentRow) -> Result<Reply, ApiError>
         + Clone
         + Send
         + 'static,
     ) -> Result<HttpResponse, ApiError> {
-        let SignedInWriteCall {
-            signed_in: SignedIn { state, credentials },
-            key,
-            fingerprint,
-        } = self;
-        let scope = access::idempotency_scope(&credentials);
-        write::run(&state, None, scope, key, fingerprint, move |conn| {
-            let me = Caller::require(conn, &credentials)?;
+        let SignedIn { state, credentials } = self.signed_in;
+        let key = (self.key, self.fingerprint);
+        run_keyed(state, None, credentials, key, move |conn, who| {
+            let me = Caller::require(conn, who)?;
             work(conn, me)
         })
         .await
