@@ -218,7 +218,7 @@ pub fn to_contributions(
 }
 
 /// A stored value the service would never have written: a logged 500.
-fn corrupt(what: &str, value: &str) -> ApiError {
+pub fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
 }
 

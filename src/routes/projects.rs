@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
+use super::contributions::corrupt;
 use super::dto::PageQuery;
 use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::OwnersOnly;
@@ -177,12 +178,7 @@ impl TryFrom<ProjectRow> for Project {
         let licence_policy = match LicencePolicy::parse(&row.licence_policy) {
             Some(LicencePolicy::Open) => LicencePolicyDto::Open,
             Some(LicencePolicy::Any) => LicencePolicyDto::Any,
-            None => {
-                let policy = &row.licence_policy;
-                return Err(ApiError::internal(format!(
-                    "stored data is unreadable: licence policy `{policy}`"
-                )));
-            }
+            None => return Err(corrupt("licence policy", &row.licence_policy)),
         };
         Ok(Project {
             id: row.id,

@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{ProjectCall, SignedIn};
 use super::codes::Resource;
+use super::contributions::corrupt;
 use super::dto::ContributionKindDto;
 use super::me::projects_of;
 use super::problem::{ApiError, Problem};
@@ -181,17 +182,14 @@ fn value_entries(
     project_id: &str,
     agent_id: &str,
 ) -> Result<Vec<ValueEntry>, ApiError> {
-    let unreadable = |what: &str, value: &str| {
-        ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
-    };
     db::contributions::of_agent(conn, project_id, agent_id)?
         .into_iter()
         .map(|row| {
             Ok(ValueEntry {
                 kind: ContributionKind::parse(&row.kind)
-                    .ok_or_else(|| unreadable("kind", &row.kind))?,
+                    .ok_or_else(|| corrupt("kind", &row.kind))?,
                 status: ContributionStatus::parse(&row.status)
-                    .ok_or_else(|| unreadable("status", &row.status))?,
+                    .ok_or_else(|| corrupt("status", &row.status))?,
                 value: row.value.zip(row.currency),
                 date: row.date,
                 supersedes: row.supersedes_id,
