@@ -378,12 +378,14 @@ impl FromRequest for ProjectChange {
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let authenticated = Authenticated::from_request(&req, payload);
-        Box::pin(async move {
-            let Authenticated(credentials) = authenticated.await?;
-            Ok(ProjectChange(ProjectCall::extract(&req, credentials)?))
-        })
+        // The token is checked as the request comes: there is nothing to wait for.
+        let change = match Authenticated::from_request(req, payload).into_inner() {
+            Ok(Authenticated(credentials)) => ProjectCall::extract(req, credentials)
+                .map(ProjectChange)
+                .map_err(Into::into),
+            Err(refused) => Err(refused.into()),
+        };
+        Box::pin(std::future::ready(change))
     }
 }
 
@@ -506,15 +508,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for SignedInWrite<T> {
         let key = IdempotencyKey::from_request(req, payload);
         Box::pin(async move {
             let signed_in = signed_in.await?;
-            let body = body.await?;
-            let key = key.await?;
+            let (body, key) = (body.await?, key.await?.0);
+            let fingerprint = body.fingerprint;
+            let call = SignedInWriteCall {
+                signed_in,
+                key,
+                fingerprint,
+            };
             Ok(SignedInWrite {
                 body: body.value,
-                call: SignedInWriteCall {
-                    signed_in,
-                    key: key.0,
-                    fingerprint: body.fingerprint,
-                },
+                call,
             })
         })
     }

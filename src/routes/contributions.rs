@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
-use super::call::{ProjectCall, ProjectPage, ProjectWrite};
+use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::{
     ContributionKindDto, ContributionStatusDto, PageQuery, QuantityUnitDto, Rate, to_rate,
@@ -492,13 +492,13 @@ pub async fn list_contributions(
         let rows = db::contributions::list(conn, &project.id, &filter, after, limit)?;
         to_contributions(conn, rows)
     };
-    let page = page
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |c| c.id.clone())
         .await?;
-    Ok(web::Json(ContributionPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(ContributionPage { items, next_cursor }))
 }
 
 /// The filter a list's query asks for, checked.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
+use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
 use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
@@ -160,13 +160,13 @@ pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationP
             .collect();
         to_invitations(conn, rows)
     };
-    let page = page
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
         .read(Action::ReadMembers, CursorKey::Id, fetch, |i| i.id.clone())
         .await?;
-    Ok(web::Json(InvitationPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(InvitationPage { items, next_cursor }))
 }
 
 /// Withdraw a pending invitation (owners).

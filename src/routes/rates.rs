@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite};
+use super::call::{Page, ProjectPage, ProjectWrite};
 use super::codes::FieldCode;
 use super::dto::{ContributionKindDto, PageQuery, QuantityUnitDto, Rate, to_rate};
 use super::extract::{CursorKey, parse_date};
@@ -190,13 +190,11 @@ pub async fn list_rates(
             .map(|row| to_rate(&units, row))
             .collect()
     };
-    let page = page
-        .read(Action::ReadLedger, CursorKey::Id, fetch, |rate| {
-            rate.id.clone()
-        })
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |r| r.id.clone())
         .await?;
-    Ok(web::Json(RatePage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(RatePage { items, next_cursor }))
 }
