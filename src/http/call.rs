@@ -24,6 +24,7 @@ use super::problem::ApiError;
 use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::DbConnection;
+use crate::db::agents::AgentRow;
 use crate::db::projects::ProjectRow;
 use crate::domain::access::Action;
 use crate::state::AppState;
@@ -325,5 +326,251 @@ impl<A: Send + 'static> CheckedPage<A> {
             .await?;
         let next_cursor = next_cursor(&rows, limit, sort_key);
         Ok(Page { rows, next_cursor })
+    }
+}
+
+/// Resolves the caller and authorizes on the project the action `action`
+/// decides for them.
+fn authorize_as(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    action: impl FnOnce(&Caller) -> Action,
+) -> Result<(Caller, ProjectRow), ApiError> {
+    let caller = Caller::resolve(conn, credentials)?;
+    let project = access::authorize(conn, &caller, project_id, action(&caller))?;
+    Ok((caller, project))
+}
+
+/// Runs `work` in one write transaction outside the write pipeline, run
+/// again whole if the transaction is retried.
+async fn write_now<T: Send + 'static>(
+    state: web::Data<AppState>,
+    mut work: impl FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(move || state.db.write(|conn| work(conn))).await?
+}
+
+/// Runs `work` through the write pipeline (see [`write::run`]), keyed in
+/// the scope of the caller `credentials` name.
+async fn run_keyed(
+    state: web::Data<AppState>,
+    project: Option<String>,
+    credentials: Credentials,
+    key: (Option<String>, String),
+    work: impl FnOnce(&mut DbConnection, &Credentials) -> Result<Reply, ApiError>
+    + Clone
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let scope = access::idempotency_scope(&credentials);
+    let (key, fingerprint) = key;
+    write::run(&state, project, scope, key, fingerprint, move |conn| {
+        work(conn, &credentials)
+    })
+    .await
+}
+
+impl ProjectCall {
+    /// Like [`ProjectCall::read`], for an action that depends on who calls
+    /// (their own resource or another's): `action` decides it from the
+    /// caller, then `work` runs in the same read.
+    pub async fn read_as<T: Send + 'static>(
+        self,
+        action: impl FnOnce(&Caller) -> Action + Send + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let (credentials, project_id) = (self.credentials, self.project_id);
+        super::read(&self.state, move |conn| {
+            let (caller, project) = authorize_as(conn, &credentials, &project_id, action)?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+impl WriteCall {
+    /// Like [`WriteCall::run`], for an action that depends on who calls:
+    /// `action` decides it from the caller, in the same transaction.
+    pub async fn run_as(
+        self,
+        action: impl FnOnce(&Caller) -> Action + Clone + Send + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<Reply, ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let project_id = self.project_id.clone();
+        let key = (self.key, self.fingerprint);
+        let project = Some(self.project_id);
+        run_keyed(
+            self.state,
+            project,
+            self.credentials,
+            key,
+            move |conn, who| {
+                let (caller, project) = authorize_as(conn, who, &project_id, action)?;
+                work(conn, &caller, &project)
+            },
+        )
+        .await
+    }
+}
+
+/// A change to a project by an authenticated caller outside the write
+/// pipeline (a `PATCH` or a `DELETE`, idempotent by itself, with no
+/// `Idempotency-Key`). The token is extracted first, so an anonymous
+/// change is 401 whatever its body; a body is a further parameter.
+pub struct ProjectChange(pub ProjectCall);
+
+impl FromRequest for ProjectChange {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The token is checked as the request comes: there is nothing to wait for.
+        let change = match Authenticated::from_request(req, payload).into_inner() {
+            Ok(Authenticated(credentials)) => ProjectCall::extract(req, credentials)
+                .map(ProjectChange)
+                .map_err(Into::into),
+            Err(refused) => Err(refused.into()),
+        };
+        Box::pin(std::future::ready(change))
+    }
+}
+
+impl ProjectChange {
+    /// Authorizes `action`, then runs `work` in the same write
+    /// transaction (run again if the transaction is retried).
+    pub async fn write<T: Send + 'static>(
+        self,
+        action: Action,
+        mut work: impl FnMut(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let ProjectChange(call) = self;
+        let (credentials, project_id) = (call.credentials, call.project_id);
+        write_now(call.state, move |conn| {
+            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
+            work(conn, &caller, &project)
+        })
+        .await
+    }
+}
+
+/// A call by a signed-in agent that is not to one project (`/me`,
+/// `/agents`, creating a project): the token is required and extracted
+/// first, so an anonymous call is 401 whatever else it sends.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub state: web::Data<AppState>,
+    pub credentials: Credentials,
+}
+
+impl SignedIn {
+    /// Reads as the caller: `work` gets the agent the token names (401 if
+    /// it names none, or an older version of it).
+    pub async fn read<T: Send + 'static>(
+        self,
+        work: impl FnOnce(&mut DbConnection, AgentRow) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let credentials = self.credentials;
+        super::read(&self.state, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            work(conn, me)
+        })
+        .await
+    }
+
+    /// Writes as the caller in one transaction outside the write pipeline
+    /// (a `DELETE`, idempotent by itself), run again if it is retried.
+    pub async fn write<T: Send + 'static>(
+        self,
+        mut work: impl FnMut(&mut DbConnection, AgentRow) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let credentials = self.credentials;
+        write_now(self.state, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            work(conn, me)
+        })
+        .await
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let authenticated = Authenticated::from_request(req, payload);
+        Box::pin(async move {
+            let Authenticated(credentials) = authenticated.await?;
+            let state = state
+                .ok_or_else(|| ApiError::internal("the application state is not configured"))?;
+            Ok(SignedIn { state, credentials })
+        })
+    }
+}
+
+/// A write by a signed-in agent that is not to one project, with its JSON
+/// body and its `Idempotency-Key`.
+pub struct SignedInWrite<T> {
+    pub body: T,
+    pub call: SignedInWriteCall,
+}
+
+/// What a [`SignedInWrite`] holds apart from its body.
+pub struct SignedInWriteCall {
+    pub signed_in: SignedIn,
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+impl SignedInWriteCall {
+    /// Runs `work` as the caller through the write pipeline (see
+    /// [`write::run`]), with no project.
+    pub async fn run(
+        self,
+        work: impl FnOnce(&mut DbConnection, AgentRow) -> Result<Reply, ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let SignedIn { state, credentials } = self.signed_in;
+        let key = (self.key, self.fingerprint);
+        run_keyed(state, None, credentials, key, move |conn, who| {
+            let me = Caller::require(conn, who)?;
+            work(conn, me)
+        })
+        .await
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SignedInWrite<T> {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = SignedIn::from_request(req, payload);
+        let body = JsonBody::<T>::from_request(req, payload);
+        let key = IdempotencyKey::from_request(req, payload);
+        Box::pin(async move {
+            let signed_in = signed_in.await?;
+            let (body, key) = (body.await?, key.await?.0);
+            let fingerprint = body.fingerprint;
+            let call = SignedInWriteCall {
+                signed_in,
+                key,
+                fingerprint,
+            };
+            Ok(SignedInWrite {
+                body: body.value,
+                call,
+            })
+        })
     }
 }

@@ -7,18 +7,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
+use super::access::Caller;
+use super::call::{SignedIn, SignedInWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::Authenticated;
+use super::write::Reply;
 use crate::db::agents::{AgentRow, NewAgent};
 use crate::db::{self};
 use crate::domain::agent::{AGENT_NAME_LENGTH_MAX, AgentKind, Email, Password};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_agent)
@@ -51,17 +49,15 @@ pub struct AgentPage {
     pub next_cursor: Option<String>,
 }
 
-fn require_admin(
-    conn: &mut crate::db::DbConnection,
-    credentials: &crate::auth::Credentials,
-) -> Result<AgentRow, ApiError> {
-    let caller = Caller::require(conn, credentials)?;
+/// Refuses a caller who is not an instance administrator what only one may
+/// do when recording an agent.
+fn require_admin(caller: &AgentRow) -> Result<(), ApiError> {
     if caller.is_admin == 0 {
         return Err(ApiError::AdminOnly(
             "give an agent an email, a password or administrator rights",
         ));
     }
-    Ok(caller)
+    Ok(())
 }
 
 /// Record a person or an organisation.
@@ -79,44 +75,36 @@ fn require_admin(
 )]
 #[post("/agents")]
 pub async fn create_agent(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    body: JsonBody<CreateAgentRequest>,
-    key: IdempotencyKey,
+    write: SignedInWrite<CreateAgentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.value;
-    let (kind, name, email, password) = parse_agent(&request)?;
-    let privileged = email.is_some() || password.is_some() || request.admin;
+    let SignedInWrite { body, call } = write;
+    let (kind, name, email, password) = parse_agent(&body)?;
+    let privileged = email.is_some() || password.is_some() || body.admin;
     // Check the right before hashing: hashing is slow and memory-hungry on
     // purpose, and must not be available to callers who would be refused.
     if privileged {
-        let credentials = credentials.clone();
-        read(&state, move |conn| require_admin(conn, &credentials)).await?;
+        (call.signed_in.clone())
+            .read(|_, caller| require_admin(&caller))
+            .await?;
     }
     // Hash outside the database transaction.
     let password_hash = match password {
         Some(password) => Some(
-            state
-                .hashers
-                .hash(password)
-                .await?
+            (call.signed_in.state.hashers.hash(password).await?)
                 .map_err(|why| ApiError::internal(format!("hashing a password: {why}")))?,
         ),
         None => None,
     };
-    let scope = access::idempotency_scope(&credentials);
-    write::run(&state, None, scope, key.0, body.fingerprint, move |conn| {
-        let caller = if privileged {
-            require_admin(conn, &credentials)?
-        } else {
-            Caller::require(conn, &credentials)?
-        };
+    call.run(move |conn, caller| {
+        if privileged {
+            require_admin(&caller)?;
+        }
         let new = NewAgent {
             kind: kind.as_str(),
             name: &name,
             email: email.as_ref().map(Email::as_str),
             password_hash: password_hash.as_deref(),
-            is_admin: request.admin,
+            is_admin: body.admin,
         };
         let row = db::agents::insert_unique(conn, &new)?.ok_or(ApiError::EmailTaken)?;
         Reply::created(&to_agent(row, &Caller::Agent(caller)))
@@ -181,23 +169,22 @@ fn parse_agent(
 )]
 #[get("/agents")]
 pub async fn list_agents(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    signed_in: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<AgentPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let (caller, rows) = read(&state, move |conn| {
-        let agent = Caller::require(conn, &credentials)?;
-        let scope = if agent.is_admin != 0 {
-            db::agents::Listing::All
-        } else {
-            db::agents::Listing::SharingAProjectWith(agent.id.clone())
-        };
-        let rows = db::agents::list(conn, &scope, after.as_deref(), limit)?;
-        Ok((Caller::Agent(agent), rows))
-    })
-    .await?;
+    let (caller, rows) = signed_in
+        .read(move |conn, agent| {
+            let scope = if agent.is_admin != 0 {
+                db::agents::Listing::All
+            } else {
+                db::agents::Listing::SharingAProjectWith(agent.id.clone())
+            };
+            let rows = db::agents::list(conn, &scope, after.as_deref(), limit)?;
+            Ok((Caller::Agent(agent), rows))
+        })
+        .await?;
     let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
     Ok(web::Json(AgentPage {
         items: rows.into_iter().map(|row| to_agent(row, &caller)).collect(),
@@ -218,16 +205,16 @@ pub async fn list_agents(
 )]
 #[get("/agents/{agent_id}")]
 pub async fn get_agent(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    signed_in: SignedIn,
     path: web::Path<String>,
 ) -> Result<web::Json<Agent>, ApiError> {
     let agent_id = path.into_inner();
-    let (caller, row) = read(&state, move |conn| {
-        let caller = Caller::Agent(Caller::require(conn, &credentials)?);
-        let row = db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
-        Ok((caller, row))
-    })
-    .await?;
-    Ok(web::Json(to_agent(row, &caller)))
+    let agent = signed_in
+        .read(move |conn, caller| {
+            let row =
+                db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
+            Ok(to_agent(row, &Caller::Agent(caller)))
+        })
+        .await?;
+    Ok(web::Json(agent))
 }

@@ -9,19 +9,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
+use super::access::Caller;
+use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
-use super::dto::{ContributionKindDto, ContributionStatusDto, QuantityUnitDto, Rate, to_rate};
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
+use super::dto::{
+    ContributionKindDto, ContributionStatusDto, PageQuery, QuantityUnitDto, Rate, to_rate,
 };
+use super::extract::{CursorKey, decode_cursor, page_size, parse_date};
 use super::limits;
 use super::limits::SCOPE_LENGTH_MAX;
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
-use crate::db::agents::AgentRow;
+use super::write::Reply;
 use crate::db::contributions::{ContributionFilter, ContributionRow};
 use crate::db::projects::ProjectRow;
 use crate::db::rates::RateRow;
@@ -30,7 +28,6 @@ use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
 use crate::ops::contributions::{Decision, NewContribution, NewDataset};
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Longest description or dataset text field, in characters.
 pub const CONTRIBUTION_TEXT_LENGTH_MAX: usize = 1_000;
@@ -168,15 +165,10 @@ pub struct CreateReviewRequest {
     pub reason: String,
 }
 
+/// A list of contributions' filters (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContributionQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
     /// Only this contributor's.
     #[param(max_length = 36)]
     pub agent: Option<String>,
@@ -226,7 +218,7 @@ pub fn to_contributions(
 }
 
 /// A stored value the service would never have written: a logged 500.
-fn corrupt(what: &str, value: &str) -> ApiError {
+pub fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
 }
 
@@ -332,66 +324,34 @@ fn optional_text(
 )]
 #[post("/projects/{project_id}/contributions")]
 pub async fn create_contribution(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateContributionRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateContributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    for (field, id) in [
-        ("agent", &request.agent),
-        ("supersedes", &request.supersedes),
-    ] {
+    let ProjectWrite { body, call } = write;
+    for (field, id) in [("agent", &body.agent), ("supersedes", &body.supersedes)] {
         if let Some(id) = id {
             limits::check_id(field, id)?;
         }
     }
-    let contribution = check(&request);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                authorize_recording(conn, &credentials, &project_id, &contribution)?;
-            let row = ops::contributions::record(conn, &project, &caller.id, &contribution)?;
-            Reply::created(&one(conn, row)?)
-        },
-    )
+    let contribution = check(&body);
+    let action = {
+        let contribution = contribution.clone();
+        move |caller: &Caller| recording(&contribution, caller)
+    };
+    call.run_as(action, move |conn, caller, project| {
+        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::contributions::record(conn, project, &recorder, &contribution)?;
+        Reply::created(&one(conn, row)?)
+    })
     .await
 }
 
-/// The caller, if they may record `contribution` in the project: their own
+/// What recording `contribution` takes of the caller: recording their own
 /// as a member, anyone's as an owner or treasurer.
-pub fn authorize_recording(
-    conn: &mut DbConnection,
-    credentials: &Credentials,
-    project_id: &str,
-    contribution: &NewContribution,
-) -> Result<(AgentRow, ProjectRow), ApiError> {
-    let caller = Caller::require(conn, credentials)?;
-    let project = authorize_agent(conn, &caller, project_id, contribution)?;
-    Ok((caller, project))
-}
-
-/// Like [`authorize_recording`], for a caller already resolved.
-pub fn authorize_agent(
-    conn: &mut DbConnection,
-    caller: &AgentRow,
-    project_id: &str,
-    contribution: &NewContribution,
-) -> Result<ProjectRow, ApiError> {
-    let own = contribution.agent_for(&caller.id) == caller.id;
-    access::authorize(
-        conn,
-        &Caller::Agent(caller.clone()),
-        project_id,
-        Action::RecordContribution { own },
-    )
+pub fn recording(contribution: &NewContribution, caller: &Caller) -> Action {
+    let own = caller
+        .agent()
+        .is_some_and(|me| contribution.agent_for(&me.id) == me.id);
+    Action::RecordContribution { own }
 }
 
 /// Checks what can be checked without the database.
@@ -512,7 +472,7 @@ fn check_dataset(
 /// List a project's contributions, oldest first.
 #[utoipa::path(
     tag = "contributions",
-    params(ContributionQuery),
+    params(PageQuery, ContributionQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of contributions", body = ContributionPage),
@@ -521,21 +481,34 @@ fn check_dataset(
 )]
 #[get("/projects/{project_id}/contributions")]
 pub async fn list_contributions(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    page: ProjectPage,
     query: web::Query<ContributionQuery>,
 ) -> Result<web::Json<ContributionPage>, ApiError> {
-    let project_id = path.into_inner();
-    let query = query.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
+    // The page is checked before the filters, as it always was.
+    page_size(page.limit)?;
+    decode_cursor(page.cursor.as_deref(), CursorKey::Id)?;
+    let filter = filter_of(query.into_inner())?;
+    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+        let rows = db::contributions::list(conn, &project.id, &filter, after, limit)?;
+        to_contributions(conn, rows)
+    };
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |c| c.id.clone())
+        .await?;
+    Ok(web::Json(ContributionPage { items, next_cursor }))
+}
+
+/// The filter a list's query asks for, checked.
+fn filter_of(query: ContributionQuery) -> Result<ContributionFilter, ApiError> {
     limits::check_query("agent", query.agent.as_deref(), limits::ID_LENGTH_MAX)?;
     let date = |text: Option<&str>, field: &str| {
         text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
             .transpose()
     };
-    let filter = ContributionFilter {
+    Ok(ContributionFilter {
         agent: query.agent,
         kind: query
             .kind
@@ -551,15 +524,7 @@ pub async fn list_contributions(
         }),
         from: date(query.from.as_deref(), "from")?,
         to: date(query.to.as_deref(), "to")?,
-    };
-    let items = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let rows = db::contributions::list(conn, &project_id, &filter, after.as_deref(), limit)?;
-        to_contributions(conn, rows)
     })
-    .await?;
-    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
-    Ok(web::Json(ContributionPage { items, next_cursor }))
 }
 
 /// Get one contribution with its valuation and reviews.
@@ -576,11 +541,10 @@ pub async fn list_contributions(
 )]
 #[get("/projects/{project_id}/contributions/{contribution_id}")]
 pub async fn get_contribution(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Contribution>, ApiError> {
-    let (project_id, contribution_id) = path.into_inner();
+    let (_, contribution_id) = path.into_inner();
     if contribution_id == "imports" {
         // `.../contributions/imports` is a POST-only resource, not an id.
         return Err(ApiError::MethodNotAllowed(
@@ -588,13 +552,13 @@ pub async fn get_contribution(
             "POST".to_owned(),
         ));
     }
-    let item = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let row = db::contributions::find(conn, &project_id, &contribution_id)?
-            .ok_or(ApiError::NotFound(Resource::Contribution))?;
-        one(conn, row)
-    })
-    .await?;
+    let item = call
+        .read(Action::ReadLedger, move |conn, _, project| {
+            let row = db::contributions::find(conn, &project.id, &contribution_id)?
+                .ok_or(ApiError::NotFound(Resource::Contribution))?;
+            one(conn, row)
+        })
+        .await?;
     Ok(web::Json(item))
 }
 
@@ -618,14 +582,33 @@ pub async fn get_contribution(
 )]
 #[post("/projects/{project_id}/contributions/{contribution_id}/reviews")]
 pub async fn create_review(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: ProjectWrite<CreateReviewRequest>,
     path: web::Path<(String, String)>,
-    body: JsonBody<CreateReviewRequest>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, contribution_id) = path.into_inner();
-    let request = body.value;
+    let (_, contribution_id) = path.into_inner();
+    let ProjectWrite { body, call } = write;
+    let reason = review_reason(&body)?;
+    let decision = match body.decision {
+        ReviewDecision::Approve => Decision::Approve,
+        ReviewDecision::Reject => Decision::Reject,
+    };
+    call.run(Action::Review, move |conn, caller, project| {
+        let reviewer = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::contributions::review(
+            conn,
+            project,
+            &reviewer,
+            &contribution_id,
+            decision,
+            &reason,
+        )?;
+        Reply::created(&one(conn, row)?)
+    })
+    .await
+}
+
+/// A review's reason, trimmed: required to reject, and not too long.
+fn review_reason(request: &CreateReviewRequest) -> Result<String, ApiError> {
     let reason = request.reason.trim().to_owned();
     if request.decision == ReviewDecision::Reject && reason.is_empty() {
         return Err(ApiError::field(
@@ -641,31 +624,5 @@ pub async fn create_review(
             format!("at most {REVIEW_REASON_LENGTH_MAX} characters"),
         ));
     }
-    let decision = match request.decision {
-        ReviewDecision::Approve => Decision::Approve,
-        ReviewDecision::Reject => Decision::Reject,
-    };
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::Review)?;
-            let reviewer = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let row = ops::contributions::review(
-                conn,
-                &project,
-                &reviewer,
-                &contribution_id,
-                decision,
-                &reason,
-            )?;
-            Reply::created(&one(conn, row)?)
-        },
-    )
-    .await
+    Ok(reason)
 }

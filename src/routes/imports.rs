@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
+use super::call::ProjectCall;
 use super::codes::FieldCode;
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
@@ -57,6 +58,9 @@ pub const IMPORT_COLUMNS: [&str; 13] = [
     "dataset_checksum",
 ];
 const REQUIRED_COLUMNS: [&str; 4] = ["kind", "date", "quantity", "unit"];
+/// What an import takes at least: recording one's own contributions (each
+/// row is then authorized for its own agent).
+const RECORD_OWN: Action = Action::RecordContribution { own: true };
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_contribution_import);
@@ -134,23 +138,15 @@ pub async fn create_contribution_import(
     let content_sha256 = hex::encode(Sha256::digest(&bytes));
     let fingerprint = request_fingerprint(&req, &bytes);
     // Whoever may not record here learns nothing, not even of an earlier import.
-    let (checked_project, check_credentials) = (project_id.clone(), credentials.clone());
-    super::read(&state, move |conn| {
-        let own = Action::RecordContribution { own: true };
-        access::project_for(conn, &check_credentials, &checked_project, own).map(|_| ())
-    })
-    .await?;
+    let call = ProjectCall {
+        state: state.clone(),
+        credentials: credentials.clone(),
+        project_id: project_id.clone(),
+    };
+    call.read(RECORD_OWN, |_, _, _| Ok(())).await?;
     let (rows, errors) = parse(&bytes).map_err(ApiError::Problems)?;
     let sha = content_sha256.clone();
-    let caller_scope = access::idempotency_scope(&credentials);
-    // The file's hash is a key per caller and project: the same timesheet
-    // sent by two contributors is two imports, each recording its sender's
-    // rows, never a replay of the other's answer.
-    let content_scope = format!("{caller_scope}:project:{project_id}:contributions-import");
-    let idempotency = match key.0 {
-        Some(key) => Idempotency::chosen(caller_scope, Some(key), fingerprint),
-        None => Idempotency::content(content_scope, content_sha256, fingerprint),
-    };
+    let idempotency = idempotency(&credentials, &project_id, key, content_sha256, fingerprint);
     // Every row is checked, its agent resolved and its value computed in a
     // read snapshot, outside the writer; the write inserts the rows if
     // nothing they were computed from (rates, members, settings,
@@ -162,8 +158,8 @@ pub async fn create_contribution_import(
         idempotency,
         move |conn| prepare_import(conn, &credentials, &project_id, &rows, &errors),
         move |conn, prepared: &Prepared| {
-            let own = Action::RecordContribution { own: true };
-            let (_, project) = access::project_for(conn, &committer, &committed_project, own)?;
+            let (_, project) =
+                access::project_for(conn, &committer, &committed_project, RECORD_OWN)?;
             ops::contributions::record_all(conn, &project, prepared.revision, &prepared.rows)?;
             Reply::created(&ContributionImport {
                 imported: prepared.rows.len(),
@@ -173,6 +169,25 @@ pub async fn create_contribution_import(
         },
     )
     .await
+}
+
+/// The key an import is recorded under: the caller's `Idempotency-Key`, or
+/// else the file's hash. The hash is a key per caller and project: the same
+/// timesheet sent by two contributors is two imports, each recording its
+/// sender's rows, never a replay of the other's answer.
+fn idempotency(
+    credentials: &Credentials,
+    project_id: &str,
+    key: IdempotencyKey,
+    content_sha256: String,
+    fingerprint: String,
+) -> Idempotency {
+    let caller_scope = access::idempotency_scope(credentials);
+    let content_scope = format!("{caller_scope}:project:{project_id}:contributions-import");
+    match key.0 {
+        Some(key) => Idempotency::chosen(caller_scope, Some(key), fingerprint),
+        None => Idempotency::content(content_scope, content_sha256, fingerprint),
+    }
 }
 
 /// The body of a CSV upload, within the import's size limit.
@@ -206,7 +221,7 @@ fn prepare_import(
     rows: &[Row],
     errors: &Problems,
 ) -> Result<Prepared, ApiError> {
-    let caller = Caller::require(conn, credentials)?;
+    let caller = Caller::Agent(Caller::require(conn, credentials)?);
     let revision = db::projects::revision(conn, project_id)?;
     let mut errors = errors.clone();
     let mut prepared: Vec<ContributionRow> = Vec::with_capacity(rows.len());
@@ -253,7 +268,7 @@ enum RowError {
 /// prepares its contribution (reading only).
 fn prepare_row(
     conn: &mut DbConnection,
-    caller: &db::agents::AgentRow,
+    caller: &Caller,
     project_id: &str,
     mut row: Row,
 ) -> Result<ContributionRow, RowError> {
@@ -290,14 +305,16 @@ fn prepare_row(
             }
         }
     }
-    let project = match contributions::authorize_agent(conn, caller, project_id, &row.checked) {
+    let action = contributions::recording(&row.checked, caller);
+    let project = match access::authorize(conn, caller, project_id, action) {
         Ok(project) => project,
         Err(error @ ApiError::Forbidden) => {
             return Err(cell("agent", FieldCode::Forbidden, error.to_string()));
         }
         Err(error) => return Err(RowError::Fatal(error)),
     };
-    match ops::contributions::prepare(conn, &project, &caller.id, &row.checked) {
+    let recorder = caller.agent().map_or("", |me| me.id.as_str());
+    match ops::contributions::prepare(conn, &project, recorder, &row.checked) {
         Ok(prepared) => Ok(prepared),
         Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems)?)),
         Err(error @ ops::Error::UnknownAgent(_)) => {

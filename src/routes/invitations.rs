@@ -13,21 +13,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
+use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
 use super::dto::{PageQuery, RoleDto};
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
-use super::members::{Member, member_of};
+use super::me::role_dto;
+use super::members::{Member, member_of, newcomer};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
+use crate::db::agents::AgentRow;
 use crate::db::invitations::InvitationRow;
+use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_invitation)
@@ -94,7 +94,7 @@ fn to_invitations(
         .map(|(row, project_name)| Invitation {
             agent_name: name(&row.agent_id),
             invited_by_name: name(&row.invited_by),
-            role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
+            role: role_dto(&row.role),
             created_at: db::format_timestamp(row.created_at),
             id: row.id,
             project_id: row.project_id,
@@ -119,47 +119,24 @@ fn to_invitations(
 )]
 #[post("/projects/{project_id}/invitations")]
 pub async fn create_invitation(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateInvitationRequest>,
-    key: IdempotencyKey,
+    write: ProjectWrite<CreateInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    check_id("agent", &request.agent)?;
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
-            let inviter = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let agent = db::agents::find(conn, &request.agent)?
-                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
-            if db::memberships::find(conn, &project.id, &agent.id)?.is_some() {
-                return Err(ApiError::MemberExists(agent.id));
-            }
-            if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
-                return Err(ApiError::InvitationExists(agent.id));
-            }
-            let row = db::invitations::insert(
-                conn,
-                &project.id,
-                &agent.id,
-                Role::from(request.role).as_str(),
-                &inviter,
-            )
+    let ProjectWrite { body, call } = write;
+    check_id("agent", &body.agent)?;
+    call.run(Action::ManageMembers, move |conn, caller, project| {
+        let inviter = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let agent = newcomer(conn, &project.id, &body.agent)?;
+        if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
+            return Err(ApiError::InvitationExists(agent.id));
+        }
+        let role = Role::from(body.role).as_str();
+        let row = db::invitations::insert(conn, &project.id, &agent.id, role, &inviter)
             .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
-            let invitation = to_invitations(conn, vec![(row, project.name)])?
-                .pop()
-                .ok_or_else(|| ApiError::internal("invitation vanished"))?;
-            Reply::created(&invitation)
-        },
-    )
+        let invitation = to_invitations(conn, vec![(row, project.name.clone())])?
+            .pop()
+            .ok_or_else(|| ApiError::internal("invitation vanished"))?;
+        Reply::created(&invitation)
+    })
     .await
 }
 
@@ -175,26 +152,20 @@ pub async fn create_invitation(
     )
 )]
 #[get("/projects/{project_id}/invitations")]
-pub async fn list_invitations(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<InvitationPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let items = read(&state, move |conn| {
-        let (_, project) =
-            access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
-        let rows = db::invitations::of_project(conn, &project.id, after.as_deref(), limit)?
+pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationPage>, ApiError> {
+    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+        let rows = db::invitations::of_project(conn, &project.id, after, limit)?
             .into_iter()
             .map(|row| (row, project.name.clone()))
             .collect();
         to_invitations(conn, rows)
-    })
-    .await?;
-    let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
+    };
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
+        .read(Action::ReadMembers, CursorKey::Id, fetch, |i| i.id.clone())
+        .await?;
     Ok(web::Json(InvitationPage { items, next_cursor }))
 }
 
@@ -213,23 +184,18 @@ pub async fn list_invitations(
 )]
 #[delete("/projects/{project_id}/invitations/{invitation_id}")]
 pub async fn withdraw_invitation(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    change: ProjectChange,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, invitation_id) = path.into_inner();
-    let state = state.clone();
-    web::block(move || {
-        state.db.write(|conn| -> Result<(), ApiError> {
-            let (_, project) =
-                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
+    let (_, invitation_id) = path.into_inner();
+    change
+        .write(Action::ManageMembers, move |conn, _, project| {
             let invitation = db::invitations::find(conn, &invitation_id)?
                 .filter(|row| row.project_id == project.id)
                 .ok_or(ApiError::NotFound(Resource::Invitation))?;
             Ok(db::invitations::delete(conn, &invitation.id)?)
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -245,18 +211,17 @@ pub async fn withdraw_invitation(
 )]
 #[get("/me/invitations")]
 pub async fn list_my_invitations(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    signed_in: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<InvitationPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let items = read(&state, move |conn| {
-        let me = Caller::require(conn, &credentials)?;
-        let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;
-        to_invitations(conn, rows)
-    })
-    .await?;
+    let items = signed_in
+        .read(move |conn, me| {
+            let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;
+            to_invitations(conn, rows)
+        })
+        .await?;
     let next_cursor = next_cursor(&items, limit, |item| item.id.clone());
     Ok(web::Json(InvitationPage { items, next_cursor }))
 }
@@ -265,10 +230,9 @@ pub async fn list_my_invitations(
 /// not found, exactly like one that does not exist.
 fn my_invitation(
     conn: &mut DbConnection,
-    credentials: &Credentials,
+    me: &AgentRow,
     invitation_id: &str,
 ) -> Result<InvitationRow, ApiError> {
-    let me = Caller::require(conn, credentials)?;
     db::invitations::find(conn, invitation_id)?
         .filter(|row| row.agent_id == me.id)
         .ok_or(ApiError::NotFound(Resource::Invitation))
@@ -290,36 +254,23 @@ fn my_invitation(
 )]
 #[post("/me/invitations/{invitation_id}/acceptance")]
 pub async fn create_acceptance(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    write: SignedInWrite<serde_json::Map<String, serde_json::Value>>,
     path: web::Path<String>,
-    body: JsonBody<serde_json::Map<String, serde_json::Value>>,
-    key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let invitation_id = path.into_inner();
-    write::run(
-        &state,
-        None,
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let invitation = my_invitation(conn, &credentials, &invitation_id)?;
-            if db::memberships::find(conn, &invitation.project_id, &invitation.agent_id)?.is_some()
-            {
+    write
+        .call
+        .run(move |conn, me| {
+            let invitation = my_invitation(conn, &me, &invitation_id)?;
+            let (project, agent) = (&invitation.project_id, &invitation.agent_id);
+            if db::memberships::find(conn, project, agent)?.is_some() {
                 return Err(ApiError::MemberExists(invitation.agent_id));
             }
-            let row = db::memberships::insert(
-                conn,
-                &invitation.project_id,
-                &invitation.agent_id,
-                &invitation.role,
-            )?;
+            let row = db::memberships::insert(conn, project, agent, &invitation.role)?;
             db::invitations::delete(conn, &invitation.id)?;
             Reply::created(&member_of(conn, row)?)
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// Decline an invitation: it is removed, and nothing else changes.
@@ -334,18 +285,15 @@ pub async fn create_acceptance(
 )]
 #[delete("/me/invitations/{invitation_id}")]
 pub async fn decline_invitation(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    signed_in: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let invitation_id = path.into_inner();
-    let state = state.clone();
-    web::block(move || {
-        state.db.write(|conn| -> Result<(), ApiError> {
-            let invitation = my_invitation(conn, &credentials, &invitation_id)?;
+    signed_in
+        .write(move |conn, me| {
+            let invitation = my_invitation(conn, &me, &invitation_id)?;
             Ok(db::invitations::delete(conn, &invitation.id)?)
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,14 +6,14 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
+use super::call::SignedIn;
 use super::codes::Resource;
 use super::dto::{Agent, RoleDto, to_agent};
 use super::problem::ApiError;
-use super::read;
-use crate::auth::Authenticated;
-use crate::db;
+use crate::db::memberships::MembershipRow;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, DbConnection};
 use crate::domain::access::Role;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me);
@@ -42,28 +42,42 @@ pub struct Me {
     )
 )]
 #[get("/me")]
-pub async fn get_me(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-) -> Result<web::Json<Me>, ApiError> {
-    let me = read(&state, move |conn| {
-        let agent = Caller::require(conn, &credentials)?;
-        let mut memberships = Vec::new();
-        for row in db::memberships::of_agent(conn, &agent.id)? {
-            let project = db::projects::find(conn, &row.project_id)?
-                .ok_or(ApiError::NotFound(Resource::Project))?;
-            memberships.push(Membership {
-                project_id: row.project_id,
-                project_name: project.name,
-                role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
-            });
-        }
-        let caller = Caller::Agent(agent.clone());
-        Ok(Me {
-            agent: to_agent(agent, &caller),
-            memberships,
+pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
+    let me = signed_in
+        .read(|conn, agent| {
+            let memberships = projects_of(conn, &agent.id)?
+                .into_iter()
+                .map(|(row, project)| Membership {
+                    project_id: row.project_id,
+                    project_name: project.name,
+                    role: role_dto(&row.role),
+                })
+                .collect();
+            let caller = Caller::Agent(agent.clone());
+            Ok(Me {
+                agent: to_agent(agent, &caller),
+                memberships,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(web::Json(me))
+}
+
+/// The agent's memberships, each with its project.
+pub fn projects_of(
+    conn: &mut DbConnection,
+    agent_id: &str,
+) -> Result<Vec<(MembershipRow, ProjectRow)>, ApiError> {
+    let mut projects = Vec::new();
+    for row in db::memberships::of_agent(conn, agent_id)? {
+        let project = db::projects::find(conn, &row.project_id)?
+            .ok_or(ApiError::NotFound(Resource::Project))?;
+        projects.push((row, project));
+    }
+    Ok(projects)
+}
+
+/// A role as stored, as the API shows it (an unknown one as a contributor).
+pub fn role_dto(role: &str) -> RoleDto {
+    Role::parse(role).map_or(RoleDto::Contributor, RoleDto::from)
 }

@@ -12,20 +12,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{ProjectChange, ProjectPage, ProjectWrite};
 use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::RoleDto;
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::JsonBody;
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
+use crate::db::agents::AgentRow;
 use crate::db::memberships::MembershipRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Role};
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(add_member)
@@ -69,7 +67,7 @@ pub struct MemberPage {
 
 fn to_member(row: MembershipRow, name: String) -> Member {
     Member {
-        role: Role::parse(&row.role).map_or(RoleDto::Contributor, RoleDto::from),
+        role: super::me::role_dto(&row.role),
         agent: row.agent_id,
         name,
         created_at: db::format_timestamp(row.created_at),
@@ -117,49 +115,40 @@ fn keep_an_owner(
     )
 )]
 #[post("/projects/{project_id}/members")]
-pub async fn add_member(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<AddMemberRequest>,
-    key: IdempotencyKey,
-) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    super::limits::check_id("agent", &request.agent)?;
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, _) =
-                access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
-            if !caller.is_admin() {
-                return Err(ApiError::AdminOnly(
-                    "add a member without their consent; invite them instead (POST /v1/projects/{project_id}/invitations)",
-                ));
-            }
-            let agent = db::agents::find(conn, &request.agent)?
-                .ok_or_else(|| ApiError::UnknownAgent(request.agent.clone()))?;
-            if db::memberships::find(conn, &project_id, &agent.id)?.is_some() {
-                return Err(ApiError::MemberExists(agent.id));
-            }
-            // A pending invitation is superseded by the membership.
-            if let Some(invitation) = db::invitations::find_for(conn, &project_id, &agent.id)? {
-                db::invitations::delete(conn, &invitation.id)?;
-            }
-            let row = db::memberships::insert(
-                conn,
-                &project_id,
-                &agent.id,
-                Role::from(request.role).as_str(),
-            )?;
-            Reply::created(&to_member(row, agent.name))
-        },
-    )
+pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    super::limits::check_id("agent", &body.agent)?;
+    call.run(Action::ManageMembers, move |conn, caller, project| {
+        if !caller.is_admin() {
+            return Err(ApiError::AdminOnly(
+                "add a member without their consent; invite them instead (POST /v1/projects/{project_id}/invitations)",
+            ));
+        }
+        let agent = newcomer(conn, &project.id, &body.agent)?;
+        // A pending invitation is superseded by the membership.
+        if let Some(invitation) = db::invitations::find_for(conn, &project.id, &agent.id)? {
+            db::invitations::delete(conn, &invitation.id)?;
+        }
+        let role = Role::from(body.role).as_str();
+        let row = db::memberships::insert(conn, &project.id, &agent.id, role)?;
+        Reply::created(&to_member(row, agent.name))
+    })
     .await
+}
+
+/// The agent `agent_id`, who is not yet a member of the project: 422
+/// `unknown_agent` if there is none, 409 `member_exists` if they are one.
+pub fn newcomer(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+) -> Result<AgentRow, ApiError> {
+    let agent = db::agents::find(conn, agent_id)?
+        .ok_or_else(|| ApiError::UnknownAgent(agent_id.to_owned()))?;
+    if db::memberships::find(conn, project_id, &agent.id)?.is_some() {
+        return Err(ApiError::MemberExists(agent.id));
+    }
+    Ok(agent)
 }
 
 /// List a project's members (members and administrators).
@@ -173,33 +162,16 @@ pub async fn add_member(
     )
 )]
 #[get("/projects/{project_id}/members")]
-pub async fn list_members(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<MemberPage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
-    let rows = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadMembers)?;
-        Ok(db::memberships::list(
-            conn,
-            &project_id,
-            after.as_deref(),
-            limit,
-        )?)
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |(row, _, _)| row.agent_id.clone());
-    Ok(web::Json(MemberPage {
-        items: rows
-            .into_iter()
-            .map(|(row, name, _)| to_member(row, name))
-            .collect(),
-        next_cursor,
-    }))
+pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, ApiError> {
+    let (items, next_cursor) = page
+        .list(
+            Action::ReadMembers,
+            db::memberships::list,
+            |_, (row, name, _)| to_member(row, name),
+            |member| &member.agent,
+        )
+        .await?;
+    Ok(web::Json(MemberPage { items, next_cursor }))
 }
 
 /// Change a member's role (owners).
@@ -220,30 +192,34 @@ pub async fn list_members(
 )]
 #[patch("/projects/{project_id}/members/{agent_id}")]
 pub async fn update_member(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    change: ProjectChange,
     path: web::Path<(String, String)>,
     body: JsonBody<UpdateMemberRequest>,
 ) -> Result<web::Json<Member>, ApiError> {
-    let (project_id, agent_id) = path.into_inner();
+    let (_, agent_id) = path.into_inner();
     let role = Role::from(body.value.role);
-    let state = state.clone();
-    let member = web::block(move || {
-        state.db.write(|conn| -> Result<Member, ApiError> {
-            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
-            let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound(Resource::Member))?;
+    let member = change
+        .write(Action::ManageMembers, move |conn, _, project| {
+            let current = member_row(conn, &project.id, &agent_id)?;
             if current.role == role.as_str() {
                 return Ok(to_member(current, agent_name(conn, &agent_id)?));
             }
-            keep_an_owner(conn, &project_id, &current, Some(role))?;
+            keep_an_owner(conn, &project.id, &current, Some(role))?;
             // The new role applies from the next request on, here only.
-            let row = db::memberships::update_role(conn, &project_id, &agent_id, role.as_str())?;
+            let row = db::memberships::update_role(conn, &project.id, &agent_id, role.as_str())?;
             Ok(to_member(row, agent_name(conn, &agent_id)?))
         })
-    })
-    .await??;
+        .await?;
     Ok(web::Json(member))
+}
+
+/// The membership of `agent_id` in the project, or 404 `member_not_found`.
+fn member_row(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+) -> Result<MembershipRow, ApiError> {
+    db::memberships::find(conn, project_id, agent_id)?.ok_or(ApiError::NotFound(Resource::Member))
 }
 
 /// Remove a member from a project (owners).
@@ -262,23 +238,18 @@ pub async fn update_member(
 )]
 #[delete("/projects/{project_id}/members/{agent_id}")]
 pub async fn remove_member(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    change: ProjectChange,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project_id, agent_id) = path.into_inner();
-    let state = state.clone();
-    web::block(move || {
-        state.db.write(|conn| -> Result<(), ApiError> {
-            access::project_for(conn, &credentials, &project_id, Action::ManageMembers)?;
-            let current = db::memberships::find(conn, &project_id, &agent_id)?
-                .ok_or(ApiError::NotFound(Resource::Member))?;
-            keep_an_owner(conn, &project_id, &current, None)?;
+    let (_, agent_id) = path.into_inner();
+    change
+        .write(Action::ManageMembers, move |conn, _, project| {
+            let current = member_row(conn, &project.id, &agent_id)?;
+            keep_an_owner(conn, &project.id, &current, None)?;
             // Their access to this project ends with the next request; their
             // tokens, and their other projects, are not touched.
-            Ok(db::memberships::delete(conn, &project_id, &agent_id)?)
+            Ok(db::memberships::delete(conn, &project.id, &agent_id)?)
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,15 +6,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
+use super::access::Caller;
+use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
+use super::contributions::corrupt;
 use super::dto::PageQuery;
-use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
+use super::write::Reply;
+use crate::auth::Credentials;
 use crate::config::ProjectCreation;
 use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
 use crate::db::{self};
@@ -96,18 +98,31 @@ impl From<LicencePolicyDto> for LicencePolicy {
 /// Largest number of approvals a project may require.
 pub const APPROVALS_REQUIRED_MAX: i32 = 10;
 
-fn parse_settings(
-    licence_policy: Option<LicencePolicyDto>,
-    allow_unvalued: Option<bool>,
-    approvals_required: Option<i32>,
-    distribution_approvals_required: Option<i32>,
+impl CreateProjectRequest {
+    /// What it asks for beyond the currency, as a change to a new project.
+    fn changes(&self) -> UpdateProjectRequest {
+        UpdateProjectRequest {
+            name: Some(self.name.clone()),
+            public: Some(self.public),
+            licence_policy: self.licence_policy,
+            allow_unvalued: self.allow_unvalued,
+            approvals_required: self.approvals_required,
+            distribution_approvals_required: self.distribution_approvals_required,
+        }
+    }
+}
+
+/// The name and the settings a change asks for, checked field by field.
+fn parse_changes(
+    request: &UpdateProjectRequest,
     errors: &mut Vec<FieldError>,
-) -> SettingsChange {
+) -> (Option<String>, SettingsChange) {
+    let name = request.name.as_deref().map(|name| parse_name(name, errors));
     for (field, value) in [
-        ("approvals_required", approvals_required),
+        ("approvals_required", request.approvals_required),
         (
             "distribution_approvals_required",
-            distribution_approvals_required,
+            request.distribution_approvals_required,
         ),
     ] {
         if value.is_some_and(|n| !(1..=APPROVALS_REQUIRED_MAX).contains(&n)) {
@@ -118,12 +133,13 @@ fn parse_settings(
             ));
         }
     }
-    SettingsChange {
-        licence_policy: licence_policy.map(LicencePolicy::from),
-        allow_unvalued,
-        approvals_required,
-        distribution_approvals_required,
-    }
+    let settings = SettingsChange {
+        licence_policy: request.licence_policy.map(LicencePolicy::from),
+        allow_unvalued: request.allow_unvalued,
+        approvals_required: request.approvals_required,
+        distribution_approvals_required: request.distribution_approvals_required,
+    };
+    (name, settings)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -162,12 +178,7 @@ impl TryFrom<ProjectRow> for Project {
         let licence_policy = match LicencePolicy::parse(&row.licence_policy) {
             Some(LicencePolicy::Open) => LicencePolicyDto::Open,
             Some(LicencePolicy::Any) => LicencePolicyDto::Any,
-            None => {
-                let policy = &row.licence_policy;
-                return Err(ApiError::internal(format!(
-                    "stored data is unreadable: licence policy `{policy}`"
-                )));
-            }
+            None => return Err(corrupt("licence policy", &row.licence_policy)),
         };
         Ok(Project {
             id: row.id,
@@ -195,6 +206,22 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
     name
 }
 
+/// The project's currency: a currency, not another unit.
+fn parse_currency(text: &str, errors: &mut Vec<FieldError>) -> Option<Unit> {
+    let unit = Unit::lookup(text)
+        .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
+        .ok()?;
+    if unit.kind() != UnitKind::Currency {
+        errors.push(FieldError::new(
+            "currency",
+            FieldCode::UnknownCurrency,
+            format!("`{}` is not a currency", unit.code()),
+        ));
+        return None;
+    }
+    Some(unit)
+}
+
 /// Create a project with its own ledger; the caller becomes its owner. On
 /// an instance started with `--project-creation administrators`, only
 /// administrators may.
@@ -210,57 +237,26 @@ fn parse_name(text: &str, errors: &mut Vec<FieldError>) -> String {
 )]
 #[post("/projects")]
 pub async fn create_project(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    body: JsonBody<CreateProjectRequest>,
-    key: IdempotencyKey,
+    write: SignedInWrite<CreateProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.value;
+    let SignedInWrite { body, call } = write;
     let mut errors = Vec::new();
-    let name = parse_name(&request.name, &mut errors);
-    let settings = parse_settings(
-        request.licence_policy,
-        request.allow_unvalued,
-        request.approvals_required,
-        request.distribution_approvals_required,
-        &mut errors,
-    );
-    let currency = Unit::lookup(&request.currency)
-        .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
-        .ok()
-        .filter(|unit| {
-            let is_currency = unit.kind() == UnitKind::Currency;
-            if !is_currency {
-                errors.push(FieldError::new(
-                    "currency",
-                    FieldCode::UnknownCurrency,
-                    format!("`{}` is not a currency", unit.code()),
-                ));
-            }
-            is_currency
-        });
-    let (Some(currency), true) = (currency, errors.is_empty()) else {
+    let (name, settings) = parse_changes(&body.changes(), &mut errors);
+    let currency = parse_currency(&body.currency, &mut errors);
+    let (Some(name), Some(currency), true) = (name, currency, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let project_creation = state.settings.project_creation;
-    write::run(
-        &state,
-        None,
-        access::idempotency_scope(&credentials),
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let owner = Caller::require(conn, &credentials)?;
-            if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
-                return Err(ApiError::AdminOnly("create projects on this instance"));
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            db::projects::insert(conn, &id, &name, &currency, request.public)?;
-            let row = db::projects::update_settings(conn, &id, &settings)?;
-            db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
-            Reply::created(&Project::try_from(row)?)
-        },
-    )
+    let project_creation = call.signed_in.state.settings.project_creation;
+    call.run(move |conn, owner| {
+        if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
+            return Err(ApiError::AdminOnly("create projects on this instance"));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        db::projects::insert(conn, &id, &name, &currency, body.public)?;
+        let row = db::projects::update_settings(conn, &id, &settings)?;
+        db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
+        Reply::created(&Project::try_from(row)?)
+    })
     .await
 }
 
@@ -316,16 +312,10 @@ pub async fn list_projects(
     )
 )]
 #[get("/projects/{project_id}")]
-pub async fn get_project(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
-) -> Result<web::Json<Project>, ApiError> {
-    let project_id = path.into_inner();
-    let row = read(&state, move |conn| {
-        Ok(access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?.1)
-    })
-    .await?;
+pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiError> {
+    let row = call
+        .read(Action::ReadLedger, |_, _, project| Ok(project.clone()))
+        .await?;
     Ok(web::Json(Project::try_from(row)?))
 }
 
@@ -341,36 +331,20 @@ pub async fn get_project(
 )]
 #[patch("/projects/{project_id}")]
 pub async fn update_project(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
+    change: ProjectChange,
     body: JsonBody<UpdateProjectRequest>,
 ) -> Result<web::Json<Project>, ApiError> {
-    let project_id = path.into_inner();
     let request = body.value;
     let mut errors = Vec::new();
-    let name = request
-        .name
-        .as_deref()
-        .map(|name| parse_name(name, &mut errors));
-    let settings = parse_settings(
-        request.licence_policy,
-        request.allow_unvalued,
-        request.approvals_required,
-        request.distribution_approvals_required,
-        &mut errors,
-    );
+    let (name, settings) = parse_changes(&request, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let state = state.clone();
-    let row = web::block(move || {
-        state.db.write(|conn| -> Result<ProjectRow, ApiError> {
-            access::project_for(conn, &credentials, &project_id, Action::UpdateProject)?;
-            db::projects::update(conn, &project_id, name.as_deref(), request.public)?;
-            Ok(db::projects::update_settings(conn, &project_id, &settings)?)
+    let row = change
+        .write(Action::UpdateProject, move |conn, _, project| {
+            db::projects::update(conn, &project.id, name.as_deref(), request.public)?;
+            Ok(db::projects::update_settings(conn, &project.id, &settings)?)
         })
-    })
-    .await??;
+        .await?;
     Ok(web::Json(Project::try_from(row)?))
 }

@@ -8,24 +8,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access;
+use super::call::{Page, ProjectPage, ProjectWrite};
 use super::codes::FieldCode;
-use super::dto::{ContributionKindDto, QuantityUnitDto, Rate, to_rate};
-use super::extract::{
-    CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size, parse_date,
-};
+use super::dto::{ContributionKindDto, PageQuery, QuantityUnitDto, Rate, to_rate};
+use super::extract::{CursorKey, parse_date};
 pub use super::limits::SCOPE_LENGTH_MAX;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
-use super::read;
-use super::write::{self, Reply};
-use crate::auth::{Authenticated, Credentials};
-use crate::db::{self};
+use super::write::Reply;
+use crate::db::projects::ProjectRow;
+use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
 use crate::ops::rates::NewRate;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Longest method name, in characters.
 pub const RATE_METHOD_LENGTH_MAX: usize = 200;
@@ -73,15 +69,10 @@ pub struct RatePage {
     pub next_cursor: Option<String>,
 }
 
+/// A list of rates' filter (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RateQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
     /// Only rates of this kind.
     pub kind: Option<ContributionKindDto>,
 }
@@ -110,34 +101,17 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     )
 )]
 #[post("/projects/{project_id}/rates")]
-pub async fn create_rate(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
-    path: web::Path<String>,
-    body: JsonBody<CreateRateRequest>,
-    key: IdempotencyKey,
-) -> Result<HttpResponse, ApiError> {
-    let project_id = path.into_inner();
-    let request = body.value;
-    if let Some(agent) = &request.agent {
+pub async fn create_rate(write: ProjectWrite<CreateRateRequest>) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    if let Some(agent) = &body.agent {
         super::limits::check_id("agent", agent)?;
     }
-    let rate = parse_rate(request);
-    let scope = access::idempotency_scope(&credentials);
-    write::run(
-        &state,
-        Some(project_id.clone()),
-        scope,
-        key.0,
-        body.fingerprint,
-        move |conn| {
-            let (caller, project) =
-                access::project_for(conn, &credentials, &project_id, Action::ManageRates)?;
-            let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-            let row = ops::rates::add_rate(conn, &project, &recorder, &rate)?;
-            Reply::created(&to_rate(&super::stored_units(conn)?, row)?)
-        },
-    )
+    let rate = parse_rate(body);
+    call.run(Action::ManageRates, move |conn, caller, project| {
+        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::rates::add_rate(conn, project, &recorder, &rate)?;
+        Reply::created(&to_rate(&super::stored_units(conn)?, row)?)
+    })
     .await
 }
 
@@ -197,7 +171,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
 /// List a project's rates, oldest first.
 #[utoipa::path(
     tag = "contributions",
-    params(RateQuery),
+    params(PageQuery, RateQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of rates", body = RatePage),
@@ -205,25 +179,22 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
 )]
 #[get("/projects/{project_id}/rates")]
 pub async fn list_rates(
-    state: web::Data<AppState>,
-    credentials: Credentials,
-    path: web::Path<String>,
+    page: ProjectPage,
     query: web::Query<RateQuery>,
 ) -> Result<web::Json<RatePage>, ApiError> {
-    let project_id = path.into_inner();
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let kind = query.kind.map(|k| ContributionKind::from(k).as_str());
-    let (units, rows) = read(&state, move |conn| {
-        access::project_for(conn, &credentials, &project_id, Action::ReadLedger)?;
-        let rows = db::rates::list(conn, &project_id, kind, after.as_deref(), limit)?;
-        Ok((super::stored_units(conn)?, rows))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
-    let items = rows
-        .into_iter()
-        .map(|row| to_rate(&units, row))
-        .collect::<Result<_, _>>()?;
+    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+        let units = super::stored_units(conn)?;
+        db::rates::list(conn, &project.id, kind, after, limit)?
+            .into_iter()
+            .map(|row| to_rate(&units, row))
+            .collect()
+    };
+    let Page {
+        rows: items,
+        next_cursor,
+    } = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |r| r.id.clone())
+        .await?;
     Ok(web::Json(RatePage { items, next_cursor }))
 }

@@ -91,15 +91,10 @@ pub async fn create_token(
             Refusal::TooManyAttempts(wait) => ApiError::TooManyAttempts(retry_after_s(wait)),
             Refusal::InstanceBusy(wait) => ApiError::SignInBusy(retry_after_s(wait)),
         })?;
-    let agent = {
-        let state = state.clone();
-        web::block(move || {
-            state.db.read(|conn| -> Result<_, ApiError> {
-                Ok(db::agents::find_by_email(conn, &email)?)
-            })
-        })
-        .await??
-    };
+    let agent = super::read(&state, move |conn| {
+        Ok(db::agents::find_by_email(conn, &email)?)
+    })
+    .await?;
     let stored = agent.as_ref().and_then(|agent| agent.password_hash.clone());
     if !state.hashers.verify(stored, request.password).await? {
         return Err(ApiError::InvalidCredentials);

@@ -10,19 +10,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::access::{self, Caller};
+use super::access::Caller;
+use super::call::{ProjectCall, SignedIn};
 use super::codes::Resource;
+use super::contributions::corrupt;
 use super::dto::ContributionKindDto;
+use super::me::projects_of;
 use super::problem::{ApiError, Problem};
-use super::read;
-use crate::auth::{Authenticated, Credentials};
+use crate::db::projects::ProjectRow;
 use crate::db::{self, DbConnection};
 use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::domain::contribution::{
     ContributionKind, ContributionStatus, ValueEntry, ValueSummary, ValueSums, summarize,
 };
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)
@@ -104,10 +105,10 @@ fn money(units: &HashMap<String, Unit>, currency: &str, minor: i128) -> String {
 
 fn value_account(
     conn: &mut DbConnection,
-    project_id: &str,
-    project_name: &str,
+    project: &ProjectRow,
     agent_id: &str,
 ) -> Result<ValueAccount, ApiError> {
+    let project_id = project.id.as_str();
     let units = super::stored_units(conn)?;
     let entries = value_entries(conn, project_id, agent_id)?;
     let summary = summarize(&entries);
@@ -118,7 +119,7 @@ fn value_account(
     };
     Ok(ValueAccount {
         project_id: project_id.to_owned(),
-        project_name: project_name.to_owned(),
+        project_name: project.name.clone(),
         agent: agent_id.to_owned(),
         totals: summary
             .totals
@@ -181,17 +182,14 @@ fn value_entries(
     project_id: &str,
     agent_id: &str,
 ) -> Result<Vec<ValueEntry>, ApiError> {
-    let unreadable = |what: &str, value: &str| {
-        ApiError::internal(format!("stored data is unreadable: {what} `{value}`"))
-    };
     db::contributions::of_agent(conn, project_id, agent_id)?
         .into_iter()
         .map(|row| {
             Ok(ValueEntry {
                 kind: ContributionKind::parse(&row.kind)
-                    .ok_or_else(|| unreadable("kind", &row.kind))?,
+                    .ok_or_else(|| corrupt("kind", &row.kind))?,
                 status: ContributionStatus::parse(&row.status)
-                    .ok_or_else(|| unreadable("status", &row.status))?,
+                    .ok_or_else(|| corrupt("status", &row.status))?,
                 value: row.value.zip(row.currency),
                 date: row.date,
                 supersedes: row.supersedes_id,
@@ -265,20 +263,21 @@ fn money_owed(
 )]
 #[get("/projects/{project_id}/members/{agent_id}/value-account")]
 pub async fn get_member_value_account(
-    state: web::Data<AppState>,
-    credentials: Credentials,
+    call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<ValueAccount>, ApiError> {
-    let (project_id, agent_id) = path.into_inner();
-    let account = read(&state, move |conn| {
-        let caller = Caller::resolve(conn, &credentials)?;
-        let own = caller.agent().is_some_and(|me| me.id == agent_id);
-        let project =
-            access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
-        value_account(conn, &project.id, &project.name, &agent_id)
-    })
-    .await?;
+    let (_, agent_id) = path.into_inner();
+    let own_id = agent_id.clone();
+    let action = move |caller: &Caller| {
+        let own = caller.agent().is_some_and(|me| me.id == own_id);
+        Action::ReadValueAccount { own }
+    };
+    let account = call
+        .read_as(action, move |conn, _, project| {
+            db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
+            value_account(conn, project, &agent_id)
+        })
+        .await?;
     Ok(web::Json(account))
 }
 
@@ -292,22 +291,19 @@ pub async fn get_member_value_account(
 )]
 #[get("/me/value-account")]
 pub async fn get_my_value_account(
-    state: web::Data<AppState>,
-    Authenticated(credentials): Authenticated,
+    signed_in: SignedIn,
 ) -> Result<web::Json<MyValueAccount>, ApiError> {
-    let account = read(&state, move |conn| {
-        let me = Caller::require(conn, &credentials)?;
-        let mut projects = Vec::new();
-        for membership in db::memberships::of_agent(conn, &me.id)? {
-            let project = db::projects::find(conn, &membership.project_id)?
-                .ok_or(ApiError::NotFound(Resource::Project))?;
-            projects.push(value_account(conn, &project.id, &project.name, &me.id)?);
-        }
-        Ok(MyValueAccount {
-            agent: me.id,
-            projects,
+    let account = signed_in
+        .read(|conn, me| {
+            let mut projects = Vec::new();
+            for (_, project) in projects_of(conn, &me.id)? {
+                projects.push(value_account(conn, &project, &me.id)?);
+            }
+            Ok(MyValueAccount {
+                agent: me.id,
+                projects,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(web::Json(account))
 }
