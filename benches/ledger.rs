@@ -784,7 +784,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                         conn,
                         &project,
                         &agent.id,
-                        "contributor",
+                        commons_ledger::domain::access::Role::Contributor,
                     )?;
                     ids.push(agent.id);
                 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{invitations, projects};
+use crate::domain::access::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invitations)]
@@ -13,7 +14,8 @@ pub struct InvitationRow {
     pub id: String,
     pub project_id: String,
     pub agent_id: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub invited_by: String,
     pub created_at: NaiveDateTime,
 }
@@ -24,7 +26,7 @@ pub fn insert(
     conn: &mut DbConnection,
     project_id: &str,
     agent_id: &str,
-    role: &str,
+    role: Role,
     invited_by: &str,
 ) -> QueryResult<InvitationRow> {
     let id = uuid::Uuid::now_v7().to_string();
@@ -33,7 +35,7 @@ pub fn insert(
             invitations::id.eq(&id),
             invitations::project_id.eq(project_id),
             invitations::agent_id.eq(agent_id),
-            invitations::role.eq(role),
+            invitations::role.eq(role.as_str()),
             invitations::invited_by.eq(invited_by),
             invitations::created_at.eq(super::now()),
         ))

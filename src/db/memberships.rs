@@ -5,13 +5,15 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{agents, memberships};
+use crate::domain::access::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = memberships)]
 pub struct MembershipRow {
     pub project_id: String,
     pub agent_id: String,
-    pub role: String,
+    #[diesel(deserialize_as = String)]
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -32,14 +34,14 @@ pub fn insert(
     conn: &mut DbConnection,
     project_id: &str,
     agent_id: &str,
-    role: &str,
+    role: Role,
 ) -> QueryResult<MembershipRow> {
     let now = super::now();
     diesel::insert_into(memberships::table)
         .values((
             memberships::project_id.eq(project_id),
             memberships::agent_id.eq(agent_id),
-            memberships::role.eq(role),
+            memberships::role.eq(role.as_str()),
             memberships::created_at.eq(now),
             memberships::updated_at.eq(now),
         ))
@@ -51,11 +53,11 @@ pub fn update_role(
     conn: &mut DbConnection,
     project_id: &str,
     agent_id: &str,
-    role: &str,
+    role: Role,
 ) -> QueryResult<MembershipRow> {
     diesel::update(memberships::table.find((project_id, agent_id)))
         .set((
-            memberships::role.eq(role),
+            memberships::role.eq(role.as_str()),
             memberships::updated_at.eq(super::now()),
         ))
         .execute(conn)?;
@@ -100,7 +102,7 @@ pub fn of_agent(conn: &mut DbConnection, agent_id: &str) -> QueryResult<Vec<Memb
 pub fn owner_count(conn: &mut DbConnection, project_id: &str) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::project_id.eq(project_id))
-        .filter(memberships::role.eq("owner"))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
         .count()
         .get_result(conn)
 }

@@ -4,15 +4,20 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
-use super::DbConnection;
+use diesel::result::Error::DeserializationError;
+
 use super::schema::{project_revisions, projects, units};
+use super::{DbConnection, StorageError};
 use crate::domain::Unit;
 use crate::domain::hash::GENESIS_HASH;
+use crate::domain::ids::ProjectId;
 use crate::domain::licence::LicencePolicy;
+pub use crate::domain::project::Project;
 
+/// A project's row as stored; read through [`Project::try_from`], once.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = projects)]
-pub struct ProjectRow {
+struct ProjectRow {
     pub id: String,
     pub name: String,
     pub currency: String,
@@ -24,6 +29,50 @@ pub struct ProjectRow {
     pub allow_unvalued: i32,
     pub approvals_required: i32,
     pub distribution_approvals_required: i32,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = StorageError;
+
+    /// Fails on a value the service never writes (a flag other than 0 or
+    /// 1, an unknown licence policy), rather than read it as a default.
+    fn try_from(row: ProjectRow) -> Result<Project, StorageError> {
+        let flag = |name: &str, value: i32| match value {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(StorageError::Corrupt(format!(
+                "project {}: `{name}` is {other}",
+                row.id
+            ))),
+        };
+        let licence_policy = LicencePolicy::parse(&row.licence_policy).ok_or_else(|| {
+            StorageError::Corrupt(format!(
+                "project {}: licence policy `{}`",
+                row.id, row.licence_policy
+            ))
+        })?;
+        Ok(Project {
+            public: flag("public", row.public)?,
+            allow_unvalued: flag("allow_unvalued", row.allow_unvalued)?,
+            licence_policy,
+            id: ProjectId::stored(row.id),
+            name: row.name,
+            currency: row.currency,
+            created_at: row.created_at,
+            last_sequence: row.last_sequence,
+            last_hash: row.last_hash,
+            approvals_required: row.approvals_required,
+            distribution_approvals_required: row.distribution_approvals_required,
+        })
+    }
+}
+
+/// Rows made into projects; a row that cannot be is a query error (a
+/// logged 500), carrying what was wrong with it.
+fn typed(rows: Vec<ProjectRow>) -> QueryResult<Vec<Project>> {
+    rows.into_iter()
+        .map(|row| Project::try_from(row).map_err(|e| DeserializationError(Box::new(e))))
+        .collect()
 }
 
 #[derive(Debug, Insertable)]
@@ -67,7 +116,7 @@ pub fn insert(
     name: &str,
     currency: &Unit,
     public: bool,
-) -> QueryResult<ProjectRow> {
+) -> QueryResult<Project> {
     ensure_unit(conn, currency)?;
     diesel::insert_into(projects::table)
         .values(NewProjectRow {
@@ -83,12 +132,13 @@ pub fn insert(
     find(conn, id)?.ok_or(diesel::result::Error::NotFound)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProjectRow>> {
-    projects::table
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Project>> {
+    let row = projects::table
         .find(id)
         .select(ProjectRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(typed(row.into_iter().collect())?.pop())
 }
 
 /// Which projects a listing may show.
@@ -108,7 +158,7 @@ pub fn list(
     visibility: &Visibility,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<ProjectRow>> {
+) -> QueryResult<Vec<Project>> {
     use super::schema::memberships;
     let mut query = projects::table
         .select(ProjectRow::as_select())
@@ -128,7 +178,7 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(projects::id.gt(after.to_owned()));
     }
-    query.load(conn)
+    typed(query.load(conn)?)
 }
 
 /// Renames a project or changes its visibility.
@@ -137,7 +187,7 @@ pub fn update(
     id: &str,
     name: Option<&str>,
     public: Option<bool>,
-) -> QueryResult<ProjectRow> {
+) -> QueryResult<Project> {
     if let Some(name) = name {
         diesel::update(projects::table.find(id))
             .set(projects::name.eq(name))
@@ -204,7 +254,7 @@ pub fn update_settings(
     conn: &mut DbConnection,
     id: &str,
     change: &SettingsChange,
-) -> QueryResult<ProjectRow> {
+) -> QueryResult<Project> {
     if let Some(policy) = change.licence_policy {
         diesel::update(projects::table.find(id))
             .set(projects::licence_policy.eq(policy.as_str()))

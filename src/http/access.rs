@@ -4,7 +4,7 @@
 use super::codes::Resource;
 use crate::auth::{AuthError, Credentials};
 use crate::db::agents::AgentRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Decision, Requester, Role, decide};
 
@@ -85,7 +85,7 @@ pub fn role_in(
     let Some(agent) = caller.agent() else {
         return Ok(None);
     };
-    Ok(db::memberships::find(conn, project_id, &agent.id)?.and_then(|m| Role::parse(&m.role)))
+    Ok(db::memberships::find(conn, project_id, &agent.id)?.map(|m| m.role))
 }
 
 /// Loads the project and decides whether the caller may perform `action`
@@ -96,7 +96,7 @@ pub fn authorize(
     caller: &Caller,
     project_id: &str,
     action: Action,
-) -> Result<ProjectRow, ApiError> {
+) -> Result<Project, ApiError> {
     let project =
         db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound(Resource::Project))?;
     let requester = Requester {
@@ -104,7 +104,7 @@ pub fn authorize(
         admin: caller.is_admin(),
         role: role_in(conn, caller, project_id)?,
     };
-    match decide(requester, project.public != 0, action) {
+    match decide(requester, project.public, action) {
         Decision::Allow => Ok(project),
         Decision::Hidden => Err(ApiError::NotFound(Resource::Project)),
         Decision::Unauthenticated => Err(AuthError::Missing.into()),
@@ -118,7 +118,7 @@ pub fn project_for(
     credentials: &Credentials,
     project_id: &str,
     action: Action,
-) -> Result<(Caller, ProjectRow), ApiError> {
+) -> Result<(Caller, Project), ApiError> {
     let caller = Caller::resolve(conn, credentials)?;
     let project = authorize(conn, &caller, project_id, action)?;
     Ok((caller, project))

@@ -25,7 +25,7 @@ use super::write::{self, Reply};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::DbConnection;
 use crate::db::agents::AgentRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::domain::access::Action;
 use crate::state::AppState;
 
@@ -73,9 +73,7 @@ impl ProjectCall {
     pub async fn read<T: Send + 'static>(
         self,
         action: Action,
-        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
-        + Send
-        + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let ProjectCall {
             state,
@@ -128,12 +126,7 @@ impl ProjectPage {
         self,
         action: Action,
         key: CursorKey,
-        fetch: impl FnOnce(
-            &mut DbConnection,
-            &ProjectRow,
-            Option<&str>,
-            i64,
-        ) -> Result<Vec<R>, ApiError>
+        fetch: impl FnOnce(&mut DbConnection, &Project, Option<&str>, i64) -> Result<Vec<R>, ApiError>
         + Send
         + 'static,
         sort_key: impl Fn(&R) -> String,
@@ -170,7 +163,7 @@ impl ProjectPage {
         sort_key: fn(&T) -> &str,
     ) -> Result<(Vec<T>, Option<String>), ApiError> {
         let fetched =
-            move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+            move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
                 let units = crate::db::units::stored(conn)?;
                 let rows = fetch(conn, &project.id, after, limit)?;
                 Ok(rows.into_iter().map(|row| item(&units, row)).collect())
@@ -226,7 +219,7 @@ impl WriteCall {
     pub async fn run(
         self,
         action: Action,
-        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<Reply, ApiError>
+        work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<Reply, ApiError>
         + Clone
         + Send
         + 'static,
@@ -313,7 +306,7 @@ impl<A: Send + 'static> CheckedPage<A> {
     pub async fn read<R: Send + 'static>(
         self,
         action: Action,
-        fetch: impl FnOnce(&mut DbConnection, &ProjectRow, A, i64) -> Result<Vec<R>, ApiError>
+        fetch: impl FnOnce(&mut DbConnection, &Project, A, i64) -> Result<Vec<R>, ApiError>
         + Send
         + 'static,
         sort_key: impl Fn(&R) -> String,
@@ -336,7 +329,7 @@ fn authorize_as(
     credentials: &Credentials,
     project_id: &str,
     action: impl FnOnce(&Caller) -> Action,
-) -> Result<(Caller, ProjectRow), ApiError> {
+) -> Result<(Caller, Project), ApiError> {
     let caller = Caller::resolve(conn, credentials)?;
     let project = access::authorize(conn, &caller, project_id, action(&caller))?;
     Ok((caller, project))
@@ -378,9 +371,7 @@ impl ProjectCall {
     pub async fn read_as<T: Send + 'static>(
         self,
         action: impl FnOnce(&Caller) -> Action + Send + 'static,
-        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
-        + Send
-        + 'static,
+        work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let (credentials, project_id) = (self.credentials, self.project_id);
         super::read(&self.state, move |conn| {
@@ -397,7 +388,7 @@ impl WriteCall {
     pub async fn run_as(
         self,
         action: impl FnOnce(&Caller) -> Action + Clone + Send + 'static,
-        work: impl FnOnce(&mut DbConnection, &Caller, &ProjectRow) -> Result<Reply, ApiError>
+        work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<Reply, ApiError>
         + Clone
         + Send
         + 'static,
@@ -447,7 +438,7 @@ impl ProjectChange {
     pub async fn write<T: Send + 'static>(
         self,
         action: Action,
-        mut work: impl FnMut(&mut DbConnection, &Caller, &ProjectRow) -> Result<T, ApiError>
+        mut work: impl FnMut(&mut DbConnection, &Caller, &Project) -> Result<T, ApiError>
         + Send
         + 'static,
     ) -> Result<T, ApiError> {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::contributions::{ContributionRow, ReviewRow};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::Amount;
@@ -14,7 +14,7 @@ use crate::domain::contribution::{
     ContributionFacts, ContributionKind, ContributionStatus, QuantityUnit, RateCandidate,
     select_rate, status_after, value,
 };
-use crate::domain::licence::{self, LicencePolicy};
+use crate::domain::licence;
 
 /// Longest SPDX licence expression, in characters: real ones
 /// (`CC-BY-4.0 OR ODbL-1.0`) are a few dozen; a longer text is no licence
@@ -62,7 +62,7 @@ impl NewContribution {
 /// Records `contribution`, recorded by `recorder`, pending review.
 pub fn record(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     contribution: &NewContribution,
 ) -> Result<ContributionRow, Error> {
@@ -76,7 +76,7 @@ pub fn record(
 /// members, settings and corrections unchanged.
 pub fn record_all(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     revision: i64,
     rows: &[ContributionRow],
 ) -> Result<(), Error> {
@@ -94,7 +94,7 @@ pub fn record_all(
 /// returned at once.
 pub fn prepare(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     contribution: &NewContribution,
 ) -> Result<ContributionRow, Error> {
@@ -140,7 +140,7 @@ pub fn prepare(
     let dataset = contribution.dataset.as_ref();
     Ok(ContributionRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         agent_id: agent.to_owned(),
         kind: contribution.kind.as_str().to_owned(),
         date,
@@ -168,7 +168,7 @@ pub fn prepare(
 /// The dataset's licence, checked against the project's policy; a problem
 /// is added, not returned, so every field is reported at once.
 fn licensed(
-    project: &ProjectRow,
+    project: &Project,
     dataset: &NewDataset,
     problems: &mut Vec<FieldProblem>,
 ) -> Result<Option<String>, Error> {
@@ -177,8 +177,7 @@ fn licensed(
         return Ok(None);
     }
     // An unreadable policy is a fault, never "any licence".
-    let policy = LicencePolicy::parse(&project.licence_policy)
-        .ok_or_else(|| Error::corrupt(format!("licence policy `{}`", project.licence_policy)))?;
+    let policy = project.licence_policy;
     Ok(match licence::check(&dataset.licence, policy) {
         Ok(expression) => Some(expression),
         Err(error) => {
@@ -192,7 +191,7 @@ fn licensed(
 /// when no rate applies and the project accepts unvalued contributions.
 fn valuation(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     facts: &ContributionFacts<'_>,
     quantity: Amount,
 ) -> Result<Option<(RateRow, i64)>, Error> {
@@ -212,7 +211,7 @@ fn valuation(
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let Some(chosen) = select_rate(&candidates, facts) else {
-        return if project.allow_unvalued != 0 {
+        return if project.allow_unvalued {
             Ok(None)
         } else {
             Err(Error::Refused(Refusal::NoApplicableRate))
@@ -249,7 +248,7 @@ impl Decision {
 /// recorded, once; with enough approvals (or one rejection) it is decided.
 pub fn review(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     reviewer: &str,
     id: &str,
     decision: Decision,

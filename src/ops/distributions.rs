@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::{Error, FieldProblem, Missing};
 use crate::db::distributions::{DistributionRow, Run, StoredInputs};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::allocation::{Basis, Plan, apportion};
 use crate::domain::distribution::{
@@ -70,7 +70,7 @@ pub struct Draft {
 /// period: reads only, so it runs in a read snapshot outside the writer.
 pub fn compute_draft(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     rule_set_version: i32,
     request: &DraftRequest,
 ) -> Result<Draft, Error> {
@@ -180,7 +180,7 @@ fn check_funds(pool: &db::accounts::AccountRow, unit: &Unit, amount: i64) -> Res
 /// holds what was read).
 pub fn record_draft(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     author: &str,
     rule_set_version: i32,
     draft: &Draft,
@@ -199,7 +199,7 @@ pub fn record_draft(
     check_funds(&pool, &draft.unit, draft.amount)?;
     let row = DistributionRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         rule_set_version,
         pool_account: pool.name,
         currency: pool.currency,
@@ -220,7 +220,7 @@ pub fn record_draft(
 }
 
 /// A run under its lock, for a change of state.
-fn locked(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+fn locked(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
     db::distributions::lock(conn, id)?;
     db::distributions::run(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Distribution))
 }
@@ -228,7 +228,7 @@ fn locked(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run
 /// `approver` approves a draft; with enough distinct approvals it is approved.
 pub fn approve(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     approver: &str,
     id: &str,
 ) -> Result<Run, Error> {
@@ -249,7 +249,7 @@ pub fn approve(
 
 /// Executes an approved run: one ledger transaction from its pool to every
 /// payee (contributors' accounts opened as needed), re-checking the pool.
-pub fn execute(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
     let run = locked(conn, project, id)?;
     let executed = run.status.execute()?;
     let pool = AccountName::parse(&run.pool_account).map_err(Error::corrupt)?;
@@ -298,14 +298,14 @@ pub fn execute(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Resul
 }
 
 /// Cancels a draft or approved run.
-pub fn cancel(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+pub fn cancel(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
     let run = locked(conn, project, id)?;
     let cancelled = run.status.cancel()?;
     db::distributions::set_status(conn, &run.id, cancelled, None)?;
     reread(conn, project, id)
 }
 
-fn reread(conn: &mut DbConnection, project: &ProjectRow, id: &str) -> Result<Run, Error> {
+fn reread(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
     db::distributions::run(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Distribution))
 }
 

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::{Error, FieldProblem, Refusal};
 use crate::db::accounts::AccountRow;
 use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::transactions::{PostError, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
@@ -42,7 +42,7 @@ pub struct NewGrant {
 /// pool are opened as needed, and one ledger transaction moves the money.
 pub fn receive_grant(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     grant: &NewGrant,
 ) -> Result<GrantRow, Error> {
@@ -97,7 +97,7 @@ pub fn receive_grant(
     )?;
     let row = GrantRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         funder_id: funder.id,
         kind: grant.kind.as_str().to_owned(),
         reference,
@@ -137,7 +137,7 @@ pub struct NewExpense {
 /// or the general pool, to the category's expense account.
 pub fn record_expense(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     expense: &NewExpense,
 ) -> Result<ExpenseRow, Error> {
@@ -196,7 +196,7 @@ pub fn record_expense(
     )?;
     let row = ExpenseRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         grant_id: grant.map(|g| g.id),
         pool_account: pool.to_string(),
         category,
@@ -230,7 +230,7 @@ pub struct NewPayout {
 /// method's payout account up.
 pub fn record_payout(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     payout: &NewPayout,
 ) -> Result<PayoutRow, Error> {
@@ -258,7 +258,7 @@ pub fn record_payout(
     )?;
     let row = PayoutRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         agent_id: agent.id,
         method: method.clone(),
         reference: reference.clone(),
@@ -289,7 +289,7 @@ pub struct NewExchange {
 /// (buy / sell) is recorded with it.
 pub fn record_exchange(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     exchange: &NewExchange,
 ) -> Result<TransactionRecord, Error> {
     let mut problems = exchange.problems.clone();
@@ -409,7 +409,7 @@ pub fn figures(
 /// Opens (once) a managed account.
 pub fn open(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     name: &AccountName,
     currency: &str,
     non_negative: bool,
@@ -428,7 +428,7 @@ pub fn open(
 /// accounts checked under their locks.
 pub fn post(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     kind: TransactionKind,
     date: NaiveDate,
     description: String,

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::{Error, FieldProblem, Refusal};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
@@ -30,7 +30,7 @@ pub struct NewRate {
 /// Adds `rate`, by `recorder`; one rate per scope and start date.
 pub fn add_rate(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     recorder: &str,
     rate: &NewRate,
 ) -> Result<RateRow, Error> {
@@ -66,7 +66,7 @@ pub fn add_rate(
     let currency = db::projects::ensure_unit(conn, &currency)?;
     let row = RateRow {
         id: uuid::Uuid::now_v7().to_string(),
-        project_id: project.id.clone(),
+        project_id: project.id.to_string(),
         kind: rate.kind,
         skill: rate.skill.clone().unwrap_or_default(),
         equipment: rate.equipment.clone().unwrap_or_default(),

@@ -190,7 +190,7 @@ async fn accounts_page<T: Send + 'static>(
     let page = page.check(|cursor| decode_cursor(cursor, CursorKey::AccountName))?;
     check_query("currency", currency.as_deref(), UNIT_CODE_LENGTH_MAX)?;
     let fetch = move |conn: &mut db::DbConnection,
-                      project: &db::projects::ProjectRow,
+                      project: &db::projects::Project,
                       after: Option<String>,
                       limit| {
         let rows = db::accounts::list(

@@ -21,7 +21,7 @@ use super::limits::SCOPE_LENGTH_MAX;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::contributions::{ContributionFilter, ContributionRow};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
@@ -488,7 +488,7 @@ pub async fn list_contributions(
     page_size(page.limit)?;
     decode_cursor(page.cursor.as_deref(), CursorKey::Id)?;
     let filter = filter_of(query.into_inner())?;
-    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let rows = db::contributions::list(conn, &project.id, &filter, after, limit)?;
         to_contributions(conn, rows)
     };

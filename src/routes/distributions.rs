@@ -18,7 +18,7 @@ use super::openapi::{DistributionNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::{self, Idempotency, Reply};
 use crate::db::distributions::Run;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
@@ -163,7 +163,7 @@ impl From<RunStatus> for DistributionStatus {
 }
 
 /// A run as the API shows it.
-pub fn to_distribution(project: &ProjectRow, view: RunView) -> Distribution {
+pub fn to_distribution(project: &Project, view: RunView) -> Distribution {
     let RunView {
         run,
         unit,
@@ -227,7 +227,7 @@ impl From<ExplainedLine> for DistributionLine {
 /// The project's run `id` as the API shows it.
 pub fn find_distribution(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     id: &str,
 ) -> Result<Distribution, ApiError> {
     let run = db::distributions::run(conn, &project.id, id)?
@@ -239,7 +239,7 @@ pub fn find_distribution(
 }
 
 /// The run `run` as a 201 reply.
-fn reply_with(conn: &mut DbConnection, project: &ProjectRow, run: Run) -> Result<Reply, ApiError> {
+fn reply_with(conn: &mut DbConnection, project: &Project, run: Run) -> Result<Reply, ApiError> {
     Reply::created(&to_distribution(
         project,
         ops::distributions::view(conn, run)?,
@@ -366,7 +366,7 @@ pub async fn create_distribution(
 pub async fn list_distributions(
     page: ProjectPage,
 ) -> Result<web::Json<DistributionPage>, ApiError> {
-    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+    let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let runs = db::distributions::runs(conn, &project.id, after, limit)?;
         runs.into_iter()
             .map(|run| {
@@ -485,7 +485,7 @@ pub async fn create_cancellation(
 }
 
 /// A change of a run's state, made by the caller (their agent id) on the run.
-type RunChange = fn(&mut DbConnection, &ProjectRow, &str, &str) -> Result<Run, ops::Error>;
+type RunChange = fn(&mut DbConnection, &Project, &str, &str) -> Result<Run, ops::Error>;
 
 /// The body of a run's state change: any JSON object, ignored.
 type NoBody = serde_json::Map<String, serde_json::Value>;

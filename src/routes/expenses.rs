@@ -161,7 +161,7 @@ pub async fn create_expense_category(
             ));
         }
         let row = CategoryRow {
-            project_id: project.id.clone(),
+            project_id: project.id.to_string(),
             name,
             funder_category,
             created_at: db::now(),

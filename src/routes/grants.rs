@@ -21,7 +21,7 @@ use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::funds::GrantRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::{TransactionKind, Unit};
@@ -324,7 +324,7 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
 )]
 #[get("/projects/{project_id}/grants")]
 pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiError> {
-    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+    let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let units = super::stored_units(conn)?;
         let rows = db::funds::list_grants(conn, &project.id, after, limit)?;
         rows.into_iter()

@@ -18,14 +18,13 @@ use super::codes::Resource;
 use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
-use super::me::role_dto;
 use super::members::{Member, member_of, newcomer};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::agents::AgentRow;
 use crate::db::invitations::InvitationRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
 
@@ -94,7 +93,7 @@ fn to_invitations(
         .map(|(row, project_name)| Invitation {
             agent_name: name(&row.agent_id),
             invited_by_name: name(&row.invited_by),
-            role: role_dto(&row.role),
+            role: RoleDto::from(row.role),
             created_at: db::format_timestamp(row.created_at),
             id: row.id,
             project_id: row.project_id,
@@ -129,7 +128,7 @@ pub async fn create_invitation(
         if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
             return Err(ApiError::InvitationExists(agent.id));
         }
-        let role = Role::from(body.role).as_str();
+        let role = Role::from(body.role);
         let row = db::invitations::insert(conn, &project.id, &agent.id, role, &inviter)
             .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
         let invitation = to_invitations(conn, vec![(row, project.name.clone())])?
@@ -153,7 +152,7 @@ pub async fn create_invitation(
 )]
 #[get("/projects/{project_id}/invitations")]
 pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationPage>, ApiError> {
-    let fetch = |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+    let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let rows = db::invitations::of_project(conn, &project.id, after, limit)?
             .into_iter()
             .map(|row| (row, project.name.clone()))
@@ -191,7 +190,7 @@ pub async fn withdraw_invitation(
     change
         .write(Action::ManageMembers, move |conn, _, project| {
             let invitation = db::invitations::find(conn, &invitation_id)?
-                .filter(|row| row.project_id == project.id)
+                .filter(|row| project.id == row.project_id.as_str())
                 .ok_or(ApiError::NotFound(Resource::Invitation))?;
             Ok(db::invitations::delete(conn, &invitation.id)?)
         })
@@ -266,7 +265,7 @@ pub async fn create_acceptance(
             if db::memberships::find(conn, project, agent)?.is_some() {
                 return Err(ApiError::MemberExists(invitation.agent_id));
             }
-            let row = db::memberships::insert(conn, project, agent, &invitation.role)?;
+            let row = db::memberships::insert(conn, project, agent, invitation.role)?;
             db::invitations::delete(conn, &invitation.id)?;
             Reply::created(&member_of(conn, row)?)
         })

@@ -11,9 +11,8 @@ use super::codes::Resource;
 use super::dto::{Agent, RoleDto, to_agent};
 use super::problem::ApiError;
 use crate::db::memberships::MembershipRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
-use crate::domain::access::Role;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me);
@@ -50,7 +49,7 @@ pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
                 .map(|(row, project)| Membership {
                     project_id: row.project_id,
                     project_name: project.name,
-                    role: role_dto(&row.role),
+                    role: RoleDto::from(row.role),
                 })
                 .collect();
             let caller = Caller::Agent(agent.clone());
@@ -67,7 +66,7 @@ pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
 pub fn projects_of(
     conn: &mut DbConnection,
     agent_id: &str,
-) -> Result<Vec<(MembershipRow, ProjectRow)>, ApiError> {
+) -> Result<Vec<(MembershipRow, Project)>, ApiError> {
     let mut projects = Vec::new();
     for row in db::memberships::of_agent(conn, agent_id)? {
         let project = db::projects::find(conn, &row.project_id)?
@@ -75,9 +74,4 @@ pub fn projects_of(
         projects.push((row, project));
     }
     Ok(projects)
-}
-
-/// A role as stored, as the API shows it (an unknown one as a contributor).
-pub fn role_dto(role: &str) -> RoleDto {
-    Role::parse(role).map_or(RoleDto::Contributor, RoleDto::from)
 }

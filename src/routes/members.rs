@@ -67,7 +67,7 @@ pub struct MemberPage {
 
 fn to_member(row: MembershipRow, name: String) -> Member {
     Member {
-        role: super::me::role_dto(&row.role),
+        role: RoleDto::from(row.role),
         agent: row.agent_id,
         name,
         created_at: db::format_timestamp(row.created_at),
@@ -94,7 +94,7 @@ fn keep_an_owner(
     current: &MembershipRow,
     new_role: Option<Role>,
 ) -> Result<(), ApiError> {
-    let losing_owner = current.role == Role::Owner.as_str() && new_role != Some(Role::Owner);
+    let losing_owner = current.role == Role::Owner && new_role != Some(Role::Owner);
     if losing_owner && db::memberships::owner_count(conn, project_id)? <= 1 {
         return Err(ApiError::LastOwner);
     }
@@ -129,7 +129,7 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
         if let Some(invitation) = db::invitations::find_for(conn, &project.id, &agent.id)? {
             db::invitations::delete(conn, &invitation.id)?;
         }
-        let role = Role::from(body.role).as_str();
+        let role = Role::from(body.role);
         let row = db::memberships::insert(conn, &project.id, &agent.id, role)?;
         Reply::created(&to_member(row, agent.name))
     })
@@ -201,12 +201,12 @@ pub async fn update_member(
     let member = change
         .write(Action::ManageMembers, move |conn, _, project| {
             let current = member_row(conn, &project.id, &agent_id)?;
-            if current.role == role.as_str() {
+            if current.role == role {
                 return Ok(to_member(current, agent_name(conn, &agent_id)?));
             }
             keep_an_owner(conn, &project.id, &current, Some(role))?;
             // The new role applies from the next request on, here only.
-            let row = db::memberships::update_role(conn, &project.id, &agent_id, role.as_str())?;
+            let row = db::memberships::update_role(conn, &project.id, &agent_id, role)?;
             Ok(to_member(row, agent_name(conn, &agent_id)?))
         })
         .await?;

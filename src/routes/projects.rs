@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
-use super::contributions::corrupt;
 use super::dto::PageQuery;
 use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::OwnersOnly;
@@ -18,10 +17,11 @@ use super::read;
 use super::write::Reply;
 use crate::auth::Credentials;
 use crate::config::ProjectCreation;
-use crate::db::projects::{ProjectRow, SettingsChange, Visibility};
+use crate::db::projects::{SettingsChange, Visibility};
 use crate::db::{self};
 use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
+use crate::domain::project::Project as StoredProject;
 use crate::domain::{Unit, UnitKind};
 use crate::state::AppState;
 
@@ -169,28 +169,25 @@ pub struct ProjectPage {
     pub next_cursor: Option<String>,
 }
 
-impl TryFrom<ProjectRow> for Project {
-    type Error = ApiError;
-
-    /// The project as shown; a licence policy the service never writes is
-    /// a logged 500, never "any".
-    fn try_from(row: ProjectRow) -> Result<Self, ApiError> {
-        let licence_policy = match LicencePolicy::parse(&row.licence_policy) {
-            Some(LicencePolicy::Open) => LicencePolicyDto::Open,
-            Some(LicencePolicy::Any) => LicencePolicyDto::Any,
-            None => return Err(corrupt("licence policy", &row.licence_policy)),
-        };
-        Ok(Project {
-            id: row.id,
-            name: row.name,
-            currency: row.currency,
-            public: row.public != 0,
-            licence_policy,
-            allow_unvalued: row.allow_unvalued != 0,
-            approvals_required: row.approvals_required,
-            distribution_approvals_required: row.distribution_approvals_required,
-            created_at: db::format_timestamp(row.created_at),
-        })
+impl From<StoredProject> for Project {
+    /// The project as shown (its settings were typed as storage read them:
+    /// a licence policy the service never writes is a logged 500 there,
+    /// never "any").
+    fn from(project: StoredProject) -> Self {
+        Project {
+            id: project.id.into_string(),
+            name: project.name,
+            currency: project.currency,
+            public: project.public,
+            licence_policy: match project.licence_policy {
+                LicencePolicy::Open => LicencePolicyDto::Open,
+                LicencePolicy::Any => LicencePolicyDto::Any,
+            },
+            allow_unvalued: project.allow_unvalued,
+            approvals_required: project.approvals_required,
+            distribution_approvals_required: project.distribution_approvals_required,
+            created_at: db::format_timestamp(project.created_at),
+        }
     }
 }
 
@@ -254,8 +251,8 @@ pub async fn create_project(
         let id = uuid::Uuid::now_v7().to_string();
         db::projects::insert(conn, &id, &name, &currency, body.public)?;
         let row = db::projects::update_settings(conn, &id, &settings)?;
-        db::memberships::insert(conn, &row.id, &owner.id, Role::Owner.as_str())?;
-        Reply::created(&Project::try_from(row)?)
+        db::memberships::insert(conn, &row.id, &owner.id, Role::Owner)?;
+        Reply::created(&Project::from(row))
     })
     .await
 }
@@ -293,12 +290,9 @@ pub async fn list_projects(
         )?)
     })
     .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.to_string());
     Ok(web::Json(ProjectPage {
-        items: rows
-            .into_iter()
-            .map(Project::try_from)
-            .collect::<Result<_, _>>()?,
+        items: rows.into_iter().map(Project::from).collect(),
         next_cursor,
     }))
 }
@@ -316,7 +310,7 @@ pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiErr
     let row = call
         .read(Action::ReadLedger, |_, _, project| Ok(project.clone()))
         .await?;
-    Ok(web::Json(Project::try_from(row)?))
+    Ok(web::Json(Project::from(row)))
 }
 
 /// Rename a project, change its visibility or its settings (owners).
@@ -346,5 +340,5 @@ pub async fn update_project(
             Ok(db::projects::update_settings(conn, &project.id, &settings)?)
         })
         .await?;
-    Ok(web::Json(Project::try_from(row)?))
+    Ok(web::Json(Project::from(row)))
 }

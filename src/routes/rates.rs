@@ -16,7 +16,7 @@ pub use super::limits::SCOPE_LENGTH_MAX;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
@@ -183,7 +183,7 @@ pub async fn list_rates(
     query: web::Query<RateQuery>,
 ) -> Result<web::Json<RatePage>, ApiError> {
     let kind = query.kind.map(|k| ContributionKind::from(k).as_str());
-    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after: Option<&str>, limit| {
+    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let units = super::stored_units(conn)?;
         db::rates::list(conn, &project.id, kind, after, limit)?
             .into_iter()

@@ -18,7 +18,7 @@ use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::distributions::{RuleSetRow, StoredRuleSet};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self};
 use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
@@ -363,7 +363,7 @@ pub async fn create_rule_set(
             })?;
         db::projects::lock(conn, &project.id)?;
         let row = RuleSetRow {
-            project_id: project.id.clone(),
+            project_id: project.id.to_string(),
             version: db::distributions::latest_version(conn, &project.id)? + 1,
             definition: stored(&body)?.to_json()?,
             created_by: caller.agent().map(|a| a.id.clone()).unwrap_or_default(),
@@ -390,7 +390,7 @@ pub async fn create_rule_set(
 #[get("/projects/{project_id}/rule-sets")]
 pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>, ApiError> {
     let page = page.check(decode_number_cursor::<i32>)?;
-    let fetch = |conn: &mut db::DbConnection, project: &ProjectRow, after, limit| {
+    let fetch = |conn: &mut db::DbConnection, project: &Project, after, limit| {
         db::distributions::rule_sets(conn, &project.id, after, limit)?
             .into_iter()
             .map(to_version)

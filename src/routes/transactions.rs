@@ -19,7 +19,7 @@ use super::limits::check_length;
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::transactions::{TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
@@ -265,7 +265,7 @@ pub async fn list_transactions(
         crate::domain::account::ACCOUNT_NAME_LENGTH_MAX,
     )?;
     let account = query.account;
-    let fetch = move |conn: &mut DbConnection, project: &ProjectRow, after, limit| {
+    let fetch = move |conn: &mut DbConnection, project: &Project, after, limit| {
         if let Some(account) = account {
             match db::accounts::find(conn, &project.id, &account)? {
                 Some(row) => filter.account_id = Some(row.id),

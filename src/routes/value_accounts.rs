@@ -17,7 +17,7 @@ use super::contributions::corrupt;
 use super::dto::ContributionKindDto;
 use super::me::projects_of;
 use super::problem::{ApiError, Problem};
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::Unit;
 use crate::domain::access::Action;
@@ -105,7 +105,7 @@ fn money(units: &HashMap<String, Unit>, currency: &str, minor: i128) -> String {
 
 fn value_account(
     conn: &mut DbConnection,
-    project: &ProjectRow,
+    project: &Project,
     agent_id: &str,
 ) -> Result<ValueAccount, ApiError> {
     let project_id = project.id.as_str();

@@ -29,6 +29,7 @@ mod openapi;
 mod password_hashing;
 mod projects;
 mod reports;
+mod stored_values;
 mod story;
 mod transactions;
 mod verification;

@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::pages::each_entry_page;
 use super::{JOURNAL_COLUMNS, Period, Sink, csv_download, download, file_name};
 use crate::db::accounts::AccountRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
@@ -79,11 +79,7 @@ enum Scope<'a> {
 
 impl Scope<'_> {
     /// The project's account the scope names.
-    fn account(
-        self,
-        conn: &mut DbConnection,
-        project: &ProjectRow,
-    ) -> Result<AccountRow, ApiError> {
+    fn account(self, conn: &mut DbConnection, project: &Project) -> Result<AccountRow, ApiError> {
         let name = match self {
             Scope::Account(name) => name.to_owned(),
             Scope::Grant(grant) => super::find_grant(conn, project, grant)?.pool_account,

@@ -15,7 +15,7 @@ use super::problem::ApiError;
 use super::transactions::query_date;
 use crate::db::accounts::AccountRow;
 use crate::db::funds::GrantRow;
-use crate::db::projects::ProjectRow;
+use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{Database, DbConnection};
 use crate::domain::reports::Units;
@@ -107,11 +107,7 @@ impl Period {
 }
 
 /// The project's grant `id` (404 `grant_not_found`).
-fn find_grant(
-    conn: &mut DbConnection,
-    project: &ProjectRow,
-    id: &str,
-) -> Result<GrantRow, ApiError> {
+fn find_grant(conn: &mut DbConnection, project: &Project, id: &str) -> Result<GrantRow, ApiError> {
     crate::db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
 }
 
