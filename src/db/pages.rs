@@ -78,16 +78,18 @@ fn ledger_page(
     Ok((units, records))
 }
 
-/// A stored transaction as the reports read it; an unknown kind is a
-/// failure, never a guess.
-fn entry(record: TransactionRecord) -> Result<Entry, Halt> {
+/// A stored transaction as the reports read it (its kind was typed as it
+/// was read: an unknown one is a failure there, never a guess).
+fn entry(record: TransactionRecord) -> Entry {
     let TransactionRecord {
         row,
+        kind,
         postings,
         reversed_by,
+        ..
     } = record;
-    Ok(Entry {
-        kind: kind(&row.kind)?,
+    Entry {
+        kind,
         id: row.id,
         sequence: row.sequence,
         effective_date: row.effective_date,
@@ -107,16 +109,18 @@ fn entry(record: TransactionRecord) -> Result<Entry, Halt> {
                 to_balance_after: p.to_balance_after,
             })
             .collect(),
-    })
+    }
 }
 
+/// The kind of a reversed original, as `behind` read it; an unknown one is
+/// a failure, never a guess.
 fn kind(text: &str) -> Result<TransactionKind, Halt> {
     TransactionKind::parse(text)
         .ok_or_else(|| Halt::Failed(format!("unknown transaction kind `{text}`")))
 }
 
 fn entries(records: Vec<TransactionRecord>) -> Result<Vec<Entry>, Halt> {
-    records.into_iter().map(entry).collect()
+    Ok(records.into_iter().map(entry).collect())
 }
 
 /// Calls `each` with every page of the project's transactions matching

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{postings, transactions};
-use super::{DbConnection, accounts, projects};
 use diesel::dsl::{InnerJoin, IntoBoxed};
+
+use super::schema::{postings, transactions};
+use super::{DbConnection, StorageError, accounts, projects};
 
 use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
-use crate::domain::{NewTransaction, TransactionError};
+use crate::domain::{NewTransaction, TransactionError, TransactionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = transactions)]
@@ -88,12 +89,44 @@ pub struct PostingRecord {
     pub to_balance_after: i64,
 }
 
-/// A transaction as stored, with its postings and the reversal that undid it.
+/// A transaction as stored, with its postings and the reversal that undid
+/// it, its kind and metadata read back as typed values.
 #[derive(Debug, Clone)]
 pub struct TransactionRecord {
     pub row: TransactionRow,
+    pub kind: TransactionKind,
+    pub metadata: serde_json::Value,
     pub postings: Vec<PostingRecord>,
     pub reversed_by: Option<String>,
+}
+
+impl TransactionRecord {
+    /// A stored transaction as a record; a kind the service never writes,
+    /// or metadata that is not JSON, is a query error (a logged 500), never
+    /// read as a default.
+    fn read(
+        row: TransactionRow,
+        postings: Vec<PostingRecord>,
+        reversed_by: Option<String>,
+    ) -> QueryResult<TransactionRecord> {
+        let corrupt = |what: String| {
+            diesel::result::Error::DeserializationError(Box::new(StorageError::Corrupt(format!(
+                "transaction {}: {what}",
+                row.id
+            ))))
+        };
+        let kind = TransactionKind::parse(&row.kind)
+            .ok_or_else(|| corrupt(format!("kind `{}`", row.kind)))?;
+        let metadata =
+            serde_json::from_str(&row.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
+        Ok(TransactionRecord {
+            row,
+            kind,
+            metadata,
+            postings,
+            reversed_by,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,11 +245,7 @@ pub fn post(
             to_balance_after: after.to_balance_after,
         })
         .collect();
-    Ok(TransactionRecord {
-        row,
-        postings,
-        reversed_by: None,
-    })
+    TransactionRecord::read(row, postings, None).map_err(PostError::Database)
 }
 
 pub fn find(
@@ -323,14 +352,13 @@ fn attach_postings(
                 to_balance_after: p.to_balance_after,
             });
     }
-    Ok(rows
-        .into_iter()
-        .map(|row| TransactionRecord {
-            postings: by_transaction.remove(&row.id).unwrap_or_default(),
-            reversed_by: reversals.get(&row.id).cloned(),
-            row,
+    rows.into_iter()
+        .map(|row| {
+            let postings = by_transaction.remove(&row.id).unwrap_or_default();
+            let reversed_by = reversals.get(&row.id).cloned();
+            TransactionRecord::read(row, postings, reversed_by)
         })
-        .collect())
+        .collect()
 }
 
 /// The latest effective date in a project's ledger.

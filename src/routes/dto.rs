@@ -272,11 +272,10 @@ pub struct Transaction {
 pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) -> Transaction {
     let row = record.row;
     Transaction {
-        kind: TransactionKind::parse(&row.kind)
-            .map_or(TransactionKindDto::Transfer, TransactionKindDto::from),
+        kind: TransactionKindDto::from(record.kind),
         effective_date: row.effective_date.to_string(),
         recorded_at: db::format_timestamp(row.recorded_at),
-        metadata: serde_json::from_str(&row.metadata).unwrap_or_else(|_| serde_json::json!({})),
+        metadata: record.metadata,
         postings: record
             .postings
             .into_iter()
