@@ -15,6 +15,5 @@ pub mod metrics;
 pub mod ops;
 pub mod routes;
 pub mod startup;
-pub mod state;
 pub mod telemetry;
 pub mod write_pipeline;

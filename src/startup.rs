@@ -18,8 +18,8 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{RuntimeSettings, Settings};
 use crate::db::{Database, DatabaseUrl, StorageError};
 use crate::http::problem::ApiError;
+use crate::http::state::AppState;
 use crate::routes::{self, extract, health};
-use crate::state::AppState;
 use crate::write_pipeline;
 
 #[derive(OpenApi)]

@@ -27,7 +27,7 @@ use crate::db::DbConnection;
 use crate::db::agents::AgentRow;
 use crate::db::projects::Project;
 use crate::domain::access::Action;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 

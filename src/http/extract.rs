@@ -129,7 +129,7 @@ pub async fn inject_fault(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     use crate::write_pipeline::{FAULT_HEADER, Fault, with_fault};
     let hooked = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .app_data::<actix_web::web::Data<crate::http::state::AppState>>()
         .is_some_and(|state| state.settings.test_hooks.is_some());
     let fault = req
         .headers()

@@ -15,12 +15,13 @@ pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod reply;
+pub mod state;
 pub mod write;
 
 use actix_web::{HttpRequest, web};
 
 use crate::db::DbConnection;
-use crate::state::AppState;
+use crate::http::state::AppState;
 use problem::ApiError;
 
 /// The configured body limit, for error messages.

@@ -1,5 +1,5 @@
 //! A successful write's answer, and the write pipeline HTTP writes go
-//! through (what [`crate::state::AppState`] holds; the write path itself is
+//! through (what [`crate::http::state::AppState`] holds; the write path itself is
 //! in [`super::write`]).
 
 use actix_web::http::StatusCode;

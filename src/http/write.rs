@@ -11,7 +11,7 @@ pub use super::reply::{REPLAYED_HEADER, Reply, Writes};
 
 use super::problem::{ApiError, PROBLEM_CONTENT_TYPE};
 use crate::db::{DbConnection, idempotency};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Runs `work` in one database transaction and answers with its reply.
 /// `work` is cloned for each attempt: a transient database failure (see

@@ -27,9 +27,9 @@ use crate::db::contributions::ContributionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::agent::Email;
+use crate::http::state::AppState;
 use crate::ops::contributions::NewContribution;
 use crate::ops::{self, FieldProblem};
-use crate::state::AppState;
 
 /// Most data rows one import may carry.
 pub const IMPORT_ROWS_MAX: usize = 10_000;

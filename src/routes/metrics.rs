@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError, get, web};
 
 use super::problem::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Counts and times every request, and answers 503 `request_timeout` when
 /// a request runs past `--request-timeout-s` (what it started in the

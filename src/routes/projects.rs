@@ -23,7 +23,7 @@ use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
 use crate::domain::project::Project as StoredProject;
 use crate::domain::{Unit, UnitKind};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Longest project name, in characters.
 pub const PROJECT_NAME_LENGTH_MAX: usize = 200;

@@ -9,7 +9,7 @@ use super::extract::JsonBody;
 use super::problem::{ApiError, Problem};
 use crate::auth::rate_limit::Refusal;
 use crate::db;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_token);

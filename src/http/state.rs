@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use super::reply::Writes;
 use crate::auth::TokenKeys;
 use crate::auth::hashers::Hashers;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::RuntimeSettings;
 use crate::db::Database;
-use crate::http::reply::Writes;
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
