@@ -808,7 +808,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                         id: uuid::Uuid::now_v7().to_string(),
                         project_id: project.clone(),
                         agent_id: agent.clone(),
-                        kind: "time".to_owned(),
+                        kind: commons_ledger::domain::contribution::ContributionKind::Time,
                         date: chrono::NaiveDate::from_ymd_opt(
                             2026,
                             3,
@@ -816,7 +816,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                         )
                         .expect("date"),
                         quantity,
-                        unit: "hour".to_owned(),
+                        unit: commons_ledger::domain::contribution::QuantityUnit::Hour,
                         description: String::new(),
                         skill: None,
                         equipment: None,
@@ -829,7 +829,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                         value: Some(quantity * 25),
                         currency: Some("EUR".to_owned()),
                         supersedes_id: None,
-                        status: "approved".to_owned(),
+                        status: commons_ledger::domain::contribution::ContributionStatus::Approved,
                         recorded_by: agent.clone(),
                         recorded_at: now,
                         decided_at: Some(now),

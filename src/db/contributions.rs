@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{contributions, reviews};
+use crate::domain::contribution::{ContributionKind, ContributionStatus, Decision, QuantityUnit};
 
 // None is NULL, never DEFAULT (no nullable column has a default), which
 // lets SQLite take many rows in one INSERT.
@@ -14,10 +15,12 @@ pub struct ContributionRow {
     pub id: String,
     pub project_id: String,
     pub agent_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: ContributionKind,
     pub date: NaiveDate,
     pub quantity: i64,
-    pub unit: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub unit: QuantityUnit,
     pub description: String,
     pub skill: Option<String>,
     pub equipment: Option<String>,
@@ -30,7 +33,8 @@ pub struct ContributionRow {
     pub value: Option<i64>,
     pub currency: Option<String>,
     pub supersedes_id: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ContributionStatus,
     pub recorded_by: String,
     pub recorded_at: NaiveDateTime,
     pub decided_at: Option<NaiveDateTime>,
@@ -41,7 +45,8 @@ pub struct ContributionRow {
 pub struct ReviewRow {
     pub contribution_id: String,
     pub reviewer_id: String,
-    pub decision: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub decision: Decision,
     pub reason: String,
     pub created_at: NaiveDateTime,
 }
@@ -58,7 +63,7 @@ pub struct ContributionFilter {
 
 pub fn insert(conn: &mut DbConnection, row: &ContributionRow) -> QueryResult<()> {
     diesel::insert_into(contributions::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }
@@ -67,7 +72,7 @@ pub fn insert(conn: &mut DbConnection, row: &ContributionRow) -> QueryResult<()>
 pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryResult<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
         // Multi-row inserts are backend-specific in diesel.
-        let insert = diesel::insert_into(contributions::table).values(chunk);
+        let insert = diesel::insert_into(contributions::table).values(chunk.to_vec());
         match conn {
             DbConnection::Postgresql(pg) => insert.execute(pg)?,
             DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
@@ -161,7 +166,7 @@ pub fn reviews_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Re
 
 pub fn insert_review(conn: &mut DbConnection, row: &ReviewRow) -> QueryResult<()> {
     diesel::insert_into(reviews::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)?;
     Ok(())
 }

@@ -252,7 +252,7 @@ impl ContributionReader {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut reviews: HashMap<String, Vec<String>> = HashMap::new();
         for review in db::contributions::reviews_of(conn, &ids)? {
-            let text = format!("{}:{}", review.reviewer_id, review.decision);
+            let text = format!("{}:{}", review.reviewer_id, review.decision.as_str());
             reviews
                 .entry(review.contribution_id)
                 .or_default()
@@ -303,10 +303,10 @@ impl ContributionReader {
             recorded_at: db::format_timestamp(row.recorded_at),
             id: row.id,
             agent_id: row.agent_id,
-            kind: row.kind,
+            kind: row.kind.into(),
             date: row.date,
             quantity: row.quantity,
-            unit: row.unit,
+            unit: row.unit.into(),
             description: row.description,
             skill: row.skill,
             equipment: row.equipment,
@@ -316,7 +316,7 @@ impl ContributionReader {
             licence: row.licence,
             value: row.value,
             currency: row.currency,
-            status: row.status,
+            status: row.status.into(),
             supersedes: row.supersedes_id,
         }
     }

@@ -60,6 +60,7 @@ stored_as_text!(
     contribution::ContributionKind => "contribution kind",
     contribution::QuantityUnit => "unit",
     contribution::ContributionStatus => "contribution status",
+    contribution::Decision => "review decision",
     licence::LicencePolicy => "licence policy",
 );
 

@@ -142,10 +142,10 @@ pub fn prepare(
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
         agent_id: agent.to_owned(),
-        kind: contribution.kind.as_str().to_owned(),
+        kind: contribution.kind,
         date,
         quantity: quantity.minor(),
-        unit: contribution.unit.as_str().to_owned(),
+        unit: contribution.unit,
         description: contribution.description.clone(),
         skill: contribution.skill.clone(),
         equipment: contribution.equipment.clone(),
@@ -158,7 +158,7 @@ pub fn prepare(
         value: valued.as_ref().map(|(_, minor)| *minor),
         currency: valued.as_ref().map(|(rate, _)| rate.currency.clone()),
         supersedes_id: contribution.supersedes.clone(),
-        status: ContributionStatus::Pending.as_str().to_owned(),
+        status: ContributionStatus::Pending,
         recorded_by: recorder.to_owned(),
         recorded_at: db::now(),
         decided_at: None,
@@ -228,21 +228,7 @@ fn valuation(
     Ok(Some((rate, minor)))
 }
 
-/// A reviewer's decision on a contribution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Reject => "reject",
-        }
-    }
-}
+pub use crate::domain::contribution::Decision;
 
 /// `reviewer` reviews a pending contribution, not their own nor one they
 /// recorded, once; with enough approvals (or one rejection) it is decided.
@@ -260,8 +246,10 @@ pub fn review(
     if row.agent_id == reviewer || row.recorded_by == reviewer {
         return Err(Error::Refused(Refusal::SelfReview));
     }
-    if row.status != ContributionStatus::Pending.as_str() {
-        return Err(Error::Refused(Refusal::ContributionDecided(row.status)));
+    if row.status != ContributionStatus::Pending {
+        return Err(Error::Refused(Refusal::ContributionDecided(
+            row.status.as_str().to_owned(),
+        )));
     }
     let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
     if earlier.iter().any(|r| r.reviewer_id == reviewer) {
@@ -272,17 +260,13 @@ pub fn review(
         &ReviewRow {
             contribution_id: row.id.clone(),
             reviewer_id: reviewer.to_owned(),
-            decision: decision.as_str().to_owned(),
+            decision,
             reason: reason.to_owned(),
             created_at: db::now(),
         },
     )?;
     let count = |wanted: Decision| {
-        earlier
-            .iter()
-            .filter(|r| r.decision == wanted.as_str())
-            .count()
-            + usize::from(decision == wanted)
+        earlier.iter().filter(|r| r.decision == wanted).count() + usize::from(decision == wanted)
     };
     let required = usize::try_from(project.approvals_required)
         .map_err(|_| Error::corrupt("approvals required"))?;

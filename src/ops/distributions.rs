@@ -149,7 +149,7 @@ fn approved_bases(
         let sum = bases
             .entry(row.agent_id)
             .or_default()
-            .entry(row.kind)
+            .entry(row.kind.as_str().to_owned())
             .or_insert(0);
         *sum = sum
             .checked_add(value)

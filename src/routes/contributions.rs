@@ -230,10 +230,9 @@ fn reviews_by_contribution(
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut reviews: HashMap<String, Vec<Review>> = HashMap::new();
     for review in db::contributions::reviews_of(conn, &ids)? {
-        let decision = match review.decision.as_str() {
-            "approve" => ReviewDecision::Approve,
-            "reject" => ReviewDecision::Reject,
-            other => return Err(corrupt("review decision", other)),
+        let decision = match review.decision {
+            Decision::Approve => ReviewDecision::Approve,
+            Decision::Reject => ReviewDecision::Reject,
         };
         reviews
             .entry(review.contribution_id.clone())
@@ -255,10 +254,7 @@ fn to_contribution(
     valuation: Option<Valuation>,
     reviews: Vec<Review>,
 ) -> Result<Contribution, ApiError> {
-    let unit = QuantityUnit::parse(&row.unit).ok_or_else(|| corrupt("unit", &row.unit))?;
-    let kind = ContributionKind::parse(&row.kind).ok_or_else(|| corrupt("kind", &row.kind))?;
-    let status =
-        ContributionStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?;
+    let (unit, kind, status) = (row.unit, row.kind, row.status);
     Ok(Contribution {
         kind: kind.into(),
         date: row.date.to_string(),

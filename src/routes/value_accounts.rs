@@ -13,7 +13,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{ProjectCall, SignedIn};
 use super::codes::Resource;
-use super::contributions::corrupt;
 use super::dto::ContributionKindDto;
 use super::me::projects_of;
 use super::problem::{ApiError, Problem};
@@ -21,9 +20,7 @@ use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::Unit;
 use crate::domain::access::Action;
-use crate::domain::contribution::{
-    ContributionKind, ContributionStatus, ValueEntry, ValueSummary, ValueSums, summarize,
-};
+use crate::domain::contribution::{ValueEntry, ValueSummary, ValueSums, summarize};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)
@@ -186,10 +183,8 @@ fn value_entries(
         .into_iter()
         .map(|row| {
             Ok(ValueEntry {
-                kind: ContributionKind::parse(&row.kind)
-                    .ok_or_else(|| corrupt("kind", &row.kind))?,
-                status: ContributionStatus::parse(&row.status)
-                    .ok_or_else(|| corrupt("status", &row.status))?,
+                kind: row.kind,
+                status: row.status,
                 value: row.value.zip(row.currency),
                 date: row.date,
                 supersedes: row.supersedes_id,
