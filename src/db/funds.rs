@@ -1,11 +1,14 @@
 //! Grants and donations, expense categories, expenses and payouts: the
 //! records behind the ledger transactions that moved pooled money.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{expense_categories, expenses, grants, payouts, postings, transactions};
+use crate::domain::TransactionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
@@ -181,6 +184,45 @@ pub fn movements(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<M
         }));
     }
     Ok(out)
+}
+
+/// A posting on an account as its figures count it: by the kind of its
+/// transaction or, for a reversal, by the kind of the transaction it undoes
+/// (so a reversed payout counts against payouts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedMovement {
+    /// None for a reversal whose original is not found: it counts as none.
+    pub kind: Option<TransactionKind>,
+    pub amount: i64,
+    pub into: bool,
+}
+
+/// The postings on an account, each with the kind it counts as.
+pub fn counted_movements(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Vec<CountedMovement>> {
+    let movements = movements(conn, account_id)?;
+    let reversed: Vec<String> = movements
+        .iter()
+        .filter_map(|m| m.reverses.clone())
+        .collect();
+    let original_kinds: HashMap<String, String> =
+        reversed_kinds(conn, &reversed)?.into_iter().collect();
+    Ok(movements
+        .into_iter()
+        .map(|movement| {
+            let kind = match &movement.reverses {
+                Some(original) => original_kinds.get(original).map_or("", String::as_str),
+                None => movement.kind.as_str(),
+            };
+            CountedMovement {
+                kind: TransactionKind::parse(kind),
+                amount: movement.amount,
+                into: movement.into,
+            }
+        })
+        .collect())
 }
 
 /// Kinds of the transactions that the given reversals undo.

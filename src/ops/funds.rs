@@ -2,8 +2,6 @@
 //! into the general pool or, when restricted, into a pool of its own; and
 //! a grant's figures read back from the ledger.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -366,31 +364,19 @@ pub fn figures(
 ) -> Result<(GrantFigures, i64, Option<String>), Error> {
     let pool = db::accounts::find(conn, &grant.project_id, &grant.pool_account)?
         .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
-    let movements = db::funds::movements(conn, &pool.id)?;
-    let reversed: Vec<String> = movements
-        .iter()
-        .filter_map(|m| m.reverses.clone())
-        .collect();
-    let original_kinds: HashMap<String, String> = db::funds::reversed_kinds(conn, &reversed)?
-        .into_iter()
-        .collect();
     let grant_tx = db::transactions::find(conn, &grant.project_id, &grant.transaction_id)?
         .ok_or_else(|| Error::corrupt("a grant's transaction is missing"))?;
-    let mut pool_movements = Vec::with_capacity(movements.len());
-    for movement in &movements {
-        let kind = match &movement.reverses {
-            Some(original) => original_kinds.get(original).map_or("", String::as_str),
-            None => movement.kind.as_str(),
-        };
-        // A reversal whose original is not found counts as none of the three.
-        if let Some(kind) = TransactionKind::parse(kind) {
-            pool_movements.push(PoolMovement {
-                kind,
+    // A reversal whose original is not found counts as none of the three.
+    let pool_movements: Vec<PoolMovement> = db::funds::counted_movements(conn, &pool.id)?
+        .into_iter()
+        .filter_map(|movement| {
+            Some(PoolMovement {
+                kind: movement.kind?,
                 amount: movement.amount,
                 into: movement.into,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let share = if grant.restriction.is_none() {
         Pool::Shared {
             amount: grant.amount,

@@ -18,9 +18,9 @@ use super::me::projects_of;
 use super::problem::{ApiError, Problem};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
-use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::domain::contribution::{ValueEntry, ValueSummary, ValueSums, summarize};
+use crate::domain::{TransactionKind, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)
@@ -208,28 +208,16 @@ fn money_owed(
     let Some(account) = db::accounts::find(conn, project_id, name.as_str())? else {
         return Ok(Vec::new());
     };
-    let movements = db::funds::movements(conn, &account.id)?;
-    let reversed: Vec<String> = movements
-        .iter()
-        .filter_map(|m| m.reverses.clone())
-        .collect();
-    let original_kinds: HashMap<String, String> = db::funds::reversed_kinds(conn, &reversed)?
-        .into_iter()
-        .collect();
     let (mut earned, mut paid) = (0_i128, 0_i128);
-    for movement in &movements {
+    for movement in db::funds::counted_movements(conn, &account.id)? {
         let signed = if movement.into {
             i128::from(movement.amount)
         } else {
             -i128::from(movement.amount)
         };
-        let kind = match &movement.reverses {
-            Some(original) => original_kinds.get(original).map_or("", String::as_str),
-            None => movement.kind.as_str(),
-        };
-        match kind {
-            "distribution" => earned += signed,
-            "payout" => paid -= signed,
+        match movement.kind {
+            Some(TransactionKind::Distribution) => earned += signed,
+            Some(TransactionKind::Payout) => paid -= signed,
             _ => {}
         }
     }
