@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{agents, memberships};
 use crate::domain::access::Role;
+use crate::domain::project::Project;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = memberships)]
@@ -96,6 +97,21 @@ pub fn of_agent(conn: &mut DbConnection, agent_id: &str) -> QueryResult<Vec<Memb
         .select(MembershipRow::as_select())
         .order(memberships::project_id)
         .load(conn)
+}
+
+/// The agent's memberships, each with its project (which a membership
+/// always has: the foreign key keeps it), by project id.
+pub fn with_projects(
+    conn: &mut DbConnection,
+    agent_id: &str,
+) -> QueryResult<Vec<(MembershipRow, Project)>> {
+    let mut projects = Vec::new();
+    for row in of_agent(conn, agent_id)? {
+        let project =
+            super::projects::find(conn, &row.project_id)?.ok_or(diesel::result::Error::NotFound)?;
+        projects.push((row, project));
+    }
+    Ok(projects)
 }
 
 /// How many owners a project has.

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::codes::FieldCode;
-use super::problem::ApiError;
+use super::problem::{ApiError, FieldError};
+use crate::domain::AccountName;
 
 /// Longest `Idempotency-Key` accepted, in bytes.
 pub const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 255;
@@ -339,6 +340,23 @@ pub fn parse_date(
         ));
     }
     Ok(date)
+}
+
+/// The account name `text`, or a problem with `field`.
+pub fn account_name(
+    field: impl Into<String>,
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<AccountName> {
+    AccountName::parse(text)
+        .map_err(|e| errors.push(FieldError::new(field, FieldCode::InvalidAccountName, e)))
+        .ok()
+}
+
+/// A date filter of a query (`YYYY-MM-DD`), if given (400 `invalid_query`).
+pub fn query_date(field: &str, text: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
+        .transpose()
 }
 
 #[cfg(test)]

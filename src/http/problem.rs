@@ -222,8 +222,6 @@ pub enum ApiError {
     UnknownAgent(String),
     #[error("an agent with this email already exists")]
     EmailTaken,
-    #[error("agent {0} is already a member of this project")]
-    MemberExists(String),
     #[error("agent {0} already has a pending invitation to this project")]
     InvitationExists(String),
     #[error("a project keeps at least one owner")]
@@ -321,7 +319,6 @@ impl ApiError {
             ApiError::SignInBusy(_) => C::SignInBusy,
             ApiError::UnknownAgent(_) => C::UnknownAgent,
             ApiError::EmailTaken => C::EmailTaken,
-            ApiError::MemberExists(_) => C::MemberExists,
             ApiError::InvitationExists(_) => C::InvitationExists,
             ApiError::LastOwner => C::LastOwner,
             ApiError::Refused(refusal) => {
@@ -335,6 +332,7 @@ impl ApiError {
                     R::DuplicateReference(_) => C::DuplicateReference,
                     R::UnknownCategory(_) => C::UnknownCategory,
                     R::RestrictedPurpose(_) => C::RestrictedPurpose,
+                    R::MemberExists(_) => C::MemberExists,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,

@@ -10,6 +10,7 @@
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
+pub mod members;
 pub mod rates;
 pub mod verification;
 
@@ -83,6 +84,8 @@ pub enum Refusal {
     UnknownCategory(String),
     #[error("this grant's money is restricted to: {0}")]
     RestrictedPurpose(String),
+    #[error("agent {0} is already a member of this project")]
+    MemberExists(String),
 }
 
 /// Why an operation did nothing.

@@ -8,14 +8,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
-use super::extract::{CursorKey, decode_cursor};
+use super::extract::{CursorKey, account_name, decode_cursor};
 use super::limits::{UNIT_CODE_LENGTH_MAX, check_query};
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::accounts::AccountRow;
 use crate::db::{self, OnDuplicate};
-use crate::domain::AccountName;
 use crate::domain::access::Action;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -96,17 +95,6 @@ fn to_account(units: &Units, row: AccountRow) -> Account {
         non_negative: row.non_negative != 0,
         created_at: db::format_timestamp(row.created_at),
     }
-}
-
-/// The account name `text`, or a problem with `field`.
-pub(crate) fn account_name(
-    field: impl Into<String>,
-    text: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<AccountName> {
-    AccountName::parse(text)
-        .map_err(|e| errors.push(FieldError::new(field, FieldCode::InvalidAccountName, e)))
-        .ok()
 }
 
 /// Open an account in a project's ledger.

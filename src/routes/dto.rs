@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 
 use super::access::Caller;
 use crate::db;
+use crate::db::DbConnection;
 use crate::db::agents::AgentRow;
+use crate::db::memberships::MembershipRow;
 use crate::db::rates::RateRow;
 use crate::db::transactions::TransactionRecord;
 use crate::domain::access::Role;
@@ -351,4 +353,39 @@ pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
         id: row.id,
         name: row.name,
     }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    #[schema(format = Uuid)]
+    pub agent: String,
+    pub name: String,
+    pub role: RoleDto,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// The response shape of a membership, with its agent's name.
+pub fn to_member(row: MembershipRow, name: String) -> Member {
+    Member {
+        role: RoleDto::from(row.role),
+        agent: row.agent_id,
+        name,
+        created_at: db::format_timestamp(row.created_at),
+        updated_at: db::format_timestamp(row.updated_at),
+    }
+}
+
+/// A membership as the API shows it, with its agent's name read.
+pub fn member_of(conn: &mut DbConnection, row: MembershipRow) -> Result<Member, ApiError> {
+    let name = agent_name(conn, &row.agent_id)?;
+    Ok(to_member(row, name))
+}
+
+pub fn agent_name(conn: &mut DbConnection, agent_id: &str) -> Result<String, ApiError> {
+    db::agents::find(conn, agent_id)?
+        .map(|a| a.name)
+        .ok_or_else(|| ApiError::internal(format!("member {agent_id} has no agent")))
 }

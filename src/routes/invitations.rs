@@ -15,10 +15,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
+use super::dto::{Member, member_of};
 use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
 use super::limits::check_id;
-use super::members::{Member, member_of, newcomer};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
@@ -27,6 +27,7 @@ use crate::db::invitations::InvitationRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
+use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_invitation)
@@ -124,7 +125,7 @@ pub async fn create_invitation(
     check_id("agent", &body.agent)?;
     call.run(Action::ManageMembers, move |conn, caller, project| {
         let inviter = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
-        let agent = newcomer(conn, &project.id, &body.agent)?;
+        let agent = ops::members::newcomer(conn, &project.id, &body.agent)?;
         if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
             return Err(ApiError::InvitationExists(agent.id));
         }
@@ -263,7 +264,9 @@ pub async fn create_acceptance(
             let invitation = my_invitation(conn, &me, &invitation_id)?;
             let (project, agent) = (&invitation.project_id, &invitation.agent_id);
             if db::memberships::find(conn, project, agent)?.is_some() {
-                return Err(ApiError::MemberExists(invitation.agent_id));
+                return Err(ApiError::Refused(ops::Refusal::MemberExists(
+                    invitation.agent_id,
+                )));
             }
             let row = db::memberships::insert(conn, project, agent, invitation.role)?;
             db::invitations::delete(conn, &invitation.id)?;

@@ -7,12 +7,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
 use super::call::SignedIn;
-use super::codes::Resource;
 use super::dto::{Agent, RoleDto, to_agent};
 use super::problem::ApiError;
-use crate::db::memberships::MembershipRow;
-use crate::db::projects::Project;
-use crate::db::{self, DbConnection};
+use crate::db::{self};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me);
@@ -44,7 +41,7 @@ pub struct Me {
 pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
     let me = signed_in
         .read(|conn, agent| {
-            let memberships = projects_of(conn, &agent.id)?
+            let memberships = db::memberships::with_projects(conn, &agent.id)?
                 .into_iter()
                 .map(|(row, project)| Membership {
                     project_id: row.project_id,
@@ -60,18 +57,4 @@ pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
         })
         .await?;
     Ok(web::Json(me))
-}
-
-/// The agent's memberships, each with its project.
-pub fn projects_of(
-    conn: &mut DbConnection,
-    agent_id: &str,
-) -> Result<Vec<(MembershipRow, Project)>, ApiError> {
-    let mut projects = Vec::new();
-    for row in db::memberships::of_agent(conn, agent_id)? {
-        let project = db::projects::find(conn, &row.project_id)?
-            .ok_or(ApiError::NotFound(Resource::Project))?;
-        projects.push((row, project));
-    }
-    Ok(projects)
 }

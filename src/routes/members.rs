@@ -15,15 +15,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectChange, ProjectPage, ProjectWrite};
 use super::codes::Resource;
 use super::dto::PageQuery;
-use super::dto::RoleDto;
+use super::dto::{Member, RoleDto, agent_name, to_member};
 use super::extract::JsonBody;
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
-use crate::db::agents::AgentRow;
 use crate::db::memberships::MembershipRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Role};
+use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(add_member)
@@ -48,43 +48,9 @@ pub struct UpdateMemberRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Member {
-    #[schema(format = Uuid)]
-    pub agent: String,
-    pub name: String,
-    pub role: RoleDto,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MemberPage {
     pub items: Vec<Member>,
     pub next_cursor: Option<String>,
-}
-
-fn to_member(row: MembershipRow, name: String) -> Member {
-    Member {
-        role: RoleDto::from(row.role),
-        agent: row.agent_id,
-        name,
-        created_at: db::format_timestamp(row.created_at),
-        updated_at: db::format_timestamp(row.updated_at),
-    }
-}
-
-/// The response shape of a membership, with its agent's name.
-pub fn member_of(conn: &mut DbConnection, row: MembershipRow) -> Result<Member, ApiError> {
-    let name = agent_name(conn, &row.agent_id)?;
-    Ok(to_member(row, name))
-}
-
-fn agent_name(conn: &mut DbConnection, agent_id: &str) -> Result<String, ApiError> {
-    Ok(db::agents::find(conn, agent_id)?
-        .map(|a| a.name)
-        .unwrap_or_default())
 }
 
 /// Refuses a change that would leave the project without an owner.
@@ -124,7 +90,7 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
                 "add a member without their consent; invite them instead (POST /v1/projects/{project_id}/invitations)",
             ));
         }
-        let agent = newcomer(conn, &project.id, &body.agent)?;
+        let agent = ops::members::newcomer(conn, &project.id, &body.agent)?;
         // A pending invitation is superseded by the membership.
         if let Some(invitation) = db::invitations::find_for(conn, &project.id, &agent.id)? {
             db::invitations::delete(conn, &invitation.id)?;
@@ -134,21 +100,6 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
         Reply::created(&to_member(row, agent.name))
     })
     .await
-}
-
-/// The agent `agent_id`, who is not yet a member of the project: 422
-/// `unknown_agent` if there is none, 409 `member_exists` if they are one.
-pub fn newcomer(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-) -> Result<AgentRow, ApiError> {
-    let agent = db::agents::find(conn, agent_id)?
-        .ok_or_else(|| ApiError::UnknownAgent(agent_id.to_owned()))?;
-    if db::memberships::find(conn, project_id, &agent.id)?.is_some() {
-        return Err(ApiError::MemberExists(agent.id));
-    }
-    Ok(agent)
 }
 
 /// List a project's members (members and administrators).

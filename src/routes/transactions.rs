@@ -3,18 +3,15 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::accounts::account_name;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
-use super::extract::{decode_number_cursor, parse_date};
+use super::extract::{account_name, decode_number_cursor, parse_date, query_date};
 use super::limits::check_length;
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
@@ -286,12 +283,6 @@ pub async fn list_transactions(
         items: page.rows,
         next_cursor: page.next_cursor,
     }))
-}
-
-/// A date filter of a query (`YYYY-MM-DD`), if given (400 `invalid_query`).
-pub(crate) fn query_date(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
-        .transpose()
 }
 
 /// Get one transaction with its postings.

@@ -14,7 +14,6 @@ use super::access::Caller;
 use super::call::{ProjectCall, SignedIn};
 use super::codes::Resource;
 use super::dto::ContributionKindDto;
-use super::me::projects_of;
 use super::problem::{ApiError, Problem};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
@@ -279,7 +278,7 @@ pub async fn get_my_value_account(
     let account = signed_in
         .read(|conn, me| {
             let mut projects = Vec::new();
-            for (_, project) in projects_of(conn, &me.id)? {
+            for (_, project) in db::memberships::with_projects(conn, &me.id)? {
                 projects.push(value_account(conn, &project, &me.id)?);
             }
             Ok(MyValueAccount {

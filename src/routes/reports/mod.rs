@@ -12,7 +12,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::codes::Resource;
 use super::problem::ApiError;
-use super::transactions::query_date;
 use crate::db::accounts::AccountRow;
 use crate::db::funds::GrantRow;
 use crate::db::projects::Project;
@@ -20,6 +19,7 @@ use crate::db::transactions::TransactionFilter;
 use crate::db::{Database, DbConnection};
 use crate::domain::reports::Units;
 use crate::domain::reports::movement::Movement;
+use crate::http::extract::query_date;
 
 mod contributions;
 mod distributions;
