@@ -335,6 +335,10 @@ impl ApiError {
                     R::DuplicateReference(_) => C::DuplicateReference,
                     R::UnknownCategory(_) => C::UnknownCategory,
                     R::RestrictedPurpose(_) => C::RestrictedPurpose,
+                    R::RestrictedFunds(_) => C::RestrictedFunds,
+                    R::NotAPool(_) => C::NotAPool,
+                    R::NotRestricted(_) => C::NotRestricted,
+                    R::AccountConflict(_) => C::AccountConflict,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,

@@ -83,6 +83,22 @@ pub enum Refusal {
     UnknownCategory(String),
     #[error("this grant's money is restricted to: {0}")]
     RestrictedPurpose(String),
+    /// Money would leave a restricted grant's pool by a path that does not
+    /// know the restriction.
+    #[error("{0}")]
+    RestrictedFunds(String),
+    /// A distribution from an account that is not a pool.
+    #[error("`{0}` is not a pool: a distribution draws only from a pool account (`pool:...`)")]
+    NotAPool(String),
+    /// A release of a grant whose money is not restricted.
+    #[error(
+        "grant `{0}` is not restricted: its money is already in the general pool, there is nothing to release"
+    )]
+    NotRestricted(String),
+    /// An existing account a managed operation would need, but whose
+    /// flags or currency are not the ones it needs.
+    #[error("{0}")]
+    AccountConflict(String),
 }
 
 /// Why an operation did nothing.

@@ -188,6 +188,7 @@ pub enum TransactionKindDto {
     Payout,
     Exchange,
     Reversal,
+    Release,
 }
 
 impl From<TransactionKindDto> for TransactionKind {
@@ -202,6 +203,7 @@ impl From<TransactionKindDto> for TransactionKind {
             TransactionKindDto::Payout => TransactionKind::Payout,
             TransactionKindDto::Exchange => TransactionKind::Exchange,
             TransactionKindDto::Reversal => TransactionKind::Reversal,
+            TransactionKindDto::Release => TransactionKind::Release,
         }
     }
 }
@@ -218,6 +220,7 @@ impl From<TransactionKind> for TransactionKindDto {
             TransactionKind::Payout => TransactionKindDto::Payout,
             TransactionKind::Exchange => TransactionKindDto::Exchange,
             TransactionKind::Reversal => TransactionKindDto::Reversal,
+            TransactionKind::Release => TransactionKindDto::Release,
         }
     }
 }
