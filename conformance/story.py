@@ -313,6 +313,7 @@ class Story:
                     period_end=datetime.date(2026, 12, 31),
                     restriction="air-quality sensor programme",
                     eligible_categories=["parts"],
+                    distributable=True,
                 ),
             ),
             201,

@@ -7,7 +7,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{expense_categories, expenses, grants, payouts, postings, transactions};
+use super::schema::{
+    expense_categories, expenses, grants, payouts, postings, releases, transactions,
+};
 use crate::domain::TransactionKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -26,6 +28,24 @@ pub struct GrantRow {
     pub restriction: Option<String>,
     pub eligible_categories: String,
     pub pool_account: String,
+    pub transaction_id: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    /// Whether the grant's money may pay contributors (1) or not (0).
+    pub distributable: i32,
+}
+
+/// Money let out of a restricted grant's pool into the general pool.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = releases)]
+pub struct ReleaseRow {
+    pub id: String,
+    pub project_id: String,
+    pub grant_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub date: NaiveDate,
+    pub reason: String,
     pub transaction_id: String,
     pub created_by: String,
     pub created_at: NaiveDateTime,
@@ -105,6 +125,49 @@ pub fn grant(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult
 }
 
 project_page!(list_grants, grants, GrantRow);
+
+/// The grant whose own (restricted) pool is the account `pool`, if any.
+pub fn grant_by_pool(
+    conn: &mut DbConnection,
+    project_id: &str,
+    pool: &str,
+) -> QueryResult<Option<GrantRow>> {
+    grants::table
+        .filter(grants::project_id.eq(project_id))
+        .filter(grants::pool_account.eq(pool))
+        .filter(grants::restriction.is_not_null())
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_release(conn: &mut DbConnection, row: &ReleaseRow) -> QueryResult<()> {
+    diesel::insert_into(releases::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A grant's releases, oldest first, after the id `after`.
+pub fn list_releases(
+    conn: &mut DbConnection,
+    project_id: &str,
+    grant_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ReleaseRow>> {
+    let mut query = releases::table
+        .filter(releases::project_id.eq(project_id.to_owned()))
+        .filter(releases::grant_id.eq(grant_id.to_owned()))
+        .select(ReleaseRow::as_select())
+        .order(releases::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(releases::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
 
 pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> QueryResult<()> {
     diesel::insert_into(expense_categories::table)

@@ -162,6 +162,22 @@ diesel::table! {
         transaction_id -> Text,
         created_by -> Text,
         created_at -> Timestamp,
+        distributable -> Integer,
+    }
+}
+
+diesel::table! {
+    releases (id) {
+        id -> Text,
+        project_id -> Text,
+        grant_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        date -> Date,
+        reason -> Text,
+        transaction_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -298,6 +314,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     distributions,
     distribution_approvals,
     grants,
+    releases,
     expense_categories,
     expenses,
     payouts,

@@ -2,7 +2,7 @@
 //! movements of its pool, so the grant endpoint and the grant report add up
 //! the same way from the ledger, and nothing is stored twice.
 
-use super::TransactionKind;
+use super::{NewPosting, TransactionKind, managed};
 
 /// One posting on a pool, as the figures see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct GrantFigures {
     pub received: i128,
     pub spent: i128,
     pub distributed: i128,
+    /// Let out of a restricted pool into the general pool by releases.
+    pub released: i128,
 }
 
 /// Folds a pool's movements into a grant's figures. Money in by a grant or
@@ -57,6 +59,7 @@ pub fn grant_figures(
                     }
                     TransactionKind::Expense => figures.spent -= signed,
                     TransactionKind::Distribution => figures.distributed -= signed,
+                    TransactionKind::Release => figures.released -= signed,
                     _ => {}
                 }
                 figures
@@ -65,6 +68,54 @@ pub fn grant_figures(
         figures.received = if reversed { 0 } else { i128::from(amount) };
     }
     figures
+}
+
+/// The first posting of a generic transaction (`transfer`, `adjustment`)
+/// that takes money out of a restricted grant's pool, if any: such money
+/// leaves only by an operation that knows the restriction (an eligible
+/// expense, a distribution of a distributable grant, a release, a reversal).
+pub fn restricted_outflow(postings: &[NewPosting]) -> Option<(usize, &NewPosting)> {
+    postings
+        .iter()
+        .enumerate()
+        .find(|(_, posting)| managed::is_restricted_pool(posting.from.as_str()))
+}
+
+/// Why a distribution may not draw from an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceRefusal {
+    /// Only pools are distributed: not expense, payout, exchange, funder or
+    /// contributor accounts, which are not money the project holds.
+    NotAPool,
+    /// A restricted grant's pool whose grant does not say its money may pay
+    /// contributors.
+    Restricted,
+}
+
+/// Whether a distribution may draw from the account `pool`; `distributable`
+/// is the flag of the grant whose pool it is (`None` if no grant's).
+pub fn distribution_source(pool: &str, distributable: Option<bool>) -> Result<(), SourceRefusal> {
+    if !managed::is_pool(pool) {
+        return Err(SourceRefusal::NotAPool);
+    }
+    if managed::is_restricted_pool(pool) && distributable != Some(true) {
+        return Err(SourceRefusal::Restricted);
+    }
+    Ok(())
+}
+
+/// A grant's `distributable` flag: as asked, else false for a restricted
+/// grant (its funder's consent is needed to pay contributors) and true for
+/// unrestricted money. Unrestricted money lies in the shared general pool,
+/// so it cannot be kept from distributions: asking `false` is refused.
+pub fn distributable(restricted: bool, asked: Option<bool>) -> Result<bool, &'static str> {
+    match (restricted, asked) {
+        (false, Some(false)) => Err(
+            "unrestricted money lies in the general pool, which is distributed: only a restricted grant may be kept from distributions",
+        ),
+        (_, Some(flag)) => Ok(flag),
+        (restricted, None) => Ok(!restricted),
+    }
 }
 
 #[cfg(test)]
@@ -83,6 +134,7 @@ mod tests {
             moved(Expense, 120_000, false),
             moved(Distribution, 450_000, false),
             moved(Transfer, 5_000, false),
+            moved(Release, 30_000, false),
         ];
         assert_eq!(
             grant_figures(movements, Pool::Own),
@@ -90,8 +142,69 @@ mod tests {
                 received: 1_000_000,
                 spent: 120_000,
                 distributed: 450_000,
+                released: 30_000,
             }
         );
+    }
+
+    fn posting(from: &str, to: &str) -> NewPosting {
+        NewPosting {
+            from: crate::domain::AccountName::parse(from).expect("name"),
+            to: crate::domain::AccountName::parse(to).expect("name"),
+            amount: crate::domain::Amount::from_minor(100).expect("amount"),
+            unit: "EUR".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_generic_transaction_never_takes_restricted_money_out() {
+        let into = [posting("funder:a", "pool:grant:FH-1")];
+        assert!(restricted_outflow(&into).is_none(), "money may come in");
+        let general = [posting("pool:general", "reserve")];
+        assert!(restricted_outflow(&general).is_none());
+        let out = [
+            posting("pool:general", "reserve"),
+            posting("pool:grant:FH-1", "pool:general"),
+        ];
+        assert_eq!(restricted_outflow(&out).map(|(index, _)| index), Some(1));
+    }
+
+    #[test]
+    fn distributions_draw_only_from_pools_and_distributable_grants() {
+        assert_eq!(distribution_source("pool:general", None), Ok(()));
+        assert_eq!(distribution_source("pool:sensors", None), Ok(()));
+        for name in [
+            "expense:parts",
+            "payout:cash",
+            "exchange:usd",
+            "funder:a",
+            "reserve",
+        ] {
+            assert_eq!(
+                distribution_source(name, None),
+                Err(SourceRefusal::NotAPool),
+                "{name}"
+            );
+        }
+        assert_eq!(distribution_source("pool:grant:FH-1", Some(true)), Ok(()));
+        assert_eq!(
+            distribution_source("pool:grant:FH-1", Some(false)),
+            Err(SourceRefusal::Restricted)
+        );
+        assert_eq!(
+            distribution_source("pool:grant:FH-1", None),
+            Err(SourceRefusal::Restricted),
+            "a restricted pool no grant owns is not distributable"
+        );
+    }
+
+    #[test]
+    fn a_grant_is_distributable_by_default_only_when_unrestricted() {
+        assert_eq!(distributable(true, None), Ok(false));
+        assert_eq!(distributable(true, Some(true)), Ok(true));
+        assert_eq!(distributable(false, None), Ok(true));
+        assert_eq!(distributable(false, Some(true)), Ok(true));
+        assert!(distributable(false, Some(false)).is_err());
     }
 
     #[test]

@@ -69,6 +69,79 @@ pub fn is_managed(name: &AccountName) -> bool {
     MANAGED_PREFIXES.contains(&first)
 }
 
+/// Whether `name` is a pool: the only kind of account a distribution draws
+/// from (`pool:general`, `pool:grant:<reference>`, any `pool:...`).
+pub fn is_pool(name: &str) -> bool {
+    name.split(':').next() == Some("pool")
+}
+
+/// Whether `name` is a restricted grant's own pool, `pool:grant:<reference>`:
+/// money leaves it only by an operation that knows the restriction.
+pub fn is_restricted_pool(name: &str) -> bool {
+    name.strip_prefix("pool:grant:")
+        .is_some_and(|reference| !reference.is_empty())
+}
+
+/// The non-negative flag an account under a managed prefix must carry,
+/// whoever opens it: pools and contributors' accounts never go below zero
+/// (nothing pays out more than it holds, nobody is paid more than owed);
+/// funders' and exchange accounts go negative by design, and the sinks of
+/// expenses and payouts carry no floor. `None` for other names.
+pub fn required_non_negative(name: &str) -> Option<bool> {
+    match name.split(':').next()? {
+        "pool" | "contributor" => Some(true),
+        "funder" | "expense" | "payout" | "exchange" => Some(false),
+        _ => None,
+    }
+}
+
+/// The currency an account's name fixes, in a project kept in
+/// `project_currency`: `pool:general` holds the project's currency,
+/// `pool:general:<code>` and `exchange:<code>` hold `<code>`. `None` when the
+/// name fixes none (the first movement does).
+pub fn required_currency(name: &str, project_currency: &str) -> Option<String> {
+    let mut segments = name.split(':');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some("pool"), Some("general"), None, None) => Some(project_currency.to_owned()),
+        (Some("pool"), Some("general"), Some(code), None)
+        | (Some("exchange"), Some(code), None, _) => Some(code.to_uppercase()),
+        _ => None,
+    }
+}
+
+/// What an existing account must be for a managed operation to use it: its
+/// flag must be the one the operation opens it with, and its currency the
+/// one its name fixes (if any). Else the account is never adopted, and the
+/// message says why.
+pub fn adoptable(
+    name: &str,
+    project_currency: &str,
+    (currency, non_negative): (&str, bool),
+    wanted_non_negative: bool,
+) -> Result<(), String> {
+    if non_negative != wanted_non_negative {
+        let wanted = if wanted_non_negative {
+            "non-negative"
+        } else {
+            "allowed below zero"
+        };
+        return Err(format!(
+            "the account `{name}` exists but is not {wanted}, as this operation needs: it was not opened by the service; it is not used"
+        ));
+    }
+    match required_currency(name, project_currency) {
+        Some(required) if required != currency => Err(format!(
+            "the account `{name}` exists in {currency}, but its name holds {required}; it is not used"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn named(prefix: &str, segment: &str) -> Result<AccountName, AccountNameError> {
     AccountName::parse(&format!("{prefix}:{segment}"))
 }
@@ -97,6 +170,69 @@ mod tests {
     fn a_segment_that_is_no_name_is_refused() {
         assert!(grant_pool("with space").is_err());
         assert!(expense("").is_err());
+    }
+
+    #[test]
+    fn pools_and_restricted_pools_are_told_apart() {
+        assert!(is_pool("pool:general"));
+        assert!(is_pool("pool:grant:FH-1"));
+        assert!(is_pool("pool:sensors"));
+        for name in [
+            "expense:parts",
+            "payout:cash",
+            "exchange:usd",
+            "pools:x",
+            "reserve",
+        ] {
+            assert!(!is_pool(name), "{name}");
+        }
+        assert!(is_restricted_pool("pool:grant:FH-1"));
+        for name in [
+            "pool:general",
+            "pool:grant",
+            "pool:grant:",
+            "pool:grants:x",
+            "grant:x",
+        ] {
+            assert!(!is_restricted_pool(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn managed_accounts_carry_the_flags_their_operations_need() {
+        assert_eq!(required_non_negative("pool:general"), Some(true));
+        assert_eq!(required_non_negative("pool:grant:FH-1"), Some(true));
+        assert_eq!(required_non_negative("contributor:a"), Some(true));
+        assert_eq!(required_non_negative("funder:a"), Some(false));
+        assert_eq!(required_non_negative("exchange:usd"), Some(false));
+        assert_eq!(required_non_negative("expense:parts"), Some(false));
+        assert_eq!(required_non_negative("payout:cash"), Some(false));
+        assert_eq!(required_non_negative("reserve"), None);
+        assert_eq!(
+            required_currency("pool:general", "EUR").as_deref(),
+            Some("EUR")
+        );
+        assert_eq!(
+            required_currency("pool:general:usd", "EUR").as_deref(),
+            Some("USD")
+        );
+        assert_eq!(
+            required_currency("exchange:jpy", "EUR").as_deref(),
+            Some("JPY")
+        );
+        assert_eq!(required_currency("pool:grant:FH-1", "EUR"), None);
+        assert_eq!(required_currency("funder:a", "EUR"), None);
+    }
+
+    #[test]
+    fn an_account_of_other_flags_or_currency_is_never_adopted() {
+        assert!(adoptable("pool:general", "EUR", ("EUR", true), true).is_ok());
+        assert!(adoptable("pool:general", "EUR", ("EUR", false), true).is_err());
+        assert!(adoptable("pool:general", "EUR", ("USD", true), true).is_err());
+        assert!(adoptable("pool:general:usd", "EUR", ("USD", true), true).is_ok());
+        assert!(adoptable("exchange:usd", "EUR", ("USD", true), false).is_err());
+        // A funder's currency is fixed by its first movement, not its name.
+        assert!(adoptable("funder:a", "EUR", ("USD", false), false).is_ok());
     }
 
     #[test]

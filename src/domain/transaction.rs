@@ -34,10 +34,13 @@ pub enum TransactionKind {
     Payout,
     Exchange,
     Reversal,
+    /// Money a funder let out of a restricted grant's pool into the
+    /// general pool (`POST .../grants/{grant_id}/releases`).
+    Release,
 }
 
 impl TransactionKind {
-    pub const ALL: [TransactionKind; 9] = [
+    pub const ALL: [TransactionKind; 10] = [
         TransactionKind::Transfer,
         TransactionKind::Adjustment,
         TransactionKind::Grant,
@@ -47,6 +50,7 @@ impl TransactionKind {
         TransactionKind::Payout,
         TransactionKind::Exchange,
         TransactionKind::Reversal,
+        TransactionKind::Release,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl TransactionKind {
             TransactionKind::Payout => "payout",
             TransactionKind::Exchange => "exchange",
             TransactionKind::Reversal => "reversal",
+            TransactionKind::Release => "release",
         }
     }
 

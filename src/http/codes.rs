@@ -169,6 +169,8 @@ problem_codes! {
         "The contribution already has a pending or approved correction";
     DuplicateReference => "duplicate_reference", CONFLICT, "Duplicate reference",
         "A grant with this reference is already recorded in the project (a reversed one included), or a restricted grant's pool `pool:grant:<reference>` already exists";
+    AccountConflict => "account_conflict", CONFLICT, "Account conflict",
+        "An operation would use a managed account (`pool:`, `funder:`, `contributor:`, `expense:`, `payout:`, `exchange:`) that already exists with other flags than it needs (a pool or contributor account that may go below zero, a funder or exchange account that may not), or in another currency than its name fixes (`pool:general`, `pool:general:<code>`, `exchange:<code>`); such an account is never adopted, nothing was recorded";
     CategoryExists => "category_exists", CONFLICT, "Category exists",
         "An expense category with this name already exists in the project";
     DistributionState => "distribution_state", CONFLICT, "Wrong state",
@@ -213,6 +215,12 @@ problem_codes! {
         "An expense names a category the project has not defined";
     RestrictedPurpose => "restricted_purpose", UNPROCESSABLE_ENTITY, "Restricted purpose",
         "The expense's grant lists eligible categories and the expense's category is not one of them; the detail gives the restriction";
+    RestrictedFunds => "restricted_funds", UNPROCESSABLE_ENTITY, "Restricted funds",
+        "Money would leave a restricted grant's pool (`pool:grant:<reference>`) by a path that does not know the restriction: a generic transaction (`transfer`, `adjustment`) out of it, or a distribution draft (or execution) from it when the grant is not `distributable`. Restricted money leaves only by an eligible expense, a distribution of a distributable grant, a release or a reversal";
+    NotAPool => "not_a_pool", UNPROCESSABLE_ENTITY, "Not a pool",
+        "A distribution draft's `pool` is not a pool account (`pool:...`): expense, payout, exchange, funder and contributor accounts are never distributed";
+    NotRestricted => "not_restricted", UNPROCESSABLE_ENTITY, "Not restricted",
+        "A release of a grant without a restriction (or of a donation): its money is already in the general pool";
     TooManyAttempts => "too_many_attempts", TOO_MANY_REQUESTS, "Too many attempts",
         "Too many sign-in attempts for this account or from this address; wait `Retry-After` seconds";
     SignInBusy => "sign_in_busy", SERVICE_UNAVAILABLE, "Sign-in busy",
@@ -262,6 +270,8 @@ field_codes! {
         "Administrator rights for an organisation (administrators are people)";
     InvalidSetting => "invalid_setting", true,
         "A project setting out of range: `approvals_required` or `distribution_approvals_required` outside 1 to 10";
+    ManagedAccount => "managed_account", true,
+        "`POST .../accounts` asked a managed name (`pool:`, `funder:`, `contributor:`, `expense:`, `payout:`, `exchange:`) with a flag or currency its operations cannot use: `pool:` and `contributor:` accounts are non-negative (leave `non_negative` out and they are), the others are not; `pool:general` holds the project's currency, `pool:general:<code>` and `exchange:<code>` hold `<code>`";
     TooManyCategories => "too_many_categories", true,
         "The project already has 200 expense categories";
     SameCurrency => "same_currency", true,
@@ -273,7 +283,7 @@ field_codes! {
     InvalidUnit => "invalid_unit", true,
         "The contribution's `unit`, or a rate's `per`, is not one its kind is counted in (`hour` or `day` for time and equipment, `dataset` for data)";
     InvalidScope => "invalid_scope", true,
-        "A rate narrowed by `skill` for a kind other than time, or by `equipment` for one other than equipment; equipment use without its item; a data contribution without a dataset, or another kind with one; a correction for another contributor; a donation with a `restriction` or `eligible_categories`";
+        "A rate narrowed by `skill` for a kind other than time, or by `equipment` for one other than equipment; equipment use without its item; a data contribution without a dataset, or another kind with one; a correction for another contributor; a donation with a `restriction` or `eligible_categories`; a grant without a restriction asked `\"distributable\": false` (unrestricted money lies in the general pool)";
     InvalidLicence => "invalid_licence", true,
         "`dataset.licence` is not a valid SPDX licence expression";
     LicenceNotOpen => "licence_not_open", true,

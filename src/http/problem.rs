@@ -333,6 +333,10 @@ impl ApiError {
                     R::UnknownCategory(_) => C::UnknownCategory,
                     R::RestrictedPurpose(_) => C::RestrictedPurpose,
                     R::MemberExists(_) => C::MemberExists,
+                    R::RestrictedFunds(_) => C::RestrictedFunds,
+                    R::NotAPool(_) => C::NotAPool,
+                    R::NotRestricted(_) => C::NotRestricted,
+                    R::AccountConflict(_) => C::AccountConflict,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::{Error, FieldProblem, Missing};
+use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::distributions::{DistributionRow, Run, StoredInputs};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
@@ -14,6 +14,7 @@ use crate::domain::allocation::{Basis, Plan, apportion};
 use crate::domain::distribution::{
     ExplainedLine, ExplainedTransfer, PayeesError, RunStatus, check_approver, explain, payees,
 };
+use crate::domain::funds::{SourceRefusal, distribution_source};
 use crate::domain::money::Overflow;
 use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionError, TransactionKind, Unit,
@@ -87,6 +88,7 @@ pub fn compute_draft(
             .map_err(Error::corrupt)?
             .to_string(),
     };
+    check_source(conn, &project.id, &pool_name)?;
     let pool = db::accounts::find(conn, &project.id, &pool_name)?
         .ok_or_else(|| TransactionError::UnknownAccount(pool_name.clone()))?;
     let unit = db::projects::stored_unit(conn, &pool.currency)?
@@ -158,6 +160,25 @@ fn approved_bases(
     Ok(bases)
 }
 
+/// Pools are pools, and restricted money pays contributors only when its
+/// grant says so: a distribution draws only from a pool account, and from a
+/// restricted grant's pool only if the grant is `distributable`.
+fn check_source(conn: &mut DbConnection, project_id: &str, pool: &str) -> Result<(), Error> {
+    let distributable = if managed::is_restricted_pool(pool) {
+        db::funds::grant_by_pool(conn, project_id, pool)?.map(|grant| grant.distributable != 0)
+    } else {
+        None
+    };
+    distribution_source(pool, distributable).map_err(|refusal| {
+        Error::Refused(match refusal {
+            SourceRefusal::NotAPool => Refusal::NotAPool(pool.to_owned()),
+            SourceRefusal::Restricted => Refusal::RestrictedFunds(format!(
+                "`{pool}` holds a restricted grant's money, and the grant is not distributable: its money pays contributors only if the grant says so (`distributable`), or once released to the general pool"
+            )),
+        })
+    })
+}
+
 /// No promises without funds: a draft cannot exceed the pool either.
 fn check_funds(pool: &db::accounts::AccountRow, unit: &Unit, amount: i64) -> Result<(), Error> {
     if amount > pool.balance {
@@ -191,6 +212,7 @@ pub fn record_draft(
             "the project's contributions, rates or members",
         ));
     }
+    check_source(conn, &project.id, &draft.pool)?;
     let pool = db::accounts::find(conn, &project.id, &draft.pool)?
         .ok_or_else(|| TransactionError::UnknownAccount(draft.pool.clone()))?;
     if draft.whole_pool && pool.balance != draft.pool_balance {
@@ -252,6 +274,7 @@ pub fn approve(
 pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
     let run = locked(conn, project, id)?;
     let executed = run.status.execute()?;
+    check_source(conn, &project.id, &run.pool_account)?;
     let pool = AccountName::parse(&run.pool_account).map_err(Error::corrupt)?;
     let payees = payees(&run.plan, &run.inputs.rules_residue, |agent| {
         managed::contributor(agent).map_err(|e| PayeesError::AccountName(e.to_string()))
@@ -264,7 +287,7 @@ pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<R
     let mut postings = Vec::with_capacity(payees.len());
     for payee in payees {
         if payee.contributor {
-            db::accounts::ensure(conn, &project.id, &payee.account, &run.currency, true)?;
+            super::funds::open(conn, project, &payee.account, &run.currency, true)?;
         }
         if let Some(amount) = Amount::from_minor(payee.amount) {
             postings.push(NewPosting {

@@ -7,11 +7,11 @@ use rust_decimal::Decimal;
 
 use super::{Error, FieldProblem, Refusal};
 use crate::db::accounts::AccountRow;
-use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow};
+use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow, ReleaseRow};
 use crate::db::projects::Project;
 use crate::db::transactions::{PostError, TransactionRecord};
 use crate::db::{self, DbConnection};
-use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures};
+use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures, restricted_outflow};
 use crate::domain::money::Overflow;
 use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind, managed,
@@ -32,6 +32,8 @@ pub struct NewGrant {
     pub period_end: Option<NaiveDate>,
     pub restriction: Option<String>,
     pub eligible_categories: Vec<String>,
+    /// Whether its money may pay contributors (a distribution from its pool).
+    pub distributable: bool,
     pub description: String,
     pub problems: Vec<FieldProblem>,
 }
@@ -110,6 +112,7 @@ pub fn receive_grant(
         transaction_id: record.row.id,
         created_by: recorder.to_owned(),
         created_at: db::now(),
+        distributable: i32::from(grant.distributable),
     };
     db::funds::insert_grant(conn, &row)?;
     Ok(row)
@@ -392,7 +395,10 @@ pub fn figures(
     ))
 }
 
-/// Opens (once) a managed account.
+/// Opens (once) a managed account. An account of that name that exists
+/// already is used only if it carries the flag the operation needs and,
+/// where its name fixes one, its currency; else the operation is refused
+/// (`AccountConflict`) rather than adopt, say, an overdraftable pool.
 pub fn open(
     conn: &mut DbConnection,
     project: &Project,
@@ -400,13 +406,99 @@ pub fn open(
     currency: &str,
     non_negative: bool,
 ) -> Result<AccountRow, Error> {
-    Ok(db::accounts::ensure(
-        conn,
-        &project.id,
-        name,
-        currency,
+    let row = db::accounts::ensure(conn, &project.id, name, currency, non_negative)?;
+    managed::adoptable(
+        name.as_str(),
+        &project.currency,
+        (&row.currency, row.non_negative != 0),
         non_negative,
-    )?)
+    )
+    .map_err(Refusal::AccountConflict)?;
+    Ok(row)
+}
+
+/// Posts a generic transaction (`transfer`, `adjustment`) of the ledger
+/// endpoint: never out of a restricted grant's pool.
+pub fn post_transaction(
+    conn: &mut DbConnection,
+    project: &Project,
+    transaction: &NewTransaction,
+) -> Result<TransactionRecord, Error> {
+    if let Some((index, posting)) = restricted_outflow(&transaction.postings) {
+        return Err(Refusal::RestrictedFunds(format!(
+            "posting {index} takes money out of `{}`, a restricted grant's pool: it leaves only by an eligible expense, a distribution of a distributable grant, a release (`POST .../grants/{{grant_id}}/releases`) or a reversal",
+            posting.from
+        ))
+        .into());
+    }
+    db::transactions::post(conn, &project.id, transaction, None).map_err(|error| match error {
+        PostError::Rule(rule) => Error::Ledger(rule),
+        PostError::Database(database) => database.into(),
+    })
+}
+
+/// A release as asked for, with the problems found so far.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    pub grant: String,
+    pub amount: String,
+    /// Default: the grant's currency.
+    pub currency: Option<String>,
+    pub date: Option<NaiveDate>,
+    /// Why the money may go, e.g. the funder's written consent.
+    pub reason: String,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// Releases money of a restricted grant, by `recorder`: one `release`
+/// transaction from the grant's pool to the general pool of its currency,
+/// and its record.
+pub fn release(
+    conn: &mut DbConnection,
+    project: &Project,
+    recorder: &str,
+    release: &NewRelease,
+) -> Result<ReleaseRow, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let grant = db::funds::grant(conn, &project.id, &release.grant)?
+        .ok_or(Error::NotFound(super::Missing::Grant))?;
+    let mut problems = release.problems.clone();
+    let currency = release.currency.as_deref().unwrap_or(&grant.currency);
+    let money = money(conn, "", &release.amount, currency, &mut problems)?;
+    let (Some((unit, amount)), Some(date), true) = (money, release.date, problems.is_empty())
+    else {
+        return Err(Error::Invalid(problems));
+    };
+    if grant.restriction.is_none() {
+        return Err(Refusal::NotRestricted(grant.reference).into());
+    }
+    let pool = AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?;
+    let general =
+        managed::general_pool(&project.currency, &grant.currency).map_err(Error::corrupt)?;
+    open(conn, project, &general, &grant.currency, true)?;
+    let record = post(
+        conn,
+        project,
+        TransactionKind::Release,
+        date,
+        format!("release of {}: {}", grant.reference, release.reason),
+        serde_json::json!({"grant": grant.id, "reference": grant.reference, "reason": release.reason}),
+        vec![(pool, general, amount, unit.code())],
+    )?;
+    let row = ReleaseRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: project.id.to_string(),
+        grant_id: grant.id,
+        amount: amount.minor(),
+        currency: unit.code().to_owned(),
+        date,
+        reason: release.reason.clone(),
+        transaction_id: record.row.id,
+        created_by: recorder.to_owned(),
+        created_at: db::now(),
+    };
+    db::funds::insert_release(conn, &row)?;
+    Ok(row)
 }
 
 /// Posts one ledger transaction of `kind` moving each `(from, to, amount,

@@ -86,6 +86,22 @@ pub enum Refusal {
     RestrictedPurpose(String),
     #[error("agent {0} is already a member of this project")]
     MemberExists(String),
+    /// Money would leave a restricted grant's pool by a path that does not
+    /// know the restriction.
+    #[error("{0}")]
+    RestrictedFunds(String),
+    /// A distribution from an account that is not a pool.
+    #[error("`{0}` is not a pool: a distribution draws only from a pool account (`pool:...`)")]
+    NotAPool(String),
+    /// A release of a grant whose money is not restricted.
+    #[error(
+        "grant `{0}` is not restricted: its money is already in the general pool, there is nothing to release"
+    )]
+    NotRestricted(String),
+    /// An existing account a managed operation would need, but whose
+    /// flags or currency are not the ones it needs.
+    #[error("{0}")]
+    AccountConflict(String),
 }
 
 /// Why an operation did nothing.

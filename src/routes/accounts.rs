@@ -16,6 +16,7 @@ use super::write::Reply;
 use crate::db::accounts::AccountRow;
 use crate::db::{self, OnDuplicate};
 use crate::domain::access::Action;
+use crate::domain::{AccountName, managed};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
@@ -33,9 +34,13 @@ pub struct CreateAccountRequest {
     /// The one unit the account holds: an ISO 4217 code or a declared unit (`HOUR`).
     #[schema(example = "EUR", max_length = 8)]
     pub currency: String,
-    /// Whether the balance may never go below zero (pools, contributors).
+    /// Whether the balance may never go below zero. Default: false, except
+    /// under the managed prefixes, whose accounts always carry the flag their
+    /// operations need: `pool:` and `contributor:` accounts are non-negative,
+    /// `funder:`, `expense:`, `payout:` and `exchange:` ones are not; asking
+    /// the other is 422 `managed_account`.
     #[serde(default)]
-    pub non_negative: bool,
+    pub non_negative: Option<bool>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -105,7 +110,7 @@ fn to_account(units: &Units, row: AccountRow) -> Account {
     responses(
         (status = 201, description = "The account, with a zero balance", body = Account),
         Forbidden, (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_account_name`, `unknown_currency`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_account_name`, `unknown_currency`, `managed_account` (a managed name with a flag or currency its operations cannot use), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/accounts")]
@@ -116,12 +121,15 @@ pub async fn create_account(
     let mut errors = Vec::new();
     let name = account_name("name", &body.name, &mut errors);
     let code = body.currency;
-    let non_negative = body.non_negative;
+    let non_negative = managed_flag(name.as_ref(), body.non_negative, &mut errors);
     call.run(Action::WriteLedger, move |conn, _, project| {
         let units = super::stored_units(conn)?;
         let unit = super::resolve_unit(&units, &code)
             .map_err(|e| errors.push(FieldError::new("currency", FieldCode::UnknownCurrency, e)))
             .ok();
+        if let (Some(name), Some(unit)) = (&name, &unit) {
+            managed_currency(name, unit.code(), &project.currency, &mut errors);
+        }
         let (Some(name), Some(unit), true) = (name, unit, errors.is_empty()) else {
             return Err(ApiError::Validation(errors));
         };
@@ -136,6 +144,51 @@ pub async fn create_account(
         Reply::created(&to_account(&units, row))
     })
     .await
+}
+
+/// The non-negative flag of a new account: the one its managed prefix
+/// needs (asking the other is `managed_account`), else as asked (default
+/// false).
+fn managed_flag(
+    name: Option<&AccountName>,
+    asked: Option<bool>,
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    let required = name.and_then(|name| managed::required_non_negative(name.as_str()));
+    match (required, asked) {
+        (Some(required), Some(asked)) if required != asked => {
+            errors.push(FieldError::new(
+                "non_negative",
+                FieldCode::ManagedAccount,
+                format!(
+                    "`{}` is a managed name: its operations need `non_negative` {required}",
+                    name.map_or("", AccountName::as_str)
+                ),
+            ));
+            asked
+        }
+        (Some(required), _) => required,
+        (None, asked) => asked.unwrap_or(false),
+    }
+}
+
+/// A managed name that fixes its currency (`pool:general`,
+/// `pool:general:<code>`, `exchange:<code>`) is opened in that currency only.
+fn managed_currency(
+    name: &AccountName,
+    currency: &str,
+    project_currency: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(required) = managed::required_currency(name.as_str(), project_currency)
+        && required != currency
+    {
+        errors.push(FieldError::new(
+            "currency",
+            FieldCode::ManagedAccount,
+            format!("`{name}` is a managed name: it holds {required}"),
+        ));
+    }
 }
 
 /// List a project's accounts by name.

@@ -190,6 +190,7 @@ pub enum TransactionKindDto {
     Payout,
     Exchange,
     Reversal,
+    Release,
 }
 
 impl From<TransactionKindDto> for TransactionKind {
@@ -204,6 +205,7 @@ impl From<TransactionKindDto> for TransactionKind {
             TransactionKindDto::Payout => TransactionKind::Payout,
             TransactionKindDto::Exchange => TransactionKind::Exchange,
             TransactionKindDto::Reversal => TransactionKind::Reversal,
+            TransactionKindDto::Release => TransactionKind::Release,
         }
     }
 }
@@ -220,6 +222,7 @@ impl From<TransactionKind> for TransactionKindDto {
             TransactionKind::Payout => TransactionKindDto::Payout,
             TransactionKind::Exchange => TransactionKindDto::Exchange,
             TransactionKind::Reversal => TransactionKindDto::Reversal,
+            TransactionKind::Release => TransactionKindDto::Release,
         }
     }
 }

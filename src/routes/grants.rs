@@ -24,6 +24,7 @@ use crate::db::funds::GrantRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::funds::distributable;
 use crate::domain::{TransactionKind, Unit};
 use crate::ops::funds::NewGrant;
 use crate::ops::{self, FieldProblem};
@@ -82,6 +83,10 @@ pub struct CreateGrantRequest {
     #[serde(default)]
     #[schema(max_items = 200, value_type = Vec<CategoryName>)]
     pub eligible_categories: Vec<String>,
+    /// Whether the grant's money may pay contributors (a distribution from
+    /// its pool). Default: false for a restricted grant, true otherwise;
+    /// `false` without a restriction is 422 `invalid_scope`.
+    pub distributable: Option<bool>,
     #[serde(default)]
     #[schema(max_length = 1000)]
     pub description: String,
@@ -111,6 +116,8 @@ pub struct Grant {
     pub period_end: Option<String>,
     pub restriction: Option<String>,
     pub eligible_categories: Vec<String>,
+    /// Whether its money may pay contributors (a distribution from its pool).
+    pub distributable: bool,
     /// The pool account the money went into.
     pub pool: String,
     /// Whether the pool is shared with other money (the general pool): the
@@ -128,6 +135,8 @@ pub struct Grant {
     pub spent: String,
     /// Distributed out of the pool, net of reversals.
     pub distributed: String,
+    /// Released from a restricted pool to the general pool, net of reversals.
+    pub released: String,
     /// The pool's balance now.
     pub remaining: String,
 }
@@ -150,6 +159,8 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
         received: money(figures.received),
         spent: money(figures.spent),
         distributed: money(figures.distributed),
+        released: money(figures.released),
+        distributable: row.distributable != 0,
         remaining: money(i128::from(remaining)),
         kind: if row.kind == "donation" {
             GrantKind::Donation
@@ -231,6 +242,9 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
         ));
     }
     let eligible_categories = parse_categories(&request.eligible_categories, &mut errors);
+    let distributable = distributable(restriction.is_some(), request.distributable)
+        .map_err(|e| errors.push(FieldError::new("distributable", FieldCode::InvalidScope, e)))
+        .unwrap_or(false);
     if restriction.is_some() && reference.contains(':') {
         errors.push(FieldError::new(
             "reference",
@@ -259,6 +273,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
         period_end,
         restriction,
         eligible_categories,
+        distributable,
         description,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod payouts;
 pub mod projects;
 pub mod rates;
+pub mod releases;
 pub mod reports;
 pub mod rule_sets;
 pub mod tokens;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     contributions::configure(cfg);
     accounts::configure(cfg);
     grants::configure(cfg);
+    releases::configure(cfg);
     expenses::configure(cfg);
     payouts::configure(cfg);
     exchanges::configure(cfg);

@@ -209,7 +209,7 @@ fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Repl
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The posted transaction", body = Transaction),
-        Forbidden, (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
+        Forbidden, (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `restricted_funds` (money out of a restricted grant's pool), `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/transactions")]
@@ -219,7 +219,7 @@ pub async fn create_transaction(
     let ProjectWrite { body, call } = write;
     call.run(Action::WriteLedger, move |conn, _, project| {
         let transaction = body.parse(&super::stored_units(conn)?)?;
-        let record = db::transactions::post(conn, &project.id, &transaction, None)?;
+        let record = crate::ops::funds::post_transaction(conn, project, &transaction)?;
         reply_with(conn, record)
     })
     .await

@@ -34,6 +34,8 @@ struct Fixture {
     subject: String,
     subject_token: String,
     grant: String,
+    /// A restricted grant, whose money may be released.
+    restricted: String,
 }
 
 /// Expected status per caller, in `CALLERS` order.
@@ -67,12 +69,14 @@ fn expected(operation: &str) -> [u16; 7] {
         | "get_grant"
         | "list_expenses"
         | "list_expense_categories"
-        | "list_payouts" => [404, 404, 200, 200, 200, 200, 200],
+        | "list_payouts"
+        | "list_releases" => [404, 404, 200, 200, 200, 200, 200],
         "create_grant"
         | "create_expense_category"
         | "create_expense"
         | "create_payout"
-        | "create_exchange" => [401, 404, 403, 403, 201, 201, 201],
+        | "create_exchange"
+        | "create_release" => [401, 404, 403, 403, 201, 201, 201],
         "create_rule_set"
         | "create_distribution"
         | "create_approval"
@@ -301,6 +305,16 @@ async fn request_for(
             ),
         ),
         "list_grants" => (Method::GET, format!("/v1/projects/{p}/grants"), None),
+        "create_release" => (
+            Method::POST,
+            format!("/v1/projects/{p}/grants/{}/releases", fx.restricted),
+            Some(json!({"amount": "0.01", "date": "2026-06-30", "reason": "the funder's consent"})),
+        ),
+        "list_releases" => (
+            Method::GET,
+            format!("/v1/projects/{p}/grants/{}/releases", fx.restricted),
+            None,
+        ),
         "get_grant" => (
             Method::GET,
             format!("/v1/projects/{p}/grants/{}", fx.grant),
@@ -520,6 +534,18 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .expect("grant")
         .to_owned();
+    let restricted = json_of(
+        app.post(
+            &format!("/v1/projects/{project}/grants"),
+            &json!({"funder": subject, "kind": "grant", "reference": "R-fixture", "restriction": "sensors",
+                    "amount": "1000.00", "currency": "EUR", "received_on": "2026-02-01"}),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .expect("restricted grant")
+        .to_owned();
     let category = app
         .post(
             &format!("/v1/projects/{project}/expense-categories"),
@@ -566,6 +592,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         subject,
         subject_token,
         grant,
+        restricted,
     }
 }
 

@@ -4,6 +4,7 @@
 //! `invalid_cursor` on both backends, with or without a token.
 
 use reqwest::Method;
+use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem, json_of};
 use crate::on_both_backends;
@@ -24,7 +25,7 @@ enum Key {
 /// The key of each list, by path template. Every GET with a `cursor`
 /// parameter in the spec must be here (checked below), so a new list cannot
 /// miss this test.
-const LISTS: [(&str, Key); 15] = [
+const LISTS: [(&str, Key); 16] = [
     ("/v1/agents", Key::Id),
     ("/v1/projects", Key::Id),
     ("/v1/projects/{project_id}/members", Key::Id),
@@ -36,6 +37,10 @@ const LISTS: [(&str, Key); 15] = [
     ("/v1/projects/{project_id}/contributions", Key::Id),
     ("/v1/projects/{project_id}/distributions", Key::Id),
     ("/v1/projects/{project_id}/grants", Key::Id),
+    (
+        "/v1/projects/{project_id}/grants/{grant_id}/releases",
+        Key::Id,
+    ),
     ("/v1/projects/{project_id}/payouts", Key::Id),
     ("/v1/projects/{project_id}/expenses", Key::Id),
     ("/v1/projects/{project_id}/rates", Key::Id),
@@ -117,8 +122,25 @@ async fn malformed_cursors_are_refused_on_every_list(app: &TestApp) {
             &[Key::Number, Key::Id, Key::AccountName],
         ),
     ];
+    let funder = json_of(
+        app.post("/v1/agents", &json!({"kind": "organisation", "name": "F"}))
+            .await,
+    )
+    .await;
+    let grant = json_of(
+        app.post(
+            &format!("/v1/projects/{project}/grants"),
+            &json!({"funder": funder["id"], "kind": "grant", "reference": "R1", "restriction": "r",
+                    "amount": "1.00", "currency": "EUR", "received_on": "2026-02-01"}),
+        )
+        .await,
+    )
+    .await;
+    let grant = grant["id"].as_str().expect("grant");
     for (template, key) in LISTS {
-        let path = template.replace("{project_id}", &project);
+        let path = template
+            .replace("{project_id}", &project)
+            .replace("{grant_id}", grant);
         for (cursor, rule, refused_for) in &malformed {
             if !refused_for.contains(&key) {
                 continue;

@@ -93,7 +93,8 @@ async fn story_steps_six_and_seven(app: &TestApp) {
     )
     .await;
     let grant = created(app.send_as(Some(&author), Method::POST, &format!("{base}/grants"), Some(&json!({"funder": funder["id"], "kind": "grant",
-        "reference": "FH-2026-017", "amount": "10000.00", "currency": "EUR", "received_on": "2026-02-01", "restriction": "air-quality sensors"}))).await).await;
+        "reference": "FH-2026-017", "amount": "10000.00", "currency": "EUR", "received_on": "2026-02-01", "restriction": "air-quality sensors",
+        "distributable": true}))).await).await;
     created(
         app.send_as(
             Some(&author),

@@ -100,7 +100,8 @@ async fn play_story(app: &TestApp) -> Story {
     .await;
     let grant = as_treasurer(format!("{base}/grants"), json!({"funder": funder["id"], "kind": "grant", "reference": "FH-2026-017",
         "amount": "10000.00", "currency": "EUR", "received_on": "2026-02-01", "period_start": "2026-01-01",
-        "period_end": "2026-12-31", "restriction": "air-quality sensor programme", "eligible_categories": ["parts"]}))
+        "period_end": "2026-12-31", "restriction": "air-quality sensor programme", "eligible_categories": ["parts"],
+        "distributable": true}))
     .await;
     let donor = created(
         app.post(

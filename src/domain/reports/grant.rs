@@ -37,6 +37,7 @@ pub struct GrantTotals {
     pub received: i128,
     pub spent: i128,
     pub distributed: i128,
+    pub released: i128,
     pub other: i128,
     pub by_category: BTreeMap<String, i128>,
     pub by_run: BTreeMap<String, i128>,
@@ -45,9 +46,10 @@ pub struct GrantTotals {
 }
 
 impl GrantTotals {
-    /// Opening + received - spent - distributed + other: the pool's balance.
+    /// Opening + received - spent - distributed - released + other: the
+    /// pool's balance.
     pub fn remaining(&self) -> i128 {
-        self.opening + self.received - self.spent - self.distributed + self.other
+        self.opening + self.received - self.spent - self.distributed - self.released + self.other
     }
 }
 
@@ -133,6 +135,10 @@ impl GrantReport {
                 *totals.by_run.entry(run.to_owned()).or_default() -= signed;
                 ("distributed", run, "", -signed, movement.counter.as_str())
             }
+            TransactionKind::Release => {
+                totals.released -= signed;
+                ("released", movement.counter.as_str(), "", -signed, "")
+            }
             _ => {
                 totals.other += signed;
                 let reference = match record {
@@ -188,6 +194,11 @@ impl GrantReport {
                 "distributed to contributors and accounts, net of reversals",
             ),
             (
+                "total_released",
+                totals.released,
+                "released to the general pool with the funder's consent, net of reversals",
+            ),
+            (
                 "total_other",
                 totals.other,
                 "other movements of the pool (other income of a shared pool, transfers)",
@@ -195,7 +206,7 @@ impl GrantReport {
             (
                 "remaining",
                 totals.remaining(),
-                "opening + received - spent - distributed + other",
+                "opening + received - spent - distributed - released + other",
             ),
         ];
         for (section, amount, description) in sections {
@@ -296,6 +307,7 @@ mod tests {
             moved(Expense, -120_000, expense("travel")),
             moved(Expense, -30_000, expense("travel")),
             moved(Distribution, -450_000, run("run-1")),
+            moved(Release, -100_000, None),
             moved(Transfer, -5_000, None),
         ];
         let sections: Vec<String> = movements
@@ -304,7 +316,14 @@ mod tests {
             .collect();
         assert_eq!(
             sections,
-            ["received", "spent", "spent", "distributed", "other"]
+            [
+                "received",
+                "spent",
+                "spent",
+                "distributed",
+                "released",
+                "other"
+            ]
         );
         let totals = &report.totals;
         assert_eq!(
@@ -312,9 +331,10 @@ mod tests {
                 totals.received,
                 totals.spent,
                 totals.distributed,
+                totals.released,
                 totals.other
             ),
-            (1_000_000, 150_000, 450_000, -5_000)
+            (1_000_000, 150_000, 450_000, 100_000, -5_000)
         );
         assert_eq!(totals.by_category["travel"], 150_000);
         assert_eq!(totals.by_run["run-1"], 450_000);
@@ -331,12 +351,13 @@ mod tests {
                 ("total_received", "10000.00"),
                 ("total_spent", "1500.00"),
                 ("total_distributed", "4500.00"),
+                ("total_released", "1000.00"),
                 ("total_other", "-50.00"),
-                ("remaining", "4050.00"),
+                ("remaining", "3050.00"),
             ]
         );
         assert_eq!(closing[0].get("funder_category"), "C.1 travel");
-        assert_eq!(closing[6].get("date"), "2026-06-30");
+        assert_eq!(closing[7].get("date"), "2026-06-30");
     }
 
     #[test]
@@ -413,11 +434,7 @@ mod tests {
         let units = units();
         let mut report = report(false);
         assert!(report.in_kind_totals(&units).is_empty());
-        assert_eq!(
-            report.closing(None, &units).len(),
-            5,
-            "the five totals only"
-        );
+        assert_eq!(report.closing(None, &units).len(), 6, "the six totals only");
         for _ in 0..3 {
             report.movement(&moved(Grant, i64::MAX, None), &units);
         }
