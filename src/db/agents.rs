@@ -5,16 +5,19 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::agents;
+use crate::domain::agent::AgentKind;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = agents)]
 pub struct AgentRow {
     pub id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: AgentKind,
     pub name: String,
     pub email: Option<String>,
     pub password_hash: Option<String>,
-    pub is_admin: i32,
+    #[diesel(deserialize_as = super::StoredFlag)]
+    pub is_admin: bool,
     pub token_version: i64,
     pub created_at: NaiveDateTime,
 }

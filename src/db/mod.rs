@@ -447,6 +447,37 @@ fn create_parent_directory(path: &Path) -> Result<(), StorageError> {
 
 /// The current UTC time at the precision both backends store (microseconds),
 /// so what is hashed and returned is exactly what is read back later.
+/// A flag as stored: an integer column that holds 0 or 1 on both backends
+/// (SQLite has no boolean type). A row field reads it as a `bool` with
+/// `#[diesel(deserialize_as = StoredFlag)]`; any other value is a query
+/// error, never read as `false` or `true`.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredFlag(i32);
+
+impl<DB> diesel::deserialize::Queryable<diesel::sql_types::Integer, DB> for StoredFlag
+where
+    DB: diesel::backend::Backend,
+    i32: diesel::deserialize::FromSql<diesel::sql_types::Integer, DB>,
+{
+    type Row = i32;
+
+    fn build(value: i32) -> diesel::deserialize::Result<Self> {
+        Ok(StoredFlag(value))
+    }
+}
+
+impl TryFrom<StoredFlag> for bool {
+    type Error = StorageError;
+
+    fn try_from(flag: StoredFlag) -> Result<bool, StorageError> {
+        match flag.0 {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(StorageError::Corrupt(format!("a flag holds {other}"))),
+        }
+    }
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)

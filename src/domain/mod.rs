@@ -56,6 +56,7 @@ macro_rules! stored_as_text {
 
 stored_as_text!(
     access::Role => "role",
+    agent::AgentKind => "agent kind",
     transaction::TransactionKind => "transaction kind",
     contribution::ContributionKind => "contribution kind",
     contribution::QuantityUnit => "unit",

@@ -61,7 +61,7 @@ impl Caller {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.agent().is_some_and(|agent| agent.is_admin != 0)
+        self.agent().is_some_and(|agent| agent.is_admin)
     }
 }
 

@@ -52,7 +52,7 @@ pub struct AgentPage {
 /// Refuses a caller who is not an instance administrator what only one may
 /// do when recording an agent.
 fn require_admin(caller: &AgentRow) -> Result<(), ApiError> {
-    if caller.is_admin == 0 {
+    if !caller.is_admin {
         return Err(ApiError::AdminOnly(
             "give an agent an email, a password or administrator rights",
         ));
@@ -176,7 +176,7 @@ pub async fn list_agents(
     let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
     let (caller, rows) = signed_in
         .read(move |conn, agent| {
-            let scope = if agent.is_admin != 0 {
+            let scope = if agent.is_admin {
                 db::agents::Listing::All
             } else {
                 db::agents::Listing::SharingAProjectWith(agent.id.clone())

@@ -344,14 +344,13 @@ pub struct Agent {
 pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
     let sees_private = viewer.is_admin() || viewer.agent().is_some_and(|me| me.id == row.id);
     Agent {
-        kind: if row.kind == "organisation" {
-            AgentKindDto::Organisation
-        } else {
-            AgentKindDto::Person
+        kind: match row.kind {
+            AgentKind::Organisation => AgentKindDto::Organisation,
+            AgentKind::Person => AgentKindDto::Person,
         },
         email: row.email.filter(|_| sees_private),
         has_credentials: sees_private.then_some(row.password_hash.is_some()),
-        admin: sees_private.then_some(row.is_admin != 0),
+        admin: sees_private.then_some(row.is_admin),
         created_at: db::format_timestamp(row.created_at),
         id: row.id,
         name: row.name,

@@ -245,7 +245,7 @@ pub async fn create_project(
     };
     let project_creation = call.signed_in.state.settings.project_creation;
     call.run(move |conn, owner| {
-        if project_creation == ProjectCreation::Administrators && owner.is_admin == 0 {
+        if project_creation == ProjectCreation::Administrators && !owner.is_admin {
             return Err(ApiError::AdminOnly("create projects on this instance"));
         }
         let id = uuid::Uuid::now_v7().to_string();
@@ -278,7 +278,7 @@ pub async fn list_projects(
     let rows = read(&state, move |conn| {
         let caller = Caller::resolve(conn, &credentials)?;
         let visibility = match &caller {
-            Caller::Agent(agent) if agent.is_admin != 0 => Visibility::All,
+            Caller::Agent(agent) if agent.is_admin => Visibility::All,
             Caller::Agent(agent) => Visibility::MemberOrPublic(agent.id.clone()),
             Caller::Anonymous => Visibility::Public,
         };

@@ -32,7 +32,7 @@ async fn corrupt(
         let past_the_check = match conn {
             DbConnection::Sqlite(_) => "PRAGMA ignore_check_constraints = ON".to_owned(),
             DbConnection::Postgresql(_) => {
-                format!("ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_check")
+                format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_check")
             }
         };
         conn.batch_execute(&past_the_check).expect("past the CHECK");
@@ -62,6 +62,25 @@ async fn an_unknown_stored_value_is_an_error_not_a_default(app: &TestApp) {
         500,
         "internal_error",
         "a role the service never writes is not read as a contributor",
+    )
+    .await;
+
+    corrupt(app, "memberships", "role", "agent_id", &member, "treasurer").await;
+    corrupt(app, "agents", "kind", "id", &member, "robot").await;
+    assert_problem(
+        app.get(&format!("/v1/agents/{member}")).await,
+        500,
+        "internal_error",
+        "an agent kind the service never writes is not read as a person",
+    )
+    .await;
+    corrupt(app, "agents", "kind", "id", &member, "person").await;
+    corrupt(app, "agents", "is_admin", "id", &member, "7").await;
+    assert_problem(
+        app.get(&format!("/v1/agents/{member}")).await,
+        500,
+        "internal_error",
+        "a flag the service never writes is not read as true or false",
     )
     .await;
 
