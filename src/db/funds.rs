@@ -90,9 +90,15 @@ pub struct PayoutRow {
     pub date: NaiveDate,
     pub amount: i64,
     pub currency: String,
-    pub transaction_id: String,
+    /// None while pending or once rejected: nothing is posted until then.
+    pub transaction_id: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// `pending`, `posted` or `rejected` (four eyes).
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub rejection_reason: Option<String>,
 }
 
 pub fn insert_grant(conn: &mut DbConnection, row: &GrantRow) -> QueryResult<()> {
@@ -213,6 +219,55 @@ pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()
 }
 
 project_page!(list_payouts, payouts, PayoutRow);
+
+/// A payout of the project, locked for its decision (Postgres; SQLite's
+/// writer is single).
+pub fn payout_locked(
+    conn: &mut DbConnection,
+    project_id: &str,
+    id: &str,
+) -> QueryResult<Option<PayoutRow>> {
+    if let DbConnection::Postgresql(pg) = conn {
+        payouts::table
+            .find(id.to_owned())
+            .select(payouts::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    payouts::table
+        .filter(payouts::project_id.eq(project_id.to_owned()))
+        .filter(payouts::id.eq(id.to_owned()))
+        .select(PayoutRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records the decision on a pending payout: posted by `transaction_id`,
+/// or rejected for `reason`.
+pub fn decide_payout(
+    conn: &mut DbConnection,
+    id: &str,
+    decided_by: &str,
+    transaction_id: Option<&str>,
+    reason: Option<&str>,
+) -> QueryResult<()> {
+    let status = if transaction_id.is_some() {
+        "posted"
+    } else {
+        "rejected"
+    };
+    diesel::update(payouts::table.find(id.to_owned()))
+        .set((
+            payouts::status.eq(status),
+            payouts::transaction_id.eq(transaction_id.map(str::to_owned)),
+            payouts::decided_by.eq(Some(decided_by.to_owned())),
+            payouts::decided_at.eq(Some(super::now())),
+            payouts::rejection_reason.eq(reason.map(str::to_owned)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
 
 /// One posting on an account, as a grant's figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

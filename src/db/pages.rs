@@ -157,8 +157,11 @@ fn behind(conn: &mut DbConnection, records: &[TransactionRecord]) -> Result<Behi
     ids.extend(originals);
     let mut found = HashMap::new();
     for p in db::funds::payouts_by_transactions(conn, &ids)? {
+        let Some(transaction_id) = p.transaction_id else {
+            continue;
+        };
         found.insert(
-            p.transaction_id,
+            transaction_id,
             Record::Payout {
                 reference: p.reference,
             },

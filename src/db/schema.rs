@@ -219,9 +219,13 @@ diesel::table! {
         date -> Date,
         amount -> BigInt,
         currency -> Text,
-        transaction_id -> Text,
+        transaction_id -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
     }
 }
 

@@ -101,24 +101,22 @@ impl RunStatus {
 /// Why an approver may not approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalError {
-    /// With two or more approvals required, the author cannot be one of them.
-    #[error("with two or more approvals required, the author of a run cannot approve it")]
+    /// Four eyes: the author of a run never approves it.
+    #[error("the author of a run cannot approve it: another owner or treasurer does")]
     SelfApproval,
     #[error("you have already approved this run")]
     AlreadyApproved,
 }
 
 /// Checks that `approver` may approve a run by `author` that `approvers`
-/// have approved so far, with `required` approvals needed. One approval
-/// required: anyone allowed to approve, the author included (a
-/// one-person collective); two or more: people other than the author.
+/// have approved so far. Four eyes: the author never approves their own
+/// run, so the approvals required are all by people other than the author.
 pub fn check_approver(
     author: &str,
     approver: &str,
     approvers: &[&str],
-    required: i32,
 ) -> Result<(), ApprovalError> {
-    if required >= 2 && author == approver {
+    if author == approver {
         return Err(ApprovalError::SelfApproval);
     }
     if approvers.contains(&approver) {
@@ -360,17 +358,16 @@ mod tests {
     }
 
     #[test]
-    fn approvers_are_distinct_and_not_the_author_when_two_are_needed() {
-        assert_eq!(check_approver("a", "a", &[], 1), Ok(()));
+    fn approvers_are_distinct_and_never_the_author() {
         assert_eq!(
-            check_approver("a", "a", &[], 2),
+            check_approver("a", "a", &[]),
             Err(ApprovalError::SelfApproval)
         );
         assert_eq!(
-            check_approver("a", "b", &["b"], 2),
+            check_approver("a", "b", &["b"]),
             Err(ApprovalError::AlreadyApproved)
         );
-        assert_eq!(check_approver("a", "c", &["b"], 2), Ok(()));
+        assert_eq!(check_approver("a", "c", &["b"]), Ok(()));
     }
 
     fn line(agent: &str, amount: i64) -> Line {

@@ -118,8 +118,69 @@ pub fn distributable(restricted: bool, asked: Option<bool>) -> Result<bool, &'st
     }
 }
 
+/// Four eyes: whether money a person records waits for another owner or
+/// treasurer before it is posted. A payout to the person who records it
+/// always does; anything above the project's `four_eyes_above` (minor
+/// units of its currency; a sum in another currency is not compared) too.
+pub fn needs_second_person(
+    recorder: &str,
+    payee: Option<&str>,
+    amount: i64,
+    in_project_currency: bool,
+    four_eyes_above: Option<i64>,
+) -> bool {
+    payee == Some(recorder)
+        || (in_project_currency && four_eyes_above.is_some_and(|above| amount > above))
+}
+
+/// Why a pending decision is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionRefusal {
+    /// It is already posted or rejected: a decision is final.
+    Decided,
+    /// The person who recorded it decides it.
+    OwnRecord,
+}
+
+/// Checks that `decider` may approve or reject money recorded by
+/// `recorder` that stands at `status`: only a pending one, never by its
+/// recorder.
+pub fn check_decision(status: &str, recorder: &str, decider: &str) -> Result<(), DecisionRefusal> {
+    if status != "pending" {
+        return Err(DecisionRefusal::Decided);
+    }
+    if recorder == decider {
+        return Err(DecisionRefusal::OwnRecord);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_payout_to_oneself_or_above_the_threshold_waits() {
+        use super::needs_second_person as needs;
+        assert!(needs("t", Some("t"), 1, true, None));
+        assert!(!needs("t", Some("c"), 1, true, None));
+        assert!(!needs("t", None, 500, true, Some(500)));
+        assert!(needs("t", None, 501, true, Some(500)));
+        assert!(!needs("t", None, 501, false, Some(500)));
+    }
+
+    #[test]
+    fn only_another_person_decides_only_a_pending_record() {
+        use super::{DecisionRefusal, check_decision};
+        assert_eq!(check_decision("pending", "a", "b"), Ok(()));
+        assert_eq!(
+            check_decision("pending", "a", "a"),
+            Err(DecisionRefusal::OwnRecord)
+        );
+        assert_eq!(
+            check_decision("posted", "a", "b"),
+            Err(DecisionRefusal::Decided)
+        );
+    }
+
     use super::*;
 
     fn moved(kind: TransactionKind, amount: i64, into: bool) -> PoolMovement {

@@ -122,7 +122,7 @@ problem_codes! {
     SelfReview => "self_review", FORBIDDEN, "Self review",
         "Nobody reviews a contribution they made or recorded";
     SelfApproval => "self_approval", FORBIDDEN, "Self approval",
-        "With `distribution_approvals_required` 2 or more, the author of a distribution run approves it";
+        "Four eyes: the author of a distribution run approves it, or the person who recorded a pending payout, expense or release approves or rejects it; another owner or treasurer does";
     ProjectNotFound => "project_not_found", NOT_FOUND, "Not found",
         "No project with this id, or one the caller may not know exists";
     AccountNotFound => "account_not_found", NOT_FOUND, "Not found",
@@ -137,6 +137,8 @@ problem_codes! {
         "No pending invitation with this id in the project, or none of the caller's (`GET /v1/me/invitations` lists theirs)";
     ContributionNotFound => "contribution_not_found", NOT_FOUND, "Not found",
         "No contribution with this id in the project (read, reviewed, or named by `supersedes`)";
+    PayoutNotFound => "payout_not_found", NOT_FOUND, "Not found",
+        "No payout with this id in the project";
     GrantNotFound => "grant_not_found", NOT_FOUND, "Not found",
         "No grant with this id in the project (`get_grant`, or an expense's or a distribution draft's `grant`)";
     RuleSetNotFound => "rule_set_not_found", NOT_FOUND, "Not found",
@@ -161,6 +163,8 @@ problem_codes! {
         "The change would leave the project without an owner";
     RateExists => "rate_exists", CONFLICT, "Rate exists",
         "A rate of the same scope (kind, `per`, skill, equipment, agent) already starts on this date; rates are never edited, add one from another date";
+    AlreadyDecided => "already_decided", CONFLICT, "Already decided",
+        "Four eyes: the pending payout is already approved (posted) or rejected; a decision is final";
     ContributionDecided => "contribution_decided", CONFLICT, "Contribution decided",
         "The contribution is already approved or rejected; a decision is final";
     AlreadyReviewed => "already_reviewed", CONFLICT, "Already reviewed",
@@ -355,6 +359,7 @@ pub enum Resource {
     Invitation,
     Account,
     Transaction,
+    Payout,
 }
 
 impl Resource {
@@ -370,6 +375,7 @@ impl Resource {
             Resource::Invitation => ProblemCode::InvitationNotFound,
             Resource::Account => ProblemCode::AccountNotFound,
             Resource::Transaction => ProblemCode::TransactionNotFound,
+            Resource::Payout => ProblemCode::PayoutNotFound,
         }
     }
 }
@@ -388,6 +394,7 @@ impl std::fmt::Display for Resource {
             Resource::Invitation => "invitation",
             Resource::Account => "account",
             Resource::Transaction => "transaction",
+            Resource::Payout => "payout",
         })
     }
 }

@@ -116,6 +116,15 @@ pub struct ProjectNotFound(pub Problem);
 )]
 pub struct GrantNotFound(pub Problem);
 
+/// 404 on an operation under `/projects/{project_id}/payouts/{payout_id}`.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "`project_not_found` or `payout_not_found`",
+    content_type = "application/problem+json"
+)]
+pub struct PayoutNotFound(pub Problem);
+
 /// 404 on an operation under `/projects/{project_id}/distributions/{distribution_id}`.
 #[derive(IntoResponses)]
 #[response(

@@ -234,7 +234,7 @@ pub enum ApiError {
     CategoryExists(String),
     #[error("this distribution run is {0}, so it cannot {1}")]
     DistributionState(String, &'static str),
-    #[error("with two or more approvals required, the author of a run cannot approve it")]
+    #[error("the author of a run cannot approve it: another owner or treasurer does")]
     SelfApproval,
     #[error("you have already approved this run")]
     AlreadyApproved,
@@ -337,6 +337,8 @@ impl ApiError {
                     R::NotAPool(_) => C::NotAPool,
                     R::NotRestricted(_) => C::NotRestricted,
                     R::AccountConflict(_) => C::AccountConflict,
+                    R::SelfDecision => C::SelfApproval,
+                    R::AlreadyDecided(_) => C::AlreadyDecided,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,
@@ -554,6 +556,7 @@ impl From<crate::ops::Error> for ApiError {
                 Missing::RuleSet => Resource::RuleSet,
                 Missing::Grant => Resource::Grant,
                 Missing::Distribution => Resource::Distribution,
+                Missing::Payout => Resource::Payout,
             }),
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),

@@ -11,7 +11,10 @@ use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow, ReleaseRow};
 use crate::db::projects::Project;
 use crate::db::transactions::{PostError, TransactionRecord};
 use crate::db::{self, DbConnection};
-use crate::domain::funds::{GrantFigures, Pool, PoolMovement, grant_figures, restricted_outflow};
+use crate::domain::funds::{
+    DecisionRefusal, GrantFigures, Pool, PoolMovement, check_decision, grant_figures,
+    needs_second_person, restricted_outflow,
+};
 use crate::domain::money::Overflow;
 use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind, managed,
@@ -228,7 +231,9 @@ pub struct NewPayout {
 }
 
 /// Records `payout`: what the project owes the contributor goes down, the
-/// method's payout account up.
+/// method's payout account up. Four eyes: a payout to its recorder is
+/// recorded `pending` and posts nothing until another owner or treasurer
+/// approves it ([`decide_payout`]).
 pub fn record_payout(
     conn: &mut DbConnection,
     project: &Project,
@@ -243,35 +248,101 @@ pub fn record_payout(
         return Err(Error::Invalid(problems));
     };
     let unit = db::projects::ensure_unit(conn, &unit)?;
-    let owed = managed::contributor(&agent.id).map_err(Error::corrupt)?;
-    open(conn, project, &owed, unit.code(), true)?;
-    let sink = managed::payout(&payout.method).map_err(Error::corrupt)?;
-    open(conn, project, &sink, unit.code(), false)?;
-    let (method, reference) = (&payout.method, &payout.reference);
-    let record = post(
-        conn,
-        project,
-        TransactionKind::Payout,
-        date,
-        format!("payout to {} ({method} {reference})", agent.name),
-        serde_json::json!({"agent": agent.id, "method": method, "reference": reference}),
-        vec![(owed, sink, amount, unit.code())],
-    )?;
-    let row = PayoutRow {
+    let pending = needs_second_person(
+        recorder,
+        Some(&agent.id),
+        amount.minor(),
+        unit.code() == project.currency,
+        None,
+    );
+    let mut row = PayoutRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
         agent_id: agent.id,
-        method: method.clone(),
-        reference: reference.clone(),
+        method: payout.method.clone(),
+        reference: payout.reference.clone(),
         date,
         amount: amount.minor(),
         currency: unit.code().to_owned(),
-        transaction_id: record.row.id,
+        transaction_id: None,
         created_by: recorder.to_owned(),
         created_at: db::now(),
+        status: if pending { "pending" } else { "posted" }.to_owned(),
+        decided_by: None,
+        decided_at: None,
+        rejection_reason: None,
     };
+    if !pending {
+        row.transaction_id = Some(post_payout(conn, project, &row, &agent.name)?.row.id);
+    }
     db::funds::insert_payout(conn, &row)?;
     Ok(row)
+}
+
+/// Posts a payout's transaction: from the contributor's account to the
+/// method's payout account (both opened as needed, only then: a pending
+/// payout leaves the ledger as it was).
+fn post_payout(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: &PayoutRow,
+    agent_name: &str,
+) -> Result<TransactionRecord, Error> {
+    let owed = managed::contributor(&row.agent_id).map_err(Error::corrupt)?;
+    open(conn, project, &owed, &row.currency, true)?;
+    let sink = managed::payout(&row.method).map_err(Error::corrupt)?;
+    open(conn, project, &sink, &row.currency, false)?;
+    let amount =
+        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a payout's amount"))?;
+    let (method, reference) = (&row.method, &row.reference);
+    post(
+        conn,
+        project,
+        TransactionKind::Payout,
+        row.date,
+        format!("payout to {agent_name} ({method} {reference})"),
+        serde_json::json!({"agent": row.agent_id, "method": method, "reference": reference}),
+        vec![(owed, sink, amount, &row.currency)],
+    )
+}
+
+/// A decision on pending money: approve (post it), or reject it for a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+/// `decider` decides a pending payout: approved, its transaction is
+/// posted now (the ledger's rules checked then: a contributor is paid no
+/// more than they are owed); rejected, nothing is posted. Only another
+/// person than its recorder decides, once.
+pub fn decide_payout(
+    conn: &mut DbConnection,
+    project: &Project,
+    decider: &str,
+    id: &str,
+    decision: &Decision,
+) -> Result<PayoutRow, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let row = db::funds::payout_locked(conn, &project.id, id)?
+        .ok_or(Error::NotFound(super::Missing::Payout))?;
+    check_decision(&row.status, &row.created_by, decider).map_err(|refusal| match refusal {
+        DecisionRefusal::Decided => Refusal::AlreadyDecided(row.status.clone()),
+        DecisionRefusal::OwnRecord => Refusal::SelfDecision,
+    })?;
+    match decision {
+        Decision::Approve => {
+            let agent = db::agents::find(conn, &row.agent_id)?
+                .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
+            let record = post_payout(conn, project, &row, &agent.name)?;
+            db::funds::decide_payout(conn, &row.id, decider, Some(&record.row.id), None)?;
+        }
+        Decision::Reject { reason } => {
+            db::funds::decide_payout(conn, &row.id, decider, None, Some(reason))?;
+        }
+    }
+    db::funds::payout_locked(conn, &project.id, id)?.ok_or(Error::NotFound(super::Missing::Payout))
 }
 
 /// An exchange of one currency for another, with the problems found so far.

@@ -45,6 +45,7 @@ pub enum Missing {
     RuleSet,
     Grant,
     Distribution,
+    Payout,
 }
 
 impl Missing {
@@ -55,6 +56,7 @@ impl Missing {
             Missing::RuleSet => "rule set",
             Missing::Grant => "grant",
             Missing::Distribution => "distribution",
+            Missing::Payout => "payout",
         }
     }
 }
@@ -102,6 +104,12 @@ pub enum Refusal {
     /// flags or currency are not the ones it needs.
     #[error("{0}")]
     AccountConflict(String),
+    /// Four eyes: the person who recorded pending money decides it.
+    #[error("nobody approves or rejects money they recorded: another owner or treasurer does")]
+    SelfDecision,
+    /// A pending record already approved (posted) or rejected.
+    #[error("this is already {0}; a decision is final")]
+    AlreadyDecided(String),
 }
 
 /// Why an operation did nothing.

@@ -7,24 +7,28 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite, Units};
+use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
+use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::parse_date;
 use super::funds;
-use super::openapi::OwnersAndTreasurers;
-use super::problem::{ApiError, Problem};
+use super::openapi::{OwnersAndTreasurers, PayoutNotFound};
+use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
-use crate::ops::funds::NewPayout;
+use crate::ops::funds::{Decision, NewPayout};
 use crate::ops::{self, FieldProblem};
 
 /// Longest payment reference, in characters (a bank's transfer reference).
 pub const PAYOUT_REFERENCE_LENGTH_MAX: usize = 200;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_payout).service(list_payouts);
+    cfg.service(create_payout)
+        .service(list_payouts)
+        .service(approve_payout)
+        .service(reject_payout);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,8 +65,25 @@ pub struct Payout {
     pub reference: String,
     #[schema(format = Date)]
     pub date: String,
+    /// The `payout` ledger transaction; null while pending or once rejected.
     #[schema(format = Uuid)]
-    pub transaction: String,
+    pub transaction: Option<String>,
+    /// `posted`; `pending` while a payout to its own recorder waits for
+    /// another owner or treasurer (four eyes); `rejected` if refused.
+    #[schema(example = "posted")]
+    pub status: String,
+    /// Who approved or rejected it, if it was pending.
+    #[schema(format = Uuid)]
+    pub decided_by: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectPayoutRequest {
+    /// Why it is refused (1 to 1000 characters).
+    #[schema(example = "not the amount we agreed", max_length = 1000)]
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -81,6 +102,9 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
         method: row.method,
         reference: row.reference,
         transaction: row.transaction_id,
+        status: row.status,
+        decided_by: row.decided_by,
+        rejection_reason: row.rejection_reason,
     }
 }
 
@@ -90,7 +114,7 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
     request_body = CreatePayoutRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The payout", body = Payout),
+        (status = 201, description = "The payout: `posted`, or `pending` when paid to its recorder (four eyes)", body = Payout),
         OwnersAndTreasurers, (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -148,4 +172,88 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
         )
         .await?;
     Ok(web::Json(PayoutPage { items, next_cursor }))
+}
+
+/// Approve a pending payout: its transaction is posted now (owners and
+/// treasurers other than its recorder).
+#[utoipa::path(
+    tag = "funds",
+    params(
+        ("payout_id" = String, Path, format = Uuid, description = "Payout id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payout, posted", body = Payout),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        PayoutNotFound,
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the contributor is owed now)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/payouts/{payout_id}/approvals")]
+pub async fn approve_payout(
+    write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    decide(write.call, path, Decision::Approve).await
+}
+
+/// Reject a pending payout, for a reason: nothing is posted (owners and
+/// treasurers other than its recorder).
+#[utoipa::path(
+    tag = "funds",
+    request_body = RejectPayoutRequest,
+    params(
+        ("payout_id" = String, Path, format = Uuid, description = "Payout id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payout, rejected", body = Payout),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        PayoutNotFound,
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/payouts/{payout_id}/rejections")]
+pub async fn reject_payout(
+    write: ProjectWrite<RejectPayoutRequest>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    let mut errors = Vec::new();
+    let reason = funds::text(
+        "reason",
+        &body.reason,
+        REJECTION_REASON_LENGTH_MAX,
+        &mut errors,
+    );
+    if reason.is_empty() {
+        errors = vec![FieldError::new(
+            "reason",
+            FieldCode::Required,
+            "a rejection says why",
+        )];
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    decide(call, path, Decision::Reject { reason }).await
+}
+
+/// Longest reason for a rejection, in characters.
+pub const REJECTION_REASON_LENGTH_MAX: usize = 1_000;
+
+async fn decide(
+    call: WriteCall,
+    path: web::Path<(String, String)>,
+    decision: Decision,
+) -> Result<HttpResponse, ApiError> {
+    let (_, id) = path.into_inner();
+    call.run(Action::Review, move |conn, caller, project| {
+        let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let row = ops::funds::decide_payout(conn, project, &by, &id, &decision)?;
+        Reply::created(&to_payout(&super::stored_units(conn)?, row))
+    })
+    .await
 }

@@ -77,6 +77,9 @@ fn expected(operation: &str) -> [u16; 7] {
         | "create_payout"
         | "create_exchange"
         | "create_release" => [401, 404, 403, 403, 201, 201, 201],
+        // Four eyes: a pending payout is decided by an owner or treasurer
+        // other than its recorder (a fresh treasurer here).
+        "approve_payout" | "reject_payout" => [401, 404, 403, 403, 201, 201, 201],
         "create_rule_set"
         | "create_distribution"
         | "create_approval"
@@ -348,6 +351,43 @@ async fn request_for(
             ),
         ),
         "list_payouts" => (Method::GET, format!("/v1/projects/{p}/payouts"), None),
+        "approve_payout" | "reject_payout" => {
+            // A treasurer's payout to themselves waits; they are owed 0.01.
+            let (recorder, token) = app.member(p, "treasurer").await;
+            let owed = format!("contributor:{recorder}");
+            app.create_account(p, &owed, "EUR", true).await;
+            assert_eq!(
+                app.transfer(p, "funder:a", &owed, "0.01", "EUR")
+                    .await
+                    .status(),
+                201
+            );
+            let pending = json_of(
+                app.send_as(
+                    Some(&token),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/payouts"),
+                    Some(&json!({"agent": recorder, "amount": "0.01", "currency": "EUR", "method": "bank-transfer", "reference": "own", "date": "2026-04-30"})),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(pending["status"], "pending", "{pending}");
+            let id = pending["id"].as_str().expect("payout id");
+            if operation == "approve_payout" {
+                (
+                    Method::POST,
+                    format!("/v1/projects/{p}/payouts/{id}/approvals"),
+                    Some(json!({})),
+                )
+            } else {
+                (
+                    Method::POST,
+                    format!("/v1/projects/{p}/payouts/{id}/rejections"),
+                    Some(json!({"reason": "not agreed"})),
+                )
+            }
+        }
         "create_exchange" => (
             Method::POST,
             format!("/v1/projects/{p}/exchanges"),
@@ -374,9 +414,16 @@ async fn request_for(
         | "create_execution"
         | "create_cancellation"
         | "export_distribution_csv" => {
+            // Drafted by a fresh treasurer: four eyes, no caller is its author.
+            let (_, author) = app.member(p, "treasurer").await;
             let run = json_of(
-                app.post(&format!("/v1/projects/{p}/distributions"), &draft())
-                    .await,
+                app.send_as(
+                    Some(&author),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/distributions"),
+                    Some(&draft()),
+                )
+                .await,
             )
             .await;
             let id = run["id"].as_str().expect("run id").to_owned();

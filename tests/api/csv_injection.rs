@@ -204,8 +204,11 @@ async fn formula_like_text_is_neutralised_in_every_csv(app: &TestApp) {
     )
     .await;
     let run_id = run["id"].as_str().expect("run");
-    created(
+    // Four eyes: a treasurer other than the author approves.
+    let (_, second) = app.member(&project, "treasurer").await;
+    created_as(
         app,
+        Some(&second),
         &format!("{base}/distributions/{run_id}/approvals"),
         json!({}),
     )

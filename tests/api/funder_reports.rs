@@ -40,14 +40,6 @@ struct Story {
 async fn play_story(app: &TestApp) -> Story {
     let project = app.create_project("EUR").await;
     let base = format!("/v1/projects/{project}");
-    let settings = app
-        .client
-        .patch(app.url(&base))
-        .json(&json!({"distribution_approvals_required": 2}))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(settings.status(), 200);
     let (_, treasurer) = app.member(&project, "treasurer").await;
     let (_, second) = app.member(&project, "treasurer").await;
     let (_, auditor) = app.member(&project, "auditor").await;
@@ -169,7 +161,6 @@ async fn play_story(app: &TestApp) -> Story {
         .await,
     )
     .await;
-    created(app.post(&format!("{run_path}/approvals"), &json!({})).await).await;
     let executed = as_treasurer(format!("{run_path}/execution"), json!({})).await;
     assert_eq!(executed["status"], "executed");
     for ((agent, _), amount) in contributors.iter().zip(["1357.24", "521.18", "1000.00"]) {

@@ -18,6 +18,7 @@ mod cursors;
 mod database_invariants;
 mod distributions;
 mod external_tokens;
+mod four_eyes;
 mod funder_reports;
 mod funds;
 mod health;

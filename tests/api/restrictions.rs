@@ -419,10 +419,16 @@ async fn a_distribution_draws_from_a_restricted_pool_only_when_distributable(app
     )
     .await;
     let id = run["id"].as_str().expect("id");
+    // Four eyes: another person than the author (the administrator) approves.
     created(
-        setup
-            .post(app, &format!("/distributions/{id}/approvals"), &json!({}))
-            .await,
+        app.post(
+            &format!(
+                "/v1/projects/{}/distributions/{id}/approvals",
+                setup.project
+            ),
+            &json!({}),
+        )
+        .await,
     )
     .await;
     let executed = setup
