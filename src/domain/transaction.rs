@@ -111,6 +111,9 @@ pub struct AccountState {
     pub scale: u32,
     pub non_negative: bool,
     pub balance: i64,
+    /// What approved distribution runs reserve of the balance: money
+    /// leaves the account only while it stays at or above this.
+    pub reserved: i64,
 }
 
 /// Balances after each posting, in posting order.
@@ -134,9 +137,11 @@ pub enum TransactionError {
     #[error("posting {index} moves money from `{account}` to itself")]
     SameAccount { index: usize, account: String },
     #[error(
-        "account `{account}` may not go below zero: it holds {} {unit} and posting {index} takes {} {unit}",
+        "account `{account}` may not go below zero or into reserved money: posting {index} takes {} {unit}, and it holds a balance of {} {unit}, of which {} {unit} reserved by approved distribution runs, {} {unit} available",
+        Decimal::new(*amount, *scale),
         Decimal::new(*balance, *scale),
-        Decimal::new(*amount, *scale)
+        Decimal::new(*reserved, *scale),
+        Decimal::new(super::funds::available(*balance, *reserved), *scale)
     )]
     InsufficientFunds {
         index: usize,
@@ -144,6 +149,8 @@ pub enum TransactionError {
         unit: String,
         scale: u32,
         balance: i64,
+        /// What approved distribution runs reserve of the balance.
+        reserved: i64,
         amount: i64,
     },
     #[error("the balance of account `{0}` would leave the representable range")]
@@ -236,13 +243,21 @@ fn adjust(
         .balance
         .checked_add(delta)
         .ok_or_else(|| TransactionError::BalanceOverflow(name.to_string()))?;
-    if account.non_negative && balance < 0 {
+    // Money leaving keeps what approved runs reserve; money arriving is
+    // never refused for a reservation.
+    let floor = if delta < 0 {
+        account.reserved.max(0)
+    } else {
+        0
+    };
+    if account.non_negative && balance < floor {
         return Err(TransactionError::InsufficientFunds {
             index,
             account: name.to_string(),
             unit: account.unit.clone(),
             scale: account.scale,
             balance: account.balance,
+            reserved: account.reserved,
             amount: delta.saturating_neg(),
         });
     }
@@ -342,6 +357,7 @@ mod tests {
             scale: 2,
             non_negative,
             balance,
+            reserved: 0,
         }
     }
 
@@ -547,5 +563,46 @@ mod tests {
             reversal_of(&original, None, ""),
             Err(ReversalError::Unreadable(..))
         ));
+    }
+
+    #[test]
+    fn money_leaves_an_account_only_above_what_it_reserves() {
+        let mut pool = state("p", "EUR", true, 1_000);
+        pool.reserved = 600;
+        let mut accounts: Balances = [
+            (name("pool:general"), pool),
+            (name("expense:travel"), state("e", "EUR", false, 0)),
+        ]
+        .into_iter()
+        .collect();
+        let over = transaction(vec![posting("pool:general", "expense:travel", 401, "EUR")]);
+        let refused = over
+            .apply(&mut accounts.clone())
+            .expect_err("into reserved money");
+        assert!(matches!(
+            refused,
+            TransactionError::InsufficientFunds {
+                balance: 1_000,
+                reserved: 600,
+                amount: 401,
+                ..
+            }
+        ));
+        let text = refused.to_string();
+        assert!(
+            text.contains("10.00 EUR") && text.contains("6.00 EUR") && text.contains("4.00 EUR"),
+            "{text}"
+        );
+        let within = transaction(vec![posting("pool:general", "expense:travel", 400, "EUR")]);
+        within
+            .apply(&mut accounts.clone())
+            .expect("the free part may leave");
+        // Money arriving is never refused for a reservation.
+        let mut short = accounts.clone();
+        if let Some(pool) = short.get_mut(&name("pool:general")) {
+            pool.balance = 100;
+        }
+        let back = transaction(vec![posting("expense:travel", "pool:general", 1, "EUR")]);
+        back.apply(&mut short).expect("an inflow is always welcome");
     }
 }
