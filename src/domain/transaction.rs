@@ -136,13 +136,7 @@ pub enum TransactionError {
     },
     #[error("posting {index} moves money from `{account}` to itself")]
     SameAccount { index: usize, account: String },
-    #[error(
-        "account `{account}` may not go below zero or into reserved money: posting {index} takes {} {unit}, and it holds a balance of {} {unit}, of which {} {unit} reserved by approved distribution runs, {} {unit} available",
-        Decimal::new(*amount, *scale),
-        Decimal::new(*balance, *scale),
-        Decimal::new(*reserved, *scale),
-        Decimal::new(super::funds::available(*balance, *reserved), *scale)
-    )]
+    #[error("{}", insufficient_funds(account, unit, *scale, *index, (*balance, *reserved, *amount)))]
     InsufficientFunds {
         index: usize,
         account: String,
@@ -157,6 +151,33 @@ pub enum TransactionError {
     BalanceOverflow(String),
     #[error("transaction does not balance in {0}")]
     Unbalanced(String),
+}
+
+/// The refusal of a posting taking more than an account may give: what it
+/// holds, and when approved runs reserve some of it, what is reserved and
+/// what is available.
+fn insufficient_funds(
+    account: &str,
+    unit: &str,
+    scale: u32,
+    index: usize,
+    (balance, reserved, amount): (i64, i64, i64),
+) -> String {
+    let money = |minor: i64| Decimal::new(minor, scale);
+    if reserved == 0 {
+        return format!(
+            "account `{account}` may not go below zero: it holds {} {unit} and posting {index} takes {} {unit}",
+            money(balance),
+            money(amount)
+        );
+    }
+    format!(
+        "account `{account}` may not give money that approved distribution runs reserve: it holds a balance of {} {unit}, of which {} {unit} reserved and {} {unit} available, and posting {index} takes {} {unit}",
+        money(balance),
+        money(reserved),
+        money(super::funds::available(balance, reserved)),
+        money(amount)
+    )
 }
 
 /// Account states by name, as read from the ledger.
@@ -569,7 +590,7 @@ mod tests {
     fn money_leaves_an_account_only_above_what_it_reserves() {
         let mut pool = state("p", "EUR", true, 1_000);
         pool.reserved = 600;
-        let mut accounts: Balances = [
+        let accounts: Balances = [
             (name("pool:general"), pool),
             (name("expense:travel"), state("e", "EUR", false, 0)),
         ]
