@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     approved_runs_reserve_their_amount_until_executed_or_cancelled,
     no_outflow_dips_into_reserved_money,
+    concurrent_approvals_never_reserve_the_same_money,
 );
 
 struct Setup {
@@ -271,7 +272,7 @@ async fn approved_runs_reserve_their_amount_until_executed_or_cancelled(app: &Te
 
 async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
     let setup = setup(app).await;
-    setup.grant(app, "U1", "100.00", json!({})).await;
+    let unrestricted = setup.grant(app, "U1", "100.00", json!({})).await;
     let grant = setup
         .grant(
             app,
@@ -347,6 +348,30 @@ async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
         ["500.00", "300.00", "200.00"],
     )
     .await;
+    // An exchange selling from the pool.
+    let exchange = json!({"sell": {"amount": "30.01", "currency": "EUR"},
+        "buy": {"amount": "35.00", "currency": "USD"},
+        "date": "2026-04-02", "source": "bank statement 2026-04"});
+    refused(
+        setup.post(app, "/exchanges", &exchange).await,
+        "an exchange selling reserved money",
+        ["100.00", "70.00", "30.00"],
+    )
+    .await;
+    // A reversal taking a grant's money back out of the pool.
+    let transaction = unrestricted["transaction"].as_str().expect("transaction");
+    refused(
+        setup
+            .post(
+                app,
+                &format!("/transactions/{transaction}/reversal"),
+                &json!({}),
+            )
+            .await,
+        "a reversal of reserved money",
+        ["100.00", "70.00", "30.00"],
+    )
+    .await;
     assert_eq!(setup.ledger(app).await, before, "nothing was written");
 
     // What is free still moves.
@@ -386,5 +411,42 @@ async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
     assert_eq!(
         setup.account(app, "pool:general").await,
         money("63.00", "0.00", "63.00")
+    );
+}
+
+/// Two approvals at once of runs each sized against most of the pool: one
+/// is approved, the other refused, whatever the interleaving.
+async fn concurrent_approvals_never_reserve_the_same_money(app: &TestApp) {
+    let setup = setup(app).await;
+    setup.grant(app, "U1", "1000.00", json!({})).await;
+    let general = json!({"pool": "pool:general"});
+    let first = setup.run(app, general.clone(), "600.00").await;
+    let second = setup.run(app, general, "600.00").await;
+    let (a, b) = tokio::join!(
+        setup.act(app, &first, "approvals"),
+        setup.act(app, &second, "approvals")
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [201, 422],
+        "exactly one approval reserves the money"
+    );
+    let approved = [
+        setup.status(app, &first).await,
+        setup.status(app, &second).await,
+    ];
+    assert_eq!(
+        approved
+            .iter()
+            .filter(|status| **status == "approved")
+            .count(),
+        1,
+        "{approved:?}"
+    );
+    assert_eq!(
+        setup.account(app, "pool:general").await,
+        money("1000.00", "600.00", "400.00")
     );
 }
