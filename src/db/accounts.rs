@@ -103,11 +103,13 @@ pub fn names_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(
 }
 
 /// Locks the named accounts (PostgreSQL) in the global order of their ids, then
-/// reads their current state. Names that do not exist are simply absent.
+/// reads their current state, with what approved runs but `except_run`
+/// reserve of each. Names that do not exist are simply absent.
 pub fn lock_and_load(
     conn: &mut DbConnection,
     project_id: &str,
     names: &[AccountName],
+    except_run: Option<&str>,
 ) -> QueryResult<Balances> {
     let names: Vec<&str> = names.iter().map(AccountName::as_str).collect();
     if let DbConnection::Postgresql(pg) = conn {
@@ -125,6 +127,7 @@ pub fn lock_and_load(
         .filter(accounts::name.eq_any(&names))
         .select((AccountRow::as_select(), units::scale))
         .load(conn)?;
+    let reserved = super::distributions::reserved(conn, project_id, &names, except_run)?;
     Ok(rows
         .into_iter()
         .filter_map(|(row, scale)| {
@@ -137,8 +140,40 @@ pub fn lock_and_load(
                     scale: u32::try_from(scale).unwrap_or(0),
                     non_negative: row.non_negative != 0,
                     balance: row.balance,
+                    reserved: reserved.get(&row.name).copied().unwrap_or(0),
                 },
             ))
+        })
+        .collect())
+}
+
+/// An account's balance with what approved runs reserve of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+impl Holding {
+    /// What is free: the balance less what is reserved.
+    pub fn available(self) -> i64 {
+        crate::domain::funds::available(self.balance, self.reserved)
+    }
+}
+
+/// What approved runs reserve in each of `rows` (all of one project), in
+/// their order.
+pub fn holdings(conn: &mut DbConnection, rows: &[AccountRow]) -> QueryResult<Vec<Holding>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
+    let reserved = super::distributions::reserved(conn, &first.project_id, &names, None)?;
+    Ok(rows
+        .iter()
+        .map(|row| Holding {
+            balance: row.balance,
+            reserved: reserved.get(&row.name).copied().unwrap_or(0),
         })
         .collect())
 }

@@ -444,6 +444,37 @@ pub fn insert_approval(conn: &mut DbConnection, id: &str, approver: &str) -> Que
 }
 
 /// Locks a run's row on PostgreSQL while it changes state.
+/// What approved runs (neither executed nor cancelled) reserve in each of
+/// `pools`, leaving out the run `except` (the one being executed, which
+/// uses its own reservation). Pools nothing reserves are absent.
+pub fn reserved(
+    conn: &mut DbConnection,
+    project_id: &str,
+    pools: &[&str],
+    except: Option<&str>,
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    let mut query = distributions::table
+        .filter(distributions::project_id.eq(project_id.to_owned()))
+        .filter(distributions::status.eq(RunStatus::Approved.as_str()))
+        .filter(
+            distributions::pool_account
+                .eq_any(pools.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>()),
+        )
+        .select((distributions::pool_account, distributions::amount))
+        .into_boxed();
+    if let Some(except) = except {
+        query = query.filter(distributions::id.ne(except.to_owned()));
+    }
+    let mut by_pool: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for (pool, amount) in query.load::<(String, i64)>(conn)? {
+        by_pool.entry(pool).or_default().push(amount);
+    }
+    Ok(by_pool
+        .into_iter()
+        .map(|(pool, amounts)| (pool, crate::domain::funds::reserved(amounts)))
+        .collect())
+}
+
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
         distributions::table

@@ -153,15 +153,40 @@ pub struct TransactionFilter {
 /// applies the domain rules to the balances read under those locks, extends
 /// the hash chain and inserts the rows. The database's triggers re-check
 /// every invariant as the postings land.
+///
+/// Money leaves a non-negative account only above what approved
+/// distribution runs reserve of it (`NewTransaction::apply`).
 pub fn post(
     conn: &mut DbConnection,
     project_id: &str,
     transaction: &NewTransaction,
     reverses: Option<&str>,
 ) -> Result<TransactionRecord, PostError> {
+    post_for(conn, project_id, transaction, reverses, None)
+}
+
+/// [`post`] for the execution of the approved run `run`: the money it
+/// reserved is the money it takes, so its own reservation does not count.
+pub fn post_for_run(
+    conn: &mut DbConnection,
+    project_id: &str,
+    transaction: &NewTransaction,
+    run: &str,
+) -> Result<TransactionRecord, PostError> {
+    post_for(conn, project_id, transaction, None, Some(run))
+}
+
+fn post_for(
+    conn: &mut DbConnection,
+    project_id: &str,
+    transaction: &NewTransaction,
+    reverses: Option<&str>,
+    run: Option<&str>,
+) -> Result<TransactionRecord, PostError> {
     projects::lock(conn, project_id)?;
     let head = projects::find(conn, project_id)?.ok_or(diesel::result::Error::NotFound)?;
-    let mut balances = accounts::lock_and_load(conn, project_id, &transaction.account_names())?;
+    let mut balances =
+        accounts::lock_and_load(conn, project_id, &transaction.account_names(), run)?;
     let running = transaction.apply(&mut balances)?;
 
     let id = uuid::Uuid::now_v7().to_string();

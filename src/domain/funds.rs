@@ -155,6 +155,22 @@ pub fn check_decision(status: &str, recorder: &str, decider: &str) -> Result<(),
     Ok(())
 }
 
+/// What of a pool's `balance` is free: what approved distribution runs
+/// do not reserve (`reserved`). Negative only when the reservations exceed
+/// the balance, which the ledger's rules never let happen.
+pub fn available(balance: i64, reserved: i64) -> i64 {
+    balance.saturating_sub(reserved)
+}
+
+/// What runs reserve in a pool: the sum of their amounts (each positive),
+/// saturating rather than wrapping (a reservation that large refuses
+/// every outflow, which is the safe side).
+pub fn reserved(amounts: impl IntoIterator<Item = i64>) -> i64 {
+    amounts
+        .into_iter()
+        .fold(0_i64, |total, amount| total.saturating_add(amount.max(0)))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -310,5 +326,19 @@ mod tests {
             std::iter::repeat_n(moved(TransactionKind::Expense, i64::MAX, false), 1_000);
         let figures = grant_figures(movements, Pool::Own);
         assert_eq!(figures.spent, i128::from(i64::MAX) * 1_000);
+    }
+
+    #[test]
+    fn available_is_the_balance_less_what_approved_runs_reserve() {
+        assert_eq!(reserved([]), 0);
+        assert_eq!(reserved([300, 200]), 500);
+        assert_eq!(available(1_000, reserved([300, 200])), 500);
+        assert_eq!(available(1_000, 0), 1_000);
+        assert_eq!(available(500, 500), 0);
+        assert_eq!(available(0, 0), 0);
+        // Never wraps: huge reservations saturate and leave nothing free.
+        assert_eq!(reserved([i64::MAX, i64::MAX]), i64::MAX);
+        assert_eq!(available(i64::MIN, i64::MAX), i64::MIN);
+        assert!(available(1_000, i64::MAX) < 0);
     }
 }

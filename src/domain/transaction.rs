@@ -111,6 +111,9 @@ pub struct AccountState {
     pub scale: u32,
     pub non_negative: bool,
     pub balance: i64,
+    /// What approved distribution runs reserve of the balance: money
+    /// leaves the account only while it stays at or above this.
+    pub reserved: i64,
 }
 
 /// Balances after each posting, in posting order.
@@ -133,23 +136,48 @@ pub enum TransactionError {
     },
     #[error("posting {index} moves money from `{account}` to itself")]
     SameAccount { index: usize, account: String },
-    #[error(
-        "account `{account}` may not go below zero: it holds {} {unit} and posting {index} takes {} {unit}",
-        Decimal::new(*balance, *scale),
-        Decimal::new(*amount, *scale)
-    )]
+    #[error("{}", insufficient_funds(account, unit, *scale, *index, (*balance, *reserved, *amount)))]
     InsufficientFunds {
         index: usize,
         account: String,
         unit: String,
         scale: u32,
         balance: i64,
+        /// What approved distribution runs reserve of the balance.
+        reserved: i64,
         amount: i64,
     },
     #[error("the balance of account `{0}` would leave the representable range")]
     BalanceOverflow(String),
     #[error("transaction does not balance in {0}")]
     Unbalanced(String),
+}
+
+/// The refusal of a posting taking more than an account may give: what it
+/// holds, and when approved runs reserve some of it, what is reserved and
+/// what is available.
+fn insufficient_funds(
+    account: &str,
+    unit: &str,
+    scale: u32,
+    index: usize,
+    (balance, reserved, amount): (i64, i64, i64),
+) -> String {
+    let money = |minor: i64| Decimal::new(minor, scale);
+    if reserved == 0 {
+        return format!(
+            "account `{account}` may not go below zero: it holds {} {unit} and posting {index} takes {} {unit}",
+            money(balance),
+            money(amount)
+        );
+    }
+    format!(
+        "account `{account}` may not give money that approved distribution runs reserve: it holds a balance of {} {unit}, of which {} {unit} reserved and {} {unit} available, and posting {index} takes {} {unit}",
+        money(balance),
+        money(reserved),
+        money(super::funds::available(balance, reserved)),
+        money(amount)
+    )
 }
 
 /// Account states by name, as read from the ledger.
@@ -236,13 +264,21 @@ fn adjust(
         .balance
         .checked_add(delta)
         .ok_or_else(|| TransactionError::BalanceOverflow(name.to_string()))?;
-    if account.non_negative && balance < 0 {
+    // Money leaving keeps what approved runs reserve; money arriving is
+    // never refused for a reservation.
+    let floor = if delta < 0 {
+        account.reserved.max(0)
+    } else {
+        0
+    };
+    if account.non_negative && balance < floor {
         return Err(TransactionError::InsufficientFunds {
             index,
             account: name.to_string(),
             unit: account.unit.clone(),
             scale: account.scale,
             balance: account.balance,
+            reserved: account.reserved,
             amount: delta.saturating_neg(),
         });
     }
@@ -342,6 +378,7 @@ mod tests {
             scale: 2,
             non_negative,
             balance,
+            reserved: 0,
         }
     }
 
@@ -547,5 +584,46 @@ mod tests {
             reversal_of(&original, None, ""),
             Err(ReversalError::Unreadable(..))
         ));
+    }
+
+    #[test]
+    fn money_leaves_an_account_only_above_what_it_reserves() {
+        let mut pool = state("p", "EUR", true, 1_000);
+        pool.reserved = 600;
+        let accounts: Balances = [
+            (name("pool:general"), pool),
+            (name("expense:travel"), state("e", "EUR", false, 0)),
+        ]
+        .into_iter()
+        .collect();
+        let over = transaction(vec![posting("pool:general", "expense:travel", 401, "EUR")]);
+        let refused = over
+            .apply(&mut accounts.clone())
+            .expect_err("into reserved money");
+        assert!(matches!(
+            refused,
+            TransactionError::InsufficientFunds {
+                balance: 1_000,
+                reserved: 600,
+                amount: 401,
+                ..
+            }
+        ));
+        let text = refused.to_string();
+        assert!(
+            text.contains("10.00 EUR") && text.contains("6.00 EUR") && text.contains("4.00 EUR"),
+            "{text}"
+        );
+        let within = transaction(vec![posting("pool:general", "expense:travel", 400, "EUR")]);
+        within
+            .apply(&mut accounts.clone())
+            .expect("the free part may leave");
+        // Money arriving is never refused for a reservation.
+        let mut short = accounts.clone();
+        if let Some(pool) = short.get_mut(&name("pool:general")) {
+            pool.balance = 100;
+        }
+        let back = transaction(vec![posting("expense:travel", "pool:general", 1, "EUR")]);
+        back.apply(&mut short).expect("an inflow is always welcome");
     }
 }

@@ -204,7 +204,7 @@ problem_codes! {
     SameAccount => "same_account", UNPROCESSABLE_ENTITY, "Posting to the same account",
         "A posting moves money from an account to itself";
     InsufficientFunds => "insufficient_funds", UNPROCESSABLE_ENTITY, "Insufficient funds",
-        "The posting would take a non-negative account below zero: an expense larger than its pool holds, a payout larger than what is owed, an exchange selling more than the pool holds, a distribution run executed from a pool that no longer holds it; also a distribution draft larger than its pool holds";
+        "The posting would take a non-negative account below zero: an expense larger than its pool holds, a payout larger than what is owed, an exchange selling more than the pool holds, a distribution run executed from a pool that no longer holds it; also a distribution draft larger than its pool holds. Money an approved distribution run reserves in its pool is not available: a draft, an approval, an expense, a release, an exchange, a transfer or a reversal that would use it is refused, and the detail names the balance, what is reserved and what is available";
     BalanceOverflow => "balance_overflow", UNPROCESSABLE_ENTITY, "Balance overflow",
         "A balance would leave the representable range";
     UnbalancedTransaction => "unbalanced_transaction", UNPROCESSABLE_ENTITY, "Unbalanced transaction",

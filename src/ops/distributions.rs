@@ -94,9 +94,16 @@ pub fn compute_draft(
     let unit = db::projects::stored_unit(conn, &pool.currency)?
         .ok_or_else(|| Error::corrupt(format!("the unit {} of a pool", pool.currency)))?;
     let mut problems = request.problems.clone();
+    let holding = holding(conn, &project.id, &pool, None)?;
     let amount = match &request.share {
-        Share::All => Amount::from_minor(pool.balance)
-            .ok_or_else(|| FieldProblem::new("amount", "amount_not_positive", "the pool is empty")),
+        Share::All => Amount::from_minor(holding.available()).ok_or_else(|| {
+            let why = if holding.reserved > 0 {
+                "the pool's money is all reserved by approved runs"
+            } else {
+                "the pool is empty"
+            };
+            FieldProblem::new("amount", "amount_not_positive", why)
+        }),
         Share::Amount(text) => {
             Amount::parse(text, &unit).map_err(|e| FieldProblem::new("amount", e.code(), &e))
         }
@@ -105,7 +112,11 @@ pub fn compute_draft(
     let (Some(amount), Some(period), true) = (amount, request.period, problems.is_empty()) else {
         return Err(Error::Invalid(problems));
     };
-    check_funds(&pool, &unit, amount.minor())?;
+    check_funds(
+        (&pool.name, &pool.currency, unit.scale()),
+        holding,
+        amount.minor(),
+    )?;
     // Of the same snapshot as the contributions: a decision made since
     // changes it, and the write finds the draft out of date.
     let revision = db::projects::revision(conn, &project.id)?;
@@ -179,15 +190,35 @@ fn check_source(conn: &mut DbConnection, project_id: &str, pool: &str) -> Result
     })
 }
 
-/// No promises without funds: a draft cannot exceed the pool either.
-fn check_funds(pool: &db::accounts::AccountRow, unit: &Unit, amount: i64) -> Result<(), Error> {
-    if amount > pool.balance {
+/// A pool's balance and what approved runs (but `except`) reserve of it.
+fn holding(
+    conn: &mut DbConnection,
+    project_id: &str,
+    pool: &db::accounts::AccountRow,
+    except: Option<&str>,
+) -> Result<db::accounts::Holding, Error> {
+    let reserved = db::distributions::reserved(conn, project_id, &[&pool.name], except)?;
+    Ok(db::accounts::Holding {
+        balance: pool.balance,
+        reserved: reserved.get(&pool.name).copied().unwrap_or(0),
+    })
+}
+
+/// No promises without funds: a draft, and an approval, cannot exceed what
+/// the pool holds that approved runs do not already reserve.
+fn check_funds(
+    (account, unit, scale): (&str, &str, u32),
+    holding: db::accounts::Holding,
+    amount: i64,
+) -> Result<(), Error> {
+    if amount > holding.available() {
         return Err(TransactionError::InsufficientFunds {
             index: 0,
-            account: pool.name.clone(),
-            unit: pool.currency.clone(),
-            scale: unit.scale(),
-            balance: pool.balance,
+            account: account.to_owned(),
+            unit: unit.to_owned(),
+            scale,
+            balance: holding.balance,
+            reserved: holding.reserved,
             amount,
         }
         .into());
@@ -218,7 +249,13 @@ pub fn record_draft(
     if draft.whole_pool && pool.balance != draft.pool_balance {
         return Err(Error::Changed("the pool's balance"));
     }
-    check_funds(&pool, &draft.unit, draft.amount)?;
+    let holding = holding(conn, &project.id, &pool, None)?;
+    let unit = (
+        pool.name.as_str(),
+        pool.currency.as_str(),
+        draft.unit.scale(),
+    );
+    check_funds(unit, holding, draft.amount)?;
     let row = DistributionRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
@@ -261,15 +298,36 @@ pub fn approve(
     let approvers = db::distributions::approvers(conn, &run.id)?;
     let names: Vec<&str> = approvers.iter().map(|(a, _)| a.as_str()).collect();
     check_approver(&run.created_by, approver, &names)?;
-    db::distributions::insert_approval(conn, &run.id, approver)?;
     // Four eyes: only approvals by people other than the author count (an
     // author's approval recorded before the rule changed counts for none).
     let by_others = names.iter().filter(|a| **a != run.created_by).count();
     let after = run.status.approve(by_others + 1, required)?;
+    if after == RunStatus::Approved {
+        reserve(conn, project, &run)?;
+    }
+    db::distributions::insert_approval(conn, &run.id, approver)?;
     if after != run.status {
         db::distributions::set_status(conn, &run.id, after, None)?;
     }
     reread(conn, project, id)
+}
+
+/// The approval that makes `run` approved reserves its amount in its pool:
+/// under the pool's lock (which every posting out of it takes too), the
+/// amount must fit in what the pool holds that other approved runs do not
+/// reserve already.
+fn reserve(conn: &mut DbConnection, project: &Project, run: &Run) -> Result<(), Error> {
+    let name = AccountName::parse(&run.pool_account).map_err(Error::corrupt)?;
+    let states = db::accounts::lock_and_load(conn, &project.id, std::slice::from_ref(&name), None)?;
+    let pool = states
+        .get(&name)
+        .ok_or_else(|| TransactionError::UnknownAccount(run.pool_account.clone()))?;
+    let holding = db::accounts::Holding {
+        balance: pool.balance,
+        reserved: pool.reserved,
+    };
+    let unit = (run.pool_account.as_str(), pool.unit.as_str(), pool.scale);
+    check_funds(unit, holding, run.amount)
 }
 
 /// Executes an approved run: one ledger transaction from its pool to every
@@ -313,7 +371,7 @@ pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<R
                 .to_string(),
         postings,
     };
-    let record = db::transactions::post(conn, &project.id, &transaction, None).map_err(
+    let record = db::transactions::post_for_run(conn, &project.id, &transaction, &run.id).map_err(
         |error| match error {
             db::transactions::PostError::Rule(rule) => Error::Ledger(rule),
             db::transactions::PostError::Database(database) => database.into(),

@@ -431,11 +431,12 @@ fn exchange_rate(
 }
 
 /// A grant's figures from the ledger: what it received, spent and
-/// distributed, its pool's balance now, and the reversal that undid it.
+/// distributed, its pool's balance now with what approved runs reserve of
+/// it, and the reversal that undid it.
 pub fn figures(
     conn: &mut DbConnection,
     grant: &GrantRow,
-) -> Result<(GrantFigures, i64, Option<String>), Error> {
+) -> Result<(GrantFigures, db::accounts::Holding, Option<String>), Error> {
     let pool = db::accounts::find(conn, &grant.project_id, &grant.pool_account)?
         .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
     let grant_tx = db::transactions::find(conn, &grant.project_id, &grant.transaction_id)?
@@ -459,9 +460,12 @@ pub fn figures(
     } else {
         Pool::Own
     };
+    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool))?
+        .pop()
+        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
     Ok((
         grant_figures(pool_movements, share),
-        pool.balance,
+        holding,
         grant_tx.reversed_by,
     ))
 }

@@ -13,7 +13,7 @@ use super::limits::{UNIT_CODE_LENGTH_MAX, check_query};
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
-use crate::db::accounts::AccountRow;
+use crate::db::accounts::{AccountRow, Holding};
 use crate::db::{self, OnDuplicate};
 use crate::domain::access::Action;
 use crate::domain::{AccountName, managed};
@@ -53,6 +53,13 @@ pub struct Account {
     /// What the account received minus what it sent, as a decimal string.
     #[schema(example = "100.00")]
     pub balance: String,
+    /// What approved distribution runs reserve of the balance until they
+    /// are executed or cancelled (zero but for pools).
+    #[schema(example = "30.00")]
+    pub reserved: String,
+    /// The balance less what is reserved: what may leave the account.
+    #[schema(example = "70.00")]
+    pub available: String,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -69,6 +76,12 @@ pub struct Balance {
     pub currency: String,
     #[schema(example = "100.00")]
     pub balance: String,
+    /// What approved distribution runs reserve of the balance.
+    #[schema(example = "30.00")]
+    pub reserved: String,
+    /// The balance less what is reserved.
+    #[schema(example = "70.00")]
+    pub available: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -91,9 +104,12 @@ pub struct AccountQuery {
     pub currency: Option<String>,
 }
 
-fn to_account(units: &Units, row: AccountRow) -> Account {
+fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
+    let money = |minor: i64| super::format_minor(units, &row.currency, minor);
     Account {
-        balance: super::format_minor(units, &row.currency, row.balance),
+        balance: money(holding.balance),
+        reserved: money(holding.reserved),
+        available: money(holding.available()),
         id: row.id,
         name: row.name,
         currency: row.currency,
@@ -141,7 +157,11 @@ pub async fn create_account(
         let row = db::accounts::insert(conn, &project.id, &name, unit.code(), non_negative)
             .on_duplicate(|| ApiError::AccountExists(name.to_string()))?;
         let units = super::stored_units(conn)?;
-        Reply::created(&to_account(&units, row))
+        let holding = Holding {
+            balance: row.balance,
+            reserved: 0,
+        };
+        Reply::created(&to_account(&units, row, holding))
     })
     .await
 }
@@ -215,7 +235,7 @@ pub async fn list_accounts(
 async fn accounts_page<T: Send + 'static>(
     call: ProjectCall,
     query: AccountQuery,
-    item: fn(&Units, AccountRow) -> T,
+    item: fn(&Units, AccountRow, Holding) -> T,
     name: fn(&T) -> &str,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
     let AccountQuery {
@@ -242,7 +262,12 @@ async fn accounts_page<T: Send + 'static>(
             limit,
         )?;
         let units = super::stored_units(conn)?;
-        Ok(rows.into_iter().map(|row| item(&units, row)).collect())
+        let holdings = db::accounts::holdings(conn, &rows)?;
+        Ok(rows
+            .into_iter()
+            .zip(holdings)
+            .map(|(row, holding)| item(&units, row, holding))
+            .collect())
     };
     let page = page
         .read(Action::ReadLedger, fetch, |t| name(t).to_owned())
@@ -272,7 +297,12 @@ pub async fn get_account(
         .read(Action::ReadLedger, move |conn, _, project| {
             let row = db::accounts::find(conn, &project.id, &account_name)?
                 .ok_or(ApiError::NotFound(Resource::Account))?;
-            Ok(to_account(&super::stored_units(conn)?, row))
+            let holding = db::accounts::holdings(conn, std::slice::from_ref(&row))?;
+            let holding = holding
+                .first()
+                .copied()
+                .ok_or(ApiError::NotFound(Resource::Account))?;
+            Ok(to_account(&super::stored_units(conn)?, row, holding))
         })
         .await?;
     Ok(web::Json(account))
@@ -297,9 +327,12 @@ pub async fn list_balances(
     Ok(web::Json(BalancePage { items, next_cursor }))
 }
 
-fn to_balance(units: &Units, row: AccountRow) -> Balance {
+fn to_balance(units: &Units, row: AccountRow, holding: Holding) -> Balance {
+    let money = |minor: i64| super::format_minor(units, &row.currency, minor);
     Balance {
-        balance: super::format_minor(units, &row.currency, row.balance),
+        balance: money(holding.balance),
+        reserved: money(holding.reserved),
+        available: money(holding.available()),
         account: row.name,
         currency: row.currency,
     }

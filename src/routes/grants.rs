@@ -139,6 +139,14 @@ pub struct Grant {
     pub released: String,
     /// The pool's balance now.
     pub remaining: String,
+    /// The pool's balance now (as `remaining`).
+    pub balance: String,
+    /// What approved distribution runs reserve of the pool until they are
+    /// executed or cancelled.
+    pub reserved: String,
+    /// The pool's balance less what is reserved: what may still be spent,
+    /// released or distributed.
+    pub available: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -149,7 +157,7 @@ pub struct GrantPage {
 
 /// The grant as the API shows it, with its figures from the ledger.
 fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Grant, ApiError> {
-    let (figures, remaining, reversed_by) = ops::funds::figures(conn, &row)?;
+    let (figures, holding, reversed_by) = ops::funds::figures(conn, &row)?;
     let money = |minor: i128| {
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
         crate::domain::money::format_minor_wide(minor, scale)
@@ -161,7 +169,10 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
         distributed: money(figures.distributed),
         released: money(figures.released),
         distributable: row.distributable != 0,
-        remaining: money(i128::from(remaining)),
+        remaining: money(i128::from(holding.balance)),
+        balance: money(i128::from(holding.balance)),
+        reserved: money(i128::from(holding.reserved)),
+        available: money(i128::from(holding.available())),
         kind: if row.kind == "donation" {
             GrantKind::Donation
         } else {

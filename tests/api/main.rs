@@ -30,6 +30,7 @@ mod openapi;
 mod password_hashing;
 mod projects;
 mod reports;
+mod reservations;
 mod restrictions;
 mod stored_values;
 mod story;
