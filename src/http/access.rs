@@ -60,6 +60,13 @@ impl Caller {
         }
     }
 
+    /// The signed-in agent: a write's recorder, author or reviewer. Writes
+    /// require a token, so an anonymous caller here is refused (401), never
+    /// recorded as nobody.
+    pub fn signed_in(&self) -> Result<&AgentRow, ApiError> {
+        self.agent().ok_or_else(|| AuthError::Missing.into())
+    }
+
     pub fn is_admin(&self) -> bool {
         self.agent().is_some_and(|agent| agent.is_admin)
     }

@@ -334,7 +334,7 @@ pub async fn create_contribution(
         move |caller: &Caller| recording(&contribution, caller)
     };
     call.run_as(action, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::contributions::record(conn, project, &recorder, &contribution)?;
         Reply::created(&one(conn, row)?)
     })
@@ -589,7 +589,7 @@ pub async fn create_review(
         ReviewDecision::Reject => Decision::Reject,
     };
     call.run(Action::Review, move |conn, caller, project| {
-        let reviewer = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let reviewer = caller.signed_in()?.id.clone();
         let row = ops::contributions::review(
             conn,
             project,

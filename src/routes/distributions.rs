@@ -345,7 +345,7 @@ pub async fn create_distribution(
         move |conn, draft| {
             let (caller, project) =
                 access::project_for(conn, &committer, &committed_project, Action::WriteLedger)?;
-            let author = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+            let author = caller.signed_in()?.id.clone();
             let run = ops::distributions::record_draft(conn, &project, &author, version, draft)?;
             reply_with(conn, &project, run)
         },
@@ -500,7 +500,7 @@ async fn change_run(
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     call.run(action, move |conn, caller, project| {
-        let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let by = caller.signed_in()?.id.clone();
         let run = change(conn, project, &by, &id)?;
         reply_with(conn, project, run)
     })

@@ -222,7 +222,7 @@ pub async fn create_expense(
     }
     let expense = parse_expense(&body);
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::record_expense(conn, project, &recorder, &expense)?;
         Reply::created(&to_expense(&super::stored_units(conn)?, row))
     })

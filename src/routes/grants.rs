@@ -218,7 +218,7 @@ pub async fn create_grant(
     limits::check_id("funder", &body.funder)?;
     let grant = parse_grant(&body);
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::receive_grant(conn, project, &recorder, &grant)?;
         let units = super::stored_units(conn)?;
         Reply::created(&to_grant(conn, &units, row)?)

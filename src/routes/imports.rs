@@ -313,7 +313,7 @@ fn prepare_row(
         }
         Err(error) => return Err(RowError::Fatal(error)),
     };
-    let recorder = caller.agent().map_or("", |me| me.id.as_str());
+    let recorder = caller.signed_in().map_err(RowError::Fatal)?.id.as_str();
     match ops::contributions::prepare(conn, &project, recorder, &row.checked) {
         Ok(prepared) => Ok(prepared),
         Err(ops::Error::Invalid(problems)) => Err(RowError::Cells(cells(&problems)?)),

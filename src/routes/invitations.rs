@@ -124,7 +124,7 @@ pub async fn create_invitation(
     let ProjectWrite { body, call } = write;
     check_id("agent", &body.agent)?;
     call.run(Action::ManageMembers, move |conn, caller, project| {
-        let inviter = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let inviter = caller.signed_in()?.id.clone();
         let agent = ops::members::newcomer(conn, &project.id, &body.agent)?;
         if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
             return Err(ApiError::InvitationExists(agent.id));

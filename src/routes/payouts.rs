@@ -145,7 +145,7 @@ pub async fn create_payout(
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::record_payout(conn, project, &recorder, &payout)?;
         Reply::created(&to_payout(&super::stored_units(conn)?, row))
     })
@@ -251,7 +251,7 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
     call.run(Action::Review, move |conn, caller, project| {
-        let by = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let by = caller.signed_in()?.id.clone();
         let row = ops::funds::decide_payout(conn, project, &by, &id, &decision)?;
         Reply::created(&to_payout(&super::stored_units(conn)?, row))
     })

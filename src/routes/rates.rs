@@ -108,7 +108,7 @@ pub async fn create_rate(write: ProjectWrite<CreateRateRequest>) -> Result<HttpR
     }
     let rate = parse_rate(body);
     call.run(Action::ManageRates, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::rates::add_rate(conn, project, &recorder, &rate)?;
         Reply::created(&to_rate(&super::stored_units(conn)?, row)?)
     })

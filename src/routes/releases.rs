@@ -122,7 +122,7 @@ pub async fn create_release(
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.agent().map(|a| a.id.clone()).unwrap_or_default();
+        let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::release(conn, project, &recorder, &release)?;
         Reply::created(&to_release(&super::stored_units(conn)?, row))
     })
