@@ -786,7 +786,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                         &agent.id,
                         commons_ledger::domain::access::Role::Contributor,
                     )?;
-                    ids.push(agent.id);
+                    ids.push(agent.id.into_string());
                 }
                 Ok(ids)
             })

@@ -6,11 +6,13 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::agents;
 use crate::domain::agent::AgentKind;
+use crate::domain::ids::AgentId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = agents)]
 pub struct AgentRow {
-    pub id: String,
+    #[diesel(deserialize_as = String)]
+    pub id: AgentId,
     #[diesel(deserialize_as = String)]
     pub kind: AgentKind,
     pub name: String,

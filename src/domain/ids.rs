@@ -63,6 +63,13 @@ macro_rules! id_type {
             }
         }
 
+        /// An id read back from storage (see [`Self::stored`]).
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                $name(text)
+            }
+        }
+
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0

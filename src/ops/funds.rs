@@ -101,7 +101,7 @@ pub fn receive_grant(
     let row = GrantRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
-        funder_id: funder.id,
+        funder_id: funder.id.into_string(),
         kind: grant.kind.as_str().to_owned(),
         reference,
         amount: amount.minor(),
@@ -258,7 +258,7 @@ pub fn record_payout(
     let mut row = PayoutRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
-        agent_id: agent.id,
+        agent_id: agent.id.into_string(),
         method: payout.method.clone(),
         reference: payout.reference.clone(),
         date,

@@ -14,7 +14,9 @@ pub fn newcomer(
     let agent = db::agents::find(conn, agent_id)?
         .ok_or_else(|| Error::UnknownAgent(agent_id.to_owned()))?;
     if db::memberships::find(conn, project_id, &agent.id)?.is_some() {
-        return Err(Error::Refused(Refusal::MemberExists(agent.id)));
+        return Err(Error::Refused(Refusal::MemberExists(
+            agent.id.into_string(),
+        )));
     }
     Ok(agent)
 }

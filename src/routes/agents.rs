@@ -179,13 +179,13 @@ pub async fn list_agents(
             let scope = if agent.is_admin {
                 db::agents::Listing::All
             } else {
-                db::agents::Listing::SharingAProjectWith(agent.id.clone())
+                db::agents::Listing::SharingAProjectWith(agent.id.to_string())
             };
             let rows = db::agents::list(conn, &scope, after.as_deref(), limit)?;
             Ok((Caller::Agent(agent), rows))
         })
         .await?;
-    let next_cursor = next_cursor(&rows, limit, |row| row.id.clone());
+    let next_cursor = next_cursor(&rows, limit, |row| row.id.to_string());
     Ok(web::Json(AgentPage {
         items: rows.into_iter().map(|row| to_agent(row, &caller)).collect(),
         next_cursor,

@@ -346,7 +346,7 @@ pub async fn create_contribution(
 pub fn recording(contribution: &NewContribution, caller: &Caller) -> Action {
     let own = caller
         .agent()
-        .is_some_and(|me| contribution.agent_for(&me.id) == me.id);
+        .is_some_and(|me| me.id == contribution.agent_for(&me.id));
     Action::RecordContribution { own }
 }
 

@@ -352,7 +352,7 @@ pub fn to_agent(row: AgentRow, viewer: &Caller) -> Agent {
         has_credentials: sees_private.then_some(row.password_hash.is_some()),
         admin: sees_private.then_some(row.is_admin),
         created_at: db::format_timestamp(row.created_at),
-        id: row.id,
+        id: row.id.into_string(),
         name: row.name,
     }
 }

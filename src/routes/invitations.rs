@@ -127,11 +127,11 @@ pub async fn create_invitation(
         let inviter = caller.signed_in()?.id.clone();
         let agent = ops::members::newcomer(conn, &project.id, &body.agent)?;
         if db::invitations::find_for(conn, &project.id, &agent.id)?.is_some() {
-            return Err(ApiError::InvitationExists(agent.id));
+            return Err(ApiError::InvitationExists(agent.id.into_string()));
         }
         let role = Role::from(body.role);
         let row = db::invitations::insert(conn, &project.id, &agent.id, role, &inviter)
-            .on_duplicate(|| ApiError::InvitationExists(agent.id.clone()))?;
+            .on_duplicate(|| ApiError::InvitationExists(agent.id.to_string()))?;
         let invitation = to_invitations(conn, vec![(row, project.name.clone())])?
             .pop()
             .ok_or_else(|| ApiError::internal("invitation vanished"))?;
@@ -234,7 +234,7 @@ fn my_invitation(
     invitation_id: &str,
 ) -> Result<InvitationRow, ApiError> {
     db::invitations::find(conn, invitation_id)?
-        .filter(|row| row.agent_id == me.id)
+        .filter(|row| me.id == row.agent_id.as_str())
         .ok_or(ApiError::NotFound(Resource::Invitation))
 }
 

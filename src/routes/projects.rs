@@ -279,7 +279,7 @@ pub async fn list_projects(
         let caller = Caller::resolve(conn, &credentials)?;
         let visibility = match &caller {
             Caller::Agent(agent) if agent.is_admin => Visibility::All,
-            Caller::Agent(agent) => Visibility::MemberOrPublic(agent.id.clone()),
+            Caller::Agent(agent) => Visibility::MemberOrPublic(agent.id.to_string()),
             Caller::Anonymous => Visibility::Public,
         };
         Ok(db::projects::list(

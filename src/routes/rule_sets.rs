@@ -366,7 +366,7 @@ pub async fn create_rule_set(
             project_id: project.id.to_string(),
             version: db::distributions::latest_version(conn, &project.id)? + 1,
             definition: stored(&body)?.to_json()?,
-            created_by: caller.signed_in()?.id.clone(),
+            created_by: caller.signed_in()?.id.to_string(),
             created_at: db::now(),
         };
         db::distributions::insert_rule_set(conn, &row)?;

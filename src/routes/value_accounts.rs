@@ -251,7 +251,7 @@ pub async fn get_member_value_account(
     let (_, agent_id) = path.into_inner();
     let own_id = agent_id.clone();
     let action = move |caller: &Caller| {
-        let own = caller.agent().is_some_and(|me| me.id == own_id);
+        let own = caller.agent().is_some_and(|me| me.id == own_id.as_str());
         Action::ReadValueAccount { own }
     };
     let account = call
@@ -282,7 +282,7 @@ pub async fn get_my_value_account(
                 projects.push(value_account(conn, &project, &me.id)?);
             }
             Ok(MyValueAccount {
-                agent: me.id,
+                agent: me.id.into_string(),
                 projects,
             })
         })

@@ -210,6 +210,7 @@ pub fn insert_agent(db: &Database, name: &str, admin: bool) -> String {
     })
     .expect("agent")
     .id
+    .into_string()
 }
 
 /// `url` with its database name replaced by `name`.

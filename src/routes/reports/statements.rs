@@ -57,7 +57,7 @@ pub async fn export_statement_csv(
     } = call;
     let (project, agent, account) = crate::routes::read(&state, move |conn| {
         let caller = Caller::resolve(conn, &credentials)?;
-        let own = caller.agent().is_some_and(|me| me.id == agent_id);
+        let own = caller.agent().is_some_and(|me| me.id == agent_id.as_str());
         let project =
             access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
         let agent =
@@ -83,7 +83,7 @@ pub async fn export_statement_csv(
         move |db, out| {
             let mut statement = Statement::default();
             let filter = ContributionFilter {
-                agent: Some(agent.id.clone()),
+                agent: Some(agent.id.to_string()),
                 from: period.from,
                 to: period.to,
                 ..ContributionFilter::default()
