@@ -14,7 +14,8 @@ pub struct AccountRow {
     pub project_id: String,
     pub name: String,
     pub currency: String,
-    pub non_negative: i32,
+    #[diesel(deserialize_as = super::StoredFlag)]
+    pub non_negative: bool,
     pub balance: i64,
     pub created_at: NaiveDateTime,
 }
@@ -138,7 +139,7 @@ pub fn lock_and_load(
                     id: row.id,
                     unit: row.currency,
                     scale: u32::try_from(scale).unwrap_or(0),
-                    non_negative: row.non_negative != 0,
+                    non_negative: row.non_negative,
                     balance: row.balance,
                     reserved: reserved.get(&row.name).copied().unwrap_or(0),
                 },

@@ -485,7 +485,7 @@ pub fn open(
     managed::adoptable(
         name.as_str(),
         &project.currency,
-        (&row.currency, row.non_negative != 0),
+        (&row.currency, row.non_negative),
         non_negative,
     )
     .map_err(Refusal::AccountConflict)?;

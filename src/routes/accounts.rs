@@ -113,7 +113,7 @@ fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
         id: row.id,
         name: row.name,
         currency: row.currency,
-        non_negative: row.non_negative != 0,
+        non_negative: row.non_negative,
         created_at: db::format_timestamp(row.created_at),
     }
 }
