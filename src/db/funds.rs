@@ -11,6 +11,7 @@ use super::schema::{
     expense_categories, expenses, grants, payouts, postings, releases, transactions,
 };
 use crate::domain::TransactionKind;
+use crate::domain::funds::PendingStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
@@ -94,8 +95,9 @@ pub struct PayoutRow {
     pub transaction_id: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
-    /// `pending`, `posted` or `rejected` (four eyes).
-    pub status: String,
+    /// Four eyes: `pending`, `posted` or `rejected`.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: PendingStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
     pub rejection_reason: Option<String>,
@@ -213,7 +215,7 @@ project_page!(list_expenses, expenses, ExpenseRow);
 
 pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()> {
     diesel::insert_into(payouts::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
@@ -253,13 +255,13 @@ pub fn decide_payout(
     reason: Option<&str>,
 ) -> QueryResult<()> {
     let status = if transaction_id.is_some() {
-        "posted"
+        PendingStatus::Posted
     } else {
-        "rejected"
+        PendingStatus::Rejected
     };
     diesel::update(payouts::table.find(id.to_owned()))
         .set((
-            payouts::status.eq(status),
+            payouts::status.eq(status.as_str()),
             payouts::transaction_id.eq(transaction_id.map(str::to_owned)),
             payouts::decided_by.eq(Some(decided_by.to_owned())),
             payouts::decided_at.eq(Some(super::now())),

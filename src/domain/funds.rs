@@ -142,11 +142,45 @@ pub enum DecisionRefusal {
     OwnRecord,
 }
 
+/// Where money that waits for a second person stands (four eyes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingStatus {
+    /// Recorded, waiting for another owner or treasurer; nothing posted.
+    Pending,
+    /// Approved (or never needing approval): its transaction is posted.
+    Posted,
+    /// Rejected, for a reason: nothing was posted.
+    Rejected,
+}
+
+impl PendingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PendingStatus::Pending => "pending",
+            PendingStatus::Posted => "posted",
+            PendingStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(PendingStatus::Pending),
+            "posted" => Some(PendingStatus::Posted),
+            "rejected" => Some(PendingStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
 /// Checks that `decider` may approve or reject money recorded by
 /// `recorder` that stands at `status`: only a pending one, never by its
 /// recorder.
-pub fn check_decision(status: &str, recorder: &str, decider: &str) -> Result<(), DecisionRefusal> {
-    if status != "pending" {
+pub fn check_decision(
+    status: PendingStatus,
+    recorder: &str,
+    decider: &str,
+) -> Result<(), DecisionRefusal> {
+    if status != PendingStatus::Pending {
         return Err(DecisionRefusal::Decided);
     }
     if recorder == decider {
@@ -186,13 +220,13 @@ mod tests {
     #[test]
     fn only_another_person_decides_only_a_pending_record() {
         use super::{DecisionRefusal, check_decision};
-        assert_eq!(check_decision("pending", "a", "b"), Ok(()));
+        assert_eq!(check_decision(PendingStatus::Pending, "a", "b"), Ok(()));
         assert_eq!(
-            check_decision("pending", "a", "a"),
+            check_decision(PendingStatus::Pending, "a", "a"),
             Err(DecisionRefusal::OwnRecord)
         );
         assert_eq!(
-            check_decision("posted", "a", "b"),
+            check_decision(PendingStatus::Posted, "a", "b"),
             Err(DecisionRefusal::Decided)
         );
     }

@@ -62,6 +62,7 @@ stored_as_text!(
     contribution::QuantityUnit => "unit",
     contribution::ContributionStatus => "contribution status",
     contribution::Decision => "review decision",
+    funds::PendingStatus => "payout status",
     licence::LicencePolicy => "licence policy",
 );
 

@@ -12,8 +12,8 @@ use crate::db::projects::Project;
 use crate::db::transactions::{PostError, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::funds::{
-    DecisionRefusal, GrantFigures, Pool, PoolMovement, check_decision, grant_figures,
-    needs_second_person, restricted_outflow,
+    DecisionRefusal, GrantFigures, PendingStatus, Pool, PoolMovement, check_decision,
+    grant_figures, needs_second_person, restricted_outflow,
 };
 use crate::domain::money::Overflow;
 use crate::domain::{
@@ -267,7 +267,11 @@ pub fn record_payout(
         transaction_id: None,
         created_by: recorder.to_owned(),
         created_at: db::now(),
-        status: if pending { "pending" } else { "posted" }.to_owned(),
+        status: if pending {
+            PendingStatus::Pending
+        } else {
+            PendingStatus::Posted
+        },
         decided_by: None,
         decided_at: None,
         rejection_reason: None,
@@ -327,8 +331,8 @@ pub fn decide_payout(
     db::projects::lock(conn, &project.id)?;
     let row = db::funds::payout_locked(conn, &project.id, id)?
         .ok_or(Error::NotFound(super::Missing::Payout))?;
-    check_decision(&row.status, &row.created_by, decider).map_err(|refusal| match refusal {
-        DecisionRefusal::Decided => Refusal::AlreadyDecided(row.status.clone()),
+    check_decision(row.status, &row.created_by, decider).map_err(|refusal| match refusal {
+        DecisionRefusal::Decided => Refusal::AlreadyDecided(row.status.as_str().to_owned()),
         DecisionRefusal::OwnRecord => Refusal::SelfDecision,
     })?;
     match decision {

@@ -102,7 +102,7 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
         method: row.method,
         reference: row.reference,
         transaction: row.transaction_id,
-        status: row.status,
+        status: row.status.as_str().to_owned(),
         decided_by: row.decided_by,
         rejection_reason: row.rejection_reason,
     }
