@@ -155,31 +155,7 @@ pub fn record_expense(
     if db::funds::category(conn, &project.id, &category)?.is_none() {
         return Err(Error::Refused(Refusal::UnknownCategory(category)));
     }
-    let grant = match &expense.grant {
-        Some(id) => Some(
-            db::funds::grant(conn, &project.id, id)?
-                .ok_or(Error::NotFound(super::Missing::Grant))?,
-        ),
-        None => None,
-    };
-    let pool = match &grant {
-        Some(grant) => {
-            let eligible: Vec<&str> = grant
-                .eligible_categories
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .collect();
-            if !eligible.is_empty() && !eligible.contains(&category.as_str()) {
-                return Err(Error::Refused(Refusal::RestrictedPurpose(format!(
-                    "{} (categories {})",
-                    grant.restriction.clone().unwrap_or_default(),
-                    eligible.join(", ")
-                ))));
-            }
-            AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?
-        }
-        None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
-    };
+    let (grant, pool) = expense_pool(conn, project, expense.grant.as_deref(), &category, &unit)?;
     let unit = db::projects::ensure_unit(conn, &unit)?;
     open(conn, project, &pool, unit.code(), true)?;
     let sink = managed::expense(&category).map_err(Error::corrupt)?;
@@ -216,6 +192,44 @@ pub fn record_expense(
     };
     db::funds::insert_expense(conn, &row)?;
     Ok(row)
+}
+
+/// The pool an expense of `category` in `unit` is paid from: the grant's
+/// own pool when a grant is named (refused unless the category is one the
+/// grant allows), else the general pool of the currency.
+pub fn expense_pool(
+    conn: &mut DbConnection,
+    project: &Project,
+    grant: Option<&str>,
+    category: &str,
+    unit: &Unit,
+) -> Result<(Option<GrantRow>, AccountName), Error> {
+    let grant = match grant {
+        Some(id) => Some(
+            db::funds::grant(conn, &project.id, id)?
+                .ok_or(Error::NotFound(super::Missing::Grant))?,
+        ),
+        None => None,
+    };
+    let pool = match &grant {
+        Some(grant) => {
+            let eligible: Vec<&str> = grant
+                .eligible_categories
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .collect();
+            if !eligible.is_empty() && !eligible.contains(&category) {
+                return Err(Error::Refused(Refusal::RestrictedPurpose(format!(
+                    "{} (categories {})",
+                    grant.restriction.clone().unwrap_or_default(),
+                    eligible.join(", ")
+                ))));
+            }
+            AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?
+        }
+        None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
+    };
+    Ok((grant, pool))
 }
 
 /// A payout as asked for, with the problems found so far.
