@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod agent;
 pub mod allocation;
+pub mod claims;
 pub mod contribution;
 pub mod distribution;
 pub mod funds;
@@ -64,6 +65,7 @@ stored_as_text!(
     contribution::Decision => "review decision",
     funds::PendingStatus => "payout status",
     licence::LicencePolicy => "licence policy",
+    claims::ClaimStatus => "claim status",
 );
 
 #[cfg(test)]
