@@ -31,6 +31,7 @@ macro_rules! project_page {
 
 pub mod accounts;
 pub mod agents;
+pub mod claims;
 pub mod contributions;
 pub mod distributions;
 pub mod funds;

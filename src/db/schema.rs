@@ -335,4 +335,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     transactions,
     postings,
     idempotency_keys,
+    claims,
 );
+
+diesel::table! {
+    claims (id) {
+        id -> Text,
+        project_id -> Text,
+        claimant_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        category -> Text,
+        date -> Date,
+        description -> Text,
+        receipt_reference -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        grant_id -> Nullable<Text>,
+        expense_id -> Nullable<Text>,
+        transaction_id -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+    }
+}

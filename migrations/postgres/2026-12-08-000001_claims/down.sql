@@ -1,0 +1,2 @@
+DROP TABLE claims;
+DROP FUNCTION claims_decided_once();

@@ -1,0 +1,54 @@
+-- Expense claims (issue #17, item 5).
+--
+-- A member claims back money they spent for the project: the claim is
+-- `pending` (nothing posted) until an owner or treasurer other than the
+-- claimant approves it (`approved`: one `expense` transaction from the pool
+-- to `contributor:<claimant>`, and its expense row, both named here) or
+-- rejects it (`rejected`, with a reason; nothing is ever posted). The
+-- database keeps the four eyes too: whoever decides is not the claimant,
+-- and a row changes only once, from `pending`, in its decision.
+
+CREATE TABLE claims (
+    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36),
+    project_id TEXT NOT NULL REFERENCES projects (id),
+    claimant_id TEXT NOT NULL REFERENCES agents (id),
+    amount BIGINT NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL REFERENCES units (code),
+    category TEXT NOT NULL,
+    date DATE NOT NULL,
+    description TEXT NOT NULL CHECK (length(description) BETWEEN 1 AND 1000),
+    receipt_reference TEXT
+        CHECK (receipt_reference IS NULL OR length(receipt_reference) BETWEEN 1 AND 1000),
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+    created_at TIMESTAMP NOT NULL,
+    decided_by TEXT REFERENCES agents (id),
+    decided_at TIMESTAMP,
+    -- The grant whose pool paid an approved claim (none: the general pool).
+    grant_id TEXT REFERENCES grants (id),
+    expense_id TEXT UNIQUE REFERENCES expenses (id),
+    transaction_id TEXT UNIQUE REFERENCES transactions (id),
+    rejection_reason TEXT,
+    FOREIGN KEY (project_id, category) REFERENCES expense_categories (project_id, name),
+    CHECK ((status = 'approved') = (transaction_id IS NOT NULL)),
+    CHECK ((status = 'approved') = (expense_id IS NOT NULL)),
+    CHECK (status = 'approved' OR grant_id IS NULL),
+    CHECK ((status = 'rejected') = (rejection_reason IS NOT NULL)),
+    CHECK (rejection_reason IS NULL OR length(rejection_reason) BETWEEN 1 AND 1000),
+    CHECK ((status = 'pending') = (decided_by IS NULL)),
+    CHECK ((status = 'pending') = (decided_at IS NULL)),
+    CHECK (decided_by IS NULL OR decided_by <> claimant_id)
+);
+-- A claimant's claims, for their list and their value account.
+CREATE INDEX claims_by_claimant ON claims (project_id, claimant_id, id);
+
+CREATE TRIGGER claims_are_immutable BEFORE UPDATE ON claims
+WHEN OLD.status <> 'pending' OR NEW.status = 'pending'
+    OR NEW.id IS NOT OLD.id OR NEW.project_id IS NOT OLD.project_id
+    OR NEW.claimant_id IS NOT OLD.claimant_id OR NEW.amount IS NOT OLD.amount
+    OR NEW.currency IS NOT OLD.currency OR NEW.category IS NOT OLD.category
+    OR NEW.date IS NOT OLD.date OR NEW.description IS NOT OLD.description
+    OR NEW.receipt_reference IS NOT OLD.receipt_reference
+    OR NEW.created_at IS NOT OLD.created_at
+BEGIN SELECT RAISE(ABORT, 'claims are never edited: a pending one is approved or rejected once, an approved one reversed'); END;
+CREATE TRIGGER claims_are_kept BEFORE DELETE ON claims
+BEGIN SELECT RAISE(ABORT, 'claims are never deleted'); END;

@@ -1,0 +1,159 @@
+//! Expense claims: what a member claims back, and the decision on it. An
+//! approved claim names the expense and the ledger transaction its
+//! approval posted; a claim is never edited otherwise, nor deleted.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::claims;
+use crate::domain::claims::ClaimStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = claims)]
+pub struct ClaimRow {
+    pub id: String,
+    pub project_id: String,
+    /// Who spent the money and is owed it once the claim is approved.
+    pub claimant_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub category: String,
+    /// The day the money was spent.
+    pub date: NaiveDate,
+    pub description: String,
+    pub receipt_reference: Option<String>,
+    /// `pending`, `approved` or `rejected`.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ClaimStatus,
+    pub created_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    /// The grant whose pool paid it, once approved (None: the general pool).
+    pub grant_id: Option<String>,
+    /// The expense its approval recorded.
+    pub expense_id: Option<String>,
+    /// The `expense` transaction its approval posted.
+    pub transaction_id: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ClaimRow) -> QueryResult<()> {
+    diesel::insert_into(claims::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult<Option<ClaimRow>> {
+    claims::table
+        .filter(claims::project_id.eq(project_id.to_owned()))
+        .filter(claims::id.eq(id.to_owned()))
+        .select(ClaimRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A claim of the project, locked for its decision (PostgreSQL; SQLite's
+/// writer is single).
+pub fn find_locked(
+    conn: &mut DbConnection,
+    project_id: &str,
+    id: &str,
+) -> QueryResult<Option<ClaimRow>> {
+    if let DbConnection::Postgresql(pg) = conn {
+        claims::table
+            .find(id.to_owned())
+            .select(claims::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    find(conn, project_id, id)
+}
+
+/// A page of the project's claims, oldest first, after the id `after`:
+/// everyone's, or only `claimant`'s.
+pub fn list(
+    conn: &mut DbConnection,
+    project_id: &str,
+    claimant: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ClaimRow>> {
+    let mut query = claims::table
+        .filter(claims::project_id.eq(project_id.to_owned()))
+        .select(ClaimRow::as_select())
+        .order(claims::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(claimant) = claimant {
+        query = query.filter(claims::claimant_id.eq(claimant.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(claims::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Every claim of `claimant` in the project, oldest first: what their
+/// value account sums.
+pub fn of_claimant(
+    conn: &mut DbConnection,
+    project_id: &str,
+    claimant: &str,
+) -> QueryResult<Vec<ClaimRow>> {
+    claims::table
+        .filter(claims::project_id.eq(project_id.to_owned()))
+        .filter(claims::claimant_id.eq(claimant.to_owned()))
+        .select(ClaimRow::as_select())
+        .order(claims::id)
+        .load(conn)
+}
+
+/// What approving a claim recorded: the pool's grant (if any), the
+/// expense and its transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Approval<'a> {
+    pub grant_id: Option<&'a str>,
+    pub expense_id: &'a str,
+    pub transaction_id: &'a str,
+}
+
+/// Records the approval of a pending claim by `decided_by`.
+pub fn approve(
+    conn: &mut DbConnection,
+    id: &str,
+    decided_by: &str,
+    approval: Approval<'_>,
+) -> QueryResult<()> {
+    diesel::update(claims::table.find(id.to_owned()))
+        .set((
+            claims::status.eq(ClaimStatus::Approved.as_str()),
+            claims::decided_by.eq(Some(decided_by.to_owned())),
+            claims::decided_at.eq(Some(super::now())),
+            claims::grant_id.eq(approval.grant_id.map(str::to_owned)),
+            claims::expense_id.eq(Some(approval.expense_id.to_owned())),
+            claims::transaction_id.eq(Some(approval.transaction_id.to_owned())),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records the rejection of a pending claim by `decided_by`, for `reason`.
+pub fn reject(
+    conn: &mut DbConnection,
+    id: &str,
+    decided_by: &str,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(claims::table.find(id.to_owned()))
+        .set((
+            claims::status.eq(ClaimStatus::Rejected.as_str()),
+            claims::decided_by.eq(Some(decided_by.to_owned())),
+            claims::decided_at.eq(Some(super::now())),
+            claims::rejection_reason.eq(Some(reason.to_owned())),
+        ))
+        .execute(conn)
+        .map(drop)
+}
