@@ -122,7 +122,7 @@ problem_codes! {
     SelfReview => "self_review", FORBIDDEN, "Self review",
         "Nobody reviews a contribution they made or recorded";
     SelfApproval => "self_approval", FORBIDDEN, "Self approval",
-        "Four eyes: the author of a distribution run approves it, or the person who recorded a pending payout, expense or release approves or rejects it; another owner or treasurer does";
+        "Four eyes: the author of a distribution run approves it, or the person who recorded a pending payout, expense or release approves or rejects it, or a claimant approves or rejects their own expense claim; another owner or treasurer does";
     ProjectNotFound => "project_not_found", NOT_FOUND, "Not found",
         "No project with this id, or one the caller may not know exists";
     AccountNotFound => "account_not_found", NOT_FOUND, "Not found",
@@ -140,7 +140,7 @@ problem_codes! {
     PayoutNotFound => "payout_not_found", NOT_FOUND, "Not found",
         "No payout with this id in the project";
     GrantNotFound => "grant_not_found", NOT_FOUND, "Not found",
-        "No grant with this id in the project (`get_grant`, or an expense's or a distribution draft's `grant`)";
+        "No grant with this id in the project (`get_grant`, or an expense's, a distribution draft's or a claim approval's `grant`)";
     RuleSetNotFound => "rule_set_not_found", NOT_FOUND, "Not found",
         "No rule set version with this number in the project (`get_rule_set`, or a draft's `rule_set_version`)";
     DistributionNotFound => "distribution_not_found", NOT_FOUND, "Not found",
@@ -164,7 +164,7 @@ problem_codes! {
     RateExists => "rate_exists", CONFLICT, "Rate exists",
         "A rate of the same scope (kind, `per`, skill, equipment, agent) already starts on this date; rates are never edited, add one from another date";
     AlreadyDecided => "already_decided", CONFLICT, "Already decided",
-        "Four eyes: the pending payout is already approved (posted) or rejected; a decision is final";
+        "Four eyes: the pending payout is already approved (posted) or rejected, or the expense claim already approved or rejected; a decision is final";
     ContributionDecided => "contribution_decided", CONFLICT, "Contribution decided",
         "The contribution is already approved or rejected; a decision is final";
     AlreadyReviewed => "already_reviewed", CONFLICT, "Already reviewed",
@@ -216,9 +216,9 @@ problem_codes! {
     NoApplicableRate => "no_applicable_rate", UNPROCESSABLE_ENTITY, "No applicable rate",
         "No rate applies to the contribution on its date, and the project does not accept unvalued contributions (`allow_unvalued`)";
     UnknownCategory => "unknown_category", UNPROCESSABLE_ENTITY, "Unknown category",
-        "An expense names a category the project has not defined";
+        "An expense or an expense claim names a category the project has not defined";
     RestrictedPurpose => "restricted_purpose", UNPROCESSABLE_ENTITY, "Restricted purpose",
-        "The expense's grant lists eligible categories and the expense's category is not one of them; the detail gives the restriction";
+        "The expense's grant (or the grant an expense claim's approval names) lists eligible categories and the expense's (or claim's) category is not one of them; the detail gives the restriction";
     RestrictedFunds => "restricted_funds", UNPROCESSABLE_ENTITY, "Restricted funds",
         "Money would leave a restricted grant's pool (`pool:grant:<reference>`) by a path that does not know the restriction: a generic transaction (`transfer`, `adjustment`) out of it, or a distribution draft (or execution) from it when the grant is not `distributable`. Restricted money leaves only by an eligible expense, a distribution of a distributable grant, a release or a reversal";
     NotAPool => "not_a_pool", UNPROCESSABLE_ENTITY, "Not a pool",
@@ -237,6 +237,8 @@ problem_codes! {
         "The request ran past `--request-timeout-s`; a write may still have completed: retry it with the same `Idempotency-Key` to learn its outcome";
     InternalError => "internal_error", INTERNAL_SERVER_ERROR, "Internal error",
         "A bug; the cause is logged, never returned";
+    ClaimNotFound => "claim_not_found", NOT_FOUND, "Not found",
+        "No expense claim with this id in the project";
 }
 
 field_codes! {
@@ -360,6 +362,7 @@ pub enum Resource {
     Account,
     Transaction,
     Payout,
+    Claim,
 }
 
 impl Resource {
@@ -376,6 +379,7 @@ impl Resource {
             Resource::Account => ProblemCode::AccountNotFound,
             Resource::Transaction => ProblemCode::TransactionNotFound,
             Resource::Payout => ProblemCode::PayoutNotFound,
+            Resource::Claim => ProblemCode::ClaimNotFound,
         }
     }
 }
@@ -395,6 +399,7 @@ impl std::fmt::Display for Resource {
             Resource::Account => "account",
             Resource::Transaction => "transaction",
             Resource::Payout => "payout",
+            Resource::Claim => "claim",
         })
     }
 }

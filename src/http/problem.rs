@@ -557,6 +557,7 @@ impl From<crate::ops::Error> for ApiError {
                 Missing::Grant => Resource::Grant,
                 Missing::Distribution => Resource::Distribution,
                 Missing::Payout => Resource::Payout,
+                Missing::Claim => Resource::Claim,
             }),
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),
             Error::AlreadyCorrected(by) => ApiError::AlreadyCorrected(by),

@@ -7,6 +7,7 @@
 //! own answers. Authorization is the caller's, made before the call in the
 //! same transaction.
 
+pub mod claims;
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
@@ -46,6 +47,7 @@ pub enum Missing {
     Grant,
     Distribution,
     Payout,
+    Claim,
 }
 
 impl Missing {
@@ -57,6 +59,7 @@ impl Missing {
             Missing::Grant => "grant",
             Missing::Distribution => "distribution",
             Missing::Payout => "payout",
+            Missing::Claim => "claim",
         }
     }
 }

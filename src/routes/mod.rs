@@ -7,6 +7,7 @@ pub use crate::http::{
 
 pub mod accounts;
 pub mod agents;
+pub mod claims;
 pub mod contributions;
 pub mod distributions;
 pub mod dto;
@@ -62,6 +63,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     reports::configure(cfg);
     transactions::configure(cfg);
     verification::configure(cfg);
+    claims::configure(cfg);
 }
 
 /// Every unit recorded so far, by code.

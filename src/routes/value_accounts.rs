@@ -18,6 +18,7 @@ use super::problem::{ApiError, Problem};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::claims::{ClaimEntry, summarize_claims};
 use crate::domain::contribution::{ValueEntry, ValueSummary, ValueSums, summarize};
 use crate::domain::{TransactionKind, Unit};
 
@@ -70,6 +71,27 @@ pub struct ValueAccount {
     /// Money side, from the contributor's ledger account
     /// (`contributor:<agent>`); empty until it has been opened.
     pub money: Vec<MoneyOwed>,
+    /// The member's expense claims, per currency: how many and how much are
+    /// pending, approved and rejected (`GET .../claims` lists them). An
+    /// approved claim's amount is in `money`'s `balance_owed` until paid
+    /// out, never in `distributions_earned`.
+    pub claims: Vec<ClaimTotal>,
+}
+
+/// A member's expense claims in one currency, by status.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimTotal {
+    pub currency: String,
+    /// Awaiting a decision: nothing posted yet.
+    pub pending_count: u64,
+    #[schema(example = "42.80")]
+    pub pending: String,
+    /// Approved: posted as expenses, owed to the member until paid out.
+    pub approved_count: u64,
+    pub approved: String,
+    /// Rejected: nothing posted.
+    pub rejected_count: u64,
+    pub rejected: String,
 }
 
 /// What the ledger says a contributor has earned, been paid and is owed.
@@ -147,7 +169,35 @@ fn value_account(
             .collect(),
         by_period: by_period(&summary, &pair),
         money: owed,
+        claims: claim_totals(conn, project_id, agent_id, &units)?,
     })
+}
+
+/// The member's expense claims summed per currency and status.
+fn claim_totals(
+    conn: &mut DbConnection,
+    project_id: &str,
+    agent_id: &str,
+    units: &HashMap<String, Unit>,
+) -> Result<Vec<ClaimTotal>, ApiError> {
+    let rows = db::claims::of_claimant(conn, project_id, agent_id)?;
+    let entries = rows.iter().map(|row| ClaimEntry {
+        status: row.status,
+        currency: &row.currency,
+        amount: row.amount,
+    });
+    Ok(summarize_claims(entries)
+        .into_iter()
+        .map(|(currency, sums)| ClaimTotal {
+            pending_count: sums.pending.count,
+            pending: money(units, &currency, sums.pending.amount),
+            approved_count: sums.approved.count,
+            approved: money(units, &currency, sums.approved.amount),
+            rejected_count: sums.rejected.count,
+            rejected: money(units, &currency, sums.rejected.amount),
+            currency,
+        })
+        .collect())
 }
 
 /// The approved and pending value per period, kind and currency.

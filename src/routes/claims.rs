@@ -1,0 +1,425 @@
+//! `/v1/projects/{project_id}/claims`: expense claims. A member claims back
+//! money they spent for the project; an owner or treasurer other than the
+//! claimant approves it (its expense is posted from a pool to what the
+//! project owes the claimant, paid later by an ordinary payout) or rejects
+//! it for a reason. A claim belongs to its claimant's value account: who
+//! may read a member's value account may read their claims, and a member
+//! reads their own.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access::{self, Caller};
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
+use super::codes::{FieldCode, Resource};
+use super::dto::PageQuery;
+use super::extract::{CursorKey, decode_cursor, next_cursor, page_size, parse_date};
+use super::funds;
+use super::limits::check_length;
+use super::problem::{ApiError, FieldError, Problem};
+use super::write::Reply;
+use crate::db::claims::ClaimRow;
+use crate::db::projects::Project;
+use crate::db::{self, DbConnection};
+use crate::domain::access::Action;
+use crate::domain::claims::ClaimStatus;
+use crate::ops::claims::{ClaimDecision, NewClaim};
+use crate::ops::{self, FieldProblem};
+
+/// Longest description or receipt reference of a claim, in characters.
+pub const CLAIM_TEXT_LENGTH_MAX: usize = 1_000;
+/// Longest reason for rejecting a claim, in characters.
+pub const CLAIM_REJECTION_REASON_LENGTH_MAX: usize = 1_000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_claim)
+        .service(list_claims)
+        .service(get_claim)
+        .service(approve_claim)
+        .service(reject_claim);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClaimRequest {
+    /// Positive decimal string with at most the currency's decimals, at most
+    /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
+    #[schema(example = "42.80", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
+    pub amount: String,
+    #[schema(example = "EUR", max_length = 8)]
+    pub currency: String,
+    /// One of the project's expense categories.
+    #[schema(example = "parts", max_length = 100)]
+    pub category: String,
+    /// The day the money was spent.
+    #[schema(example = "2026-03-14", format = Date, max_length = 10)]
+    pub date: String,
+    /// What the money was spent on (1 to 1000 characters).
+    #[schema(
+        example = "soldering tips and flux for the sensor workshop",
+        max_length = 1000
+    )]
+    pub description: String,
+    /// Where the receipt is kept: a file name, a URL, a number (1 to 1000 characters).
+    #[schema(
+        example = "receipts/2026-03-14-electronique-lyon.pdf",
+        max_length = 1000
+    )]
+    pub receipt_reference: Option<String>,
+}
+
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatusDto {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl From<ClaimStatus> for ClaimStatusDto {
+    fn from(status: ClaimStatus) -> Self {
+        match status {
+            ClaimStatus::Pending => ClaimStatusDto::Pending,
+            ClaimStatus::Approved => ClaimStatusDto::Approved,
+            ClaimStatus::Rejected => ClaimStatusDto::Rejected,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Claim {
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Who spent the money, and is owed it once the claim is approved.
+    #[schema(format = Uuid)]
+    pub claimant: String,
+    pub amount: String,
+    pub currency: String,
+    pub category: String,
+    #[schema(format = Date)]
+    pub date: String,
+    pub description: String,
+    pub receipt_reference: Option<String>,
+    /// `pending` until an owner or treasurer other than the claimant
+    /// decides; then `approved` or `rejected`, for good.
+    pub status: ClaimStatusDto,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Who approved or rejected it.
+    #[schema(format = Uuid)]
+    pub decided_by: Option<String>,
+    #[schema(format = DateTime)]
+    pub decided_at: Option<String>,
+    /// The grant whose pool paid it, once approved; null for the general pool.
+    #[schema(format = Uuid)]
+    pub grant: Option<String>,
+    /// The expense its approval recorded (listed by `GET .../expenses`).
+    #[schema(format = Uuid)]
+    pub expense: Option<String>,
+    /// The `expense` ledger transaction its approval posted, from the pool
+    /// to `contributor:<claimant>`.
+    #[schema(format = Uuid)]
+    pub transaction: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimPage {
+    pub items: Vec<Claim>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveClaimRequest {
+    /// Pay from this grant's money (its pool; the category must be one it
+    /// allows); omit to pay from the general pool of the claim's currency.
+    #[schema(format = Uuid, max_length = 36)]
+    pub grant: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectClaimRequest {
+    /// Why it is refused (1 to 1000 characters).
+    #[schema(example = "no receipt", max_length = 1000)]
+    pub reason: String,
+}
+
+fn to_claim(units: &Units, row: ClaimRow) -> Claim {
+    Claim {
+        amount: super::format_minor(units, &row.currency, row.amount),
+        date: row.date.to_string(),
+        created_at: db::format_timestamp(row.created_at),
+        decided_at: row.decided_at.map(db::format_timestamp),
+        status: row.status.into(),
+        id: row.id,
+        claimant: row.claimant_id,
+        currency: row.currency,
+        category: row.category,
+        description: row.description,
+        receipt_reference: row.receipt_reference,
+        decided_by: row.decided_by,
+        grant: row.grant_id,
+        expense: row.expense_id,
+        transaction: row.transaction_id,
+        rejection_reason: row.rejection_reason,
+    }
+}
+
+/// Submit an expense claim for money the caller spent for the project
+/// (members who may log their own contributions: contributors, treasurers,
+/// owners). It is pending until another owner or treasurer decides.
+#[utoipa::path(
+    tag = "funds",
+    request_body = CreateClaimRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The claim, pending", body = Claim),
+        (status = 403, description = "`forbidden`: auditors", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_category`, `unknown_currency`, `amount_precision`, `invalid_date`, `too_long`, ...", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/claims")]
+pub async fn create_claim(
+    write: ProjectWrite<CreateClaimRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    let claim = parse_claim(&body);
+    call.run(
+        Action::RecordContribution { own: true },
+        move |conn, caller, project| {
+            let claimant = caller.signed_in()?.id.clone();
+            let row = ops::claims::submit(conn, project, &claimant, &claim)?;
+            Reply::created(&to_claim(&super::stored_units(conn)?, row))
+        },
+    )
+    .await
+}
+
+/// A claim checked field by field, before the database.
+fn parse_claim(request: &CreateClaimRequest) -> NewClaim {
+    let mut errors = Vec::new();
+    let date = parse_date("date", &request.date)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let description = funds::text(
+        "description",
+        &request.description,
+        CLAIM_TEXT_LENGTH_MAX,
+        &mut errors,
+    );
+    let receipt_reference = request.receipt_reference.as_deref().map(|text| {
+        funds::text(
+            "receipt_reference",
+            text,
+            CLAIM_TEXT_LENGTH_MAX,
+            &mut errors,
+        )
+    });
+    let category = request.category.trim().to_owned();
+    check_length(
+        "category",
+        &category,
+        funds::SEGMENT_LENGTH_MAX,
+        &mut errors,
+    );
+    NewClaim {
+        amount: request.amount.clone(),
+        currency: request.currency.clone(),
+        category,
+        date,
+        description,
+        receipt_reference,
+        problems: errors.into_iter().map(FieldProblem::from).collect(),
+    }
+}
+
+/// Whose claims the caller reads: everyone's when they may read every
+/// member's value account (owners, treasurers, auditors, administrators),
+/// else only their own (None: everyone's).
+fn readable_claimant(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    project: &Project,
+) -> Result<Option<String>, ApiError> {
+    match access::authorize(
+        conn,
+        caller,
+        &project.id,
+        Action::ReadValueAccount { own: false },
+    ) {
+        Ok(_) => Ok(None),
+        Err(ApiError::Forbidden) => Ok(Some(caller.signed_in()?.id.to_string())),
+        Err(other) => Err(other),
+    }
+}
+
+/// List expense claims, oldest first: every member's for owners,
+/// treasurers and auditors, one's own for a contributor.
+#[utoipa::path(
+    tag = "funds",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of claims", body = ClaimPage),
+        (status = 403, description = "`forbidden`: not a member of this public project", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/claims")]
+pub async fn list_claims(page: ProjectPage) -> Result<web::Json<ClaimPage>, ApiError> {
+    let limit = page_size(page.limit)?;
+    let after = decode_cursor(page.cursor.as_deref(), CursorKey::Id)?;
+    let items = page
+        .call
+        .read(
+            Action::ReadValueAccount { own: true },
+            move |conn, caller, project| {
+                let claimant = readable_claimant(conn, caller, project)?;
+                let units = super::stored_units(conn)?;
+                let rows = db::claims::list(
+                    conn,
+                    &project.id,
+                    claimant.as_deref(),
+                    after.as_deref(),
+                    limit,
+                )?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| to_claim(&units, row))
+                    .collect::<Vec<_>>())
+            },
+        )
+        .await?;
+    let next_cursor = next_cursor(&items, limit, |claim| claim.id.clone());
+    Ok(web::Json(ClaimPage { items, next_cursor }))
+}
+
+/// Get one expense claim: one's own as a member; anyone's as an owner,
+/// treasurer or auditor.
+#[utoipa::path(
+    tag = "funds",
+    params(
+        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The claim", body = Claim),
+        (status = 403, description = "`forbidden`: another member's claim, for a contributor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `claim_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/projects/{project_id}/claims/{claim_id}")]
+pub async fn get_claim(
+    call: ProjectCall,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Claim>, ApiError> {
+    let (_, id) = path.into_inner();
+    let claim = call
+        .read(
+            Action::ReadValueAccount { own: true },
+            move |conn, caller, project| {
+                let row = db::claims::find(conn, &project.id, &id)?
+                    .ok_or(ApiError::NotFound(Resource::Claim))?;
+                if let Some(own) = readable_claimant(conn, caller, project)?
+                    && own != row.claimant_id
+                {
+                    return Err(ApiError::Forbidden);
+                }
+                Ok(to_claim(&super::stored_units(conn)?, row))
+            },
+        )
+        .await?;
+    Ok(web::Json(claim))
+}
+
+/// Approve a pending claim (owners and treasurers other than its
+/// claimant): one `expense` transaction moves its amount from the pool to
+/// what the project owes the claimant, recorded as an expense of its
+/// category; pay it afterwards with `POST .../payouts`.
+#[utoipa::path(
+    tag = "funds",
+    request_body = ApproveClaimRequest,
+    params(
+        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The claim, approved", body = Claim),
+        (status = 403, description = "`forbidden` (role), or `self_approval` (its claimant)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`, `claim_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, `account_conflict`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the pool holds beyond what approved runs reserve), `restricted_purpose` (a category the grant does not allow), `currency_mismatch`, `too_long` (`grant`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/claims/{claim_id}/approvals")]
+pub async fn approve_claim(
+    write: ProjectWrite<ApproveClaimRequest>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    if let Some(grant) = &body.grant {
+        super::limits::check_id("grant", grant)?;
+    }
+    decide(call, path, ClaimDecision::Approve { grant: body.grant }).await
+}
+
+/// Reject a pending claim, for a reason: nothing is posted (owners and
+/// treasurers other than its claimant).
+#[utoipa::path(
+    tag = "funds",
+    request_body = RejectClaimRequest,
+    params(
+        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The claim, rejected", body = Claim),
+        (status = 403, description = "`forbidden` (role), or `self_approval` (its claimant)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `claim_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/claims/{claim_id}/rejections")]
+pub async fn reject_claim(
+    write: ProjectWrite<RejectClaimRequest>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    let mut errors = Vec::new();
+    let reason = funds::text(
+        "reason",
+        &body.reason,
+        CLAIM_REJECTION_REASON_LENGTH_MAX,
+        &mut errors,
+    );
+    if reason.is_empty() {
+        errors = vec![FieldError::new(
+            "reason",
+            FieldCode::Required,
+            "a rejection says why",
+        )];
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    decide(call, path, ClaimDecision::Reject { reason }).await
+}
+
+async fn decide(
+    call: WriteCall,
+    path: web::Path<(String, String)>,
+    decision: ClaimDecision,
+) -> Result<HttpResponse, ApiError> {
+    let (_, id) = path.into_inner();
+    call.run(Action::Review, move |conn, caller, project| {
+        let decider = caller.signed_in()?.id.clone();
+        let row = ops::claims::decide(conn, project, &decider, &id, &decision)?;
+        Reply::created(&to_claim(&super::stored_units(conn)?, row))
+    })
+    .await
+}
