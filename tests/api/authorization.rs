@@ -96,6 +96,13 @@ fn expected(operation: &str) -> [u16; 7] {
         | "get_ledger_verification" => [404, 404, 200, 200, 200, 200, 200],
         "export_statement_csv" => [404, 404, 403, 200, 200, 200, 200],
         "create_contribution_import" => [401, 404, 201, 403, 201, 201, 201],
+        // Expense claims: submitted by those who log their own work, read
+        // like value accounts (the claim is the subject's, none of the
+        // callers'), decided by owners and treasurers other than the claimant.
+        "create_claim" => [401, 404, 201, 403, 201, 201, 201],
+        "list_claims" => [404, 404, 200, 200, 200, 200, 200],
+        "get_claim" => [404, 404, 403, 200, 200, 200, 200],
+        "approve_claim" | "reject_claim" => [401, 404, 403, 403, 201, 201, 201],
         other => panic!("operation `{other}` has no authorization decision in this table: add one"),
     }
 }
@@ -502,6 +509,41 @@ async fn request_for(
                 "kind,date,quantity,unit,description\ntime,2026-03-02,1.5,hour,import {attempt}\n"
             ))),
         ),
+        "create_claim" => (
+            Method::POST,
+            format!("/v1/projects/{p}/claims"),
+            Some(claim()),
+        ),
+        "list_claims" => (Method::GET, format!("/v1/projects/{p}/claims"), None),
+        "get_claim" | "approve_claim" | "reject_claim" => {
+            // The subject's claim: no caller is its claimant.
+            let response = app
+                .send_as(
+                    Some(&fx.subject_token),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/claims"),
+                    Some(&claim()),
+                )
+                .await;
+            assert_eq!(response.status(), 201);
+            let id = json_of(response).await["id"]
+                .as_str()
+                .expect("claim id")
+                .to_owned();
+            match operation {
+                "get_claim" => (Method::GET, format!("/v1/projects/{p}/claims/{id}"), None),
+                "approve_claim" => (
+                    Method::POST,
+                    format!("/v1/projects/{p}/claims/{id}/approvals"),
+                    Some(json!({})),
+                ),
+                _ => (
+                    Method::POST,
+                    format!("/v1/projects/{p}/claims/{id}/rejections"),
+                    Some(json!({"reason": "no receipt"})),
+                ),
+            }
+        }
         other => panic!("operation `{other}` has no request in this table: add one"),
     }
 }
@@ -549,6 +591,11 @@ fn rule_set() -> Value {
 
 fn draft() -> Value {
     json!({"rule_set_version": 1, "amount": "1.00", "period_from": "2026-03-01", "period_to": "2026-03-31"})
+}
+
+fn claim() -> Value {
+    json!({"amount": "0.01", "currency": "EUR", "category": "parts", "date": "2026-03-14",
+           "description": "solder"})
 }
 
 fn time_contribution() -> Value {

@@ -9,6 +9,7 @@ mod allocation_fixtures;
 mod arithmetic;
 mod auth;
 mod authorization;
+mod claims;
 mod cli;
 mod computations;
 mod concurrency;
