@@ -609,6 +609,73 @@ async fn approvals_refused_by_the_pool_write_nothing(app: &TestApp) {
         "a refused approval decides nothing"
     );
 
+    // What an approved distribution run reserves in the pool is not there
+    // to pay a claim: 450.00 of the 500.00 reserved, 50.00 available.
+    app.create_account(&s.project, "reserve", "EUR", true).await;
+    let rules = json!({"steps": [{"share": {"type": "percentage", "percent": "100", "of": "total"},
+        "to": {"type": "account", "account": "reserve"}}], "residue": {"type": "pool"}});
+    created(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &format!("{}/rule-sets", s.base),
+            &rules,
+        )
+        .await,
+    )
+    .await;
+    let run = created(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &format!("{}/distributions", s.base),
+            &json!({"rule_set_version": 1, "amount": "450.00",
+                    "period_from": "2026-03-01", "period_to": "2026-03-31"}),
+        )
+        .await,
+    )
+    .await;
+    let run_path = format!(
+        "{}/distributions/{}",
+        s.base,
+        run["id"].as_str().expect("run")
+    );
+    let approved_run = created(
+        post_as(
+            app,
+            &s.second_token,
+            &format!("{run_path}/approvals"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(approved_run["status"], "approved");
+    let reserved = s
+        .submit(app, &s.claimant_token, &claim("50.01", "parts"))
+        .await;
+    let before = s.state(app).await;
+    let refused = assert_problem(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &s.path(&reserved, "approvals"),
+            &json!({}),
+        )
+        .await,
+        422,
+        "insufficient_funds",
+        "450.00 of the pool's 500.00 is reserved",
+    )
+    .await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reserved")),
+        "{refused}"
+    );
+    assert_eq!(s.state(app).await, before, "nothing was written");
+
     // The grant pays an eligible claim, and counts it as spent.
     let travel = s
         .submit(app, &s.claimant_token, &claim("60.00", "travel"))
