@@ -72,6 +72,29 @@ pub fn find(
         .optional()
 }
 
+/// The accounts whose names continue `prefix` with one more segment
+/// (`<prefix>:<segment>`), by name: a grant's pools in other currencies.
+pub fn under(
+    conn: &mut DbConnection,
+    project_id: &str,
+    prefix: &str,
+) -> QueryResult<Vec<AccountRow>> {
+    let start = format!("{prefix}:");
+    // Names sort after `<prefix>:` and before `<prefix>;` (`;` follows `:`).
+    let end = format!("{prefix};");
+    let rows: Vec<AccountRow> = accounts::table
+        .filter(accounts::project_id.eq(project_id))
+        .filter(accounts::name.gt(&start))
+        .filter(accounts::name.lt(&end))
+        .select(AccountRow::as_select())
+        .order(accounts::name)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.name[start.len()..].split(':').count() == 1)
+        .collect())
+}
+
 /// Accounts ordered by name, after `after` if given, optionally of one unit.
 pub fn list(
     conn: &mut DbConnection,

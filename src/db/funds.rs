@@ -47,9 +47,16 @@ pub struct ReleaseRow {
     pub currency: String,
     pub date: NaiveDate,
     pub reason: String,
-    pub transaction_id: String,
+    /// None while pending or once rejected: nothing is posted until then.
+    pub transaction_id: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// Four eyes: `pending`, `posted` or `rejected`.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: PendingStatus,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -75,9 +82,16 @@ pub struct ExpenseRow {
     pub receipt_uri: Option<String>,
     pub amount: i64,
     pub currency: String,
-    pub transaction_id: String,
+    /// None while pending or once rejected: nothing is posted until then.
+    pub transaction_id: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// Four eyes: `pending`, `posted` or `rejected`.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: PendingStatus,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -151,7 +165,7 @@ pub fn grant_by_pool(
 
 pub fn insert_release(conn: &mut DbConnection, row: &ReleaseRow) -> QueryResult<()> {
     diesel::insert_into(releases::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
@@ -206,7 +220,7 @@ pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<
 
 pub fn insert_expense(conn: &mut DbConnection, row: &ExpenseRow) -> QueryResult<()> {
     diesel::insert_into(expenses::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(drop)
 }
@@ -222,54 +236,62 @@ pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()
 
 project_page!(list_payouts, payouts, PayoutRow);
 
-/// A payout of the project, locked for its decision (Postgres; SQLite's
-/// writer is single).
-pub fn payout_locked(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<PayoutRow>> {
-    if let DbConnection::Postgresql(pg) = conn {
-        payouts::table
-            .find(id.to_owned())
-            .select(payouts::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
-    payouts::table
-        .filter(payouts::project_id.eq(project_id.to_owned()))
-        .filter(payouts::id.eq(id.to_owned()))
-        .select(PayoutRow::as_select())
-        .first(conn)
-        .optional()
+/// `$locked` reads a `$table` row of the project locked for its decision
+/// (Postgres; SQLite's writer is single); `$decide` records the decision on
+/// a pending one: posted by `transaction_id`, or rejected for `reason`.
+/// Payouts, expenses and releases wait for a second person alike.
+macro_rules! pending_decisions {
+    ($locked:ident, $decide:ident, $table:ident, $row:ty) => {
+        pub fn $locked(
+            conn: &mut DbConnection,
+            project_id: &str,
+            id: &str,
+        ) -> QueryResult<Option<$row>> {
+            if let DbConnection::Postgresql(pg) = conn {
+                $table::table
+                    .find(id.to_owned())
+                    .select($table::id)
+                    .for_update()
+                    .first::<String>(pg)
+                    .optional()?;
+            }
+            $table::table
+                .filter($table::project_id.eq(project_id.to_owned()))
+                .filter($table::id.eq(id.to_owned()))
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()
+        }
+
+        pub fn $decide(
+            conn: &mut DbConnection,
+            id: &str,
+            decided_by: &str,
+            transaction_id: Option<&str>,
+            reason: Option<&str>,
+        ) -> QueryResult<()> {
+            let status = if transaction_id.is_some() {
+                PendingStatus::Posted
+            } else {
+                PendingStatus::Rejected
+            };
+            diesel::update($table::table.find(id.to_owned()))
+                .set((
+                    $table::status.eq(status.as_str()),
+                    $table::transaction_id.eq(transaction_id.map(str::to_owned)),
+                    $table::decided_by.eq(Some(decided_by.to_owned())),
+                    $table::decided_at.eq(Some(super::now())),
+                    $table::rejection_reason.eq(reason.map(str::to_owned)),
+                ))
+                .execute(conn)
+                .map(drop)
+        }
+    };
 }
 
-/// Records the decision on a pending payout: posted by `transaction_id`,
-/// or rejected for `reason`.
-pub fn decide_payout(
-    conn: &mut DbConnection,
-    id: &str,
-    decided_by: &str,
-    transaction_id: Option<&str>,
-    reason: Option<&str>,
-) -> QueryResult<()> {
-    let status = if transaction_id.is_some() {
-        PendingStatus::Posted
-    } else {
-        PendingStatus::Rejected
-    };
-    diesel::update(payouts::table.find(id.to_owned()))
-        .set((
-            payouts::status.eq(status.as_str()),
-            payouts::transaction_id.eq(transaction_id.map(str::to_owned)),
-            payouts::decided_by.eq(Some(decided_by.to_owned())),
-            payouts::decided_at.eq(Some(super::now())),
-            payouts::rejection_reason.eq(reason.map(str::to_owned)),
-        ))
-        .execute(conn)
-        .map(drop)
-}
+pending_decisions!(payout_locked, decide_payout, payouts, PayoutRow);
+pending_decisions!(expense_locked, decide_expense, expenses, ExpenseRow);
+pending_decisions!(release_locked, decide_release, releases, ReleaseRow);
 
 /// One posting on an account, as a grant's figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

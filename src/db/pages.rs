@@ -177,7 +177,20 @@ fn behind(conn: &mut DbConnection, records: &[TransactionRecord]) -> Result<Behi
     }
     for e in db::funds::expenses_by_transactions(conn, &ids)? {
         let (category, supplier) = (e.category, e.supplier);
-        found.insert(e.transaction_id, Record::Expense { category, supplier });
+        if let Some(transaction_id) = e.transaction_id {
+            found.insert(transaction_id, Record::Expense { category, supplier });
+        }
+    }
+    for record in records {
+        if record.kind == TransactionKind::Exchange {
+            let text = |key: &str| {
+                record.metadata[key]
+                    .as_str()
+                    .map_or_else(String::new, str::to_owned)
+            };
+            let (rate, source) = (text("rate"), text("rate_source"));
+            found.insert(record.row.id.clone(), Record::Exchange { rate, source });
+        }
     }
     for d in db::distributions::by_transactions(conn, &ids)? {
         if let Some(transaction_id) = d.transaction_id {

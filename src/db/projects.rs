@@ -29,6 +29,7 @@ struct ProjectRow {
     pub allow_unvalued: i32,
     pub approvals_required: i32,
     pub distribution_approvals_required: i32,
+    pub four_eyes_above: Option<i64>,
 }
 
 impl TryFrom<ProjectRow> for Project {
@@ -63,6 +64,7 @@ impl TryFrom<ProjectRow> for Project {
             last_hash: row.last_hash,
             approvals_required: row.approvals_required,
             distribution_approvals_required: row.distribution_approvals_required,
+            four_eyes_above: row.four_eyes_above,
         })
     }
 }
@@ -247,6 +249,8 @@ pub struct SettingsChange {
     pub allow_unvalued: Option<bool>,
     pub approvals_required: Option<i32>,
     pub distribution_approvals_required: Option<i32>,
+    /// `Some(None)` clears it.
+    pub four_eyes_above: Option<Option<i64>>,
 }
 
 /// Applies the settings a request changes.
@@ -273,6 +277,11 @@ pub fn update_settings(
     if let Some(required) = change.distribution_approvals_required {
         diesel::update(projects::table.find(id))
             .set(projects::distribution_approvals_required.eq(required))
+            .execute(conn)?;
+    }
+    if let Some(above) = change.four_eyes_above {
+        diesel::update(projects::table.find(id))
+            .set(projects::four_eyes_above.eq(above))
             .execute(conn)?;
     }
     find(conn, id)?.ok_or(diesel::result::Error::NotFound)

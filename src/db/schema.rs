@@ -21,6 +21,7 @@ diesel::table! {
         allow_unvalued -> Integer,
         approvals_required -> Integer,
         distribution_approvals_required -> Integer,
+        four_eyes_above -> Nullable<BigInt>,
     }
 }
 
@@ -175,9 +176,13 @@ diesel::table! {
         currency -> Text,
         date -> Date,
         reason -> Text,
-        transaction_id -> Text,
+        transaction_id -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
     }
 }
 
@@ -203,9 +208,13 @@ diesel::table! {
         receipt_uri -> Nullable<Text>,
         amount -> BigInt,
         currency -> Text,
-        transaction_id -> Text,
+        transaction_id -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        rejection_reason -> Nullable<Text>,
     }
 }
 

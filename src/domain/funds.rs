@@ -35,13 +35,16 @@ pub struct GrantFigures {
     pub distributed: i128,
     /// Let out of a restricted pool into the general pool by releases.
     pub released: i128,
+    /// Exchanged out of the pool into another currency, net of what came
+    /// in by exchange (and of reversals).
+    pub exchanged: i128,
 }
 
 /// Folds a pool's movements into a grant's figures. Money in by a grant or
 /// donation is received (on the grant's own pool), money out by an expense
-/// is spent and by a distribution distributed; a reversal counts against
-/// the kind it undoes. Transfers, exchanges and payouts move the remaining
-/// balance but are none of the three.
+/// is spent, by a distribution distributed, by a release released and by
+/// an exchange exchanged; a reversal counts against the kind it undoes.
+/// Transfers and payouts move the remaining balance but are none of these.
 pub fn grant_figures(
     movements: impl IntoIterator<Item = PoolMovement>,
     pool: Pool,
@@ -60,6 +63,7 @@ pub fn grant_figures(
                     TransactionKind::Expense => figures.spent -= signed,
                     TransactionKind::Distribution => figures.distributed -= signed,
                     TransactionKind::Release => figures.released -= signed,
+                    TransactionKind::Exchange => figures.exchanged -= signed,
                     _ => {}
                 }
                 figures
@@ -154,6 +158,16 @@ pub enum PendingStatus {
 }
 
 impl PendingStatus {
+    /// Where money a person records stands: pending when it waits for a
+    /// second person, else posted.
+    pub fn of(pending: bool) -> Self {
+        if pending {
+            PendingStatus::Pending
+        } else {
+            PendingStatus::Posted
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PendingStatus::Pending => "pending",
@@ -246,6 +260,8 @@ mod tests {
             moved(Distribution, 450_000, false),
             moved(Transfer, 5_000, false),
             moved(Release, 30_000, false),
+            moved(Exchange, 200_000, false),
+            moved(Exchange, 10_000, true),
         ];
         assert_eq!(
             grant_figures(movements, Pool::Own),
@@ -254,6 +270,7 @@ mod tests {
                 spent: 120_000,
                 distributed: 450_000,
                 released: 30_000,
+                exchanged: 190_000,
             }
         );
     }

@@ -6,12 +6,21 @@
 //! |---|---|
 //! | `pool:general` | unrestricted money in the project's currency |
 //! | `pool:general:<currency>` | unrestricted money in another currency |
-//! | `pool:grant:<reference>` | a restricted grant's money |
-//! | `funder:<agent>` | what a funder has given (goes negative) |
+//! | `pool:grant:<reference>` | a restricted grant's money, in the grant's currency |
+//! | `pool:grant:<reference>:<currency>` | the same grant's money, exchanged into another currency (still restricted) |
+//! | `funder:<agent>` | what a funder has given in the project's currency (goes negative) |
+//! | `funder:<agent>:<currency>` | what a funder has given in another currency |
 //! | `contributor:<agent>` | what the project owes a contributor |
-//! | `expense:<category>` | what was spent, by category |
-//! | `payout:<method>` | what was paid out to contributors, by method |
+//! | `expense:<category>` | what was spent, by category, in the project's currency |
+//! | `expense:<category>:<currency>` | what was spent in another currency |
+//! | `payout:<method>` | what was paid out to contributors, by method, in the project's currency |
+//! | `payout:<method>:<currency>` | what was paid out in another currency |
 //! | `exchange:<currency>` | the two legs of a currency exchange |
+//!
+//! `<currency>` is the ISO 4217 code in lower case. A segment (a reference,
+//! a category, a method, an agent's id) never holds a `:`, so the number of
+//! segments tells a name in another currency from one in the base currency.
+//! An account whose name carries a currency holds only that currency.
 
 use super::{AccountName, AccountNameError};
 
@@ -38,25 +47,55 @@ pub fn general_pool(
     }
 }
 
-/// A restricted grant's own pool, named by its reference.
-pub fn grant_pool(reference: &str) -> Result<AccountName, AccountNameError> {
-    named("pool:grant", reference)
+/// A restricted grant's own pool, named by its reference, for its money in
+/// `currency`: the grant's own currency, or another it was exchanged into.
+pub fn grant_pool(
+    reference: &str,
+    grant_currency: &str,
+    currency: &str,
+) -> Result<AccountName, AccountNameError> {
+    in_currency(&format!("pool:grant:{reference}"), grant_currency, currency)
 }
 
-pub fn funder(agent: &str) -> Result<AccountName, AccountNameError> {
-    named("funder", agent)
+/// The pool `pool:grant:<reference>` of the grant whose money `name` holds,
+/// in whatever currency: `name` itself, or without its currency segment.
+pub fn grant_pool_base(name: &str) -> &str {
+    if name.starts_with("pool:grant:") && name.split(':').count() == 4 {
+        name.rsplit_once(':').map_or(name, |(base, _)| base)
+    } else {
+        name
+    }
+}
+
+/// What a funder has given in `currency`.
+pub fn funder(
+    agent: &str,
+    project_currency: &str,
+    currency: &str,
+) -> Result<AccountName, AccountNameError> {
+    in_currency(&format!("funder:{agent}"), project_currency, currency)
 }
 
 pub fn contributor(agent: &str) -> Result<AccountName, AccountNameError> {
     named("contributor", agent)
 }
 
-pub fn expense(category: &str) -> Result<AccountName, AccountNameError> {
-    named("expense", category)
+/// What was spent on `category` in `currency`.
+pub fn expense(
+    category: &str,
+    project_currency: &str,
+    currency: &str,
+) -> Result<AccountName, AccountNameError> {
+    in_currency(&format!("expense:{category}"), project_currency, currency)
 }
 
-pub fn payout(method: &str) -> Result<AccountName, AccountNameError> {
-    named("payout", method)
+/// What was paid out by `method` in `currency`.
+pub fn payout(
+    method: &str,
+    project_currency: &str,
+    currency: &str,
+) -> Result<AccountName, AccountNameError> {
+    in_currency(&format!("payout:{method}"), project_currency, currency)
 }
 
 pub fn exchange(currency: &str) -> Result<AccountName, AccountNameError> {
@@ -97,8 +136,9 @@ pub fn required_non_negative(name: &str) -> Option<bool> {
 
 /// The currency an account's name fixes, in a project kept in
 /// `project_currency`: `pool:general` holds the project's currency,
-/// `pool:general:<code>` and `exchange:<code>` hold `<code>`. `None` when the
-/// name fixes none (the first movement does).
+/// a name ending in a currency segment (`pool:general:<code>`,
+/// `exchange:<code>`, `funder:<agent>:<code>`, ...) holds `<code>`. `None`
+/// when the name fixes none (the first movement does).
 pub fn required_currency(name: &str, project_currency: &str) -> Option<String> {
     let mut segments = name.split(':');
     match (
@@ -106,10 +146,13 @@ pub fn required_currency(name: &str, project_currency: &str) -> Option<String> {
         segments.next(),
         segments.next(),
         segments.next(),
+        segments.next(),
     ) {
-        (Some("pool"), Some("general"), None, None) => Some(project_currency.to_owned()),
-        (Some("pool"), Some("general"), Some(code), None)
-        | (Some("exchange"), Some(code), None, _) => Some(code.to_uppercase()),
+        (Some("pool"), Some("general"), None, _, _) => Some(project_currency.to_owned()),
+        (Some("pool"), Some("general"), Some(code), None, _)
+        | (Some("pool"), Some("grant"), Some(_), Some(code), None)
+        | (Some("funder" | "expense" | "payout"), Some(_), Some(code), None, _)
+        | (Some("exchange"), Some(code), None, _, _) => Some(code.to_uppercase()),
         _ => None,
     }
 }
@@ -146,6 +189,23 @@ fn named(prefix: &str, segment: &str) -> Result<AccountName, AccountNameError> {
     AccountName::parse(&format!("{prefix}:{segment}"))
 }
 
+/// `base` for money in `base_currency`, `base:<code>` for any other.
+fn in_currency(
+    base: &str,
+    base_currency: &str,
+    currency: &str,
+) -> Result<AccountName, AccountNameError> {
+    if base.matches(':').count() != 1 + usize::from(base.starts_with("pool:grant:")) {
+        // A segment holding `:` would make the currency segment ambiguous.
+        return Err(AccountNameError::Segment(base.to_owned()));
+    }
+    if base_currency == currency {
+        AccountName::parse(base)
+    } else {
+        named(base, &currency.to_lowercase())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,18 +218,48 @@ mod tests {
     fn names_are_the_documented_ones() {
         assert_eq!(text(general_pool("EUR", "EUR")), "pool:general");
         assert_eq!(text(general_pool("EUR", "USD")), "pool:general:usd");
-        assert_eq!(text(grant_pool("FH-2026-017")), "pool:grant:FH-2026-017");
-        assert_eq!(text(funder("0190a1b2")), "funder:0190a1b2");
+        assert_eq!(
+            text(grant_pool("FH-2026-017", "USD", "USD")),
+            "pool:grant:FH-2026-017"
+        );
+        assert_eq!(
+            text(grant_pool("FH-2026-017", "USD", "EUR")),
+            "pool:grant:FH-2026-017:eur"
+        );
+        assert_eq!(text(funder("0190a1b2", "EUR", "EUR")), "funder:0190a1b2");
+        assert_eq!(
+            text(funder("0190a1b2", "EUR", "USD")),
+            "funder:0190a1b2:usd"
+        );
         assert_eq!(text(contributor("0190a1b2")), "contributor:0190a1b2");
-        assert_eq!(text(expense("parts")), "expense:parts");
-        assert_eq!(text(payout("bank-transfer")), "payout:bank-transfer");
+        assert_eq!(text(expense("parts", "EUR", "EUR")), "expense:parts");
+        assert_eq!(text(expense("parts", "EUR", "JPY")), "expense:parts:jpy");
+        assert_eq!(
+            text(payout("bank-transfer", "EUR", "EUR")),
+            "payout:bank-transfer"
+        );
+        assert_eq!(
+            text(payout("bank-transfer", "EUR", "USD")),
+            "payout:bank-transfer:usd"
+        );
         assert_eq!(text(exchange("USD")), "exchange:usd");
     }
 
     #[test]
     fn a_segment_that_is_no_name_is_refused() {
-        assert!(grant_pool("with space").is_err());
-        assert!(expense("").is_err());
+        assert!(grant_pool("with space", "EUR", "EUR").is_err());
+        assert!(expense("", "EUR", "EUR").is_err());
+        // A segment holding `:` would be read as a currency.
+        assert!(expense("parts:usd", "EUR", "EUR").is_err());
+        assert!(grant_pool("a:b", "EUR", "USD").is_err());
+    }
+
+    #[test]
+    fn a_grant_pool_in_another_currency_leads_back_to_the_grant() {
+        assert_eq!(grant_pool_base("pool:grant:FH-1:eur"), "pool:grant:FH-1");
+        assert_eq!(grant_pool_base("pool:grant:FH-1"), "pool:grant:FH-1");
+        assert_eq!(grant_pool_base("pool:general:usd"), "pool:general:usd");
+        assert!(is_restricted_pool("pool:grant:FH-1:eur"));
     }
 
     #[test]
@@ -221,7 +311,20 @@ mod tests {
             Some("JPY")
         );
         assert_eq!(required_currency("pool:grant:FH-1", "EUR"), None);
+        assert_eq!(
+            required_currency("pool:grant:FH-1:eur", "USD").as_deref(),
+            Some("EUR")
+        );
         assert_eq!(required_currency("funder:a", "EUR"), None);
+        assert_eq!(
+            required_currency("funder:a:usd", "EUR").as_deref(),
+            Some("USD")
+        );
+        assert_eq!(
+            required_currency("expense:parts:usd", "EUR").as_deref(),
+            Some("USD")
+        );
+        assert_eq!(required_currency("expense:parts", "EUR"), None);
     }
 
     #[test]

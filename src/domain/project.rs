@@ -26,4 +26,7 @@ pub struct Project {
     pub approvals_required: i32,
     /// Approvals a distribution run needs before it is executed (1 to 10).
     pub distribution_approvals_required: i32,
+    /// Four eyes on large sums: an expense or a payout above this many
+    /// minor units of the project's currency waits for a second person.
+    pub four_eyes_above: Option<i64>,
 }

@@ -139,6 +139,10 @@ problem_codes! {
         "No contribution with this id in the project (read, reviewed, or named by `supersedes`)";
     PayoutNotFound => "payout_not_found", NOT_FOUND, "Not found",
         "No payout with this id in the project";
+    ExpenseNotFound => "expense_not_found", NOT_FOUND, "Not found",
+        "No expense with this id in the project";
+    ReleaseNotFound => "release_not_found", NOT_FOUND, "Not found",
+        "No release with this id of this grant in the project";
     GrantNotFound => "grant_not_found", NOT_FOUND, "Not found",
         "No grant with this id in the project (`get_grant`, or an expense's, a distribution draft's or a claim approval's `grant`)";
     RuleSetNotFound => "rule_set_not_found", NOT_FOUND, "Not found",
@@ -225,6 +229,8 @@ problem_codes! {
         "A distribution draft's `pool` is not a pool account (`pool:...`): expense, payout, exchange, funder and contributor accounts are never distributed";
     NotRestricted => "not_restricted", UNPROCESSABLE_ENTITY, "Not restricted",
         "A release of a grant without a restriction (or of a donation): its money is already in the general pool";
+    ExchangeFirst => "exchange_first", UNPROCESSABLE_ENTITY, "Exchange first",
+        "A distribution from a pool of one currency over contributions valued in another: the money is exchanged into the valuation currency first (`POST .../exchanges`, with `grant` for a restricted grant's money)";
     TooManyAttempts => "too_many_attempts", TOO_MANY_REQUESTS, "Too many attempts",
         "Too many sign-in attempts for this account or from this address; wait `Retry-After` seconds";
     SignInBusy => "sign_in_busy", SERVICE_UNAVAILABLE, "Sign-in busy",
@@ -362,6 +368,8 @@ pub enum Resource {
     Account,
     Transaction,
     Payout,
+    Expense,
+    Release,
     Claim,
 }
 
@@ -379,6 +387,8 @@ impl Resource {
             Resource::Account => ProblemCode::AccountNotFound,
             Resource::Transaction => ProblemCode::TransactionNotFound,
             Resource::Payout => ProblemCode::PayoutNotFound,
+            Resource::Expense => ProblemCode::ExpenseNotFound,
+            Resource::Release => ProblemCode::ReleaseNotFound,
             Resource::Claim => ProblemCode::ClaimNotFound,
         }
     }
@@ -399,6 +409,8 @@ impl std::fmt::Display for Resource {
             Resource::Account => "account",
             Resource::Transaction => "transaction",
             Resource::Payout => "payout",
+            Resource::Expense => "expense",
+            Resource::Release => "release",
             Resource::Claim => "claim",
         })
     }

@@ -339,6 +339,7 @@ impl ApiError {
                     R::AccountConflict(_) => C::AccountConflict,
                     R::SelfDecision => C::SelfApproval,
                     R::AlreadyDecided(_) => C::AlreadyDecided,
+                    R::ExchangeFirst { .. } => C::ExchangeFirst,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,
@@ -557,6 +558,8 @@ impl From<crate::ops::Error> for ApiError {
                 Missing::Grant => Resource::Grant,
                 Missing::Distribution => Resource::Distribution,
                 Missing::Payout => Resource::Payout,
+                Missing::Expense => Resource::Expense,
+                Missing::Release => Resource::Release,
                 Missing::Claim => Resource::Claim,
             }),
             Error::UnknownAgent(agent) => ApiError::UnknownAgent(agent),

@@ -16,7 +16,7 @@ use crate::db::funds::ExpenseRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::claims::{ClaimStatus, check_claim_decision};
-use crate::domain::funds::DecisionRefusal;
+use crate::domain::funds::{DecisionRefusal, PendingStatus};
 use crate::domain::{Amount, TransactionKind, managed};
 
 /// A claim as submitted, checked as far as it can be without the
@@ -157,15 +157,22 @@ fn approve(
         receipt_uri: claim.receipt_reference.clone(),
         amount: claim.amount,
         currency: claim.currency.clone(),
-        transaction_id: record.row.id,
+        transaction_id: Some(record.row.id.clone()),
         created_by: decider.to_owned(),
         created_at: db::now(),
+        // Recorded by the approver, another person than the claimant: the
+        // claim's decision is the second pair of eyes, so it is posted now
+        // whatever the project's `four_eyes_above`.
+        status: PendingStatus::Posted,
+        decided_by: None,
+        decided_at: None,
+        rejection_reason: None,
     };
     db::funds::insert_expense(conn, &expense)?;
     let approval = Approval {
         grant_id: grant_id.as_deref(),
         expense_id: &expense.id,
-        transaction_id: &expense.transaction_id,
+        transaction_id: &record.row.id,
     };
     db::claims::approve(conn, &claim.id, decider, approval)?;
     Ok(())

@@ -2,7 +2,7 @@
 //! and recorded in a short write that re-checks what it read, approvals,
 //! one atomic execution, or a cancellation.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::NaiveDate;
 
@@ -120,7 +120,15 @@ pub fn compute_draft(
     // Of the same snapshot as the contributions: a decision made since
     // changes it, and the write finds the draft out of date.
     let revision = db::projects::revision(conn, &project.id)?;
-    let bases = approved_bases(conn, &project.id, &pool.currency, period)?;
+    let (bases, elsewhere) = approved_bases(conn, &project.id, &pool.currency, period)?;
+    if !elsewhere.is_empty() {
+        return Err(Refusal::ExchangeFirst {
+            pool: pool.name,
+            currency: pool.currency,
+            valued_in: elsewhere.into_iter().collect::<Vec<_>>().join(", "),
+        }
+        .into());
+    }
     let basis_list: Vec<Basis> = bases
         .iter()
         .map(|(agent, kinds)| Basis {
@@ -143,22 +151,33 @@ pub fn compute_draft(
 }
 
 /// Per contributor, per kind: the approved value of the period in the
-/// pool's currency, corrections counted instead of what they replace.
+/// pool's currency, corrections counted instead of what they replace; and
+/// the other currencies the period's contributions are valued in (a pool
+/// of one currency cannot pay for value counted in another: it is
+/// exchanged first).
+#[allow(clippy::type_complexity)]
 fn approved_bases(
     conn: &mut DbConnection,
     project_id: &str,
     currency: &str,
     (from, to): (NaiveDate, NaiveDate),
-) -> Result<BTreeMap<String, BTreeMap<String, i64>>, Error> {
+) -> Result<(BTreeMap<String, BTreeMap<String, i64>>, BTreeSet<String>), Error> {
     let replaced: HashSet<String> = db::contributions::replaced(conn, project_id)?
         .into_iter()
         .collect();
     let mut bases: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let mut elsewhere = BTreeSet::new();
     for row in db::contributions::approved_between(conn, project_id, from, to)? {
-        if replaced.contains(&row.id) || row.currency.as_deref() != Some(currency) {
+        if replaced.contains(&row.id) {
             continue;
         }
-        let Some(value) = row.value else { continue };
+        let (Some(value), Some(valued_in)) = (row.value, row.currency) else {
+            continue;
+        };
+        if valued_in != currency {
+            elsewhere.insert(valued_in);
+            continue;
+        }
         let sum = bases
             .entry(row.agent_id)
             .or_default()
@@ -168,7 +187,7 @@ fn approved_bases(
             .checked_add(value)
             .ok_or(Overflow("a contributor's approved value of one kind"))?;
     }
-    Ok(bases)
+    Ok((bases, elsewhere))
 }
 
 /// Pools are pools, and restricted money pays contributors only when its
@@ -176,7 +195,8 @@ fn approved_bases(
 /// restricted grant's pool only if the grant is `distributable`.
 fn check_source(conn: &mut DbConnection, project_id: &str, pool: &str) -> Result<(), Error> {
     let distributable = if managed::is_restricted_pool(pool) {
-        db::funds::grant_by_pool(conn, project_id, pool)?.map(|grant| grant.distributable != 0)
+        db::funds::grant_by_pool(conn, project_id, managed::grant_pool_base(pool))?
+            .map(|grant| grant.distributable != 0)
     } else {
         None
     };
@@ -206,7 +226,7 @@ fn holding(
 
 /// No promises without funds: a draft, and an approval, cannot exceed what
 /// the pool holds that approved runs do not already reserve.
-fn check_funds(
+pub(super) fn check_funds(
     (account, unit, scale): (&str, &str, u32),
     holding: db::accounts::Holding,
     amount: i64,

@@ -16,6 +16,7 @@ use crate::domain::funds::{
     grant_figures, needs_second_person, restricted_outflow,
 };
 use crate::domain::money::Overflow;
+use crate::domain::transaction::TransactionError;
 use crate::domain::{
     AccountName, Amount, NewPosting, NewTransaction, TransactionKind, Unit, UnitKind, managed,
 };
@@ -65,11 +66,12 @@ pub fn receive_grant(
         return Err(Error::Refused(Refusal::DuplicateReference(reference)));
     }
     let unit = db::projects::ensure_unit(conn, &unit)?;
-    let funder_account = managed::funder(&funder.id).map_err(Error::corrupt)?;
+    let funder_account =
+        managed::funder(&funder.id, &project.currency, unit.code()).map_err(Error::corrupt)?;
     open(conn, project, &funder_account, unit.code(), false)?;
     let pool = match &grant.restriction {
         Some(_) => {
-            let name = managed::grant_pool(&reference).map_err(|_| {
+            let name = managed::grant_pool(&reference, unit.code(), unit.code()).map_err(|_| {
                 Error::invalid(
                     "reference",
                     "invalid_account_name",
@@ -157,24 +159,14 @@ pub fn record_expense(
     }
     let (grant, pool) = expense_pool(conn, project, expense.grant.as_deref(), &category, &unit)?;
     let unit = db::projects::ensure_unit(conn, &unit)?;
-    open(conn, project, &pool, unit.code(), true)?;
-    let sink = managed::expense(&category).map_err(Error::corrupt)?;
-    open(conn, project, &sink, unit.code(), false)?;
-    let description = if expense.description.is_empty() {
-        format!("{category}: {}", expense.supplier)
-    } else {
-        expense.description.clone()
-    };
-    let record = post(
-        conn,
-        project,
-        TransactionKind::Expense,
-        date,
-        description,
-        serde_json::json!({"category": category, "supplier": expense.supplier, "grant": expense.grant}),
-        vec![(pool.clone(), sink, amount, unit.code())],
-    )?;
-    let row = ExpenseRow {
+    let pending = needs_second_person(
+        recorder,
+        None,
+        amount.minor(),
+        unit.code() == project.currency,
+        project.four_eyes_above,
+    );
+    let mut row = ExpenseRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
         grant_id: grant.map(|g| g.id),
@@ -186,12 +178,83 @@ pub fn record_expense(
         receipt_uri: expense.receipt_uri.clone(),
         amount: amount.minor(),
         currency: unit.code().to_owned(),
-        transaction_id: record.row.id,
+        transaction_id: None,
         created_by: recorder.to_owned(),
         created_at: db::now(),
+        status: PendingStatus::of(pending),
+        decided_by: None,
+        decided_at: None,
+        rejection_reason: None,
     };
+    if !pending {
+        row.transaction_id = Some(post_expense(conn, project, &row)?.row.id);
+    }
     db::funds::insert_expense(conn, &row)?;
     Ok(row)
+}
+
+/// Posts an expense's transaction: from its pool to the category's
+/// expense account of its currency (both opened as needed, only then: a
+/// pending expense leaves the ledger as it was).
+fn post_expense(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: &ExpenseRow,
+) -> Result<TransactionRecord, Error> {
+    let pool = AccountName::parse(&row.pool_account).map_err(Error::corrupt)?;
+    open(conn, project, &pool, &row.currency, true)?;
+    let sink = managed::expense(&row.category, &project.currency, &row.currency)
+        .map_err(Error::corrupt)?;
+    open(conn, project, &sink, &row.currency, false)?;
+    let amount =
+        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("an expense's amount"))?;
+    let description = if row.description.is_empty() {
+        format!("{}: {}", row.category, row.supplier)
+    } else {
+        row.description.clone()
+    };
+    post(
+        conn,
+        project,
+        TransactionKind::Expense,
+        row.date,
+        description,
+        serde_json::json!({"category": row.category, "supplier": row.supplier, "grant": row.grant_id}),
+        vec![(pool, sink, amount, &row.currency)],
+    )
+}
+
+/// `decider` decides a pending expense (four eyes, above the project's
+/// `four_eyes_above`): approved, its transaction is posted now, with the
+/// ledger's rules checked then; rejected, nothing is posted.
+pub fn decide_expense(
+    conn: &mut DbConnection,
+    project: &Project,
+    decider: &str,
+    id: &str,
+    decision: &Decision,
+) -> Result<ExpenseRow, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let missing = || Error::NotFound(super::Missing::Expense);
+    let row = db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)?;
+    may_decide(row.status, &row.created_by, decider)?;
+    let (posted, reason) = match decision {
+        Decision::Approve => (Some(post_expense(conn, project, &row)?.row.id), None),
+        Decision::Reject { reason } => (None, Some(reason.as_str())),
+    };
+    db::funds::decide_expense(conn, &row.id, decider, posted.as_deref(), reason)?;
+    db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)
+}
+
+/// Whether `decider` may decide pending money recorded by `recorder`
+/// standing at `status` (four eyes): only a pending one, never its recorder.
+fn may_decide(status: PendingStatus, recorder: &str, decider: &str) -> Result<(), Error> {
+    check_decision(status, recorder, decider).map_err(|refusal| {
+        Error::Refused(match refusal {
+            DecisionRefusal::Decided => Refusal::AlreadyDecided(status.as_str().to_owned()),
+            DecisionRefusal::OwnRecord => Refusal::SelfDecision,
+        })
+    })
 }
 
 /// The pool an expense of `category` in `unit` is paid from: the grant's
@@ -225,11 +288,27 @@ pub fn expense_pool(
                     eligible.join(", ")
                 ))));
             }
-            AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?
+            grant_money(project, grant, unit.code())?
         }
         None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
     };
     Ok((grant, pool))
+}
+
+/// Where a grant's money in `currency` lies: a restricted grant's own pool
+/// for that currency (its own currency, or one it was exchanged into), or
+/// for unrestricted money the general pool of the currency.
+pub fn grant_money(
+    project: &Project,
+    grant: &GrantRow,
+    currency: &str,
+) -> Result<AccountName, Error> {
+    let name = if grant.restriction.is_some() {
+        managed::grant_pool(&grant.reference, &grant.currency, currency)
+    } else {
+        managed::general_pool(&project.currency, currency)
+    };
+    name.map_err(Error::corrupt)
 }
 
 /// A payout as asked for, with the problems found so far.
@@ -267,7 +346,7 @@ pub fn record_payout(
         Some(&agent.id),
         amount.minor(),
         unit.code() == project.currency,
-        None,
+        project.four_eyes_above,
     );
     let mut row = PayoutRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -281,11 +360,7 @@ pub fn record_payout(
         transaction_id: None,
         created_by: recorder.to_owned(),
         created_at: db::now(),
-        status: if pending {
-            PendingStatus::Pending
-        } else {
-            PendingStatus::Posted
-        },
+        status: PendingStatus::of(pending),
         decided_by: None,
         decided_at: None,
         rejection_reason: None,
@@ -308,7 +383,8 @@ fn post_payout(
 ) -> Result<TransactionRecord, Error> {
     let owed = managed::contributor(&row.agent_id).map_err(Error::corrupt)?;
     open(conn, project, &owed, &row.currency, true)?;
-    let sink = managed::payout(&row.method).map_err(Error::corrupt)?;
+    let sink =
+        managed::payout(&row.method, &project.currency, &row.currency).map_err(Error::corrupt)?;
     open(conn, project, &sink, &row.currency, false)?;
     let amount =
         Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a payout's amount"))?;
@@ -345,10 +421,7 @@ pub fn decide_payout(
     db::projects::lock(conn, &project.id)?;
     let row = db::funds::payout_locked(conn, &project.id, id)?
         .ok_or(Error::NotFound(super::Missing::Payout))?;
-    check_decision(row.status, &row.created_by, decider).map_err(|refusal| match refusal {
-        DecisionRefusal::Decided => Refusal::AlreadyDecided(row.status.as_str().to_owned()),
-        DecisionRefusal::OwnRecord => Refusal::SelfDecision,
-    })?;
+    may_decide(row.status, &row.created_by, decider)?;
     match decision {
         Decision::Approve => {
             let agent = db::agents::find(conn, &row.agent_id)?
@@ -371,12 +444,17 @@ pub struct NewExchange {
     pub date: Option<NaiveDate>,
     /// Where the rate comes from (a bank statement, a rate source).
     pub source: String,
+    /// The grant whose money is exchanged: a restricted grant's stays
+    /// restricted (from its pool in one currency to its pool in the other);
+    /// default: the general pools.
+    pub grant: Option<String>,
     pub problems: Vec<FieldProblem>,
 }
 
 /// Records `exchange`: two legs, each through the currency's exchange
-/// account, between the general pools of the two currencies; the rate
-/// (buy / sell) is recorded with it.
+/// account, between the general pools of the two currencies, or a
+/// restricted grant's pools of the two (its money stays its own, and
+/// restricted); the rate (buy / sell) is recorded with it.
 pub fn record_exchange(
     conn: &mut DbConnection,
     project: &Project,
@@ -405,8 +483,23 @@ pub fn record_exchange(
         sell_unit.scale(),
     )?;
     let name = |made: Result<AccountName, _>| made.map_err(Error::corrupt);
-    let from_pool = name(managed::general_pool(&project.currency, sell_unit.code()))?;
-    let to_pool = name(managed::general_pool(&project.currency, buy_unit.code()))?;
+    let grant = match &exchange.grant {
+        Some(id) => Some(
+            db::funds::grant(conn, &project.id, id)?
+                .ok_or(Error::NotFound(super::Missing::Grant))?,
+        ),
+        None => None,
+    };
+    let (from_pool, to_pool) = match &grant {
+        Some(grant) => (
+            grant_money(project, grant, sell_unit.code())?,
+            grant_money(project, grant, buy_unit.code())?,
+        ),
+        None => (
+            name(managed::general_pool(&project.currency, sell_unit.code()))?,
+            name(managed::general_pool(&project.currency, buy_unit.code()))?,
+        ),
+    };
     let sell_exchange = name(managed::exchange(sell_unit.code()))?;
     let buy_exchange = name(managed::exchange(buy_unit.code()))?;
     open(conn, project, &from_pool, sell_unit.code(), true)?;
@@ -426,7 +519,8 @@ pub fn record_exchange(
             buy_unit.code()
         ),
         serde_json::json!({"rate": rate.to_string(), "rate_source": exchange.source,
-            "sell": sell_unit.code(), "buy": buy_unit.code()}),
+            "sell": sell_unit.code(), "buy": buy_unit.code(),
+            "grant": grant.as_ref().map(|grant| &grant.id)}),
         vec![
             (from_pool, sell_exchange, sell, sell_unit.code()),
             (buy_exchange, to_pool, buy, buy_unit.code()),
@@ -519,7 +613,7 @@ pub fn post_transaction(
 ) -> Result<TransactionRecord, Error> {
     if let Some((index, posting)) = restricted_outflow(&transaction.postings) {
         return Err(Refusal::RestrictedFunds(format!(
-            "posting {index} takes money out of `{}`, a restricted grant's pool: it leaves only by an eligible expense, a distribution of a distributable grant, a release (`POST .../grants/{{grant_id}}/releases`) or a reversal",
+            "posting {index} takes money out of `{}`, a restricted grant's pool: it leaves only by an eligible expense, a distribution of a distributable grant, an exchange that keeps it the grant's (`POST .../exchanges` with `grant`), a release (`POST .../grants/{{grant_id}}/releases`) or a reversal",
             posting.from
         ))
         .into());
@@ -565,18 +659,27 @@ pub fn release(
     if grant.restriction.is_none() {
         return Err(Refusal::NotRestricted(grant.reference).into());
     }
-    let pool = AccountName::parse(&grant.pool_account).map_err(Error::corrupt)?;
-    let general =
-        managed::general_pool(&project.currency, &grant.currency).map_err(Error::corrupt)?;
-    open(conn, project, &general, &grant.currency, true)?;
-    let record = post(
-        conn,
-        project,
-        TransactionKind::Release,
-        date,
-        format!("release of {}: {}", grant.reference, release.reason),
-        serde_json::json!({"grant": grant.id, "reference": grant.reference, "reason": release.reason}),
-        vec![(pool, general, amount, unit.code())],
+    // The grant's pool of the currency must exist: money is released only
+    // from where the grant holds it.
+    let pool = grant_money(project, &grant, unit.code())?;
+    let Some(pool_row) = db::accounts::find(conn, &project.id, pool.as_str())? else {
+        return Err(TransactionError::CurrencyMismatch {
+            index: 0,
+            account: grant.pool_account,
+            account_unit: grant.currency,
+            posting_unit: unit.code().to_owned(),
+        }
+        .into());
+    };
+    // Asked for more than is free now, it is refused at once; what is free
+    // is checked again when it is approved and posted.
+    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool_row))?
+        .pop()
+        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    super::distributions::check_funds(
+        (&pool_row.name, unit.code(), unit.scale()),
+        holding,
+        amount.minor(),
     )?;
     let row = ReleaseRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -586,12 +689,69 @@ pub fn release(
         currency: unit.code().to_owned(),
         date,
         reason: release.reason.clone(),
-        transaction_id: record.row.id,
+        transaction_id: None,
         created_by: recorder.to_owned(),
         created_at: db::now(),
+        // Four eyes: every release waits for another owner or treasurer.
+        status: PendingStatus::Pending,
+        decided_by: None,
+        decided_at: None,
+        rejection_reason: None,
     };
+    db::projects::ensure_unit(conn, &unit)?;
     db::funds::insert_release(conn, &row)?;
     Ok(row)
+}
+
+/// Posts a release's transaction: from the grant's pool of its currency to
+/// the general pool of that currency.
+fn post_release(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: &ReleaseRow,
+) -> Result<TransactionRecord, Error> {
+    let grant = db::funds::grant(conn, &project.id, &row.grant_id)?
+        .ok_or_else(|| Error::corrupt("a release's grant is missing"))?;
+    let pool = grant_money(project, &grant, &row.currency)?;
+    let general =
+        managed::general_pool(&project.currency, &row.currency).map_err(Error::corrupt)?;
+    open(conn, project, &general, &row.currency, true)?;
+    let amount =
+        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a release's amount"))?;
+    post(
+        conn,
+        project,
+        TransactionKind::Release,
+        row.date,
+        format!("release of {}: {}", grant.reference, row.reason),
+        serde_json::json!({"grant": grant.id, "reference": grant.reference, "reason": row.reason}),
+        vec![(pool, general, amount, &row.currency)],
+    )
+}
+
+/// `decider` decides a pending release (four eyes, always): approved, its
+/// transaction is posted now, with the ledger's rules (the grant's pool
+/// holds it, reservations) checked then; rejected, nothing is posted.
+pub fn decide_release(
+    conn: &mut DbConnection,
+    project: &Project,
+    decider: &str,
+    grant: &str,
+    id: &str,
+    decision: &Decision,
+) -> Result<ReleaseRow, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let missing = || Error::NotFound(super::Missing::Release);
+    let row = db::funds::release_locked(conn, &project.id, id)?
+        .filter(|row| row.grant_id == grant)
+        .ok_or_else(missing)?;
+    may_decide(row.status, &row.created_by, decider)?;
+    let (posted, reason) = match decision {
+        Decision::Approve => (Some(post_release(conn, project, &row)?.row.id), None),
+        Decision::Reject { reason } => (None, Some(reason.as_str())),
+    };
+    db::funds::decide_release(conn, &row.id, decider, posted.as_deref(), reason)?;
+    db::funds::release_locked(conn, &project.id, id)?.ok_or_else(missing)
 }
 
 /// Posts one ledger transaction of `kind` moving each `(from, to, amount,

@@ -47,6 +47,8 @@ pub enum Missing {
     Grant,
     Distribution,
     Payout,
+    Expense,
+    Release,
     Claim,
 }
 
@@ -59,6 +61,8 @@ impl Missing {
             Missing::Grant => "grant",
             Missing::Distribution => "distribution",
             Missing::Payout => "payout",
+            Missing::Expense => "expense",
+            Missing::Release => "release",
             Missing::Claim => "claim",
         }
     }
@@ -113,6 +117,16 @@ pub enum Refusal {
     /// A pending record already approved (posted) or rejected.
     #[error("this is already {0}; a decision is final")]
     AlreadyDecided(String),
+    /// A distribution from a pool of one currency over contributions
+    /// valued in another.
+    #[error(
+        "`{pool}` holds {currency}, but contributions of the period are valued in {valued_in}: exchange the money into that currency first (`POST .../exchanges`), then distribute from its pool"
+    )]
+    ExchangeFirst {
+        pool: String,
+        currency: String,
+        valued_in: String,
+    },
 }
 
 /// Why an operation did nothing.

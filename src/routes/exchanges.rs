@@ -12,7 +12,7 @@ use super::codes::FieldCode;
 use super::dto::{Transaction, to_transaction};
 use super::extract::parse_date;
 use super::funds;
-use super::openapi::OwnersAndTreasurers;
+use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::domain::access::Action;
@@ -41,10 +41,16 @@ pub const EXCHANGE_SOURCE_LENGTH_MAX: usize = 500;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateExchangeRequest {
-    /// What leaves the general pool of its currency.
+    /// What leaves the general pool of its currency (or the grant's pool).
     pub sell: Money,
-    /// What arrives in the general pool of its currency.
+    /// What arrives in the general pool of its currency (or the grant's pool).
     pub buy: Money,
+    /// Exchange this grant's money: a restricted grant's, from its pool in
+    /// the sold currency to its pool in the bought one
+    /// (`pool:grant:<reference>:<currency>`), where it stays restricted to
+    /// the grant's purpose; omit for the general pools.
+    #[schema(format = Uuid, max_length = 36)]
+    pub grant: Option<String>,
     #[schema(example = "2026-04-02", format = Date, max_length = 10)]
     pub date: String,
     /// Where the rate comes from, e.g. the bank's statement.
@@ -55,16 +61,19 @@ pub struct CreateExchangeRequest {
     pub source: String,
 }
 
-/// Exchange money between the general pools of two currencies (owners and
-/// treasurers). The rate, buy / sell, is recorded in the transaction's
-/// metadata with its source.
+/// Exchange money between the general pools of two currencies, or between
+/// a restricted grant's pools of two currencies, where it stays restricted
+/// (owners and treasurers). The rate, buy / sell, is recorded in the
+/// transaction's metadata with its source.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateExchangeRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The exchange transaction", body = Transaction),
-        OwnersAndTreasurers, (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
+        OwnersAndTreasurers, GrantNotFound,
+        (status = 409, description = "`account_conflict`: an account of the pool's name exists with other flags or another currency; or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/exchanges")]
@@ -72,6 +81,9 @@ pub async fn create_exchange(
     write: ProjectWrite<CreateExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
+    if let Some(grant) = &body.grant {
+        super::limits::check_id("grant", grant)?;
+    }
     let mut errors = Vec::new();
     let date = parse_date("date", &body.date)
         .map_err(|e| errors.push(e))
@@ -94,6 +106,7 @@ pub async fn create_exchange(
         buy: (body.buy.amount, body.buy.currency),
         date,
         source,
+        grant: body.grant,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
     call.run(Action::WriteLedger, move |conn, _, project| {

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::parse_date;
-use super::funds;
+use super::funds::{self, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::limits::check_length;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
@@ -20,7 +20,7 @@ use super::write::Reply;
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::access::Action;
-use crate::ops::funds::NewExpense;
+use crate::ops::funds::{Decision, NewExpense};
 use crate::ops::{self, FieldProblem};
 
 /// Longest supplier, description or receipt URI, in characters.
@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_expense_category)
         .service(list_expense_categories)
         .service(create_expense)
-        .service(list_expenses);
+        .service(list_expenses)
+        .service(approve_expense)
+        .service(reject_expense);
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -93,8 +95,17 @@ pub struct Expense {
     pub date: String,
     pub description: String,
     pub receipt_uri: Option<String>,
+    /// The `expense` ledger transaction; null while pending or once rejected.
     #[schema(format = Uuid)]
-    pub transaction: String,
+    pub transaction: Option<String>,
+    /// `posted`; `pending` while it waits for another owner or treasurer
+    /// (four eyes); `rejected` if refused.
+    #[schema(example = "posted")]
+    pub status: String,
+    /// Who approved or rejected it, if it was pending.
+    #[schema(format = Uuid)]
+    pub decided_by: Option<String>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -116,6 +127,9 @@ fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
         description: row.description,
         receipt_uri: row.receipt_uri,
         transaction: row.transaction_id,
+        status: row.status.as_str().to_owned(),
+        decided_by: row.decided_by,
+        rejection_reason: row.rejection_reason,
     }
 }
 
@@ -292,4 +306,69 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
         )
         .await?;
     Ok(web::Json(ExpensePage { items, next_cursor }))
+}
+
+/// Approve a pending expense (one above the project's `four_eyes_above`):
+/// its transaction is posted now (owners and treasurers other than its
+/// recorder).
+#[utoipa::path(
+    tag = "funds",
+    params(
+        ("expense_id" = String, Path, format = Uuid, description = "Expense id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The expense, posted", body = Expense),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `expense_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the pool holds free now)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/expenses/{expense_id}/approvals")]
+pub async fn approve_expense(
+    write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    decide(write.call, path, Decision::Approve).await
+}
+
+/// Reject a pending expense, for a reason: nothing is posted (owners and
+/// treasurers other than its recorder).
+#[utoipa::path(
+    tag = "funds",
+    request_body = RejectionRequest,
+    params(
+        ("expense_id" = String, Path, format = Uuid, description = "Expense id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The expense, rejected", body = Expense),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `expense_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/expenses/{expense_id}/rejections")]
+pub async fn reject_expense(
+    write: ProjectWrite<RejectionRequest>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    decide(call, path, funds::rejection(&body)?).await
+}
+
+async fn decide(
+    call: WriteCall,
+    path: web::Path<(String, String)>,
+    decision: Decision,
+) -> Result<HttpResponse, ApiError> {
+    let (_, id) = path.into_inner();
+    call.run(Action::Review, move |conn, caller, project| {
+        let by = caller.signed_in()?.id.clone();
+        let row = ops::funds::decide_expense(conn, project, &by, &id, &decision)?;
+        Reply::created(&to_expense(&super::stored_units(conn)?, row))
+    })
+    .await
 }

@@ -1,7 +1,9 @@
 //! What the money endpoints (grants, expenses, payouts, exchanges) share
-//! when they check a request: free text and account-name segments.
+//! when they check a request: free text, account-name segments and the
+//! reason of a rejection (four eyes).
 
 use super::codes::FieldCode;
+use super::problem::ApiError;
 use crate::domain::AccountName;
 
 /// Validates a free-text field.
@@ -36,4 +38,38 @@ pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldEr
         ));
     }
     text
+}
+
+/// Longest reason for a rejection, in characters.
+pub const REJECTION_REASON_LENGTH_MAX: usize = 1_000;
+
+/// A rejection of money waiting for a second person (four eyes).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectionRequest {
+    /// Why it is refused (1 to 1000 characters).
+    #[schema(example = "not the amount we agreed", max_length = 1000)]
+    pub reason: String,
+}
+
+/// The decision a rejection asks for: its reason is required and bounded.
+pub fn rejection(body: &RejectionRequest) -> Result<crate::ops::funds::Decision, ApiError> {
+    let mut errors = Vec::new();
+    let reason = text(
+        "reason",
+        &body.reason,
+        REJECTION_REASON_LENGTH_MAX,
+        &mut errors,
+    );
+    if reason.is_empty() {
+        errors = vec![super::problem::FieldError::new(
+            "reason",
+            FieldCode::Required,
+            "a rejection says why",
+        )];
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(crate::ops::funds::Decision::Reject { reason })
 }

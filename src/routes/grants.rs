@@ -137,6 +137,13 @@ pub struct Grant {
     pub distributed: String,
     /// Released from a restricted pool to the general pool, net of reversals.
     pub released: String,
+    /// Exchanged out of the pool into other currencies, net of what came
+    /// back by exchange and of reversals (in the grant's currency).
+    pub exchanged: String,
+    /// A restricted grant's money exchanged into other currencies, pool by
+    /// pool (`pool:grant:<reference>:<currency>`), where it stays
+    /// restricted; empty when there is none.
+    pub other_pools: Vec<GrantPool>,
     /// The pool's balance now.
     pub remaining: String,
     /// The pool's balance now (as `remaining`).
@@ -155,6 +162,20 @@ pub struct GrantPage {
     pub next_cursor: Option<String>,
 }
 
+/// One of a restricted grant's pools in a currency other than its own.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GrantPool {
+    #[schema(example = "pool:grant:FH-2026-017:eur")]
+    pub pool: String,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub balance: String,
+    /// What approved distribution runs reserve of it.
+    pub reserved: String,
+    /// The balance less what is reserved.
+    pub available: String,
+}
+
 /// The grant as the API shows it, with its figures from the ledger.
 fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Grant, ApiError> {
     let (figures, holding, reversed_by) = ops::funds::figures(conn, &row)?;
@@ -162,7 +183,29 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
         let scale = units.get(&row.currency).map_or(0, Unit::scale);
         crate::domain::money::format_minor_wide(minor, scale)
     };
+    let others = if row.restriction.is_some() {
+        db::accounts::under(conn, &row.project_id, &row.pool_account)?
+    } else {
+        Vec::new()
+    };
+    let holdings = db::accounts::holdings(conn, &others)?;
+    let other_pools = others
+        .into_iter()
+        .zip(holdings)
+        .map(|(pool, holding)| {
+            let money = |minor: i64| super::format_minor(units, &pool.currency, minor);
+            GrantPool {
+                balance: money(holding.balance),
+                reserved: money(holding.reserved),
+                available: money(holding.available()),
+                pool: pool.name,
+                currency: pool.currency,
+            }
+        })
+        .collect();
     Ok(Grant {
+        other_pools,
+        exchanged: money(figures.exchanged),
         amount: super::format_minor(units, &row.currency, row.amount),
         received: money(figures.received),
         spent: money(figures.spent),

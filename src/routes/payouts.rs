@@ -8,12 +8,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
-use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::extract::parse_date;
-use super::funds;
+use super::funds::{self, RejectionRequest};
 use super::openapi::{OwnersAndTreasurers, PayoutNotFound};
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
@@ -76,14 +75,6 @@ pub struct Payout {
     #[schema(format = Uuid)]
     pub decided_by: Option<String>,
     pub rejection_reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RejectPayoutRequest {
-    /// Why it is refused (1 to 1000 characters).
-    #[schema(example = "not the amount we agreed", max_length = 1000)]
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -202,7 +193,7 @@ pub async fn approve_payout(
 /// treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",
-    request_body = RejectPayoutRequest,
+    request_body = RejectionRequest,
     params(
         ("payout_id" = String, Path, format = Uuid, description = "Payout id"),
     ),
@@ -217,32 +208,12 @@ pub async fn approve_payout(
 )]
 #[post("/projects/{project_id}/payouts/{payout_id}/rejections")]
 pub async fn reject_payout(
-    write: ProjectWrite<RejectPayoutRequest>,
+    write: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
-    let mut errors = Vec::new();
-    let reason = funds::text(
-        "reason",
-        &body.reason,
-        REJECTION_REASON_LENGTH_MAX,
-        &mut errors,
-    );
-    if reason.is_empty() {
-        errors = vec![FieldError::new(
-            "reason",
-            FieldCode::Required,
-            "a rejection says why",
-        )];
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    decide(call, path, Decision::Reject { reason }).await
+    decide(call, path, funds::rejection(&body)?).await
 }
-
-/// Longest reason for a rejection, in characters.
-pub const REJECTION_REASON_LENGTH_MAX: usize = 1_000;
 
 async fn decide(
     call: WriteCall,

@@ -22,7 +22,7 @@ use crate::db::{self};
 use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
 use crate::domain::project::Project as StoredProject;
-use crate::domain::{Unit, UnitKind};
+use crate::domain::{Amount, Unit, UnitKind};
 use crate::http::state::AppState;
 
 /// Longest project name, in characters.
@@ -57,6 +57,11 @@ pub struct CreateProjectRequest {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
+    /// Four eyes on large sums, in the project's currency: an expense or a
+    /// payout above it waits for a second owner or treasurer. Default: none.
+    #[serde(default)]
+    #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
+    pub four_eyes_above: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -76,6 +81,39 @@ pub struct UpdateProjectRequest {
     /// (with 2 or more, the run's author cannot approve it).
     #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
+    /// Four eyes on large sums, in the project's currency: an expense or a
+    /// payout above it waits for a second owner or treasurer; null removes
+    /// the threshold (payouts to their own recorder and releases always
+    /// wait).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
+    pub four_eyes_above: Option<Option<String>>,
+}
+
+/// A field that may be set to null: present (`Some`, null or not) or
+/// absent (`None`, by `default`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// The `four_eyes_above` a change asks for, in minor units of the
+/// project's currency `unit`.
+fn four_eyes(asked: &Option<Option<String>>, unit: &Unit) -> Result<Option<Option<i64>>, ApiError> {
+    match asked {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(text)) => Amount::parse(text, unit)
+            .map(|amount| Some(Some(amount.minor())))
+            .map_err(|e| {
+                ApiError::Validation(vec![FieldError::new(
+                    "four_eyes_above",
+                    FieldCode::from(&e),
+                    &e,
+                )])
+            }),
+    }
 }
 
 /// `open` requires data licences conformant to the Open Definition (no NC, no ND).
@@ -108,6 +146,7 @@ impl CreateProjectRequest {
             allow_unvalued: self.allow_unvalued,
             approvals_required: self.approvals_required,
             distribution_approvals_required: self.distribution_approvals_required,
+            four_eyes_above: self.four_eyes_above.clone().map(Some),
         }
     }
 }
@@ -138,6 +177,7 @@ fn parse_changes(
         allow_unvalued: request.allow_unvalued,
         approvals_required: request.approvals_required,
         distribution_approvals_required: request.distribution_approvals_required,
+        four_eyes_above: None,
     };
     (name, settings)
 }
@@ -157,6 +197,9 @@ pub struct Project {
     pub approvals_required: i32,
     /// Distinct approvals a distribution run needs.
     pub distribution_approvals_required: i32,
+    /// Expenses and payouts above this amount (in the project's currency)
+    /// wait for a second owner or treasurer; null: no threshold.
+    pub four_eyes_above: Option<String>,
     /// When the project was created (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -174,7 +217,12 @@ impl From<StoredProject> for Project {
     /// a licence policy the service never writes is a logged 500 there,
     /// never "any").
     fn from(project: StoredProject) -> Self {
+        let four_eyes_above = project.four_eyes_above.map(|minor| {
+            let scale = Unit::lookup(&project.currency).map_or(2, |unit| unit.scale());
+            crate::domain::money::format_minor_wide(i128::from(minor), scale)
+        });
         Project {
+            four_eyes_above,
             id: project.id.into_string(),
             name: project.name,
             currency: project.currency,
@@ -238,11 +286,13 @@ pub async fn create_project(
 ) -> Result<HttpResponse, ApiError> {
     let SignedInWrite { body, call } = write;
     let mut errors = Vec::new();
-    let (name, settings) = parse_changes(&body.changes(), &mut errors);
+    let changes = body.changes();
+    let (name, mut settings) = parse_changes(&changes, &mut errors);
     let currency = parse_currency(&body.currency, &mut errors);
     let (Some(name), Some(currency), true) = (name, currency, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
+    settings.four_eyes_above = four_eyes(&changes.four_eyes_above, &currency)?;
     let project_creation = call.signed_in.state.settings.project_creation;
     call.run(move |conn, owner| {
         if project_creation == ProjectCreation::Administrators && !owner.is_admin {
@@ -336,6 +386,12 @@ pub async fn update_project(
     }
     let row = change
         .write(Action::UpdateProject, move |conn, _, project| {
+            let mut settings = settings.clone();
+            if request.four_eyes_above.is_some() {
+                let unit = db::projects::stored_unit(conn, &project.currency)?
+                    .ok_or_else(|| ApiError::internal("the project's currency is not stored"))?;
+                settings.four_eyes_above = four_eyes(&request.four_eyes_above, &unit)?;
+            }
             db::projects::update(conn, &project.id, name.as_deref(), request.public)?;
             Ok(db::projects::update_settings(conn, &project.id, &settings)?)
         })

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite, Units};
+use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::Resource;
 use super::dto::PageQuery;
 use super::extract::{CursorKey, parse_date};
-use super::funds;
+use super::funds::{self, RejectionRequest};
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
@@ -20,14 +20,17 @@ use crate::db::funds::ReleaseRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
-use crate::ops::funds::NewRelease;
+use crate::ops::funds::{Decision, NewRelease};
 use crate::ops::{self, FieldProblem};
 
 /// Longest reason of a release, in characters.
 pub const RELEASE_REASON_LENGTH_MAX: usize = 1_000;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_release).service(list_releases);
+    cfg.service(create_release)
+        .service(list_releases)
+        .service(approve_release)
+        .service(reject_release);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,9 +61,18 @@ pub struct Release {
     #[schema(format = Date)]
     pub date: String,
     pub reason: String,
-    /// The `release` ledger transaction, from the grant's pool to the general pool.
+    /// The `release` ledger transaction, from the grant's pool to the
+    /// general pool; null while pending or once rejected.
     #[schema(format = Uuid)]
-    pub transaction: String,
+    pub transaction: Option<String>,
+    /// `pending` until another owner or treasurer approves it (four eyes:
+    /// every release waits), then `posted`; `rejected` if refused.
+    #[schema(example = "pending")]
+    pub status: String,
+    /// Who approved or rejected it.
+    #[schema(format = Uuid)]
+    pub decided_by: Option<String>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -78,10 +90,15 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
         currency: row.currency,
         reason: row.reason,
         transaction: row.transaction_id,
+        status: row.status.as_str().to_owned(),
+        decided_by: row.decided_by,
+        rejection_reason: row.rejection_reason,
     }
 }
 
-/// Release money of a restricted grant to the general pool (owners and treasurers).
+/// Ask to release money of a restricted grant to the general pool (owners
+/// and treasurers). Four eyes: it is recorded `pending` and posts nothing
+/// until another owner or treasurer approves it.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateReleaseRequest,
@@ -90,10 +107,10 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "The release", body = Release),
+        (status = 201, description = "The release, pending", body = Release),
         OwnersAndTreasurers, GrantNotFound,
         (status = 409, description = "`account_conflict` (a hand-made general pool of other flags or currency), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_restricted` (the grant's money is already general), `insufficient_funds` (more than the pool holds), `currency_mismatch`, `amount_precision`, `invalid_date`, `too_long`, ...", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`not_restricted` (the grant's money is already general), `currency_mismatch` (a currency the grant holds none of), `amount_precision`, `invalid_date`, `too_long`, ...", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/projects/{project_id}/grants/{grant_id}/releases")]
@@ -165,4 +182,70 @@ pub async fn list_releases(
         items: page.rows,
         next_cursor: page.next_cursor,
     }))
+}
+
+/// Approve a pending release: its transaction is posted now, the grant's
+/// pool checked then (owners and treasurers other than its recorder).
+#[utoipa::path(
+    tag = "funds",
+    params(
+        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
+        ("release_id" = String, Path, format = Uuid, description = "Release id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The release, posted", body = Release),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `release_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, `account_conflict`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`insufficient_funds` (more than the grant's pool holds free now)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/grants/{grant_id}/releases/{release_id}/approvals")]
+pub async fn approve_release(
+    write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    decide(write.call, path, Decision::Approve).await
+}
+
+/// Reject a pending release, for a reason: nothing is posted (owners and
+/// treasurers other than its recorder).
+#[utoipa::path(
+    tag = "funds",
+    request_body = RejectionRequest,
+    params(
+        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
+        ("release_id" = String, Path, format = Uuid, description = "Release id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The release, rejected", body = Release),
+        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found` or `release_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/grants/{grant_id}/releases/{release_id}/rejections")]
+pub async fn reject_release(
+    write: ProjectWrite<RejectionRequest>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    decide(call, path, funds::rejection(&body)?).await
+}
+
+async fn decide(
+    call: WriteCall,
+    path: web::Path<(String, String, String)>,
+    decision: Decision,
+) -> Result<HttpResponse, ApiError> {
+    let (_, grant, id) = path.into_inner();
+    call.run(Action::Review, move |conn, caller, project| {
+        let by = caller.signed_in()?.id.clone();
+        let row = ops::funds::decide_release(conn, project, &by, &grant, &id, &decision)?;
+        Reply::created(&to_release(&super::stored_units(conn)?, row))
+    })
+    .await
 }

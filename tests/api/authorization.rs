@@ -79,7 +79,8 @@ fn expected(operation: &str) -> [u16; 7] {
         | "create_release" => [401, 404, 403, 403, 201, 201, 201],
         // Four eyes: a pending payout is decided by an owner or treasurer
         // other than its recorder (a fresh treasurer here).
-        "approve_payout" | "reject_payout" => [401, 404, 403, 403, 201, 201, 201],
+        "approve_payout" | "reject_payout" | "approve_expense" | "reject_expense"
+        | "approve_release" | "reject_release" => [401, 404, 403, 403, 201, 201, 201],
         "create_rule_set"
         | "create_distribution"
         | "create_approval"
@@ -392,6 +393,68 @@ async fn request_for(
                     Method::POST,
                     format!("/v1/projects/{p}/payouts/{id}/rejections"),
                     Some(json!({"reason": "not agreed"})),
+                )
+            }
+        }
+        "approve_release" | "reject_release" => {
+            // Every release waits for a second person; another treasurer
+            // asks for this one.
+            let (_, token) = app.member(p, "treasurer").await;
+            let pending = json_of(
+                app.send_as(
+                    Some(&token),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/grants/{}/releases", fx.restricted),
+                    Some(&json!({"amount": "0.01", "date": "2026-06-30", "reason": "the funder's consent"})),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(pending["status"], "pending", "{pending}");
+            let id = pending["id"].as_str().expect("release id");
+            let base = format!("/v1/projects/{p}/grants/{}/releases/{id}", fx.restricted);
+            if operation == "approve_release" {
+                (Method::POST, format!("{base}/approvals"), Some(json!({})))
+            } else {
+                (
+                    Method::POST,
+                    format!("{base}/rejections"),
+                    Some(json!({"reason": "no consent"})),
+                )
+            }
+        }
+        "approve_expense" | "reject_expense" => {
+            // Above the project's four-eyes threshold an expense waits.
+            let (_, owner) = app.member(p, "owner").await;
+            let set = app
+                .send_as(
+                    Some(&owner),
+                    Method::PATCH,
+                    &format!("/v1/projects/{p}"),
+                    Some(&json!({"four_eyes_above": "0.50"})),
+                )
+                .await;
+            assert_eq!(set.status(), 200);
+            let pending = json_of(
+                app.send_as(
+                    Some(&owner),
+                    Method::POST,
+                    &format!("/v1/projects/{p}/expenses"),
+                    Some(&json!({"amount": "1.00", "currency": "EUR", "category": "parts", "supplier": "Capteurs & Cie", "date": "2026-03-15"})),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(pending["status"], "pending", "{pending}");
+            let id = pending["id"].as_str().expect("expense id");
+            let base = format!("/v1/projects/{p}/expenses/{id}");
+            if operation == "approve_expense" {
+                (Method::POST, format!("{base}/approvals"), Some(json!({})))
+            } else {
+                (
+                    Method::POST,
+                    format!("{base}/rejections"),
+                    Some(json!({"reason": "no receipt"})),
                 )
             }
         }

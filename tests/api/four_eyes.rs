@@ -1,6 +1,8 @@
 //! Four eyes by default (#17 item 4): a distribution run's author never
-//! approves it, and a payout to the person who records it waits for
-//! another owner or treasurer before anything is posted. Every refusal is
+//! approves it, a payout to the person who records it (and every release,
+//! see restrictions.rs) waits for another owner or treasurer before
+//! anything is posted, and so do expenses and payouts above a project's
+//! `four_eyes_above`. Every refusal is
 //! checked for its status, its stable code and that nothing was written.
 
 use std::collections::HashMap;
@@ -16,6 +18,7 @@ on_both_backends!(
     a_payout_to_oneself_waits_for_another_treasurer,
     a_rejection_needs_a_reason_and_posts_nothing,
     a_payout_to_someone_else_posts_at_once,
+    large_expenses_and_payouts_wait_above_the_projects_threshold,
 );
 
 async fn created(response: reqwest::Response) -> Value {
@@ -340,4 +343,169 @@ async fn a_payout_to_someone_else_posts_at_once(app: &TestApp) {
     assert_eq!(posted["status"], "posted");
     assert!(posted["transaction"].is_string());
     assert_eq!(ledger(app, &setup.project).await.1, before.1 + 1);
+}
+
+async fn large_expenses_and_payouts_wait_above_the_projects_threshold(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let base = format!("/v1/projects/{project}");
+    let (_, owner) = app.member(&project, "owner").await;
+    let (_, treasurer) = app.member(&project, "treasurer").await;
+    let (contributor, _) = app.member(&project, "contributor").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    let owed = format!("contributor:{contributor}");
+    app.create_account(&project, &owed, "EUR", true).await;
+    for (to, amount) in [("pool:general", "1000.00"), (owed.as_str(), "500.00")] {
+        assert_eq!(
+            app.transfer(&project, "funder:a", to, amount, "EUR")
+                .await
+                .status(),
+            201
+        );
+    }
+    created(
+        post_as(
+            app,
+            &owner,
+            &format!("{base}/expense-categories"),
+            json!({"name": "parts"}),
+        )
+        .await,
+    )
+    .await;
+    let patch = |body: Value| {
+        let path = base.clone();
+        let owner = owner.clone();
+        async move {
+            app.send_as(Some(&owner), Method::PATCH, &path, Some(&body))
+                .await
+        }
+    };
+    for (bad, code) in [
+        ("abc", "amount_malformed"),
+        ("-1.00", "amount_not_positive"),
+        ("1.001", "amount_precision"),
+    ] {
+        let refused =
+            assert_problem(patch(json!({"four_eyes_above": bad})).await, 422, code, bad).await;
+        assert_eq!(
+            refused["errors"][0]["field"], "four_eyes_above",
+            "{refused}"
+        );
+    }
+    let set = json_of(patch(json!({"four_eyes_above": "100.00"})).await).await;
+    assert_eq!(set["four_eyes_above"], "100.00", "{set}");
+    let expense = |amount: &str| {
+        json!({"amount": amount, "currency": "EUR", "category": "parts",
+        "supplier": "Capteurs & Cie", "date": "2026-03-15"})
+    };
+
+    // At the threshold: posted at once. Above it: pending, nothing posted.
+    let at = created(
+        post_as(
+            app,
+            &treasurer,
+            &format!("{base}/expenses"),
+            expense("100.00"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(at["status"], "posted");
+    let before = ledger(app, &project).await;
+    let above = created(
+        post_as(
+            app,
+            &treasurer,
+            &format!("{base}/expenses"),
+            expense("100.01"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(above["status"], "pending");
+    assert_eq!(above["transaction"], Value::Null);
+    let payout = json!({"agent": contributor, "amount": "250.00", "currency": "EUR",
+        "method": "bank-transfer", "reference": "SEPA-9", "date": "2026-04-30"});
+    let large_payout =
+        created(post_as(app, &treasurer, &format!("{base}/payouts"), payout).await).await;
+    assert_eq!(
+        large_payout["status"], "pending",
+        "above the threshold, even to someone else"
+    );
+    assert_eq!(
+        ledger(app, &project).await,
+        before,
+        "pending money posts nothing"
+    );
+
+    // Its recorder decides neither; another owner or treasurer does.
+    let expense_path = format!("{base}/expenses/{}", above["id"].as_str().expect("id"));
+    assert_problem(
+        post_as(
+            app,
+            &treasurer,
+            &format!("{expense_path}/approvals"),
+            json!({}),
+        )
+        .await,
+        403,
+        "self_approval",
+        "the recorder approves their own expense",
+    )
+    .await;
+    assert_problem(
+        post_as(
+            app,
+            &owner,
+            &format!("{base}/expenses/01900000-0000-7000-8000-000000000000/approvals"),
+            json!({}),
+        )
+        .await,
+        404,
+        "expense_not_found",
+        "an unknown expense",
+    )
+    .await;
+    let approved =
+        created(post_as(app, &owner, &format!("{expense_path}/approvals"), json!({})).await).await;
+    assert_eq!(approved["status"], "posted");
+    assert!(approved["transaction"].is_string());
+    assert_eq!(app.balances(&project).await["expense:parts"], "200.01");
+    let payout_path = format!(
+        "{base}/payouts/{}",
+        large_payout["id"].as_str().expect("id")
+    );
+    let rejected = created(
+        post_as(
+            app,
+            &owner,
+            &format!("{payout_path}/rejections"),
+            json!({"reason": "split it"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(
+        app.balances(&project).await[&owed],
+        "500.00",
+        "a rejected payout posts nothing"
+    );
+
+    // Cleared, the threshold no longer holds anything back.
+    let cleared = json_of(patch(json!({"four_eyes_above": null})).await).await;
+    assert_eq!(cleared["four_eyes_above"], Value::Null);
+    let large = created(
+        post_as(
+            app,
+            &treasurer,
+            &format!("{base}/expenses"),
+            expense("500.00"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(large["status"], "posted");
 }

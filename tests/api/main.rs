@@ -15,6 +15,7 @@ mod computations;
 mod concurrency;
 mod contributions;
 mod csv_injection;
+mod currencies;
 mod cursors;
 mod database_invariants;
 mod distributions;

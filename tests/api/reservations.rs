@@ -386,8 +386,8 @@ async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
     .await;
     assert_eq!(setup.ledger(app).await, before, "nothing was written");
 
-    // What is free still moves.
-    created(
+    // What is free still moves (a release once a second person approves it).
+    let asked = created(
         setup
             .post(
                 app,
@@ -395,6 +395,21 @@ async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
                 &release("150.00"),
             )
             .await,
+    )
+    .await;
+    let approval = format!(
+        "/v1/projects/{}/grants/{grant_id}/releases/{}/approvals",
+        setup.project,
+        asked["id"].as_str().expect("release id")
+    );
+    created(
+        app.send_as(
+            Some(&setup.approver),
+            Method::POST,
+            &approval,
+            Some(&json!({})),
+        )
+        .await,
     )
     .await;
     created(

@@ -186,7 +186,7 @@ async fn a_release_moves_money_to_the_general_pool_and_is_reported(app: &TestApp
         "restricted: not distributable by default"
     );
     let id = grant["id"].as_str().expect("id");
-    let release = created(
+    let asked = created(
         setup
             .post(
                 app,
@@ -195,6 +195,62 @@ async fn a_release_moves_money_to_the_general_pool_and_is_reported(app: &TestApp
                         "reason": "letter of Fondation Horizon, 2026-06-12"}),
             )
             .await,
+    )
+    .await;
+    // Four eyes: a release waits for another owner or treasurer, and
+    // posts nothing until then.
+    assert_eq!(asked["status"], "pending");
+    assert_eq!(asked["transaction"], Value::Null);
+    assert_eq!(
+        app.balances(&setup.project).await["pool:grant:R1"],
+        "1000.00"
+    );
+    let decide = |action: &str| {
+        format!(
+            "/v1/projects/{}/grants/{id}/releases/{}/{action}",
+            setup.project,
+            asked["id"].as_str().expect("release id")
+        )
+    };
+    assert_problem(
+        setup
+            .post(
+                app,
+                &format!(
+                    "/grants/{id}/releases/{}/approvals",
+                    asked["id"].as_str().expect("id")
+                ),
+                &json!({}),
+            )
+            .await,
+        403,
+        "self_approval",
+        "its recorder never approves a release",
+    )
+    .await;
+    let (_, approver) = app.member(&setup.project, "treasurer").await;
+    let release = created(
+        app.send_as(
+            Some(&approver),
+            Method::POST,
+            &decide("approvals"),
+            Some(&json!({})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(release["status"], "posted");
+    assert_problem(
+        app.send_as(
+            Some(&approver),
+            Method::POST,
+            &decide("rejections"),
+            Some(&json!({"reason": "late"})),
+        )
+        .await,
+        409,
+        "already_decided",
+        "a decision is final",
     )
     .await;
     assert_eq!(release["amount"], "300.00");

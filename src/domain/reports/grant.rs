@@ -38,6 +38,12 @@ pub struct GrantTotals {
     pub spent: i128,
     pub distributed: i128,
     pub released: i128,
+    /// Exchanged out of the pool into another currency, net of what came in
+    /// by exchange.
+    pub exchanged: i128,
+    /// Whether any exchange moved the pool: only then does the report show
+    /// a total of exchanges (a grant in one currency reads as before).
+    pub any_exchange: bool,
     pub other: i128,
     pub by_category: BTreeMap<String, i128>,
     pub by_run: BTreeMap<String, i128>,
@@ -46,10 +52,15 @@ pub struct GrantTotals {
 }
 
 impl GrantTotals {
-    /// Opening + received - spent - distributed - released + other: the
-    /// pool's balance.
+    /// Opening + received - spent - distributed - released - exchanged +
+    /// other: the pool's balance.
     pub fn remaining(&self) -> i128 {
-        self.opening + self.received - self.spent - self.distributed - self.released + self.other
+        self.opening + self.received
+            - self.spent
+            - self.distributed
+            - self.released
+            - self.exchanged
+            + self.other
     }
 }
 
@@ -139,6 +150,11 @@ impl GrantReport {
                 totals.released -= signed;
                 ("released", movement.counter.as_str(), "", -signed, "")
             }
+            TransactionKind::Exchange => {
+                totals.exchanged -= signed;
+                totals.any_exchange = true;
+                ("exchanged", movement.counter.as_str(), "", -signed, "")
+            }
             _ => {
                 totals.other += signed;
                 let reference = match record {
@@ -148,11 +164,14 @@ impl GrantReport {
                 ("other", reference.as_str(), "", signed, "")
             }
         };
-        let description = if movement.reversal {
+        let mut description = if movement.reversal {
             format!("reversal: {}", movement.description)
         } else {
             movement.description.clone()
         };
+        if let Some(Record::Exchange { rate, source }) = record {
+            description = format!("{description} at {rate} ({source})");
+        }
         self.line(section, category)
             .with("date", movement.date.to_string())
             .with("reference", reference)
@@ -209,6 +228,19 @@ impl GrantReport {
                 "opening + received - spent - distributed - released + other",
             ),
         ];
+        let mut sections = sections.to_vec();
+        if totals.any_exchange {
+            sections.insert(
+                4,
+                (
+                    "total_exchanged",
+                    totals.exchanged,
+                    "exchanged into other currencies (the grant's pools of those currencies follow), net of what came in by exchange and of reversals",
+                ),
+            );
+            sections[6].2 =
+                "opening + received - spent - distributed - released - exchanged + other";
+        }
         for (section, amount, description) in sections {
             let cash = self.cash(amount, units);
             lines.push(self.pool_line(section, date_text(to), description, cash));

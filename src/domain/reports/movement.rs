@@ -11,10 +11,24 @@ use crate::domain::TransactionKind;
 /// What a transaction recorded besides its postings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    Expense { category: String, supplier: String },
-    Run { id: String },
-    Grant { reference: String },
-    Payout { reference: String },
+    Expense {
+        category: String,
+        supplier: String,
+    },
+    Run {
+        id: String,
+    },
+    Grant {
+        reference: String,
+    },
+    Payout {
+        reference: String,
+    },
+    /// An exchange's rate (bought / sold) and where it comes from.
+    Exchange {
+        rate: String,
+        source: String,
+    },
 }
 
 /// One posting on the account.

@@ -53,13 +53,18 @@ pub async fn export_grant_csv(
     let (_, grant_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     let db = call.state.db.clone();
-    let (project, grant, pool, categories) = call
+    let (project, grant, (pool, others), categories) = call
         .read(Action::ReadLedger, move |conn, _, project| {
             let grant = find_grant(conn, project, &grant_id)?;
             let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
                 .ok_or_else(|| ApiError::internal("grant pool missing"))?;
             let categories = funder_categories(conn, &project.id)?;
-            Ok((project.clone(), grant, pool, categories))
+            let others = if grant.restriction.is_some() {
+                db::accounts::under(conn, &project.id, &grant.pool_account)?
+            } else {
+                Vec::new()
+            };
+            Ok((project.clone(), grant, (pool, others), categories))
         })
         .await?;
     let name = file_name(
@@ -68,20 +73,28 @@ pub async fn export_grant_csv(
         &period,
         "csv",
     );
-    let report = GrantReport::new(
-        GrantFacts {
-            reference: grant.reference.clone(),
-            transaction_id: grant.transaction_id.clone(),
-            currency: grant.currency.clone(),
-            pool: pool.name.clone(),
-            shared: grant.restriction.is_none(),
-        },
-        categories,
-    );
+    let facts = |pool: &AccountRow| GrantFacts {
+        reference: grant.reference.clone(),
+        transaction_id: grant.transaction_id.clone(),
+        currency: pool.currency.clone(),
+        pool: pool.name.clone(),
+        shared: grant.restriction.is_none(),
+    };
+    let report = GrantReport::new(facts(&pool), categories.clone());
+    // A restricted grant's money exchanged into other currencies: each of
+    // its pools in another currency, folded alike, its lines and totals in
+    // that currency.
+    let exchanged: Vec<(GrantReport, AccountRow)> = others
+        .into_iter()
+        .map(|other| (GrantReport::new(facts(&other), categories.clone()), other))
+        .collect();
     let snapshot = project.last_sequence;
     Ok(csv_download(db, &name, &GRANT_COLUMNS, move |db, out| {
         let mut report = report;
         cash_rows(db, out, &mut report, &pool, &period, snapshot)?;
+        for (mut other, other_pool) in exchanged {
+            cash_rows(db, out, &mut other, &other_pool, &period, snapshot)?;
+        }
         let period = period.within(grant.period_start, grant.period_end);
         in_kind_rows(db, out, &mut report, &grant, &period)
     }))

@@ -39,7 +39,10 @@ pub struct JournalQuery {
     /// Only transactions touching this grant's pool.
     #[param(format = Uuid, max_length = 36)]
     pub grant: Option<String>,
-    /// Only transactions touching this funder's account (`funder:<agent id>`).
+    /// Only transactions touching this funder's account (`funder:<agent id>`,
+    /// or `funder:<agent id>:<currency>` for a funder who gave only in
+    /// another currency than the project's; for one who gave in several, use
+    /// `account` with each of its accounts).
     #[param(format = Uuid, max_length = 36)]
     pub funder: Option<String>,
 }
@@ -83,7 +86,22 @@ impl Scope<'_> {
         let name = match self {
             Scope::Account(name) => name.to_owned(),
             Scope::Grant(grant) => super::find_grant(conn, project, grant)?.pool_account,
-            Scope::Funder(funder) => format!("funder:{funder}"),
+            Scope::Funder(funder) => {
+                // A funder who gave only in another currency has only
+                // `funder:<id>:<currency>`; one who gave in several is
+                // narrowed to each with `account`.
+                let name = format!("funder:{funder}");
+                match db::accounts::find(conn, &project.id, &name)? {
+                    Some(account) => return Ok(account),
+                    None => {
+                        db::accounts::under(conn, &project.id, &name)?
+                            .into_iter()
+                            .next()
+                            .ok_or(ApiError::NotFound(Resource::Account))?
+                            .name
+                    }
+                }
+            }
         };
         db::accounts::find(conn, &project.id, &name)?.ok_or(ApiError::NotFound(Resource::Account))
     }
