@@ -24,6 +24,7 @@ on_both_backends!(
     approvals_refused_by_the_pool_write_nothing,
     a_submission_is_checked_and_replayed_once,
     the_database_keeps_a_claims_four_eyes,
+    a_claim_in_another_currency_than_the_claimants_account_is_refused,
 );
 
 /// A project with a general pool holding 500.00 EUR, the categories
@@ -325,10 +326,20 @@ async fn nobody_decides_their_own_claim_and_a_decision_is_final(app: &TestApp) {
     }
     assert_eq!(s.state(app).await, after, "nothing was written");
 
+    // Above the project's four-eyes threshold, an approved claim is posted
+    // at once all the same: the claimant and the approver are two people.
+    let settings = app
+        .client
+        .patch(app.url(&s.base))
+        .json(&json!({"four_eyes_above": "5.00"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(settings.status(), 200);
     let other = s
         .submit(app, &s.claimant_token, &claim("12.00", "parts"))
         .await;
-    created(
+    let decided = created(
         post_as(
             app,
             &s.treasurer_token,
@@ -339,6 +350,14 @@ async fn nobody_decides_their_own_claim_and_a_decision_is_final(app: &TestApp) {
     )
     .await;
     let approved = s.state(app).await;
+    let expense = approved
+        .2
+        .as_array()
+        .and_then(|e| e.first())
+        .expect("an expense");
+    assert_eq!(expense["id"], decided["expense"]);
+    assert_eq!(expense["status"], "posted", "{expense}");
+    assert_eq!(expense["transaction"], decided["transaction"]);
     for (what, body) in [
         ("approvals", json!({})),
         ("rejections", json!({"reason": "changed my mind"})),
@@ -950,4 +969,52 @@ fn claim_limits_are_stated() {
         stated("RejectClaimRequest", "reason"),
         Some(CLAIM_REJECTION_REASON_LENGTH_MAX)
     );
+}
+
+async fn a_claim_in_another_currency_than_the_claimants_account_is_refused(app: &TestApp) {
+    let s = setup(app).await;
+    let euros = s
+        .submit(app, &s.claimant_token, &claim("10.00", "parts"))
+        .await;
+    created(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &s.path(&euros, "approvals"),
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    created(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &format!("{}/exchanges", s.base),
+            &json!({"sell": {"amount": "100.00", "currency": "EUR"},
+                    "buy": {"amount": "110.00", "currency": "USD"},
+                    "date": "2026-03-01", "source": "bank statement"}),
+        )
+        .await,
+    )
+    .await;
+    let mut dollars = claim("20.00", "parts");
+    dollars["currency"] = json!("USD");
+    let dollars = s.submit(app, &s.claimant_token, &dollars).await;
+    assert_eq!(dollars["currency"], "USD", "a claim may be in any currency");
+    let before = s.state(app).await;
+    assert_problem(
+        post_as(
+            app,
+            &s.treasurer_token,
+            &s.path(&dollars, "approvals"),
+            &json!({}),
+        )
+        .await,
+        422,
+        "currency_mismatch",
+        "the claimant's account holds euros",
+    )
+    .await;
+    assert_eq!(s.state(app).await, before, "nothing was written");
 }
