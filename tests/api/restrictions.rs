@@ -142,40 +142,47 @@ async fn the_database_refuses_restricted_money_out_by_a_transfer(app: &TestApp) 
     setup.grant(app, "U1", "100.00", json!({})).await;
     let before = setup.ledger(app).await;
     let eur = Unit::lookup("EUR").expect("EUR");
-    let transfer = NewTransaction {
-        kind: TransactionKind::Transfer,
-        effective_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
-        description: "behind the service's back".to_owned(),
-        metadata: "{}".to_owned(),
-        postings: vec![NewPosting {
-            from: AccountName::parse("pool:grant:R1").expect("name"),
-            to: AccountName::parse("pool:general").expect("name"),
-            amount: Amount::parse("10.00", &eur).expect("amount"),
-            unit: "EUR".to_owned(),
-        }],
-    };
-    let project = setup.project.clone();
-    let db = app.db.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        use diesel::Connection;
-        let mut pooled = db.connection().expect("connection");
-        let conn: &mut commons_ledger::db::DbConnection = &mut pooled;
-        // One database transaction, as the service's writes are: the
-        // trigger's refusal undoes the transaction row with its postings.
-        conn.transaction(|conn| {
-            commons_ledger::db::transactions::post(conn, &project, &transfer, None).map(drop)
+    // A transfer, and an exchange whose leg out of the restricted pool does
+    // not go to an exchange account: the database refuses both.
+    for (kind, to) in [
+        (TransactionKind::Transfer, "pool:general"),
+        (TransactionKind::Exchange, "pool:general"),
+    ] {
+        let transfer = NewTransaction {
+            kind,
+            effective_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"),
+            description: "behind the service's back".to_owned(),
+            metadata: "{}".to_owned(),
+            postings: vec![NewPosting {
+                from: AccountName::parse("pool:grant:R1").expect("name"),
+                to: AccountName::parse(to).expect("name"),
+                amount: Amount::parse("10.00", &eur).expect("amount"),
+                unit: "EUR".to_owned(),
+            }],
+        };
+        let project = setup.project.clone();
+        let db = app.db.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            use diesel::Connection;
+            let mut pooled = db.connection().expect("connection");
+            let conn: &mut commons_ledger::db::DbConnection = &mut pooled;
+            // One database transaction, as the service's writes are: the
+            // trigger's refusal undoes the transaction row with its postings.
+            conn.transaction(|conn| {
+                commons_ledger::db::transactions::post(conn, &project, &transfer, None).map(drop)
+            })
         })
-    })
-    .await
-    .expect("task");
-    assert!(
-        matches!(
-            written,
-            Err(commons_ledger::db::transactions::PostError::Database(_))
-        ),
-        "the trigger refuses it: {written:?}"
-    );
-    assert_eq!(setup.ledger(app).await, before, "nothing was written");
+        .await
+        .expect("task");
+        assert!(
+            matches!(
+                written,
+                Err(commons_ledger::db::transactions::PostError::Database(_))
+            ),
+            "the trigger refuses a {kind:?}: {written:?}"
+        );
+        assert_eq!(setup.ledger(app).await, before, "nothing was written");
+    }
 }
 
 async fn a_release_moves_money_to_the_general_pool_and_is_reported(app: &TestApp) {
