@@ -32,6 +32,7 @@ macro_rules! project_page {
 pub mod accounts;
 pub mod agents;
 pub mod claims;
+pub mod closings;
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
@@ -482,6 +483,11 @@ impl TryFrom<StoredFlag> for bool {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Today's date (UTC).
+pub fn today() -> chrono::NaiveDate {
+    now().date()
 }
 
 /// RFC 3339 UTC text of a stored timestamp, with microseconds.

@@ -30,6 +30,7 @@ struct ProjectRow {
     pub approvals_required: i32,
     pub distribution_approvals_required: i32,
     pub four_eyes_above: Option<i64>,
+    pub closed_through: Option<chrono::NaiveDate>,
 }
 
 impl TryFrom<ProjectRow> for Project {
@@ -65,6 +66,7 @@ impl TryFrom<ProjectRow> for Project {
             approvals_required: row.approvals_required,
             distribution_approvals_required: row.distribution_approvals_required,
             four_eyes_above: row.four_eyes_above,
+            closed_through: row.closed_through,
         })
     }
 }

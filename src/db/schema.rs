@@ -22,6 +22,7 @@ diesel::table! {
         approvals_required -> Integer,
         distribution_approvals_required -> Integer,
         four_eyes_above -> Nullable<BigInt>,
+        closed_through -> Nullable<Date>,
     }
 }
 
@@ -345,7 +346,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     postings,
     idempotency_keys,
     claims,
+    closings,
 );
+
+diesel::table! {
+    closings (id) {
+        id -> Text,
+        project_id -> Text,
+        through -> Date,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     claims (id) {

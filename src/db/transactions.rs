@@ -12,6 +12,7 @@ use super::{DbConnection, StorageError, accounts, projects};
 
 use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
+use crate::domain::transaction::check_dated;
 use crate::domain::{NewTransaction, TransactionError, TransactionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -185,6 +186,11 @@ fn post_for(
 ) -> Result<TransactionRecord, PostError> {
     projects::lock(conn, project_id)?;
     let head = projects::find(conn, project_id)?.ok_or(diesel::result::Error::NotFound)?;
+    check_dated(
+        transaction.effective_date,
+        super::today(),
+        head.closed_through,
+    )?;
     let mut balances =
         accounts::lock_and_load(conn, project_id, &transaction.account_names(), run)?;
     let running = transaction.apply(&mut balances)?;
@@ -285,7 +291,7 @@ pub fn find(
         .first(conn)
         .optional()?;
     match row {
-        Some(row) => Ok(attach_postings(conn, vec![row])?.pop()),
+        Some(row) => Ok(attach_postings(conn, vec![row], (None, None))?.pop()),
         None => Ok(None),
     }
 }
@@ -330,13 +336,15 @@ pub fn list(
         query = query.filter(transactions::id.eq_any(touching));
     }
     let rows = query.load(conn)?;
-    attach_postings(conn, rows)
+    attach_postings(conn, rows, (filter.to, filter.until_sequence))
 }
 
-/// Loads postings (with account names) and reversal links for `rows`.
+/// Loads postings (with account names) and reversal links for `rows`: the
+/// reversals dated up to `to` and posted up to `until`, when given.
 fn attach_postings(
     conn: &mut DbConnection,
     rows: Vec<TransactionRow>,
+    (to, until): (Option<NaiveDate>, Option<i64>),
 ) -> QueryResult<Vec<TransactionRecord>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let posting_rows: Vec<PostingRow> = postings::table
@@ -353,12 +361,23 @@ fn attach_postings(
     let names: HashMap<String, String> = accounts::names_by_id(conn, &account_ids)?
         .into_iter()
         .collect();
-    let reversals: HashMap<String, String> = transactions::table
+    // As of the filter's end: a reversal dated after `to` (or posted after
+    // the snapshot) is not shown, so a report of a period reads the same
+    // whatever is corrected later.
+    let mut reversals = transactions::table
         .filter(transactions::reverses_id.eq_any(&ids))
         .select((
             transactions::reverses_id.assume_not_null(),
             transactions::id,
         ))
+        .into_boxed();
+    if let Some(to) = to {
+        reversals = reversals.filter(transactions::effective_date.le(to));
+    }
+    if let Some(until) = until {
+        reversals = reversals.filter(transactions::sequence.le(until));
+    }
+    let reversals: HashMap<String, String> = reversals
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();

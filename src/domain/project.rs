@@ -29,4 +29,7 @@ pub struct Project {
     /// Four eyes on large sums: an expense or a payout above this many
     /// minor units of the project's currency waits for a second person.
     pub four_eyes_above: Option<i64>,
+    /// The books are closed through this date (`POST .../closings`):
+    /// nothing dated on or before it is posted, recorded or reviewed.
+    pub closed_through: Option<chrono::NaiveDate>,
 }

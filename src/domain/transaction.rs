@@ -151,6 +151,51 @@ pub enum TransactionError {
     BalanceOverflow(String),
     #[error("transaction does not balance in {0}")]
     Unbalanced(String),
+    /// Dated on or before the project's closing: the books are closed
+    /// through `through`.
+    #[error(
+        "the books are closed through {through}: nothing is dated on or before it (this is dated {date}); post a correction in the open period"
+    )]
+    PeriodClosed { through: NaiveDate, date: NaiveDate },
+    /// Dated outside the window the ledger accepts.
+    #[error(
+        "{date} is outside the dates the ledger accepts: {earliest} to {latest} (one year ahead of today)"
+    )]
+    DateOutOfRange {
+        date: NaiveDate,
+        earliest: NaiveDate,
+        latest: NaiveDate,
+    },
+}
+
+/// The first date the ledger accepts on anything dated.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => panic!("1900-01-01 is a date"),
+};
+
+/// Whether `date` may be an effective date, `today` being today: not
+/// before 1900, at most a year (366 days) ahead, and after the project's
+/// closing `closed_through` if any.
+pub fn check_dated(
+    date: NaiveDate,
+    today: NaiveDate,
+    closed_through: Option<NaiveDate>,
+) -> Result<(), TransactionError> {
+    let latest = today
+        .checked_add_days(chrono::Days::new(366))
+        .unwrap_or(NaiveDate::MAX);
+    if date < EARLIEST_DATE || date > latest {
+        return Err(TransactionError::DateOutOfRange {
+            date,
+            earliest: EARLIEST_DATE,
+            latest,
+        });
+    }
+    match closed_through {
+        Some(through) if date <= through => Err(TransactionError::PeriodClosed { through, date }),
+        _ => Ok(()),
+    }
 }
 
 /// The refusal of a posting taking more than an account may give: what it

@@ -209,6 +209,14 @@ problem_codes! {
         "A posting moves money from an account to itself";
     InsufficientFunds => "insufficient_funds", UNPROCESSABLE_ENTITY, "Insufficient funds",
         "The posting would take a non-negative account below zero: an expense larger than its pool holds, a payout larger than what is owed, an exchange selling more than the pool holds, a distribution run executed from a pool that no longer holds it; also a distribution draft larger than its pool holds. Money an approved distribution run reserves in its pool is not available: a draft, an approval, an expense, a release, an exchange, a transfer or a reversal that would use it is refused, and the detail names the balance, what is reserved and what is available";
+    ClosingNotForward => "closing_not_forward", UNPROCESSABLE_ENTITY, "Closing not forward",
+        "A closing through a date on or before the one the books are already closed through: a closing only moves forward";
+    ClosingNotPast => "closing_not_past", UNPROCESSABLE_ENTITY, "Closing not past",
+        "A closing through today or a later date: only past days are closed";
+    PeriodClosed => "period_closed", UNPROCESSABLE_ENTITY, "Period closed",
+        "Dated on or before the project's closing (`POST .../closings`): nothing is posted, recorded, reviewed into value, reversed or distributed into a closed period; the detail names the date the books are closed through; post a correction in the open period";
+    DateOutOfRange => "date_out_of_range", UNPROCESSABLE_ENTITY, "Date out of range",
+        "An effective date (of a posting or a contribution) before 1900-01-01 or more than a year (366 days) after today";
     BalanceOverflow => "balance_overflow", UNPROCESSABLE_ENTITY, "Balance overflow",
         "A balance would leave the representable range";
     UnbalancedTransaction => "unbalanced_transaction", UNPROCESSABLE_ENTITY, "Unbalanced transaction",

@@ -340,6 +340,8 @@ impl ApiError {
                     R::SelfDecision => C::SelfApproval,
                     R::AlreadyDecided(_) => C::AlreadyDecided,
                     R::ExchangeFirst { .. } => C::ExchangeFirst,
+                    R::ClosingNotForward { .. } => C::ClosingNotForward,
+                    R::ClosingNotPast { .. } => C::ClosingNotPast,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,
@@ -456,6 +458,8 @@ fn ledger_code(error: &TransactionError) -> ProblemCode {
         TransactionError::InsufficientFunds { .. } => ProblemCode::InsufficientFunds,
         TransactionError::BalanceOverflow(_) => ProblemCode::BalanceOverflow,
         TransactionError::Unbalanced(_) => ProblemCode::UnbalancedTransaction,
+        TransactionError::PeriodClosed { .. } => ProblemCode::PeriodClosed,
+        TransactionError::DateOutOfRange { .. } => ProblemCode::DateOutOfRange,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::domain::contribution::{
     select_rate, status_after, value,
 };
 use crate::domain::licence;
+use crate::domain::transaction::{TransactionError, check_dated};
 
 /// Longest SPDX licence expression, in characters: real ones
 /// (`CC-BY-4.0 OR ODbL-1.0`) are a few dozen; a longer text is no licence
@@ -85,6 +86,13 @@ pub fn record_all(
             "the project's rates, members, settings or corrections",
         ));
     }
+    // The books may have been closed while the rows were prepared.
+    let closed_through = db::projects::find(conn, &project.id)?
+        .ok_or_else(|| Error::corrupt("a project being written is missing"))?
+        .closed_through;
+    for row in rows {
+        check_dated(row.date, db::today(), closed_through)?;
+    }
     db::contributions::insert_all(conn, rows)?;
     Ok(())
 }
@@ -128,6 +136,7 @@ pub fn prepare(
     ) else {
         return Err(Error::Invalid(problems));
     };
+    check_dated(date, db::today(), project.closed_through)?;
     let facts = ContributionFacts {
         kind: contribution.kind,
         unit: contribution.unit,
@@ -250,6 +259,17 @@ pub fn review(
         return Err(Error::Refused(Refusal::ContributionDecided(
             row.status.as_str().to_owned(),
         )));
+    }
+    // Nothing in a closed period is reviewed into value (or out of it).
+    if let Some(through) = project
+        .closed_through
+        .filter(|through| row.date <= *through)
+    {
+        return Err(TransactionError::PeriodClosed {
+            through,
+            date: row.date,
+        }
+        .into());
     }
     let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
     if earlier.iter().any(|r| r.reviewer_id == reviewer) {

@@ -8,12 +8,15 @@
 //! same transaction.
 
 pub mod claims;
+pub mod closings;
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
 pub mod members;
 pub mod rates;
 pub mod verification;
+
+use chrono::NaiveDate;
 
 use crate::db::StorageError;
 use crate::domain::TransactionError;
@@ -126,6 +129,20 @@ pub enum Refusal {
         pool: String,
         currency: String,
         valued_in: String,
+    },
+    /// A closing through a date on or before the books' closing.
+    #[error(
+        "the books are closed through {closed} already: a closing only moves forward (asked: {through})"
+    )]
+    ClosingNotForward {
+        closed: NaiveDate,
+        through: NaiveDate,
+    },
+    /// A closing of today or later: only what has happened is closed.
+    #[error("only past days are closed: {through} is not before today ({today})")]
+    ClosingNotPast {
+        through: NaiveDate,
+        today: NaiveDate,
     },
 }
 

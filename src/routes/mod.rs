@@ -8,6 +8,7 @@ pub use crate::http::{
 pub mod accounts;
 pub mod agents;
 pub mod claims;
+pub mod closings;
 pub mod contributions;
 pub mod distributions;
 pub mod dto;
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     transactions::configure(cfg);
     verification::configure(cfg);
     claims::configure(cfg);
+    closings::configure(cfg);
 }
 
 /// Every unit recorded so far, by code.

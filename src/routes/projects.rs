@@ -200,6 +200,10 @@ pub struct Project {
     /// Expenses and payouts above this amount (in the project's currency)
     /// wait for a second owner or treasurer; null: no threshold.
     pub four_eyes_above: Option<String>,
+    /// The books are closed through this date (`POST .../closings`); null
+    /// while nothing is closed.
+    #[schema(format = Date)]
+    pub closed_through: Option<String>,
     /// When the project was created (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -223,6 +227,7 @@ impl From<StoredProject> for Project {
         });
         Project {
             four_eyes_above,
+            closed_through: project.closed_through.map(|date| date.to_string()),
             id: project.id.into_string(),
             name: project.name,
             currency: project.currency,

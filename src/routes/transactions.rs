@@ -61,7 +61,8 @@ fn default_kind() -> TransactionKindDto {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateReversalRequest {
-    /// Business date of the reversal (default: the original's).
+    /// Business date of the reversal (default: today, or the original's
+    /// date if that is later); never in a closed period.
     #[schema(example = "2026-03-02", format = Date, max_length = 10)]
     pub effective_date: Option<String>,
     /// Why the transaction is reversed.
@@ -356,7 +357,10 @@ pub async fn create_reversal(
         db::projects::lock(conn, &project.id)?;
         let original = db::transactions::find(conn, &project.id, &transaction_id)?
             .ok_or(ApiError::NotFound(Resource::Transaction))?;
-        let reversal = reversal_of(&stored(&original), effective_date, &description)?;
+        // Dated today by default (never before what it undoes): a
+        // correction is made in the open period, not back in the original's.
+        let date = effective_date.unwrap_or_else(|| db::today().max(original.row.effective_date));
+        let reversal = reversal_of(&stored(&original), Some(date), &description)?;
         let record = db::transactions::post(conn, &project.id, &reversal, Some(&original.row.id))?;
         reply_with(conn, record)
     })

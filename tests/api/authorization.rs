@@ -70,13 +70,15 @@ fn expected(operation: &str) -> [u16; 7] {
         | "list_expenses"
         | "list_expense_categories"
         | "list_payouts"
-        | "list_releases" => [404, 404, 200, 200, 200, 200, 200],
+        | "list_releases"
+        | "list_closings" => [404, 404, 200, 200, 200, 200, 200],
         "create_grant"
         | "create_expense_category"
         | "create_expense"
         | "create_payout"
         | "create_exchange"
-        | "create_release" => [401, 404, 403, 403, 201, 201, 201],
+        | "create_release"
+        | "create_closing" => [401, 404, 403, 403, 201, 201, 201],
         // Four eyes: a pending payout is decided by an owner or treasurer
         // other than its recorder (a fresh treasurer here).
         "approve_payout" | "reject_payout" | "approve_expense" | "reject_expense"
@@ -359,6 +361,14 @@ async fn request_for(
             ),
         ),
         "list_payouts" => (Method::GET, format!("/v1/projects/{p}/payouts"), None),
+        // Each attempt closes a later day, long before anything the
+        // fixture dates.
+        "create_closing" => (
+            Method::POST,
+            format!("/v1/projects/{p}/closings"),
+            Some(json!({"through": format!("2000-01-{:02}", attempt + 1), "note": "test"})),
+        ),
+        "list_closings" => (Method::GET, format!("/v1/projects/{p}/closings"), None),
         "approve_payout" | "reject_payout" => {
             // A treasurer's payout to themselves waits; they are owed 0.01.
             let (recorder, token) = app.member(p, "treasurer").await;

@@ -11,6 +11,7 @@ mod auth;
 mod authorization;
 mod claims;
 mod cli;
+mod closings;
 mod computations;
 mod concurrency;
 mod contributions;

@@ -1,0 +1,6 @@
+DROP TRIGGER contributions_are_not_decided_in_closed_periods;
+DROP TRIGGER contributions_stay_out_of_closed_periods;
+DROP TRIGGER transactions_stay_out_of_closed_periods;
+DROP TRIGGER projects_stay_closed;
+DROP TABLE closings;
+ALTER TABLE projects DROP COLUMN closed_through;

@@ -1,0 +1,131 @@
+//! `/v1/projects/{project_id}/closings`: closing the books through a date.
+//! Once closed, nothing dated on or before it is posted, recorded,
+//! reviewed, reversed or distributed into it (`period_closed`), so every
+//! report of the closed period stays as it was sent.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::call::{ProjectPage, ProjectWrite};
+use super::dto::PageQuery;
+use super::extract::{CursorKey, parse_date};
+use super::limits::check_length;
+use super::openapi::OwnersAndTreasurers;
+use super::problem::{ApiError, Problem};
+use super::write::Reply;
+use crate::db::closings::ClosingRow;
+use crate::db::projects::Project;
+use crate::db::{self, DbConnection};
+use crate::domain::access::Action;
+use crate::ops;
+
+/// Longest note of a closing, in characters.
+pub const CLOSING_NOTE_LENGTH_MAX: usize = 1_000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_closing).service(list_closings);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClosingRequest {
+    /// The last day closed: after the last closing, before today.
+    #[schema(example = "2026-03-31", format = Date, max_length = 10)]
+    pub through: String,
+    /// Why, e.g. "Q1 report sent to Fondation Horizon" (at most 1000 characters).
+    #[serde(default)]
+    #[schema(example = "Q1 report sent to Fondation Horizon", max_length = 1000)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Closing {
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The last day closed.
+    #[schema(format = Date)]
+    pub through: String,
+    pub note: String,
+    /// Who closed it.
+    #[schema(format = Uuid)]
+    pub created_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClosingPage {
+    pub items: Vec<Closing>,
+    pub next_cursor: Option<String>,
+}
+
+fn to_closing(row: ClosingRow) -> Closing {
+    Closing {
+        id: row.id,
+        through: row.through.to_string(),
+        note: row.note,
+        created_by: row.created_by,
+        created_at: db::format_timestamp(row.created_at),
+    }
+}
+
+/// Close the books through a date (owners and treasurers): nothing dated on
+/// or before it can be posted, recorded, reviewed, reversed or distributed
+/// any more. A closing only moves forward.
+#[utoipa::path(
+    tag = "transactions",
+    request_body = CreateClosingRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The closing", body = Closing),
+        OwnersAndTreasurers,
+        (status = 422, description = "`closing_not_forward`, `closing_not_past`, `invalid_date`, `too_long`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/projects/{project_id}/closings")]
+pub async fn create_closing(
+    write: ProjectWrite<CreateClosingRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ProjectWrite { body, call } = write;
+    let mut errors = Vec::new();
+    let through = parse_date("through", &body.through)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let note = body.note.trim().to_owned();
+    check_length("note", &note, CLOSING_NOTE_LENGTH_MAX, &mut errors);
+    let (Some(through), true) = (through, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let by = caller.signed_in()?.id.clone();
+        let row = ops::closings::close(conn, project, &by, through, &note)?;
+        Reply::created(&to_closing(row))
+    })
+    .await
+}
+
+/// List a project's closings, oldest first.
+#[utoipa::path(
+    tag = "transactions",
+    params(PageQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of closings", body = ClosingPage),
+    )
+)]
+#[get("/projects/{project_id}/closings")]
+pub async fn list_closings(page: ProjectPage) -> Result<web::Json<ClosingPage>, ApiError> {
+    let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
+        let rows = db::closings::list(conn, &project.id, after, limit)?;
+        Ok(rows.into_iter().map(to_closing).collect())
+    };
+    let page = page
+        .read(Action::ReadLedger, CursorKey::Id, fetch, |c| c.id.clone())
+        .await?;
+    Ok(web::Json(ClosingPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
+    }))
+}
