@@ -48,9 +48,9 @@ use crate::on_both_backends;
 on_both_backends!(random_operations_keep_money_where_the_rules_put_it);
 
 /// Cases per backend, unless `COMMONS_LEDGER_PROPS_CASES` says otherwise.
-const CASES: u32 = 24;
+const CASES: u32 = 20;
 /// Longest sequence of operations in a case.
-const OPERATIONS_MAX: usize = 50;
+const OPERATIONS_MAX: usize = 40;
 /// At most this many runs of candidate sequences while shrinking a failure.
 const SHRINK_RUNS_MAX: u32 = 200;
 /// Indices drawn for grants, runs, releases and journal entries; each is
@@ -134,12 +134,18 @@ enum Op {
         currency: Option<Currency>,
         amount: u64,
     },
-    /// A release's decision (four eyes on releases), by the second treasurer
-    /// or, `by_author`, by the release's own recorder.
-    DecideRelease {
-        release: usize,
+    /// A decision on a pending expense, payout or release (four eyes), by
+    /// the second treasurer or, `by_author`, by its own recorder; picked
+    /// among the pending ones, or, `stray`, among all.
+    Decide {
+        record: usize,
         approve: bool,
         by_author: bool,
+        stray: bool,
+    },
+    /// The owner sets the project's `four_eyes_above` (or removes it).
+    FourEyesAbove {
+        above: Option<u64>,
     },
     Exchange {
         grant: Option<usize>,
@@ -261,14 +267,20 @@ fn operation() -> impl Strategy<Value = Op> {
             amount,
         },
     );
-    let decide_release =
-        (recent(), any::<bool>(), rarely()).prop_map(|(release, approve, by_author)| {
-            Op::DecideRelease {
-                release,
-                approve,
-                by_author,
-            }
+    let decide = (
+        recent(),
+        prop_oneof![3 => Just(true), 1 => Just(false)],
+        rarely(),
+        rarely(),
+    )
+        .prop_map(|(record, approve, by_author, stray)| Op::Decide {
+            record,
+            approve,
+            by_author,
+            stray,
         });
+    let four_eyes_above =
+        proptest::option::of(1_u64..=100_000).prop_map(|above| Op::FourEyesAbove { above });
     let exchange = (
         proptest::option::of(0..PICKS),
         currency(),
@@ -299,7 +311,8 @@ fn operation() -> impl Strategy<Value = Op> {
         (4, transfer.boxed()),
         (5, expense.boxed()),
         (3, release.boxed()),
-        (2, decide_release.boxed()),
+        (4, decide.boxed()),
+        (1, four_eyes_above.boxed()),
         (3, exchange.boxed()),
         (6, draft.boxed()),
         (6, approve.boxed()),
@@ -315,7 +328,12 @@ fn operation() -> impl Strategy<Value = Op> {
                 .prop_map(|(run, stray)| Op::Cancel { run, stray })
                 .boxed(),
         ),
-        (2, small().prop_map(|amount| Op::Payout { amount }).boxed()),
+        (
+            2,
+            prop_oneof![3 => 1_u64..=10_000, 1 => small()]
+                .prop_map(|amount| Op::Payout { amount })
+                .boxed(),
+        ),
         (
             2,
             (0..PICKS)
@@ -371,8 +389,10 @@ struct Case<'a> {
     grants: Vec<Grant>,
     /// Each run drafted, with its status as last answered.
     runs: Vec<(String, String)>,
-    /// (grant id, release id) of each release recorded.
-    releases: Vec<(String, String)>,
+    /// Each expense, payout and release recorded: its path
+    /// (`/expenses/<id>`, `/payouts/<id>`, `/grants/<id>/releases/<id>`)
+    /// and its status as last answered.
+    records: Vec<(String, String)>,
     /// The journal's transaction ids as last read.
     journal: Vec<String>,
     /// Account name -> currency, as last read.
@@ -432,7 +452,7 @@ impl<'a> Case<'a> {
             contributor,
             grants: Vec::new(),
             runs: Vec::new(),
-            releases: Vec::new(),
+            records: Vec::new(),
             journal: Vec::new(),
             currencies: HashMap::new(),
             references: 0,
@@ -590,6 +610,17 @@ impl<'a> Case<'a> {
         }
     }
 
+    /// Notes a record (an expense, a payout, a release) created at `path`,
+    /// with its status (`posted` when the answer has none).
+    fn recorded(&mut self, path: &str, (status, body): &(u16, Value)) -> Result<(), String> {
+        if (200..=299).contains(status) {
+            let id = text(body, "id")?;
+            let now = body["status"].as_str().unwrap_or("posted");
+            self.records.push((format!("{path}/{id}"), now.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Notes a run's status from an answer that holds it.
     fn ran(&mut self, id: &str, (status, body): &(u16, Value)) {
         if let (200..=299, Some(now)) = (status, body["status"].as_str())
@@ -689,7 +720,9 @@ impl<'a> Case<'a> {
                     };
                     body["grant"] = json!(grant.id);
                 }
-                self.post("/expenses", &body).await?
+                let answer = self.post("/expenses", &body).await?;
+                self.recorded("/expenses", &answer)?;
+                answer
             }
             Op::Release {
                 grant,
@@ -705,40 +738,69 @@ impl<'a> Case<'a> {
                 if let Some(currency) = currency {
                     body["currency"] = json!(currency.code());
                 }
-                let answer = self
-                    .post(&format!("/grants/{grant_id}/releases"), &body)
-                    .await?;
-                if (200..300).contains(&answer.0) {
-                    self.releases
-                        .push((grant_id, text(&answer.1, "id")?.to_owned()));
-                }
+                let path = format!("/grants/{grant_id}/releases");
+                let answer = self.post(&path, &body).await?;
+                self.recorded(&path, &answer)?;
                 answer
             }
-            Op::DecideRelease {
-                release,
+            Op::Decide {
+                record,
                 approve,
                 by_author,
+                stray,
             } => {
-                let Some((grant, release)) = Self::pick(&self.releases, *release) else {
+                let pending: Vec<&String> = self
+                    .records
+                    .iter()
+                    .filter(|(_, status)| *stray || status == "pending")
+                    .map(|(path, _)| path)
+                    .collect();
+                let Some(path) = Self::pick(&pending, *record)
+                    .map(|path| (*path).clone())
+                    .or_else(|| Self::pick(&self.records, *record).map(|(path, _)| path.clone()))
+                else {
                     return Ok(None);
                 };
                 let token = if *by_author {
-                    &self.treasurer
+                    self.treasurer.clone()
                 } else {
-                    &self.approver
+                    self.approver.clone()
                 };
-                let (path, body) = if *approve {
-                    (
-                        format!("/grants/{grant}/releases/{release}/approvals"),
-                        json!({}),
-                    )
+                let (action, body) = if *approve {
+                    ("approvals", json!({}))
                 } else {
-                    (
-                        format!("/grants/{grant}/releases/{release}/rejections"),
-                        json!({"reason": "no written consent"}),
-                    )
+                    ("rejections", json!({"reason": "not what we agreed"}))
                 };
-                self.send(token, Method::POST, &path, Some(&body)).await?
+                let answer = self
+                    .send(
+                        &token,
+                        Method::POST,
+                        &format!("{path}/{action}"),
+                        Some(&body),
+                    )
+                    .await?;
+                if let (200..=299, Some(now)) = (answer.0, answer.1["status"].as_str())
+                    && let Some(record) = self.records.iter_mut().find(|(at, _)| *at == path)
+                {
+                    record.1 = now.to_owned();
+                }
+                answer
+            }
+            Op::FourEyesAbove { above } => {
+                let response = self
+                    .app
+                    .client
+                    .patch(self.app.url(&self.base))
+                    .json(&json!({"four_eyes_above": above.map(money)}))
+                    .send()
+                    .await
+                    .map_err(|e| format!("PATCH {}: {e}", self.base))?;
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                if status >= 500 {
+                    return Err(format!("PATCH {} answered {status}: {body}", self.base));
+                }
+                (status, body)
             }
             Op::Exchange {
                 grant,
@@ -823,13 +885,16 @@ impl<'a> Case<'a> {
                 answer
             }
             Op::Payout { amount } => {
-                self.post(
-                    "/payouts",
-                    &json!({"agent": self.contributor, "amount": money(*amount),
-                        "currency": "EUR", "method": "bank-transfer",
-                        "reference": "SEPA-1", "date": "2026-04-30"}),
-                )
-                .await?
+                let answer = self
+                    .post(
+                        "/payouts",
+                        &json!({"agent": self.contributor, "amount": money(*amount),
+                            "currency": "EUR", "method": "bank-transfer",
+                            "reference": "SEPA-1", "date": "2026-04-30"}),
+                    )
+                    .await?;
+                self.recorded("/payouts", &answer)?;
+                answer
             }
             Op::Reverse { transaction } => {
                 let Some(transaction) = Self::pick(&self.journal, *transaction) else {
@@ -892,6 +957,10 @@ impl<'a> Case<'a> {
             })
             .collect();
         let journal = self.all("/transactions", 50).await?;
+        let by_id: HashMap<&str, &Value> = journal
+            .iter()
+            .filter_map(|transaction| Some((transaction["id"].as_str()?, transaction)))
+            .collect();
         self.journal.clear();
         for transaction in &journal {
             self.journal.push(text(transaction, "id")?.to_owned());
@@ -901,9 +970,54 @@ impl<'a> Case<'a> {
             for posting in postings {
                 let from = text(posting, "from")?;
                 if from.starts_with("pool:grant:") {
-                    restricted_use(transaction, postings, from, &restricted).map_err(|why| {
-                        format!("restricted money out of `{from}`: {why}, in {transaction}")
-                    })?;
+                    restricted_use(transaction, postings, from, &restricted, &by_id).map_err(
+                        |why| format!("restricted money out of `{from}`: {why}, in {transaction}"),
+                    )?;
+                }
+            }
+        }
+        self.check_records(&by_id).await
+    }
+
+    /// Every expense, payout and release is posted exactly when it has a
+    /// transaction, of its kind, in the journal: a pending or rejected one
+    /// has posted nothing.
+    async fn check_records(&self, journal: &HashMap<&str, &Value>) -> Result<(), String> {
+        let mut lists = vec![
+            ("/expenses".to_owned(), "expense"),
+            ("/payouts".to_owned(), "payout"),
+        ];
+        let mut grants: Vec<&str> = self
+            .records
+            .iter()
+            .filter_map(|(path, _)| path.strip_prefix("/grants/")?.split('/').next())
+            .collect();
+        grants.sort_unstable();
+        grants.dedup();
+        lists.extend(
+            grants
+                .into_iter()
+                .map(|grant| (format!("/grants/{grant}/releases"), "release")),
+        );
+        for (list, kind) in lists {
+            for record in self.all(&list, 50).await? {
+                let transaction = record["transaction"].as_str();
+                let posted = match record["status"].as_str() {
+                    // Before four eyes, every record was posted at once.
+                    None | Some("posted") => true,
+                    Some("pending" | "rejected") => false,
+                    Some(other) => return Err(format!("a status `{other}` in {record}")),
+                };
+                let found = transaction.and_then(|id| journal.get(id));
+                let holds = match (posted, transaction, found) {
+                    (true, Some(_), Some(found)) => found["kind"] == json!(kind),
+                    (false, None, _) => true,
+                    _ => false,
+                };
+                if !holds {
+                    return Err(format!(
+                        "{list}: a record whose status and ledger transaction disagree: {record}"
+                    ));
                 }
             }
         }
@@ -918,6 +1032,7 @@ fn restricted_use(
     postings: &[Value],
     from: &str,
     restricted: &HashMap<&str, &Value>,
+    journal: &HashMap<&str, &Value>,
 ) -> Result<(), String> {
     let base = grant_pool_base(from);
     let grant = restricted
@@ -947,6 +1062,15 @@ fn restricted_use(
         "distribution" if grant["distributable"] == json!(true) => Ok(()),
         "distribution" => Err("a distribution of a grant that is not distributable".to_owned()),
         "exchange" => {
+            let sold = postings.iter().all(|posting| {
+                posting["from"] != json!(from)
+                    || posting["to"]
+                        .as_str()
+                        .is_some_and(|to| to.starts_with("exchange:"))
+            });
+            if !sold {
+                return Err("an exchange leg from the pool to no exchange account".to_owned());
+            }
             let kept = postings.iter().any(|posting| {
                 posting["to"]
                     .as_str()
@@ -960,7 +1084,21 @@ fn restricted_use(
         }
         "release" if metadata["grant"] == json!(grant_id) => Ok(()),
         "release" => Err("a release of another grant".to_owned()),
-        "reversal" => Ok(()),
+        "reversal" => {
+            // Money back out of the pool it came into, and no further.
+            let original = text(transaction, "reverses")?;
+            let original = journal.get(original).ok_or_else(|| {
+                format!("the reversed transaction {original} is not in the journal")
+            })?;
+            let came_in = original["postings"].as_array().is_some_and(|postings| {
+                postings.iter().any(|posting| posting["to"] == json!(from))
+            });
+            if came_in {
+                Ok(())
+            } else {
+                Err("a reversal of a transaction that brought no money into the pool".to_owned())
+            }
+        }
         other => Err(format!("a transaction of kind `{other}`")),
     }
 }
