@@ -956,6 +956,9 @@ impl<'a> Case<'a> {
                 pool.starts_with("pool:grant:").then_some((pool, grant))
             })
             .collect();
+        for (pool, grant) in &restricted {
+            grant_pools(pool, grant, &accounts)?;
+        }
         let journal = self.all("/transactions", 50).await?;
         let by_id: HashMap<&str, &Value> = journal
             .iter()
@@ -1023,6 +1026,45 @@ impl<'a> Case<'a> {
         }
         Ok(())
     }
+}
+
+/// A restricted grant shows its pool's figures and, in `other_pools`,
+/// each of its pools in another currency (`<pool>:<code>`) with their
+/// figures, as the accounts show them.
+fn grant_pools(pool: &str, grant: &Value, accounts: &[Value]) -> Result<(), String> {
+    let figures = |value: &Value| -> Result<[Decimal; 3], String> {
+        Ok([
+            decimal(value, "balance")?,
+            decimal(value, "reserved")?,
+            decimal(value, "available")?,
+        ])
+    };
+    let prefix = format!("{pool}:");
+    let mut expected = BTreeMap::new();
+    for account in accounts {
+        let name = text(account, "name")?;
+        if name == pool {
+            if figures(account)? != figures(grant)? {
+                return Err(format!(
+                    "the grant's figures are not its pool's: {grant} {account}"
+                ));
+            }
+        } else if name.starts_with(&prefix) {
+            expected.insert(name.to_owned(), figures(account)?);
+        }
+    }
+    let mut shown = BTreeMap::new();
+    if let Some(others) = grant["other_pools"].as_array() {
+        for other in others {
+            shown.insert(text(other, "pool")?.to_owned(), figures(other)?);
+        }
+    }
+    if shown != expected {
+        return Err(format!(
+            "the grant's other_pools {shown:?} are not its pools in other currencies {expected:?}: {grant}"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `transaction`, which takes money out of the restricted pool
