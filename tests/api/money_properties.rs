@@ -143,6 +143,22 @@ enum Op {
         by_author: bool,
         stray: bool,
     },
+    /// The contributor claims back money they spent for the project.
+    Claim {
+        category: &'static str,
+        currency: Currency,
+        amount: u64,
+    },
+    /// A treasurer (either) decides a claim, picked among the pending ones
+    /// or, `stray`, among all: approved, paid from a grant's pool or the
+    /// general pool; or rejected.
+    DecideClaim {
+        claim: usize,
+        approve: bool,
+        grant: Option<usize>,
+        by_author: bool,
+        stray: bool,
+    },
     /// The owner sets the project's `four_eyes_above` (or removes it).
     FourEyesAbove {
         above: Option<u64>,
@@ -279,6 +295,32 @@ fn operation() -> impl Strategy<Value = Op> {
             by_author,
             stray,
         });
+    let claim = (
+        prop_oneof![8 => proptest::sample::select(CATEGORIES.to_vec()), 1 => Just(CATERING)],
+        currency(),
+        small(),
+    )
+        .prop_map(|(category, currency, amount)| Op::Claim {
+            category,
+            currency,
+            amount,
+        });
+    let decide_claim = (
+        recent(),
+        prop_oneof![3 => Just(true), 1 => Just(false)],
+        proptest::option::of(0..PICKS),
+        any::<bool>(),
+        rarely(),
+    )
+        .prop_map(
+            |(claim, approve, grant, by_author, stray)| Op::DecideClaim {
+                claim,
+                approve,
+                grant,
+                by_author,
+                stray,
+            },
+        );
     let four_eyes_above =
         proptest::option::of(1_u64..=100_000).prop_map(|above| Op::FourEyesAbove { above });
     let exchange = (
@@ -313,6 +355,8 @@ fn operation() -> impl Strategy<Value = Op> {
         (3, release.boxed()),
         (4, decide.boxed()),
         (1, four_eyes_above.boxed()),
+        (2, claim.boxed()),
+        (3, decide_claim.boxed()),
         (3, exchange.boxed()),
         (6, draft.boxed()),
         (6, approve.boxed()),
@@ -386,9 +430,13 @@ struct Case<'a> {
     approver: String,
     funder: String,
     contributor: String,
+    /// The contributor's token: they submit claims.
+    contributor_token: String,
     grants: Vec<Grant>,
     /// Each run drafted, with its status as last answered.
     runs: Vec<(String, String)>,
+    /// Each claim submitted, with its status as last answered.
+    claims: Vec<(String, String)>,
     /// Each expense, payout and release recorded: its path
     /// (`/expenses/<id>`, `/payouts/<id>`, `/grants/<id>/releases/<id>`)
     /// and its status as last answered.
@@ -450,9 +498,11 @@ impl<'a> Case<'a> {
             approver,
             funder,
             contributor,
+            contributor_token: contributor_token.clone(),
             grants: Vec::new(),
             runs: Vec::new(),
             records: Vec::new(),
+            claims: Vec::new(),
             journal: Vec::new(),
             currencies: HashMap::new(),
             references: 0,
@@ -786,6 +836,77 @@ impl<'a> Case<'a> {
                 }
                 answer
             }
+            Op::Claim {
+                category,
+                currency,
+                amount,
+            } => {
+                let body = json!({"amount": money(*amount), "currency": currency.code(),
+                    "category": category, "date": "2026-03-14",
+                    "description": "soldering tips and flux"});
+                let answer = self
+                    .send(
+                        &self.contributor_token,
+                        Method::POST,
+                        "/claims",
+                        Some(&body),
+                    )
+                    .await?;
+                if answer.0 == 201 {
+                    self.claims.push((
+                        text(&answer.1, "id")?.to_owned(),
+                        text(&answer.1, "status")?.to_owned(),
+                    ));
+                }
+                answer
+            }
+            Op::DecideClaim {
+                claim,
+                approve,
+                grant,
+                by_author,
+                stray,
+            } => {
+                let pending: Vec<&String> = self
+                    .claims
+                    .iter()
+                    .filter(|(_, status)| *stray || status == "pending")
+                    .map(|(id, _)| id)
+                    .collect();
+                let Some(id) = Self::pick(&pending, *claim)
+                    .map(|id| (*id).clone())
+                    .or_else(|| Self::pick(&self.claims, *claim).map(|(id, _)| id.clone()))
+                else {
+                    return Ok(None);
+                };
+                // `by_author`: the first treasurer, else the second; neither
+                // is the claimant.
+                let token = if *by_author {
+                    self.treasurer.clone()
+                } else {
+                    self.approver.clone()
+                };
+                let (action, body) = if *approve {
+                    let mut body = json!({});
+                    if let Some(grant) = grant {
+                        let Some(grant) = self.grant(*grant) else {
+                            return Ok(None);
+                        };
+                        body["grant"] = json!(grant.id);
+                    }
+                    ("approvals", body)
+                } else {
+                    ("rejections", json!({"reason": "no receipt"}))
+                };
+                let path = format!("/claims/{id}/{action}");
+                let answer = self.send(&token, Method::POST, &path, Some(&body)).await?;
+                if let (200..=299, Some(now)) = (answer.0, answer.1["status"].as_str())
+                    && let Some(claim) = self.claims.iter_mut().find(|(at, _)| *at == id)
+                {
+                    claim.1 = now.to_owned();
+                }
+                answer
+            }
             Op::FourEyesAbove { above } => {
                 let response = self
                     .app
@@ -989,6 +1110,7 @@ impl<'a> Case<'a> {
         let mut lists = vec![
             ("/expenses".to_owned(), "expense"),
             ("/payouts".to_owned(), "payout"),
+            ("/claims".to_owned(), "expense"),
         ];
         let mut grants: Vec<&str> = self
             .records
@@ -1007,7 +1129,7 @@ impl<'a> Case<'a> {
                 let transaction = record["transaction"].as_str();
                 let posted = match record["status"].as_str() {
                     // Before four eyes, every record was posted at once.
-                    None | Some("posted") => true,
+                    None | Some("posted" | "approved") => true,
                     Some("pending" | "rejected") => false,
                     Some(other) => return Err(format!("a status `{other}` in {record}")),
                 };
