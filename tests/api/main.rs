@@ -29,6 +29,7 @@ mod idempotency;
 mod imports;
 mod invitations;
 mod limits;
+mod money_properties;
 mod openapi;
 mod password_hashing;
 mod projects;
