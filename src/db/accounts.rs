@@ -80,17 +80,24 @@ pub fn under(
     prefix: &str,
 ) -> QueryResult<Vec<AccountRow>> {
     let start = format!("{prefix}:");
-    // Names sort after `<prefix>:` and before `<prefix>;` (`;` follows `:`).
-    let end = format!("{prefix};");
+    // A LIKE on the escaped prefix, not a range of names: a range depends
+    // on the database's collation, which need not sort bytewise.
+    let pattern = format!(
+        "{}%",
+        start
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     let rows: Vec<AccountRow> = accounts::table
         .filter(accounts::project_id.eq(project_id))
-        .filter(accounts::name.gt(&start))
-        .filter(accounts::name.lt(&end))
+        .filter(accounts::name.like(pattern).escape('\\'))
         .select(AccountRow::as_select())
         .order(accounts::name)
         .load(conn)?;
     Ok(rows
         .into_iter()
+        .filter(|row| row.name.starts_with(&start))
         .filter(|row| row.name[start.len()..].split(':').count() == 1)
         .collect())
 }
