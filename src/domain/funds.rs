@@ -124,8 +124,10 @@ pub fn distributable(restricted: bool, asked: Option<bool>) -> Result<bool, &'st
 
 /// Four eyes: whether money a person records waits for another owner or
 /// treasurer before it is posted. A payout to the person who records it
-/// always does; anything above the project's `four_eyes_above` (minor
-/// units of its currency; a sum in another currency is not compared) too.
+/// always does; with a project's `four_eyes_above` (minor units of its
+/// currency) set, anything above it does, and anything in another currency
+/// too (its amount cannot be compared without a rate, and a threshold is
+/// never to be got round by paying in another currency).
 pub fn needs_second_person(
     recorder: &str,
     payee: Option<&str>,
@@ -134,7 +136,7 @@ pub fn needs_second_person(
     four_eyes_above: Option<i64>,
 ) -> bool {
     payee == Some(recorder)
-        || (in_project_currency && four_eyes_above.is_some_and(|above| amount > above))
+        || four_eyes_above.is_some_and(|above| !in_project_currency || amount > above)
 }
 
 /// Why a pending decision is refused.
@@ -228,7 +230,10 @@ mod tests {
         assert!(!needs("t", Some("c"), 1, true, None));
         assert!(!needs("t", None, 500, true, Some(500)));
         assert!(needs("t", None, 501, true, Some(500)));
-        assert!(!needs("t", None, 501, false, Some(500)));
+        // In another currency the amount cannot be compared: with a
+        // threshold set, it waits (never a way around the threshold).
+        assert!(needs("t", None, 1, false, Some(500)));
+        assert!(!needs("t", None, 501, false, None));
     }
 
     #[test]

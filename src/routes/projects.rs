@@ -58,7 +58,8 @@ pub struct CreateProjectRequest {
     #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
     /// Four eyes on large sums, in the project's currency: an expense or a
-    /// payout above it waits for a second owner or treasurer. Default: none.
+    /// payout above it (or in another currency) waits for a second owner or
+    /// treasurer. Default: none.
     #[serde(default)]
     #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub four_eyes_above: Option<String>,
@@ -82,7 +83,8 @@ pub struct UpdateProjectRequest {
     #[schema(minimum = 1, maximum = 10)]
     pub distribution_approvals_required: Option<i32>,
     /// Four eyes on large sums, in the project's currency: an expense or a
-    /// payout above it waits for a second owner or treasurer; null removes
+    /// payout above it (or in another currency) waits for a second owner or
+    /// treasurer; null removes
     /// the threshold (payouts to their own recorder and releases always
     /// wait).
     #[serde(default, deserialize_with = "present")]

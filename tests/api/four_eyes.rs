@@ -495,6 +495,25 @@ async fn large_expenses_and_payouts_wait_above_the_projects_threshold(app: &Test
     );
 
     // Cleared, the threshold no longer holds anything back.
+    // In another currency the amount cannot be compared: while a threshold
+    // is set, it waits however small.
+    let in_usd = json!({"amount": "1.00", "currency": "USD", "category": "parts",
+        "supplier": "Capteurs & Cie", "date": "2026-03-15"});
+    let usd = created(post_as(app, &treasurer, &format!("{base}/expenses"), in_usd).await).await;
+    assert_eq!(usd["status"], "pending", "{usd}");
+    let usd_path = format!("{base}/expenses/{}", usd["id"].as_str().expect("id"));
+    let rejected = created(
+        post_as(
+            app,
+            &owner,
+            &format!("{usd_path}/rejections"),
+            json!({"reason": "pay in EUR"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(rejected["status"], "rejected");
+
     let cleared = json_of(patch(json!({"four_eyes_above": null})).await).await;
     assert_eq!(cleared["four_eyes_above"], Value::Null);
     let large = created(
