@@ -65,6 +65,15 @@ pub struct Settings {
     #[arg(long, global = true, env = "COMMONS_LEDGER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
+    /// PostgreSQL only: the role that owns the tables, used alone to apply
+    /// migrations and grant the service's own role (`--database-url`) what
+    /// it needs: reading and inserting, updating only rows that change by
+    /// design, never TRUNCATE, ALTER or DROP, and never UPDATE or DELETE of
+    /// posted transactions (docs/security.md). Without it the service's role
+    /// migrates and owns the tables: a quick start, with a warning.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_MIGRATION_DATABASE_URL")]
+    pub migration_database_url: Option<String>,
+
     /// Address to listen on, host:port.
     #[arg(
         long,

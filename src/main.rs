@@ -42,7 +42,8 @@ fn serve(cli: &Cli) -> Result<(), String> {
 fn migrate(cli: &Cli) -> Result<(), String> {
     let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
     let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
-    let applied = db.migrate().map_err(|e| e.to_string())?;
+    let owner = cli.settings.migration_database_url.as_deref();
+    let applied = commons_ledger::db::migrate_for(&db, owner).map_err(|e| e.to_string())?;
     println!("applied {} migration(s)", applied.len());
     for name in applied {
         println!("  {name}");

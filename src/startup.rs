@@ -222,10 +222,7 @@ impl Application {
             settings.pool_size,
             Duration::from_millis(settings.lock_timeout_ms),
         )?;
-        let applied = db.migrate()?;
-        if !applied.is_empty() {
-            tracing::info!(migrations = ?applied, "applied migrations");
-        }
+        crate::db::migrate_for(&db, settings.migration_database_url.as_deref())?;
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind.clone(),
             source,

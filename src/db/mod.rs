@@ -62,6 +62,14 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// How long a SQLite connection waits for another process's lock (the `migrate`
 /// command, a backup) before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// The tables whose rows the service updates by design (on PostgreSQL
+/// with two roles, the service's role may update these and no other).
+const UPDATED_TABLES: &str = "projects, project_revisions, accounts, contributions, \
+    distributions, payouts, expenses, releases, claims, memberships, invitations, \
+    idempotency_keys";
+/// The tables whose rows the service deletes by design.
+const DELETED_TABLES: &str = "memberships, invitations, idempotency_keys";
+
 /// Advisory lock key that serialises migrations across instances.
 const MIGRATION_LOCK_KEY: i64 = 0x636c_6d69_6772;
 /// How long a request waits for a pooled connection before failing.
@@ -260,6 +268,67 @@ impl Database {
             conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
         }
         applied
+    }
+
+    /// PostgreSQL: gives `role` (the service's own) what the service needs
+    /// and nothing more, as the tables' owner: SELECT and INSERT everywhere;
+    /// UPDATE only where rows change by design (a project's chain head and
+    /// settings, balances, decisions, memberships, idempotency records) and
+    /// DELETE only of memberships, invitations and expired idempotency
+    /// records. Posted transactions and postings, closings, grants,
+    /// reviews, rule sets: insert and read only. Nothing can TRUNCATE,
+    /// ALTER or DROP but the owner. Idempotent; a no-op on SQLite.
+    pub fn grant_runtime(&self, role: &str) -> Result<(), StorageError> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let role = format!("\"{}\"", role.replace('"', "\"\""));
+        let mut conn = self.pool.get()?;
+        conn.batch_execute(&format!(
+            "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};
+             GRANT USAGE ON SCHEMA public TO {role};
+             GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role};
+             REVOKE INSERT ON __diesel_schema_migrations FROM {role};
+             GRANT UPDATE ON {UPDATED_TABLES} TO {role};
+             GRANT DELETE ON {DELETED_TABLES} TO {role};
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};"
+        ))?;
+        Ok(())
+    }
+
+    /// PostgreSQL: the role this database's connections act as.
+    pub fn current_role(&self) -> Result<String, StorageError> {
+        #[derive(diesel::QueryableByName)]
+        struct Role {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            role: String,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = self.pool.get()?;
+        let found: Role =
+            diesel::sql_query("SELECT current_user::text AS role").get_result(&mut conn)?;
+        Ok(found.role)
+    }
+
+    /// PostgreSQL: whether the connections' role owns the ledger's tables
+    /// (and so could disable their triggers or drop them).
+    pub fn owns_the_tables(&self) -> Result<bool, StorageError> {
+        if self.backend != Backend::Postgres {
+            return Ok(false);
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Owned {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            owned: bool,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = self.pool.get()?;
+        let found: Owned = diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public' \
+             AND tablename = 'postings' AND tableowner = current_user) AS owned",
+        )
+        .get_result(&mut conn)?;
+        Ok(found.owned)
     }
 
     /// A pooled connection for reads.
@@ -493,6 +562,35 @@ pub fn today() -> chrono::NaiveDate {
 /// RFC 3339 UTC text of a stored timestamp, with microseconds.
 pub fn format_timestamp(at: chrono::NaiveDateTime) -> String {
     at.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Applies the migrations for the service's database `db`: as the tables'
+/// owner (`owner_url`, PostgreSQL), which then grants `db`'s role what the
+/// service needs and no more; or, without one, as `db`'s own role, which
+/// then owns the tables (a quick start: a warning says that this role could
+/// disable the ledger's triggers). Returns the migrations applied.
+pub fn migrate_for(db: &Database, owner_url: Option<&str>) -> Result<Vec<String>, StorageError> {
+    let applied = match owner_url {
+        Some(owner_url) => {
+            let url = DatabaseUrl::parse(owner_url)
+                .map_err(|e| StorageError::Migration(format!("--migration-database-url: {e}")))?;
+            let owner = Database::connect(&url, 1)
+                .map_err(|e| StorageError::Migration(format!("--migration-database-url: {e}")))?;
+            let applied = owner.migrate()?;
+            owner.grant_runtime(&db.current_role()?)?;
+            applied
+        }
+        None => db.migrate()?,
+    };
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    if db.owns_the_tables()? {
+        tracing::warn!(
+            "the service's database role owns the ledger's tables: it could disable their triggers, TRUNCATE or drop them; run migrations as an owner role (--migration-database-url) and the service as a role without ownership (docs/security.md)"
+        );
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]

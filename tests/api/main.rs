@@ -19,6 +19,7 @@ mod csv_injection;
 mod currencies;
 mod cursors;
 mod database_invariants;
+mod database_roles;
 mod distributions;
 mod external_tokens;
 mod four_eyes;
