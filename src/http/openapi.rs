@@ -258,7 +258,39 @@ pub fn complete_operations(api: &mut OpenApi) {
     }
 }
 
+/// An optional JSON body declared as `Option<T>` reads `oneOf: [T, null]`
+/// to clients; what it means is a body that may be left out: `T`, not
+/// required.
+fn optional_body(operation: &mut Operation) {
+    let Some(body) = operation.request_body.as_ref() else {
+        return;
+    };
+    let Ok(mut value) = serde_json::to_value(body) else {
+        return;
+    };
+    let schema = &mut value["content"]["application/json"]["schema"];
+    let Some(items) = schema
+        .get("oneOf")
+        .and_then(|items| items.as_array())
+        .cloned()
+    else {
+        return;
+    };
+    let (nulls, others): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|item| item.get("type").and_then(|t| t.as_str()) == Some("null"));
+    if nulls.len() != 1 || others.len() != 1 {
+        return;
+    }
+    *schema = others.into_iter().next().unwrap_or_default();
+    value["required"] = serde_json::Value::Bool(false);
+    if let Ok(body) = serde_json::from_value(value) {
+        operation.request_body = Some(body);
+    }
+}
+
 fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
+    optional_body(operation);
     let bearer = operation.security.iter().flatten().any(|requirement| {
         serde_json::to_value(requirement).is_ok_and(|value| value.get("bearer").is_some())
     });

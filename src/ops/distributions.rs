@@ -352,7 +352,14 @@ fn reserve(conn: &mut DbConnection, project: &Project, run: &Run) -> Result<(), 
 
 /// Executes an approved run: one ledger transaction from its pool to every
 /// payee (contributors' accounts opened as needed), re-checking the pool.
-pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<Run, Error> {
+/// Executes the approved run `id`, its transaction dated `date` (the day of
+/// the execution by default: its contribution period stays on the run).
+pub fn execute(
+    conn: &mut DbConnection,
+    project: &Project,
+    id: &str,
+    date: NaiveDate,
+) -> Result<Run, Error> {
     let run = locked(conn, project, id)?;
     let executed = run.status.execute()?;
     check_source(conn, &project.id, &run.pool_account)?;
@@ -381,7 +388,7 @@ pub fn execute(conn: &mut DbConnection, project: &Project, id: &str) -> Result<R
     }
     let transaction = NewTransaction {
         kind: TransactionKind::Distribution,
-        effective_date: run.period_to,
+        effective_date: date,
         description: format!(
             "distribution run {} (rule set v{})",
             run.id, run.rule_set_version

@@ -436,9 +436,11 @@ pub async fn create_approval(
 }
 
 /// Execute an approved run: re-checks the pool and posts one atomic ledger
-/// transaction paying every line (owners and treasurers).
+/// transaction paying every line, dated today unless asked otherwise
+/// (owners and treasurers).
 #[utoipa::path(
     tag = "distributions",
+    request_body(content = Option<ExecutionRequest>, description = "Optional: the transaction's date"),
     params(
         ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
         ),
@@ -453,11 +455,33 @@ pub async fn create_approval(
 )]
 #[post("/projects/{project_id}/distributions/{distribution_id}/execution")]
 pub async fn create_execution(
-    write: ProjectWrite<NoBody>,
+    write: ProjectWrite<ExecutionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let change: RunChange = |conn, project, _, id| ops::distributions::execute(conn, project, id);
-    change_run(write.call, path, Action::WriteLedger, change).await
+    let ProjectWrite { body, call } = write;
+    let date = body
+        .effective_date
+        .as_deref()
+        .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
+        .transpose()?;
+    let (_, id) = path.into_inner();
+    call.run(Action::WriteLedger, move |conn, _, project| {
+        let date = date.unwrap_or_else(db::today);
+        let run = ops::distributions::execute(conn, project, &id, date)?;
+        reply_with(conn, project, run)
+    })
+    .await
+}
+
+/// An execution's date, if not today.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionRequest {
+    /// The date of the distribution's transaction (default: today, the
+    /// day of the execution); never in a closed period. The run keeps its
+    /// contribution period (`period_from` to `period_to`) whatever its date.
+    #[schema(example = "2026-04-02", format = Date, max_length = 10)]
+    pub effective_date: Option<String>,
 }
 
 /// Cancel a draft or approved run; an executed one is corrected only by

@@ -17,6 +17,7 @@ on_both_backends!(
     a_closing_only_moves_forward_and_only_owners_and_treasurers_close,
     a_report_of_a_closed_period_never_changes,
     the_database_never_reopens_a_closed_period,
+    a_run_for_a_closed_period_is_executed_in_the_open_one,
 );
 
 async fn created(response: reqwest::Response) -> Value {
@@ -464,4 +465,102 @@ async fn the_database_never_reopens_a_closed_period(app: &TestApp) {
     )
     .await;
     assert_eq!(shown["closed_through"], "2026-03-31");
+}
+
+async fn a_run_for_a_closed_period_is_executed_in_the_open_one(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let base = format!("/v1/projects/{project}");
+    let (_, author) = app.member(&project, "treasurer").await;
+    let (_, second) = app.member(&project, "treasurer").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "reserve", "EUR", true).await;
+    let mut body = crate::helpers::transfer_body("funder:a", "pool:general", "100.00", "EUR");
+    body["effective_date"] = json!("2026-02-01");
+    assert_eq!(
+        app.post(&format!("{base}/transactions"), &body)
+            .await
+            .status(),
+        201
+    );
+    let post = |token: &str, path: String, body: Value| {
+        let token = token.to_owned();
+        async move {
+            app.send_as(Some(&token), Method::POST, &path, Some(&body))
+                .await
+        }
+    };
+    created(
+        post(
+            &author,
+            format!("{base}/rule-sets"),
+            json!({"steps": [{"share": {"type": "percentage",
+        "percent": "100", "of": "total"}, "to": {"type": "account", "account": "reserve"}}],
+        "residue": {"type": "pool"}}),
+        )
+        .await,
+    )
+    .await;
+    let run = created(
+        post(
+            &author,
+            format!("{base}/distributions"),
+            json!({"rule_set_version": 1,
+        "amount": "40.00", "period_from": "2026-03-01", "period_to": "2026-03-31"}),
+        )
+        .await,
+    )
+    .await;
+    let run_path = format!("{base}/distributions/{}", run["id"].as_str().expect("id"));
+    created(post(&second, format!("{run_path}/approvals"), json!({})).await).await;
+    created(
+        post(
+            &author,
+            format!("{base}/closings"),
+            json!({"through": "2026-03-31"}),
+        )
+        .await,
+    )
+    .await;
+    let before = app.transaction_count(&project).await;
+    let refused = post(
+        &author,
+        format!("{run_path}/execution"),
+        json!({"effective_date": "2026-03-31"}),
+    )
+    .await;
+    assert_problem(
+        refused,
+        422,
+        "period_closed",
+        "an execution dated into the closed period",
+    )
+    .await;
+    assert_eq!(app.transaction_count(&project).await, before);
+    let executed = created(post(&author, format!("{run_path}/execution"), json!({})).await).await;
+    assert_eq!(executed["status"], "executed");
+    assert_eq!(
+        executed["period_to"], "2026-03-31",
+        "the run keeps its contribution period"
+    );
+    let transaction = json_of(
+        app.send_as(
+            Some(&author),
+            Method::GET,
+            &format!(
+                "{base}/transactions/{}",
+                executed["transaction"].as_str().expect("tx")
+            ),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(
+        transaction["effective_date"],
+        today.as_str(),
+        "dated at execution"
+    );
 }

@@ -161,7 +161,11 @@ async fn play_story(app: &TestApp) -> Story {
         .await,
     )
     .await;
-    let executed = as_treasurer(format!("{run_path}/execution"), json!({})).await;
+    let executed = as_treasurer(
+        format!("{run_path}/execution"),
+        json!({"effective_date": "2026-03-31"}),
+    )
+    .await;
     assert_eq!(executed["status"], "executed");
     for ((agent, _), amount) in contributors.iter().zip(["1357.24", "521.18", "1000.00"]) {
         as_treasurer(format!("{base}/payouts"), json!({"agent": agent, "amount": amount, "currency": "EUR",
