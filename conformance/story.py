@@ -70,6 +70,7 @@ from commons_ledger_client.api.reports import (  # noqa: E402
 from commons_ledger_client.api.transactions import get_transaction  # noqa: E402
 from commons_ledger_client.models.add_member_request import AddMemberRequest  # noqa: E402
 from commons_ledger_client.models.agent import Agent  # noqa: E402
+from commons_ledger_client.models.execution_request import ExecutionRequest  # noqa: E402
 from commons_ledger_client.models.agent_kind_dto import AgentKindDto  # noqa: E402
 from commons_ledger_client.models.account import Account  # noqa: E402
 from commons_ledger_client.models.balance_page import BalancePage  # noqa: E402
@@ -550,8 +551,17 @@ class Story:
         # Four eyes by default: the second treasurer's approval is the one that counts.
         approved = parsed(create_approval.sync_detailed(self.project, draft.id, client=self.second), 201, Distribution)
         equal(approved.status, DistributionStatus.APPROVED, "approved by another treasurer")
+        # Dated on its period's last day (the default is the day of the
+        # execution): the payouts of April 30 then pay money already owed.
         executed = parsed(
-            create_execution.sync_detailed(self.project, draft.id, client=self.treasurer), 201, Distribution
+            create_execution.sync_detailed(
+                self.project,
+                draft.id,
+                client=self.treasurer,
+                body=ExecutionRequest(effective_date=datetime.date(2026, 3, 31)),
+            ),
+            201,
+            Distribution,
         )
         equal(executed.status, DistributionStatus.EXECUTED, "executed")
         transaction = parsed(

@@ -12,7 +12,7 @@ use super::{DbConnection, StorageError, accounts, projects};
 
 use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
-use crate::domain::transaction::check_dated;
+use crate::domain::transaction::{check_dated, first_negative_day};
 use crate::domain::{NewTransaction, TransactionError, TransactionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -177,6 +177,58 @@ pub fn post_for_run(
     post_for(conn, project_id, transaction, None, Some(run))
 }
 
+/// A non-negative account is never below zero on any date, by effective
+/// date, not only in posting order: a transaction dated before money that
+/// is already posted with a later date may not spend that money before it
+/// arrives. Checked for each non-negative account the transaction takes
+/// money out of, against its movements dated after the transaction.
+fn never_negative_by_date(
+    conn: &mut DbConnection,
+    transaction: &NewTransaction,
+    balances: &crate::domain::transaction::Balances,
+) -> Result<(), PostError> {
+    let mut net: HashMap<&crate::domain::AccountName, i64> = HashMap::new();
+    for posting in &transaction.postings {
+        let amount = posting.amount.minor();
+        *net.entry(&posting.from).or_default() -= amount;
+        *net.entry(&posting.to).or_default() += amount;
+    }
+    let dated = transaction.effective_date;
+    for (name, delta) in net {
+        let Some(account) = balances.get(name).filter(|a| a.non_negative && delta < 0) else {
+            continue;
+        };
+        let later: Vec<(NaiveDate, i64)> = postings::table
+            .inner_join(transactions::table)
+            .filter(transactions::effective_date.gt(dated))
+            .filter(
+                postings::from_account_id
+                    .eq(&account.id)
+                    .or(postings::to_account_id.eq(&account.id)),
+            )
+            .select((
+                transactions::effective_date,
+                postings::from_account_id,
+                postings::amount,
+            ))
+            .load::<(NaiveDate, String, i64)>(conn)?
+            .into_iter()
+            .map(|(date, from, amount)| (date, if from == account.id { -amount } else { amount }))
+            .collect();
+        if let Some((date, balance)) = first_negative_day(account.balance, dated, &later) {
+            return Err(PostError::Rule(TransactionError::NegativeOnDate {
+                account: name.to_string(),
+                unit: account.unit.clone(),
+                scale: account.scale,
+                dated,
+                date,
+                balance,
+            }));
+        }
+    }
+    Ok(())
+}
+
 fn post_for(
     conn: &mut DbConnection,
     project_id: &str,
@@ -194,6 +246,7 @@ fn post_for(
     let mut balances =
         accounts::lock_and_load(conn, project_id, &transaction.account_names(), run)?;
     let running = transaction.apply(&mut balances)?;
+    never_negative_by_date(conn, transaction, &balances)?;
 
     let id = uuid::Uuid::now_v7().to_string();
     let sequence = head.last_sequence + 1;

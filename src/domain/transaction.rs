@@ -151,6 +151,18 @@ pub enum TransactionError {
     BalanceOverflow(String),
     #[error("transaction does not balance in {0}")]
     Unbalanced(String),
+    /// A back-dated posting that would leave a non-negative account below
+    /// zero on some date, by effective date (money dated later does not
+    /// count before its date).
+    #[error("account `{account}` may not go below zero on any date: this transaction, dated {dated}, would leave it at {} {unit} on {date}, before money dated later arrives", Decimal::new(i64::try_from(*balance).unwrap_or(i64::MIN), *scale))]
+    NegativeOnDate {
+        account: String,
+        unit: String,
+        scale: u32,
+        dated: NaiveDate,
+        date: NaiveDate,
+        balance: i128,
+    },
     /// Dated on or before the project's closing: the books are closed
     /// through `through`.
     #[error(
@@ -166,6 +178,34 @@ pub enum TransactionError {
         earliest: NaiveDate,
         latest: NaiveDate,
     },
+}
+
+/// By effective date, the first day on which an account would be below
+/// zero: `after` is its balance once a transaction dated `dated` is
+/// applied (every posting counted), `later` its movements dated after
+/// `dated` (signed, in any order). Its balance on `dated` is `after` less
+/// everything later; each later date then adds its movements. `None` when
+/// it never goes below zero.
+pub fn first_negative_day(
+    after: i64,
+    dated: NaiveDate,
+    later: &[(NaiveDate, i64)],
+) -> Option<(NaiveDate, i128)> {
+    let mut by_date: BTreeMap<NaiveDate, i128> = BTreeMap::new();
+    for (date, signed) in later.iter().filter(|(date, _)| *date > dated) {
+        *by_date.entry(*date).or_default() += i128::from(*signed);
+    }
+    let mut balance = i128::from(after) - by_date.values().sum::<i128>();
+    if balance < 0 {
+        return Some((dated, balance));
+    }
+    for (date, moved) in by_date {
+        balance += moved;
+        if balance < 0 {
+            return Some((date, balance));
+        }
+    }
+    None
 }
 
 /// The first date the ledger accepts on anything dated.
@@ -409,6 +449,25 @@ pub fn reversal_of(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_back_dated_outflow_may_not_leave_an_account_negative_on_any_day() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 6, d).expect("date");
+        // 100 arrives on June 10; an outflow of 60 dated June 5 leaves the
+        // account at -60 from June 5 to June 9, though its balance now is 40.
+        assert_eq!(
+            first_negative_day(40, day(5), &[(day(10), 100)]),
+            Some((day(5), -60))
+        );
+        // Dated on the 10th or later, it is fine.
+        assert_eq!(first_negative_day(40, day(10), &[(day(10), 100)]), None);
+        // Later outflows count on their own dates.
+        assert_eq!(
+            first_negative_day(10, day(5), &[(day(8), 30), (day(9), -50), (day(12), 20)]),
+            Some((day(9), -10))
+        );
+        assert_eq!(first_negative_day(0, day(5), &[]), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

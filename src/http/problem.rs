@@ -459,6 +459,7 @@ fn ledger_code(error: &TransactionError) -> ProblemCode {
         TransactionError::BalanceOverflow(_) => ProblemCode::BalanceOverflow,
         TransactionError::Unbalanced(_) => ProblemCode::UnbalancedTransaction,
         TransactionError::PeriodClosed { .. } => ProblemCode::PeriodClosed,
+        TransactionError::NegativeOnDate { .. } => ProblemCode::InsufficientFunds,
         TransactionError::DateOutOfRange { .. } => ProblemCode::DateOutOfRange,
     }
 }

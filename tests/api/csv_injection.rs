@@ -216,7 +216,7 @@ async fn formula_like_text_is_neutralised_in_every_csv(app: &TestApp) {
     created(
         app,
         &format!("{base}/distributions/{run_id}/execution"),
-        json!({}),
+        json!({"effective_date": "2026-03-31"}),
     )
     .await;
     created(

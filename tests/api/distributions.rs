@@ -240,7 +240,7 @@ async fn story_steps_six_and_seven(app: &TestApp) {
             Some(&author),
             Method::POST,
             &format!("{run}/execution"),
-            Some(&json!({})),
+            Some(&json!({"effective_date": "2026-03-31"})),
         )
         .await,
     )

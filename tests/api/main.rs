@@ -9,6 +9,7 @@ mod allocation_fixtures;
 mod arithmetic;
 mod auth;
 mod authorization;
+mod balances_by_date;
 mod claims;
 mod cli;
 mod closings;

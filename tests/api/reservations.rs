@@ -420,9 +420,18 @@ async fn no_outflow_dips_into_reserved_money(app: &TestApp) {
     .await;
     let shown = setup.get(app, &format!("/grants/{grant_id}")).await;
     assert_eq!(figures(&shown), money("300.00", "300.00", "0.00"));
+    // Dated after the release (June 30): the pool holds that money only
+    // from then on.
+    let mut transfer = crate::helpers::transfer_body("pool:general", "reserve", "180.00", "EUR");
+    transfer["effective_date"] = json!("2026-07-01");
     created(
-        app.transfer(&setup.project, "pool:general", "reserve", "180.00", "EUR")
-            .await,
+        app.send_as(
+            Some(&setup.treasurer),
+            Method::POST,
+            &format!("/v1/projects/{}/transactions", setup.project),
+            Some(&transfer),
+        )
+        .await,
     )
     .await;
     assert_eq!(
