@@ -112,7 +112,7 @@ pub fn compute_draft(
     let (Some(amount), Some(period), true) = (amount, request.period, problems.is_empty()) else {
         return Err(Error::Invalid(problems));
     };
-    check_funds(
+    super::funds::check_funds(
         (&pool.name, &pool.currency, unit.scale()),
         holding,
         amount.minor(),
@@ -224,28 +224,6 @@ fn holding(
     })
 }
 
-/// No promises without funds: a draft, and an approval, cannot exceed what
-/// the pool holds that approved runs do not already reserve.
-pub(super) fn check_funds(
-    (account, unit, scale): (&str, &str, u32),
-    holding: db::accounts::Holding,
-    amount: i64,
-) -> Result<(), Error> {
-    if amount > holding.available() {
-        return Err(TransactionError::InsufficientFunds {
-            index: 0,
-            account: account.to_owned(),
-            unit: unit.to_owned(),
-            scale,
-            balance: holding.balance,
-            reserved: holding.reserved,
-            amount,
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// Records a computed draft by `author`, after checking, under the
 /// project's lock, that nothing it read has changed: the project revision
 /// and the pool (it still holds the amount; a draft of everything still
@@ -275,7 +253,7 @@ pub fn record_draft(
         pool.currency.as_str(),
         draft.unit.scale(),
     );
-    check_funds(unit, holding, draft.amount)?;
+    super::funds::check_funds(unit, holding, draft.amount)?;
     let row = DistributionRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
@@ -347,7 +325,7 @@ fn reserve(conn: &mut DbConnection, project: &Project, run: &Run) -> Result<(), 
         reserved: pool.reserved,
     };
     let unit = (run.pool_account.as_str(), pool.unit.as_str(), pool.scale);
-    check_funds(unit, holding, run.amount)
+    super::funds::check_funds(unit, holding, run.amount)
 }
 
 /// Executes an approved run: one ledger transaction from its pool to every

@@ -676,7 +676,7 @@ pub fn release(
     let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool_row))?
         .pop()
         .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
-    super::distributions::check_funds(
+    check_funds(
         (&pool_row.name, unit.code(), unit.scale()),
         holding,
         amount.minor(),
@@ -823,4 +823,26 @@ pub fn money(
             None
         }
     })
+}
+
+/// No promises without funds: a draft, and an approval, cannot exceed what
+/// the pool holds that approved runs do not already reserve.
+pub(super) fn check_funds(
+    (account, unit, scale): (&str, &str, u32),
+    holding: db::accounts::Holding,
+    amount: i64,
+) -> Result<(), Error> {
+    if amount > holding.available() {
+        return Err(TransactionError::InsufficientFunds {
+            index: 0,
+            account: account.to_owned(),
+            unit: unit.to_owned(),
+            scale,
+            balance: holding.balance,
+            reserved: holding.reserved,
+            amount,
+        }
+        .into());
+    }
+    Ok(())
 }
