@@ -57,6 +57,7 @@ from commons_ledger_client.api.funds import (  # noqa: E402
     create_expense,
     create_expense_category,
     create_grant,
+    create_in_kind_allocation,
     create_payout,
     get_grant,
 )
@@ -70,6 +71,8 @@ from commons_ledger_client.api.reports import (  # noqa: E402
 from commons_ledger_client.api.transactions import get_transaction  # noqa: E402
 from commons_ledger_client.models.add_member_request import AddMemberRequest  # noqa: E402
 from commons_ledger_client.models.agent import Agent  # noqa: E402
+from commons_ledger_client.models.create_in_kind_allocation_request import CreateInKindAllocationRequest  # noqa: E402
+from commons_ledger_client.models.in_kind_allocation import InKindAllocation  # noqa: E402
 from commons_ledger_client.models.execution_request import ExecutionRequest  # noqa: E402
 from commons_ledger_client.models.agent_kind_dto import AgentKindDto  # noqa: E402
 from commons_ledger_client.models.account import Account  # noqa: E402
@@ -450,6 +453,18 @@ class Story:
                 Contribution,
             )
             equal(reviewed.status, ContributionStatusDto.APPROVED, "approved")
+            # The grant's match: the work counts toward this grant, and only it.
+            allocation = parsed(
+                create_in_kind_allocation.sync_detailed(
+                    self.project,
+                    grant.id,
+                    client=self.treasurer,
+                    body=CreateInKindAllocationRequest(contribution=contribution.id),
+                ),
+                201,
+                InKindAllocation,
+            )
+            equal(allocation.grant, grant.id, "the work counts toward the grant's match")
             contributions.append(contribution)
 
         # ------------------------------------------------------------------

@@ -37,6 +37,7 @@ pub mod contributions;
 pub mod distributions;
 pub mod funds;
 pub mod idempotency;
+pub mod in_kind;
 pub mod invitations;
 pub mod memberships;
 pub mod pages;

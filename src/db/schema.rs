@@ -347,7 +347,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     claims,
     closings,
+    in_kind_allocations,
 );
+
+diesel::table! {
+    in_kind_allocations (contribution_id) {
+        contribution_id -> Text,
+        grant_id -> Text,
+        project_id -> Text,
+        allocated_by -> Text,
+        allocated_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     closings (id) {

@@ -209,6 +209,8 @@ problem_codes! {
         "A posting moves money from an account to itself";
     InsufficientFunds => "insufficient_funds", UNPROCESSABLE_ENTITY, "Insufficient funds",
         "The posting would take a non-negative account below zero: an expense larger than its pool holds, a payout larger than what is owed, an exchange selling more than the pool holds, a distribution run executed from a pool that no longer holds it; also a distribution draft larger than its pool holds. Money an approved distribution run reserves in its pool is not available: a draft, an approval, an expense, a release, an exchange, a transfer or a reversal that would use it is refused, and the detail names the balance, what is reserved and what is available";
+    AlreadyAllocated => "already_allocated", CONFLICT, "Already allocated",
+        "The contribution's in-kind value already counts toward a grant's match (the detail names it): a contribution counts toward one grant only";
     ClosingNotForward => "closing_not_forward", UNPROCESSABLE_ENTITY, "Closing not forward",
         "A closing through a date on or before the one the books are already closed through: a closing only moves forward";
     ClosingNotPast => "closing_not_past", UNPROCESSABLE_ENTITY, "Closing not past",

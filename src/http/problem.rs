@@ -342,6 +342,7 @@ impl ApiError {
                     R::ExchangeFirst { .. } => C::ExchangeFirst,
                     R::ClosingNotForward { .. } => C::ClosingNotForward,
                     R::ClosingNotPast { .. } => C::ClosingNotPast,
+                    R::AlreadyAllocated(_) => C::AlreadyAllocated,
                 }
             }
             ApiError::AlreadyCorrected(_) => C::AlreadyCorrected,

@@ -12,6 +12,7 @@ pub mod closings;
 pub mod contributions;
 pub mod distributions;
 pub mod funds;
+pub mod in_kind;
 pub mod members;
 pub mod rates;
 pub mod verification;
@@ -144,6 +145,11 @@ pub enum Refusal {
         through: NaiveDate,
         today: NaiveDate,
     },
+    /// A contribution already counted toward a grant's match.
+    #[error(
+        "this contribution's value already counts toward grant `{0}`: in-kind value is counted once"
+    )]
+    AlreadyAllocated(String),
 }
 
 /// Why an operation did nothing.

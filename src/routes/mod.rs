@@ -18,6 +18,7 @@ pub mod funds;
 pub mod grants;
 pub mod health;
 pub mod imports;
+pub mod in_kind;
 pub mod invitations;
 pub mod me;
 pub mod members;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     verification::configure(cfg);
     claims::configure(cfg);
     closings::configure(cfg);
+    in_kind::configure(cfg);
 }
 
 /// Every unit recorded so far, by code.

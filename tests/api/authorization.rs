@@ -78,7 +78,8 @@ fn expected(operation: &str) -> [u16; 7] {
         | "create_payout"
         | "create_exchange"
         | "create_release"
-        | "create_closing" => [401, 404, 403, 403, 201, 201, 201],
+        | "create_closing"
+        | "create_in_kind_allocation" => [401, 404, 403, 403, 201, 201, 201],
         // Four eyes: a pending payout is decided by an owner or treasurer
         // other than its recorder (a fresh treasurer here).
         "approve_payout" | "reject_payout" | "approve_expense" | "reject_expense"
@@ -275,7 +276,7 @@ async fn request_for(
             Some(time_contribution()),
         ),
         "list_contributions" => (Method::GET, format!("/v1/projects/{p}/contributions"), None),
-        "get_contribution" | "create_review" => {
+        "get_contribution" | "create_review" | "create_in_kind_allocation" => {
             let response = app
                 .send_as(
                     Some(&fx.subject_token),
@@ -294,6 +295,12 @@ async fn request_for(
                     Method::GET,
                     format!("/v1/projects/{p}/contributions/{id}"),
                     None,
+                )
+            } else if operation == "create_in_kind_allocation" {
+                (
+                    Method::POST,
+                    format!("/v1/projects/{p}/grants/{}/in-kind", fx.grant),
+                    Some(json!({"contribution": id})),
                 )
             } else {
                 (

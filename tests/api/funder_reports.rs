@@ -132,6 +132,15 @@ async fn play_story(app: &TestApp) -> Story {
             json!({"decision": "approve"}),
         )
         .await;
+        // The grant's match: the work counts toward this grant, and only it.
+        as_treasurer(
+            format!(
+                "{base}/grants/{}/in-kind",
+                grant["id"].as_str().expect("grant")
+            ),
+            json!({"contribution": id}),
+        )
+        .await;
     }
     as_treasurer(format!("{base}/expenses"), json!({"grant": grant["id"], "amount": "1200.00", "currency": "EUR",
         "category": "parts", "supplier": "Capteurs & Cie", "date": "2026-03-15", "description": "sensor parts"}))

@@ -29,6 +29,7 @@ mod funds;
 mod health;
 mod idempotency;
 mod imports;
+mod in_kind;
 mod invitations;
 mod limits;
 mod money_properties;

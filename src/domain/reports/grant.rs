@@ -17,6 +17,15 @@ pub const GRANT_COLUMNS: [Column; 12] = columns(
     "section,date,reference,transaction_id,description,category,funder_category,contributor,method,cash,in_kind,currency",
 );
 
+/// Where a contribution's in-kind value counts (each counts toward one
+/// grant's match at most).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    ThisGrant,
+    OtherGrant,
+    None,
+}
+
 /// The grant a report is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantFacts {
@@ -49,6 +58,9 @@ pub struct GrantTotals {
     pub by_run: BTreeMap<String, i128>,
     /// Approved in-kind value per currency.
     pub in_kind: BTreeMap<String, i128>,
+    /// Approved in-kind value of the period allocated to no grant, per
+    /// currency.
+    pub in_kind_unallocated: BTreeMap<String, i128>,
 }
 
 impl GrantTotals {
@@ -248,14 +260,32 @@ impl GrantReport {
         lines
     }
 
-    /// The line of an approved in-kind contribution of the grant's period,
-    /// valued with its named method; none for one replaced by a correction
-    /// or not valued.
-    pub fn in_kind(&mut self, entry: &ContributionEntry, units: &Units) -> Option<Line> {
+    /// The line of an approved in-kind contribution of the grant's period
+    /// allocated to this grant, valued with its named method; none for one
+    /// replaced by a correction, not valued, or allocated elsewhere. One
+    /// allocated to no grant counts only in the unallocated total.
+    pub fn in_kind(
+        &mut self,
+        entry: &ContributionEntry,
+        allocation: Allocation,
+        units: &Units,
+    ) -> Option<Line> {
         if entry.replaced {
             return None;
         }
         let (value, currency) = entry.valued()?;
+        match allocation {
+            Allocation::ThisGrant => {}
+            Allocation::OtherGrant => return None,
+            Allocation::None => {
+                *self
+                    .totals
+                    .in_kind_unallocated
+                    .entry(currency.to_owned())
+                    .or_default() += i128::from(value);
+                return None;
+            }
+        }
         *self.totals.in_kind.entry(currency.to_owned()).or_default() += i128::from(value);
         let category = in_kind_category(&entry.kind);
         let description = format!("{} {} {}", entry.kind, entry.quantity_text(), entry.unit);
@@ -272,19 +302,32 @@ impl GrantReport {
         Some(line)
     }
 
-    /// The approved in-kind value per currency.
+    /// The approved in-kind value allocated to the grant per currency, then
+    /// what of the grant's period is allocated to no grant (only where
+    /// there is some).
     pub fn in_kind_totals(&self, units: &Units) -> Vec<Line> {
-        let description = "approved in-kind contributions of the grant's period";
+        let total = |section: &str, description: &str, (currency, value): (&String, &i128)| {
+            Line::new(&GRANT_COLUMNS)
+                .with("section", section)
+                .with("description", description)
+                .with("in_kind", money(units, currency, *value))
+                .with("currency", currency)
+        };
+        let allocated =
+            "approved in-kind contributions of the grant's period allocated to this grant";
+        let unallocated =
+            "approved in-kind contributions of the grant's period allocated to no grant";
         self.totals
             .in_kind
             .iter()
-            .map(|(currency, total)| {
-                Line::new(&GRANT_COLUMNS)
-                    .with("section", "total_in_kind")
-                    .with("description", description)
-                    .with("in_kind", money(units, currency, *total))
-                    .with("currency", currency)
-            })
+            .map(|entry| total("total_in_kind", allocated, entry))
+            .chain(
+                self.totals
+                    .in_kind_unallocated
+                    .iter()
+                    .filter(|(_, value)| **value != 0)
+                    .map(|entry| total("total_in_kind_unallocated", unallocated, entry)),
+            )
             .collect()
     }
 }
@@ -442,14 +485,15 @@ mod tests {
         let mut report = report(false);
         let mut replaced = contribution("c0", "approved", Some(1_000));
         replaced.replaced = true;
-        assert!(report.in_kind(&replaced, &units).is_none());
+        let this = Allocation::ThisGrant;
+        assert!(report.in_kind(&replaced, this, &units).is_none());
         assert!(
             report
-                .in_kind(&contribution("c1", "approved", None), &units)
+                .in_kind(&contribution("c1", "approved", None), this, &units)
                 .is_none()
         );
         let line = report
-            .in_kind(&contribution("c2", "approved", Some(30_000)), &units)
+            .in_kind(&contribution("c2", "approved", Some(30_000)), this, &units)
             .expect("a valued contribution");
         assert_eq!(line.get("description"), "time 7.50 hour");
         assert_eq!(line.get("funder_category"), "A personnel costs");
@@ -458,6 +502,46 @@ mod tests {
         assert_eq!(totals.len(), 1);
         assert_eq!(totals[0].get("in_kind"), "300.00");
         assert_eq!(report.totals.remaining(), 0, "in-kind is no cash");
+    }
+
+    #[test]
+    fn in_kind_counts_toward_one_grant_only() {
+        let units = units();
+        let mut report = report(false);
+        let valued = |id: &str| contribution(id, "approved", Some(10_000));
+        assert!(
+            report
+                .in_kind(&valued("a"), Allocation::OtherGrant, &units)
+                .is_none()
+        );
+        assert!(
+            report
+                .in_kind(&valued("b"), Allocation::None, &units)
+                .is_none()
+        );
+        assert!(
+            report
+                .in_kind(&valued("c"), Allocation::None, &units)
+                .is_none()
+        );
+        assert!(
+            report
+                .in_kind(&valued("d"), Allocation::ThisGrant, &units)
+                .is_some()
+        );
+        let totals = report.in_kind_totals(&units);
+        let cells: Vec<(&str, &str)> = totals
+            .iter()
+            .map(|line| (line.get("section"), line.get("in_kind")))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("total_in_kind", "100.00"),
+                ("total_in_kind_unallocated", "200.00")
+            ],
+            "another grant's is in neither"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::db::funds::GrantRow;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
-use crate::domain::reports::grant::{GrantFacts, GrantReport};
+use crate::domain::reports::grant::{Allocation, GrantFacts, GrantReport};
 use crate::http::call::ProjectCall;
 use crate::http::openapi::GrantNotFound;
 use crate::http::problem::{ApiError, Problem};
@@ -144,12 +144,23 @@ fn in_kind_rows(
         to: period.to,
         ..ContributionFilter::default()
     };
+    let allocated = db.read(|conn| -> Result<_, crate::db::StorageError> {
+        Ok(db::in_kind::grants_by_contribution(
+            conn,
+            &grant.project_id,
+        )?)
+    })?;
+    let allocation = |id: &str| match allocated.get(id) {
+        Some(to) if *to == grant.id => Allocation::ThisGrant,
+        Some(_) => Allocation::OtherGrant,
+        None => Allocation::None,
+    };
     let mut last_units = Units::new();
     each_contribution_page(db, &grant.project_id, &filter, |units, entries| {
         last_units.clone_from(units);
         let lines = entries
             .iter()
-            .filter_map(|entry| report.in_kind(entry, units));
+            .filter_map(|entry| report.in_kind(entry, allocation(&entry.id), units));
         lines.into_iter().try_for_each(|line| out.row(line.cells()))
     })?;
     report

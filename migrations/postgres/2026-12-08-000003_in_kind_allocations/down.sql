@@ -1,0 +1,2 @@
+DROP TABLE in_kind_allocations;
+DROP FUNCTION in_kind_allocations_check();

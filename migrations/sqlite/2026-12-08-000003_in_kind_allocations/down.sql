@@ -1,0 +1,1 @@
+DROP TABLE in_kind_allocations;

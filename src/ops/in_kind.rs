@@ -1,0 +1,49 @@
+//! In-kind counted once: a contribution's value is allocated to at most one
+//! grant's match (Horizon Europe in-kind rules, 2 CFR 200.306), never moved,
+//! and never in a closed period.
+
+use super::{Error, Missing, Refusal};
+use crate::db::in_kind::AllocationRow;
+use crate::db::projects::Project;
+use crate::db::{self, DbConnection};
+use crate::domain::contribution::ContributionStatus;
+use crate::domain::transaction::TransactionError;
+
+/// Allocates the value of `contribution` to the match of `grant`, by `by`.
+pub fn allocate(
+    conn: &mut DbConnection,
+    project: &Project,
+    by: &str,
+    grant: &str,
+    contribution: &str,
+) -> Result<AllocationRow, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let grant =
+        db::funds::grant(conn, &project.id, grant)?.ok_or(Error::NotFound(Missing::Grant))?;
+    let contribution = db::contributions::find(conn, &project.id, contribution)?
+        .ok_or(Error::NotFound(Missing::Contribution))?;
+    if let Some(existing) = db::in_kind::of(conn, &contribution.id)? {
+        let reference = db::funds::grant(conn, &project.id, &existing.grant_id)?
+            .map_or(existing.grant_id, |g| g.reference);
+        return Err(Refusal::AlreadyAllocated(reference).into());
+    }
+    if contribution.status == ContributionStatus::Rejected {
+        return Err(Refusal::ContributionDecided("rejected".to_owned()).into());
+    }
+    if let Some(through) = project.closed_through.filter(|t| contribution.date <= *t) {
+        return Err(TransactionError::PeriodClosed {
+            through,
+            date: contribution.date,
+        }
+        .into());
+    }
+    let row = AllocationRow {
+        contribution_id: contribution.id,
+        grant_id: grant.id,
+        project_id: project.id.to_string(),
+        allocated_by: by.to_owned(),
+        allocated_at: db::now(),
+    };
+    db::in_kind::insert(conn, &row)?;
+    Ok(row)
+}
