@@ -123,6 +123,7 @@ fn main() {
 /// and row versions made inside one open transaction cannot be pruned, so a
 /// long batch gets slower with every posting.
 fn seed(db: &Database, project: &str, count: u64, batch: u64, receiver: &str) {
+    let by = poster(db, project);
     let accounts = [
         AccountName::parse("funder:a").expect("name"),
         AccountName::parse(receiver).expect("name"),
@@ -150,7 +151,7 @@ fn seed(db: &Database, project: &str, count: u64, batch: u64, receiver: &str) {
                         unit: "EUR".to_owned(),
                     }],
                 };
-                post(conn, project, &transaction, None)?;
+                post(conn, (project, &by), &transaction, None)?;
             }
             Ok(())
         })
@@ -433,6 +434,22 @@ fn drive_while(
     }
 }
 
+/// Who posts the transfers the benchmark writes through the library: a
+/// member of the project (the ledger records who posted each transaction).
+fn poster(db: &Database, project: &str) -> String {
+    db.read(|conn| -> Result<_, ApiError> {
+        Ok(commons_ledger::db::memberships::list(
+            conn, project, None, 1,
+        )?)
+    })
+    .expect("members")
+    .first()
+    .expect("a member")
+    .0
+    .agent_id
+    .to_string()
+}
+
 /// The raw database baseline: the same transfer through diesel and the
 /// ledger's posting code, one database transaction per transfer, same
 /// durability, no HTTP, no idempotency key, from `threads` threads.
@@ -449,6 +466,7 @@ fn baseline(
         .map(|thread| {
             let db = db.clone();
             let project = project.to_owned();
+            let by = poster(&db, &project);
             std::thread::spawn(move || {
                 let mut latencies = Vec::new();
                 let mut i = thread;
@@ -469,7 +487,7 @@ fn baseline(
                     };
                     let sent = Instant::now();
                     db.write(|conn| -> Result<(), ApiError> {
-                        post(conn, &project, &transaction, None)?;
+                        post(conn, (&project, &by), &transaction, None)?;
                         Ok(())
                     })
                     .expect("write");

@@ -68,7 +68,10 @@ from commons_ledger_client.api.reports import (  # noqa: E402
     export_journal_csv,
     export_journal_hledger,
 )
+from commons_ledger_client.api.ledger import get_ledger_verification, list_events  # noqa: E402
 from commons_ledger_client.api.transactions import get_transaction  # noqa: E402
+from commons_ledger_client.models.event_page import EventPage  # noqa: E402
+from commons_ledger_client.models.verification import Verification  # noqa: E402
 from commons_ledger_client.models.add_member_request import AddMemberRequest  # noqa: E402
 from commons_ledger_client.models.agent import Agent  # noqa: E402
 from commons_ledger_client.models.create_in_kind_allocation_request import CreateInKindAllocationRequest  # noqa: E402
@@ -179,8 +182,26 @@ class Story:
     def __init__(self, base_url: str, admin_email: str, admin_password: str) -> None:
         self.base_url = base_url
         self.anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+        # Every change the story makes: (method, path, who), as sent and
+        # answered with a 2xx that was not a replay. The audit trail must
+        # hold each one, with its actor (step 9).
+        self.writes: list[tuple[str, str, str]] = []
+        self.agent_of: dict[str, str] = {}
         self.admin = self.login(admin_email, admin_password)
         self.ids: dict[str, Any] = {}
+
+    def recorder(self, email: str) -> Any:
+        def saw(response: Any) -> None:
+            request = response.request
+            if (
+                request.method in ("POST", "PATCH", "DELETE")
+                and 200 <= response.status_code < 300
+                and "idempotency-replayed" not in response.headers
+                and not request.url.path.startswith(("/v1/agents", "/v1/auth"))
+            ):
+                self.writes.append((request.method, request.url.path, email))
+
+        return saw
 
     def login(self, email: str, password: str) -> AuthenticatedClient:
         token = parsed(
@@ -193,7 +214,10 @@ class Story:
         equal(token.token_type.value, "Bearer", "token_type")
         check(token.expires_in > 0, "expires_in")
         return AuthenticatedClient(
-            base_url=self.base_url, token=token.access_token, raise_on_unexpected_status=True
+            base_url=self.base_url,
+            token=token.access_token,
+            raise_on_unexpected_status=True,
+            httpx_args={"event_hooks": {"response": [self.recorder(email)]}},
         )
 
     def person(self, name: str, email: str, kind: AgentKindDto = AgentKindDto.PERSON) -> tuple[Agent, AuthenticatedClient]:
@@ -207,6 +231,7 @@ class Story:
             Agent,
         )
         equal(agent.has_credentials, True, f"{name} has credentials")
+        self.agent_of[email] = str(agent.id)
         return agent, self.login(email, password)
 
     def balances(self, client: AuthenticatedClient) -> dict[str, Decimal]:
@@ -709,6 +734,34 @@ class Story:
         else:
             print("    hledger not installed: the hledger part is skipped")
 
+        # ------------------------------------------------------------------
+        step("9. the audit trail: every change above, with its actor")
+        events = []
+        cursor: str | None = None
+        while True:
+            kwargs = {"cursor": cursor} if cursor else {}
+            page = parsed(list_events.sync_detailed(self.project, client=self.funder, limit=1000, **kwargs), 200, EventPage)
+            events.extend(page.items)
+            cursor = page.next_cursor if isinstance(page.next_cursor, str) else None
+            if not cursor:
+                break
+        admin_id = str(parsed(get_me.sync_detailed(client=self.admin), 200, Me).agent.id)
+        actor = lambda email: self.agent_of.get(email, admin_id)  # noqa: E731
+        made = sorted((path, actor(email)) for _, path, email in self.writes)
+        recorded = sorted((e.subject, str(e.actor)) for e in events)
+        equal(recorded, made, "one event per change, with its path and its actor")
+        equal([e.sequence for e in events], list(range(1, len(events) + 1)), "events numbered from 1")
+        for before, after in zip(events, events[1:]):
+            equal(after.previous_hash, before.hash, f"event {after.sequence} follows {before.sequence}")
+        posted = [t for e in events for t in e.transactions]
+        equal(len(posted), len(set(posted)), "each transaction in one event")
+        executed_by = [str(e.actor) for e in events if str(executed.transaction) in e.transactions]
+        equal(executed_by, [str(get_transaction.sync_detailed(self.project, executed.transaction, client=self.funder).parsed.recorded_by)], "the run's transaction records who executed it")
+        verification = parsed(get_ledger_verification.sync_detailed(self.project, client=self.funder), 200, Verification)
+        equal(verification.ok, True, "the ledger and the audit trail verify")
+        equal(verification.events_checked, len(events), "every event verified")
+        print(f"    {len(events)} events, one per change, each with its actor; the chain verifies")
+
         return {
             "project_id": str(self.project),
             "grant_id": str(grant.id),
@@ -740,7 +793,7 @@ def main() -> int:
             return 1
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(ids, f, indent=2)
-    print("story: PRODUCT.md steps 1-8 passed", flush=True)
+    print("story: PRODUCT.md steps 1-8 and the audit trail passed", flush=True)
     return 0
 
 

@@ -89,8 +89,11 @@ fn verify(cli: &Cli, project: Option<&str>) -> Result<(), String> {
             .ok_or_else(|| format!("no project {id}"))?;
         match &report.discrepancy {
             None => println!(
-                "ok      {id}: {} transactions, {} postings, {} accounts",
-                report.transactions_checked, report.postings_checked, report.accounts_checked
+                "ok      {id}: {} transactions, {} postings, {} accounts, {} events",
+                report.transactions_checked,
+                report.postings_checked,
+                report.accounts_checked,
+                report.events_checked
             ),
             Some(found) => {
                 failed += 1;

@@ -132,7 +132,8 @@ fn application(
         .wrap(from_fn(extract::inject_fault))
         .wrap(from_fn(extract::refuse_nul))
         .wrap(from_fn(crate::telemetry::log_request))
-        .wrap(from_fn(routes::metrics::measure));
+        .wrap(from_fn(routes::metrics::measure))
+        .wrap(from_fn(crate::http::audit::assign_request_id));
     (app, api)
 }
 

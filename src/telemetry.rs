@@ -16,7 +16,8 @@ pub fn init(filter: &str) {
         .try_init();
 }
 
-/// Logs method, matched route, status and latency of every request.
+/// Logs method, matched route, request id, status and latency of every
+/// request.
 pub async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -24,6 +25,10 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let request_id = actix_web::HttpMessage::extensions(&req)
+        .get::<crate::http::audit::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
     let response = next.call(req).await?;
     let route = response
         .request()
@@ -32,6 +37,7 @@ pub async fn log_request(
     tracing::info!(
         method = %method,
         route = %route,
+        request_id = %request_id,
         status = response.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"

@@ -82,13 +82,7 @@ pub fn under(
     let start = format!("{prefix}:");
     // A LIKE on the escaped prefix, not a range of names: a range depends
     // on the database's collation, which need not sort bytewise.
-    let pattern = format!(
-        "{}%",
-        start
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = format!("{}%", super::escape_like(&start));
     let rows: Vec<AccountRow> = accounts::table
         .filter(accounts::project_id.eq(project_id))
         .filter(accounts::name.like(pattern).escape('\\'))

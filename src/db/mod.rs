@@ -35,6 +35,7 @@ pub mod claims;
 pub mod closings;
 pub mod contributions;
 pub mod distributions;
+pub mod events;
 pub mod funds;
 pub mod idempotency;
 pub mod in_kind;
@@ -558,6 +559,13 @@ pub fn now() -> chrono::NaiveDateTime {
 /// Today's date (UTC).
 pub fn today() -> chrono::NaiveDate {
     now().date()
+}
+
+/// `text` escaped for a `LIKE` pattern whose escape character is `\`.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// RFC 3339 UTC text of a stored timestamp, with microseconds.

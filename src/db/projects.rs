@@ -210,13 +210,25 @@ pub fn update(
 /// project). SQLite writers are already serialised by the write gate.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {
+        // A project that does not exist has nothing to lock; the request
+        // is refused by what reads it next.
         projects::table
             .find(id)
             .select(projects::id)
             .for_update()
-            .first::<String>(pg)?;
+            .first::<String>(pg)
+            .optional()?;
     }
     Ok(())
+}
+
+/// The project's ledger sequence so far (`None` if there is no such project).
+pub fn ledger_sequence(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i64>> {
+    projects::table
+        .find(id)
+        .select(projects::last_sequence)
+        .first(conn)
+        .optional()
 }
 
 /// The project's revision: how many changes its database triggers have

@@ -58,6 +58,7 @@ diesel::table! {
         reverses_id -> Nullable<Text>,
         previous_hash -> Text,
         hash -> Text,
+        recorded_by -> Nullable<Text>,
     }
 }
 
@@ -348,7 +349,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     claims,
     closings,
     in_kind_allocations,
+    events,
 );
+
+diesel::table! {
+    events (project_id, sequence) {
+        project_id -> Text,
+        sequence -> BigInt,
+        id -> Text,
+        kind -> Text,
+        actor_id -> Text,
+        request_id -> Text,
+        recorded_at -> Timestamp,
+        subject -> Text,
+        state_before -> Nullable<Text>,
+        state_after -> Nullable<Text>,
+        transactions -> Text,
+        previous_hash -> Text,
+        hash -> Text,
+    }
+}
 
 diesel::table! {
     in_kind_allocations (contribution_id) {

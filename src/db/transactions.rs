@@ -29,6 +29,8 @@ pub struct TransactionRow {
     pub reverses_id: Option<String>,
     pub previous_hash: String,
     pub hash: String,
+    /// The agent whose request posted it (none before this was recorded).
+    pub recorded_by: Option<String>,
 }
 
 /// The hash that chains `row` (with its `postings`, in order) to the
@@ -45,6 +47,7 @@ pub fn chain_hash(row: &TransactionRow, postings: &[PostingRow]) -> String {
         kind: &row.kind,
         effective_date: &effective_date,
         recorded_at: &recorded_at,
+        recorded_by: row.recorded_by.as_deref(),
         description: &row.description,
         metadata: &row.metadata,
         reverses: row.reverses_id.as_deref(),
@@ -159,22 +162,22 @@ pub struct TransactionFilter {
 /// distribution runs reserve of it (`NewTransaction::apply`).
 pub fn post(
     conn: &mut DbConnection,
-    project_id: &str,
+    (project_id, by): (&str, &str),
     transaction: &NewTransaction,
     reverses: Option<&str>,
 ) -> Result<TransactionRecord, PostError> {
-    post_for(conn, project_id, transaction, reverses, None)
+    post_for(conn, (project_id, by), transaction, reverses, None)
 }
 
 /// [`post`] for the execution of the approved run `run`: the money it
 /// reserved is the money it takes, so its own reservation does not count.
 pub fn post_for_run(
     conn: &mut DbConnection,
-    project_id: &str,
+    (project_id, by): (&str, &str),
     transaction: &NewTransaction,
     run: &str,
 ) -> Result<TransactionRecord, PostError> {
-    post_for(conn, project_id, transaction, None, Some(run))
+    post_for(conn, (project_id, by), transaction, None, Some(run))
 }
 
 /// A non-negative account is never below zero on any date, by effective
@@ -231,7 +234,7 @@ fn never_negative_by_date(
 
 fn post_for(
     conn: &mut DbConnection,
-    project_id: &str,
+    (project_id, by): (&str, &str),
     transaction: &NewTransaction,
     reverses: Option<&str>,
     run: Option<&str>,
@@ -289,6 +292,7 @@ fn post_for(
         reverses_id: reverses.map(str::to_owned),
         previous_hash: head.last_hash.clone(),
         hash: String::new(),
+        recorded_by: Some(by.to_owned()),
     };
     let row = TransactionRow {
         hash: chain_hash(&row, &posting_rows),
@@ -307,6 +311,7 @@ fn post_for(
             transactions::reverses_id.eq(&row.reverses_id),
             transactions::previous_hash.eq(&row.previous_hash),
             transactions::hash.eq(&row.hash),
+            transactions::recorded_by.eq(&row.recorded_by),
         ))
         .execute(conn)?;
     // One statement per posting: the common subset of both backends has no

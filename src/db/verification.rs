@@ -28,6 +28,11 @@ pub struct Verification {
     /// The project's recorded chain head.
     pub head_sequence: i64,
     pub head_hash: String,
+    /// Events of the audit trail whose chain and transactions were checked.
+    pub events_checked: u64,
+    /// The audit trail's last event (`0` and 64 zeros before the first).
+    pub events_head_sequence: i64,
+    pub events_head_hash: String,
     /// The first discrepancy, in ledger order; null when `ok`.
     pub discrepancy: Option<Discrepancy>,
 }
@@ -37,8 +42,12 @@ pub struct Verification {
 pub struct Discrepancy {
     /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
     /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
-    /// `head_mismatch`.
+    /// `head_mismatch` in the ledger; `event_sequence_gap`,
+    /// `event_chain_broken`, `event_hash_mismatch`,
+    /// `event_transaction_mismatch` or `unrecorded_transaction` in the
+    /// audit trail.
     pub code: String,
+    /// The transaction's sequence, or the event's for an `event_` code.
     pub sequence: Option<i64>,
     pub transaction: Option<String>,
     /// The account concerned, by name.
@@ -94,6 +103,9 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
         accounts_checked: 0,
         head_sequence,
         head_hash: head_hash.clone(),
+        events_checked: 0,
+        events_head_sequence: 0,
+        events_head_hash: GENESIS_HASH.to_owned(),
         discrepancy: None,
     };
     let mut previous_hash = GENESIS_HASH.to_owned();
@@ -172,6 +184,9 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
             }
             report.accounts_checked += 1;
         }
+    }
+    if found.is_none() {
+        found = check_events(conn, project_id, &mut report)?;
     }
     if let Some(problem) = found {
         report.ok = false;
@@ -276,6 +291,144 @@ fn check_transaction(
         }
     }
     None
+}
+
+/// Checks the project's audit trail: its hash chain, and that the ledger
+/// transactions its events name are the project's, posted by the event's
+/// actor, each named once in ledger order, and that every transaction that
+/// records who posted it is named by an event.
+fn check_events(
+    conn: &mut DbConnection,
+    project_id: &str,
+    report: &mut Verification,
+) -> QueryResult<Option<Found>> {
+    let (mut previous_sequence, mut previous_hash) = (0_i64, GENESIS_HASH.to_owned());
+    let mut last_named = 0_i64;
+    let mut named = 0_i64;
+    loop {
+        let rows = super::events::page(conn, project_id, previous_sequence, PAGE)?;
+        if rows.is_empty() {
+            break;
+        }
+        let ids: Vec<String> = rows
+            .iter()
+            .flat_map(|row| {
+                serde_json::from_str::<Vec<String>>(&row.transactions).unwrap_or_default()
+            })
+            .collect();
+        let posted: HashMap<String, (i64, Option<String>)> = transactions::table
+            .filter(transactions::project_id.eq(project_id))
+            .filter(transactions::id.eq_any(&ids))
+            .select((
+                transactions::id,
+                transactions::sequence,
+                transactions::recorded_by,
+            ))
+            .load::<(String, i64, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(id, sequence, by)| (id, (sequence, by)))
+            .collect();
+        for row in &rows {
+            let problem =
+                |code: &'static str, expected: String, found: String, message: &str| Found {
+                    code,
+                    sequence: Some(row.sequence),
+                    transaction: None,
+                    account: None,
+                    expected,
+                    found,
+                    message: message.to_owned(),
+                };
+            if row.sequence != previous_sequence + 1 {
+                return Ok(Some(problem(
+                    "event_sequence_gap",
+                    (previous_sequence + 1).to_string(),
+                    row.sequence.to_string(),
+                    "events are numbered without gaps",
+                )));
+            }
+            if row.previous_hash != previous_hash {
+                return Ok(Some(problem(
+                    "event_chain_broken",
+                    previous_hash,
+                    row.previous_hash.clone(),
+                    "the event does not follow the previous one's hash",
+                )));
+            }
+            let hash = super::events::chain_hash(row);
+            if hash != row.hash {
+                return Ok(Some(problem(
+                    "event_hash_mismatch",
+                    hash,
+                    row.hash.clone(),
+                    "the event's content does not match its hash: it was altered after it was recorded",
+                )));
+            }
+            let Ok(names) = serde_json::from_str::<Vec<String>>(&row.transactions) else {
+                return Ok(Some(problem(
+                    "event_hash_mismatch",
+                    "a JSON array of transaction ids".to_owned(),
+                    row.transactions.clone(),
+                    "the event's transactions are not a list of ids",
+                )));
+            };
+            for id in names {
+                let actor = Some(row.actor_id.clone());
+                match posted.get(&id) {
+                    Some((sequence, by)) if *sequence > last_named && *by == actor => {
+                        last_named = *sequence;
+                        named += 1;
+                    }
+                    other => {
+                        return Ok(Some(Found {
+                            transaction: Some(id.clone()),
+                            ..problem(
+                                "event_transaction_mismatch",
+                                format!(
+                                    "a transaction of the project after sequence {last_named}, posted by {}",
+                                    row.actor_id
+                                ),
+                                other.map_or_else(
+                                    || "none".to_owned(),
+                                    |(sequence, by)| {
+                                        format!(
+                                            "sequence {sequence}, posted by {}",
+                                            by.as_deref().unwrap_or("-")
+                                        )
+                                    },
+                                ),
+                                "the event names a transaction that is not one its actor posted after the previous event's",
+                            )
+                        }));
+                    }
+                }
+            }
+            report.events_checked += 1;
+            previous_sequence = row.sequence;
+            previous_hash = row.hash.clone();
+        }
+    }
+    report.events_head_sequence = previous_sequence;
+    report.events_head_hash = previous_hash;
+    let recorded: i64 = transactions::table
+        .filter(transactions::project_id.eq(project_id))
+        .filter(transactions::recorded_by.is_not_null())
+        .count()
+        .get_result(conn)?;
+    if recorded != named {
+        return Ok(Some(Found {
+            code: "unrecorded_transaction",
+            sequence: None,
+            transaction: None,
+            account: None,
+            expected: recorded.to_string(),
+            found: named.to_string(),
+            message: format!(
+                "{recorded} transactions record who posted them, and the events name {named}: a transaction was posted or removed outside the audit trail"
+            ),
+        }));
+    }
+    Ok(None)
 }
 
 /// Every project's id, oldest first.

@@ -57,6 +57,8 @@ pub enum Action {
     Review,
     /// Read a member's value account, one's own (`own`) or another's.
     ReadValueAccount { own: bool },
+    /// Read the project's audit trail: who changed what.
+    ReadEvents,
 }
 
 /// Who is asking, as far as the decision is concerned.
@@ -103,7 +105,7 @@ pub fn decide(requester: Requester, public: bool, action: Action) -> Decision {
                 )
             }
             Action::ReadValueAccount { own: true } => member,
-            Action::ReadValueAccount { own: false } => {
+            Action::ReadValueAccount { own: false } | Action::ReadEvents => {
                 matches!(
                     requester.role,
                     Some(Role::Owner | Role::Treasurer | Role::Auditor)
@@ -160,15 +162,22 @@ mod tests {
             Action::Review,
             Action::ReadValueAccount { own: true },
             Action::ReadValueAccount { own: false },
+            Action::ReadEvents,
         ];
-        let table: [(Requester, [Decision; 11]); 7] = [
-            (ANONYMOUS, [H, H, H, H, H, H, H, H, H, H, H]),
-            (OUTSIDER, [H, H, H, H, H, H, H, H, H, H, H]),
-            (member(Role::Contributor), [A, A, F, F, F, F, A, F, F, A, F]),
-            (member(Role::Auditor), [A, A, F, F, F, F, F, F, F, A, A]),
-            (member(Role::Treasurer), [A, A, A, F, F, A, A, A, A, A, A]),
-            (member(Role::Owner), [A, A, A, A, A, A, A, A, A, A, A]),
-            (ADMIN, [A, A, A, A, A, A, A, A, A, A, A]),
+        let table: [(Requester, [Decision; 12]); 7] = [
+            (ANONYMOUS, [H, H, H, H, H, H, H, H, H, H, H, H]),
+            (OUTSIDER, [H, H, H, H, H, H, H, H, H, H, H, H]),
+            (
+                member(Role::Contributor),
+                [A, A, F, F, F, F, A, F, F, A, F, F],
+            ),
+            (member(Role::Auditor), [A, A, F, F, F, F, F, F, F, A, A, A]),
+            (
+                member(Role::Treasurer),
+                [A, A, A, F, F, A, A, A, A, A, A, A],
+            ),
+            (member(Role::Owner), [A, A, A, A, A, A, A, A, A, A, A, A]),
+            (ADMIN, [A, A, A, A, A, A, A, A, A, A, A, A]),
         ];
         for (requester, expected) in table {
             for (action, want) in actions.iter().zip(expected) {

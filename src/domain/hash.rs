@@ -16,6 +16,9 @@ pub struct HashedTransaction<'a> {
     pub kind: &'a str,
     pub effective_date: &'a str,
     pub recorded_at: &'a str,
+    /// The agent whose request posted it; `None` for transactions posted
+    /// before the service recorded it (encoded as version 1).
+    pub recorded_by: Option<&'a str>,
     pub description: &'a str,
     pub metadata: &'a str,
     pub reverses: Option<&'a str>,
@@ -25,23 +28,78 @@ pub struct HashedTransaction<'a> {
 }
 
 impl HashedTransaction<'_> {
-    /// Canonical encoding, version 1: one `field:value` line per field in a
-    /// fixed order; free text is JSON-escaped so no value can forge a line.
+    /// Canonical encoding: one `field:value` line per field in a fixed
+    /// order; free text is JSON-escaped so no value can forge a line.
+    /// Version 2 adds the `recorded_by` line after `recorded_at`; a
+    /// transaction without it is encoded as version 1, as it always was.
     pub fn canonical(&self) -> String {
         let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
-        let mut out = String::from("commons-ledger:transaction:v1\n");
+        let version = if self.recorded_by.is_some() { 2 } else { 1 };
+        let mut out = format!("commons-ledger:transaction:v{version}\n");
         out.push_str(&format!("project:{}\n", self.project_id));
         out.push_str(&format!("sequence:{}\n", self.sequence));
         out.push_str(&format!("id:{}\n", self.id));
         out.push_str(&format!("kind:{}\n", self.kind));
         out.push_str(&format!("effective_date:{}\n", self.effective_date));
         out.push_str(&format!("recorded_at:{}\n", self.recorded_at));
+        if let Some(agent) = self.recorded_by {
+            out.push_str(&format!("recorded_by:{agent}\n"));
+        }
         out.push_str(&format!("description:{}\n", quote(self.description)));
         out.push_str(&format!("metadata:{}\n", self.metadata));
         out.push_str(&format!("reverses:{}\n", self.reverses.unwrap_or("-")));
         for (from, to, minor, unit) in &self.postings {
             out.push_str(&format!("posting:{from}|{to}|{minor}|{unit}\n"));
         }
+        out.push_str(&format!("previous:{}\n", self.previous_hash));
+        out
+    }
+
+    /// Lower-case hex SHA-256 of the canonical encoding.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical().as_bytes()))
+    }
+}
+
+/// Everything an audit event's hash covers (see [`crate::domain::audit`]).
+#[derive(Debug, Clone)]
+pub struct HashedEvent<'a> {
+    pub project_id: &'a str,
+    pub sequence: i64,
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub actor_id: &'a str,
+    pub request_id: &'a str,
+    pub recorded_at: &'a str,
+    pub subject: &'a str,
+    /// JSON text, or `None` when nothing was replaced.
+    pub before: Option<&'a str>,
+    /// JSON text, or `None` when nothing was made.
+    pub after: Option<&'a str>,
+    /// JSON array of the ids of the transactions posted.
+    pub transactions: &'a str,
+    pub previous_hash: &'a str,
+}
+
+impl HashedEvent<'_> {
+    /// Canonical encoding, version 1, built like a transaction's: one
+    /// `field:value` line per field in a fixed order, free text JSON-escaped
+    /// (so no value can forge a line), `-` for an absent state.
+    pub fn canonical(&self) -> String {
+        let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+        let state = |text: Option<&str>| text.map_or_else(|| "-".to_owned(), quote);
+        let mut out = String::from("commons-ledger:event:v1\n");
+        out.push_str(&format!("project:{}\n", self.project_id));
+        out.push_str(&format!("sequence:{}\n", self.sequence));
+        out.push_str(&format!("id:{}\n", self.id));
+        out.push_str(&format!("kind:{}\n", quote(self.kind)));
+        out.push_str(&format!("actor:{}\n", self.actor_id));
+        out.push_str(&format!("request:{}\n", quote(self.request_id)));
+        out.push_str(&format!("recorded_at:{}\n", self.recorded_at));
+        out.push_str(&format!("subject:{}\n", quote(self.subject)));
+        out.push_str(&format!("before:{}\n", state(self.before)));
+        out.push_str(&format!("after:{}\n", state(self.after)));
+        out.push_str(&format!("transactions:{}\n", quote(self.transactions)));
         out.push_str(&format!("previous:{}\n", self.previous_hash));
         out
     }
@@ -64,6 +122,7 @@ mod tests {
             kind: "transfer",
             effective_date: "2026-03-01",
             recorded_at: "2026-03-01T10:00:00.000000Z",
+            recorded_by: None,
             description: "line\nbreak",
             metadata: "{}",
             reverses: None,
@@ -83,5 +142,66 @@ mod tests {
         altered.previous_hash = "1";
         assert_ne!(altered.hash(), base, "the chain is covered");
         assert_eq!(sample().hash(), base, "hashing is deterministic");
+        let mut recorded = sample();
+        recorded.recorded_by = Some("a");
+        assert!(
+            recorded
+                .canonical()
+                .starts_with("commons-ledger:transaction:v2\n")
+        );
+        assert!(recorded.canonical().contains("\nrecorded_by:a\n"));
+        let mut other = sample();
+        other.recorded_by = Some("b");
+        assert_ne!(recorded.hash(), base, "the recorder is covered");
+        assert_ne!(recorded.hash(), other.hash(), "the recorder is covered");
+    }
+
+    fn event() -> HashedEvent<'static> {
+        HashedEvent {
+            project_id: "p",
+            sequence: 1,
+            id: "e",
+            kind: "project.updated",
+            actor_id: "a",
+            request_id: "r",
+            recorded_at: "2026-03-01T10:00:00.000000Z",
+            subject: "/v1/projects/p",
+            before: Some(r#"{"approvals":2}"#),
+            after: Some(r#"{"approvals":1}"#),
+            transactions: "[]",
+            previous_hash: GENESIS_HASH,
+        }
+    }
+
+    #[test]
+    fn every_field_of_an_event_is_covered() {
+        let base = event().hash();
+        let changes: Vec<fn(&mut HashedEvent<'static>)> = vec![
+            |e| e.sequence = 2,
+            |e| e.kind = "project.created",
+            |e| e.actor_id = "b",
+            |e| e.request_id = "s",
+            |e| e.recorded_at = "2026-03-01T10:00:00.000001Z",
+            |e| e.subject = "/v1/projects/q",
+            |e| e.before = None,
+            |e| e.after = Some(r#"{"approvals":2}"#),
+            |e| e.transactions = r#"["t"]"#,
+            |e| e.previous_hash = "1",
+        ];
+        for change in changes {
+            let mut altered = event();
+            change(&mut altered);
+            assert_ne!(altered.hash(), base, "{altered:?}");
+        }
+        // Swapping the states is a different event.
+        let mut swapped = event();
+        std::mem::swap(&mut swapped.before, &mut swapped.after);
+        assert_ne!(swapped.hash(), base);
+        // No state is not the JSON text `null`'s state.
+        let mut null = event();
+        null.before = Some("-");
+        let mut none = event();
+        none.before = None;
+        assert_ne!(null.hash(), none.hash());
     }
 }

@@ -14,11 +14,12 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::access::{self, Caller};
+use super::audit::{self, Audit, Change};
 use super::extract::{CursorKey, IdempotencyKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::problem::ApiError;
 use super::write::{self, Reply};
@@ -211,11 +212,14 @@ pub struct WriteCall {
     pub project_id: String,
     pub key: Option<String>,
     pub fingerprint: String,
+    /// What the write's event records of the request.
+    pub audit: Audit,
 }
 
 impl WriteCall {
     /// Runs `work` through the write pipeline, after authorizing `action`
-    /// in the same transaction (see [`write::run`]).
+    /// in the same transaction (see [`write::run`]), and records its event
+    /// (the reply as the state made) there too.
     pub async fn run(
         self,
         action: Action,
@@ -224,20 +228,7 @@ impl WriteCall {
         + Send
         + 'static,
     ) -> Result<HttpResponse, ApiError> {
-        let WriteCall {
-            state,
-            credentials,
-            project_id,
-            key,
-            fingerprint,
-        } = self;
-        let scope = access::idempotency_scope(&credentials);
-        let project = Some(project_id.clone());
-        write::run(&state, project, scope, key, fingerprint, move |conn| {
-            let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
-            work(conn, &caller, &project)
-        })
-        .await
+        self.run_as(move |_| action, work).await
     }
 }
 
@@ -267,6 +258,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
                     project_id,
                     key: key.0,
                     fingerprint: body.fingerprint,
+                    audit: Audit::of(&req),
                 },
             })
         })
@@ -335,6 +327,32 @@ fn authorize_as(
     Ok((caller, project))
 }
 
+/// In a write's transaction: takes the project's write lock, authorizes on
+/// it the action `action` decides for the caller `who`, runs `work` and
+/// records its event (its reply as the state made). Every write to a
+/// project through the write pipeline goes through here.
+pub fn audited(
+    conn: &mut DbConnection,
+    audit: &Audit,
+    (who, project_id): (&Credentials, &str),
+    action: impl FnOnce(&Caller) -> Action,
+    work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<Reply, ApiError>,
+) -> Result<Reply, ApiError> {
+    audit::begin(conn, project_id)?;
+    let (caller, project) = authorize_as(conn, who, project_id, action)?;
+    let reply = work(conn, &caller, &project)?;
+    let actor = caller.signed_in()?;
+    let after = Some(reply.body().to_owned());
+    audit.record(
+        conn,
+        &project.id,
+        &actor.id,
+        project.last_sequence,
+        (None, after),
+    )?;
+    Ok(reply)
+}
+
 /// Runs `work` in one write transaction outside the write pipeline, run
 /// again whole if the transaction is retried.
 async fn write_now<T: Send + 'static>(
@@ -396,15 +414,13 @@ impl WriteCall {
         let project_id = self.project_id.clone();
         let key = (self.key, self.fingerprint);
         let project = Some(self.project_id);
+        let audit = self.audit;
         run_keyed(
             self.state,
             project,
             self.credentials,
             key,
-            move |conn, who| {
-                let (caller, project) = authorize_as(conn, who, &project_id, action)?;
-                work(conn, &caller, &project)
-            },
+            move |conn, who| audited(conn, &audit, (who, &project_id), action, work),
         )
         .await
     }
@@ -414,7 +430,7 @@ impl WriteCall {
 /// pipeline (a `PATCH` or a `DELETE`, idempotent by itself, with no
 /// `Idempotency-Key`). The token is extracted first, so an anonymous
 /// change is 401 whatever its body; a body is a further parameter.
-pub struct ProjectChange(pub ProjectCall);
+pub struct ProjectChange(pub ProjectCall, pub Audit);
 
 impl FromRequest for ProjectChange {
     type Error = actix_web::Error;
@@ -424,7 +440,7 @@ impl FromRequest for ProjectChange {
         // The token is checked as the request comes: there is nothing to wait for.
         let change = match Authenticated::from_request(req, payload).into_inner() {
             Ok(Authenticated(credentials)) => ProjectCall::extract(req, credentials)
-                .map(ProjectChange)
+                .map(|call| ProjectChange(call, Audit::of(req)))
                 .map_err(Into::into),
             Err(refused) => Err(refused.into()),
         };
@@ -434,19 +450,30 @@ impl FromRequest for ProjectChange {
 
 impl ProjectChange {
     /// Authorizes `action`, then runs `work` in the same write
-    /// transaction (run again if the transaction is retried).
-    pub async fn write<T: Send + 'static>(
+    /// transaction (run again if the transaction is retried) and records
+    /// its event there: the state `work` replaced and what it answers.
+    pub async fn write<T: Serialize + Send + 'static>(
         self,
         action: Action,
-        mut work: impl FnMut(&mut DbConnection, &Caller, &Project) -> Result<T, ApiError>
+        mut work: impl FnMut(&mut DbConnection, &Caller, &Project) -> Result<Change<T>, ApiError>
         + Send
         + 'static,
     ) -> Result<T, ApiError> {
-        let ProjectChange(call) = self;
+        let ProjectChange(call, audit) = self;
         let (credentials, project_id) = (call.credentials, call.project_id);
         write_now(call.state, move |conn| {
+            audit::begin(conn, &project_id)?;
             let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
-            work(conn, &caller, &project)
+            let change = work(conn, &caller, &project)?;
+            let actor = caller.signed_in()?;
+            audit.record(
+                conn,
+                &project.id,
+                &actor.id,
+                project.last_sequence,
+                change.states()?,
+            )?;
+            Ok(change.after)
         })
         .await
     }
@@ -459,6 +486,8 @@ impl ProjectChange {
 pub struct SignedIn {
     pub state: web::Data<AppState>,
     pub credentials: Credentials,
+    /// What an event records of the request, if it changes a project.
+    pub audit: Audit,
 }
 
 impl SignedIn {
@@ -472,6 +501,26 @@ impl SignedIn {
         super::read(&self.state, move |conn| {
             let me = Caller::require(conn, &credentials)?;
             work(conn, me)
+        })
+        .await
+    }
+
+    /// Like [`SignedIn::write`], for a change to one project (named by
+    /// `work`'s answer along with the change): its event is recorded in the
+    /// same transaction.
+    pub async fn write_in_project<T: Serialize + Send + 'static>(
+        self,
+        mut work: impl FnMut(&mut DbConnection, &AgentRow) -> Result<(String, Change<T>), ApiError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let (credentials, audit) = (self.credentials, self.audit);
+        write_now(self.state, move |conn| {
+            let me = Caller::require(conn, &credentials)?;
+            let (project_id, change) = work(conn, &me)?;
+            let posted_after = audit::begin(conn, &project_id)?;
+            audit.record(conn, &project_id, &me.id, posted_after, change.states()?)?;
+            Ok(change.after)
         })
         .await
     }
@@ -498,11 +547,16 @@ impl FromRequest for SignedIn {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let authenticated = Authenticated::from_request(req, payload);
+        let audit = Audit::of(req);
         Box::pin(async move {
             let Authenticated(credentials) = authenticated.await?;
             let state = state
                 .ok_or_else(|| ApiError::internal("the application state is not configured"))?;
-            Ok(SignedIn { state, credentials })
+            Ok(SignedIn {
+                state,
+                credentials,
+                audit,
+            })
         })
     }
 }
@@ -531,11 +585,41 @@ impl SignedInWriteCall {
         + Send
         + 'static,
     ) -> Result<HttpResponse, ApiError> {
-        let SignedIn { state, credentials } = self.signed_in;
+        let SignedIn {
+            state, credentials, ..
+        } = self.signed_in;
         let key = (self.key, self.fingerprint);
         run_keyed(state, None, credentials, key, move |conn, who| {
             let me = Caller::require(conn, who)?;
             work(conn, me)
+        })
+        .await
+    }
+
+    /// Like [`SignedInWriteCall::run`], for a write that changes one
+    /// project (named by `work`'s answer along with its reply, which may be
+    /// a project `work` makes): its event is recorded in the same
+    /// transaction, with the reply as the state made.
+    pub async fn run_in_project(
+        self,
+        work: impl FnOnce(&mut DbConnection, &AgentRow) -> Result<(String, Reply), ApiError>
+        + Clone
+        + Send
+        + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let SignedIn {
+            state,
+            credentials,
+            audit,
+        } = self.signed_in;
+        let key = (self.key, self.fingerprint);
+        run_keyed(state, None, credentials, key, move |conn, who| {
+            let me = Caller::require(conn, who)?;
+            let (project_id, reply) = work(conn, &me)?;
+            let posted_after = audit::begin(conn, &project_id)?;
+            let after = Some(reply.body().to_owned());
+            audit.record(conn, &project_id, &me.id, posted_after, (None, after))?;
+            Ok(reply)
         })
         .await
     }

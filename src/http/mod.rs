@@ -7,6 +7,7 @@
 //! types; this module holds no handler and no business rule.
 
 pub mod access;
+pub mod audit;
 pub mod call;
 pub mod codes;
 pub mod download;

@@ -137,7 +137,7 @@ fn approve(
     let grant_id = grant.map(|grant| grant.id);
     let record = post(
         conn,
-        project,
+        (project, decider),
         TransactionKind::Expense,
         claim.date,
         claim.description.clone(),

@@ -334,7 +334,7 @@ fn reserve(conn: &mut DbConnection, project: &Project, run: &Run) -> Result<(), 
 /// the execution by default: its contribution period stays on the run).
 pub fn execute(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     id: &str,
     date: NaiveDate,
 ) -> Result<Run, Error> {
@@ -376,12 +376,11 @@ pub fn execute(
                 .to_string(),
         postings,
     };
-    let record = db::transactions::post_for_run(conn, &project.id, &transaction, &run.id).map_err(
-        |error| match error {
+    let record = db::transactions::post_for_run(conn, (&project.id, by), &transaction, &run.id)
+        .map_err(|error| match error {
             db::transactions::PostError::Rule(rule) => Error::Ledger(rule),
             db::transactions::PostError::Database(database) => database.into(),
-        },
-    )?;
+        })?;
     db::distributions::set_status(conn, &run.id, executed, Some(&record.row.id))?;
     reread(conn, project, id)
 }

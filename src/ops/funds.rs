@@ -93,7 +93,7 @@ pub fn receive_grant(
     };
     let record = post(
         conn,
-        project,
+        (project, recorder),
         grant.kind,
         received_on,
         description,
@@ -187,7 +187,7 @@ pub fn record_expense(
         rejection_reason: None,
     };
     if !pending {
-        row.transaction_id = Some(post_expense(conn, project, &row)?.row.id);
+        row.transaction_id = Some(post_expense(conn, (project, recorder), &row)?.row.id);
     }
     db::funds::insert_expense(conn, &row)?;
     Ok(row)
@@ -198,7 +198,7 @@ pub fn record_expense(
 /// pending expense leaves the ledger as it was).
 fn post_expense(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     row: &ExpenseRow,
 ) -> Result<TransactionRecord, Error> {
     let pool = AccountName::parse(&row.pool_account).map_err(Error::corrupt)?;
@@ -215,7 +215,7 @@ fn post_expense(
     };
     post(
         conn,
-        project,
+        (project, by),
         TransactionKind::Expense,
         row.date,
         description,
@@ -239,7 +239,10 @@ pub fn decide_expense(
     let row = db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)?;
     may_decide(row.status, &row.created_by, decider)?;
     let (posted, reason) = match decision {
-        Decision::Approve => (Some(post_expense(conn, project, &row)?.row.id), None),
+        Decision::Approve => (
+            Some(post_expense(conn, (project, decider), &row)?.row.id),
+            None,
+        ),
         Decision::Reject { reason } => (None, Some(reason.as_str())),
     };
     db::funds::decide_expense(conn, &row.id, decider, posted.as_deref(), reason)?;
@@ -366,7 +369,11 @@ pub fn record_payout(
         rejection_reason: None,
     };
     if !pending {
-        row.transaction_id = Some(post_payout(conn, project, &row, &agent.name)?.row.id);
+        row.transaction_id = Some(
+            post_payout(conn, (project, recorder), &row, &agent.name)?
+                .row
+                .id,
+        );
     }
     db::funds::insert_payout(conn, &row)?;
     Ok(row)
@@ -377,7 +384,7 @@ pub fn record_payout(
 /// payout leaves the ledger as it was).
 fn post_payout(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     row: &PayoutRow,
     agent_name: &str,
 ) -> Result<TransactionRecord, Error> {
@@ -391,7 +398,7 @@ fn post_payout(
     let (method, reference) = (&row.method, &row.reference);
     post(
         conn,
-        project,
+        (project, by),
         TransactionKind::Payout,
         row.date,
         format!("payout to {agent_name} ({method} {reference})"),
@@ -426,7 +433,7 @@ pub fn decide_payout(
         Decision::Approve => {
             let agent = db::agents::find(conn, &row.agent_id)?
                 .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
-            let record = post_payout(conn, project, &row, &agent.name)?;
+            let record = post_payout(conn, (project, decider), &row, &agent.name)?;
             db::funds::decide_payout(conn, &row.id, decider, Some(&record.row.id), None)?;
         }
         Decision::Reject { reason } => {
@@ -457,7 +464,7 @@ pub struct NewExchange {
 /// restricted); the rate (buy / sell) is recorded with it.
 pub fn record_exchange(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     exchange: &NewExchange,
 ) -> Result<TransactionRecord, Error> {
     let mut problems = exchange.problems.clone();
@@ -508,7 +515,7 @@ pub fn record_exchange(
     open(conn, project, &buy_exchange, buy_unit.code(), false)?;
     post(
         conn,
-        project,
+        (project, by),
         TransactionKind::Exchange,
         date,
         format!(
@@ -608,7 +615,7 @@ pub fn open(
 /// endpoint: never out of a restricted grant's pool.
 pub fn post_transaction(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     transaction: &NewTransaction,
 ) -> Result<TransactionRecord, Error> {
     if let Some((index, posting)) = restricted_outflow(&transaction.postings) {
@@ -618,10 +625,12 @@ pub fn post_transaction(
         ))
         .into());
     }
-    db::transactions::post(conn, &project.id, transaction, None).map_err(|error| match error {
-        PostError::Rule(rule) => Error::Ledger(rule),
-        PostError::Database(database) => database.into(),
-    })
+    db::transactions::post(conn, (&project.id, by), transaction, None).map_err(
+        |error| match error {
+            PostError::Rule(rule) => Error::Ledger(rule),
+            PostError::Database(database) => database.into(),
+        },
+    )
 }
 
 /// A release as asked for, with the problems found so far.
@@ -707,7 +716,7 @@ pub fn release(
 /// the general pool of that currency.
 fn post_release(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     row: &ReleaseRow,
 ) -> Result<TransactionRecord, Error> {
     let grant = db::funds::grant(conn, &project.id, &row.grant_id)?
@@ -720,7 +729,7 @@ fn post_release(
         Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a release's amount"))?;
     post(
         conn,
-        project,
+        (project, by),
         TransactionKind::Release,
         row.date,
         format!("release of {}: {}", grant.reference, row.reason),
@@ -747,7 +756,10 @@ pub fn decide_release(
         .ok_or_else(missing)?;
     may_decide(row.status, &row.created_by, decider)?;
     let (posted, reason) = match decision {
-        Decision::Approve => (Some(post_release(conn, project, &row)?.row.id), None),
+        Decision::Approve => (
+            Some(post_release(conn, (project, decider), &row)?.row.id),
+            None,
+        ),
         Decision::Reject { reason } => (None, Some(reason.as_str())),
     };
     db::funds::decide_release(conn, &row.id, decider, posted.as_deref(), reason)?;
@@ -759,7 +771,7 @@ pub fn decide_release(
 /// accounts checked under their locks.
 pub fn post(
     conn: &mut DbConnection,
-    project: &Project,
+    (project, by): (&Project, &str),
     kind: TransactionKind,
     date: NaiveDate,
     description: String,
@@ -781,7 +793,8 @@ pub fn post(
             })
             .collect(),
     };
-    db::transactions::post(conn, &project.id, &transaction, None).map_err(|error| match error {
+    db::transactions::post(conn, (&project.id, by), &transaction, None).map_err(|error| match error
+    {
         PostError::Rule(rule) => Error::Ledger(rule),
         PostError::Database(database) => database.into(),
     })

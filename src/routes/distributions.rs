@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall};
+use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall, audited};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::extract::{CursorKey, parse_date};
@@ -324,7 +324,7 @@ pub async fn create_distribution(
     let (draft, names) = parse_draft(&body);
     let scope = access::idempotency_scope(&call.credentials);
     let idempotency = Idempotency::chosen(scope, call.key, call.fingerprint);
-    let (credentials, project_id) = (call.credentials, call.project_id);
+    let (credentials, project_id, audit) = (call.credentials, call.project_id, call.audit);
     let (committer, committed_project) = (credentials.clone(), project_id.clone());
     // Computed in a read snapshot, outside the writer; recorded in a short
     // write that checks the pool and the decisions it read.
@@ -343,11 +343,19 @@ pub async fn create_distribution(
             )?)
         },
         move |conn, draft| {
-            let (caller, project) =
-                access::project_for(conn, &committer, &committed_project, Action::WriteLedger)?;
-            let author = caller.signed_in()?.id.clone();
-            let run = ops::distributions::record_draft(conn, &project, &author, version, draft)?;
-            reply_with(conn, &project, run)
+            let who = (&committer, committed_project.as_str());
+            audited(
+                conn,
+                &audit,
+                who,
+                |_| Action::WriteLedger,
+                |conn, caller, project| {
+                    let author = caller.signed_in()?.id.clone();
+                    let run =
+                        ops::distributions::record_draft(conn, project, &author, version, draft)?;
+                    reply_with(conn, project, run)
+                },
+            )
         },
     )
     .await
@@ -465,9 +473,9 @@ pub async fn create_execution(
         .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
         .transpose()?;
     let (_, id) = path.into_inner();
-    call.run(Action::WriteLedger, move |conn, _, project| {
+    call.run(Action::WriteLedger, move |conn, caller, project| {
         let date = date.unwrap_or_else(db::today);
-        let run = ops::distributions::execute(conn, project, &id, date)?;
+        let run = ops::distributions::execute(conn, (project, &caller.signed_in()?.id), &id, date)?;
         reply_with(conn, project, run)
     })
     .await

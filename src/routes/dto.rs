@@ -258,6 +258,10 @@ pub struct Transaction {
     /// When the server recorded it (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub recorded_at: String,
+    /// The agent whose request posted it (its hash covers it); null only
+    /// for transactions posted before the service recorded it.
+    #[schema(format = Uuid)]
+    pub recorded_by: Option<String>,
     pub description: String,
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
@@ -280,6 +284,7 @@ pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) 
         kind: TransactionKindDto::from(record.kind),
         effective_date: row.effective_date.to_string(),
         recorded_at: db::format_timestamp(row.recorded_at),
+        recorded_by: row.recorded_by,
         metadata: record.metadata,
         postings: record
             .postings

@@ -109,8 +109,9 @@ pub async fn create_exchange(
         grant: body.grant,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
-    call.run(Action::WriteLedger, move |conn, _, project| {
-        let record = ops::funds::record_exchange(conn, project, &exchange)?;
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let record =
+            ops::funds::record_exchange(conn, (project, &caller.signed_in()?.id), &exchange)?;
         Reply::created(&to_transaction(&super::stored_units(conn)?, record))
     })
     .await

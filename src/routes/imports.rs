@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::call::ProjectCall;
+use super::audit::Audit;
+use super::call::{ProjectCall, audited};
 use super::codes::FieldCode;
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
@@ -134,6 +135,7 @@ pub async fn create_contribution_import(
     key: IdempotencyKey,
 ) -> Result<HttpResponse, ApiError> {
     let project_id = path.into_inner();
+    let audit = Audit::of(&req);
     let bytes = csv_body(&req, payload).await?;
     let content_sha256 = hex::encode(Sha256::digest(&bytes));
     let fingerprint = request_fingerprint(&req, &bytes);
@@ -158,14 +160,26 @@ pub async fn create_contribution_import(
         idempotency,
         move |conn| prepare_import(conn, &credentials, &project_id, &rows, &errors),
         move |conn, prepared: &Prepared| {
-            let (_, project) =
-                access::project_for(conn, &committer, &committed_project, RECORD_OWN)?;
-            ops::contributions::record_all(conn, &project, prepared.revision, &prepared.rows)?;
-            Reply::created(&ContributionImport {
-                imported: prepared.rows.len(),
-                content_sha256: sha.clone(),
-                contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
-            })
+            let who = (&committer, committed_project.as_str());
+            audited(
+                conn,
+                &audit,
+                who,
+                |_| RECORD_OWN,
+                |conn, _, project| {
+                    ops::contributions::record_all(
+                        conn,
+                        project,
+                        prepared.revision,
+                        &prepared.rows,
+                    )?;
+                    Reply::created(&ContributionImport {
+                        imported: prepared.rows.len(),
+                        content_sha256: sha.clone(),
+                        contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
+                    })
+                },
+            )
         },
     )
     .await

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::audit::Change;
 use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
 use super::dto::{Member, member_of};
@@ -105,6 +106,17 @@ fn to_invitations(
         .collect())
 }
 
+/// An invitation as the event of its removal records it.
+fn invitation_state(row: &InvitationRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": row.id,
+        "agent": row.agent_id,
+        "role": row.role.as_str(),
+        "invited_by": row.invited_by,
+        "created_at": db::format_timestamp(row.created_at),
+    })
+}
+
 /// Invite an agent to a project with a role (owners); they become a member
 /// when they accept.
 #[utoipa::path(
@@ -193,7 +205,9 @@ pub async fn withdraw_invitation(
             let invitation = db::invitations::find(conn, &invitation_id)?
                 .filter(|row| project.id == row.project_id.as_str())
                 .ok_or(ApiError::NotFound(Resource::Invitation))?;
-            Ok(db::invitations::delete(conn, &invitation.id)?)
+            let before = Some(invitation_state(&invitation));
+            db::invitations::delete(conn, &invitation.id)?;
+            Ok(Change { before, after: () })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -260,8 +274,8 @@ pub async fn create_acceptance(
     let invitation_id = path.into_inner();
     write
         .call
-        .run(move |conn, me| {
-            let invitation = my_invitation(conn, &me, &invitation_id)?;
+        .run_in_project(move |conn, me| {
+            let invitation = my_invitation(conn, me, &invitation_id)?;
             let (project, agent) = (&invitation.project_id, &invitation.agent_id);
             if db::memberships::find(conn, project, agent)?.is_some() {
                 return Err(ApiError::Refused(ops::Refusal::MemberExists(
@@ -270,7 +284,10 @@ pub async fn create_acceptance(
             }
             let row = db::memberships::insert(conn, project, agent, invitation.role)?;
             db::invitations::delete(conn, &invitation.id)?;
-            Reply::created(&member_of(conn, row)?)
+            Ok((
+                invitation.project_id,
+                Reply::created(&member_of(conn, row)?)?,
+            ))
         })
         .await
 }
@@ -292,9 +309,11 @@ pub async fn decline_invitation(
 ) -> Result<HttpResponse, ApiError> {
     let invitation_id = path.into_inner();
     signed_in
-        .write(move |conn, me| {
-            let invitation = my_invitation(conn, &me, &invitation_id)?;
-            Ok(db::invitations::delete(conn, &invitation.id)?)
+        .write_in_project(move |conn, me| {
+            let invitation = my_invitation(conn, me, &invitation_id)?;
+            let before = Some(invitation_state(&invitation));
+            db::invitations::delete(conn, &invitation.id)?;
+            Ok((invitation.project_id, Change { before, after: () }))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

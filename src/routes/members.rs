@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::audit::{Change, state_of};
 use super::call::{ProjectChange, ProjectPage, ProjectWrite};
 use super::codes::Resource;
 use super::dto::PageQuery;
@@ -152,13 +153,17 @@ pub async fn update_member(
     let member = change
         .write(Action::ManageMembers, move |conn, _, project| {
             let current = member_row(conn, &project.id, &agent_id)?;
+            let name = agent_name(conn, &agent_id)?;
+            let before = Some(state_of(&to_member(current.clone(), name.clone()))?);
             if current.role == role {
-                return Ok(to_member(current, agent_name(conn, &agent_id)?));
+                let after = to_member(current, name);
+                return Ok(Change { before, after });
             }
             keep_an_owner(conn, &project.id, &current, Some(role))?;
             // The new role applies from the next request on, here only.
             let row = db::memberships::update_role(conn, &project.id, &agent_id, role)?;
-            Ok(to_member(row, agent_name(conn, &agent_id)?))
+            let after = to_member(row, name);
+            Ok(Change { before, after })
         })
         .await?;
     Ok(web::Json(member))
@@ -196,10 +201,13 @@ pub async fn remove_member(
     change
         .write(Action::ManageMembers, move |conn, _, project| {
             let current = member_row(conn, &project.id, &agent_id)?;
+            let name = agent_name(conn, &agent_id)?;
+            let before = Some(state_of(&to_member(current.clone(), name))?);
             keep_an_owner(conn, &project.id, &current, None)?;
             // Their access to this project ends with the next request; their
             // tokens, and their other projects, are not touched.
-            Ok(db::memberships::delete(conn, &project.id, &agent_id)?)
+            db::memberships::delete(conn, &project.id, &agent_id)?;
+            Ok(Change { before, after: () })
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

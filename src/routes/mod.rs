@@ -2,7 +2,7 @@
 //! so that the OpenAPI document is generated from the handlers themselves.
 
 pub use crate::http::{
-    access, body_limit, call, codes, extract, limits, openapi, problem, read, reply, write,
+    access, audit, body_limit, call, codes, extract, limits, openapi, problem, read, reply, write,
 };
 
 pub mod accounts;
@@ -12,6 +12,7 @@ pub mod closings;
 pub mod contributions;
 pub mod distributions;
 pub mod dto;
+pub mod events;
 pub mod exchanges;
 pub mod expenses;
 pub mod funds;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     claims::configure(cfg);
     closings::configure(cfg);
     in_kind::configure(cfg);
+    events::configure(cfg);
 }
 
 /// Every unit recorded so far, by code.

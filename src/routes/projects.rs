@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
+use super::audit::{Change, state_of};
 use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
@@ -301,7 +302,7 @@ pub async fn create_project(
     };
     settings.four_eyes_above = four_eyes(&changes.four_eyes_above, &currency)?;
     let project_creation = call.signed_in.state.settings.project_creation;
-    call.run(move |conn, owner| {
+    call.run_in_project(move |conn, owner| {
         if project_creation == ProjectCreation::Administrators && !owner.is_admin {
             return Err(ApiError::AdminOnly("create projects on this instance"));
         }
@@ -309,7 +310,7 @@ pub async fn create_project(
         db::projects::insert(conn, &id, &name, &currency, body.public)?;
         let row = db::projects::update_settings(conn, &id, &settings)?;
         db::memberships::insert(conn, &row.id, &owner.id, Role::Owner)?;
-        Reply::created(&Project::from(row))
+        Ok((id, Reply::created(&Project::from(row))?))
     })
     .await
 }
@@ -393,6 +394,7 @@ pub async fn update_project(
     }
     let row = change
         .write(Action::UpdateProject, move |conn, _, project| {
+            let before = Some(state_of(&Project::from(project.clone()))?);
             let mut settings = settings.clone();
             if request.four_eyes_above.is_some() {
                 let unit = db::projects::stored_unit(conn, &project.currency)?
@@ -400,8 +402,10 @@ pub async fn update_project(
                 settings.four_eyes_above = four_eyes(&request.four_eyes_above, &unit)?;
             }
             db::projects::update(conn, &project.id, name.as_deref(), request.public)?;
-            Ok(db::projects::update_settings(conn, &project.id, &settings)?)
+            let row = db::projects::update_settings(conn, &project.id, &settings)?;
+            let after = Project::from(row);
+            Ok(Change { before, after })
         })
         .await?;
-    Ok(web::Json(Project::from(row)))
+    Ok(web::Json(row))
 }

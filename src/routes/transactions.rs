@@ -218,9 +218,13 @@ pub async fn create_transaction(
     write: ProjectWrite<CreateTransactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
-    call.run(Action::WriteLedger, move |conn, _, project| {
+    call.run(Action::WriteLedger, move |conn, caller, project| {
         let transaction = body.parse(&super::stored_units(conn)?)?;
-        let record = crate::ops::funds::post_transaction(conn, project, &transaction)?;
+        let record = crate::ops::funds::post_transaction(
+            conn,
+            (project, &caller.signed_in()?.id),
+            &transaction,
+        )?;
         reply_with(conn, record)
     })
     .await
@@ -353,7 +357,7 @@ pub async fn create_reversal(
     ) {
         return Err(ApiError::Validation(errors));
     }
-    call.run(Action::WriteLedger, move |conn, _, project| {
+    call.run(Action::WriteLedger, move |conn, caller, project| {
         db::projects::lock(conn, &project.id)?;
         let original = db::transactions::find(conn, &project.id, &transaction_id)?
             .ok_or(ApiError::NotFound(Resource::Transaction))?;
@@ -361,7 +365,12 @@ pub async fn create_reversal(
         // correction is made in the open period, not back in the original's.
         let date = effective_date.unwrap_or_else(|| db::today().max(original.row.effective_date));
         let reversal = reversal_of(&stored(&original), Some(date), &description)?;
-        let record = db::transactions::post(conn, &project.id, &reversal, Some(&original.row.id))?;
+        let record = db::transactions::post(
+            conn,
+            (&project.id, &caller.signed_in()?.id),
+            &reversal,
+            Some(&original.row.id),
+        )?;
         reply_with(conn, record)
     })
     .await

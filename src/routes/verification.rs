@@ -58,6 +58,11 @@ pub struct Verification {
     /// The project's recorded chain head.
     pub head_sequence: i64,
     pub head_hash: String,
+    /// Events of the audit trail whose chain and transactions were checked.
+    pub events_checked: u64,
+    /// The audit trail's last event (`0` and 64 zeros before the first).
+    pub events_head_sequence: i64,
+    pub events_head_hash: String,
     /// The first discrepancy, in ledger order; null when `ok`.
     pub discrepancy: Option<Discrepancy>,
 }
@@ -67,8 +72,12 @@ pub struct Verification {
 pub struct Discrepancy {
     /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
     /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
-    /// `head_mismatch`.
+    /// `head_mismatch` in the ledger; `event_sequence_gap`,
+    /// `event_chain_broken`, `event_hash_mismatch`,
+    /// `event_transaction_mismatch` or `unrecorded_transaction` in the
+    /// audit trail.
     pub code: String,
+    /// The transaction's sequence, or the event's for an `event_` code.
     pub sequence: Option<i64>,
     #[schema(format = Uuid)]
     pub transaction: Option<String>,
@@ -91,6 +100,9 @@ impl From<verification::Verification> for Verification {
             accounts_checked: report.accounts_checked,
             head_sequence: report.head_sequence,
             head_hash: report.head_hash,
+            events_checked: report.events_checked,
+            events_head_sequence: report.events_head_sequence,
+            events_head_hash: report.events_head_hash,
             discrepancy: report.discrepancy.map(|found| Discrepancy {
                 code: found.code,
                 sequence: found.sequence,

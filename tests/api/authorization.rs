@@ -99,6 +99,8 @@ fn expected(operation: &str) -> [u16; 7] {
         | "export_distribution_csv"
         | "get_ledger_verification" => [404, 404, 200, 200, 200, 200, 200],
         "export_statement_csv" => [404, 404, 403, 200, 200, 200, 200],
+        // The audit trail: owners, treasurers and auditors.
+        "list_events" => [404, 404, 403, 200, 200, 200, 200],
         "create_contribution_import" => [401, 404, 201, 403, 201, 201, 201],
         // Expense claims: submitted by those who log their own work, read
         // like value accounts (the claim is the subject's, none of the
@@ -376,6 +378,7 @@ async fn request_for(
             Some(json!({"through": format!("2000-01-{:02}", attempt + 1), "note": "test"})),
         ),
         "list_closings" => (Method::GET, format!("/v1/projects/{p}/closings"), None),
+        "list_events" => (Method::GET, format!("/v1/projects/{p}/events"), None),
         "approve_payout" | "reject_payout" => {
             // A treasurer's payout to themselves waits; they are owed 0.01.
             let (recorder, token) = app.member(p, "treasurer").await;

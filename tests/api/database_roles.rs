@@ -69,6 +69,16 @@ async fn the_services_role_cannot_rewrite_history() {
         let eur = Unit::lookup("EUR").expect("EUR");
         db.write(|conn: &mut DbConnection| -> Result<(), StorageError> {
             commons_ledger::db::projects::insert(conn, &project, "Roles", &eur, false)?;
+            let poster = commons_ledger::db::agents::insert(
+                conn,
+                &commons_ledger::db::agents::NewAgent {
+                    kind: "person",
+                    name: "Treasurer",
+                    email: None,
+                    password_hash: None,
+                    is_admin: false,
+                },
+            )?;
             for (name, floor) in [("funder:a", false), ("pool:general", true)] {
                 let name = AccountName::parse(name).expect("name");
                 commons_ledger::db::accounts::ensure(conn, &project, &name, "EUR", floor)?;
@@ -85,7 +95,7 @@ async fn the_services_role_cannot_rewrite_history() {
                     unit: "EUR".to_owned(),
                 }],
             };
-            commons_ledger::db::transactions::post(conn, &project, &transfer, None)
+            commons_ledger::db::transactions::post(conn, (&project, &poster.id), &transfer, None)
                 .map_err(|e| StorageError::Corrupt(format!("{e:?}")))?;
             Ok(())
         })

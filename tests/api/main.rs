@@ -22,6 +22,7 @@ mod cursors;
 mod database_invariants;
 mod database_roles;
 mod distributions;
+mod events;
 mod external_tokens;
 mod four_eyes;
 mod funder_reports;

@@ -156,6 +156,7 @@ async fn hledger_agrees_with_the_ledger_to_the_cent(app: &TestApp) {
     }
     let db = app.db.clone();
     let project_id = project.clone();
+    let admin = app.admin_id.clone();
     let posted = tokio::task::spawn_blocking(move || {
         let mut rng = rand::rng();
         let mut posted = 0;
@@ -189,7 +190,7 @@ async fn hledger_agrees_with_the_ledger_to_the_cent(app: &TestApp) {
             };
             let outcome = db.write(
                 |conn| -> Result<_, commons_ledger::routes::problem::ApiError> {
-                    Ok(post(conn, &project_id, &transaction, None)?)
+                    Ok(post(conn, (&project_id, &admin), &transaction, None)?)
                 },
             );
             if outcome.is_ok() {

@@ -161,7 +161,7 @@ async fn the_database_refuses_restricted_money_out_by_a_transfer(app: &TestApp) 
             }],
         };
         let project = setup.project.clone();
-        let db = app.db.clone();
+        let (db, admin) = (app.db.clone(), app.admin_id.clone());
         let written = tokio::task::spawn_blocking(move || {
             use diesel::Connection;
             let mut pooled = db.connection().expect("connection");
@@ -169,7 +169,8 @@ async fn the_database_refuses_restricted_money_out_by_a_transfer(app: &TestApp) 
             // One database transaction, as the service's writes are: the
             // trigger's refusal undoes the transaction row with its postings.
             conn.transaction(|conn| {
-                commons_ledger::db::transactions::post(conn, &project, &transfer, None).map(drop)
+                commons_ledger::db::transactions::post(conn, (&project, &admin), &transfer, None)
+                    .map(drop)
             })
         })
         .await

@@ -15,7 +15,11 @@ on_both_backends!(
     an_altered_description_breaks_the_hash,
     an_altered_amount_breaks_the_hash,
     an_altered_running_balance_is_found,
-    an_altered_balance_is_found
+    an_altered_balance_is_found,
+    an_altered_event_breaks_its_hash,
+    a_removed_event_is_found,
+    a_removed_last_event_leaves_a_transaction_unrecorded,
+    a_transaction_given_another_poster_is_found
 );
 
 /// A project with a few transfers and a reversal.
@@ -94,6 +98,9 @@ async fn a_clean_ledger_verifies(app: &TestApp) {
     assert_eq!(report["postings_checked"], 3);
     assert_eq!(report["accounts_checked"], 3);
     assert_eq!(report["head_sequence"], 3);
+    // The project, three accounts, three transfers.
+    assert_eq!(report["events_checked"], 7);
+    assert_eq!(report["events_head_sequence"], 7);
     assert!(report["discrepancy"].is_null());
     let (ok, out) = cli_verify(app);
     assert!(ok, "{out}");
@@ -165,4 +172,52 @@ async fn an_altered_balance_is_found(app: &TestApp) {
     let report = verification(app, &project).await;
     assert_eq!(report["discrepancy"]["account"], "reserve", "{report}");
     expect_discrepancy(app, &project, "balance_mismatch", None).await;
+}
+
+const EVENT_TRIGGERS: [&str; 2] = ["events_are_immutable", "events_are_kept"];
+
+async fn an_altered_event_breaks_its_hash(app: &TestApp) {
+    let project = ledger(app).await;
+    tamper(
+        app,
+        &EVENT_TRIGGERS,
+        &format!(
+            "UPDATE events SET state_after = '{{}}' WHERE project_id = '{project}' AND sequence = 3"
+        ),
+    );
+    expect_discrepancy(app, &project, "event_hash_mismatch", Some(3)).await;
+}
+
+async fn a_removed_event_is_found(app: &TestApp) {
+    let project = ledger(app).await;
+    tamper(
+        app,
+        &EVENT_TRIGGERS,
+        &format!("DELETE FROM events WHERE project_id = '{project}' AND sequence = 2"),
+    );
+    expect_discrepancy(app, &project, "event_sequence_gap", Some(3)).await;
+}
+
+async fn a_removed_last_event_leaves_a_transaction_unrecorded(app: &TestApp) {
+    let project = ledger(app).await;
+    // The chain itself stays whole: only the count of what it names tells.
+    tamper(
+        app,
+        &EVENT_TRIGGERS,
+        &format!("DELETE FROM events WHERE project_id = '{project}' AND sequence = 7"),
+    );
+    expect_discrepancy(app, &project, "unrecorded_transaction", None).await;
+}
+
+async fn a_transaction_given_another_poster_is_found(app: &TestApp) {
+    let project = ledger(app).await;
+    let (other, _) = app.member(&project, "treasurer").await;
+    tamper(
+        app,
+        &["transactions_are_append_only"],
+        &format!(
+            "UPDATE transactions SET recorded_by = '{other}' WHERE project_id = '{project}' AND sequence = 2"
+        ),
+    );
+    expect_discrepancy(app, &project, "hash_mismatch", Some(2)).await;
 }

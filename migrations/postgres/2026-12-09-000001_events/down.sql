@@ -1,0 +1,2 @@
+DROP TABLE events;
+ALTER TABLE transactions DROP COLUMN recorded_by;
