@@ -542,7 +542,18 @@ async fn a_report_of_a_closed_period_never_changes(app: &TestApp) {
         "{totals:?}"
     );
 
-    for path in [&grant_path, &journal_path] {
+    // A contributor with no money in the project: their statement has no
+    // account to adjust, and asks for nothing more.
+    let statement_path = format!(
+        "{}/reports/statements/{}.csv?from=2026-01-01&to=2026-03-31",
+        books.base,
+        books.pending["agent"].as_str().expect("agent")
+    );
+    assert_eq!(
+        download(format!("{statement_path}&adjustments=true")).await,
+        download(statement_path.clone()).await
+    );
+    for path in [&grant_path, &journal_path, &statement_path] {
         let open_ended = path.replace("&to=2026-03-31", "&adjustments=true");
         assert_problem(
             app.send_as(Some(&t), Method::GET, &open_ended, None).await,

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use super::grant::{GRANT_COLUMNS, GrantReport, GrantTotals};
 use super::journal::{Entry, JOURNAL_COLUMNS, JournalLine, journal_lines};
 use super::movement::Movement;
+use super::statement::{STATEMENT_COLUMNS, Statement};
 use super::{Line, Units, money};
 
 /// What heads the adjustments section of a report of the period ending `to`.
@@ -175,6 +176,73 @@ impl GrantAdjustments {
     }
 }
 
+/// A contributor statement's adjustments: each posting on the
+/// contributor's account by an adjustment, with the balance owed running on
+/// from the period's end, then their totals and the balance owed with them.
+#[derive(Debug, Clone)]
+pub struct StatementAdjustments {
+    statement: Statement,
+}
+
+impl StatementAdjustments {
+    /// The adjustments of a statement whose period ended owing `owed`.
+    pub fn new(owed: i128) -> Self {
+        StatementAdjustments {
+            statement: Statement {
+                owed,
+                ..Statement::default()
+            },
+        }
+    }
+
+    /// The line that heads a statement's adjustments section.
+    pub fn heading(account: &str, to: NaiveDate, currency: &str) -> Line {
+        Line::new(&STATEMENT_COLUMNS)
+            .with("section", "adjustments_after_closing")
+            .with("date", to.to_string())
+            .with("reference", account)
+            .with("description", heading_text(to))
+            .with("currency", currency)
+    }
+
+    /// The `adjustment` line of one posting on the account: its sequence
+    /// and what it reverses lead the description.
+    pub fn movement(&mut self, movement: &Movement, units: &Units) -> Line {
+        let line = self.statement.movement(movement, units);
+        let description = format!(
+            "sequence {}, reverses {}: {}",
+            movement.sequence,
+            movement.source,
+            line.get("description")
+        );
+        line.with("section", "adjustment")
+            .with("description", description)
+    }
+
+    /// What the adjustments earned and paid, and the balance owed with
+    /// them counted, on `account`.
+    pub fn closing(&self, account: &str, currency: &str, units: &Units) -> [Line; 2] {
+        let statement = &self.statement;
+        let line = |section: &str, description: &str| {
+            Line::new(&STATEMENT_COLUMNS)
+                .with("section", section)
+                .with("reference", account)
+                .with("description", description)
+                .with("currency", currency)
+        };
+        [
+            line("total_adjustments", "adjustments after closing")
+                .with("earned", money(units, currency, statement.earned))
+                .with("paid", money(units, currency, statement.paid)),
+            line(
+                "balance_owed_after_adjustments",
+                "balance owed with the adjustments after closing counted",
+            )
+            .with("balance_owed", money(units, currency, statement.owed)),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -284,6 +352,31 @@ mod tests {
             ]
         );
         assert_eq!(base.totals.spent, 12_000, "the report's own figures stay");
+    }
+
+    #[test]
+    fn a_reversed_payout_is_owed_again_after_the_period() {
+        let units = units();
+        let mut adjustments = StatementAdjustments::new(10_000);
+        let undone = Movement {
+            sequence: 21,
+            reversal: true,
+            source: "t7".to_owned(),
+            ..test_support::moved(TransactionKind::Payout, 4_000)
+        };
+        let line = adjustments.movement(&undone, &units);
+        assert_eq!(line.get("section"), "adjustment");
+        assert_eq!(line.get("description"), "sequence 21, reverses t7: d");
+        assert_eq!(
+            (line.get("earned"), line.get("balance_owed")),
+            ("40.00", "140.00"),
+            "the balance runs on from the period's end"
+        );
+        let [total, owed] = adjustments.closing("contributor:a", "EUR", &units);
+        assert_eq!((total.get("earned"), total.get("paid")), ("40.00", "0.00"));
+        assert_eq!(owed.get("balance_owed"), "140.00");
+        let heading = StatementAdjustments::heading("contributor:a", day("2026-03-31"), "EUR");
+        assert_eq!(heading.get("section"), "adjustments_after_closing");
     }
 
     #[test]

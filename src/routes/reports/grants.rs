@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, funder_categories};
 use super::{
-    AdjustedPeriodQuery, CsvOut, GRANT_COLUMNS, Halt, Period, adjustments_after, balance_before,
+    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, adjustments_after, balance_before,
     csv_download, each_movement, file_name, find_grant,
 };
 use crate::db::accounts::AccountRow;
@@ -38,7 +38,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "reports",
     params(
         ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        AdjustedPeriodQuery,
+        PeriodQuery,
     ),
     security((), ("bearer" = [])),
     responses(
@@ -51,7 +51,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub async fn export_grant_csv(
     call: ProjectCall,
     path: web::Path<(String, String)>,
-    query: web::Query<AdjustedPeriodQuery>,
+    query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;

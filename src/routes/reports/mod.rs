@@ -45,21 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     statements::configure(cfg);
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PeriodQuery {
-    /// Earliest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date, max_length = 10)]
-    pub from: Option<String>,
-    /// Latest date, inclusive (`YYYY-MM-DD`).
-    #[param(format = Date, max_length = 10)]
-    pub to: Option<String>,
-}
-
 /// A period, and whether to add the adjustments made after it.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AdjustedPeriodQuery {
+pub struct PeriodQuery {
     /// Earliest date, inclusive (`YYYY-MM-DD`).
     #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
