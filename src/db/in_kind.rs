@@ -50,3 +50,40 @@ pub fn grants_by_contribution(
         .into_iter()
         .collect())
 }
+
+/// The grant each of `contribution_ids` counts toward, for those allocated.
+pub fn grants_of(
+    conn: &mut DbConnection,
+    contribution_ids: &[String],
+) -> QueryResult<HashMap<String, String>> {
+    Ok(in_kind_allocations::table
+        .filter(in_kind_allocations::contribution_id.eq_any(contribution_ids))
+        .select((
+            in_kind_allocations::contribution_id,
+            in_kind_allocations::grant_id,
+        ))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// A page of a grant's allocations, by contribution id (time-ordered).
+pub fn list_for_grant(
+    conn: &mut DbConnection,
+    project_id: &str,
+    grant_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AllocationRow>> {
+    let mut query = in_kind_allocations::table
+        .filter(in_kind_allocations::project_id.eq(project_id.to_owned()))
+        .filter(in_kind_allocations::grant_id.eq(grant_id.to_owned()))
+        .select(AllocationRow::as_select())
+        .order(in_kind_allocations::contribution_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(in_kind_allocations::contribution_id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}

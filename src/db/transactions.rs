@@ -150,6 +150,9 @@ pub struct TransactionFilter {
     pub kind: Option<String>,
     /// Only transactions up to this sequence (an export's snapshot).
     pub until_sequence: Option<i64>,
+    /// Only the adjustments of a period (`from`, either end open, through
+    /// `to`): reversals dated after `to` of a transaction dated within it.
+    pub adjusting: Option<(Option<NaiveDate>, NaiveDate)>,
 }
 
 /// Posts `transaction` to the project's ledger inside the caller's database
@@ -382,6 +385,21 @@ pub fn list(
     }
     if let Some(kind) = &filter.kind {
         query = query.filter(transactions::kind.eq(kind.clone()));
+    }
+    if let Some((from, to)) = filter.adjusting {
+        let originals = diesel::alias!(transactions as originals);
+        let dated = originals.field(transactions::effective_date);
+        let id = originals.field(transactions::id).nullable();
+        query = query.filter(transactions::effective_date.gt(to));
+        query = match from {
+            Some(from) => query.filter(
+                transactions::reverses_id
+                    .eq_any(originals.filter(dated.between(from, to)).select(id)),
+            ),
+            None => query.filter(
+                transactions::reverses_id.eq_any(originals.filter(dated.le(to)).select(id)),
+            ),
+        };
     }
     if let Some(account_id) = &filter.account_id {
         let touching = postings::table

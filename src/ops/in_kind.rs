@@ -1,13 +1,34 @@
 //! In-kind counted once: a contribution's value is allocated to at most one
 //! grant's match (Horizon Europe in-kind rules, 2 CFR 200.306), never moved,
-//! and never in a closed period.
+//! and never in a closed period. A contribution is allocated either when it
+//! is recorded (`record_allocated`) or later (`allocate`), by the same rules:
+//! a pending one may be allocated (it counts toward the grant's match once
+//! approved, and nowhere if rejected), a rejected one may not.
 
+use super::contributions::NewContribution;
 use super::{Error, Missing, Refusal};
+use crate::db::contributions::ContributionRow;
 use crate::db::in_kind::AllocationRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::contribution::ContributionStatus;
 use crate::domain::transaction::TransactionError;
+
+/// Records `contribution` (by `recorder`) and allocates its value to the
+/// match of `grant` in the same transaction: the grant is found first, so an
+/// unknown one records nothing.
+pub fn record_allocated(
+    conn: &mut DbConnection,
+    project: &Project,
+    recorder: &str,
+    contribution: &NewContribution,
+    grant: &str,
+) -> Result<(ContributionRow, AllocationRow), Error> {
+    db::funds::grant(conn, &project.id, grant)?.ok_or(Error::NotFound(Missing::Grant))?;
+    let row = super::contributions::record(conn, project, recorder, contribution)?;
+    let allocation = allocate(conn, project, recorder, grant, &row.id)?;
+    Ok((row, allocation))
+}
 
 /// Allocates the value of `contribution` to the match of `grant`, by `by`.
 pub fn allocate(

@@ -92,6 +92,11 @@ pub struct CreateContributionRequest {
     /// The contribution this one corrects and, once approved, replaces.
     #[schema(format = Uuid, max_length = 36)]
     pub supersedes: Option<String>,
+    /// The grant whose match the contribution's value counts toward
+    /// (owners and treasurers): allocated as it is recorded, as
+    /// `POST .../grants/{grant_id}/in-kind` would, and counted once approved.
+    #[schema(format = Uuid, max_length = 36)]
+    pub grant: Option<String>,
 }
 
 /// How a contribution was valued.
@@ -136,6 +141,10 @@ pub struct Contribution {
     pub reviews: Vec<Review>,
     #[schema(format = Uuid)]
     pub supersedes: Option<String>,
+    /// The grant whose match its value is allocated to; null while it is
+    /// allocated to none. Always present.
+    #[schema(format = Uuid, required = true)]
+    pub grant: Option<String>,
     #[schema(format = Uuid)]
     pub recorded_by: String,
     #[schema(format = DateTime)]
@@ -189,6 +198,8 @@ pub fn to_contributions(
 ) -> Result<Vec<Contribution>, ApiError> {
     let units = super::stored_units(conn)?;
     let mut reviews = reviews_by_contribution(conn, &rows)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut grants = db::in_kind::grants_of(conn, &ids)?;
     let mut rates: HashMap<String, RateRow> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -212,7 +223,8 @@ pub fn to_contributions(
             _ => None,
         };
         let reviews = reviews.remove(&row.id).unwrap_or_default();
-        out.push(to_contribution(row, valuation, reviews)?);
+        let grant = grants.remove(&row.id);
+        out.push(to_contribution(row, valuation, reviews, grant)?);
     }
     Ok(out)
 }
@@ -253,6 +265,7 @@ fn to_contribution(
     row: ContributionRow,
     valuation: Option<Valuation>,
     reviews: Vec<Review>,
+    grant: Option<String>,
 ) -> Result<Contribution, ApiError> {
     let (unit, kind, status) = (row.unit, row.kind, row.status);
     Ok(Contribution {
@@ -277,6 +290,7 @@ fn to_contribution(
         skill: row.skill,
         equipment: row.equipment,
         supersedes: row.supersedes_id,
+        grant,
         recorded_by: row.recorded_by,
     })
 }
@@ -312,8 +326,8 @@ fn optional_text(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The contribution, pending review", body = Contribution),
-        (status = 403, description = "`forbidden`: auditors, or logging for someone else without the role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: auditors, logging for someone else or allocating to a grant without the role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes), `grant_not_found` (grant)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
     )
@@ -323,19 +337,35 @@ pub async fn create_contribution(
     write: ProjectWrite<CreateContributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
-    for (field, id) in [("agent", &body.agent), ("supersedes", &body.supersedes)] {
+    let ids = [
+        ("agent", &body.agent),
+        ("supersedes", &body.supersedes),
+        ("grant", &body.grant),
+    ];
+    for (field, id) in ids {
         if let Some(id) = id {
             limits::check_id(field, id)?;
         }
     }
     let contribution = check(&body);
+    let grant = body.grant.clone();
+    // Allocating to a grant's match is the ledger's owners' and treasurers'.
     let action = {
         let contribution = contribution.clone();
-        move |caller: &Caller| recording(&contribution, caller)
+        let allocated = grant.is_some();
+        move |caller: &Caller| match allocated {
+            true => Action::WriteLedger,
+            false => recording(&contribution, caller),
+        }
     };
     call.run_as(action, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
-        let row = ops::contributions::record(conn, project, &recorder, &contribution)?;
+        let row = match &grant {
+            Some(grant) => {
+                ops::in_kind::record_allocated(conn, project, &recorder, &contribution, grant)?.0
+            }
+            None => ops::contributions::record(conn, project, &recorder, &contribution)?,
+        };
         Reply::created(&one(conn, row)?)
     })
     .await

@@ -587,6 +587,7 @@ fn row_of(line: u64, get: &dyn Fn(&str) -> Option<String>) -> Result<Row, Vec<Fi
         equipment: get("equipment"),
         dataset,
         supersedes: None,
+        grant: None,
     };
     let checked = contributions::check(&request);
     Ok(Row {

@@ -1,24 +1,29 @@
-//! `POST /v1/projects/{project_id}/grants/{grant_id}/in-kind`: a
-//! contribution's in-kind value counted toward one grant's match. A
-//! contribution counts toward one grant only; the grant report lists only
+//! `/v1/projects/{project_id}/grants/{grant_id}/in-kind`: a contribution's
+//! in-kind value counted toward one grant's match, and the list of what is.
+//! A contribution counts toward one grant only; the grant report lists only
 //! what is allocated to that grant.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::ProjectWrite;
-use super::openapi::OwnersAndTreasurers;
+use super::call::{ProjectPage, ProjectWrite};
+use super::codes::Resource;
+use super::dto::PageQuery;
+use super::extract::CursorKey;
+use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
-use crate::db;
 use crate::db::in_kind::AllocationRow;
+use crate::db::projects::Project;
+use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_in_kind_allocation);
+    cfg.service(create_in_kind_allocation)
+        .service(list_in_kind_allocations);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,6 +44,12 @@ pub struct InKindAllocation {
     pub allocated_by: String,
     #[schema(format = DateTime)]
     pub allocated_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InKindAllocationPage {
+    pub items: Vec<InKindAllocation>,
+    pub next_cursor: Option<String>,
 }
 
 fn to_allocation(row: AllocationRow) -> InKindAllocation {
@@ -81,4 +92,44 @@ pub async fn create_in_kind_allocation(
         Reply::created(&to_allocation(row))
     })
     .await
+}
+
+/// List what is allocated to a grant's match, by contribution (oldest
+/// first): whoever may read the ledger.
+#[utoipa::path(
+    tag = "funds",
+    params(
+        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
+        PageQuery,
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the grant's allocations", body = InKindAllocationPage),
+        GrantNotFound,
+    )
+)]
+#[get("/projects/{project_id}/grants/{grant_id}/in-kind")]
+pub async fn list_in_kind_allocations(
+    page: ProjectPage,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<InKindAllocationPage>, ApiError> {
+    let (_, grant_id) = path.into_inner();
+    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
+        let grant = db::funds::grant(conn, &project.id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
+        let rows = db::in_kind::list_for_grant(conn, &project.id, &grant.id, after, limit)?;
+        Ok(rows.into_iter().map(to_allocation).collect())
+    };
+    let page = page
+        .read(
+            Action::ReadLedger,
+            CursorKey::Id,
+            fetch,
+            |a: &InKindAllocation| a.contribution.clone(),
+        )
+        .await?;
+    Ok(web::Json(InKindAllocationPage {
+        items: page.rows,
+        next_cursor: page.next_cursor,
+    }))
 }

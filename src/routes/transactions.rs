@@ -260,6 +260,7 @@ pub async fn list_transactions(
             .kind
             .map(|k| TransactionKind::from(k).as_str().to_owned()),
         until_sequence: None,
+        adjusting: None,
     };
     super::limits::check_query(
         "account",

@@ -71,6 +71,7 @@ fn expected(operation: &str) -> [u16; 7] {
         | "list_expense_categories"
         | "list_payouts"
         | "list_releases"
+        | "list_in_kind_allocations"
         | "list_closings" => [404, 404, 200, 200, 200, 200, 200],
         "create_grant"
         | "create_expense_category"
@@ -331,6 +332,11 @@ async fn request_for(
             Method::POST,
             format!("/v1/projects/{p}/grants/{}/releases", fx.restricted),
             Some(json!({"amount": "0.01", "date": "2026-06-30", "reason": "the funder's consent"})),
+        ),
+        "list_in_kind_allocations" => (
+            Method::GET,
+            format!("/v1/projects/{p}/grants/{}/in-kind", fx.grant),
+            None,
         ),
         "list_releases" => (
             Method::GET,

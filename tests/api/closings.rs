@@ -359,54 +359,44 @@ async fn a_report_of_a_closed_period_never_changes(app: &TestApp) {
     let books = closed_books(app).await;
     let t = books.treasurer.clone();
     let grant = books.grant["id"].as_str().expect("id");
-    let report = || async {
-        let response = app
-            .send_as(
-                Some(&t),
-                Method::GET,
-                &format!(
-                    "{}/reports/grants/{grant}.csv?from=2026-01-01&to=2026-03-31",
-                    books.base
-                ),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), 200);
-        response.text().await.expect("csv")
+    let download = |path: String| {
+        let token = t.clone();
+        async move {
+            let response = app.send_as(Some(&token), Method::GET, &path, None).await;
+            assert_eq!(response.status(), 200, "{path}");
+            response.text().await.expect("csv")
+        }
     };
-    let journal = || async {
-        let response = app
-            .send_as(
-                Some(&t),
-                Method::GET,
-                &format!(
-                    "{}/reports/journal.csv?from=2026-01-01&to=2026-03-31",
-                    books.base
-                ),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), 200);
-        response.text().await.expect("csv")
-    };
-    let (sent, sent_journal) = (report().await, journal().await);
-    // A month of activity: the March expense reversed, April expenses.
-    created(
+    let grant_path = format!(
+        "{}/reports/grants/{grant}.csv?from=2026-01-01&to=2026-03-31",
+        books.base
+    );
+    let journal_path = format!(
+        "{}/reports/journal.csv?from=2026-01-01&to=2026-03-31",
+        books.base
+    );
+    let (sent, sent_journal) = (
+        download(grant_path.clone()).await,
+        download(journal_path.clone()).await,
+    );
+    let expense_transaction = books.expense["transaction"].as_str().expect("tx");
+    // A month of activity: the March expense reversed, April expenses (one
+    // of them reversed too), a transfer and a contribution.
+    let reversal = created(
         books
             .post(
                 app,
                 &t,
-                &format!(
-                    "/transactions/{}/reversal",
-                    books.expense["transaction"].as_str().expect("tx")
-                ),
+                &format!("/transactions/{expense_transaction}/reversal"),
                 json!({}),
             )
             .await,
     )
     .await;
+    let reversal_id = reversal["id"].as_str().expect("id").to_owned();
+    let mut april = Vec::new();
     for day in ["2026-04-02", "2026-04-20"] {
-        created(
+        let expense = created(
             books
                 .post(
                     app,
@@ -418,17 +408,161 @@ async fn a_report_of_a_closed_period_never_changes(app: &TestApp) {
                 .await,
         )
         .await;
+        april.push(expense["transaction"].as_str().expect("tx").to_owned());
     }
+    created(
+        books
+            .post(
+                app,
+                &t,
+                &format!("/transactions/{}/reversal", april[0]),
+                json!({}),
+            )
+            .await,
+    )
+    .await;
+    app.create_account(&books.project, "reserve", "EUR", true)
+        .await;
+    created(
+        books
+            .post(
+                app,
+                &t,
+                "/transactions",
+                json!({"kind": "transfer", "effective_date": "2026-04-10",
+            "postings": [{"from": format!("funder:{}", books.funder), "to": "reserve",
+            "amount": "5.00", "currency": "EUR"}]}),
+            )
+            .await,
+    )
+    .await;
+    created(
+        books
+            .post(
+                app,
+                &books.contributor,
+                "/contributions",
+                json!({"kind": "time", "date": "2026-04-03", "quantity": "2", "unit": "hour"}),
+            )
+            .await,
+    )
+    .await;
     assert_eq!(
-        report().await,
+        download(grant_path.clone()).await,
         sent,
         "the grant report of the closed period"
     );
     assert_eq!(
-        journal().await,
+        download(journal_path.clone()).await,
         sent_journal,
         "the journal of the closed period"
     );
+
+    // Asked for, the adjustments after closing follow, apart: the March
+    // expense's reversal and nothing else.
+    let rows = |text: &str| -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.expect("row").iter().map(str::to_owned).collect())
+            .collect()
+    };
+    let adjusted = download(format!("{grant_path}&adjustments=true")).await;
+    assert!(
+        adjusted.starts_with(&sent),
+        "the report itself is unchanged"
+    );
+    let added = rows(&adjusted[sent.len()..]);
+    let sections: Vec<&str> = added.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        sections,
+        [
+            "adjustments_after_closing",
+            "adjustment",
+            "total_adjustments",
+            "remaining_after_adjustments"
+        ],
+        "{added:?}"
+    );
+    let line = &added[1];
+    assert_eq!(
+        (line[3].as_str(), line[5].as_str(), line[9].as_str()),
+        (reversal_id.as_str(), "parts", "-120.00"),
+        "the reversal, as `spent` shows one: {line:?}"
+    );
+    assert!(
+        line[4].contains(expense_transaction) && line[4].starts_with("spent"),
+        "{line:?}"
+    );
+    assert_eq!(added[2][9], "-120.00", "adjustments to spent");
+    let remaining = rows(&sent)
+        .into_iter()
+        .find(|r| r[0] == "remaining")
+        .expect("remaining");
+    assert_eq!(remaining[9], "880.00");
+    assert_eq!(added[3][9], "1000.00", "what remains with the adjustment");
+
+    let adjusted = download(format!("{journal_path}&adjustments=true")).await;
+    assert!(
+        adjusted.starts_with(&sent_journal),
+        "the journal itself is unchanged"
+    );
+    let added = rows(&adjusted[sent_journal.len()..]);
+    let kinds: Vec<&str> = added.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "adjustments_after_closing",
+            "reversal",
+            "reversal",
+            "total_adjustments",
+            "total_adjustments"
+        ],
+        "{added:?}"
+    );
+    for line in &added[1..3] {
+        assert_eq!(line[0], reversal_id);
+        assert_eq!(line[12], expense_transaction, "what it reverses");
+        assert!(!line[1].is_empty(), "its sequence");
+    }
+    let totals: Vec<(&str, &str, &str)> = added[3..]
+        .iter()
+        .map(|r| (r[5].as_str(), r[7].as_str(), r[8].as_str()))
+        .collect();
+    let pool = totals
+        .iter()
+        .find(|(account, _, _)| account.starts_with("pool:grant"))
+        .expect("the pool's total");
+    assert_eq!((pool.1, pool.2), ("120.00", "0.00"));
+    assert!(
+        totals
+            .iter()
+            .any(|(_, debit, credit)| (*debit, *credit) == ("0.00", "120.00")),
+        "{totals:?}"
+    );
+
+    // A contributor with no money in the project: their statement has no
+    // account to adjust, and asks for nothing more.
+    let statement_path = format!(
+        "{}/reports/statements/{}.csv?from=2026-01-01&to=2026-03-31",
+        books.base,
+        books.pending["agent"].as_str().expect("agent")
+    );
+    assert_eq!(
+        download(format!("{statement_path}&adjustments=true")).await,
+        download(statement_path.clone()).await
+    );
+    for path in [&grant_path, &journal_path, &statement_path] {
+        let open_ended = path.replace("&to=2026-03-31", "&adjustments=true");
+        assert_problem(
+            app.send_as(Some(&t), Method::GET, &open_ended, None).await,
+            400,
+            "invalid_query",
+            "adjustments without `to`",
+        )
+        .await;
+    }
 }
 
 async fn the_database_never_reopens_a_closed_period(app: &TestApp) {

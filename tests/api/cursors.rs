@@ -41,6 +41,10 @@ const LISTS: [(&str, Key); 19] = [
         "/v1/projects/{project_id}/grants/{grant_id}/releases",
         Key::Id,
     ),
+    (
+        "/v1/projects/{project_id}/grants/{grant_id}/in-kind",
+        Key::Id,
+    ),
     ("/v1/projects/{project_id}/payouts", Key::Id),
     ("/v1/projects/{project_id}/expenses", Key::Id),
     ("/v1/projects/{project_id}/rates", Key::Id),

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use super::Unit;
 use super::money::format_minor_wide;
 
+pub mod adjustments;
 pub mod contributions;
 pub mod distribution;
 pub mod grant;
@@ -219,6 +220,7 @@ pub(crate) mod test_support {
     pub fn moved(kind: crate::domain::TransactionKind, signed: i64) -> movement::Movement {
         movement::Movement {
             transaction_id: "t".to_owned(),
+            sequence: 1,
             date: day("2026-03-01"),
             description: "d".to_owned(),
             currency: "EUR".to_owned(),

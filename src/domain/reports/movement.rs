@@ -35,6 +35,8 @@ pub enum Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {
     pub transaction_id: String,
+    /// The transaction's position in the project's ledger.
+    pub sequence: i64,
     pub date: NaiveDate,
     pub description: String,
     pub currency: String,
@@ -71,6 +73,7 @@ impl Movement {
                 }
                 movements.push(Movement {
                     transaction_id: entry.id.clone(),
+                    sequence: entry.sequence,
                     date: entry.effective_date,
                     description: entry.description.clone(),
                     currency: posting.currency.clone(),

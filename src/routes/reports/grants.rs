@@ -9,15 +9,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, funder_categories};
 use super::{
-    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, balance_before, csv_download, each_movement,
-    file_name, find_grant,
+    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, adjustments_after, balance_before,
+    csv_download, each_movement, file_name, find_grant,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::funds::GrantRow;
+use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
+use crate::domain::reports::adjustments::GrantAdjustments;
 use crate::domain::reports::grant::{Allocation, GrantFacts, GrantReport};
 use crate::http::call::ProjectCall;
 use crate::http::openapi::GrantNotFound;
@@ -30,7 +32,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// A grant report: its rows, sections and totals are listed in
 /// docs/reports.md. `from` and `to` narrow the rows to a period; the
 /// `opening` line then carries the pool's balance before it, so opening plus
-/// the movements still equals `remaining`.
+/// the movements still equals `remaining`. With `adjustments=true`, the
+/// adjustments after closing follow, in a section of their own.
 #[utoipa::path(
     tag = "reports",
     params(
@@ -40,7 +43,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid `from` or `to`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
         GrantNotFound,
     )
 )]
@@ -52,6 +55,7 @@ pub async fn export_grant_csv(
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let adjusted = adjustments_after(&period, query.adjustments)?;
     let db = call.state.db.clone();
     let (project, grant, (pool, others), categories) = call
         .read(Action::ReadLedger, move |conn, _, project| {
@@ -84,7 +88,7 @@ pub async fn export_grant_csv(
     // A restricted grant's money exchanged into other currencies: each of
     // its pools in another currency, folded alike, its lines and totals in
     // that currency.
-    let exchanged: Vec<(GrantReport, AccountRow)> = others
+    let mut exchanged: Vec<(GrantReport, AccountRow)> = others
         .into_iter()
         .map(|other| (GrantReport::new(facts(&other), categories.clone()), other))
         .collect();
@@ -92,12 +96,57 @@ pub async fn export_grant_csv(
     Ok(csv_download(db, &name, &GRANT_COLUMNS, move |db, out| {
         let mut report = report;
         cash_rows(db, out, &mut report, &pool, &period, snapshot)?;
-        for (mut other, other_pool) in exchanged {
-            cash_rows(db, out, &mut other, &other_pool, &period, snapshot)?;
+        for (other, other_pool) in &mut exchanged {
+            cash_rows(db, out, other, other_pool, &period, snapshot)?;
         }
-        let period = period.within(grant.period_start, grant.period_end);
-        in_kind_rows(db, out, &mut report, &grant, &period)
+        let in_kind_period = period.within(grant.period_start, grant.period_end);
+        in_kind_rows(db, out, &mut report, &grant, &in_kind_period)?;
+        let Some(to) = adjusted else {
+            return Ok(());
+        };
+        out.row(GrantAdjustments::heading(&pool.name, to).cells())?;
+        let pools = std::iter::once((&report, &pool)).chain(exchanged.iter().map(|(r, p)| (r, p)));
+        for (report, pool) in pools {
+            adjustment_rows(db, out, report, pool, (period.from, to), snapshot)?;
+        }
+        Ok(())
     }))
+}
+
+/// The adjustments of the period (`from`, through `to`) on one of the
+/// grant's pools, read up to the snapshot: each movement of the pool by
+/// one, then their totals and what remains with them counted.
+fn adjustment_rows(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    report: &GrantReport,
+    pool: &AccountRow,
+    period: (Option<chrono::NaiveDate>, chrono::NaiveDate),
+    snapshot: i64,
+) -> Result<(), Halt> {
+    let mut adjustments = GrantAdjustments::new(report);
+    let filter = TransactionFilter {
+        account_id: Some(pool.id.clone()),
+        until_sequence: Some(snapshot),
+        adjusting: Some(period),
+        ..TransactionFilter::default()
+    };
+    super::pages::each_movement_page(
+        db,
+        &pool.project_id,
+        &pool.name,
+        &filter,
+        |units, movements| {
+            movements
+                .iter()
+                .try_for_each(|movement| out.row(adjustments.movement(movement, units).cells()))
+        },
+    )?;
+    let units = db.read(crate::routes::stored_units)?;
+    adjustments
+        .closing(&report.totals, &units)
+        .iter()
+        .try_for_each(|line| out.row(line.cells()))
 }
 
 /// The movements of the grant's pool within the period (after its opening

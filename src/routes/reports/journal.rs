@@ -7,12 +7,17 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_entry_page;
-use super::{JOURNAL_COLUMNS, Period, Sink, csv_download, download, file_name};
+use super::{
+    CsvOut, Halt, JOURNAL_COLUMNS, Period, Sink, adjustments_after, csv_download, download,
+    file_name,
+};
+use crate::db::Database;
 use crate::db::accounts::AccountRow;
 use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::domain::reports::adjustments::JournalAdjustments;
 use crate::domain::reports::hledger::HledgerJournal;
 use crate::domain::reports::journal::journal_lines;
 use crate::http::call::ProjectCall;
@@ -45,6 +50,12 @@ pub struct JournalQuery {
     /// `account` with each of its accounts).
     #[param(format = Uuid, max_length = 36)]
     pub funder: Option<String>,
+    /// After the journal, a separate section listing the adjustments after
+    /// closing: transactions dated after `to` that reverse one dated in the
+    /// period (with the same narrowing), then their totals per account.
+    /// Needs `to`. Default: false (the journal alone, unchanged by anything
+    /// dated after `to`).
+    pub adjustments: Option<bool>,
 }
 
 impl JournalQuery {
@@ -116,7 +127,7 @@ impl Scope<'_> {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`, or more than one of `account`, `grant`, `funder`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid `from` or `to`, more than one of `account`, `grant`, `funder`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -127,6 +138,7 @@ pub async fn export_journal_csv(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let adjusted = adjustments_after(&period, query.adjustments)?;
     query.scope()?;
     let db = call.state.db.clone();
     let (project, account) = call
@@ -154,8 +166,44 @@ pub async fn export_journal_csv(
         each_entry_page(db, &project.id, &filter, |units, entries| {
             let lines = entries.iter().flat_map(|entry| journal_lines(entry, units));
             lines.into_iter().try_for_each(|line| out.row(line.cells()))
-        })
+        })?;
+        match adjusted {
+            Some(to) => adjustment_rows(db, out, &project.id, &filter, to),
+            None => Ok(()),
+        }
     }))
+}
+
+/// The adjustments of the journal's period (ending `to`), narrowed as the
+/// journal is and read up to its snapshot: a heading, their lines, and the
+/// total per account.
+fn adjustment_rows(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    project_id: &str,
+    journal: &TransactionFilter,
+    to: chrono::NaiveDate,
+) -> Result<(), Halt> {
+    let mut adjustments = JournalAdjustments::new(to);
+    out.row(adjustments.heading().cells())?;
+    let filter = TransactionFilter {
+        account_id: journal.account_id.clone(),
+        until_sequence: journal.until_sequence,
+        adjusting: Some((journal.from, to)),
+        ..TransactionFilter::default()
+    };
+    each_entry_page(db, project_id, &filter, |units, entries| {
+        let lines: Vec<_> = entries
+            .iter()
+            .flat_map(|entry| adjustments.lines(entry, units))
+            .collect();
+        lines.into_iter().try_for_each(|line| out.row(line.cells()))
+    })?;
+    let units = db.read(crate::routes::stored_units)?;
+    adjustments
+        .totals(&units)
+        .iter()
+        .try_for_each(|line| out.row(line.cells()))
 }
 
 /// The whole journal in hledger's journal syntax: commodity and account

@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     statements::configure(cfg);
 }
 
+/// A period, and whether to add the adjustments made after it.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
@@ -54,6 +55,28 @@ pub struct PeriodQuery {
     /// Latest date, inclusive (`YYYY-MM-DD`).
     #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
+    /// After the report, a separate section listing the adjustments after
+    /// closing: transactions dated after `to` that reverse one dated in the
+    /// period, with their totals. Needs `to`. Default: false (the report
+    /// alone, unchanged by anything dated after `to`).
+    pub adjustments: Option<bool>,
+}
+
+/// The end of the period whose adjustments are asked for, if they are: an
+/// adjustment is dated after the period, so it needs `to` (400
+/// `invalid_query` without).
+pub fn adjustments_after(
+    period: &Period,
+    asked: Option<bool>,
+) -> Result<Option<NaiveDate>, ApiError> {
+    if asked != Some(true) {
+        return Ok(None);
+    }
+    period.to.map(Some).ok_or_else(|| {
+        ApiError::InvalidQuery(
+            "`adjustments` lists what is dated after the period: give `to`".to_owned(),
+        )
+    })
 }
 
 /// A checked reporting period; either end may be open.
@@ -145,6 +168,7 @@ fn each_movement(
         account_id: Some(account.id.clone()),
         kind: None,
         until_sequence: Some(snapshot),
+        adjusting: None,
     };
     pages::each_movement_page(db, &account.project_id, &account.name, &filter, page)
 }

@@ -8,14 +8,16 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_contribution_page;
 use super::{
-    CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, balance_before, csv_download,
-    each_movement, file_name,
+    CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, adjustments_after, balance_before,
+    csv_download, each_movement, file_name,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
+use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
+use crate::domain::reports::adjustments::StatementAdjustments;
 use crate::domain::reports::statement::Statement;
 use crate::http::access::{self, Caller};
 use crate::http::call::ProjectCall;
@@ -37,7 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid `from` or `to`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
     )
@@ -50,6 +52,7 @@ pub async fn export_statement_csv(
 ) -> Result<HttpResponse, ApiError> {
     let (_, agent_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
+    let adjusted = adjustments_after(&period, query.adjustments)?;
     let ProjectCall {
         state,
         credentials,
@@ -90,9 +93,14 @@ pub async fn export_statement_csv(
             };
             let units = contribution_rows(db, out, &mut statement, &project.id, &filter)?;
             // The money side: postings on the contributor's account.
-            match account {
-                Some(account) => {
-                    money_rows(db, out, statement, &account, &period, snapshot, &units)
+            let Some(account) = account else {
+                return Ok(());
+            };
+            let owed = money_rows(db, out, statement, &account, &period, snapshot, &units)?;
+            match adjusted {
+                Some(to) => {
+                    let period = (period.from, to);
+                    adjustment_rows(db, out, &account, period, owed, snapshot)
                 }
                 None => Ok(()),
             }
@@ -124,7 +132,7 @@ fn contribution_rows(
 
 /// The postings on the contributor's account within the period, after the
 /// balance owed before it (with `from`), then the totals and the balance
-/// owed at its end.
+/// owed at its end, which it gives.
 fn money_rows(
     db: &Database,
     out: &mut CsvOut<'_>,
@@ -133,7 +141,7 @@ fn money_rows(
     period: &Period,
     snapshot: i64,
     units: &Units,
-) -> Result<(), Halt> {
+) -> Result<i128, Halt> {
     let currency = &account.currency;
     if let Some(from) = period.from {
         let owed = balance_before(db, account, from, snapshot)?;
@@ -145,5 +153,37 @@ fn money_rows(
             .try_for_each(|movement| out.row(statement.movement(movement, units).cells()))
     })?;
     let closing = statement.closing(&account.name, period.to, currency, units);
+    closing.iter().try_for_each(|line| out.row(line.cells()))?;
+    Ok(statement.owed)
+}
+
+/// The adjustments of the period (`from`, through `to`) on the
+/// contributor's account, read up to the snapshot: a heading, each posting
+/// by one with the balance owed running on from `owed`, then their totals.
+fn adjustment_rows(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    account: &AccountRow,
+    period: (Option<chrono::NaiveDate>, chrono::NaiveDate),
+    owed: i128,
+    snapshot: i64,
+) -> Result<(), Halt> {
+    let currency = &account.currency;
+    out.row(StatementAdjustments::heading(&account.name, period.1, currency).cells())?;
+    let mut adjustments = StatementAdjustments::new(owed);
+    let filter = TransactionFilter {
+        account_id: Some(account.id.clone()),
+        until_sequence: Some(snapshot),
+        adjusting: Some(period),
+        ..TransactionFilter::default()
+    };
+    let (project, name) = (&account.project_id, &account.name);
+    super::pages::each_movement_page(db, project, name, &filter, |units, movements| {
+        movements
+            .iter()
+            .try_for_each(|movement| out.row(adjustments.movement(movement, units).cells()))
+    })?;
+    let units = db.read(crate::routes::stored_units)?;
+    let closing = adjustments.closing(&account.name, currency, &units);
     closing.iter().try_for_each(|line| out.row(line.cells()))
 }
