@@ -16,7 +16,11 @@ pub enum Claim {
     /// The caller owns the key now and must complete or release it.
     Acquired { token: String },
     /// The key's request already completed: replay this response.
-    Replay { status: u16, body: String },
+    Replay {
+        status: u16,
+        body: String,
+        location: Option<String>,
+    },
     /// Another request with this key is still being processed.
     InFlight,
     /// The key was used with a different request.
@@ -31,6 +35,7 @@ struct KeyRow {
     locked_at: NaiveDateTime,
     response_status: Option<i32>,
     response_body: Option<String>,
+    response_location: Option<String>,
 }
 
 /// Claims `key` for a request with fingerprint `request_hash`. A claim whose
@@ -70,6 +75,7 @@ pub fn claim(
         return Ok(Claim::Replay {
             status: u16::try_from(status).unwrap_or(500),
             body,
+            location: row.response_location,
         });
     }
     let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -98,6 +104,7 @@ pub fn complete(
     token: &str,
     status: u16,
     body: &str,
+    location: Option<&str>,
 ) -> QueryResult<bool> {
     let updated = diesel::update(idempotency_keys::table.find((scope, key)))
         .filter(idempotency_keys::claim_token.eq(token))
@@ -105,6 +112,7 @@ pub fn complete(
         .set((
             idempotency_keys::response_status.eq(Some(i32::from(status))),
             idempotency_keys::response_body.eq(Some(body)),
+            idempotency_keys::response_location.eq(location),
         ))
         .execute(conn)?;
     Ok(updated == 1)

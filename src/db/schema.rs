@@ -87,6 +87,7 @@ diesel::table! {
         response_status -> Nullable<Integer>,
         response_body -> Nullable<Text>,
         created_at -> Timestamp,
+        response_location -> Nullable<Text>,
     }
 }
 

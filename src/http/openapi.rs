@@ -12,8 +12,13 @@
 //! status, what means the same everywhere: 401 where a bearer token is read,
 //! 400/413/415 where a JSON body is read, 400 on a page, 404 under
 //! `/projects/{project_id}`, and on every `POST` the `Idempotency-Key`
-//! header with its 400, 409 and 422.
+//! header with its 400, 409 and 422. [`declare_headers`] declares, by the
+//! same kind of rule, the response headers the service sends: `Location` on
+//! every 201, `Idempotency-Replayed` on the success of every keyed `POST`,
+//! `Retry-After` on every 429 and 503, and `Content-Disposition` on every
+//! report download.
 
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{OpenApi, RefOr, Required, Response};
@@ -342,5 +347,75 @@ fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
             .responses
             .entry(status)
             .or_insert(response);
+    }
+    declare_headers(path, is_post && !own_key, operation);
+}
+
+/// A response header's declaration: its description and schema.
+fn header(description: &str, schema: ObjectBuilder) -> Header {
+    let mut header = Header::new(schema);
+    header.description = Some(description.to_owned());
+    header
+}
+
+/// Declares the response headers of `operation` (see the module's
+/// documentation); `keyed` is a `POST` taking an `Idempotency-Key`.
+fn declare_headers(path: &str, keyed: bool, operation: &mut Operation) {
+    let report = path.contains("/reports/");
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let mut headers = Vec::new();
+        if status == "201" {
+            headers.push((
+                "Location",
+                header(
+                    "The path of what was made, whose `GET` answers it; where it has no `GET` of \
+                     its own, the resource or list that holds it (docs/api.md, \"Location\")",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::Custom("uri-reference".to_owned()))),
+                ),
+            ));
+        }
+        if keyed && status.starts_with('2') {
+            headers.push((
+                super::reply::REPLAYED_HEADER,
+                header(
+                    "`true` when this is the stored answer to an earlier request with the same \
+                     `Idempotency-Key`, replayed; absent otherwise",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["true"])),
+                ),
+            ));
+        }
+        if status == "429" || status == "503" {
+            headers.push((
+                "Retry-After",
+                header(
+                    "Seconds to wait before trying again",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                ),
+            ));
+        }
+        if report && status == "200" {
+            headers.push((
+                "Content-Disposition",
+                header(
+                    "`attachment`, with the file name `<project>-<report>-<period>.<extension>`",
+                    ObjectBuilder::new().schema_type(Type::String),
+                ),
+            ));
+        }
+        for (name, header) in headers {
+            response
+                .headers
+                .entry(name.to_owned())
+                .or_insert(header.into());
+        }
     }
 }

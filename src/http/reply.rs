@@ -41,26 +41,42 @@ impl JobError for ApiError {
 /// The header set on a response replayed from an idempotency key.
 pub const REPLAYED_HEADER: &str = "Idempotency-Replayed";
 
-/// A successful write's status and JSON body.
+/// A successful write's status, JSON body and, for a 201, the `Location`
+/// of what it made (stored with the answer under an idempotency key, so a
+/// replay carries it too).
 pub struct Reply {
     status: StatusCode,
     body: String,
+    location: Option<String>,
 }
 
 impl Reply {
     pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Self, ApiError> {
         let body = serde_json::to_string(body)
             .map_err(|e| ApiError::internal_from("encoding a reply", e))?;
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            location: None,
+        })
     }
 
-    pub fn created<T: Serialize>(body: &T) -> Result<Self, ApiError> {
-        Self::new(StatusCode::CREATED, body)
+    /// A 201: `location` is the path (from `/v1`) whose `GET` answers the
+    /// resource made, or, where it has no `GET` of its own, the resource
+    /// that holds it (see docs/api.md, "Location").
+    pub fn created<T: Serialize>(location: String, body: &T) -> Result<Self, ApiError> {
+        let mut reply = Self::new(StatusCode::CREATED, body)?;
+        reply.location = Some(location);
+        Ok(reply)
     }
 
     /// A reply as stored under an idempotency key.
-    pub fn stored(status: StatusCode, body: String) -> Self {
-        Reply { status, body }
+    pub fn stored(status: StatusCode, body: String, location: Option<String>) -> Self {
+        Reply {
+            status,
+            body,
+            location,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -70,4 +86,13 @@ impl Reply {
     pub fn body(&self) -> &str {
         &self.body
     }
+
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+}
+
+/// The path of `rest` under project `project_id`, as a `Location`.
+pub fn in_project(project_id: &str, rest: std::fmt::Arguments<'_>) -> String {
+    format!("/v1/projects/{project_id}/{rest}")
 }

@@ -244,16 +244,20 @@ fn claimed(
         idempotency::Claim::Acquired { token } => {
             let reply = work(conn)?;
             let (status, body) = (reply.status().as_u16(), reply.body());
-            if !idempotency::complete(conn, scope, key, &token, status, body)? {
+            if !idempotency::complete(conn, scope, key, &token, status, body, reply.location())? {
                 // A claim left by a crashed request was taken over meanwhile.
                 return Err(ApiError::IdempotencyInFlight);
             }
             Ok((reply, false))
         }
-        idempotency::Claim::Replay { status, body } => {
+        idempotency::Claim::Replay {
+            status,
+            body,
+            location,
+        } => {
             let status = StatusCode::from_u16(status)
                 .map_err(|e| ApiError::internal_from("a stored status", e))?;
-            Ok((Reply::stored(status, body), true))
+            Ok((Reply::stored(status, body, location), true))
         }
         // Only a claim committed without its answer (left by a crash
         // of an older release, which claimed first) is ever in flight.
@@ -285,10 +289,10 @@ async fn store_refusal(
         if let idempotency::Claim::Acquired { token } =
             idempotency::claim(conn, &scope, &key, &fingerprint, lease)?
         {
-            idempotency::complete(conn, &scope, &key, &token, status, &problem)?;
+            idempotency::complete(conn, &scope, &key, &token, status, &problem, None)?;
         }
         // Ok keeps the savepoint; the reply itself is not used.
-        Ok((Reply::stored(code, String::new()), false))
+        Ok((Reply::stored(code, String::new(), None), false))
     };
     // Storing it is a courtesy to a retry; the refusal is answered anyway.
     state.writes.submit(project, job).await.ok();
@@ -321,6 +325,9 @@ fn respond(reply: &Reply, replayed: bool) -> HttpResponse {
     response.content_type(content_type);
     if replayed {
         response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    if let Some(location) = reply.location() {
+        response.insert_header((actix_web::http::header::LOCATION, location));
     }
     response.body(reply.body().to_owned())
 }

@@ -17,6 +17,7 @@ use crate::db::accounts::{AccountRow, Holding};
 use crate::db::{self, OnDuplicate};
 use crate::domain::access::Action;
 use crate::domain::{AccountName, managed};
+use crate::http::reply::in_project;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
@@ -161,7 +162,9 @@ pub async fn create_account(
             balance: row.balance,
             reserved: 0,
         };
-        Reply::created(&to_account(&units, row, holding))
+        let account = to_account(&units, row, holding);
+        let location = in_project(&project.id, format_args!("accounts/{}", account.name));
+        Reply::created(location, &account)
     })
     .await
 }

@@ -107,7 +107,8 @@ pub async fn create_agent(
             is_admin: body.admin,
         };
         let row = db::agents::insert_unique(conn, &new)?.ok_or(ApiError::EmailTaken)?;
-        Reply::created(&to_agent(row, &Caller::Agent(caller)))
+        let agent = to_agent(row, &Caller::Agent(caller));
+        Reply::created(format!("/v1/agents/{}", agent.id), &agent)
     })
     .await
 }

@@ -25,6 +25,7 @@ use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::claims::ClaimStatus;
+use crate::http::reply::in_project;
 use crate::ops::claims::{ClaimDecision, NewClaim};
 use crate::ops::{self, FieldProblem};
 
@@ -194,7 +195,9 @@ pub async fn create_claim(
         move |conn, caller, project| {
             let claimant = caller.signed_in()?.id.clone();
             let row = ops::claims::submit(conn, project, &claimant, &claim)?;
-            Reply::created(&to_claim(&super::stored_units(conn)?, row))
+            let claim = to_claim(&super::stored_units(conn)?, row);
+            let location = in_project(&project.id, format_args!("claims/{}", claim.id));
+            Reply::created(location, &claim)
         },
     )
     .await
@@ -419,7 +422,9 @@ async fn decide(
     call.run(Action::Review, move |conn, caller, project| {
         let decider = caller.signed_in()?.id.clone();
         let row = ops::claims::decide(conn, project, &decider, &id, &decision)?;
-        Reply::created(&to_claim(&super::stored_units(conn)?, row))
+        let claim = to_claim(&super::stored_units(conn)?, row);
+        let location = in_project(&project.id, format_args!("claims/{}", claim.id));
+        Reply::created(location, &claim)
     })
     .await
 }

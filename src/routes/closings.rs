@@ -19,6 +19,7 @@ use crate::db::closings::ClosingRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops;
 
 /// Longest note of a closing, in characters.
@@ -101,7 +102,11 @@ pub async fn create_closing(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let row = ops::closings::close(conn, project, &by, through, &note)?;
-        Reply::created(&to_closing(row))
+        // Closings have no `GET` of their own: their list holds them.
+        Reply::created(
+            in_project(&project.id, format_args!("closings")),
+            &to_closing(row),
+        )
     })
     .await
 }

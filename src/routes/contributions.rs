@@ -26,6 +26,7 @@ use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, ContributionStatus, QuantityUnit};
+use crate::http::reply::in_project;
 use crate::ops::contributions::{Decision, NewContribution, NewDataset};
 use crate::ops::{self, FieldProblem};
 
@@ -366,7 +367,12 @@ pub async fn create_contribution(
             }
             None => ops::contributions::record(conn, project, &recorder, &contribution)?,
         };
-        Reply::created(&one(conn, row)?)
+        let contribution = one(conn, row)?;
+        let location = in_project(
+            &project.id,
+            format_args!("contributions/{}", contribution.id),
+        );
+        Reply::created(location, &contribution)
     })
     .await
 }
@@ -628,7 +634,12 @@ pub async fn create_review(
             decision,
             &reason,
         )?;
-        Reply::created(&one(conn, row)?)
+        let contribution = one(conn, row)?;
+        let location = in_project(
+            &project.id,
+            format_args!("contributions/{}", contribution.id),
+        );
+        Reply::created(location, &contribution)
     })
     .await
 }

@@ -25,6 +25,7 @@ use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::distribution::{
     ExplainedLine, ExplainedTransfer, RunStatus, residue_destination,
 };
+use crate::http::reply::in_project;
 use crate::ops::distributions::{DraftRequest, RunView, Share, Source};
 use crate::ops::{self, FieldProblem};
 
@@ -240,10 +241,12 @@ pub fn find_distribution(
 
 /// The run `run` as a 201 reply.
 fn reply_with(conn: &mut DbConnection, project: &Project, run: Run) -> Result<Reply, ApiError> {
-    Reply::created(&to_distribution(
-        project,
-        ops::distributions::view(conn, run)?,
-    ))
+    let distribution = to_distribution(project, ops::distributions::view(conn, run)?);
+    let location = in_project(
+        &project.id,
+        format_args!("distributions/{}", distribution.id),
+    );
+    Reply::created(location, &distribution)
 }
 
 /// The draft a request asks for, and the problems with what names the

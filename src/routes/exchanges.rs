@@ -16,6 +16,7 @@ use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops::funds::NewExchange;
 use crate::ops::{self, FieldProblem};
 
@@ -112,7 +113,9 @@ pub async fn create_exchange(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let record =
             ops::funds::record_exchange(conn, (project, &caller.signed_in()?.id), &exchange)?;
-        Reply::created(&to_transaction(&super::stored_units(conn)?, record))
+        let transaction = to_transaction(&super::stored_units(conn)?, record);
+        let location = in_project(&project.id, format_args!("transactions/{}", transaction.id));
+        Reply::created(location, &transaction)
     })
     .await
 }

@@ -20,6 +20,7 @@ use super::write::Reply;
 use crate::db::funds::{CategoryRow, ExpenseRow};
 use crate::db::{self};
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops::funds::{Decision, NewExpense};
 use crate::ops::{self, FieldProblem};
 
@@ -181,7 +182,11 @@ pub async fn create_expense_category(
             created_at: db::now(),
         };
         db::funds::insert_category(conn, &row)?;
-        Reply::created(&to_category(row))
+        // A category has no `GET` of its own: the category list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("expense-categories")),
+            &to_category(row),
+        )
     })
     .await
 }
@@ -238,7 +243,11 @@ pub async fn create_expense(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::record_expense(conn, project, &recorder, &expense)?;
-        Reply::created(&to_expense(&super::stored_units(conn)?, row))
+        // An expense has no `GET` of its own: the expense list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("expenses")),
+            &to_expense(&super::stored_units(conn)?, row),
+        )
     })
     .await
 }
@@ -368,7 +377,11 @@ async fn decide(
     call.run(Action::Review, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let row = ops::funds::decide_expense(conn, project, &by, &id, &decision)?;
-        Reply::created(&to_expense(&super::stored_units(conn)?, row))
+        // An expense has no `GET` of its own: the expense list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("expenses")),
+            &to_expense(&super::stored_units(conn)?, row),
+        )
     })
     .await
 }

@@ -26,6 +26,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::funds::distributable;
 use crate::domain::{TransactionKind, Unit};
+use crate::http::reply::in_project;
 use crate::ops::funds::NewGrant;
 use crate::ops::{self, FieldProblem};
 
@@ -264,7 +265,9 @@ pub async fn create_grant(
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::receive_grant(conn, project, &recorder, &grant)?;
         let units = super::stored_units(conn)?;
-        Reply::created(&to_grant(conn, &units, row)?)
+        let grant = to_grant(conn, &units, row)?;
+        let location = in_project(&project.id, format_args!("grants/{}", grant.id));
+        Reply::created(location, &grant)
     })
     .await
 }

@@ -28,6 +28,7 @@ use crate::db::contributions::ContributionRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::agent::Email;
+use crate::http::reply::in_project;
 use crate::http::state::AppState;
 use crate::ops::contributions::NewContribution;
 use crate::ops::{self, FieldProblem};
@@ -173,11 +174,17 @@ pub async fn create_contribution_import(
                         prepared.revision,
                         &prepared.rows,
                     )?;
-                    Reply::created(&ContributionImport {
-                        imported: prepared.rows.len(),
-                        content_sha256: sha.clone(),
-                        contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
-                    })
+                    // An import has no `GET` of its own: the contribution
+                    // list holds what it recorded.
+                    let location = in_project(&project.id, format_args!("contributions"));
+                    Reply::created(
+                        location,
+                        &ContributionImport {
+                            imported: prepared.rows.len(),
+                            content_sha256: sha.clone(),
+                            contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
+                        },
+                    )
                 },
             )
         },

@@ -19,6 +19,7 @@ use crate::db::in_kind::AllocationRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -89,7 +90,13 @@ pub async fn create_in_kind_allocation(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let row = ops::in_kind::allocate(conn, project, &by, &grant, &body.contribution)?;
-        Reply::created(&to_allocation(row))
+        let allocation = to_allocation(row);
+        // An allocation has no `GET` of its own: its grant's list holds it.
+        let location = in_project(
+            &project.id,
+            format_args!("grants/{}/in-kind", allocation.grant),
+        );
+        Reply::created(location, &allocation)
     })
     .await
 }

@@ -28,6 +28,7 @@ use crate::db::invitations::InvitationRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection, OnDuplicate};
 use crate::domain::access::{Action, Role};
+use crate::http::reply::in_project;
 use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -147,7 +148,11 @@ pub async fn create_invitation(
         let invitation = to_invitations(conn, vec![(row, project.name.clone())])?
             .pop()
             .ok_or_else(|| ApiError::internal("invitation vanished"))?;
-        Reply::created(&invitation)
+        // An invitation has no `GET` of its own: the project's list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("invitations")),
+            &invitation,
+        )
     })
     .await
 }
@@ -284,10 +289,10 @@ pub async fn create_acceptance(
             }
             let row = db::memberships::insert(conn, project, agent, invitation.role)?;
             db::invitations::delete(conn, &invitation.id)?;
-            Ok((
-                invitation.project_id,
-                Reply::created(&member_of(conn, row)?)?,
-            ))
+            // A membership has no `GET` of its own: the member list holds it.
+            let location = in_project(&invitation.project_id, format_args!("members"));
+            let reply = Reply::created(location, &member_of(conn, row)?)?;
+            Ok((invitation.project_id, reply))
         })
         .await
 }

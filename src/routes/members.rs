@@ -24,6 +24,7 @@ use super::write::Reply;
 use crate::db::memberships::MembershipRow;
 use crate::db::{self, DbConnection};
 use crate::domain::access::{Action, Role};
+use crate::http::reply::in_project;
 use crate::ops;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -98,7 +99,11 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
         }
         let role = Role::from(body.role);
         let row = db::memberships::insert(conn, &project.id, &agent.id, role)?;
-        Reply::created(&to_member(row, agent.name))
+        // A membership has no `GET` of its own: the member list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("members")),
+            &to_member(row, agent.name),
+        )
     })
     .await
 }

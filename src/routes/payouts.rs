@@ -17,6 +17,7 @@ use super::write::Reply;
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops::funds::{Decision, NewPayout};
 use crate::ops::{self, FieldProblem};
 
@@ -138,7 +139,11 @@ pub async fn create_payout(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::record_payout(conn, project, &recorder, &payout)?;
-        Reply::created(&to_payout(&super::stored_units(conn)?, row))
+        // A payout has no `GET` of its own: the payout list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("payouts")),
+            &to_payout(&super::stored_units(conn)?, row),
+        )
     })
     .await
 }
@@ -224,7 +229,11 @@ async fn decide(
     call.run(Action::Review, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let row = ops::funds::decide_payout(conn, project, &by, &id, &decision)?;
-        Reply::created(&to_payout(&super::stored_units(conn)?, row))
+        // A payout has no `GET` of its own: the payout list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("payouts")),
+            &to_payout(&super::stored_units(conn)?, row),
+        )
     })
     .await
 }

@@ -310,7 +310,8 @@ pub async fn create_project(
         db::projects::insert(conn, &id, &name, &currency, body.public)?;
         let row = db::projects::update_settings(conn, &id, &settings)?;
         db::memberships::insert(conn, &row.id, &owner.id, Role::Owner)?;
-        Ok((id, Reply::created(&Project::from(row))?))
+        let reply = Reply::created(format!("/v1/projects/{id}"), &Project::from(row))?;
+        Ok((id, reply))
     })
     .await
 }

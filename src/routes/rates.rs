@@ -20,6 +20,7 @@ use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
+use crate::http::reply::in_project;
 use crate::ops::rates::NewRate;
 use crate::ops::{self, FieldProblem};
 
@@ -110,7 +111,11 @@ pub async fn create_rate(write: ProjectWrite<CreateRateRequest>) -> Result<HttpR
     call.run(Action::ManageRates, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::rates::add_rate(conn, project, &recorder, &rate)?;
-        Reply::created(&to_rate(&super::stored_units(conn)?, row)?)
+        // A rate has no `GET` of its own: the rate list holds it.
+        Reply::created(
+            in_project(&project.id, format_args!("rates")),
+            &to_rate(&super::stored_units(conn)?, row)?,
+        )
     })
     .await
 }

@@ -20,6 +20,7 @@ use crate::db::funds::ReleaseRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
 use crate::ops::funds::{Decision, NewRelease};
 use crate::ops::{self, FieldProblem};
 
@@ -141,7 +142,13 @@ pub async fn create_release(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::release(conn, project, &recorder, &release)?;
-        Reply::created(&to_release(&super::stored_units(conn)?, row))
+        let release = to_release(&super::stored_units(conn)?, row);
+        // A release has no `GET` of its own: its grant's release list holds it.
+        let location = in_project(
+            &project.id,
+            format_args!("grants/{}/releases", release.grant),
+        );
+        Reply::created(location, &release)
     })
     .await
 }
@@ -245,7 +252,13 @@ async fn decide(
     call.run(Action::Review, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let row = ops::funds::decide_release(conn, project, &by, &grant, &id, &decision)?;
-        Reply::created(&to_release(&super::stored_units(conn)?, row))
+        let release = to_release(&super::stored_units(conn)?, row);
+        // A release has no `GET` of its own: its grant's release list holds it.
+        let location = in_project(
+            &project.id,
+            format_args!("grants/{}/releases", release.grant),
+        );
+        Reply::created(location, &release)
     })
     .await
 }

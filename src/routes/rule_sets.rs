@@ -24,6 +24,7 @@ use crate::domain::access::Action;
 use crate::domain::account::ACCOUNT_NAME_LENGTH_MAX;
 use crate::domain::allocation::{Base, Cap, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::money::AMOUNT_TEXT_LENGTH_MAX;
+use crate::http::reply::in_project;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_rule_set)
@@ -370,7 +371,9 @@ pub async fn create_rule_set(
             created_at: db::now(),
         };
         db::distributions::insert_rule_set(conn, &row)?;
-        Reply::created(&to_version(row)?)
+        let version = to_version(row)?;
+        let location = in_project(&project.id, format_args!("rule-sets/{}", version.version));
+        Reply::created(location, &version)
     })
     .await
 }

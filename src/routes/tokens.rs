@@ -1,13 +1,15 @@
 //! `POST /v1/auth/token`: exchange an email and password for an access token.
 
-use actix_web::{HttpRequest, post, web};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, ResponseError, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::JsonBody;
 use super::problem::{ApiError, Problem};
-use crate::auth::rate_limit::Refusal;
+use crate::auth::rate_limit::{Allowance, Refusal};
 use crate::db;
 use crate::http::state::AppState;
 
@@ -68,10 +70,18 @@ pub struct Token {
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Accepted; signing in is naturally safe to repeat")),
     security(()),
     responses(
-        (status = 200, description = "An access token", body = Token),
+        (status = 200, description = "An access token", body = Token, headers(
+            ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the tighter of the caller's limits (its account's, its address's)"),
+            ("RateLimit-Remaining" = u32, description = "Attempts left of that limit after this one"),
+            ("RateLimit-Reset" = u32, description = "Seconds until every attempt of that limit is allowed again"),
+        )),
         (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(
+            ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the limit reached (the account's or the address's)"),
+            ("RateLimit-Remaining" = u32, description = "0: none is left"),
+            ("RateLimit-Reset" = u32, description = "Seconds until the next attempt is allowed, as `Retry-After`"),
+        )),
         (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -80,17 +90,25 @@ pub async fn create_token(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody<CreateTokenRequest>,
-) -> Result<web::Json<Token>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let request = body.value;
     request.check_lengths()?;
     let email = request.email.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(&email, req.peer_addr().map(|address| address.ip()))
-        .map_err(|refusal| match refusal {
-            Refusal::TooManyAttempts(wait) => ApiError::TooManyAttempts(retry_after_s(wait)),
-            Refusal::InstanceBusy(wait) => ApiError::SignInBusy(retry_after_s(wait)),
-        })?;
+    let address = req.peer_addr().map(|address| address.ip());
+    let allowance = match state.login_limiter.check(&email, address) {
+        Ok(allowance) => allowance,
+        Err(Refusal::TooManyAttempts(wait, limit)) => {
+            let seconds = retry_after_s(wait);
+            let refused = ApiError::TooManyAttempts(seconds).error_response();
+            let allowance = Allowance {
+                limit,
+                remaining: 0,
+                reset: Duration::from_secs(seconds),
+            };
+            return Ok(with_rate_limit(refused, allowance));
+        }
+        Err(Refusal::InstanceBusy(wait)) => return Err(ApiError::SignInBusy(retry_after_s(wait))),
+    };
     let agent = super::read(&state, move |conn| {
         Ok(db::agents::find_by_email(conn, &email)?)
     })
@@ -105,7 +123,25 @@ pub async fn create_token(
         token_type: TokenType::Bearer,
         expires_in: state.keys.lifetime_s(),
     };
-    Ok(web::Json(token))
+    Ok(with_rate_limit(HttpResponse::Ok().json(token), allowance))
+}
+
+/// `response` with the caller's sign-in allowance in the IETF `RateLimit-*`
+/// fields (docs/api.md, "Rate limits").
+fn with_rate_limit(mut response: HttpResponse, allowance: Allowance) -> HttpResponse {
+    let reset_s = allowance.reset.as_millis().div_ceil(1000);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("ratelimit-limit", u128::from(allowance.limit)),
+        ("ratelimit-remaining", u128::from(allowance.remaining)),
+        ("ratelimit-reset", reset_s),
+    ] {
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static(name),
+            actix_web::http::header::HeaderValue::from(u64::try_from(value).unwrap_or(u64::MAX)),
+        );
+    }
+    response
 }
 
 /// Whole seconds to wait (at least 1, at most an hour) for `Retry-After`.

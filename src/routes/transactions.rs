@@ -25,6 +25,7 @@ use crate::domain::transaction::{
 };
 use crate::domain::transaction::{StoredPosting, StoredTransaction, reversal_of};
 use crate::domain::{Amount, NewPosting, NewTransaction, TransactionKind, Unit};
+use crate::http::reply::in_project;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_transaction)
@@ -198,9 +199,15 @@ fn parse_posting(
     })
 }
 
-fn reply_with(conn: &mut DbConnection, record: TransactionRecord) -> Result<Reply, ApiError> {
-    let units = super::stored_units(conn)?;
-    Reply::created(&to_transaction(&units, record))
+/// The transaction posted, at its own path in `project`.
+fn reply_with(
+    conn: &mut DbConnection,
+    project: &Project,
+    record: TransactionRecord,
+) -> Result<Reply, ApiError> {
+    let transaction = to_transaction(&super::stored_units(conn)?, record);
+    let location = in_project(&project.id, format_args!("transactions/{}", transaction.id));
+    Reply::created(location, &transaction)
 }
 
 /// Post a transaction: all postings or none.
@@ -225,7 +232,7 @@ pub async fn create_transaction(
             (project, &caller.signed_in()?.id),
             &transaction,
         )?;
-        reply_with(conn, record)
+        reply_with(conn, project, record)
     })
     .await
 }
@@ -372,7 +379,7 @@ pub async fn create_reversal(
             &reversal,
             Some(&original.row.id),
         )?;
-        reply_with(conn, record)
+        reply_with(conn, project, record)
     })
     .await
 }

@@ -299,6 +299,11 @@ async fn sign_in_attempts_are_limited(app: &TestApp) {
         .and_then(|v| v.parse().ok())
         .expect("Retry-After in seconds");
     assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        rate_limit(&response),
+        [Some(5), Some(0), Some(retry_after)],
+        "a 429 says which limit it reached, that none is left, and when the next attempt is allowed"
+    );
     assert_problem(
         response,
         429,
@@ -307,11 +312,29 @@ async fn sign_in_attempts_are_limited(app: &TestApp) {
     )
     .await;
     credentialed_person(app, "alan@example.org").await;
+    let signed_in = sign_in(app, "alan@example.org", PASSWORD).await;
+    assert_eq!(signed_in.status(), 200, "other accounts are not locked out");
+    let [limit, remaining, reset] = rate_limit(&signed_in);
     assert_eq!(
-        sign_in(app, "alan@example.org", PASSWORD).await.status(),
-        200,
-        "other accounts are not locked out"
+        (limit, remaining),
+        (Some(5), Some(4)),
+        "a sign-in tells what is left of the tighter limit, its account's"
     );
+    assert!(
+        reset.is_some_and(|reset| (1..=60).contains(&reset)),
+        "and when every attempt is allowed again: {reset:?}"
+    );
+}
+
+/// The `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` of a sign-in.
+fn rate_limit(response: &reqwest::Response) -> [Option<u64>; 3] {
+    ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"].map(|name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    })
 }
 
 async fn members_are_managed_by_owners(app: &TestApp) {

@@ -793,7 +793,7 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
         }
     }
     assert!(operations.len() >= 20, "the walk covers the whole API");
-    let mut checked = 0;
+    let (mut checked, mut located_201s) = (0, 0);
     for (path, method, operation) in &operations {
         let statuses = expected(operation);
         for (attempt, (caller, token)) in CALLERS.iter().zip(&fx.tokens).enumerate() {
@@ -833,8 +833,18 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
             };
             let status = response.status().as_u16();
             let want = statuses[attempt];
+            let location = response
+                .headers()
+                .get("Location")
+                .map(|value| value.to_str().expect("an ASCII Location").to_owned());
             let text = response.text().await.unwrap_or_default();
             assert_eq!(status, want, "{operation} as {caller}: {text}");
+            if status == 201 {
+                let location =
+                    location.unwrap_or_else(|| panic!("{operation}: a 201 names its Location"));
+                located(app, token.as_deref(), operation, &location, &text).await;
+                located_201s += 1;
+            }
             if status >= 400 {
                 let problem: Value = serde_json::from_str(&text).expect("problem JSON");
                 assert_eq!(
@@ -846,6 +856,49 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
         }
     }
     assert_eq!(checked, operations.len() * CALLERS.len());
+    assert!(
+        located_201s >= 30,
+        "the walk follows the Location of every 201"
+    );
+}
+
+/// What a 201's `Location` answers to the caller who made it: the resource
+/// made (the same id, version or name), or the list that holds it (a page
+/// of it holds an item with that key).
+async fn located(app: &TestApp, token: Option<&str>, operation: &str, location: &str, made: &str) {
+    assert!(
+        location.starts_with("/v1/"),
+        "{operation}: Location {location} is a path of the API"
+    );
+    let made: Value = serde_json::from_str(made).expect("JSON");
+    // What names it: its own key, or (an import) the first contribution it recorded.
+    let (key, value) = ["id", "version", "agent", "contribution", "name"]
+        .into_iter()
+        .find_map(|key| made.get(key).map(|value| (key, value.clone())))
+        .or_else(|| made["contributions"].get(0).map(|id| ("id", id.clone())))
+        .unwrap_or_else(|| panic!("{operation}: what it made has a key"));
+    let mut page = location.to_owned();
+    loop {
+        let response = app.send_as(token, Method::GET, &page, None).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "{operation}: GET {page}: {text}");
+        let found: Value = serde_json::from_str(&text).expect("JSON");
+        let Some(items) = found["items"].as_array() else {
+            assert_eq!(
+                found[key], value,
+                "{operation}: GET {location} answers what it made"
+            );
+            return;
+        };
+        if items.iter().any(|item| item[key] == value) {
+            return;
+        }
+        let cursor = found["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{operation}: the list at {location} holds {key} {value}"));
+        page = format!("{location}?cursor={cursor}");
+    }
 }
 
 async fn public_projects_are_readable_by_anyone(app: &TestApp) {

@@ -24,7 +24,23 @@ async fn replays_return_the_original_response(app: &TestApp) {
         first.headers().get("Idempotency-Replayed").is_none(),
         "the first answer is not a replay"
     );
+    let location = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("Location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let first_location = location(&first);
     let first = json_of(first).await;
+    assert_eq!(
+        first_location,
+        Some(format!(
+            "/v1/projects/{project}/transactions/{}",
+            first["id"].as_str().expect("id")
+        )),
+        "a 201 names where the transaction is"
+    );
 
     let second = app.post_with_key(&path, "grant-2026-017", &body).await;
     assert_eq!(second.status(), 201, "a replay keeps the original status");
@@ -34,6 +50,11 @@ async fn replays_return_the_original_response(app: &TestApp) {
             .get("Idempotency-Replayed")
             .and_then(|v| v.to_str().ok()),
         Some("true")
+    );
+    assert_eq!(
+        location(&second),
+        first_location,
+        "a replay keeps the Location"
     );
     assert_eq!(json_of(second).await, first, "and the original body");
     assert_eq!(app.transaction_count(&project).await, 1, "one effect");
