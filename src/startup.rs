@@ -123,6 +123,7 @@ fn application(
         .split_for_parts();
     crate::http::openapi::complete_operations(&mut api);
     crate::http::openapi::describe_path_parameters(&mut api);
+    crate::http::openapi::exact_schemas(&mut api);
     let allowed = web::Data::new(AllowedMethods::of(&api));
     let app = app
         .app_data(allowed)

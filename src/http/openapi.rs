@@ -419,3 +419,138 @@ fn declare_headers(path: &str, keyed: bool, operation: &mut Operation) {
         }
     }
 }
+
+/// Response fields the service leaves out rather than sending `null` or an
+/// empty value (`skip_serializing_if`): they stay optional in the schema.
+/// `tests/api/openapi.rs` checks every other field of a response is sent.
+const SKIPPED_FIELDS: [(&str, &str); 6] = [
+    ("Agent", "has_credentials"),
+    ("Agent", "admin"),
+    ("Problem", "errors"),
+    ("Problem", "errors_omitted"),
+    ("FieldError", "row"),
+    ("FieldError", "column"),
+];
+
+/// Makes the component schemas say exactly what is sent:
+/// - a free JSON object (`{"type": "object"}` and nothing else, e.g. a
+///   transaction's `metadata`) maps string keys to any JSON value
+///   (`additionalProperties: true`), not to nothing;
+/// - a schema only responses use has every property required (serde sends
+///   `null` for an absent value, and the schema says where null is
+///   possible), except the [`SKIPPED_FIELDS`]; a schema a request body
+///   uses is left as it is (its optional fields may be left out).
+pub fn exact_schemas(api: &mut OpenApi) {
+    let Ok(document) = serde_json::to_value(&*api) else {
+        return;
+    };
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    let response_only = response_only_schemas(&document);
+    for (name, schema) in components.schemas.iter_mut() {
+        let Ok(mut value) = serde_json::to_value(&*schema) else {
+            continue;
+        };
+        free_objects(&mut value);
+        if response_only.contains(name.as_str()) {
+            require_all(name, &mut value);
+        }
+        if let Ok(exact) = serde_json::from_value(value) {
+            *schema = exact;
+        }
+    }
+}
+
+/// `{"type": "object"}` (or `["object", "null"]`) with no properties:
+/// any JSON value under any key.
+fn free_objects(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let object = match map.get("type") {
+                Some(serde_json::Value::String(t)) => t == "object",
+                Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if object
+                && !map.contains_key("properties")
+                && !map.contains_key("additionalProperties")
+            {
+                map.insert(
+                    "additionalProperties".to_owned(),
+                    serde_json::Value::Bool(true),
+                );
+            }
+            map.values_mut().for_each(free_objects);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(free_objects),
+        _ => {}
+    }
+}
+
+fn require_all(name: &str, schema: &mut serde_json::Value) {
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    let required: Vec<serde_json::Value> = properties
+        .keys()
+        .filter(|field| !SKIPPED_FIELDS.contains(&(name, field.as_str())))
+        .map(|field| serde_json::Value::String(field.clone()))
+        .collect();
+    schema["required"] = serde_json::Value::Array(required);
+}
+
+/// The names of the component schemas reachable from a response and not
+/// from a request body.
+fn response_only_schemas(document: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    let schemas = &document["components"]["schemas"];
+    let (mut requests, mut responses) = (Vec::new(), Vec::new());
+    for item in document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for operation in item.as_object().into_iter().flat_map(|i| i.values()) {
+            referenced(&operation["requestBody"], &mut requests);
+            referenced(&operation["responses"], &mut responses);
+        }
+    }
+    let requests = reachable(schemas, requests);
+    reachable(schemas, responses)
+        .into_iter()
+        .filter(|name| !requests.contains(name))
+        .collect()
+}
+
+/// The component names `value` refers to (`#/components/schemas/<name>`).
+fn referenced(value: &serde_json::Value, names: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", serde_json::Value::String(target)) => {
+                        if let Some(name) = target.strip_prefix("#/components/schemas/") {
+                            names.push(name.to_owned());
+                        }
+                    }
+                    _ => referenced(inner, names),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| referenced(item, names)),
+        _ => {}
+    }
+}
+
+fn reachable(
+    schemas: &serde_json::Value,
+    mut pending: Vec<String>,
+) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            referenced(&schemas[name.as_str()], &mut pending);
+        }
+    }
+    seen
+}

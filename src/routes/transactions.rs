@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct CreateTransactionRequest {
     /// `transfer` (default) or `adjustment`; other kinds are posted by their own endpoints.
     #[serde(default = "default_kind")]
+    #[schema(schema_with = postable_kinds)]
     pub kind: TransactionKindDto,
     /// Business date, `YYYY-MM-DD`.
     #[schema(example = "2026-03-01", format = Date, max_length = 10)]
@@ -53,6 +54,19 @@ pub struct CreateTransactionRequest {
     /// One to 500 postings, applied in order.
     #[schema(min_items = 1, max_items = 500)]
     pub postings: Vec<Posting>,
+}
+
+/// The kinds this endpoint posts: every other kind has an endpoint of its
+/// own, and is refused here (422 `kind_reserved`).
+fn postable_kinds() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["transfer", "adjustment"]))
+        .default(Some(serde_json::json!("transfer")))
+        .description(Some(
+            "`transfer` (default) or `adjustment`; other kinds are posted by their own endpoints.",
+        ))
+        .build()
 }
 
 fn default_kind() -> TransactionKindDto {

@@ -839,6 +839,20 @@ async fn every_operation_has_an_authorization_decision(app: &TestApp) {
                 .map(|value| value.to_str().expect("an ASCII Location").to_owned());
             let text = response.text().await.unwrap_or_default();
             assert_eq!(status, want, "{operation} as {caller}: {text}");
+            if let (true, Ok(answer)) = (
+                (200..300).contains(&status),
+                serde_json::from_str::<Value>(&text),
+            ) {
+                let declared =
+                    &spec["paths"][path][method.to_lowercase()]["responses"][status.to_string()];
+                let schema = &declared["content"]["application/json"]["schema"];
+                crate::openapi::assert_sent_as_declared(
+                    &spec,
+                    schema,
+                    &answer,
+                    &format!("{operation} as {caller}"),
+                );
+            }
             if status == 201 {
                 let location =
                     location.unwrap_or_else(|| panic!("{operation}: a 201 names its Location"));

@@ -369,3 +369,154 @@ fn every_request_text_states_its_maximum() {
         u64::try_from(routes::funds::SEGMENT_LENGTH_MAX).ok()
     );
 }
+
+/// Checks a JSON answer against the schema the document gives it, for what
+/// generated clients rely on: every `required` property is sent, and a
+/// `null` is sent only where the schema allows it. `context` names the
+/// answer in a failure.
+pub fn assert_sent_as_declared(
+    spec: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    context: &str,
+) {
+    let schema = resolved(spec, schema);
+    if let Some(branches) = schema.get("oneOf").and_then(|b| b.as_array()) {
+        // The branch the value is: `null`, or the other one.
+        let branch = branches
+            .iter()
+            .find(|branch| fits(resolved(spec, branch), value))
+            .unwrap_or_else(|| panic!("{context}: no branch of {schema} takes {value}"));
+        return assert_sent_as_declared(spec, branch, value, context);
+    }
+    if value.is_null() {
+        assert!(
+            allows_null(schema),
+            "{context}: null is sent where the schema does not allow it: {schema}"
+        );
+        return;
+    }
+    if let (Some(object), Some(properties)) = (
+        value.as_object(),
+        schema.get("properties").and_then(|p| p.as_object()),
+    ) {
+        for field in schema["required"].as_array().into_iter().flatten() {
+            let field = field.as_str().expect("a field name");
+            assert!(
+                object.contains_key(field),
+                "{context}: required `{field}` is not sent"
+            );
+        }
+        for (field, inner) in object {
+            if let Some(declared) = properties.get(field) {
+                assert_sent_as_declared(spec, declared, inner, &format!("{context}.{field}"));
+            }
+        }
+    }
+    if let (Some(items), Some(declared)) = (value.as_array(), schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            assert_sent_as_declared(spec, declared, item, &format!("{context}[{index}]"));
+        }
+    }
+}
+
+fn resolved<'a>(
+    spec: &'a serde_json::Value,
+    schema: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    match schema.get("$ref").and_then(|r| r.as_str()) {
+        Some(target) => {
+            let name = target.trim_start_matches("#/components/schemas/");
+            resolved(spec, &spec["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// Whether `value` is of the branch `schema` of a `oneOf`: null for null,
+/// else an object with the branch's required fields and only its fields
+/// (or, for a branch that is not an object, a value of its type).
+fn fits(schema: &serde_json::Value, value: &serde_json::Value) -> bool {
+    if allows_null(schema) != value.is_null() {
+        return false;
+    }
+    let (Some(object), Some(properties)) = (
+        value.as_object(),
+        schema.get("properties").and_then(|p| p.as_object()),
+    ) else {
+        return true;
+    };
+    let required = schema["required"].as_array().into_iter().flatten();
+    required
+        .filter_map(|field| field.as_str())
+        .all(|field| object.contains_key(field))
+        && object.keys().all(|field| properties.contains_key(field))
+}
+
+fn allows_null(schema: &serde_json::Value) -> bool {
+    match &schema["type"] {
+        serde_json::Value::String(t) => t == "null",
+        serde_json::Value::Array(types) => types.iter().any(|t| t == "null"),
+        _ => false,
+    }
+}
+
+/// Every response field that is always sent is required (and nullable where
+/// it may be null), and only response schemas are made so; a request
+/// schema's optional fields stay optional. What is really sent is checked
+/// against it by the authorization walk (tests/api/authorization.rs), which
+/// calls every operation.
+#[test]
+fn response_fields_are_required_and_request_fields_are_not() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).expect("JSON");
+    let schemas = &spec["components"]["schemas"];
+    let required = |schema: &str| {
+        schemas[schema]["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .map(|field| field.as_str().expect("name").to_owned())
+            .collect::<Vec<_>>()
+    };
+    for (schema, field) in [
+        ("Contribution", "valuation"),
+        ("TransactionPage", "next_cursor"),
+        ("Claim", "transaction"),
+        ("Grant", "restriction"),
+    ] {
+        assert!(
+            required(schema).iter().any(|f| f == field),
+            "{schema}.{field} is always sent: required"
+        );
+    }
+    for (schema, field) in [("Agent", "admin"), ("Problem", "errors")] {
+        assert!(
+            !required(schema).iter().any(|f| f == field),
+            "{schema}.{field} is left out when empty: optional"
+        );
+    }
+    assert!(
+        !required("CreateTransactionRequest")
+            .iter()
+            .any(|f| f == "metadata"),
+        "a request's optional field stays optional"
+    );
+    assert_eq!(
+        schemas["CreateTransactionRequest"]["properties"]["kind"]["enum"],
+        serde_json::json!(["transfer", "adjustment"]),
+        "a transaction request takes only the kinds it posts"
+    );
+    assert_eq!(
+        schemas["TransactionKindDto"]["enum"]
+            .as_array()
+            .map(Vec::len),
+        Some(10),
+        "a transaction answers with every kind"
+    );
+    for schema in ["Transaction", "CreateTransactionRequest"] {
+        assert_eq!(
+            schemas[schema]["properties"]["metadata"]["additionalProperties"], true,
+            "{schema}.metadata maps string keys to any JSON value"
+        );
+    }
+}
