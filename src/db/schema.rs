@@ -348,7 +348,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     claims,
     closings,
     in_kind_allocations,
+    signing_keys,
 );
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Integer,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     in_kind_allocations (contribution_id) {

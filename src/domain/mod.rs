@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod agent;
 pub mod allocation;
+pub mod bundle;
 pub mod claims;
 pub mod contribution;
 pub mod distribution;
