@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::http::problem::Problem;
 use crate::http::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -32,7 +33,10 @@ pub struct SigningKeyResponse {
 #[utoipa::path(
     tag = "reports",
     security(()),
-    responses((status = 200, description = "The public key", body = SigningKeyResponse))
+    responses(
+        (status = 200, description = "The public key", body = SigningKeyResponse),
+        (status = 400, description = "`invalid_query`: the path or query holds NUL (`%00`), refused for every request", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/signing-key")]
 pub async fn get_signing_key(state: web::Data<AppState>) -> HttpResponse {
