@@ -21,7 +21,8 @@ on_both_backends!(
     a_bundle_holds_the_downloads_signed,
     a_bundle_verifies_offline_with_the_command_line,
     a_bundle_verifies_with_sha256sum_and_openssl,
-    bundle_queries_are_checked
+    bundle_queries_are_checked,
+    the_database_keeps_the_signing_key
 );
 
 const BINARY: &str = env!("CARGO_BIN_EXE_commons-ledger");
@@ -502,4 +503,36 @@ async fn bundle_queries_are_checked(app: &TestApp) {
             .facts
             .contains(&("from".to_owned(), "2026-01-01".to_owned()))
     );
+}
+
+/// The key that signed earlier bundles cannot be swapped: the database
+/// itself refuses to replace or delete it, and a second insert.
+async fn the_database_keeps_the_signing_key(app: &TestApp) {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let key = published_key(app).await;
+    let mut conn = app.db.connection().expect("connection");
+    for (sql, rule) in [
+        (
+            "UPDATE signing_keys SET private_key_pem = 'x'",
+            "never replaced",
+        ),
+        ("DELETE FROM signing_keys", "never deleted"),
+        (
+            "INSERT INTO signing_keys (id, private_key_pem, created_at) VALUES (2, 'x', '2026-01-01 00:00:00')",
+            "one row",
+        ),
+    ] {
+        let mut outcome = None;
+        let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+            outcome = Some(conn.batch_execute(sql));
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(
+            matches!(outcome, Some(Err(_))),
+            "{rule}: the database accepted `{sql}`"
+        );
+    }
+    let again = commons_ledger::ops::signing_key::instance_key(&app.db, None).expect("key");
+    assert_eq!(again.key_id(), key["key_id"]);
 }
