@@ -752,7 +752,7 @@ class Story:
         equal(recorded, made, "one event per change, with its path and its actor")
         equal([e.sequence for e in events], list(range(1, len(events) + 1)), "events numbered from 1")
         for before, after in zip(events, events[1:]):
-            equal(after.previous_hash, before.hash, f"event {after.sequence} follows {before.sequence}")
+            equal(after.previous_hash, before.hash_, f"event {after.sequence} follows {before.sequence}")
         posted = [t for e in events for t in e.transactions]
         equal(len(posted), len(set(posted)), "each transaction in one event")
         executed_by = [str(e.actor) for e in events if str(executed.transaction) in e.transactions]
