@@ -10,6 +10,8 @@
 #    conformance/ts/generated (never committed), checks that conformance/ts/story.ts has no
 #    casts, non-null assertions or `any` (conformance/ts/check-no-casts.mjs) and compiles it
 #    with `tsc --strict`;
+#    generates a Rust client with openapi-generator into target/conformance/rust-client and
+#    compiles it (`cargo check`);
 # 4. for SQLite (always) and PostgreSQL (when COMMONS_LEDGER_TEST_POSTGRES_URL is set) starts a
 #    fresh server from the given binary and plays PRODUCT.md steps 1-8 through the Python
 #    client (conformance/story.py), then, on a project of its own on the same server, through
@@ -35,7 +37,8 @@
 #                                     PostgreSQL (default 180 s)
 #   CONFORMANCE_POSTGRES_STATEFUL_MAX_TIME  time budget of a stateful run against PostgreSQL
 #                                     (default 0: none)
-#   CONFORMANCE_SKIP_SCHEMATHESIS=1   skip step 4
+#   CONFORMANCE_SKIP_SCHEMATHESIS=1   skip step 5
+#   CONFORMANCE_SKIP_RUST=1           skip the Rust client of step 3
 #   PYTHON                            interpreter for the venv (default python3, 3.10 or newer)
 set -euo pipefail
 
@@ -159,6 +162,26 @@ ts_client() {
     (cd "$TS" && npx --no-install tsc --project tsconfig.json --strict)
 }
 check "TypeScript client: generate, no casts, tsc --strict" ts_client
+
+# A Rust client: openapi-generator's `rust` generator (its jar comes with the pinned PyPI
+# package; it needs Java) into target/conformance/rust-client, compiled with `cargo check`
+# in a target directory of its own against the committed conformance/rust/Cargo.lock.
+# Set CONFORMANCE_SKIP_RUST=1 to skip it.
+rust_client() {
+    local crate=$OUT/rust-client
+    rm -rf "$crate"
+    "$VENV/bin/openapi-generator-cli" generate --input-spec "$SPEC" --generator-name rust \
+        --output "$crate" --package-name commons_ledger_client \
+        --additional-properties=packageVersion=0.0.0 >"$LOGS/generate-rust.log" 2>&1 \
+        || { tail -50 "$LOGS/generate-rust.log" >&2; return 1; }
+    # Its own workspace, not a member of the service's.
+    printf '\n[workspace]\n' >>"$crate/Cargo.toml"
+    cp conformance/rust/Cargo.lock "$crate/Cargo.lock"
+    (cd "$crate" && CARGO_TARGET_DIR="$OUT/rust-target" cargo check --locked --quiet --no-default-features)
+}
+if [[ "${CONFORMANCE_SKIP_RUST:-0}" != 1 ]]; then
+    check "Rust client: generate (openapi-generator), cargo check" rust_client
+fi
 
 # --- servers -----------------------------------------------------------------------------------
 free_port() {
