@@ -6,10 +6,17 @@
 # 1. lints openapi/openapi.json with Redocly CLI (recommended ruleset, conformance/redocly.yaml);
 # 2. regenerates the Python client from it with openapi-python-client into
 #    target/conformance/client (never committed, never edited);
-# 3. for SQLite (always) and PostgreSQL (when COMMONS_LEDGER_TEST_POSTGRES_URL is set) starts a
-#    fresh server from the given binary and plays PRODUCT.md steps 1-8 through that client
-#    (conformance/story.py);
-# 4. runs schemathesis (its default checks plus response schema conformance) against the
+# 3. generates the TypeScript client (openapi-typescript types for openapi-fetch) into
+#    conformance/ts/generated (never committed), checks that conformance/ts/story.ts has no
+#    casts, non-null assertions or `any` (conformance/ts/check-no-casts.mjs) and compiles it
+#    with `tsc --strict`;
+#    generates a Rust client with openapi-generator into target/conformance/rust-client and
+#    compiles it (`cargo check`);
+# 4. for SQLite (always) and PostgreSQL (when COMMONS_LEDGER_TEST_POSTGRES_URL is set) starts a
+#    fresh server from the given binary and plays PRODUCT.md steps 1-8 through the Python
+#    client (conformance/story.py), then, on a project of its own on the same server, through
+#    the TypeScript client (conformance/ts/story.ts);
+# 5. runs schemathesis (its default checks plus response schema conformance) against the
 #    SQLite server and, when PostgreSQL is configured, against the PostgreSQL server,
 #    authenticated as the admin: on SQLite the examples, coverage and fuzzing phases, then the
 #    stateful phase; on PostgreSQL the examples, coverage and fuzzing phases (the stateful
@@ -30,7 +37,8 @@
 #                                     PostgreSQL (default 180 s)
 #   CONFORMANCE_POSTGRES_STATEFUL_MAX_TIME  time budget of a stateful run against PostgreSQL
 #                                     (default 0: none)
-#   CONFORMANCE_SKIP_SCHEMATHESIS=1   skip step 4
+#   CONFORMANCE_SKIP_SCHEMATHESIS=1   skip step 5
+#   CONFORMANCE_SKIP_RUST=1           skip the Rust client of step 3
 #   PYTHON                            interpreter for the venv (default python3, 3.10 or newer)
 set -euo pipefail
 
@@ -111,6 +119,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
 (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
+(cd conformance/ts && npm ci --no-audit --no-fund --loglevel=error)
 timed "tools" "$start"
 
 # --- 1. lint -----------------------------------------------------------------------------------
@@ -126,13 +135,15 @@ rm -rf "$CLIENT"
 "$VENV/bin/openapi-python-client" generate --path "$SPEC" --output-path "$CLIENT" \
     --config conformance/openapi-python-client.yaml --meta setup 2>&1 | tee "$LOGS/generate.log"
 [[ -d "$CLIENT/commons_ledger_client" ]] || { echo "client generation failed" >&2; exit 1; }
-# Two warnings are the generator's known limits, not the spec's: it cannot
+# Three warnings are the generator's known limits, not the spec's: it cannot
 # type a response of `application/openmetrics-text` (/metrics is for
-# Prometheus, not for this client), and of the import's two request types it
+# Prometheus, not for this client) nor of `application/x-tar` (the signed
+# report bundle, a download), and of the import's two request types it
 # skips `text/csv` and generates the `application/octet-stream` one. Any other
 # warning fails the run.
 unexpected=$(grep '^WARNING\|Unable to process schema' "$LOGS/generate.log" \
     | grep -v 'GET /metrics within health' \
+    | grep -v 'GET /v1/projects/{project_id}/reports/bundle within reports' \
     | grep -v 'POST /v1/projects/{project_id}/contributions/imports within contributions' || true)
 if [[ -n "$unexpected" ]]; then
     FAILURES+=("client generation warnings (see $LOGS/generate.log): $unexpected")
@@ -142,6 +153,37 @@ if [[ ! -f "$CLIENT/commons_ledger_client/api/contributions/create_contribution_
 fi
 timed "generate client" "$start"
 export PYTHONPATH="$CLIENT${PYTHONPATH:+:$PYTHONPATH}"
+
+# --- 3. TypeScript client ----------------------------------------------------------------------
+TS=conformance/ts
+ts_client() {
+    rm -rf "$TS/generated" "$TS/build"
+    (cd "$TS" && npx --no-install openapi-typescript "../../$SPEC" --output generated/schema.d.ts) \
+        >"$LOGS/generate-ts.log" 2>&1 || { cat "$LOGS/generate-ts.log" >&2; return 1; }
+    node "$TS/check-no-casts.mjs" "$TS/story.ts" || return 1
+    (cd "$TS" && npx --no-install tsc --project tsconfig.json --strict)
+}
+check "TypeScript client: generate, no casts, tsc --strict" ts_client
+
+# A Rust client: openapi-generator's `rust` generator (its jar comes with the pinned PyPI
+# package; it needs Java) into target/conformance/rust-client, compiled with `cargo check`
+# in a target directory of its own against the committed conformance/rust/Cargo.lock.
+# Set CONFORMANCE_SKIP_RUST=1 to skip it.
+rust_client() {
+    local crate=$OUT/rust-client
+    rm -rf "$crate"
+    "$VENV/bin/openapi-generator-cli" generate --input-spec "$SPEC" --generator-name rust \
+        --output "$crate" --package-name commons_ledger_client \
+        --additional-properties=packageVersion=0.0.0 >"$LOGS/generate-rust.log" 2>&1 \
+        || { tail -50 "$LOGS/generate-rust.log" >&2; return 1; }
+    # Its own workspace, not a member of the service's.
+    printf '\n[workspace]\n' >>"$crate/Cargo.toml"
+    cp conformance/rust/Cargo.lock "$crate/Cargo.lock"
+    (cd "$crate" && CARGO_TARGET_DIR="$OUT/rust-target" cargo check --locked --quiet --no-default-features)
+}
+if [[ "${CONFORMANCE_SKIP_RUST:-0}" != 1 ]]; then
+    check "Rust client: generate (openapi-generator), cargo check" rust_client
+fi
 
 # --- servers -----------------------------------------------------------------------------------
 free_port() {
@@ -181,11 +223,20 @@ story() { # story NAME
         --admin-password-file "$TMP/admin-password" --out "$OUT/story-$1.json"
 }
 
+# The same story through the TypeScript client, on the same server after the Python one: the
+# same people (their emails tagged `+ts`, as an email names one agent) in a project of their own.
+ts_story() { # ts_story NAME
+    [[ -f "$TS/build/story.js" ]] || { echo "the TypeScript story did not compile" >&2; return 1; }
+    node "$TS/build/story.js" --base-url "$BASE_URL" --admin-email "$ADMIN_EMAIL" \
+        --admin-password-file "$TMP/admin-password"
+}
+
 # SQLite, always.
 mkdir -p "$TMP/sqlite"
 start_server sqlite "sqlite://$TMP/sqlite/ledger.db"
 SQLITE_URL=$BASE_URL
 check "story on SQLite" story sqlite
+check "TypeScript story on SQLite" ts_story sqlite
 
 # PostgreSQL, when configured.
 if [[ -n "$PG_ADMIN_URL" ]]; then
@@ -196,11 +247,12 @@ p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2
     start_server postgres "$PG_URL"
     POSTGRES_URL=$BASE_URL
     check "story on PostgreSQL" story postgres
+    check "TypeScript story on PostgreSQL" ts_story postgres
 else
     echo "=== story on PostgreSQL: skipped (COMMONS_LEDGER_TEST_POSTGRES_URL is not set)"
 fi
 
-# --- 4. schemathesis ---------------------------------------------------------------------------
+# --- 5. schemathesis ---------------------------------------------------------------------------
 # schemathesis_run NAME BASE_URL MAX_TIME STATEFUL_MAX_TIME: the examples, coverage and
 # fuzzing phases within MAX_TIME seconds, aimed at the ids of that server's story, then (if
 # STATEFUL_MAX_TIME is not 0) the stateful phase within STATEFUL_MAX_TIME seconds. Reports go

@@ -41,6 +41,21 @@ pub enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Print the public key (SPKI PEM) that signs report bundles: the key
+    /// file's when `--signing-key-file` is set, otherwise the database's
+    /// (generated and stored first if there is none yet).
+    SigningKey,
+    /// Check a signed report bundle without a server: every file the
+    /// manifest lists present with its SHA-256, no file it does not list,
+    /// and the signature valid over manifest.txt; exit 1 at the first failure.
+    VerifyBundle {
+        /// The bundle (a tar archive, as `GET .../reports/bundle` gives it).
+        file: std::path::PathBuf,
+        /// The published public key (SPKI PEM, from `/v1/signing-key` or
+        /// `commons-ledger signing-key`) the bundle must be signed with.
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -118,6 +133,12 @@ pub struct Settings {
         default_value = "commons-ledger"
     )]
     pub jwt_audience: String,
+
+    /// Ed25519 private key (PKCS#8 PEM, as `openssl genpkey -algorithm
+    /// ed25519` writes it) that signs report bundles. Without it the key is
+    /// generated once and kept in the database (docs/security.md).
+    #[arg(long, global = true, env = "COMMONS_LEDGER_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<std::path::PathBuf>,
 
     /// PEM public key of an external identity provider whose tokens are accepted.
     #[arg(
@@ -339,6 +360,8 @@ pub struct RuntimeSettings {
     /// made to fill up); never set outside the test harness.
     pub test_hooks: Option<std::sync::Arc<crate::write_pipeline::TestHooks>>,
     pub project_creation: ProjectCreation,
+    /// The signing key's file; `None`: the key kept in the database.
+    pub signing_key_file: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -359,6 +382,7 @@ impl Settings {
             group_commit_max: self.group_commit_max,
             test_hooks: None,
             project_creation: self.project_creation,
+            signing_key_file: self.signing_key_file.clone(),
         }
     }
 }

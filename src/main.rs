@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         }
         Command::Admin(AdminCommand::Create { email, name }) => create_admin(&cli, &email, &name),
         Command::Verify { project } => verify(&cli, project.as_deref()),
+        Command::SigningKey => print_signing_key(&cli),
+        Command::VerifyBundle { file, public_key } => verify_bundle(&file, public_key.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,6 +119,56 @@ fn verify(cli: &Cli, project: Option<&str>) -> Result<(), String> {
             "{failed} of {} project(s) failed verification",
             ids.len()
         ));
+    }
+    Ok(())
+}
+
+/// Prints the public key report bundles are signed with.
+fn print_signing_key(cli: &Cli) -> Result<(), String> {
+    let url = DatabaseUrl::parse(&cli.settings.database_url).map_err(|e| e.to_string())?;
+    let db = Database::connect(&url, 1).map_err(|e| e.to_string())?;
+    let key = commons_ledger::ops::signing_key::instance_key(
+        &db,
+        cli.settings.signing_key_file.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    print!("{}", key.public_key_pem());
+    Ok(())
+}
+
+/// Checks a report bundle offline: a short report when it verifies, the
+/// first failure otherwise.
+fn verify_bundle(
+    file: &std::path::Path,
+    public_key: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use commons_ledger::domain::bundle;
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let archive = read(file)?;
+    let expected = match public_key {
+        Some(path) => Some(
+            String::from_utf8(read(path)?)
+                .map_err(|_| format!("{} is not a PEM file", path.display()))?,
+        ),
+        None => None,
+    };
+    let verified = bundle::verify_archive(&archive, expected.as_deref())
+        .map_err(|e| format!("FAILED  {}: {e}", file.display()))?;
+    println!(
+        "ok      {}: {} file(s) match the signed manifest ({})",
+        file.display(),
+        verified.files.len(),
+        verified.files.join(", ")
+    );
+    for (key, value) in &verified.facts {
+        println!("        {key}: {value}");
+    }
+    if expected.is_none() {
+        println!(
+            "        the key is the bundle's own: compare key_id with the published key (--public-key)"
+        );
     }
     Ok(())
 }

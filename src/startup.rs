@@ -41,7 +41,7 @@ use crate::write_pipeline;
         (name = "funds", description = "Grants, donations, expenses, payouts and exchanges"),
         (name = "contributions", description = "Valuation rates, contributions, reviews and value accounts"),
         (name = "distributions", description = "Redistribution rule sets and distribution runs"),
-        (name = "reports", description = "Exports a funder can check: CSV and hledger"),
+        (name = "reports", description = "Exports a funder can check: CSV, hledger and signed bundles"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
         (name = "health", description = "Probes"),
@@ -282,6 +282,9 @@ impl Application {
             crate::db::Backend::Sqlite => (1, write_pipeline::BATCH_MAX_SQLITE),
             crate::db::Backend::Postgres => (2, write_pipeline::BATCH_MAX_POSTGRES),
         };
+        let signing_key =
+            crate::ops::signing_key::instance_key(&db, settings.signing_key_file.as_deref())
+                .map_err(|e| StartupError::Config(e.to_string()))?;
         let batch_max = settings.group_commit_max.unwrap_or(default_batch);
         let metrics = crate::metrics::Metrics::new();
         let writes = write_pipeline::WritePipeline::start(
@@ -300,6 +303,7 @@ impl Application {
             login_limiter,
             hashers,
             metrics,
+            signing_key: Arc::new(signing_key),
         });
         let limits = state.settings.clone();
         let mut server = HttpServer::new(move || application(Some(state.clone())).0)

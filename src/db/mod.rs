@@ -45,6 +45,7 @@ pub mod pages;
 pub mod projects;
 pub mod rates;
 pub mod schema;
+pub mod signing_keys;
 pub mod transactions;
 pub mod units;
 pub mod verification;

@@ -351,6 +351,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     closings,
     in_kind_allocations,
     events,
+    signing_keys,
 );
 
 diesel::table! {
@@ -368,6 +369,14 @@ diesel::table! {
         transactions -> Text,
         previous_hash -> Text,
         hash -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Integer,
+        private_key_pem -> Text,
+        created_at -> Timestamp,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod account;
 pub mod agent;
 pub mod allocation;
 pub mod audit;
+pub mod bundle;
 pub mod claims;
 pub mod contribution;
 pub mod distribution;

@@ -96,10 +96,31 @@ pub fn csv_download(
     write: impl FnOnce(&Database, &mut CsvOut<'_>) -> Result<(), Halt> + Send + 'static,
 ) -> HttpResponse {
     download(db, "text/csv; charset=utf-8", file_name, move |db, sink| {
-        let mut out = CsvOut::new(sink, columns)?;
-        write(db, &mut out)?;
-        out.finish()
+        write_csv(sink, columns, |out| write(db, out))
     })
+}
+
+/// A CSV file into `sink`: the header row of `columns`, then the rows
+/// `write` writes, all through the one writer (a download's and a report
+/// bundle's file alike).
+pub fn write_csv(
+    sink: Sink<'_>,
+    columns: &[Column],
+    write: impl FnOnce(&mut CsvOut<'_>) -> Result<(), Halt>,
+) -> Result<(), Halt> {
+    let mut out = CsvOut::new(sink, columns)?;
+    write(&mut out)?;
+    out.finish()
+}
+
+/// Everything `produce` writes, gathered in memory.
+pub fn collect(produce: impl FnOnce(Sink<'_>) -> Result<(), Halt>) -> Result<Vec<u8>, Halt> {
+    let mut bytes = Vec::new();
+    produce(&mut |chunk: Vec<u8>| {
+        bytes.extend_from_slice(&chunk);
+        Ok(())
+    })?;
+    Ok(bytes)
 }
 
 /// The snake_case name serde gives an enum value.

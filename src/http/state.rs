@@ -1,6 +1,6 @@
 //! The application state every handler and middleware can reach: the
 //! database, the settings, the token keys, the sign-in limits, the password
-//! hashers, the metrics and the write pipeline.
+//! hashers, the metrics, the write pipeline and the bundles' signing key.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::auth::hashers::Hashers;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::RuntimeSettings;
 use crate::db::Database;
+use crate::domain::bundle::InstanceKey;
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
@@ -23,4 +24,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Where write requests go to share a database transaction.
     pub writes: Writes,
+    /// The instance's key that signs report bundles.
+    pub signing_key: Arc<InstanceKey>,
 }

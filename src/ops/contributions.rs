@@ -128,6 +128,8 @@ pub fn prepare(
         if let Some(existing) = db::contributions::live_corrections(conn, supersedes)?.first() {
             return Err(Error::AlreadyCorrected(existing.clone()));
         }
+        // A correction replaces the original's value: not in a closed period.
+        check_dated(original.date, db::today(), project.closed_through)?;
     }
     let (Some(date), Some(quantity), true) = (
         contribution.date,
@@ -260,16 +262,16 @@ pub fn review(
             row.status.as_str().to_owned(),
         )));
     }
-    // Nothing in a closed period is reviewed into value (or out of it).
-    if let Some(through) = project
-        .closed_through
-        .filter(|through| row.date <= *through)
-    {
-        return Err(TransactionError::PeriodClosed {
-            through,
-            date: row.date,
+    // Nothing in a closed period is reviewed into value (or out of it),
+    // nor replaced by approving a correction of it.
+    let original = match &row.supersedes_id {
+        Some(id) => db::contributions::find(conn, &project.id, id)?.map(|o| o.date),
+        None => None,
+    };
+    for date in std::iter::once(row.date).chain(original) {
+        if let Some(through) = project.closed_through.filter(|through| date <= *through) {
+            return Err(TransactionError::PeriodClosed { through, date }.into());
         }
-        .into());
     }
     let earlier = db::contributions::reviews_of(conn, std::slice::from_ref(&row.id))?;
     if earlier.iter().any(|r| r.reviewer_id == reviewer) {

@@ -15,6 +15,7 @@ pub mod funds;
 pub mod in_kind;
 pub mod members;
 pub mod rates;
+pub mod signing_key;
 pub mod verification;
 
 use chrono::NaiveDate;

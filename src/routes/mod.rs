@@ -30,6 +30,7 @@ pub mod rates;
 pub mod releases;
 pub mod reports;
 pub mod rule_sets;
+pub mod signing_key;
 pub mod tokens;
 pub mod transactions;
 pub mod value_accounts;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     closings::configure(cfg);
     in_kind::configure(cfg);
     events::configure(cfg);
+    signing_key::configure(cfg);
 }
 
 /// Every unit recorded so far, by code.

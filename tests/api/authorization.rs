@@ -41,7 +41,9 @@ struct Fixture {
 /// Expected status per caller, in `CALLERS` order.
 fn expected(operation: &str) -> [u16; 7] {
     match operation {
-        "get_health" | "get_readiness" | "get_metrics" | "list_projects" => [200; 7],
+        "get_health" | "get_readiness" | "get_metrics" | "list_projects" | "get_signing_key" => {
+            [200; 7]
+        }
         "create_token" => [200; 7],
         "get_me" | "list_agents" | "get_agent" => [401, 200, 200, 200, 200, 200, 200],
         "create_agent" | "create_project" => [401, 201, 201, 201, 201, 201, 201],
@@ -98,6 +100,7 @@ fn expected(operation: &str) -> [u16; 7] {
         | "export_contributions_csv"
         | "export_grant_csv"
         | "export_distribution_csv"
+        | "export_report_bundle"
         | "get_ledger_verification" => [404, 404, 200, 200, 200, 200, 200],
         "export_statement_csv" => [404, 404, 403, 200, 200, 200, 200],
         // The audit trail: owners, treasurers and auditors.
@@ -128,6 +131,7 @@ async fn request_for(
         "get_health" => (Method::GET, "/healthz".into(), None),
         "get_readiness" => (Method::GET, "/readyz".into(), None),
         "get_metrics" => (Method::GET, "/metrics".into(), None),
+        "get_signing_key" => (Method::GET, "/v1/signing-key".into(), None),
         "create_token" => {
             let email = format!(
                 "login-{attempt}-{}@example.org",
@@ -583,6 +587,11 @@ async fn request_for(
         "export_grant_csv" => (
             Method::GET,
             format!("/v1/projects/{p}/reports/grants/{}.csv", fx.grant),
+            None,
+        ),
+        "export_report_bundle" => (
+            Method::GET,
+            format!("/v1/projects/{p}/reports/bundle?grant={}", fx.grant),
             None,
         ),
         "export_statement_csv" => (

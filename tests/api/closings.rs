@@ -18,7 +18,81 @@ on_both_backends!(
     a_report_of_a_closed_period_never_changes,
     the_database_never_reopens_a_closed_period,
     a_run_for_a_closed_period_is_executed_in_the_open_one,
+    a_correction_made_before_the_closing_is_not_approved_after_it,
 );
+
+/// A correction recorded while March was open, of March's work, would
+/// replace March's value when approved: once March is closed, it is not.
+async fn a_correction_made_before_the_closing_is_not_approved_after_it(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let base = format!("/v1/projects/{project}");
+    let (_, treasurer) = app.member(&project, "treasurer").await;
+    let (_, contributor) = app.member(&project, "contributor").await;
+    let send = |token: &str, path: &str, body: Value| {
+        let (token, path) = (token.to_owned(), format!("{base}{path}"));
+        async move {
+            app.send_as(Some(&token), Method::POST, &path, Some(&body))
+                .await
+        }
+    };
+    created(
+        send(
+            &treasurer,
+            "/rates",
+            json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00",
+                "currency": "EUR", "per": "hour", "method": "replacement_cost", "source": "test"}),
+        )
+        .await,
+    )
+    .await;
+    let original = created(
+        send(
+            &contributor,
+            "/contributions",
+            json!({"kind": "time", "date": "2026-03-10", "quantity": "4", "unit": "hour"}),
+        )
+        .await,
+    )
+    .await;
+    let id = original["id"].as_str().expect("id");
+    created(
+        send(
+            &treasurer,
+            &format!("/contributions/{id}/reviews"),
+            json!({"decision": "approve"}),
+        )
+        .await,
+    )
+    .await;
+    let correction = created(
+        send(
+            &contributor,
+            "/contributions",
+            json!({"kind": "time", "date": "2026-04-02", "quantity": "6", "unit": "hour",
+                "supersedes": id}),
+        )
+        .await,
+    )
+    .await;
+    created(send(&treasurer, "/closings", json!({"through": "2026-03-31"})).await).await;
+    let review = send(
+        &treasurer,
+        &format!(
+            "/contributions/{}/reviews",
+            correction["id"].as_str().expect("id")
+        ),
+        json!({"decision": "approve"}),
+    )
+    .await;
+    let refused = assert_problem(review, 422, "period_closed", "approving the correction").await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("2026-03-10"),
+        "{refused}"
+    );
+}
 
 async fn created(response: reqwest::Response) -> Value {
     let status = response.status();
@@ -254,6 +328,22 @@ async fn nothing_is_written_into_a_closed_period(app: &TestApp) {
         )
         .await;
     assert_problem(review, 422, "period_closed", "a review into value").await;
+    let correction = books
+        .post(
+            app,
+            &books.contributor,
+            "/contributions",
+            json!({"kind": "time", "date": "2026-04-02", "quantity": "6", "unit": "hour",
+                "supersedes": books.pending["id"]}),
+        )
+        .await;
+    assert_problem(
+        correction,
+        422,
+        "period_closed",
+        "a correction, dated in the open period, of a contribution in the closed one",
+    )
+    .await;
     assert_eq!(books.ledger(app).await, before, "nothing was written");
 
     // The open period takes corrections: a reversal is dated today by

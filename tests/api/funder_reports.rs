@@ -29,15 +29,15 @@ async fn created(response: reqwest::Response) -> Value {
 }
 
 /// Everything a story's reports are checked against.
-struct Story {
-    base: String,
-    grant: String,
+pub(crate) struct Story {
+    pub(crate) base: String,
+    pub(crate) grant: String,
     run: String,
     contributors: Vec<String>,
-    auditor: String,
+    pub(crate) auditor: String,
 }
 
-async fn play_story(app: &TestApp) -> Story {
+pub(crate) async fn play_story(app: &TestApp) -> Story {
     let project = app.create_project("EUR").await;
     let base = format!("/v1/projects/{project}");
     let (_, treasurer) = app.member(&project, "treasurer").await;
@@ -191,7 +191,12 @@ async fn play_story(app: &TestApp) -> Story {
 }
 
 /// Downloads a report as the funder's auditor, checking its headers.
-async fn download(app: &TestApp, story: &Story, path: &str, file_name_part: &str) -> String {
+pub(crate) async fn download(
+    app: &TestApp,
+    story: &Story,
+    path: &str,
+    file_name_part: &str,
+) -> String {
     let response = app
         .send_as(
             Some(&story.auditor),

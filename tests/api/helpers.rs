@@ -155,6 +155,7 @@ pub async fn spawn_app_with_hashers(
         group_commit_max: None,
         test_hooks: None,
         project_creation: commons_ledger::config::ProjectCreation::Anyone,
+        signing_key_file: None,
     };
     let mut settings = settings;
     adjust(&mut settings);

@@ -15,8 +15,9 @@ use super::{
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::funds::GrantRow;
+use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
-use crate::db::{self, Database};
+use crate::db::{self, Database, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::adjustments::GrantAdjustments;
@@ -57,47 +58,101 @@ pub async fn export_grant_csv(
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     let adjusted = adjustments_after(&period, query.adjustments)?;
     let db = call.state.db.clone();
-    let (project, grant, (pool, others), categories) = call
+    let (project, export) = call
         .read(Action::ReadLedger, move |conn, _, project| {
-            let grant = find_grant(conn, project, &grant_id)?;
-            let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
-                .ok_or_else(|| ApiError::internal("grant pool missing"))?;
-            let categories = funder_categories(conn, &project.id)?;
-            let others = if grant.restriction.is_some() {
-                db::accounts::under(conn, &project.id, &grant.pool_account)?
-            } else {
-                Vec::new()
-            };
-            Ok((project.clone(), grant, (pool, others), categories))
+            Ok((
+                project.clone(),
+                GrantExport::read(conn, project, &grant_id)?,
+            ))
         })
         .await?;
     let name = file_name(
         &project.name,
-        &format!("grant-{}", grant.reference),
+        &format!("grant-{}", export.grant.reference),
         &period,
         "csv",
     );
-    let facts = |pool: &AccountRow| GrantFacts {
-        reference: grant.reference.clone(),
-        transaction_id: grant.transaction_id.clone(),
-        currency: pool.currency.clone(),
-        pool: pool.name.clone(),
-        shared: grant.restriction.is_none(),
-    };
-    let report = GrantReport::new(facts(&pool), categories.clone());
-    // A restricted grant's money exchanged into other currencies: each of
-    // its pools in another currency, folded alike, its lines and totals in
-    // that currency.
-    let mut exchanged: Vec<(GrantReport, AccountRow)> = others
-        .into_iter()
-        .map(|other| (GrantReport::new(facts(&other), categories.clone()), other))
-        .collect();
     let snapshot = project.last_sequence;
     Ok(csv_download(db, &name, &GRANT_COLUMNS, move |db, out| {
-        let mut report = report;
-        cash_rows(db, out, &mut report, &pool, &period, snapshot)?;
-        for (other, other_pool) in &mut exchanged {
-            cash_rows(db, out, other, other_pool, &period, snapshot)?;
+        export.write(db, out, (&period, adjusted), snapshot)
+    }))
+}
+
+/// What a grant report is made from besides its pages: the grant, its
+/// pool (and a restricted grant's pools in other currencies) and the
+/// project's funder categories, read once when the export starts.
+pub(super) struct GrantExport {
+    pub(super) grant: GrantRow,
+    pool: AccountRow,
+    others: Vec<AccountRow>,
+    categories: FunderCategories,
+}
+
+type FunderCategories = std::collections::HashMap<String, String>;
+
+impl GrantExport {
+    /// The project's grant `grant_id` (404 `grant_not_found`) and its pools.
+    pub(super) fn read(
+        conn: &mut DbConnection,
+        project: &Project,
+        grant_id: &str,
+    ) -> Result<GrantExport, ApiError> {
+        let grant = find_grant(conn, project, grant_id)?;
+        let pool = db::accounts::find(conn, &project.id, &grant.pool_account)?
+            .ok_or_else(|| ApiError::internal("grant pool missing"))?;
+        let categories = funder_categories(conn, &project.id)?;
+        let others = if grant.restriction.is_some() {
+            db::accounts::under(conn, &project.id, &grant.pool_account)?
+        } else {
+            Vec::new()
+        };
+        Ok(GrantExport {
+            grant,
+            pool,
+            others,
+            categories,
+        })
+    }
+
+    /// The grant's pool's account id (what the journal's `grant` narrows to).
+    pub(super) fn pool_id(&self) -> &str {
+        &self.pool.id
+    }
+
+    /// Writes the report's rows for `period`, reading the ledger up to
+    /// `snapshot`; with an adjustments date (`adjustments=true`, through the
+    /// period's `to`), the adjustments after closing follow in a section of
+    /// their own.
+    pub(super) fn write(
+        self,
+        db: &Database,
+        out: &mut CsvOut<'_>,
+        (period, adjusted): (&Period, Option<chrono::NaiveDate>),
+        snapshot: i64,
+    ) -> Result<(), Halt> {
+        let GrantExport {
+            grant,
+            pool,
+            others,
+            categories,
+        } = self;
+        let facts = |pool: &AccountRow| GrantFacts {
+            reference: grant.reference.clone(),
+            transaction_id: grant.transaction_id.clone(),
+            currency: pool.currency.clone(),
+            pool: pool.name.clone(),
+            shared: grant.restriction.is_none(),
+        };
+        let mut report = GrantReport::new(facts(&pool), categories.clone());
+        cash_rows(db, out, &mut report, &pool, period, snapshot)?;
+        // A restricted grant's money exchanged into other currencies: each of
+        // its pools in another currency, folded alike, its lines and totals in
+        // that currency.
+        let mut exchanged: Vec<(GrantReport, AccountRow)> = Vec::new();
+        for other_pool in others {
+            let mut other = GrantReport::new(facts(&other_pool), categories.clone());
+            cash_rows(db, out, &mut other, &other_pool, period, snapshot)?;
+            exchanged.push((other, other_pool));
         }
         let in_kind_period = period.within(grant.period_start, grant.period_end);
         in_kind_rows(db, out, &mut report, &grant, &in_kind_period)?;
@@ -110,7 +165,7 @@ pub async fn export_grant_csv(
             adjustment_rows(db, out, report, pool, (period.from, to), snapshot)?;
         }
         Ok(())
-    }))
+    }
 }
 
 /// The adjustments of the period (`from`, through `to`) on one of the

@@ -11,11 +11,10 @@ use super::{
     CsvOut, Halt, JOURNAL_COLUMNS, Period, Sink, adjustments_after, csv_download, download,
     file_name,
 };
-use crate::db::Database;
 use crate::db::accounts::AccountRow;
 use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
-use crate::db::{self, DbConnection};
+use crate::db::{self, Database, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::reports::adjustments::JournalAdjustments;
 use crate::domain::reports::hledger::HledgerJournal;
@@ -163,15 +162,25 @@ pub async fn export_journal_csv(
     };
     let name = file_name(&project.name, &report, &period, "csv");
     Ok(csv_download(db, &name, &JOURNAL_COLUMNS, move |db, out| {
-        each_entry_page(db, &project.id, &filter, |units, entries| {
-            let lines = entries.iter().flat_map(|entry| journal_lines(entry, units));
-            lines.into_iter().try_for_each(|line| out.row(line.cells()))
-        })?;
+        write_journal_csv(db, out, &project.id, &filter)?;
         match adjusted {
             Some(to) => adjustment_rows(db, out, &project.id, &filter, to),
             None => Ok(()),
         }
     }))
+}
+
+/// The journal's rows: two per posting of the transactions `filter` keeps.
+pub(super) fn write_journal_csv(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    project_id: &str,
+    filter: &TransactionFilter,
+) -> Result<(), Halt> {
+    each_entry_page(db, project_id, filter, |units, entries| {
+        let lines = entries.iter().flat_map(|entry| journal_lines(entry, units));
+        lines.into_iter().try_for_each(|line| out.row(line.cells()))
+    })
 }
 
 /// The adjustments of the journal's period (ending `to`), narrowed as the
@@ -220,34 +229,68 @@ fn adjustment_rows(
 #[get("/projects/{project_id}/reports/journal.hledger")]
 pub async fn export_journal_hledger(call: ProjectCall) -> Result<HttpResponse, ApiError> {
     let db = call.state.db.clone();
-    let (project, units, accounts) = call
+    let (project, export) = call
         .read(Action::ReadLedger, |conn, _, project| {
-            let units = crate::routes::stored_units(conn)?;
-            let accounts = db::accounts::list(conn, &project.id, None, None, i64::MAX)?;
-            Ok((project.clone(), units, accounts))
+            Ok((project.clone(), HledgerExport::read(conn, project)?))
         })
         .await?;
-    let mut journal = HledgerJournal::new(accounts.into_iter().map(|a| (a.name, a.currency)));
-    let header = journal.header(&project.name, &project.id, &project.currency, &units);
-    let filter = TransactionFilter {
-        until_sequence: Some(project.last_sequence),
-        ..TransactionFilter::default()
-    };
     let name = file_name(&project.name, "journal", &Period::default(), "hledger");
+    let snapshot = project.last_sequence;
     Ok(download(
         db,
         "text/plain; charset=utf-8",
         &name,
-        move |db, sink: Sink<'_>| {
-            sink(header.into_bytes())?;
-            each_entry_page(db, &project.id, &filter, |units, entries| {
-                sink(journal.entries(entries, units).into_bytes())
-            })?;
-            // The balances as of the snapshot: the last running balance of each account.
-            match journal.closing(&units) {
-                Some(closing) => sink(closing.into_bytes()),
-                None => Ok(()),
-            }
-        },
+        move |db, sink: Sink<'_>| export.write(db, sink, snapshot),
     ))
+}
+
+/// What the hledger journal is made from besides its pages: its header
+/// (commodity and account directives) and the journal that folds the
+/// entries, read once when the export starts.
+pub(super) struct HledgerExport {
+    project_id: String,
+    header: String,
+    journal: HledgerJournal,
+    units: crate::domain::reports::Units,
+}
+
+impl HledgerExport {
+    pub(super) fn read(
+        conn: &mut DbConnection,
+        project: &Project,
+    ) -> Result<HledgerExport, ApiError> {
+        let units = crate::routes::stored_units(conn)?;
+        let accounts = db::accounts::list(conn, &project.id, None, None, i64::MAX)?;
+        let journal = HledgerJournal::new(accounts.into_iter().map(|a| (a.name, a.currency)));
+        let header = journal.header(&project.name, &project.id, &project.currency, &units);
+        Ok(HledgerExport {
+            project_id: project.id.to_string(),
+            header,
+            journal,
+            units,
+        })
+    }
+
+    /// The whole journal up to `snapshot`, closed by the balances as of it.
+    pub(super) fn write(self, db: &Database, sink: Sink<'_>, snapshot: i64) -> Result<(), Halt> {
+        let HledgerExport {
+            project_id,
+            header,
+            mut journal,
+            units,
+        } = self;
+        let filter = TransactionFilter {
+            until_sequence: Some(snapshot),
+            ..TransactionFilter::default()
+        };
+        sink(header.into_bytes())?;
+        each_entry_page(db, &project_id, &filter, |units, entries| {
+            sink(journal.entries(entries, units).into_bytes())
+        })?;
+        // The balances as of the snapshot: the last running balance of each account.
+        match journal.closing(&units) {
+            Some(closing) => sink(closing.into_bytes()),
+            None => Ok(()),
+        }
+    }
 }

@@ -21,6 +21,7 @@ use crate::domain::reports::Units;
 use crate::domain::reports::movement::Movement;
 use crate::http::extract::query_date;
 
+mod bundle;
 mod contributions;
 mod distributions;
 mod grants;
@@ -35,10 +36,13 @@ pub use crate::domain::reports::journal::JOURNAL_COLUMNS;
 pub use crate::domain::reports::statement::STATEMENT_COLUMNS;
 pub use crate::domain::reports::{CellKind, Column};
 
-pub(crate) use crate::http::download::{CsvOut, Halt, Sink, csv_download, download, enum_text};
+pub(crate) use crate::http::download::{
+    CsvOut, Halt, Sink, collect, csv_download, download, enum_text, write_csv,
+};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     journal::configure(cfg);
+    bundle::configure(cfg);
     contributions::configure(cfg);
     grants::configure(cfg);
     distributions::configure(cfg);
