@@ -62,7 +62,7 @@ fn parse_json<T: DeserializeOwned>(
                 mime == "application/json" || mime.ends_with("+json")
             });
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType("application/json"));
         }
         serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?
     };

@@ -173,8 +173,9 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("the body does not match the expected shape: {0}")]
     InvalidBody(String),
-    #[error("the body must be application/json")]
-    UnsupportedMediaType,
+    /// The body's content type is not the one the operation reads (named).
+    #[error("the body must be {0}")]
+    UnsupportedMediaType(&'static str),
     #[error("the body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("invalid query parameter: {0}")]
@@ -296,7 +297,7 @@ impl ApiError {
             ApiError::Validation(_) | ApiError::Problems(_) => C::ValidationFailed,
             ApiError::MalformedJson(_) => C::MalformedJson,
             ApiError::InvalidBody(_) => C::InvalidBody,
-            ApiError::UnsupportedMediaType => C::UnsupportedMediaType,
+            ApiError::UnsupportedMediaType(_) => C::UnsupportedMediaType,
             ApiError::PayloadTooLarge(_) => C::BodyTooLarge,
             ApiError::InvalidQuery(_) => C::InvalidQuery,
             ApiError::InvalidCursor => C::InvalidCursor,

@@ -224,7 +224,9 @@ async fn csv_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes
                 || mime.eq_ignore_ascii_case("application/octet-stream")
         });
     if !is_csv {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType(
+            "text/csv (or application/octet-stream)",
+        ));
     }
     match payload.to_bytes_limited(IMPORT_BYTES_MAX).await {
         Ok(Ok(bytes)) => Ok(bytes),

@@ -235,6 +235,15 @@ async fn malformed_files_are_refused_whole(app: &TestApp) {
         )
         .await;
     assert_eq!(json.status(), 415);
+    let problem = json_of(json).await;
+    assert_eq!(problem["code"], "unsupported_media_type");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("text/csv"),
+        "the problem names what the import reads: {problem}"
+    );
     assert!(contributions(app, &project).await.is_empty());
 }
 
