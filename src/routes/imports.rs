@@ -25,6 +25,7 @@ use super::problem::{ApiError, FieldError, Problem, Problems, field_code};
 use super::write::{self, Idempotency, Reply};
 use crate::auth::{Authenticated, Credentials};
 use crate::db::contributions::ContributionRow;
+use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::agent::Email;
@@ -167,29 +168,32 @@ pub async fn create_contribution_import(
                 &audit,
                 who,
                 |_| RECORD_OWN,
-                |conn, _, project| {
-                    ops::contributions::record_all(
-                        conn,
-                        project,
-                        prepared.revision,
-                        &prepared.rows,
-                    )?;
-                    // An import has no `GET` of its own: the contribution
-                    // list holds what it recorded.
-                    let location = in_project(&project.id, format_args!("contributions"));
-                    Reply::created(
-                        location,
-                        &ContributionImport {
-                            imported: prepared.rows.len(),
-                            content_sha256: sha.clone(),
-                            contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
-                        },
-                    )
-                },
+                |conn, _, project| record_import(conn, project, prepared, &sha),
             )
         },
     )
     .await
+}
+
+/// Records the prepared rows of an import whose file hashes to `sha`.
+fn record_import(
+    conn: &mut DbConnection,
+    project: &Project,
+    prepared: &Prepared,
+    sha: &str,
+) -> Result<Reply, ApiError> {
+    ops::contributions::record_all(conn, project, prepared.revision, &prepared.rows)?;
+    // An import has no `GET` of its own: the contribution list holds what
+    // it recorded.
+    let location = in_project(&project.id, format_args!("contributions"));
+    Reply::created(
+        location,
+        &ContributionImport {
+            imported: prepared.rows.len(),
+            content_sha256: sha.to_owned(),
+            contributions: prepared.rows.iter().map(|row| row.id.clone()).collect(),
+        },
+    )
 }
 
 /// The key an import is recorded under: the caller's `Idempotency-Key`, or

@@ -19,7 +19,6 @@ use crate::domain::access::Action;
 use crate::domain::reports::Units;
 use crate::domain::reports::adjustments::StatementAdjustments;
 use crate::domain::reports::statement::Statement;
-use crate::http::access::{self, Caller};
 use crate::http::call::ProjectCall;
 use crate::http::codes::Resource;
 use crate::http::problem::{ApiError, Problem};
@@ -53,25 +52,24 @@ pub async fn export_statement_csv(
     let (_, agent_id) = path.into_inner();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
     let adjusted = adjustments_after(&period, query.adjustments)?;
-    let ProjectCall {
-        state,
-        credentials,
-        project_id,
-    } = call;
-    let (project, agent, account) = crate::routes::read(&state, move |conn| {
-        let caller = Caller::resolve(conn, &credentials)?;
-        let own = caller.agent().is_some_and(|me| me.id == agent_id.as_str());
-        let project =
-            access::authorize(conn, &caller, &project_id, Action::ReadValueAccount { own })?;
-        let agent =
-            db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
-        let account = match crate::domain::managed::contributor(&agent_id) {
-            Ok(name) => db::accounts::find(conn, &project.id, name.as_str())?,
-            Err(_) => None,
-        };
-        Ok((project, agent, account))
-    })
-    .await?;
+    let state = call.state.clone();
+    let reader = agent_id.clone();
+    let (project, agent, account) = call
+        .read_as(
+            move |caller| Action::ReadValueAccount {
+                own: caller.agent().is_some_and(|me| me.id == reader.as_str()),
+            },
+            move |conn, _, project| {
+                let agent = db::agents::find(conn, &agent_id)?
+                    .ok_or(ApiError::NotFound(Resource::Agent))?;
+                let account = match crate::domain::managed::contributor(&agent_id) {
+                    Ok(name) => db::accounts::find(conn, &project.id, name.as_str())?,
+                    Err(_) => None,
+                };
+                Ok((project.clone(), agent, account))
+            },
+        )
+        .await?;
     let snapshot = project.last_sequence;
     let name = file_name(
         &project.name,
@@ -79,33 +77,42 @@ pub async fn export_statement_csv(
         &period,
         "csv",
     );
+    let subject = (project.id.to_string(), agent.id.to_string(), account);
     Ok(csv_download(
         state.db.clone(),
         &name,
         &STATEMENT_COLUMNS,
-        move |db, out| {
-            let mut statement = Statement::default();
-            let filter = ContributionFilter {
-                agent: Some(agent.id.to_string()),
-                from: period.from,
-                to: period.to,
-                ..ContributionFilter::default()
-            };
-            let units = contribution_rows(db, out, &mut statement, &project.id, &filter)?;
-            // The money side: postings on the contributor's account.
-            let Some(account) = account else {
-                return Ok(());
-            };
-            let owed = money_rows(db, out, statement, &account, &period, snapshot, &units)?;
-            match adjusted {
-                Some(to) => {
-                    let period = (period.from, to);
-                    adjustment_rows(db, out, &account, period, owed, snapshot)
-                }
-                None => Ok(()),
-            }
-        },
+        move |db, out| write_statement(db, out, &subject, (&period, adjusted), snapshot),
     ))
+}
+
+/// The statement's rows: the contributor's contributions of the period,
+/// then the money on their account (if they have one) and, with an
+/// adjustments date, the adjustments after closing.
+fn write_statement(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    (project_id, agent_id, account): &(String, String, Option<AccountRow>),
+    (period, adjusted): (&Period, Option<chrono::NaiveDate>),
+    snapshot: i64,
+) -> Result<(), Halt> {
+    let mut statement = Statement::default();
+    let filter = ContributionFilter {
+        agent: Some(agent_id.clone()),
+        from: period.from,
+        to: period.to,
+        ..ContributionFilter::default()
+    };
+    let units = contribution_rows(db, out, &mut statement, project_id, &filter)?;
+    // The money side: postings on the contributor's account.
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let owed = money_rows(db, out, statement, account, period, snapshot, &units)?;
+    match adjusted {
+        Some(to) => adjustment_rows(db, out, account, (period.from, to), owed, snapshot),
+        None => Ok(()),
+    }
 }
 
 /// The contributor's contributions and their approved value per currency;
