@@ -3,7 +3,8 @@
 #
 #   conformance/run.sh path/to/commons-ledger      (from the repository root)
 #
-# 1. lints openapi/openapi.json with Redocly CLI (recommended ruleset, conformance/redocly.yaml);
+# 1. lints openapi/openapi.json with Redocly CLI (recommended ruleset, conformance/redocly.yaml)
+#    and Spectral (`spectral:oas`, conformance/spectral.yaml); a warning from either fails;
 # 2. regenerates the Python client from it with openapi-python-client into
 #    target/conformance/client (never committed, never edited);
 # 3. generates the TypeScript client (openapi-typescript types for openapi-fetch) into
@@ -123,10 +124,20 @@ fi
 timed "tools" "$start"
 
 # --- 1. lint -----------------------------------------------------------------------------------
-lint() {
-    (cd conformance && npx --no-install redocly lint --config redocly.yaml "../$SPEC" --format=stylish)
+# Redocly exits 0 on warnings: its JSON totals are read, and any warning fails.
+lint_redocly() {
+    (cd conformance && npx --no-install redocly lint --config redocly.yaml "../$SPEC" --format=stylish) || return 1
+    (cd conformance && npx --no-install redocly lint --config redocly.yaml "../$SPEC" --format=json 2>/dev/null) \
+        | python3 -c 'import json, sys
+totals = json.load(sys.stdin)["totals"]
+print("redocly totals:", totals)
+sys.exit(1 if totals["errors"] or totals["warnings"] or totals["ignored"] else 0)'
 }
-check "lint (redocly, recommended)" lint
+check "lint (redocly, recommended, 0 warnings)" lint_redocly
+lint_spectral() {
+    (cd conformance && npx --no-install spectral lint --ruleset spectral.yaml --fail-severity warn "../$SPEC")
+}
+check "lint (spectral:oas, 0 warnings)" lint_spectral
 
 # --- 2. client ---------------------------------------------------------------------------------
 start=$(now)

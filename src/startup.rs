@@ -30,6 +30,7 @@ use crate::write_pipeline;
             projects, accounts, transactions, balances. Errors are RFC 9457 problem \
             documents with a stable `code`. Every POST accepts an `Idempotency-Key`.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+        contact(name = "commons-ledger maintainers"),
     ),
     modifiers(&BearerSecurity),
     servers((url = "/", description = "This instance")),
@@ -44,6 +45,7 @@ use crate::write_pipeline;
         (name = "reports", description = "Exports a funder can check: CSV, hledger and signed bundles"),
         (name = "accounts", description = "Accounts and balances"),
         (name = "transactions", description = "Posting, listing and reversing transactions"),
+        (name = "ledger", description = "The ledger's integrity: its verification and the audit trail"),
         (name = "health", description = "Probes"),
     )
 )]

@@ -11,7 +11,9 @@
 //! then adds, by rule and only where the operation states nothing for that
 //! status, what means the same everywhere: 401 where a bearer token is read,
 //! 400/413/415 where a JSON body is read, 400 on a page, 404 under
-//! `/projects/{project_id}`, and on every `POST` the `Idempotency-Key`
+//! `/projects/{project_id}`, 400 everywhere else (an encoded NUL in the path
+//! or query), 503 everywhere (a request past the time limit; under `/v1` also
+//! a busy or unreachable database), and on every `POST` the `Idempotency-Key`
 //! header with its 400, 409 and 422. [`declare_headers`] declares, by the
 //! same kind of rule, the response headers the service sends: `Location` on
 //! every 201, `Idempotency-Replayed` on the success of every keyed `POST`,
@@ -156,6 +158,36 @@ pub struct InFlight(pub Problem);
     content_type = "application/problem+json"
 )]
 pub struct KeyReused(pub Problem);
+
+/// 400 on every operation: its path or query holds an encoded NUL, which
+/// no identifier or filter contains (refused before routing).
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "`invalid_query`: the path or query holds an encoded NUL (`%00`)",
+    content_type = "application/problem+json"
+)]
+pub struct NulInRequest(pub Problem);
+
+/// 503 on every operation under `/v1`: the request ran past the instance's
+/// time limit, or its database was busy or out of reach.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "`request_timeout`, `database_busy` or `service_unavailable`; retry after `Retry-After`",
+    content_type = "application/problem+json"
+)]
+pub struct Unavailable(pub Problem);
+
+/// 503 on the probes and the metrics, which read no database: the request
+/// ran past the instance's time limit.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "`request_timeout`; retry after `Retry-After`",
+    content_type = "application/problem+json"
+)]
+pub struct TimedOut(pub Problem);
 
 /// The key that makes a write safe to retry (see `IdempotencyKey`, its
 /// extractor, for the rules it is checked against).
@@ -321,6 +353,12 @@ fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
     }
     if path.starts_with("/v1/projects/{project_id}") {
         shared.extend(ProjectNotFound::responses());
+    }
+    shared.extend(NulInRequest::responses());
+    if path.starts_with("/v1/") {
+        shared.extend(Unavailable::responses());
+    } else {
+        shared.extend(TimedOut::responses());
     }
     // An operation that states its own `Idempotency-Key` (signing in, which
     // is safe to repeat without one) says itself what the key means there.

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "reserve", "currency": "EUR", "non_negative": true}))]
 pub struct CreateAccountRequest {
     /// Colon-separated name, e.g. `pool:general` or `pool:grant:FH-2026-017`.
     #[schema(example = "pool:general", max_length = 200)]
@@ -119,7 +120,12 @@ fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
     }
 }
 
-/// Open an account in a project's ledger.
+/// Open an account
+///
+/// Opens an account in a project's ledger (owners and treasurers). A name is
+/// colon-separated segments of letters, digits, '.', '_' and '-'; an account
+/// under a managed prefix (`pool`, `funder`, `contributor`, `expense`,
+/// `payout`, `exchange`) takes the flag and currency its operations need.
 #[utoipa::path(
     tag = "accounts",
     request_body = CreateAccountRequest,
@@ -214,7 +220,10 @@ fn managed_currency(
     }
 }
 
-/// List a project's accounts by name.
+/// List accounts
+///
+/// A project's accounts by name, with their balance, reserved and available
+/// amounts; `currency` keeps one currency's.
 #[utoipa::path(
     tag = "accounts",
     params(AccountQuery),
@@ -278,7 +287,10 @@ async fn accounts_page<T: Send + 'static>(
     Ok((page.rows, page.next_cursor))
 }
 
-/// Get one account and its balance.
+/// Get an account
+///
+/// One account and its balance, read from a stored column: its cost does not
+/// grow with the ledger.
 #[utoipa::path(
     tag = "accounts",
     params(
@@ -311,7 +323,10 @@ pub async fn get_account(
     Ok(web::Json(account))
 }
 
-/// Balances of a project's accounts, by account name.
+/// List balances
+///
+/// The balances of a project's accounts, by account name; `currency` keeps one
+/// currency's.
 #[utoipa::path(
     tag = "accounts",
     params(AccountQuery),

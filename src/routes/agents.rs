@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "person", "name": "Camille Martin", "email": "camille@openair-lyon.org", "password": "correct horse battery staple"}))]
 pub struct CreateAgentRequest {
     pub kind: AgentKindDto,
     /// Display name, 1 to 200 characters.
@@ -60,7 +61,12 @@ fn require_admin(caller: &AgentRow) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Record a person or an organisation.
+/// Record an agent
+///
+/// Records a person or an organisation, such as a funder, so that projects can
+/// name it. Any signed-in caller may record one without credentials; giving it
+/// an email, a password or administrator rights takes an administrator. With a
+/// password the agent can sign in; an email is unique across the instance.
 #[utoipa::path(
     tag = "agents",
     request_body = CreateAgentRequest,
@@ -158,8 +164,11 @@ fn parse_agent(
     Ok((kind, name, email, password))
 }
 
-/// List agents: every agent for administrators; for anyone else,
-/// themself and the members of the projects they are a member of.
+/// List agents
+///
+/// Every agent for administrators; for anyone else, themself and the members of
+/// the projects they are a member of. Paged by `cursor` and `limit`, oldest
+/// first.
 #[utoipa::path(
     tag = "agents",
     params(PageQuery),
@@ -193,8 +202,10 @@ pub async fn list_agents(
     }))
 }
 
-/// Get one agent by id (ids are not guessable; the listing is what shows
-/// who exists).
+/// Get an agent
+///
+/// One agent by id. Ids are not guessable; the listing is what shows who
+/// exists, so any signed-in caller holding an id may read it.
 #[utoipa::path(
     tag = "agents",
     params(("agent_id" = String, Path, format = Uuid, description = "Agent id")),

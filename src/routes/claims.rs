@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "42.80", "currency": "EUR", "category": "parts", "date": "2026-03-14", "description": "soldering tips and flux for the sensor workshop", "receipt_reference": "receipts/2026-03-14-electronique-lyon.pdf"}))]
 pub struct CreateClaimRequest {
     /// Positive decimal string with at most the currency's decimals, at most
     /// 10^15 minor units (10,000,000,000,000.00 EUR; 10^15 JPY) and 40 characters.
@@ -135,6 +136,7 @@ pub struct ClaimPage {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grant": "2b6f8c1d-9e0a-4f3b-8c7d-1e2f3a4b5c6d"}))]
 pub struct ApproveClaimRequest {
     /// Pay from this grant's money (its pool; the category must be one it
     /// allows); omit to pay from the general pool of the claim's currency.
@@ -144,6 +146,7 @@ pub struct ApproveClaimRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "no receipt"}))]
 pub struct RejectClaimRequest {
     /// Why it is refused (1 to 1000 characters).
     #[schema(example = "no receipt", max_length = 1000)]
@@ -171,9 +174,11 @@ fn to_claim(units: &Units, row: ClaimRow) -> Claim {
     }
 }
 
-/// Submit an expense claim for money the caller spent for the project
-/// (members who may log their own contributions: contributors, treasurers,
-/// owners). It is pending until another owner or treasurer decides.
+/// Submit an expense claim
+///
+/// Claims back money the caller spent for the project (contributors, treasurers
+/// and owners). It is pending until another owner or treasurer approves or
+/// rejects it; nothing is posted until then.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateClaimRequest,
@@ -261,8 +266,10 @@ fn readable_claimant(
     }
 }
 
-/// List expense claims, oldest first: every member's for owners,
-/// treasurers and auditors, one's own for a contributor.
+/// List expense claims
+///
+/// Expense claims oldest first: every member's for owners, treasurers and
+/// auditors, one's own for a contributor.
 #[utoipa::path(
     tag = "funds",
     params(PageQuery),
@@ -301,8 +308,10 @@ pub async fn list_claims(page: ProjectPage) -> Result<web::Json<ClaimPage>, ApiE
     Ok(web::Json(ClaimPage { items, next_cursor }))
 }
 
-/// Get one expense claim: one's own as a member; anyone's as an owner,
-/// treasurer or auditor.
+/// Get an expense claim
+///
+/// One expense claim: one's own as a member; anyone's as an owner, treasurer or
+/// auditor.
 #[utoipa::path(
     tag = "funds",
     params(
@@ -339,10 +348,12 @@ pub async fn get_claim(
     Ok(web::Json(claim))
 }
 
-/// Approve a pending claim (owners and treasurers other than its
-/// claimant): one `expense` transaction moves its amount from the pool to
-/// what the project owes the claimant, recorded as an expense of its
-/// category; pay it afterwards with `POST .../payouts`.
+/// Approve an expense claim
+///
+/// Approves a pending claim (owners and treasurers other than its claimant):
+/// one `expense` transaction moves its amount from the pool to what the project
+/// owes the claimant, recorded as an expense of its category. Pay it afterwards
+/// with `POST .../payouts`.
 #[utoipa::path(
     tag = "funds",
     request_body = ApproveClaimRequest,
@@ -370,8 +381,10 @@ pub async fn approve_claim(
     decide(call, path, ClaimDecision::Approve { grant: body.grant }).await
 }
 
-/// Reject a pending claim, for a reason: nothing is posted (owners and
-/// treasurers other than its claimant).
+/// Reject an expense claim
+///
+/// Rejects a pending claim for a reason (owners and treasurers other than its
+/// claimant). Nothing is posted; the claimant sees the reason.
 #[utoipa::path(
     tag = "funds",
     request_body = RejectClaimRequest,

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"through": "2026-03-31", "note": "Q1 report sent to Fondation Horizon"}))]
 pub struct CreateClosingRequest {
     /// The last day closed: after the last closing, before today.
     #[schema(example = "2026-03-31", format = Date, max_length = 10)]
@@ -72,9 +73,12 @@ fn to_closing(row: ClosingRow) -> Closing {
     }
 }
 
-/// Close the books through a date (owners and treasurers): nothing dated on
-/// or before it can be posted, recorded, reviewed, reversed or distributed
-/// any more. A closing only moves forward.
+/// Close the books
+///
+/// Closes the books through a date (owners and treasurers): nothing dated on or
+/// before it can be posted, recorded, reviewed, reversed or distributed any
+/// more; corrections go in adjustments dated after it. A closing only moves
+/// forward.
 #[utoipa::path(
     tag = "transactions",
     request_body = CreateClosingRequest,
@@ -111,7 +115,10 @@ pub async fn create_closing(
     .await
 }
 
-/// List a project's closings, oldest first.
+/// List closings
+///
+/// A project's closings, oldest first: each the date through which the books
+/// are closed, who closed them, when, and their note.
 #[utoipa::path(
     tag = "transactions",
     params(PageQuery),

@@ -65,6 +65,7 @@ pub struct Dataset {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "time", "date": "2026-03-02", "quantity": "12.5", "unit": "hour", "skill": "sensor calibration", "description": "calibrated the twelve sensors of the Croix-Rousse network"}))]
 pub struct CreateContributionRequest {
     /// Who contributed (default: the caller). Treasurers and owners may log for others.
     #[schema(format = Uuid, max_length = 36)]
@@ -167,6 +168,7 @@ pub enum ReviewDecision {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "approve", "reason": "matches the workshop log"}))]
 pub struct CreateReviewRequest {
     pub decision: ReviewDecision,
     /// Why; required to reject.
@@ -319,8 +321,12 @@ fn optional_text(
     Some(text.to_owned())
 }
 
-/// Log a contribution. Contributors log their own; treasurers and owners may
-/// log for any member. It is valued now, from the rate in force on its date.
+/// Log a contribution
+///
+/// Logs time, equipment use or data. Contributors log their own; treasurers and
+/// owners may log for any member. It is valued now, from the project's rate in
+/// force on its date, with the rate's named method; a dataset's licence must
+/// satisfy the project's licence policy. It is pending until reviewed.
 #[utoipa::path(
     tag = "contributions",
     request_body = CreateContributionRequest,
@@ -501,7 +507,10 @@ fn check_dataset(
     }
 }
 
-/// List a project's contributions, oldest first.
+/// List contributions
+///
+/// A project's contributions oldest first, with their valuation and review
+/// state; filter by `agent`, `kind`, `status`, `from` and `to`.
 #[utoipa::path(
     tag = "contributions",
     params(PageQuery, ContributionQuery),
@@ -559,7 +568,9 @@ fn filter_of(query: ContributionQuery) -> Result<ContributionFilter, ApiError> {
     })
 }
 
-/// Get one contribution with its valuation and reviews.
+/// Get a contribution
+///
+/// One contribution with its valuation (rate, method, value) and its reviews.
 #[utoipa::path(
     tag = "contributions",
     params(
@@ -594,9 +605,12 @@ pub async fn get_contribution(
     Ok(web::Json(item))
 }
 
-/// Approve or reject a pending contribution (owners and treasurers, never
-/// their own). It is approved once the project's number of distinct
-/// approvals is reached; one rejection rejects it.
+/// Review a contribution
+///
+/// Approves or rejects a pending contribution (owners and treasurers, never
+/// their own). It is approved once the project's number of distinct approvals
+/// is reached; one rejection rejects it. Only approved contributions count in
+/// distributions.
 #[utoipa::path(
     tag = "contributions",
     request_body = CreateReviewRequest,

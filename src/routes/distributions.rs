@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"rule_set_version": 1, "amount": "4500.00", "period_from": "2026-03-01", "period_to": "2026-03-31", "grant": "2b6f8c1d-9e0a-4f3b-8c7d-1e2f3a4b5c6d"}))]
 pub struct CreateDistributionRequest {
     /// The rule set version applied (versions count from 1).
     #[schema(minimum = 1)]
@@ -304,8 +305,12 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
     (draft, names)
 }
 
-/// Draft a distribution run: a dry run that computes every line and posts
-/// nothing (owners and treasurers).
+/// Draft a distribution run
+///
+/// Computes a dry run (owners and treasurers): every line of the rule set's
+/// waterfall with its explanation, the residue left in the pool, and nothing
+/// posted. The amount must be available in the pool; the run then needs its
+/// approvals before it can be executed.
 #[utoipa::path(
     tag = "distributions",
     request_body = CreateDistributionRequest,
@@ -364,7 +369,10 @@ pub async fn create_distribution(
     .await
 }
 
-/// List distribution runs, oldest first.
+/// List distribution runs
+///
+/// Distribution runs oldest first, with their status (draft, approved,
+/// executed, cancelled).
 #[utoipa::path(
     tag = "distributions",
     params(PageQuery),
@@ -395,7 +403,10 @@ pub async fn list_distributions(
     }))
 }
 
-/// Get one run with its lines and approvals.
+/// Get a distribution run
+///
+/// One run with its lines, their explanations, its approvals and, once
+/// executed, its transaction.
 #[utoipa::path(
     tag = "distributions",
     params(
@@ -421,8 +432,11 @@ pub async fn get_distribution(
     Ok(web::Json(item))
 }
 
-/// Approve a draft run (owners and treasurers, each once; with two or more
-/// approvals required, not its author).
+/// Approve a distribution run
+///
+/// Approves a draft run (owners and treasurers, each once; with two or more
+/// approvals required, not its author). The run becomes approved when the
+/// project's number of approvals is reached.
 #[utoipa::path(
     tag = "distributions",
     params(
@@ -446,9 +460,11 @@ pub async fn create_approval(
     change_run(write.call, path, Action::Review, change).await
 }
 
-/// Execute an approved run: re-checks the pool and posts one atomic ledger
-/// transaction paying every line, dated today unless asked otherwise
-/// (owners and treasurers).
+/// Execute a distribution run
+///
+/// Executes an approved run (owners and treasurers): re-checks the pool and
+/// posts one atomic ledger transaction paying every line, dated today unless
+/// `effective_date` says otherwise.
 #[utoipa::path(
     tag = "distributions",
     request_body(content = Option<ExecutionRequest>, description = "Optional: the transaction's date"),
@@ -487,6 +503,7 @@ pub async fn create_execution(
 /// An execution's date, if not today.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-04-02"}))]
 pub struct ExecutionRequest {
     /// The date of the distribution's transaction (default: today, the
     /// day of the execution); never in a closed period. The run keeps its
@@ -495,8 +512,10 @@ pub struct ExecutionRequest {
     pub effective_date: Option<String>,
 }
 
-/// Cancel a draft or approved run; an executed one is corrected only by
-/// reversing its transaction.
+/// Cancel a distribution run
+///
+/// Cancels a draft or approved run and frees what it reserved; an executed run
+/// is corrected only by reversing its transaction.
 #[utoipa::path(
     tag = "distributions",
     params(

@@ -143,10 +143,12 @@ fn filter(query: &EventQuery) -> Result<Filter, ApiError> {
     })
 }
 
-/// List the project's events in the order they were recorded (owners,
-/// treasurers and auditors): every change of state, with its actor, its
-/// request, and what it replaced and made. The log is hash-chained; the
-/// ledger's verification checks it.
+/// List the audit trail
+///
+/// The project's events in the order they were recorded (owners, treasurers and
+/// auditors): every change of state, with its actor, its request, and what it
+/// replaced and made. The log is hash-chained; the ledger's verification checks
+/// it. Filter by `kind` (exact or dotted prefix), `actor`, `from` and `to`.
 #[utoipa::path(
     tag = "ledger",
     params(EventQuery),

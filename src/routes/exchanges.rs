@@ -41,6 +41,7 @@ pub const EXCHANGE_SOURCE_LENGTH_MAX: usize = 500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"sell": {"amount": "921.30", "currency": "EUR"}, "buy": {"amount": "1000.00", "currency": "USD"}, "date": "2026-04-02", "source": "bank statement 2026-04, ECB reference rate 0.9213"}))]
 pub struct CreateExchangeRequest {
     /// What leaves the general pool of its currency (or the grant's pool).
     pub sell: Money,
@@ -62,8 +63,10 @@ pub struct CreateExchangeRequest {
     pub source: String,
 }
 
-/// Exchange money between the general pools of two currencies, or between
-/// a restricted grant's pools of two currencies, where it stays restricted
+/// Exchange between currencies
+///
+/// Exchanges money between the general pools of two currencies, or between a
+/// restricted grant's pools of two currencies, where it stays restricted
 /// (owners and treasurers). The rate, buy / sell, is recorded in the
 /// transaction's metadata with its source.
 #[utoipa::path(

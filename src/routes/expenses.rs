@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "parts", "funder_category": "C purchases"}))]
 pub struct ExpenseCategory {
     /// The category's name, also its expense account: `expense:<name>`.
     #[schema(example = "parts", max_length = 100)]
@@ -58,6 +59,7 @@ pub struct ExpenseCategoryList {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "1200.00", "currency": "EUR", "category": "parts", "supplier": "Capteurs & Cie", "date": "2026-03-15", "grant": "2b6f8c1d-9e0a-4f3b-8c7d-1e2f3a4b5c6d", "description": "sensor parts for the air-quality network", "receipt_uri": "https://files.openair-lyon.org/receipts/2026-03-15.pdf"}))]
 pub struct CreateExpenseRequest {
     /// Pay from this grant's money (its pool); omit to pay from the general pool.
     #[schema(format = Uuid, max_length = 36)]
@@ -134,7 +136,10 @@ fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
     }
 }
 
-/// Add an expense category (owners and treasurers).
+/// Add an expense category
+///
+/// Adds an expense category that expenses, claims and grant restrictions can
+/// name (owners and treasurers).
 #[utoipa::path(
     tag = "funds",
     request_body = ExpenseCategory,
@@ -198,7 +203,9 @@ fn to_category(row: CategoryRow) -> ExpenseCategory {
     }
 }
 
-/// List a project's expense categories (at most 200), by name.
+/// List expense categories
+///
+/// A project's expense categories (at most 200), by name.
 #[utoipa::path(
     tag = "funds",
     security((), ("bearer" = [])),
@@ -219,9 +226,12 @@ pub async fn list_expense_categories(
     Ok(web::Json(ExpenseCategoryList { items }))
 }
 
-/// Record an expense paid from a pool (owners and treasurers). A grant's
-/// restricted money pays only for its eligible categories; no pool pays
-/// more than it holds.
+/// Record an expense
+///
+/// Records an expense paid from a pool (owners and treasurers). A grant's
+/// restricted money pays only for its eligible categories; no pool pays more
+/// than it holds. Above the project's `four_eyes_above` it is pending until
+/// another owner or treasurer approves it.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateExpenseRequest,
@@ -295,7 +305,9 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     }
 }
 
-/// List expenses, oldest first.
+/// List expenses
+///
+/// Expenses oldest first, with their status and transaction.
 #[utoipa::path(
     tag = "funds",
     params(PageQuery),
@@ -317,8 +329,10 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
     Ok(web::Json(ExpensePage { items, next_cursor }))
 }
 
-/// Approve a pending expense (one above the project's `four_eyes_above`):
-/// its transaction is posted now (owners and treasurers other than its
+/// Approve a pending expense
+///
+/// Approves an expense above the project's `four_eyes_above`: its transaction
+/// is posted now, the pool checked then (owners and treasurers other than its
 /// recorder).
 #[utoipa::path(
     tag = "funds",
@@ -342,7 +356,9 @@ pub async fn approve_expense(
     decide(write.call, path, Decision::Approve).await
 }
 
-/// Reject a pending expense, for a reason: nothing is posted (owners and
+/// Reject a pending expense
+///
+/// Rejects a pending expense for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",

@@ -46,6 +46,7 @@ pub const REJECTION_REASON_LENGTH_MAX: usize = 1_000;
 /// A rejection of money waiting for a second person (four eyes).
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "not the amount we agreed"}))]
 pub struct RejectionRequest {
     /// Why it is refused (1 to 1000 characters).
     #[schema(example = "not the amount we agreed", max_length = 1000)]

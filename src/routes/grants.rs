@@ -51,6 +51,7 @@ pub enum GrantKind {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"funder": "0f3c2a9e-5b1d-4c7e-9a2f-3d4e5f607182", "kind": "grant", "reference": "FH-2026-017", "amount": "10000.00", "currency": "EUR", "received_on": "2026-02-01", "restriction": "air-quality sensor programme", "eligible_categories": ["parts"], "distributable": true, "description": "Fondation Horizon, air-quality sensor programme"}))]
 pub struct CreateGrantRequest {
     /// The funder (an agent, usually an organisation).
     #[schema(format = Uuid, max_length = 36)]
@@ -243,7 +244,11 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
     })
 }
 
-/// Record a grant or donation received (owners and treasurers).
+/// Record a grant or donation
+///
+/// Records money received from a funder (owners and treasurers): a `grant`
+/// transaction into the grant's own pool when it is restricted to a purpose,
+/// into the general pool otherwise.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateGrantRequest,
@@ -385,7 +390,10 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
     eligible
 }
 
-/// List grants and donations, oldest first.
+/// List grants
+///
+/// Grants and donations oldest first, with their funder, reference and
+/// restriction.
 #[utoipa::path(
     tag = "funds",
     params(PageQuery),
@@ -412,7 +420,10 @@ pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiE
     }))
 }
 
-/// Get one grant with its figures from the ledger.
+/// Get a grant
+///
+/// One grant with its figures from the ledger: received, spent, distributed,
+/// released, exchanged, reserved, available and remaining.
 #[utoipa::path(
     tag = "funds",
     params(

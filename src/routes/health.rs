@@ -13,7 +13,10 @@ pub struct Health {
     pub status: String,
 }
 
-/// The process is up.
+/// Liveness probe
+///
+/// Answers 200 while the process runs, without touching the database: for an
+/// orchestrator's liveness probe. Public.
 #[utoipa::path(
     tag = "health",
     security(()),
@@ -26,13 +29,17 @@ pub async fn get_health() -> HttpResponse {
     })
 }
 
-/// The process can reach its database.
+/// Readiness probe
+///
+/// Answers 200 when the process can reach its database and 503
+/// `service_unavailable` when it cannot: for a load balancer's readiness probe.
+/// Public.
 #[utoipa::path(
     tag = "health",
     security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "`service_unavailable`: the database cannot be reached", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database cannot be reached; or `request_timeout`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/readyz")]

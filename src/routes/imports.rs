@@ -94,23 +94,25 @@ struct Row {
     checked: NewContribution,
 }
 
+/// Import contributions from CSV
+///
 /// Import contributions from a CSV timesheet (all rows or none).
 ///
-/// Columns by header name, in any order: `agent` (the id or email of a
-/// member of the project; default: the caller), `kind`, `date`, `quantity`,
-/// `unit`, `description`, `skill`, `equipment`, `dataset_title`,
-/// `dataset_uri`, `dataset_licence`, `dataset_size_bytes`,
-/// `dataset_checksum`. At most 10,000 rows and 4 MiB; at most 1,000
-/// problems listed (`errors_omitted` counts the rest). Without an
-/// `Idempotency-Key`, the file's SHA-256 is the key, per caller: the same
-/// file imported twice into a project by the same caller is recorded once.
+/// Columns by header name, in any order: `agent` (the id or email of a member
+/// of the project; default: the caller), `kind`, `date`, `quantity`, `unit`,
+/// `description`, `skill`, `equipment`, `dataset_title`, `dataset_uri`,
+/// `dataset_licence`, `dataset_size_bytes`, `dataset_checksum`. At most 10,000
+/// rows and 4 MiB; at most 1,000 problems listed (`errors_omitted` counts the
+/// rest). Without an `Idempotency-Key`, the file's SHA-256 is the key, per
+/// caller: the same file imported twice into a project by the same caller is
+/// recorded once.
 #[utoipa::path(
     tag = "contributions",
     request_body(
         description = "RFC 4180 CSV, UTF-8, with a header row; as `text/csv`, or as `application/octet-stream` for clients that send files only that way",
         content(
-            (String = "text/csv"),
-            (CsvFile = "application/octet-stream"),
+            (String = "text/csv", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\ntime,2026-03-09,4,hour,sensor calibration,checked the Part-Dieu sensors\n")),
+            (CsvFile = "application/octet-stream", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\n")),
         ),
     ),
     params(

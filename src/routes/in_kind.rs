@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"contribution": "5a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d"}))]
 pub struct CreateInKindAllocationRequest {
     /// The contribution whose value counts toward the grant's match.
     #[schema(format = Uuid, max_length = 36)]
@@ -62,7 +63,9 @@ fn to_allocation(row: AllocationRow) -> InKindAllocation {
     }
 }
 
-/// Count a contribution's in-kind value toward a grant's match (owners and
+/// Allocate in-kind value to a grant
+///
+/// Counts a contribution's in-kind value toward a grant's match (owners and
 /// treasurers): once, toward one grant, never in a closed period.
 #[utoipa::path(
     tag = "funds",
@@ -101,8 +104,10 @@ pub async fn create_in_kind_allocation(
     .await
 }
 
-/// List what is allocated to a grant's match, by contribution (oldest
-/// first): whoever may read the ledger.
+/// List a grant's in-kind allocations
+///
+/// What is allocated to a grant's match, by contribution, oldest first: whoever
+/// may read the ledger.
 #[utoipa::path(
     tag = "funds",
     params(

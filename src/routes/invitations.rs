@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agent": "7d9e1b2c-3a4f-4b5c-8d6e-9f0a1b2c3d4e", "role": "contributor"}))]
 pub struct CreateInvitationRequest {
     /// The agent invited.
     #[schema(format = Uuid, max_length = 36)]
@@ -118,7 +119,9 @@ fn invitation_state(row: &InvitationRow) -> serde_json::Value {
     })
 }
 
-/// Invite an agent to a project with a role (owners); they become a member
+/// Invite an agent
+///
+/// Invites an agent to a project with a role (owners); they become a member
 /// when they accept.
 #[utoipa::path(
     tag = "members",
@@ -157,7 +160,9 @@ pub async fn create_invitation(
     .await
 }
 
-/// List a project's pending invitations (members and administrators).
+/// List invitations
+///
+/// A project's pending invitations (members and administrators), oldest first.
 #[utoipa::path(
     tag = "members",
     params(PageQuery),
@@ -186,7 +191,10 @@ pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationP
     Ok(web::Json(InvitationPage { items, next_cursor }))
 }
 
-/// Withdraw a pending invitation (owners).
+/// Withdraw an invitation
+///
+/// Withdraws a pending invitation (owners); the invited agent no longer sees
+/// it.
 #[utoipa::path(
     tag = "members",
     params(
@@ -218,7 +226,9 @@ pub async fn withdraw_invitation(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The caller's pending invitations, to accept or decline.
+/// List my invitations
+///
+/// The caller's pending invitations, to accept or decline, oldest first.
 #[utoipa::path(
     tag = "auth",
     params(PageQuery),
@@ -257,7 +267,12 @@ fn my_invitation(
         .ok_or(ApiError::NotFound(Resource::Invitation))
 }
 
-/// Accept an invitation: the caller becomes a member of its project with its role.
+/// Accept an invitation
+///
+/// The caller becomes a member of the invitation's project with its role, and
+/// the invitation is consumed. An invitation addressed to someone else answers
+/// 404; accepting twice answers 409 unless replayed under the same
+/// `Idempotency-Key`.
 #[utoipa::path(
     tag = "auth",
     params(
@@ -297,7 +312,10 @@ pub async fn create_acceptance(
         .await
 }
 
-/// Decline an invitation: it is removed, and nothing else changes.
+/// Decline an invitation
+///
+/// The invitation addressed to the caller is removed, and nothing else changes.
+/// Another agent's invitation answers 404.
 #[utoipa::path(
     tag = "auth",
     params(("invitation_id" = String, Path, format = Uuid, description = "Invitation id")),

@@ -29,7 +29,10 @@ pub struct Me {
     pub memberships: Vec<Membership>,
 }
 
-/// The caller and the projects they belong to.
+/// The caller
+///
+/// The signed-in agent and the projects they belong to, with their role in
+/// each.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),

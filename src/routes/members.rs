@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agent": "7d9e1b2c-3a4f-4b5c-8d6e-9f0a1b2c3d4e", "role": "contributor"}))]
 pub struct AddMemberRequest {
     /// The agent to add.
     #[schema(format = Uuid, max_length = 36)]
@@ -45,6 +46,7 @@ pub struct AddMemberRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "treasurer"}))]
 pub struct UpdateMemberRequest {
     pub role: RoleDto,
 }
@@ -69,8 +71,10 @@ fn keep_an_owner(
     Ok(())
 }
 
-/// Add an agent to a project directly, without an invitation
-/// (instance administrators only; owners invite).
+/// Add a member
+///
+/// Adds an agent to a project directly, without an invitation (instance
+/// administrators only; owners invite).
 #[utoipa::path(
     tag = "members",
     request_body = AddMemberRequest,
@@ -108,7 +112,9 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
     .await
 }
 
-/// List a project's members (members and administrators).
+/// List members
+///
+/// A project's members with their roles (members and administrators).
 #[utoipa::path(
     tag = "members",
     params(PageQuery),
@@ -131,7 +137,9 @@ pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, Ap
     Ok(web::Json(MemberPage { items, next_cursor }))
 }
 
-/// Change a member's role (owners).
+/// Change a member's role
+///
+/// Changes a member's role (owners). The last owner cannot be demoted.
 #[utoipa::path(
     tag = "members",
     request_body = UpdateMemberRequest,
@@ -183,7 +191,10 @@ fn member_row(
     db::memberships::find(conn, project_id, agent_id)?.ok_or(ApiError::NotFound(Resource::Member))
 }
 
-/// Remove a member from a project (owners).
+/// Remove a member
+///
+/// Removes a member from a project (owners). The last owner cannot be removed;
+/// the member's history stays in the ledger.
 #[utoipa::path(
     tag = "members",
     params(

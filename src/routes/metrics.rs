@@ -55,8 +55,12 @@ pub async fn measure(
     }
 }
 
-/// Prometheus metrics of this instance (request counts and latencies by
-/// route and status, database pool use, idempotency replays).
+/// Prometheus metrics of this instance
+///
+/// Request counts and latencies by route and status, database pool use,
+/// idempotency replays, group-commit batch sizes and timed-out requests, in the
+/// OpenMetrics text format. Public, like the probes: expose it only on a
+/// network the operators trust (docs/security.md).
 #[utoipa::path(
     tag = "health",
     security(()),

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agent": "7d9e1b2c-3a4f-4b5c-8d6e-9f0a1b2c3d4e", "amount": "312.50", "currency": "EUR", "method": "bank-transfer", "reference": "SEPA-2026-0042", "date": "2026-04-30"}))]
 pub struct CreatePayoutRequest {
     /// The contributor paid.
     #[schema(format = Uuid, max_length = 36)]
@@ -100,7 +101,11 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
     }
 }
 
-/// Record a payout to a contributor (owners and treasurers).
+/// Record a payout
+///
+/// Records money paid to a contributor out of what the project owes them
+/// (owners and treasurers). Above the project's `four_eyes_above` it is pending
+/// until another owner or treasurer approves it.
 #[utoipa::path(
     tag = "funds",
     request_body = CreatePayoutRequest,
@@ -148,7 +153,9 @@ pub async fn create_payout(
     .await
 }
 
-/// List payouts, oldest first.
+/// List payouts
+///
+/// Payouts oldest first, with their status and transaction.
 #[utoipa::path(
     tag = "funds",
     params(PageQuery),
@@ -170,7 +177,9 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
     Ok(web::Json(PayoutPage { items, next_cursor }))
 }
 
-/// Approve a pending payout: its transaction is posted now (owners and
+/// Approve a pending payout
+///
+/// Approves a pending payout: its transaction is posted now (owners and
 /// treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",
@@ -194,7 +203,9 @@ pub async fn approve_payout(
     decide(write.call, path, Decision::Approve).await
 }
 
-/// Reject a pending payout, for a reason: nothing is posted (owners and
+/// Reject a pending payout
+///
+/// Rejects a pending payout for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",

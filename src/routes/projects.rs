@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "OpenAir Lyon", "currency": "EUR", "public": true, "licence_policy": "open", "four_eyes_above": "1000.00"}))]
 pub struct CreateProjectRequest {
     /// Display name, 1 to 200 characters.
     #[schema(example = "OpenAir Lyon", max_length = 200)]
@@ -68,6 +69,7 @@ pub struct CreateProjectRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"public": true, "approvals_required": 2}))]
 pub struct UpdateProjectRequest {
     /// New display name, 1 to 200 characters.
     #[schema(max_length = 200)]
@@ -275,8 +277,10 @@ fn parse_currency(text: &str, errors: &mut Vec<FieldError>) -> Option<Unit> {
     Some(unit)
 }
 
-/// Create a project with its own ledger; the caller becomes its owner. On
-/// an instance started with `--project-creation administrators`, only
+/// Create a project
+///
+/// Creates a project with its own ledger; the caller becomes its owner. On an
+/// instance started with `--project-creation administrators`, only
 /// administrators may.
 #[utoipa::path(
     tag = "projects",
@@ -316,8 +320,11 @@ pub async fn create_project(
     .await
 }
 
-/// List the projects the caller may see (members see theirs, everyone sees
-/// public ones, administrators see all), oldest first.
+/// List projects
+///
+/// The projects the caller may see, oldest first: members see theirs, everyone
+/// sees public ones, administrators see all. Anonymous callers see public
+/// projects.
 #[utoipa::path(
     tag = "projects",
     params(PageQuery),
@@ -356,7 +363,10 @@ pub async fn list_projects(
     }))
 }
 
-/// Get one project.
+/// Get a project
+///
+/// One project with its currency, visibility and settings. A private project
+/// answers 404 to anyone who is not a member or an administrator.
 #[utoipa::path(
     tag = "projects",
     security((), ("bearer" = [])),
@@ -372,7 +382,11 @@ pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiErr
     Ok(web::Json(Project::from(row)))
 }
 
-/// Rename a project, change its visibility or its settings (owners).
+/// Update a project
+///
+/// Renames a project, changes its visibility or its settings (four-eyes
+/// threshold, approvals required, licence policy). Owners only. The previous
+/// values are kept in the audit trail.
 #[utoipa::path(
     tag = "projects",
     request_body = UpdateProjectRequest,

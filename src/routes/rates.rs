@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00", "currency": "EUR", "per": "hour", "method": "replacement_cost", "source": "replacement cost, ISCO 2511", "skill": "sensor calibration"}))]
 pub struct CreateRateRequest {
     pub kind: ContributionKindDto,
     /// First day the rate applies, `YYYY-MM-DD`.
@@ -90,7 +91,10 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
     text
 }
 
-/// Add a valuation rate (owners and treasurers).
+/// Add a valuation rate
+///
+/// Adds a valuation rate (owners and treasurers): effective from its date for
+/// its kind and unit, never rewriting contributions already valued.
 #[utoipa::path(
     tag = "contributions",
     request_body = CreateRateRequest,
@@ -173,7 +177,12 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     }
 }
 
-/// List a project's rates, oldest first.
+/// List valuation rates
+///
+/// A project's valuation rates oldest first: each with its kind, what it
+/// applies to (a skill, a piece of equipment or an agent), its amount per unit,
+/// its named method and source, and the date it takes effect; `kind` keeps one
+/// kind's.
 #[utoipa::path(
     tag = "contributions",
     params(PageQuery, RateQuery),

@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "500.00", "currency": "EUR", "date": "2026-06-30", "reason": "letter of Fondation Horizon, 2026-06-12"}))]
 pub struct CreateReleaseRequest {
     /// Positive decimal string with at most the currency's decimals, at most
     /// 10^15 minor units and 40 characters; at most what the pool holds.
@@ -97,9 +98,11 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
     }
 }
 
-/// Ask to release money of a restricted grant to the general pool (owners
-/// and treasurers). Four eyes: it is recorded `pending` and posts nothing
-/// until another owner or treasurer approves it.
+/// Ask to release restricted money
+///
+/// Asks to release money of a restricted grant to the general pool (owners and
+/// treasurers). Four eyes: it is recorded `pending` and posts nothing until
+/// another owner or treasurer approves it.
 #[utoipa::path(
     tag = "funds",
     request_body = CreateReleaseRequest,
@@ -153,7 +156,9 @@ pub async fn create_release(
     .await
 }
 
-/// List a grant's releases, oldest first.
+/// List a grant's releases
+///
+/// A grant's releases oldest first, with their status.
 #[utoipa::path(
     tag = "funds",
     params(
@@ -191,8 +196,10 @@ pub async fn list_releases(
     }))
 }
 
-/// Approve a pending release: its transaction is posted now, the grant's
-/// pool checked then (owners and treasurers other than its recorder).
+/// Approve a release
+///
+/// Approves a pending release: its transaction is posted now, the grant's pool
+/// checked then (owners and treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",
     params(
@@ -216,7 +223,9 @@ pub async fn approve_release(
     decide(write.call, path, Decision::Approve).await
 }
 
-/// Reject a pending release, for a reason: nothing is posted (owners and
+/// Reject a release
+///
+/// Rejects a pending release for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
 #[utoipa::path(
     tag = "funds",

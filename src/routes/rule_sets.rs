@@ -326,9 +326,13 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
         .map_err(|e| ApiError::internal_from("storing a rule set", e))
 }
 
-/// Add a rule set version (owners and treasurers). Percentages above 100,
-/// weights above 1000, amounts above the largest amount (10^15 minor units),
-/// unknown accounts and an empty waterfall are refused, field by field.
+/// Add a rule set version
+///
+/// Adds a redistribution rule set version (owners and treasurers): a waterfall
+/// of steps (fixed share, pro rata by value, equal split, caps, weights by
+/// kind). Percentages above 100, weights above 1000, amounts above the largest
+/// amount (10^15 minor units), unknown accounts and an empty waterfall are
+/// refused, field by field.
 #[utoipa::path(
     tag = "distributions",
     request_body = CreateRuleSetRequest,
@@ -378,7 +382,10 @@ pub async fn create_rule_set(
     .await
 }
 
-/// List rule set versions, oldest first.
+/// List rule set versions
+///
+/// A project's redistribution rule set versions, oldest first. A version never
+/// changes once added.
 #[utoipa::path(
     tag = "distributions",
     params(
@@ -408,7 +415,9 @@ pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>,
     }))
 }
 
-/// Get one rule set version.
+/// Get a rule set version
+///
+/// One rule set version with its steps.
 #[utoipa::path(
     tag = "distributions",
     params(

@@ -28,8 +28,10 @@ pub struct SigningKeyResponse {
     pub key_id: String,
 }
 
-/// The instance's bundle-signing public key. Public: anyone holding a
-/// bundle may compare its key with this one.
+/// The bundle-signing public key
+///
+/// The instance's Ed25519 public key for report bundles. Public: anyone holding
+/// a bundle may compare its key with this one.
 #[utoipa::path(
     tag = "reports",
     security(()),

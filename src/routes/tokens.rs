@@ -19,6 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "treasurer@openair-lyon.org", "password": "correct horse battery staple"}))]
 pub struct CreateTokenRequest {
     #[schema(example = "treasurer@openair-lyon.org", max_length = 254)]
     pub email: String,
@@ -59,11 +60,14 @@ pub struct Token {
     pub expires_in: u64,
 }
 
-/// Sign in. Attempts are limited per account, per client address and for
-/// the whole instance, and only a few passwords are verified at once; a
-/// wrong email or password gets the same answer, in the same time. The
-/// request is safe to repeat, so `Idempotency-Key` is accepted and not needed:
-/// no token is ever stored.
+/// Sign in
+///
+/// Exchanges an email and a password for a bearer token (JWT, `expires_in`
+/// seconds). Attempts are limited per account, per client address and for the
+/// whole instance, and only a few passwords are verified at once; a wrong email
+/// or password gets the same answer, in the same time. The request is safe to
+/// repeat, so `Idempotency-Key` is accepted and not needed: no token is ever
+/// stored. The `RateLimit-*` headers tell how many attempts remain.
 #[utoipa::path(
     tag = "auth",
     request_body = CreateTokenRequest,

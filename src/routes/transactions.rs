@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "transfer", "effective_date": "2026-03-01", "description": "move the reserve to the general pool", "postings": [{"from": "reserve", "to": "pool:general", "amount": "100.00", "currency": "EUR"}], "metadata": {"bank_reference": "SEPA-2026-0017"}}))]
 pub struct CreateTransactionRequest {
     /// `transfer` (default) or `adjustment`; other kinds are posted by their own endpoints.
     #[serde(default = "default_kind")]
@@ -75,6 +76,7 @@ fn default_kind() -> TransactionKindDto {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"effective_date": "2026-03-02", "description": "posted twice by mistake"}))]
 pub struct CreateReversalRequest {
     /// Business date of the reversal (default: today, or the original's
     /// date if that is later); never in a closed period.
@@ -224,7 +226,11 @@ fn reply_with(
     Reply::created(location, &transaction)
 }
 
-/// Post a transaction: all postings or none.
+/// Post a transaction
+///
+/// Posts a `transfer` or an `adjustment` between accounts (owners and
+/// treasurers): all postings or none, balanced per currency, never leaving a
+/// non-negative account below zero on any date.
 #[utoipa::path(
     tag = "transactions",
     request_body = CreateTransactionRequest,
@@ -251,7 +257,10 @@ pub async fn create_transaction(
     .await
 }
 
-/// List a project's transactions in ledger order.
+/// List transactions
+///
+/// A project's transactions in ledger order with their postings; filter by
+/// `account`, `kind`, `from` and `to`.
 #[utoipa::path(
     tag = "transactions",
     params(TransactionQuery),
@@ -312,7 +321,9 @@ pub async fn list_transactions(
     }))
 }
 
-/// Get one transaction with its postings.
+/// Get a transaction
+///
+/// One transaction with its postings, its hash and, if reversed, its reversal.
 #[utoipa::path(
     tag = "transactions",
     params(
@@ -340,8 +351,11 @@ pub async fn get_transaction(
     Ok(web::Json(transaction))
 }
 
-/// Reverse a transaction: post its postings backwards, linked to it. A
-/// transaction is reversed at most once; a reversal is not reversible.
+/// Reverse a transaction
+///
+/// Posts a transaction's postings backwards, linked to it (owners and
+/// treasurers). A transaction is reversed at most once; a reversal is not
+/// reversible.
 #[utoipa::path(
     tag = "transactions",
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),

@@ -279,8 +279,11 @@ fn money_owed(
     }])
 }
 
-/// A member's value account in one project: their own for any member;
-/// anyone's for owners, treasurers and auditors.
+/// A member's value account
+///
+/// A member's value account in one project: contributed value by kind, the
+/// share earned in distributions, what was paid and what is still owed. One's
+/// own for any member; anyone's for owners, treasurers and auditors.
 #[utoipa::path(
     tag = "contributions",
     params(
@@ -313,7 +316,11 @@ pub async fn get_member_value_account(
     Ok(web::Json(account))
 }
 
-/// The caller's value accounts across every project they belong to.
+/// My value accounts
+///
+/// The caller's value accounts across every project they belong to: contributed
+/// value by kind, the share earned in distributions, what was paid and what is
+/// still owed, in each project's currency.
 #[utoipa::path(
     tag = "contributions",
     security(("bearer" = [])),

@@ -18,9 +18,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_ledger_verification);
 }
 
-/// Recompute the project's hash chain and every balance from the stored
-/// transactions and postings, and report the first discrepancy. 200 either
-/// way: `ok` says whether the ledger verifies.
+/// Verify the ledger
+///
+/// Recomputes the project's hash chain and every balance from the stored
+/// transactions and postings, and checks the audit trail's chain and its links
+/// to the ledger; reports the first discrepancy. 200 either way: `ok` says
+/// whether the ledger verifies.
 #[utoipa::path(
     tag = "ledger",
     security((), ("bearer" = [])),

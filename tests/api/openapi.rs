@@ -520,3 +520,119 @@ fn response_fields_are_required_and_request_fields_are_not() {
         );
     }
 }
+
+/// Every operation has a one-line summary and a description that says more
+/// than it: what generated clients show as the method's name and its
+/// documentation.
+#[test]
+fn every_operation_has_a_summary_and_a_description() {
+    let spec = serde_json::to_value(commons_ledger::startup::openapi()).expect("spec");
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            let description = operation["description"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty() && !summary.contains('\n') && summary.len() <= 60,
+                "{method} {path}: a summary of one short line, not {summary:?}"
+            );
+            assert!(
+                !summary.ends_with('.'),
+                "{method} {path}: a summary is a title, not a sentence"
+            );
+            assert!(
+                description.len() > summary.len() && description.ends_with(['.', ')']),
+                "{method} {path}: a description in sentences, not {description:?}"
+            );
+        }
+    }
+}
+
+/// The example of every request body, as a client would send it.
+fn request_examples(spec: &serde_json::Value) -> Vec<(String, String, String, serde_json::Value)> {
+    let mut examples = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for (media_type, body) in content {
+                let example = body
+                    .get("example")
+                    .or_else(|| resolved(spec, &body["schema"]).get("example"))
+                    .unwrap_or_else(|| panic!("{method} {path} ({media_type}) has an example"));
+                examples.push((
+                    method.clone(),
+                    path.clone(),
+                    media_type.clone(),
+                    example.clone(),
+                ));
+            }
+        }
+    }
+    examples
+}
+
+/// Every request body has an example, and each example is a body the
+/// service reads: sent as it stands (path identifiers that name nothing,
+/// in a real project), it is never refused as malformed or of the wrong
+/// shape, and never fails the server.
+async fn request_examples_are_bodies_the_service_reads(app: &crate::helpers::TestApp) {
+    let spec = serde_json::to_value(commons_ledger::startup::openapi()).expect("spec");
+    let examples = request_examples(&spec);
+    assert!(
+        examples.len() >= 31,
+        "every request body: {}",
+        examples.len()
+    );
+    let project = app.create_project("EUR").await;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    for (method, path, media_type, example) in examples {
+        let url = path
+            .replace("{project_id}", &project)
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    if segment == "{version}" {
+                        "99"
+                    } else {
+                        unknown
+                    }
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let request = app.client.request(method.clone(), app.url(&url));
+        let request = if media_type == "application/json" {
+            request.json(&example)
+        } else {
+            let text = example.as_str().expect("a text example").to_owned();
+            request
+                .header("Content-Type", media_type.clone())
+                .body(text)
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let code = body["code"].as_str().unwrap_or_default();
+        assert!(
+            status.as_u16() < 500,
+            "{method} {path} ({media_type}): {status} {body}"
+        );
+        assert!(
+            ![
+                "malformed_json",
+                "invalid_body",
+                "malformed_csv",
+                "unknown_column",
+                "missing_column",
+            ]
+            .contains(&code),
+            "{method} {path} ({media_type}): the example is not read: {body}"
+        );
+    }
+}
+
+crate::on_both_backends!(request_examples_are_bodies_the_service_reads);

@@ -42,12 +42,14 @@ pub struct BundleQuery {
     pub to: Option<String>,
 }
 
+/// Download a signed report bundle
+///
 /// A signed report bundle: a POSIX tar archive of `grant.csv` (the grant
 /// report), `journal.csv` (the journal of the grant's pool) for the period,
-/// `journal.hledger` (the whole journal), each as its own download gives
-/// it, all read up to the same ledger sequence; `manifest.txt` (each file's
-/// SHA-256 in `sha256sum` format, the period, the ledger's chain head, the
-/// key id), `manifest.sig` (its raw Ed25519 signature) and `public-key.pem`.
+/// `journal.hledger` (the whole journal), each as its own download gives it,
+/// all read up to the same ledger sequence; `manifest.txt` (each file's SHA-256
+/// in `sha256sum` format, the period, the ledger's chain head, the key id),
+/// `manifest.sig` (its raw Ed25519 signature) and `public-key.pem`.
 /// `commons-ledger verify-bundle` checks it offline, as do `sha256sum` and
 /// `openssl` (docs/reports.md).
 #[utoipa::path(

@@ -56,7 +56,9 @@ impl ContributionReportQuery {
     }
 }
 
-/// Contributions with their valuation: who, when, what, how much it was
+/// Download the contributions report
+///
+/// Contributions with their valuation as CSV: who, when, what, how much it was
 /// worth and by which named method, who reviewed it, under which licence.
 #[utoipa::path(
     tag = "reports",

@@ -18,8 +18,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_distribution_csv);
 }
 
-/// A run's statement: every account transfer and recipient line with why,
-/// then the residue; the amounts add up to the run's amount exactly.
+/// Download a run's statement
+///
+/// A distribution run's statement as CSV: every account transfer and recipient
+/// line with why, then the residue; the amounts add up to the run's amount
+/// exactly.
 #[utoipa::path(
     tag = "reports",
     params(

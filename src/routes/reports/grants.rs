@@ -30,11 +30,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_grant_csv);
 }
 
-/// A grant report: its rows, sections and totals are listed in
-/// docs/reports.md. `from` and `to` narrow the rows to a period; the
-/// `opening` line then carries the pool's balance before it, so opening plus
-/// the movements still equals `remaining`. With `adjustments=true`, the
-/// adjustments after closing follow, in a section of their own.
+/// Download a grant report
+///
+/// A grant report: its rows, sections and totals are listed in docs/reports.md.
+/// `from` and `to` narrow the rows to a period; the `opening` line then carries
+/// the pool's balance before it, so opening plus the movements still equals
+/// `remaining`. With `adjustments=true`, the adjustments after closing follow,
+/// in a section of their own.
 #[utoipa::path(
     tag = "reports",
     params(

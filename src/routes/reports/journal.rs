@@ -117,9 +117,12 @@ impl Scope<'_> {
     }
 }
 
-/// The journal as CSV: two rows per posting, one for each account it
-/// touches (debit for the account receiving, credit for the one sending),
-/// with that account's running balance after the posting.
+/// Download the journal as CSV
+///
+/// The journal as CSV: two rows per posting, one for each account it touches
+/// (debit for the account receiving, credit for the one sending), with that
+/// account's running balance after the posting. Streamed: its memory does not
+/// grow with the ledger.
 #[utoipa::path(
     tag = "reports",
     params(JournalQuery),
@@ -215,10 +218,12 @@ fn adjustment_rows(
         .try_for_each(|line| out.row(line.cells()))
 }
 
+/// Download the journal for hledger
+///
 /// The whole journal in hledger's journal syntax: commodity and account
 /// directives, one entry per transaction with its id, kind and sequence as
-/// tags, and balance assertions for every account at the end, so
-/// `hledger check` proves the export matches the service's balances.
+/// tags, and balance assertions for every account at the end, so `hledger
+/// check` proves the export matches the service's balances.
 #[utoipa::path(
     tag = "reports",
     security((), ("bearer" = [])),

@@ -27,8 +27,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export_statement_csv);
 }
 
-/// A contributor's statement: their own for any member; anyone's for
-/// owners, treasurers and auditors.
+/// Download a contributor's statement
+///
+/// A contributor's statement as CSV, for a period (`from`, `to`). One's own for
+/// any member; anyone's for owners, treasurers and auditors.
 #[utoipa::path(
     tag = "reports",
     params(
