@@ -2,12 +2,20 @@
 //!
 //! Also sets `cfg(postgres_tests)` when `COMMONS_LEDGER_TEST_POSTGRES_URL`
 //! is set, so that without it the PostgreSQL tests are reported as ignored
-//! by the test runner, never as passed.
+//! by the test runner, never as passed; and `cfg(replica_tests)` when
+//! `COMMONS_LEDGER_TEST_REPLICA` is set too (the streaming-replica test,
+//! which needs a server allowing replication connections).
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo:rerun-if-env-changed=COMMONS_LEDGER_TEST_POSTGRES_URL");
-    if std::env::var_os("COMMONS_LEDGER_TEST_POSTGRES_URL").is_some_and(|url| !url.is_empty()) {
+    println!("cargo::rustc-check-cfg=cfg(replica_tests)");
+    println!("cargo:rerun-if-env-changed=COMMONS_LEDGER_TEST_REPLICA");
+    let set = |name| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    if set("COMMONS_LEDGER_TEST_POSTGRES_URL") {
         println!("cargo:rustc-cfg=postgres_tests");
+        if set("COMMONS_LEDGER_TEST_REPLICA") {
+            println!("cargo:rustc-cfg=replica_tests");
+        }
     }
 }

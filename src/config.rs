@@ -301,6 +301,14 @@ pub struct Settings {
     )]
     pub lock_timeout_ms: u64,
 
+    /// Serve reads only, from a database this instance never writes: a
+    /// PostgreSQL streaming replica (docs/scaling.md). No migrations are
+    /// run (the schema must already be this binary's), and every write is
+    /// answered 503 `read_only_instance`; reads, reports, exports and
+    /// signing in are served.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_READ_ONLY")]
+    pub read_only: bool,
+
     /// Most write requests one shared database transaction carries (group
     /// commit); 1 turns it off. Default: 128 on SQLite, 4 on PostgreSQL.
     #[arg(long, global = true, env = "COMMONS_LEDGER_GROUP_COMMIT_MAX")]
@@ -356,6 +364,8 @@ pub struct RuntimeSettings {
     pub keep_alive: Duration,
     pub max_connections: usize,
     pub group_commit_max: Option<usize>,
+    /// Reads only: every write is refused before it reaches the database.
+    pub read_only: bool,
     /// Test-only controls of the write pipeline (fault injection, batches
     /// made to fill up); never set outside the test harness.
     pub test_hooks: Option<std::sync::Arc<crate::write_pipeline::TestHooks>>,
@@ -380,6 +390,7 @@ impl Settings {
             keep_alive: Duration::from_secs(self.keep_alive_s),
             max_connections: self.max_connections,
             group_commit_max: self.group_commit_max,
+            read_only: self.read_only,
             test_hooks: None,
             project_creation: self.project_creation,
             signing_key_file: self.signing_key_file.clone(),

@@ -133,6 +133,7 @@ fn application(
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
         .wrap(from_fn(extract::inject_fault))
+        .wrap(from_fn(crate::http::read_only::refuse_writes))
         .wrap(from_fn(extract::refuse_nul))
         .wrap(from_fn(crate::telemetry::log_request))
         .wrap(from_fn(routes::metrics::measure))
@@ -226,7 +227,21 @@ impl Application {
             settings.pool_size,
             Duration::from_millis(settings.lock_timeout_ms),
         )?;
-        crate::db::migrate_for(&db, settings.migration_database_url.as_deref())?;
+        if settings.read_only {
+            // A replica cannot be migrated, and a binary must not serve a
+            // schema it does not know: the primary is migrated first.
+            let pending = db.pending_migrations()?;
+            if !pending.is_empty() {
+                return Err(StartupError::Config(format!(
+                    "--read-only: the database's schema is behind this binary ({} migration(s) \
+                     not applied, the first `{}`); migrate the primary first",
+                    pending.len(),
+                    pending[0]
+                )));
+            }
+        } else {
+            crate::db::migrate_for(&db, settings.migration_database_url.as_deref())?;
+        }
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             address: settings.bind.clone(),
             source,
@@ -284,9 +299,13 @@ impl Application {
             crate::db::Backend::Sqlite => (1, write_pipeline::BATCH_MAX_SQLITE),
             crate::db::Backend::Postgres => (2, write_pipeline::BATCH_MAX_POSTGRES),
         };
-        let signing_key =
-            crate::ops::signing_key::instance_key(&db, settings.signing_key_file.as_deref())
-                .map_err(|e| StartupError::Config(e.to_string()))?;
+        let file = settings.signing_key_file.as_deref();
+        let signing_key = if settings.read_only {
+            crate::ops::signing_key::existing_key(&db, file)
+        } else {
+            crate::ops::signing_key::instance_key(&db, file)
+        }
+        .map_err(|e| StartupError::Config(e.to_string()))?;
         let batch_max = settings.group_commit_max.unwrap_or(default_batch);
         let metrics = crate::metrics::Metrics::new();
         let writes = write_pipeline::WritePipeline::start(

@@ -75,6 +75,16 @@ impl Store {
         }
     }
 
+    /// A database that exists already and is not this store's to drop (a
+    /// replica of another store's).
+    pub fn existing(url: &str) -> Store {
+        Store {
+            url: url.to_owned(),
+            _dir: None,
+            admin_url: None,
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         if self.url.starts_with("sqlite") {
             "SQLite"

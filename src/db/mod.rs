@@ -273,6 +273,48 @@ impl Database {
         applied
     }
 
+    /// The embedded migrations not applied to this database yet, by name;
+    /// reads only (a read-only instance checks its replica with it).
+    pub fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
+        // Not `MigrationHarness::pending_migrations`: it first creates the
+        // migrations table if missing, a write a replica refuses.
+        use diesel::RunQueryDsl;
+        use diesel::migration::MigrationSource;
+        #[derive(diesel::QueryableByName)]
+        struct Applied {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            version: String,
+        }
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let embedded =
+            MigrationSource::<<DbConnection as Connection>::Backend>::migrations(&migrations)
+                .map_err(|error| StorageError::Migration(error.to_string()))?;
+        let mut conn = self.pool.get()?;
+        // A database never migrated has no table: every migration is pending.
+        let applied: Vec<Applied> =
+            match diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+                .load(&mut conn)
+            {
+                Ok(rows) => rows,
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if info.message().contains("__diesel_schema_migrations") =>
+                {
+                    Vec::new()
+                }
+                Err(other) => return Err(other.into()),
+            };
+        let applied: std::collections::HashSet<String> =
+            applied.into_iter().map(|row| row.version).collect();
+        Ok(embedded
+            .iter()
+            .filter(|migration| !applied.contains(&migration.name().version().to_string()))
+            .map(|migration| migration.name().to_string())
+            .collect())
+    }
+
     /// PostgreSQL: gives `role` (the service's own) what the service needs
     /// and nothing more, as the tables' owner: SELECT and INSERT everywhere;
     /// UPDATE only where rows change by design (a project's chain head and

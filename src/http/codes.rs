@@ -249,6 +249,8 @@ problem_codes! {
         "No database connection could be obtained";
     DatabaseBusy => "database_busy", SERVICE_UNAVAILABLE, "Database busy",
         "A write kept colliding with others (serialization failure, deadlock, lock timeout, SQLite busy) through every retry; nothing was written; retry with the same `Idempotency-Key`";
+    ReadOnlyInstance => "read_only_instance", SERVICE_UNAVAILABLE, "Read-only instance",
+        "This instance serves reads only (`serve --read-only`, over a replica): send writes to an instance over the primary database; nothing was written";
     RequestTimeout => "request_timeout", SERVICE_UNAVAILABLE, "Request timeout",
         "The request ran past `--request-timeout-s`; a write may still have completed: retry it with the same `Idempotency-Key` to learn its outcome";
     InternalError => "internal_error", INTERNAL_SERVER_ERROR, "Internal error",

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod read_only;
 pub mod reply;
 pub mod state;
 pub mod write;

@@ -169,8 +169,8 @@ pub struct KeyReused(pub Problem);
 )]
 pub struct NulInRequest(pub Problem);
 
-/// 503 on every operation under `/v1`: the request ran past the instance's
-/// time limit, or its database was busy or out of reach.
+/// 503 on every read under `/v1`: the request ran past the instance's time
+/// limit, or its database was busy or out of reach.
 #[derive(IntoResponses)]
 #[response(
     status = 503,
@@ -178,6 +178,16 @@ pub struct NulInRequest(pub Problem);
     content_type = "application/problem+json"
 )]
 pub struct Unavailable(pub Problem);
+
+/// 503 on every write under `/v1`: as on a read, or the instance serves
+/// reads only.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "`request_timeout`, `database_busy` or `service_unavailable` (retry after `Retry-After`); `read_only_instance`: this instance serves reads only, send the write to one over the primary database",
+    content_type = "application/problem+json"
+)]
+pub struct UnavailableWrite(pub Problem);
 
 /// 503 on the probes and the metrics, which read no database: the request
 /// ran past the instance's time limit.
@@ -279,18 +289,14 @@ fn describe_operation(path: &str, operation: &mut Operation) {
 /// states itself.
 pub fn complete_operations(api: &mut OpenApi) {
     for (path, item) in api.paths.paths.iter_mut() {
-        let post = item.post.as_mut().map(|operation| (true, operation));
-        let others = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|operation| (false, operation));
-        for (is_post, operation) in post.into_iter().chain(others) {
-            complete_operation(path, is_post, operation);
+        let post = item.post.as_mut().map(|operation| (true, true, operation));
+        let get = item.get.as_mut().map(|operation| (false, false, operation));
+        let others = [&mut item.put, &mut item.patch, &mut item.delete]
+            .into_iter()
+            .flatten()
+            .map(|operation| (false, true, operation));
+        for (is_post, write, operation) in post.into_iter().chain(get).chain(others) {
+            complete_operation(path, is_post, write, operation);
         }
     }
 }
@@ -326,7 +332,7 @@ fn optional_body(operation: &mut Operation) {
     }
 }
 
-fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
+fn complete_operation(path: &str, is_post: bool, write: bool, operation: &mut Operation) {
     optional_body(operation);
     let bearer = operation.security.iter().flatten().any(|requirement| {
         serde_json::to_value(requirement).is_ok_and(|value| value.get("bearer").is_some())
@@ -341,6 +347,13 @@ fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
     let paged = operation.parameters.iter().flatten().any(|parameter| {
         matches!(parameter, RefOr::T(p) if p.name == "limit" && p.parameter_in == ParameterIn::Query)
     });
+    // An operation that states its own `Idempotency-Key` (signing in, which
+    // is safe to repeat without one) says itself what the key means there.
+    let own_key = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| matches!(parameter, RefOr::T(p) if p.name == "Idempotency-Key"));
     let mut shared: Vec<(String, RefOr<Response>)> = Vec::new();
     if bearer {
         shared.extend(Unauthenticated::responses());
@@ -355,18 +368,15 @@ fn complete_operation(path: &str, is_post: bool, operation: &mut Operation) {
         shared.extend(ProjectNotFound::responses());
     }
     shared.extend(NulInRequest::responses());
-    if path.starts_with("/v1/") {
+    // Signing in, the one POST that states its own key, writes nothing and
+    // is served by a read-only instance too.
+    if path.starts_with("/v1/") && write && !own_key {
+        shared.extend(UnavailableWrite::responses());
+    } else if path.starts_with("/v1/") {
         shared.extend(Unavailable::responses());
     } else {
         shared.extend(TimedOut::responses());
     }
-    // An operation that states its own `Idempotency-Key` (signing in, which
-    // is safe to repeat without one) says itself what the key means there.
-    let own_key = operation
-        .parameters
-        .iter()
-        .flatten()
-        .any(|parameter| matches!(parameter, RefOr::T(p) if p.name == "Idempotency-Key"));
     if is_post && !own_key {
         if !json_body {
             shared.extend(InvalidIdempotencyKey::responses());

@@ -253,6 +253,10 @@ pub enum ApiError {
     #[error("the service is temporarily unable to reach its database")]
     Unavailable,
     #[error(
+        "this instance serves reads only (it runs over a read replica): send writes to an instance over the primary database"
+    )]
+    ReadOnly,
+    #[error(
         "the request took longer than {0} s; if it was a write, retry it with the same Idempotency-Key"
     )]
     RequestTimeout(u64),
@@ -354,6 +358,7 @@ impl ApiError {
             ApiError::ArithmeticOverflow(_) => C::ArithmeticOverflow,
             ApiError::ChangedDuringComputation(_) => C::ChangedDuringComputation,
             ApiError::Unavailable => C::ServiceUnavailable,
+            ApiError::ReadOnly => C::ReadOnlyInstance,
             ApiError::Busy(_) => C::DatabaseBusy,
             ApiError::RequestTimeout(_) => C::RequestTimeout,
             ApiError::Internal(_) => C::InternalError,

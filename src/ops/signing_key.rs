@@ -22,6 +22,11 @@ pub enum SigningKeyError {
     Stored(BundleError),
     #[error("cannot generate a signing key: {0}")]
     Generate(BundleError),
+    #[error(
+        "no signing key is stored yet, and a read-only instance cannot store one: start an \
+         instance over the primary database once, or set --signing-key-file"
+    )]
+    NoneStored,
     #[error("cannot read or store the signing key: {0}")]
     Storage(#[from] StorageError),
 }
@@ -33,6 +38,18 @@ pub fn instance_key(db: &Database, file: Option<&Path>) -> Result<InstanceKey, S
         Some(path) => from_file(path),
         None => stored_or_generated(db),
     }
+}
+
+/// The key in `file` if given, else the one stored in the database; never
+/// generates one (a read-only instance's database cannot store it).
+pub fn existing_key(db: &Database, file: Option<&Path>) -> Result<InstanceKey, SigningKeyError> {
+    if let Some(path) = file {
+        return from_file(path);
+    }
+    let pem = db
+        .read(|conn| -> Result<_, StorageError> { Ok(crate::db::signing_keys::find(conn)?) })?
+        .ok_or(SigningKeyError::NoneStored)?;
+    InstanceKey::from_pkcs8_pem(&pem).map_err(SigningKeyError::Stored)
 }
 
 fn from_file(path: &Path) -> Result<InstanceKey, SigningKeyError> {

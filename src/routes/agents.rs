@@ -76,7 +76,7 @@ fn require_admin(caller: &AgentRow) -> Result<(), ApiError> {
         (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`, `read_only_instance` (a read-only instance)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/agents")]

@@ -86,7 +86,7 @@ pub struct Token {
             ("RateLimit-Remaining" = u32, description = "0: none is left"),
             ("RateLimit-Reset" = u32, description = "Seconds until the next attempt is allowed, as `Retry-After`"),
         )),
-        (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/token")]

@@ -153,6 +153,7 @@ pub async fn spawn_app_with_hashers(
         keep_alive: std::time::Duration::from_secs(5),
         max_connections: 1_024,
         group_commit_max: None,
+        read_only: false,
         test_hooks: None,
         project_creation: commons_ledger::config::ProjectCreation::Anyone,
         signing_key_file: None,

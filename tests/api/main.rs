@@ -38,6 +38,7 @@ mod money_properties;
 mod openapi;
 mod password_hashing;
 mod projects;
+mod read_only;
 mod reports;
 mod reservations;
 mod restrictions;
