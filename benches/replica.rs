@@ -147,7 +147,7 @@ async fn run(options: &Options, results: &mut Option<std::fs::File>) {
     report(
         results,
         &format!(
-            "| a write readable on the replica after its acknowledgement ({} writes, one at a time) | 0 | p50 {} ms, p99 {} ms, max {} ms | |",
+            "| a write readable on the replica after its acknowledgement ({} writes, one at a time) | at once | p50 {} ms, p99 {} ms, max {} ms | |",
             visible_us.len(),
             at(500),
             at(990),

@@ -157,11 +157,16 @@ pub fn scalar(url: &str, query: &str) -> String {
     found.value
 }
 
-/// Waits until the standby has replayed the primary's WAL up to where it
-/// stands now: a condition polled, bounded, never a fixed sleep.
+/// Waits until the standby has replayed the primary's WAL up to what the
+/// primary has flushed now (every acknowledged commit; WAL written but not
+/// yet flushed is not sent, so the write position could wait for ever on
+/// an idle server): a condition polled, bounded, never a fixed sleep.
 pub async fn caught_up(primary_url: &str, standby_url: &str) {
-    let target = scalar(primary_url, "SELECT pg_current_wal_lsn()::text AS value");
-    for _ in 0..600 {
+    let target = scalar(
+        primary_url,
+        "SELECT pg_current_wal_flush_lsn()::text AS value",
+    );
+    for _ in 0..1_200 {
         let replayed = scalar(
             standby_url,
             &format!(
