@@ -42,6 +42,8 @@ diesel::table! {
         non_negative -> Integer,
         balance -> BigInt,
         created_at -> Timestamp,
+        distributions_earned -> BigInt,
+        payouts_received -> BigInt,
     }
 }
 

@@ -44,5 +44,6 @@ mod restrictions;
 mod stored_values;
 mod story;
 mod transactions;
+mod value_totals;
 mod verification;
 mod write_pipeline;
