@@ -22,6 +22,7 @@ mod currencies;
 mod cursors;
 mod database_invariants;
 mod database_roles;
+mod distribution_selection;
 mod distributions;
 mod events;
 mod external_tokens;
