@@ -286,7 +286,8 @@ impl Application {
             crate::ops::signing_key::instance_key(&db, settings.signing_key_file.as_deref())
                 .map_err(|e| StartupError::Config(e.to_string()))?;
         let batch_max = settings.group_commit_max.unwrap_or(default_batch);
-        let metrics = crate::metrics::Metrics::new();
+        let mut metrics = crate::metrics::Metrics::new();
+        metrics.count_statements(db.statements());
         let writes = write_pipeline::WritePipeline::start(
             db.clone(),
             committers,

@@ -213,13 +213,14 @@ fn parse_posting(
     })
 }
 
-/// The transaction posted, at its own path in `project`.
+/// The transaction posted, at its own path in `project`, its amounts in
+/// `units` (stored units never change, and posting adds none).
 fn reply_with(
-    conn: &mut DbConnection,
+    units: &HashMap<String, Unit>,
     project: &Project,
     record: TransactionRecord,
 ) -> Result<Reply, ApiError> {
-    let transaction = to_transaction(&super::stored_units(conn)?, record);
+    let transaction = to_transaction(units, record);
     let location = in_project(&project.id, format_args!("transactions/{}", transaction.id));
     Reply::created(location, &transaction)
 }
@@ -240,13 +241,14 @@ pub async fn create_transaction(
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let transaction = body.parse(&super::stored_units(conn)?)?;
+        let units = super::stored_units(conn)?;
+        let transaction = body.parse(&units)?;
         let record = crate::ops::funds::post_transaction(
             conn,
             (project, &caller.signed_in()?.id),
             &transaction,
         )?;
-        reply_with(conn, project, record)
+        reply_with(&units, project, record)
     })
     .await
 }
@@ -393,7 +395,7 @@ pub async fn create_reversal(
             &reversal,
             Some(&original.row.id),
         )?;
-        reply_with(conn, project, record)
+        reply_with(&super::stored_units(conn)?, project, record)
     })
     .await
 }

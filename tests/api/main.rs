@@ -42,6 +42,7 @@ mod projects;
 mod reports;
 mod reservations;
 mod restrictions;
+mod statements;
 mod stored_values;
 mod story;
 mod transactions;
