@@ -264,7 +264,7 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     ];
     let mut reads = read_balances(&server, &project, &accounts, 8, 2_000).await;
     let value_path = format!("/v1/projects/{project}/members/{me}/value-account");
-    let mut value_reads = read_paths(&server, &[value_path], 8, 5).await;
+    let mut value_reads = read_paths(&server, &[value_path], 8, 500).await;
     server.stop();
     report(
         results,
