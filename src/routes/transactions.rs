@@ -116,7 +116,7 @@ pub struct TransactionQuery {
 impl CreateTransactionRequest {
     /// Parses the request into a domain transaction, collecting every invalid
     /// field. Units are resolved as stored (scale fixed on first use).
-    fn parse(&self, units: &HashMap<String, Unit>) -> Result<NewTransaction, ApiError> {
+    pub(super) fn parse(&self, units: &HashMap<String, Unit>) -> Result<NewTransaction, ApiError> {
         let mut errors = Vec::new();
         let kind = TransactionKind::from(self.kind);
         if !kind.is_generic() {
@@ -215,7 +215,7 @@ fn parse_posting(
 
 /// The transaction posted, at its own path in `project`, its amounts in
 /// `units` (stored units never change, and posting adds none).
-fn reply_with(
+pub(super) fn reply_with(
     units: &HashMap<String, Unit>,
     project: &Project,
     record: TransactionRecord,

@@ -10,6 +10,7 @@ mod arithmetic;
 mod auth;
 mod authorization;
 mod balances_by_date;
+mod batches;
 mod bundles;
 mod claims;
 mod cli;
