@@ -69,6 +69,8 @@ enum Scenario {
     Contributions,
     /// A distribution run over many contributors and approved contributions.
     Distribution,
+    /// Transfers through `POST .../transactions/batch`, 1,000 a request.
+    Batch,
 }
 
 fn main() {
@@ -89,6 +91,7 @@ fn main() {
             Scenario::Writes,
             Scenario::Contributions,
             Scenario::Distribution,
+            Scenario::Batch,
             Scenario::Export,
         ]
     } else {
@@ -112,6 +115,7 @@ fn main() {
                 Scenario::Distribution => {
                     runtime.block_on(distribution(&options, &store, &mut results));
                 }
+                Scenario::Batch => runtime.block_on(batch(&options, &store, &mut results)),
             }
         }
     }
@@ -264,7 +268,7 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     ];
     let mut reads = read_balances(&server, &project, &accounts, 8, 2_000).await;
     let value_path = format!("/v1/projects/{project}/members/{me}/value-account");
-    let mut value_reads = read_paths(&server, &[value_path], 8, 5).await;
+    let mut value_reads = read_paths(&server, &[value_path], 8, 500).await;
     server.stop();
     report(
         results,
@@ -734,6 +738,107 @@ async fn contributions(options: &Options, store: &Store, results: &mut Option<st
             ),
         );
     }
+    server.stop();
+}
+
+/// Atomic batches of 1,000 single-posting transfers (no item keys, a key per
+/// request) from 1 and 4 clients for `--seconds` each: transfers per second
+/// through HTTP, then the ledger verified (chain, balances, audit trail).
+async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
+    let _db = store.prepare();
+    let server = Server::start(store, &[]).await;
+    let project = server
+        .post(
+            "/v1/projects",
+            &json!({"name": "Batches", "currency": "EUR"}),
+        )
+        .await["id"]
+        .as_str()
+        .expect("project")
+        .to_owned();
+    for (name, non_negative) in [("funder:a", false), ("pool:general", true)] {
+        server
+            .post(
+                &format!("/v1/projects/{project}/accounts"),
+                &json!({"name": name, "currency": "EUR", "non_negative": non_negative}),
+            )
+            .await;
+    }
+    let item = json!({"effective_date": "2026-03-01",
+        "postings": [{"from": "funder:a", "to": "pool:general", "amount": "1.00", "currency": "EUR"}]});
+    let body = json!({"atomic": true, "transactions": vec![item; 1_000]});
+    let mut posted = 0_u64;
+    for clients in [1, 4] {
+        let deadline = Instant::now() + std::time::Duration::from_secs(options.seconds);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let http = server.client.clone();
+            let url = format!("{}/v1/projects/{project}/transactions/batch", server.url);
+            let (token, body) = (server.token.clone(), body.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("request");
+                    assert_eq!(response.status(), 200);
+                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                }
+                latencies
+            }));
+        }
+        let mut latencies_us = Vec::new();
+        for task in tasks {
+            latencies_us.extend(task.await.expect("client"));
+        }
+        let batches = latencies_us.len() as u64;
+        posted += batches * 1_000;
+        let mut run = Run {
+            latencies_us,
+            elapsed: started.elapsed(),
+        };
+        let millis = run.elapsed.as_millis().max(1);
+        report(
+            results,
+            &format!(
+                "| batch transfers | {} | {clients} clients, atomic batches of 1,000 | {} transfers/s ({batches} batches in {} s) | batch p50 {} ms, p99 {} ms |",
+                store.backend(),
+                u128::from(batches * 1_000) * 1_000 / millis,
+                tenths(millis, 1000),
+                run.percentile(500),
+                run.percentile(990),
+            ),
+        );
+    }
+    let verified = server
+        .client
+        .get(format!(
+            "{}/v1/projects/{project}/ledger/verification",
+            server.url
+        ))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("verification")
+        .json::<serde_json::Value>()
+        .await
+        .expect("report");
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["transactions_checked"], posted, "{verified}");
+    report(
+        results,
+        &format!(
+            "| batch transfers | {} | verification after {posted} batched transfers | ok | |",
+            store.backend()
+        ),
+    );
     server.stop();
 }
 

@@ -155,6 +155,15 @@ impl Metrics {
         self.idempotency_conflicts.inc();
     }
 
+    /// Exports `statements`, the database pool's count of SQL statements.
+    pub fn count_statements(&mut self, statements: Counter) {
+        self.registry.register(
+            "db_statements",
+            "SQL statements run by this instance's database connections, transaction control included",
+            statements,
+        );
+    }
+
     /// Counts a request that ran past its time limit.
     pub fn timed_out(&self) {
         self.timeouts.inc();

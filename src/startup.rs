@@ -307,7 +307,8 @@ impl Application {
         }
         .map_err(|e| StartupError::Config(e.to_string()))?;
         let batch_max = settings.group_commit_max.unwrap_or(default_batch);
-        let metrics = crate::metrics::Metrics::new();
+        let mut metrics = crate::metrics::Metrics::new();
+        metrics.count_statements(db.statements());
         let writes = write_pipeline::WritePipeline::start(
             db.clone(),
             committers,

@@ -18,6 +18,11 @@ pub struct AccountRow {
     pub non_negative: bool,
     pub balance: i64,
     pub created_at: NaiveDateTime,
+    /// Net money into the account by distributions (running total, kept
+    /// by the posting path like the balance).
+    pub distributions_earned: i64,
+    /// Net money out of the account by payouts (running total).
+    pub payouts_received: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -216,4 +221,40 @@ pub fn ensure(
         Some(row) => Ok(row),
         None => insert(conn, project_id, name, currency, non_negative),
     }
+}
+
+/// Adds `deltas` (per account id: distributions earned, payouts received)
+/// to the accounts' running value totals, in the caller's transaction, whose
+/// locks on the accounts the posting path already holds. `None` when a total
+/// would leave the 64-bit range: that account's id, and nothing is written.
+pub fn add_to_value_totals(
+    conn: &mut DbConnection,
+    deltas: &std::collections::BTreeMap<&str, (i64, i64)>,
+) -> QueryResult<Option<String>> {
+    let ids: Vec<&str> = deltas.keys().copied().collect();
+    let current: Vec<(String, i64, i64)> = accounts::table
+        .filter(accounts::id.eq_any(&ids))
+        .select((
+            accounts::id,
+            accounts::distributions_earned,
+            accounts::payouts_received,
+        ))
+        .load(conn)?;
+    let mut updated = Vec::with_capacity(current.len());
+    for (id, earned, paid) in current {
+        let (add_earned, add_paid) = deltas.get(id.as_str()).copied().unwrap_or_default();
+        match (earned.checked_add(add_earned), paid.checked_add(add_paid)) {
+            (Some(earned), Some(paid)) => updated.push((id, earned, paid)),
+            _ => return Ok(Some(id)),
+        }
+    }
+    for (id, earned, paid) in updated {
+        diesel::update(accounts::table.find(&id))
+            .set((
+                accounts::distributions_earned.eq(earned),
+                accounts::payouts_received.eq(paid),
+            ))
+            .execute(conn)?;
+    }
+    Ok(None)
 }

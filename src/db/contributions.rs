@@ -197,23 +197,6 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Approved contributions of a project dated within `[from, to]`.
-pub fn approved_between(
-    conn: &mut DbConnection,
-    project_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<Vec<ContributionRow>> {
-    contributions::table
-        .filter(contributions::project_id.eq(project_id))
-        .filter(contributions::status.eq("approved"))
-        .filter(contributions::date.ge(from))
-        .filter(contributions::date.le(to))
-        .select(ContributionRow::as_select())
-        .order(contributions::id)
-        .load(conn)
-}
-
 /// Ids that an approved correction has replaced.
 pub fn replaced(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<String>> {
     contributions::table
@@ -222,4 +205,93 @@ pub fn replaced(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<St
         .filter(contributions::supersedes_id.is_not_null())
         .select(contributions::supersedes_id.assume_not_null())
         .load(conn)
+}
+
+/// The approved contributions `c` of a project's period that a
+/// distribution counts (`$1` the project, `$2` and `$3` the period's first
+/// and last day): valued, and not replaced by an approved correction (which
+/// counts instead, if it is itself of the period). On SQLite a `$n` is
+/// numbered by its first appearance: these come first, in order.
+const COUNTED: &str = "c.project_id = $1 AND c.status = 'approved' AND c.date >= $2 AND c.date <= $3 \
+     AND c.value IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id \
+         AND r.project_id = c.project_id AND r.status = 'approved')";
+
+/// The approved value of one contributor, kind and currency over a period,
+/// summed by the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedSum {
+    pub agent_id: String,
+    pub kind: String,
+    pub currency: String,
+    /// In minor units: wider than a stored value, which the caller checks.
+    pub value: i128,
+}
+
+#[derive(QueryableByName)]
+struct SumRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    agent_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    currency: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    high: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    low: i64,
+}
+
+/// Per contributor, kind and currency, the approved value of the period's
+/// counted contributions ([`COUNTED`]): one aggregation in the database,
+/// a row per contributor and kind back instead of one per contribution.
+/// Exact on both backends whatever the sum: values (never negative) are
+/// summed as their high and low 32 bits, which no count of rows a database
+/// holds can overflow, and put together here in 128 bits.
+pub fn approved_sums(
+    conn: &mut DbConnection,
+    project_id: &str,
+    (from, to): (NaiveDate, NaiveDate),
+) -> QueryResult<Vec<ApprovedSum>> {
+    let rows: Vec<SumRow> = diesel::sql_query(format!(
+        "SELECT c.agent_id AS agent_id, c.kind AS kind, c.currency AS currency, \
+         CAST(SUM(c.value / 4294967296) AS BIGINT) AS high, \
+         CAST(SUM(c.value % 4294967296) AS BIGINT) AS low \
+         FROM contributions c WHERE {COUNTED} GROUP BY c.agent_id, c.kind, c.currency"
+    ))
+    .bind::<diesel::sql_types::Text, _>(project_id)
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ApprovedSum {
+            value: (i128::from(row.high) << 32) + i128::from(row.low),
+            agent_id: row.agent_id,
+            kind: row.kind,
+            currency: row.currency,
+        })
+        .collect())
+}
+
+/// Records which contributions the stored run `distribution_id` of
+/// `project_id` counts, those of [`COUNTED`] valued in the run's currency,
+/// by one `INSERT ... SELECT` in the database: the run's selection, however
+/// many they are.
+pub fn record_selection(
+    conn: &mut DbConnection,
+    (project_id, distribution_id): (&str, &str),
+    (from, to): (NaiveDate, NaiveDate),
+) -> QueryResult<usize> {
+    diesel::sql_query(format!(
+        "INSERT INTO distribution_contributions (distribution_id, contribution_id) \
+         SELECT d.id, c.id FROM contributions c \
+         JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency \
+         WHERE {COUNTED} AND d.id = $4"
+    ))
+    .bind::<diesel::sql_types::Text, _>(project_id)
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .bind::<diesel::sql_types::Text, _>(distribution_id)
+    .execute(conn)
 }

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::schema::{distribution_approvals, distributions, rule_sets};
+use super::schema::{distribution_approvals, distribution_contributions, distributions, rule_sets};
 use super::{DbConnection, StorageError};
 use crate::domain::allocation::{Base, Cap, Plan, Recipients, Residue, RuleSet, Share, Step};
 use crate::domain::distribution::RunStatus;
@@ -204,7 +204,9 @@ pub fn rules(
 ///
 /// Version 1 (runs drafted before project revisions) listed the ids of the
 /// contributions counted; version 2 records the project revision they were
-/// read at instead. Both load; only version 2 is written.
+/// read at instead; version 3 also has its selection recorded in the
+/// `distribution_contributions` table ([`selection`]). All load; only
+/// version 3 is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredInputs {
     #[serde(default = "StoredInputs::first_version")]
@@ -212,7 +214,7 @@ pub struct StoredInputs {
     pub rules_residue: Residue,
     /// Per agent, per kind: approved value in minor units.
     pub bases: BTreeMap<String, BTreeMap<String, i64>>,
-    /// The project revision the approved contributions were read at (2).
+    /// The project revision the approved contributions were read at (2, 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contributions_revision: Option<i64>,
     /// The approved contributions the bases were summed from (1).
@@ -222,7 +224,7 @@ pub struct StoredInputs {
 
 impl StoredInputs {
     /// The version written now.
-    pub const VERSION: u32 = 2;
+    pub const VERSION: u32 = 3;
 
     fn first_version() -> u32 {
         1
@@ -257,6 +259,27 @@ impl StoredInputs {
 
     pub fn to_json(&self) -> Result<String, StorageError> {
         serde_json::to_string(self).map_err(|e| StorageError::Corrupt(e.to_string()))
+    }
+}
+
+/// The ids of the contributions `run` counted, in id order: from its
+/// `distribution_contributions` rows (version 3), or as listed in its
+/// inputs (version 1). `None` for a run of version 2, which recorded only
+/// the project revision it read them at.
+pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<String>>> {
+    match run.inputs.version {
+        1 => {
+            let mut ids = run.inputs.contribution_ids.clone();
+            ids.sort();
+            Ok(Some(ids))
+        }
+        2 => Ok(None),
+        _ => distribution_contributions::table
+            .filter(distribution_contributions::distribution_id.eq(&run.id))
+            .select(distribution_contributions::contribution_id)
+            .order(distribution_contributions::contribution_id)
+            .load(conn)
+            .map(Some),
     }
 }
 
@@ -512,12 +535,20 @@ mod tests {
         let v2 = StoredInputs::new(Residue::NextRun, BTreeMap::new(), 7)
             .to_json()
             .expect("JSON");
-        let inputs = StoredInputs::parse(&v2).expect("version 2");
+        let inputs = StoredInputs::parse(&v2).expect("version 3");
         assert_eq!(
             (inputs.version, inputs.contributions_revision),
-            (2, Some(7))
+            (3, Some(7))
         );
         assert!(!v2.contains("contribution_ids"), "{v2}");
+        // As the release before the selection table wrote them.
+        let v2 = r#"{"version":2,"rules_residue":{"type":"next_run"},"bases":{"a":{"data":5}},"contributions_revision":4}"#;
+        let inputs = StoredInputs::parse(v2).expect("version 2");
+        assert_eq!(
+            (inputs.version, inputs.contributions_revision),
+            (2, Some(4))
+        );
+        assert_eq!(inputs.bases["a"]["data"], 5);
     }
 
     #[test]

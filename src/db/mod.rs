@@ -58,6 +58,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use prometheus_client::metrics::counter::Counter;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -146,6 +147,20 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
     /// PostgreSQL's `lock_timeout` for every session.
     lock_timeout: std::time::Duration,
+    /// Counts the statements every connection runs once set up.
+    statements: Counter,
+}
+
+/// Counts the SQL statements a connection runs (each a round trip on
+/// PostgreSQL), transaction control included.
+struct CountStatements(Counter);
+
+impl diesel::connection::Instrumentation for CountStatements {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            self.0.inc();
+        }
+    }
 }
 
 impl ManageConnection for ConnectionManager {
@@ -165,6 +180,7 @@ impl ManageConnection for ConnectionManager {
                     self.lock_timeout.as_millis()
                 ))
                 .map_err(r2d2::Error::QueryError)?;
+                conn.set_instrumentation(CountStatements(self.statements.clone()));
                 Ok(DbConnection::Postgresql(conn))
             }
             DatabaseUrl::Sqlite(path) => {
@@ -180,6 +196,7 @@ impl ManageConnection for ConnectionManager {
                      PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
+                conn.set_instrumentation(CountStatements(self.statements.clone()));
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -205,6 +222,8 @@ pub struct Database {
     /// transaction queues writers in the process instead of letting them
     /// collide on the database lock (which SQLite reports as "busy").
     sqlite_write_gate: Mutex<()>,
+    /// Statements run by the pool's connections since it opened.
+    statements: Counter,
 }
 
 impl Database {
@@ -222,18 +241,28 @@ impl Database {
         if let DatabaseUrl::Sqlite(path) = url {
             create_parent_directory(path)?;
         }
+        let statements = Counter::default();
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(POOL_CHECKOUT_TIMEOUT)
             .build(ConnectionManager {
                 url: url.clone(),
                 lock_timeout,
+                statements: statements.clone(),
             })?;
         Ok(Database {
             pool,
             backend: url.backend(),
             sqlite_write_gate: Mutex::new(()),
+            statements,
         })
+    }
+
+    /// The SQL statements the pool's connections have run since it opened
+    /// (not those that set a new connection up), transaction control
+    /// included: a counter shared with `/metrics`.
+    pub fn statements(&self) -> Counter {
+        self.statements.clone()
     }
 
     pub fn backend(&self) -> Backend {

@@ -42,6 +42,8 @@ diesel::table! {
         non_negative -> Integer,
         balance -> BigInt,
         created_at -> Timestamp,
+        distributions_earned -> BigInt,
+        payouts_received -> BigInt,
     }
 }
 
@@ -273,6 +275,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    distribution_contributions (distribution_id, contribution_id) {
+        distribution_id -> Text,
+        contribution_id -> Text,
+    }
+}
+
+diesel::table! {
     distribution_approvals (distribution_id, approver_id) {
         distribution_id -> Text,
         approver_id -> Text,
@@ -328,6 +337,7 @@ diesel::joinable!(invitations -> projects (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     distributions,
+    distribution_contributions,
     distribution_approvals,
     grants,
     releases,

@@ -1,6 +1,6 @@
 //! Posting transactions to a project's ledger and reading them back.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -12,7 +12,9 @@ use super::{DbConnection, StorageError, accounts, projects};
 
 use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
-use crate::domain::transaction::{check_dated, first_negative_day};
+use crate::domain::transaction::{
+    Balances, check_dated, first_negative_day, moves_value_totals, value_movement,
+};
 use crate::domain::{NewTransaction, TransactionError, TransactionKind};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -235,6 +237,53 @@ fn never_negative_by_date(
     Ok(())
 }
 
+/// Moves the running value totals of the accounts `rows` touch
+/// ([`value_movement`]) when the transaction counts as a distribution or a
+/// payout: its own kind, or for a reversal the kind of what it undoes.
+fn keep_value_totals(
+    conn: &mut DbConnection,
+    kind: TransactionKind,
+    reverses: Option<&str>,
+    rows: &[PostingRow],
+    balances: &Balances,
+) -> Result<(), PostError> {
+    let counted = match reverses {
+        Some(original) => {
+            let kind: String = transactions::table
+                .find(original)
+                .select(transactions::kind)
+                .first(conn)?;
+            TransactionKind::parse(&kind)
+        }
+        None => Some(kind),
+    };
+    let Some(counted) = counted.filter(|kind| moves_value_totals(*kind)) else {
+        return Ok(());
+    };
+    // At most 500 postings of at most 10^15 each: no sum here overflows.
+    let mut deltas: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for posting in rows {
+        for (account, into) in [
+            (&posting.from_account_id, false),
+            (&posting.to_account_id, true),
+        ] {
+            let (earned, paid) = value_movement(counted, into, posting.amount);
+            let total = deltas.entry(account.as_str()).or_default();
+            *total = (total.0.saturating_add(earned), total.1.saturating_add(paid));
+        }
+    }
+    match accounts::add_to_value_totals(conn, &deltas)? {
+        None => Ok(()),
+        Some(id) => {
+            let name = balances
+                .iter()
+                .find(|(_, account)| account.id == id)
+                .map_or(id, |(name, _)| name.to_string());
+            Err(PostError::Rule(TransactionError::BalanceOverflow(name)))
+        }
+    }
+}
+
 fn post_for(
     conn: &mut DbConnection,
     (project_id, by): (&str, &str),
@@ -324,6 +373,7 @@ fn post_for(
             .values(posting)
             .execute(conn)?;
     }
+    keep_value_totals(conn, transaction.kind, reverses, &posting_rows, &balances)?;
     let postings = transaction
         .postings
         .iter()

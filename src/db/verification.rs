@@ -11,7 +11,9 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::{accounts, postings, projects, transactions};
 use super::transactions::{PostingRow, TransactionRow};
+use crate::domain::TransactionKind;
 use crate::domain::hash::GENESIS_HASH;
+use crate::domain::transaction::{moves_value_totals, value_movement};
 
 /// Transactions read per query.
 const PAGE: i64 = 1_000;
@@ -41,8 +43,8 @@ pub struct Verification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discrepancy {
     /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
-    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
-    /// `head_mismatch` in the ledger; `event_sequence_gap`,
+    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch`,
+    /// `value_total_mismatch` or `head_mismatch` in the ledger; `event_sequence_gap`,
     /// `event_chain_broken`, `event_hash_mismatch`,
     /// `event_transaction_mismatch` or `unrecorded_transaction` in the
     /// audit trail.
@@ -87,6 +89,7 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
         .select((accounts::id, accounts::name, accounts::balance))
         .order(accounts::name)
         .load(conn)?;
+    let mut totals = ValueTotals::default();
     let names: HashMap<String, String> = account_rows
         .iter()
         .map(|(id, name, _)| (id.clone(), name.clone()))
@@ -135,6 +138,13 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
                 .or_default()
                 .push(posting);
         }
+        let reversed: Vec<&String> = rows.iter().filter_map(|r| r.reverses_id.as_ref()).collect();
+        let original_kinds: HashMap<String, String> = transactions::table
+            .filter(transactions::id.eq_any(&reversed))
+            .select((transactions::id, transactions::kind))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
         for row in &rows {
             let postings = by_transaction.remove(&row.id).unwrap_or_default();
             if let Some(problem) = check_transaction(
@@ -148,6 +158,11 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
                 found = Some(problem);
                 break 'pages;
             }
+            let counted = match &row.reverses_id {
+                Some(original) => original_kinds.get(original).map_or("", String::as_str),
+                None => row.kind.as_str(),
+            };
+            totals.count(TransactionKind::parse(counted), &postings);
             report.transactions_checked += 1;
             report.postings_checked += postings.len() as u64;
             previous_sequence = row.sequence;
@@ -186,6 +201,9 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
         }
     }
     if found.is_none() {
+        found = totals.check(conn, project_id)?;
+    }
+    if found.is_none() {
         found = check_events(conn, project_id, &mut report)?;
     }
     if let Some(problem) = found {
@@ -201,6 +219,68 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
         });
     }
     Ok(Some(report))
+}
+
+/// The running value totals recomputed from the postings, per account id:
+/// distributions earned and payouts received, in 128 bits.
+#[derive(Default)]
+struct ValueTotals(HashMap<String, (i128, i128)>);
+
+impl ValueTotals {
+    /// Adds what `postings`, counted as `counted`, move of the totals.
+    fn count(&mut self, counted: Option<TransactionKind>, postings: &[PostingRow]) {
+        let Some(counted) = counted.filter(|kind| moves_value_totals(*kind)) else {
+            return;
+        };
+        for posting in postings {
+            for (account, into) in [
+                (&posting.from_account_id, false),
+                (&posting.to_account_id, true),
+            ] {
+                let (earned, paid) = value_movement(counted, into, posting.amount);
+                let total = self.0.entry(account.clone()).or_default();
+                total.0 += i128::from(earned);
+                total.1 += i128::from(paid);
+            }
+        }
+    }
+
+    /// The first account, by name, whose stored totals are not the
+    /// recomputed ones.
+    fn check(&self, conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<Found>> {
+        let stored: Vec<(String, String, i64, i64)> = accounts::table
+            .filter(accounts::project_id.eq(project_id))
+            .select((
+                accounts::id,
+                accounts::name,
+                accounts::distributions_earned,
+                accounts::payouts_received,
+            ))
+            .order(accounts::name)
+            .load(conn)?;
+        for (id, name, earned, paid) in stored {
+            let (expected_earned, expected_paid) = self.0.get(&id).copied().unwrap_or_default();
+            for (what, expected, found) in [
+                ("distributions earned", expected_earned, earned),
+                ("payouts received", expected_paid, paid),
+            ] {
+                if expected != i128::from(found) {
+                    return Ok(Some(Found {
+                        code: "value_total_mismatch",
+                        sequence: None,
+                        transaction: None,
+                        account: Some(name.clone()),
+                        expected: expected.to_string(),
+                        found: found.to_string(),
+                        message: format!(
+                            "account `{name}` records {found} minor units of {what}; its postings give {expected}"
+                        ),
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Checks one transaction against the one before it, and applies its

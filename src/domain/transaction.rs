@@ -447,6 +447,30 @@ pub fn reversal_of(
     })
 }
 
+/// What one posting moves of an account's running value totals, kept
+/// beside its balance: `(distributions earned, payouts received)`, the
+/// figures a contributor's value account reports. `counted` is the kind the
+/// posting counts as (its transaction's, or for a reversal the kind of the
+/// transaction it undoes, so a reversed distribution is earned back) and
+/// `into` whether the money goes into the account. Money into an account by
+/// a distribution is earned; money out of it by a payout is received.
+pub fn value_movement(counted: TransactionKind, into: bool, amount: i64) -> (i64, i64) {
+    let signed = if into { amount } else { -amount };
+    match counted {
+        TransactionKind::Distribution => (signed, 0),
+        TransactionKind::Payout => (0, signed.saturating_neg()),
+        _ => (0, 0),
+    }
+}
+
+/// Whether postings counted as `kind` move the value totals at all.
+pub fn moves_value_totals(counted: TransactionKind) -> bool {
+    matches!(
+        counted,
+        TransactionKind::Distribution | TransactionKind::Payout
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -199,6 +199,8 @@ problem_codes! {
         "Several fields are invalid for different reasons; see `errors`";
     UnknownAgent => "unknown_agent", UNPROCESSABLE_ENTITY, "Unknown agent",
         "`add_member`, `create_invitation`, a rate's `agent` scope, the `agent` a contribution is logged for, a grant's `funder` or a payout's `agent` names an agent that does not exist; an imported row's `agent` names no member of the project (whether or not the instance knows the email)";
+    BatchItemRefused => "batch_item_refused", UNPROCESSABLE_ENTITY, "A transaction of the batch was refused",
+        "A transaction of an atomic batch (`POST .../transactions/batch` with `\"atomic\": true`) was refused: the `detail` names its index and its own code, `errors` its fields (`transactions[<index>].<field>`); nothing of the batch was written";
     ArithmeticOverflow => "arithmetic_overflow", UNPROCESSABLE_ENTITY, "Arithmetic overflow",
         "A computation on figures within the limits still passes exact integer arithmetic: a distribution draft whose share (step amount × a contributor's weighted value) passes 128 bits, or whose contributor's value of one kind in the period passes 64 bits, or a rule set stored before the limits with an amount beyond 64-bit minor units; the `detail` names what overflowed; nothing is stored";
     UnknownAccount => "unknown_account", UNPROCESSABLE_ENTITY, "Unknown account",
@@ -328,6 +330,8 @@ field_codes! {
         "An imported row's `kind` is not `time`, `equipment` or `data` (its `unit`: `invalid_unit`)";
     TooManyRows => "too_many_rows", true,
         "An import carries more than 10,000 rows";
+    BatchSize => "batch_size", true,
+        "A transaction batch with no transaction or more than 1,000";
     EmptyImport => "empty_import", true,
         "An import carries no row";
     UnknownAgent => "unknown_agent", false,

@@ -150,10 +150,15 @@ fn fingerprint(req: &HttpRequest, value: &serde_json::Value) -> String {
 
 /// What identifies a request for its idempotency key: method, path and body.
 pub fn request_fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    fingerprint_of(req.method().as_str(), req.path(), body)
+}
+
+/// The fingerprint of a request by `method` to `path` with `body`.
+pub fn fingerprint_of(method: &str, path: &str, body: &[u8]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(req.method().as_str());
+    hasher.update(method);
     hasher.update(b"\n");
-    hasher.update(req.path());
+    hasher.update(path);
     hasher.update(b"\n");
     hasher.update(body);
     hex::encode(hasher.finalize())
@@ -189,7 +194,7 @@ impl FromRequest for IdempotencyKey {
 
 /// Checks an `Idempotency-Key` header's bytes against `^[!-~]+$`, 1 to
 /// [`IDEMPOTENCY_KEY_LENGTH_MAX`] long.
-fn parse_idempotency_key(bytes: &[u8]) -> Result<String, ApiError> {
+pub fn parse_idempotency_key(bytes: &[u8]) -> Result<String, ApiError> {
     if bytes.is_empty() || bytes.len() > IDEMPOTENCY_KEY_LENGTH_MAX {
         return Err(ApiError::InvalidIdempotencyKey(format!(
             "it must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} characters"

@@ -263,6 +263,13 @@ pub enum ApiError {
     /// A write kept colliding with others (retried, then given up).
     #[error("the database is busy with conflicting writes; retry")]
     Busy(String),
+    /// A transaction of an atomic batch was refused: nothing was written.
+    #[error(
+        "transaction {index} of the batch was refused ({}): {}; nothing of the batch was written",
+        problem.code,
+        problem.detail
+    )]
+    BatchItem { index: usize, problem: Box<Problem> },
     #[error("internal error: {0}")]
     Internal(#[source] InternalError),
 }
@@ -361,6 +368,7 @@ impl ApiError {
             ApiError::ReadOnly => C::ReadOnlyInstance,
             ApiError::Busy(_) => C::DatabaseBusy,
             ApiError::RequestTimeout(_) => C::RequestTimeout,
+            ApiError::BatchItem { .. } => C::BatchItemRefused,
             ApiError::Internal(_) => C::InternalError,
         }
     }
@@ -396,6 +404,17 @@ impl ApiError {
         let problems = match self {
             ApiError::Validation(errors) => Problems::from(errors.clone()),
             ApiError::Problems(problems) => problems.clone(),
+            // The item's own fields, named within the batch.
+            ApiError::BatchItem { index, problem } => Problems::from(
+                problem
+                    .errors
+                    .iter()
+                    .map(|error| FieldError {
+                        field: format!("transactions[{index}].{}", error.field),
+                        ..error.clone()
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             _ => Problems::new(),
         };
         Problem {

@@ -303,7 +303,7 @@ async fn store_refusal(
 /// are (the same request keeps failing the same way); faults, conflicts over
 /// the key itself and authentication failures (the caller may sign in again
 /// and retry) are not.
-fn error_is_final(error: &ApiError) -> bool {
+pub fn error_is_final(error: &ApiError) -> bool {
     let status = actix_web::ResponseError::status_code(error);
     status.is_client_error()
         && !matches!(

@@ -2,7 +2,7 @@
 //! and recorded in a short write that re-checks what it read, approvals,
 //! one atomic execution, or a cancellation.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
@@ -11,6 +11,7 @@ use crate::db::distributions::{DistributionRow, Run, StoredInputs};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::allocation::{Basis, Plan, apportion};
+use crate::domain::contribution::ContributionKind;
 use crate::domain::distribution::{
     ExplainedLine, ExplainedTransfer, PayeesError, RunStatus, check_approver, explain, payees,
 };
@@ -151,41 +152,32 @@ pub fn compute_draft(
 }
 
 /// Per contributor, per kind: the approved value of the period in the
-/// pool's currency, corrections counted instead of what they replace; and
-/// the other currencies the period's contributions are valued in (a pool
-/// of one currency cannot pay for value counted in another: it is
-/// exchanged first).
+/// pool's currency, corrections counted instead of what they replace,
+/// summed by the database; and the other currencies the period's
+/// contributions are valued in (a pool of one currency cannot pay for value
+/// counted in another: it is exchanged first).
 #[allow(clippy::type_complexity)]
 fn approved_bases(
     conn: &mut DbConnection,
     project_id: &str,
     currency: &str,
-    (from, to): (NaiveDate, NaiveDate),
+    period: (NaiveDate, NaiveDate),
 ) -> Result<(BTreeMap<String, BTreeMap<String, i64>>, BTreeSet<String>), Error> {
-    let replaced: HashSet<String> = db::contributions::replaced(conn, project_id)?
-        .into_iter()
-        .collect();
     let mut bases: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let mut elsewhere = BTreeSet::new();
-    for row in db::contributions::approved_between(conn, project_id, from, to)? {
-        if replaced.contains(&row.id) {
+    for sum in db::contributions::approved_sums(conn, project_id, period)? {
+        if sum.currency != currency {
+            elsewhere.insert(sum.currency);
             continue;
         }
-        let (Some(value), Some(valued_in)) = (row.value, row.currency) else {
-            continue;
-        };
-        if valued_in != currency {
-            elsewhere.insert(valued_in);
-            continue;
-        }
-        let sum = bases
-            .entry(row.agent_id)
+        let kind = ContributionKind::parse(&sum.kind)
+            .ok_or_else(|| Error::corrupt(format!("a contribution of kind `{}`", sum.kind)))?;
+        let value = i64::try_from(sum.value)
+            .map_err(|_| Overflow("a contributor's approved value of one kind"))?;
+        bases
+            .entry(sum.agent_id)
             .or_default()
-            .entry(row.kind.as_str().to_owned())
-            .or_insert(0);
-        *sum = sum
-            .checked_add(value)
-            .ok_or(Overflow("a contributor's approved value of one kind"))?;
+            .insert(kind.as_str().to_owned(), value);
     }
     Ok((bases, elsewhere))
 }
@@ -273,6 +265,8 @@ pub fn record_draft(
         decided_at: None,
     };
     db::distributions::insert(conn, &row)?;
+    // The same contributions the draft summed: the revision is unchanged.
+    db::contributions::record_selection(conn, (&project.id, &row.id), draft.period)?;
     Ok(Run::try_from(row)?)
 }
 

@@ -32,6 +32,7 @@ pub mod reports;
 pub mod rule_sets;
 pub mod signing_key;
 pub mod tokens;
+pub mod transaction_batches;
 pub mod transactions;
 pub mod value_accounts;
 pub mod verification;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rule_sets::configure(cfg);
     distributions::configure(cfg);
     reports::configure(cfg);
+    transaction_batches::configure(cfg);
     transactions::configure(cfg);
     verification::configure(cfg);
     claims::configure(cfg);

@@ -118,7 +118,7 @@ pub struct TransactionQuery {
 impl CreateTransactionRequest {
     /// Parses the request into a domain transaction, collecting every invalid
     /// field. Units are resolved as stored (scale fixed on first use).
-    fn parse(&self, units: &HashMap<String, Unit>) -> Result<NewTransaction, ApiError> {
+    pub(super) fn parse(&self, units: &HashMap<String, Unit>) -> Result<NewTransaction, ApiError> {
         let mut errors = Vec::new();
         let kind = TransactionKind::from(self.kind);
         if !kind.is_generic() {
@@ -215,13 +215,14 @@ fn parse_posting(
     })
 }
 
-/// The transaction posted, at its own path in `project`.
-fn reply_with(
-    conn: &mut DbConnection,
+/// The transaction posted, at its own path in `project`, its amounts in
+/// `units` (stored units never change, and posting adds none).
+pub(super) fn reply_with(
+    units: &HashMap<String, Unit>,
     project: &Project,
     record: TransactionRecord,
 ) -> Result<Reply, ApiError> {
-    let transaction = to_transaction(&super::stored_units(conn)?, record);
+    let transaction = to_transaction(units, record);
     let location = in_project(&project.id, format_args!("transactions/{}", transaction.id));
     Reply::created(location, &transaction)
 }
@@ -246,13 +247,14 @@ pub async fn create_transaction(
 ) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let transaction = body.parse(&super::stored_units(conn)?)?;
+        let units = super::stored_units(conn)?;
+        let transaction = body.parse(&units)?;
         let record = crate::ops::funds::post_transaction(
             conn,
             (project, &caller.signed_in()?.id),
             &transaction,
         )?;
-        reply_with(conn, project, record)
+        reply_with(&units, project, record)
     })
     .await
 }
@@ -407,7 +409,7 @@ pub async fn create_reversal(
             &reversal,
             Some(&original.row.id),
         )?;
-        reply_with(conn, project, record)
+        reply_with(&super::stored_units(conn)?, project, record)
     })
     .await
 }

@@ -17,10 +17,10 @@ use super::dto::ContributionKindDto;
 use super::problem::{ApiError, Problem};
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
+use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::domain::claims::{ClaimEntry, summarize_claims};
 use crate::domain::contribution::{ValueEntry, ValueSummary, ValueSums, summarize};
-use crate::domain::{TransactionKind, Unit};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_member_value_account)
@@ -243,7 +243,8 @@ fn value_entries(
         .collect()
 }
 
-/// Distributions earned, payouts received and balance owed, from the ledger.
+/// Distributions earned, payouts received and balance owed, from the
+/// contributor's account row.
 fn money_owed(
     conn: &mut DbConnection,
     project_id: &str,
@@ -257,19 +258,10 @@ fn money_owed(
     let Some(account) = db::accounts::find(conn, project_id, name.as_str())? else {
         return Ok(Vec::new());
     };
-    let (mut earned, mut paid) = (0_i128, 0_i128);
-    for movement in db::funds::counted_movements(conn, &account.id)? {
-        let signed = if movement.into {
-            i128::from(movement.amount)
-        } else {
-            -i128::from(movement.amount)
-        };
-        match movement.kind {
-            Some(TransactionKind::Distribution) => earned += signed,
-            Some(TransactionKind::Payout) => paid -= signed,
-            _ => {}
-        }
-    }
+    // Running totals kept beside the balance by the posting path: one row
+    // however many postings the account has.
+    let earned = i128::from(account.distributions_earned);
+    let paid = i128::from(account.payouts_received);
     Ok(vec![MoneyOwed {
         distributions_earned: money(units, &account.currency, earned),
         payouts_received: money(units, &account.currency, paid),

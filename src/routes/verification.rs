@@ -74,8 +74,8 @@ pub struct Verification {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Discrepancy {
     /// `sequence_gap`, `chain_broken`, `hash_mismatch`,
-    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch` or
-    /// `head_mismatch` in the ledger; `event_sequence_gap`,
+    /// `running_balance_mismatch`, `unknown_account`, `balance_mismatch`,
+    /// `value_total_mismatch` or `head_mismatch` in the ledger; `event_sequence_gap`,
     /// `event_chain_broken`, `event_hash_mismatch`,
     /// `event_transaction_mismatch` or `unrecorded_transaction` in the
     /// audit trail.

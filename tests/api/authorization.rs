@@ -61,6 +61,7 @@ fn expected(operation: &str) -> [u16; 7] {
         "remove_member" => [401, 404, 403, 403, 403, 204, 204],
         "create_account" | "create_transaction" | "create_reversal" | "create_rate"
         | "create_review" => [401, 404, 403, 403, 201, 201, 201],
+        "create_transaction_batch" => [401, 404, 403, 403, 200, 200, 200],
         "list_rates" | "list_contributions" | "get_contribution" => {
             [404, 404, 200, 200, 200, 200, 200]
         }
@@ -245,6 +246,13 @@ async fn request_for(
             Method::POST,
             format!("/v1/projects/{p}/transactions"),
             Some(transfer_body("funder:a", "pool:general", "1.00", "EUR")),
+        ),
+        "create_transaction_batch" => (
+            Method::POST,
+            format!("/v1/projects/{p}/transactions/batch"),
+            Some(
+                json!({"atomic": true, "transactions": [transfer_body("funder:a", "pool:general", "1.00", "EUR")]}),
+            ),
         ),
         "list_transactions" => (Method::GET, format!("/v1/projects/{p}/transactions"), None),
         "get_transaction" | "create_reversal" => {

@@ -1,0 +1,2 @@
+DROP INDEX contributions_by_supersedes;
+DROP TABLE distribution_contributions;

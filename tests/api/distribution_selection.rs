@@ -1,0 +1,154 @@
+//! A distribution draft sums its contributions in the database and records
+//! which it counted in `distribution_contributions`: the approved, valued
+//! contributions of the period, a correction instead of what it replaces.
+
+use diesel::connection::SimpleConnection;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use commons_ledger::db::{self, DbConnection, StorageError};
+
+use crate::helpers::{TestApp, json_of};
+use crate::on_both_backends;
+
+on_both_backends!(a_draft_records_exactly_the_contributions_it_counted);
+
+async fn created(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body = json_of(response).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn contribute(
+    app: &TestApp,
+    (base, token): (&str, &str),
+    body: Value,
+    decision: Option<&str>,
+) -> String {
+    let contribution = created(
+        app.send_as(
+            Some(token),
+            Method::POST,
+            &format!("{base}/contributions"),
+            Some(&body),
+        )
+        .await,
+    )
+    .await;
+    let id = contribution["id"].as_str().expect("id").to_owned();
+    if let Some(decision) = decision {
+        let mut review = json!({"decision": decision});
+        if decision == "reject" {
+            review["reason"] = json!("not project work");
+        }
+        created(
+            app.post(&format!("{base}/contributions/{id}/reviews"), &review)
+                .await,
+        )
+        .await;
+    }
+    id
+}
+
+fn time(date: &str, hours: &str) -> Value {
+    json!({"kind": "time", "date": date, "quantity": hours, "unit": "hour"})
+}
+
+async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let base = format!("/v1/projects/{project}");
+    let (alice, alice_token) = app.member(&project, "contributor").await;
+    let (bob, bob_token) = app.member(&project, "contributor").await;
+    created(
+        app.post(
+            &format!("{base}/rates"),
+            &json!({"kind": "time", "effective_from": "2026-01-01", "rate": "25.00",
+        "currency": "EUR", "per": "hour", "method": "replacement_cost", "source": "test"}),
+        )
+        .await,
+    )
+    .await;
+    let alice_calls = (base.as_str(), alice_token.as_str());
+    let counted = contribute(app, alice_calls, time("2026-03-02", "4"), Some("approve")).await;
+    let replaced = contribute(app, alice_calls, time("2026-03-05", "2"), Some("approve")).await;
+    let mut correction = time("2026-03-05", "3");
+    correction["supersedes"] = json!(replaced);
+    let corrected = contribute(app, alice_calls, correction, Some("approve")).await;
+    contribute(app, alice_calls, time("2026-03-06", "7"), None).await;
+    contribute(app, alice_calls, time("2026-03-07", "9"), Some("reject")).await;
+    contribute(app, alice_calls, time("2026-04-02", "5"), Some("approve")).await;
+    let bobs = contribute(
+        app,
+        (&base, &bob_token),
+        time("2026-03-31", "1"),
+        Some("approve"),
+    )
+    .await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    let funded = app
+        .transfer(&project, "funder:a", "pool:general", "1000.00", "EUR")
+        .await;
+    assert_eq!(funded.status(), 201);
+    created(
+        app.post(
+            &format!("{base}/rule-sets"),
+            &json!({"steps": [{"share": {"type": "percentage", "percent": "100", "of": "total"},
+                "to": {"type": "pro_rata", "weights": {"time": "1"}}}], "residue": {"type": "pool"}}),
+        )
+        .await,
+    )
+    .await;
+    let draft = created(
+        app.post(
+            &format!("{base}/distributions"),
+            &json!({"rule_set_version": 1,
+        "amount": "200.00", "period_from": "2026-03-01", "period_to": "2026-03-31"}),
+        )
+        .await,
+    )
+    .await;
+    let lines = draft["lines"].as_array().expect("lines");
+    let line = |agent: &str| {
+        lines
+            .iter()
+            .find(|line| line["agent"] == agent)
+            .unwrap_or_else(|| panic!("a line for {agent}: {draft}"))
+    };
+    // 4 h and the corrected 3 h at 25.00; Bob's hour.
+    assert_eq!(line(&alice)["amount"], "175.00", "{draft}");
+    let why = line(&alice)["explanation"].as_str().expect("explanation");
+    assert!(
+        why.starts_with("175.00 approved value (time 175.00) in 2026-03-01..2026-03-31"),
+        "{why}"
+    );
+    assert_eq!(line(&bob)["amount"], "25.00", "{draft}");
+
+    let id = draft["id"].as_str().expect("id").to_owned();
+    let (project_id, run_id) = (project.clone(), id.clone());
+    let (run, selection) = app
+        .db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = db::distributions::run(conn, &project_id, &run_id)?.expect("the run");
+            let selection = db::distributions::selection(conn, &run)?;
+            Ok((run, selection))
+        })
+        .expect("read the run");
+    assert_eq!(run.inputs.version, 3);
+    let mut expected = vec![counted, corrected, bobs];
+    expected.sort();
+    assert_eq!(selection, Some(expected), "the counted contributions");
+
+    // The selection is kept as recorded.
+    let mut conn = app.db.connection().expect("connection");
+    let conn: &mut DbConnection = &mut conn;
+    assert!(
+        conn.batch_execute(&format!(
+            "DELETE FROM distribution_contributions WHERE distribution_id = '{id}'"
+        ))
+        .is_err(),
+        "a run's selection is never deleted"
+    );
+}

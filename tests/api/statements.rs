@@ -1,0 +1,43 @@
+//! The SQL statements one write costs, counted by the database pool's
+//! instrumentation (`commons_ledger_db_statements_total` in `/metrics`):
+//! asserted exactly, so that a change that adds a statement to every
+//! transfer is seen, and its number recorded in docs/benchmarks.md.
+
+use commons_ledger::db::Backend;
+
+use crate::helpers::{TestApp, transfer_body};
+use crate::on_both_backends;
+
+on_both_backends!(a_transfer_runs_a_known_number_of_statements);
+
+/// Statements of one `POST .../transactions` transfer between two existing
+/// accounts, with an `Idempotency-Key`, by a project owner: on SQLite and
+/// on PostgreSQL.
+const TRANSFER_STATEMENTS: (u64, u64) = (22, 26);
+
+async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    let statements = app.db.statements();
+    let mut counted = Vec::new();
+    let path = format!("/v1/projects/{project}/transactions");
+    let body = transfer_body("funder:a", "pool:general", "1.00", "EUR");
+    for attempt in 0..3 {
+        let before = statements.get();
+        let response = app
+            .post_with_key(&path, &format!("transfer-{attempt}"), &body)
+            .await;
+        assert_eq!(response.status(), 201);
+        counted.push(statements.get() - before);
+    }
+    let expected = match app.db.backend() {
+        Backend::Sqlite => TRANSFER_STATEMENTS.0,
+        Backend::Postgres => TRANSFER_STATEMENTS.1,
+    };
+    assert_eq!(
+        counted, [expected; 3],
+        "statements of three transfers in a row"
+    );
+}
