@@ -158,6 +158,9 @@ pub async fn load(state: web::Data<AppState>) -> Result<Demo, String> {
         .await?;
     let project = text(&project, "id")?;
     let base = format!("/v1/projects/{project}");
+    // Step 3's refusal of a CC-BY-NC-4.0 dataset needs the open-licence policy.
+    let open = json!({"licence_policy": "open"});
+    api.send_ok(Call::patch(&base, Some(&owner), &open)).await?;
     let mut tokens = vec![owner.clone()];
     for (person, (_, role, ..)) in people.iter().zip(CAST).skip(1) {
         let token = api.sign_in(person.email, &person.password).await?;

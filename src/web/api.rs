@@ -32,6 +32,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub location: Option<String>,
     pub content_type: Option<String>,
+    pub disposition: Option<String>,
     pub body: Bytes,
 }
 
@@ -166,6 +167,7 @@ where
             };
             let location = text(header::LOCATION);
             let content_type = text(header::CONTENT_TYPE);
+            let disposition = text(header::CONTENT_DISPOSITION);
             let body = actix_web::body::to_bytes(response.into_body())
                 .await
                 .map_err(|_| actix_web::error::ErrorInternalServerError("unreadable body"))?;
@@ -173,6 +175,7 @@ where
                 status,
                 location,
                 content_type,
+                disposition,
                 body,
             })
         }) as Answering

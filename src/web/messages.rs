@@ -22,7 +22,6 @@ catalogue! {
     AppName => "commons-ledger", "commons-ledger";
     SkipToContent => "Skip to the content", "Aller au contenu";
     MainNavigation => "Main navigation", "Navigation principale";
-    Home => "Home", "Accueil";
     MyAccount => "My account", "Mon compte";
     SignIn => "Sign in", "Se connecter";
     SignOut => "Sign out", "Se déconnecter";
@@ -51,7 +50,6 @@ catalogue! {
     Restriction => "Restriction", "Affectation";
     Amount => "Amount", "Montant";
     Category => "Category", "Catégorie";
-    Total => "Total", "Total";
     ByCategory => "By category", "Par catégorie";
     ByDistribution => "By distribution", "Par distribution";
     Account => "Account", "Compte";
@@ -113,7 +111,6 @@ catalogue! {
     DatasetLicence => "Licence, an SPDX expression (data)", "Licence, expression SPDX (données)";
     DatasetChecksum => "Checksum (data)", "Empreinte (données)";
     Send => "Send", "Envoyer";
-    Logged => "Recorded.", "Enregistré.";
     Value => "Value", "Valeur";
     Claim => "Claim an expense I paid", "Demander le remboursement d’une dépense";
     Receipt => "Receipt (file name, URL or number)", "Justificatif (nom de fichier, URL ou numéro)";
@@ -135,16 +132,12 @@ catalogue! {
     RecordGrant => "Record a grant or donation", "Enregistrer une subvention ou un don";
     RecordExpense => "Record an expense", "Enregistrer une dépense";
     RecordPayout => "Record a payout", "Enregistrer un versement";
-    FunderAgent => "Funder (agent id)", "Financeur (identifiant)";
     Supplier => "Supplier", "Fournisseur";
     Method => "Method", "Moyen";
-    Currency => "Currency", "Devise";
-    MyGrants => "Grants", "Subventions";
     Refused => "Refused:", "Refusé :";
     Open => "Open", "Ouvrir";
     Treasury => "Treasury", "Trésorerie";
     Reports => "Grants and reports", "Subventions et rapports";
-    Contributions => "Contributions", "Contributions";
     ContributorNames => "Contributors are shown as the project allows.", "Les contributeur·rices sont affiché·es selon le choix du projet.";
     Someone => "Contributor", "Contributeur·rice";
 }

@@ -7,13 +7,20 @@
 //!
 //! docs/web.md describes the pages, the session, CSRF and the languages.
 
+mod account;
 pub mod api;
+mod forms;
+mod funder;
 mod layout;
 pub mod locale;
 mod messages;
+mod money;
+mod project;
 mod public;
 mod session;
+mod treasury;
 mod visit;
+mod work;
 
 use actix_web::web;
 
@@ -24,5 +31,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/p/{project_id}", web::get().to(public::project))
         .route("/sign-in", web::get().to(session::form))
         .route("/sign-in", web::post().to(session::sign_in))
-        .route("/sign-out", web::post().to(session::sign_out));
+        .route("/sign-out", web::post().to(session::sign_out))
+        .route("/me", web::get().to(account::me))
+        .route(
+            "/projects/{project_id}/contributions",
+            web::get().to(work::page),
+        )
+        .route(
+            "/projects/{project_id}/contributions",
+            web::post().to(work::log),
+        )
+        .route("/projects/{project_id}/claims", web::post().to(work::claim))
+        .route(
+            "/projects/{project_id}/review",
+            web::get().to(treasury::review_page),
+        )
+        .route(
+            "/projects/{project_id}/review/{contribution_id}",
+            web::post().to(treasury::review),
+        )
+        .route(
+            "/projects/{project_id}/distributions",
+            web::get().to(treasury::distributions_page),
+        )
+        .route(
+            "/projects/{project_id}/distributions",
+            web::post().to(treasury::draft),
+        )
+        .route(
+            "/projects/{project_id}/distributions/{distribution_id}",
+            web::get().to(treasury::distribution_page),
+        )
+        .route(
+            "/projects/{project_id}/distributions/{distribution_id}/approve",
+            web::post().to(treasury::approve),
+        )
+        .route(
+            "/projects/{project_id}/distributions/{distribution_id}/execute",
+            web::post().to(treasury::execute),
+        )
+        .route("/projects/{project_id}/money", web::get().to(money::page))
+        .route(
+            "/projects/{project_id}/money/{form}",
+            web::post().to(money::record),
+        )
+        .route("/projects/{project_id}/grants", web::get().to(funder::page))
+        .route(
+            "/projects/{project_id}/reports/{report:.+}",
+            web::get().to(funder::download),
+        );
 }
