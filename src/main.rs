@@ -60,7 +60,11 @@ fn demo(cli: &Cli, database: Option<std::path::PathBuf>) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(&settings).map_err(|e| e.to_string())?;
         let demo = commons_ledger::demo::load(app.state()).await?;
-        let address = format!("http://{}", settings.bind);
+        let host = settings
+            .bind
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host);
+        let address = format!("http://{host}:{}", app.port());
         println!("The OpenAir Lyon story is loaded into {}.", path.display());
         println!();
         println!("  Public books:  {address}/p/{}", demo.project);
