@@ -17,9 +17,7 @@ use super::visit::{PageError, Visit};
 pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let view = ProjectView::read(&visit, &id).await?;
-    let grants = visit
-        .get(&format!("{}/grants?limit=1000", view.base()))
-        .await?;
+    let grants = view.list(&visit, "grants").await?;
     let reports = format!("/projects/{id}/reports");
     let body = html! {
         @if items(&grants).is_empty() { p { (visit.t(Key::Nothing)) } } @else {

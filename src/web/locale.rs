@@ -57,10 +57,8 @@ impl Locale {
                 .find_map(|p| p.trim().strip_prefix("q="))
                 .map_or(1000, quality_per_mille);
             let primary = tag.split('-').next().unwrap_or_default();
-            if let Some(locale) = Self::parse(primary) {
-                if quality > 0 {
-                    ranked.push((quality, position, locale));
-                }
+            if let Some(locale) = Self::parse(primary).filter(|_| quality > 0) {
+                ranked.push((quality, position, locale));
             }
         }
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));

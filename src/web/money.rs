@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, submit};
+use super::project::{Failed, ProjectView, Submission, submit};
 use super::public::{items, str_of};
 use super::visit::{PageError, Visit};
 
@@ -72,12 +72,8 @@ async fn render(
     failed: Option<Failed>,
 ) -> Result<HttpResponse, PageError> {
     let view = ProjectView::read(&visit, &id).await?;
-    let grants = visit
-        .get(&format!("{}/grants?limit=1000", view.base()))
-        .await?;
-    let categories = visit
-        .get(&format!("{}/expense-categories?limit=1000", view.base()))
-        .await?;
+    let grants = view.list(&visit, "grants").await?;
+    let categories = view.list(&visit, "expense-categories").await?;
     let body = html! {
         @for name in FORMS {
             @let (values, refusal) = Failed::of(failed.as_ref(), name);
@@ -100,12 +96,8 @@ pub async fn record(
         return Err(visit.error(actix_web::http::StatusCode::NOT_FOUND, Key::NotFound));
     };
     let view = ProjectView::read(&visit, &id).await?;
-    let grants = visit
-        .get(&format!("{}/grants?limit=1000", view.base()))
-        .await?;
-    let categories = visit
-        .get(&format!("{}/expense-categories?limit=1000", view.base()))
-        .await?;
+    let grants = view.list(&visit, "grants").await?;
+    let categories = view.list(&visit, "expense-categories").await?;
     let fields = fields(name, &view, items(&grants), items(&categories));
     let api = format!("{}/{name}", view.base());
     let currency = [("currency", view.currency().clone())];
@@ -113,10 +105,7 @@ pub async fn record(
     submit(
         visit,
         form.into_inner(),
-        name,
-        &api,
-        &fields,
-        &currency,
+        Submission::new(name, &api, &fields).with(&currency),
         |_| back,
         |v, f| render(v, id, f),
     )

@@ -48,6 +48,17 @@ impl ProjectView {
         })
     }
 
+    /// The first page (the API's largest) of the project's list `what`.
+    pub async fn list(&self, visit: &Visit, what: &str) -> Result<Value, PageError> {
+        visit
+            .get(&format!(
+                "{}/{what}?limit={}",
+                self.base(),
+                super::public::ROWS_READ_MAX
+            ))
+            .await
+    }
+
     pub fn base(&self) -> String {
         format!("/v1/projects/{}", self.id)
     }
@@ -100,16 +111,37 @@ impl Failed {
     }
 }
 
+/// Where a form goes: its id on the page, the API path, its fields and
+/// what the page adds to them (the project's currency, say).
+pub struct Submission<'a> {
+    pub form: &'static str,
+    pub path: &'a str,
+    pub fields: &'a [Field],
+    pub extra: &'a [(&'a str, Value)],
+}
+
+impl<'a> Submission<'a> {
+    pub fn new(form: &'static str, path: &'a str, fields: &'a [Field]) -> Self {
+        Submission {
+            form,
+            path,
+            fields,
+            extra: &[],
+        }
+    }
+
+    pub fn with(self, extra: &'a [(&'a str, Value)]) -> Self {
+        Submission { extra, ..self }
+    }
+}
+
 /// Sends a submitted form to the API at `path`: on success, a redirect to
 /// `then` (or to what `then_created` makes of the created resource); on a
 /// refusal, `page` again with the refusal, answered with the API's status.
 pub async fn submit<F, Fut>(
     visit: Visit,
     submitted: Submitted,
-    form: &'static str,
-    path: &str,
-    fields: &[Field],
-    extra: &[(&str, Value)],
+    to: Submission<'_>,
     then: impl FnOnce(&Value) -> String,
     page: F,
 ) -> Result<HttpResponse, PageError>
@@ -117,6 +149,12 @@ where
     F: FnOnce(Visit, Option<Failed>) -> Fut,
     Fut: Future<Output = Result<HttpResponse, PageError>>,
 {
+    let Submission {
+        form,
+        path,
+        fields,
+        extra,
+    } = to;
     visit.check_csrf(submitted.get("csrf").map_or("", String::as_str))?;
     let mut json = body(&submitted, fields, &["rule_set_version"]);
     if let Value::Object(map) = &mut json {

@@ -20,7 +20,7 @@ use super::messages::Key;
 use super::visit::{PageError, Visit};
 
 /// The most rows a page reads of each list (the API's page size maximum).
-const ROWS_READ_MAX: u32 = 1000;
+pub const ROWS_READ_MAX: u32 = 1000;
 /// How many distributions the page shows, newest first.
 const DISTRIBUTIONS_SHOWN: usize = 5;
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, submit};
+use super::project::{Failed, ProjectView, Submission, submit};
 use super::public::{distribution_lines, items, items_of, kind_name, period, str_of};
 use super::visit::{PageError, Visit};
 
@@ -88,10 +88,7 @@ pub async fn review(
     submit(
         visit,
         submitted,
-        "review",
-        &api,
-        &fields,
-        &[],
+        Submission::new("review", &api, &fields),
         |_| back,
         |v, f| render_review(v, id, f),
     )
@@ -129,15 +126,9 @@ async fn render_distributions(
     failed: Option<Failed>,
 ) -> Result<HttpResponse, PageError> {
     let view = ProjectView::read(&visit, &id).await?;
-    let runs = visit
-        .get(&format!("{}/distributions?limit=1000", view.base()))
-        .await?;
-    let rule_sets = visit
-        .get(&format!("{}/rule-sets?limit=1000", view.base()))
-        .await?;
-    let grants = visit
-        .get(&format!("{}/grants?limit=1000", view.base()))
-        .await?;
+    let runs = view.list(&visit, "distributions").await?;
+    let rule_sets = view.list(&visit, "rule-sets").await?;
+    let grants = view.list(&visit, "grants").await?;
     let (values, refusal) = Failed::of(failed.as_ref(), "draft");
     let body = html! {
         @if items(&runs).is_empty() { p { (visit.t(Key::Nothing)) } } @else {
@@ -179,10 +170,7 @@ pub async fn draft(
     submit(
         visit,
         form.into_inner(),
-        "draft",
-        &format!("{base}/distributions"),
-        &fields,
-        &[],
+        Submission::new("draft", &format!("{base}/distributions"), &fields),
         then,
         |v, f| render_distributions(v, id, f),
     )
@@ -259,10 +247,7 @@ pub async fn approve(
     submit(
         visit,
         form.into_inner(),
-        "approve",
-        &api,
-        &[],
-        &[],
+        Submission::new("approve", &api, &[]),
         |_| back,
         |v, f| render_distribution(v, id, run, f),
     )
@@ -287,10 +272,7 @@ pub async fn execute(
     submit(
         visit,
         form.into_inner(),
-        "execute",
-        &api,
-        &fields,
-        &[],
+        Submission::new("execute", &api, &fields),
         |_| back,
         |v, f| render_distribution(v, id, run, f),
     )

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, submit};
+use super::project::{Failed, ProjectView, Submission, submit};
 use super::public::{items, kind_name, str_of};
 use super::visit::{PageError, Visit};
 
@@ -68,9 +68,7 @@ async fn render(
             view.base()
         ))
         .await?;
-    let categories = visit
-        .get(&format!("{}/expense-categories?limit=1000", view.base()))
-        .await?;
+    let categories = view.list(&visit, "expense-categories").await?;
     let (log_values, log_refusal) = Failed::of(failed.as_ref(), "log");
     let (claim_values, claim_refusal) = Failed::of(failed.as_ref(), "claim");
     let action = format!("/projects/{id}/contributions");
@@ -124,10 +122,7 @@ pub async fn log(
     submit(
         visit,
         form.into_inner(),
-        "log",
-        &api,
-        &fields,
-        &[],
+        Submission::new("log", &api, &fields),
         |_| back,
         |v, f| render(v, id, f),
     )
@@ -142,9 +137,7 @@ pub async fn claim(
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let view = ProjectView::read(&visit, &id).await?;
-    let categories = visit
-        .get(&format!("{}/expense-categories?limit=1000", view.base()))
-        .await?;
+    let categories = view.list(&visit, "expense-categories").await?;
     let fields = claim_fields(items(&categories));
     let api = format!("/v1/projects/{id}/claims");
     let back = format!("/projects/{id}/contributions");
@@ -152,10 +145,7 @@ pub async fn claim(
     submit(
         visit,
         form.into_inner(),
-        "claim",
-        &api,
-        &fields,
-        &currency,
+        Submission::new("claim", &api, &fields).with(&currency),
         |_| back,
         |v, f| render(v, id, f),
     )
