@@ -45,6 +45,18 @@ impl FromRequest for Visit {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // Path segments become parts of API paths: only ids, names and
+        // report file names, never a query, a fragment or `..`.
+        let safe = req.match_info().iter().all(|(_, segment)| {
+            !segment.is_empty()
+                && !segment.contains("..")
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        });
+        if !safe {
+            return ready(Err(actix_web::error::ErrorNotFound("no such page")));
+        }
         ready(Visit::of(req).ok_or_else(|| {
             actix_web::error::ErrorInternalServerError("the pages are not configured")
         }))
