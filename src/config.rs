@@ -27,6 +27,15 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load the PRODUCT.md story (OpenAir Lyon) into a fresh SQLite
+    /// database, make the project public, print the address and everyone's
+    /// sign-in details, and serve. Refuses a database that already holds it.
+    Demo {
+        /// The SQLite file to load the story into (created if missing).
+        /// Without it, a new file in a new temporary directory.
+        #[arg(long)]
+        database: Option<std::path::PathBuf>,
+    },
     /// Print the OpenAPI document and exit.
     Openapi,
     /// Print docs/errors.md (every problem and field-error code) and exit.
@@ -97,6 +106,11 @@ pub struct Settings {
         default_value = "127.0.0.1:8080"
     )]
     pub bind: String,
+
+    /// Mark the web pages' cookies `Secure`, so browsers send them only
+    /// over HTTPS: set it whenever the service is reached through TLS.
+    #[arg(long, global = true, env = "COMMONS_LEDGER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 
     /// Secret for signing access tokens (HS256), at least 32 bytes.
     #[arg(
@@ -372,6 +386,8 @@ pub struct RuntimeSettings {
     pub project_creation: ProjectCreation,
     /// The signing key's file; `None`: the key kept in the database.
     pub signing_key_file: Option<std::path::PathBuf>,
+    /// Whether the web pages' cookies carry `Secure` (served behind TLS).
+    pub secure_cookies: bool,
 }
 
 impl Settings {
@@ -394,6 +410,7 @@ impl Settings {
             test_hooks: None,
             project_creation: self.project_creation,
             signing_key_file: self.signing_key_file.clone(),
+            secure_cookies: self.secure_cookies,
         }
     }
 }

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli),
         Command::Migrate => migrate(&cli),
+        Command::Demo { database } => demo(&cli, database),
         Command::Openapi => print_openapi(),
         Command::Errors => {
             print!("{}", commons_ledger::http::codes::errors_markdown());
@@ -37,6 +38,49 @@ fn main() -> ExitCode {
 fn serve(cli: &Cli) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(&cli.settings).map_err(|e| e.to_string())?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+/// Loads the story into a fresh (or the given) SQLite database, prints how
+/// to see it, then serves it.
+fn demo(cli: &Cli, database: Option<std::path::PathBuf>) -> Result<(), String> {
+    let path = match database {
+        Some(path) => path,
+        None => {
+            let directory = std::env::temp_dir().join(format!(
+                "commons-ledger-demo-{}",
+                uuid::Uuid::now_v7().simple()
+            ));
+            directory.join("demo.db")
+        }
+    };
+    let mut settings = cli.settings.clone();
+    settings.database_url = format!("sqlite://{}", path.display());
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        let demo = commons_ledger::demo::load(app.state()).await?;
+        let host = settings
+            .bind
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host);
+        let address = format!("http://{host}:{}", app.port());
+        println!("The OpenAir Lyon story is loaded into {}.", path.display());
+        println!();
+        println!("  Public books:  {address}/p/{}", demo.project);
+        println!("  Sign in:       {address}/sign-in");
+        println!();
+        for person in &demo.people {
+            println!(
+                "  {:<22} {:<18} {:<30} {}",
+                person.part, person.name, person.email, person.password
+            );
+        }
+        println!();
+        println!(
+            "Serving until Ctrl-C; the database stays in {}.",
+            path.display()
+        );
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

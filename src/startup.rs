@@ -113,8 +113,14 @@ fn application(
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error));
     if let Some(state) = state {
+        let for_pages = state.clone();
+        let build: crate::web::api::Build = std::rc::Rc::new(move || {
+            let state = for_pages.clone();
+            Box::pin(dispatcher(state))
+        });
         app = app
             .app_data(web::Data::new(state.keys.clone()))
+            .app_data(crate::web::api::ApiClient::new(build))
             .app_data(state);
     }
     let (app, mut api) = app
@@ -131,6 +137,7 @@ fn application(
         .app_data(allowed)
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api.clone()))
         .route("/docs", web::get().to(docs_redirect))
+        .configure(crate::web::configure)
         .default_service(web::to(not_found))
         .wrap(from_fn(extract::inject_fault))
         .wrap(from_fn(crate::http::read_only::refuse_writes))
@@ -139,6 +146,12 @@ fn application(
         .wrap(from_fn(routes::metrics::measure))
         .wrap(from_fn(crate::http::audit::assign_request_id));
     (app, api)
+}
+
+/// The routed application, initialised in process, as the pages and the
+/// demo call it (see [`crate::web::api`]).
+pub async fn dispatcher(state: web::Data<AppState>) -> crate::web::api::Dispatch {
+    crate::web::api::dispatcher(application(Some(state)).0).await
 }
 
 /// The methods of every path template of the API, for `Allow` headers.
@@ -214,6 +227,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -328,7 +342,8 @@ impl Application {
             signing_key: Arc::new(signing_key),
         });
         let limits = state.settings.clone();
-        let mut server = HttpServer::new(move || application(Some(state.clone())).0)
+        let served = state.clone();
+        let mut server = HttpServer::new(move || application(Some(served.clone())).0)
             .max_connections(limits.max_connections)
             .client_request_timeout(limits.client_request_timeout)
             .keep_alive(limits.keep_alive);
@@ -349,11 +364,17 @@ impl Application {
         Ok(Application {
             port: address.port(),
             server,
+            state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The state every request of this server shares.
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -32,8 +32,8 @@ async fn created(response: reqwest::Response) -> Value {
 pub(crate) struct Story {
     pub(crate) base: String,
     pub(crate) grant: String,
-    run: String,
-    contributors: Vec<String>,
+    pub(crate) run: String,
+    pub(crate) contributors: Vec<String>,
     pub(crate) auditor: String,
 }
 

@@ -157,6 +157,7 @@ pub async fn spawn_app_with_hashers(
         test_hooks: None,
         project_creation: commons_ledger::config::ProjectCreation::Anyone,
         signing_key_file: None,
+        secure_cookies: false,
     };
     let mut settings = settings;
     adjust(&mut settings);
