@@ -14,10 +14,11 @@ use super::problem::ApiError;
 use super::state::AppState;
 
 /// Whether a read-only instance serves this request: the safe methods, and
-/// signing in.
+/// signing in and out (the API's token, the pages' session cookie), which
+/// write nothing.
 pub fn served_read_only(method: &Method, path: &str) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        || (*method == Method::POST && path == "/v1/auth/token")
+        || (*method == Method::POST && matches!(path, "/v1/auth/token" | "/sign-in" | "/sign-out"))
 }
 
 /// Refuses, on a read-only instance, every request [`served_read_only`]
@@ -44,7 +45,13 @@ mod tests {
         assert!(served_read_only(&Method::GET, "/v1/projects"));
         assert!(served_read_only(&Method::HEAD, "/healthz"));
         assert!(served_read_only(&Method::POST, "/v1/auth/token"));
+        assert!(served_read_only(&Method::POST, "/sign-in"));
+        assert!(served_read_only(&Method::POST, "/sign-out"));
         assert!(!served_read_only(&Method::POST, "/v1/auth/token/"));
+        assert!(!served_read_only(
+            &Method::POST,
+            "/projects/x/contributions"
+        ));
         assert!(!served_read_only(&Method::POST, "/v1/projects"));
         assert!(!served_read_only(&Method::PATCH, "/v1/projects/x"));
         assert!(!served_read_only(

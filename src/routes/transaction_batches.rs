@@ -117,7 +117,9 @@ struct Batch<'a> {
     by: &'a str,
 }
 
-/// Post up to 1,000 transactions in one request.
+/// Post a batch of transactions
+///
+/// Posts up to 1,000 transactions in one request.
 ///
 /// Each item is the body of `POST .../transactions` with an optional
 /// `idempotency_key`. With `"atomic": true` they are posted in one database
