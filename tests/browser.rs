@@ -186,7 +186,14 @@ impl Browser {
             .expect("set a field");
     }
 
+    /// Clicks what `css` finds and waits for the page it leads to: the
+    /// current document is marked first, and the wait ends when a document
+    /// without the mark is shown.
     async fn click(&self, css: &str) {
+        self.client
+            .execute("document.documentElement.dataset.left = 'yes';", vec![])
+            .await
+            .expect("mark the page");
         self.client
             .find(Locator::Css(css))
             .await
@@ -194,6 +201,12 @@ impl Browser {
             .click()
             .await
             .expect("click");
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("html:not([data-left])"))
+            .await
+            .expect("the next page");
     }
 
     async fn sign_in(&mut self, email: &str, password: &str) {
@@ -231,20 +244,31 @@ impl Browser {
     }
 }
 
-/// Reads the API as `email`.
-async fn api(demo: &Demo, email: &str, path: &str) -> Value {
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/v1/auth/token", demo.address))
-        .json(&json!({"email": email, "password": demo.passwords[email]}))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("token");
-    http.get(format!("{}{path}", demo.address))
-        .bearer_auth(token["access_token"].as_str().expect("token"))
+/// An API token for each of `emails`, signed in once each: the sign-in
+/// limit per account (5 a minute) also counts the demo's and the pages'.
+async fn tokens(demo: &Demo, emails: &[&str]) -> HashMap<String, String> {
+    let mut tokens = HashMap::new();
+    for email in emails {
+        let token: Value = reqwest::Client::new()
+            .post(format!("{}/v1/auth/token", demo.address))
+            .json(&json!({"email": email, "password": demo.passwords[*email]}))
+            .send()
+            .await
+            .expect("sign in")
+            .json()
+            .await
+            .expect("token");
+        let token = token["access_token"].as_str().expect("token").to_owned();
+        tokens.insert((*email).to_owned(), token);
+    }
+    tokens
+}
+
+/// Reads the API with `token`.
+async fn api(demo: &Demo, token: &str, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", demo.address))
+        .bearer_auth(token)
         .send()
         .await
         .expect("read")
@@ -298,6 +322,12 @@ async fn the_story_through_the_pages() {
     };
     let project = demo.project.clone();
     let base = format!("/v1/projects/{project}");
+    let (theo, camille, funder) = (
+        "theo@openair-lyon.org",
+        "camille@openair-lyon.org",
+        "grants@fondation-horizon.org",
+    );
+    let token = tokens(&demo, &[theo, camille, funder]).await;
 
     // The public page, anonymous: the story's distribution, as the API has it.
     let home = browser.open("/", "home").await;
@@ -306,12 +336,7 @@ async fn the_story_through_the_pages() {
         "the home page lists the public project"
     );
     let public = browser.open(&format!("/p/{project}"), "public").await;
-    let runs = api(
-        &demo,
-        "theo@openair-lyon.org",
-        &format!("{base}/distributions"),
-    )
-    .await;
+    let runs = api(&demo, &token[theo], &format!("{base}/distributions")).await;
     for line in runs["items"][0]["lines"].as_array().expect("lines") {
         let amount = euros(line["amount"].as_str().expect("amount"));
         assert!(public.contains(&amount), "the public page shows {amount}");
@@ -370,11 +395,10 @@ async fn the_story_through_the_pages() {
             "distributions",
         )
         .await;
-    let grant =
-        api(&demo, "theo@openair-lyon.org", &format!("{base}/grants")).await["items"][0]["id"]
-            .as_str()
-            .expect("grant")
-            .to_owned();
+    let grant = api(&demo, &token[theo], &format!("{base}/grants")).await["items"][0]["id"]
+        .as_str()
+        .expect("grant")
+        .to_owned();
     browser.set("draft-grant", &grant).await;
     browser.set("draft-amount", "100.00").await;
     browser.set("draft-period_from", "2026-03-01").await;
@@ -385,7 +409,7 @@ async fn the_story_through_the_pages() {
     let run_id = run_path.rsplit('/').next().expect("run id").to_owned();
     let run = api(
         &demo,
-        "theo@openair-lyon.org",
+        &token[theo],
         &format!("{base}/distributions/{run_id}"),
     )
     .await;
@@ -435,7 +459,7 @@ async fn the_story_through_the_pages() {
         )
         .await;
     let account = browser.looked_at("value-account-after").await;
-    let value_account = api(&demo, "camille@openair-lyon.org", "/v1/me/value-account").await;
+    let value_account = api(&demo, &token[camille], "/v1/me/value-account").await;
     let money = &value_account["projects"][0]["money"][0];
     for field in ["distributions_earned", "payouts_received", "balance_owed"] {
         let amount = euros(money[field].as_str().expect("figure"));
@@ -459,12 +483,7 @@ async fn the_story_through_the_pages() {
     let grants = browser
         .open(&format!("/projects/{project}/grants"), "grants")
         .await;
-    let figures = api(
-        &demo,
-        "grants@fondation-horizon.org",
-        &format!("{base}/grants/{grant}"),
-    )
-    .await;
+    let figures = api(&demo, &token[funder], &format!("{base}/grants/{grant}")).await;
     for field in ["received", "spent", "distributed", "reserved", "remaining"] {
         let amount = euros(figures[field].as_str().expect("figure"));
         assert!(

@@ -8,7 +8,8 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 
 use super::api::Answer;
-use super::messages::Key;
+use super::locale::Locale;
+use super::messages::{Key, field_fr, problem_fr};
 use super::visit::Visit;
 
 /// A submitted form: field name to value.
@@ -17,30 +18,43 @@ pub type Submitted = HashMap<String, String>;
 /// What the API refused, ready to show.
 #[derive(Debug, Default)]
 pub struct Refusal {
-    /// The problem's `detail`.
+    /// The problem's `detail`, in the page's language where the code is known.
     pub detail: String,
     /// `(field, message)` for each field error.
     pub fields: Vec<(String, String)>,
 }
 
 impl Refusal {
-    pub fn of(answer: &Answer) -> Self {
+    /// The API's refusal, its known codes in `locale`'s words (the API's
+    /// English text otherwise).
+    pub fn of(answer: &Answer, locale: Locale) -> Self {
+        let french = |code: &Value, table: fn(&str) -> Option<&'static str>| match locale {
+            Locale::Fr => code.as_str().and_then(table),
+            Locale::En => None,
+        };
         let problem = answer.json();
-        let fields = problem["errors"]
+        let fields: Vec<(String, String)> = problem["errors"]
             .as_array()
             .map(|errors| {
                 errors
                     .iter()
                     .map(|e| {
                         let field = e["field"].as_str().unwrap_or_default().to_owned();
-                        let message = e["message"].as_str().unwrap_or_default().to_owned();
+                        let message = french(&e["code"], field_fr)
+                            .or_else(|| e["message"].as_str())
+                            .unwrap_or_default()
+                            .to_owned();
                         (field, message)
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let detail = problem["detail"]
-            .as_str()
+        // A validation problem is named by its fields' code when they agree.
+        let validation = Value::from("validation_failed");
+        let fields_named = (!fields.is_empty()).then_some(&validation);
+        let detail = french(&problem["code"], problem_fr)
+            .or_else(|| fields_named.and_then(|code| french(code, problem_fr)))
+            .or_else(|| problem["detail"].as_str())
             .map_or_else(|| answer.status.to_string(), str::to_owned);
         Refusal { detail, fields }
     }

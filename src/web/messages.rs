@@ -141,3 +141,58 @@ catalogue! {
     ContributorNames => "Contributors are shown as the project allows.", "Les contributeur·rices sont affiché·es selon le choix du projet.";
     Someone => "Contributor", "Contributeur·rice";
 }
+
+/// A problem code of the API (docs/errors.md) in French; `None` where the
+/// API's own English detail is shown.
+pub fn problem_fr(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "validation_failed" | "invalid_body" => {
+            "certains champs ne conviennent pas (voir ci-dessous)."
+        }
+        "forbidden" => "votre rôle dans ce projet ne le permet pas.",
+        "self_review" => "on ne peut pas examiner sa propre contribution.",
+        "self_approval" => "l’auteur·rice d’une distribution ne peut pas l’approuver.",
+        "already_approved" => "vous l’avez déjà approuvée.",
+        "already_reviewed" | "already_decided" | "contribution_decided" => "c’est déjà décidé.",
+        "distribution_state" => "la distribution n’est plus dans un état qui le permet.",
+        "insufficient_funds" => "les fonds disponibles ne suffisent pas.",
+        "no_applicable_rate" => "aucun taux de valorisation ne s’applique à cette date.",
+        "unknown_category" => "cette catégorie de dépense n’existe pas.",
+        "restricted_purpose" | "restricted_funds" => {
+            "ces fonds affectés ne peuvent pas servir à cela."
+        }
+        "period_closed" => "cette période est close.",
+        "duplicate_reference" => "cette référence est déjà utilisée.",
+        "unknown_agent" => "cette personne est inconnue.",
+        "changed_during_computation" => "les données ont changé pendant le calcul : réessayez.",
+        _ => return None,
+    })
+}
+
+/// A field-error code of the API in French; `None` where the API's own
+/// English message is shown.
+pub fn field_fr(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "required" => "ce champ est obligatoire.",
+        "amount_malformed" => "un montant s’écrit avec un point décimal, par exemple 120.50.",
+        "amount_precision" => "trop de décimales pour cette devise.",
+        "amount_not_positive" => "le montant doit être positif.",
+        "amount_too_large" => "ce montant est trop grand.",
+        "invalid_date" => "la date doit être au format AAAA-MM-JJ.",
+        "date_out_of_range" => "cette date est hors de la période permise.",
+        "invalid_quantity" => "la quantité doit être un nombre positif.",
+        "invalid_unit" => "cette unité ne convient pas à ce type de contribution.",
+        "invalid_kind" => "ce type n’est pas permis ici.",
+        "invalid_licence" => "ce n’est pas une expression de licence SPDX valable.",
+        "licence_not_open" => {
+            "le projet exige une licence ouverte (les licences NC et ND ne le sont pas)."
+        }
+        "too_long" => "ce texte est trop long.",
+        "invalid_character" => "ce texte contient un caractère non permis.",
+        "unknown_currency" => "cette devise est inconnue.",
+        "invalid_name" => "ce nom ne convient pas.",
+        "unknown_category" => "cette catégorie de dépense n’existe pas.",
+        "unknown_agent" => "cette personne est inconnue.",
+        _ => return None,
+    })
+}

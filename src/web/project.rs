@@ -173,7 +173,7 @@ where
     let failed = Failed {
         form,
         values: submitted,
-        refusal: Refusal::of(&answer),
+        refusal: Refusal::of(&answer, visit.locale),
     };
     let mut response = page(visit, Some(failed)).await?;
     *response.status_mut() = status;

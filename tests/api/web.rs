@@ -300,6 +300,24 @@ async fn a_refused_form_shows_why_beside_the_field(app: &TestApp) {
         "and tied to its input"
     );
     assert!(body.contains("value=\"-3\""), "what was sent is kept");
+    let french = browser()
+        .post(app.url(&path))
+        .header(COOKIE, cookies(Some(&contributor)))
+        .header(ACCEPT_LANGUAGE, "fr")
+        .form(&form)
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(french.status(), 422);
+    let body = french.text().await.expect("body");
+    assert!(
+        body.contains("la quantité doit être un nombre positif."),
+        "the field's code in French: {body}"
+    );
+    assert!(
+        body.contains("certains champs ne conviennent pas"),
+        "the problem's code in French"
+    );
     assert_eq!(
         contributions_of(app, &project, &contributor).await,
         0,
