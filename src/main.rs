@@ -11,7 +11,17 @@ use commons_ledger::telemetry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(&cli.settings.log);
+    // The demo prints where to go and how to sign in: a line per request
+    // would push that off the screen, so it logs warnings only unless a
+    // level is asked for.
+    let quiet = matches!(cli.command, Some(Command::Demo { .. }));
+    let asked = std::env::var_os("COMMONS_LEDGER_LOG").is_some()
+        || std::env::args().any(|arg| arg == "--log" || arg.starts_with("--log="));
+    telemetry::init(if quiet && !asked {
+        "warn"
+    } else {
+        &cli.settings.log
+    });
     let result = match cli.command.clone().unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli),
         Command::Migrate => migrate(&cli),
