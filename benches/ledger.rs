@@ -849,6 +849,9 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     use commons_ledger::db::agents::NewAgent;
     use commons_ledger::db::contributions::ContributionRow;
     let db = store.prepare();
+    // Runs are approved by someone other than their author (four eyes).
+    let approver = ("approver@example.org", "an approver's passphrase");
+    commons_ledger::admin::create_admin(&db, approver.0, "Approver", approver.1).expect("approver");
     let server = Server::start(store, &[]).await;
     let project = contribution_project(&server, "Distribution").await;
     let funder = server
@@ -1011,9 +1014,26 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     let drafted = started.elapsed();
     let lines = draft["lines"].as_array().map_or(0, Vec::len);
     let id = draft["id"].as_str().expect("run").to_owned();
-    server
-        .post(&format!("{base}/{id}/approvals"), &json!({}))
-        .await;
+    let signed_in = server
+        .client
+        .post(format!("{}/v1/auth/token", server.url))
+        .json(&json!({"email": approver.0, "password": approver.1}))
+        .send()
+        .await
+        .expect("sign in")
+        .json::<serde_json::Value>()
+        .await
+        .expect("token");
+    let approved = server
+        .client
+        .post(format!("{}{base}/{id}/approvals", server.url))
+        .bearer_auth(signed_in["access_token"].as_str().expect("token"))
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("approval");
+    assert_eq!(approved.status(), 201, "approved by another administrator");
     let started = Instant::now();
     let executed = server
         .post(&format!("{base}/{id}/execution"), &json!({}))

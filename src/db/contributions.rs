@@ -277,7 +277,7 @@ pub fn approved_sums(
 /// Records which contributions the stored run `distribution_id` of
 /// `project_id` counts, those of [`COUNTED`] valued in the run's currency,
 /// by one `INSERT ... SELECT` in the database: the run's selection, however
-/// many they are.
+/// many they are (in id order: the key's order, so rows land at its end).
 pub fn record_selection(
     conn: &mut DbConnection,
     (project_id, distribution_id): (&str, &str),
@@ -287,7 +287,7 @@ pub fn record_selection(
         "INSERT INTO distribution_contributions (distribution_id, contribution_id) \
          SELECT d.id, c.id FROM contributions c \
          JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency \
-         WHERE {COUNTED} AND d.id = $4"
+         WHERE {COUNTED} AND d.id = $4 ORDER BY c.id"
     ))
     .bind::<diesel::sql_types::Text, _>(project_id)
     .bind::<diesel::sql_types::Date, _>(from)
