@@ -1,59 +1,14 @@
-//! The page around every page's content (language, title, navigation,
-//! skip link, sign-out form), the style sheet, and the server-drawn charts:
+//! The style sheet and the server-drawn charts (the page around every
+//! page's content is [`Visit::document`](super::visit::Visit::document)):
 //! an SVG bar chart that repeats figures a table beside it holds, so the
 //! pages need no script.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
-use super::messages::Key;
 use super::visit::Visit;
 
 /// The style sheet, compiled into the binary.
 pub const STYLE: &str = include_str!("static/web.css");
-
-/// The whole document.
-pub fn page(visit: &Visit, title: &str, body: Markup) -> Markup {
-    let other = match visit.locale {
-        super::locale::Locale::En => ("fr", "Français"),
-        super::locale::Locale::Fr => ("en", "English"),
-    };
-    html! {
-        (DOCTYPE)
-        html lang=(visit.locale.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – " (visit.t(Key::AppName)) }
-                link rel="stylesheet" href="/static/web.css";
-            }
-            body {
-                a.skip href="#main" { (visit.t(Key::SkipToContent)) }
-                header {
-                    nav aria-label=(visit.t(Key::MainNavigation)) {
-                        a.brand href="/" { (visit.t(Key::AppName)) }
-                        @if visit.token.is_some() {
-                            a href="/me" { (visit.t(Key::MyAccount)) }
-                            form method="post" action="/sign-out" {
-                                input type="hidden" name="csrf" value=(visit.csrf);
-                                button.link type="submit" { (visit.t(Key::SignOut)) }
-                            }
-                        } @else {
-                            a href="/sign-in" { (visit.t(Key::SignIn)) }
-                        }
-                        a href={ (visit.path) "?lang=" (other.0) } lang=(other.0) hreflang=(other.0) {
-                            span.muted { (visit.t(Key::Language)) ": " } (other.1)
-                        }
-                    }
-                }
-                main id="main" {
-                    h1 { (title) }
-                    (body)
-                }
-                footer { (visit.t(Key::HomeIntro)) }
-            }
-        }
-    }
-}
 
 /// A bar for a chart: its label, its value as a decimal string, its class.
 pub struct Bar<'a> {

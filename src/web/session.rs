@@ -105,7 +105,7 @@ fn sign_in_page(
             div { button type="submit" { (visit.t(Key::SignIn)) } }
         }
     };
-    let markup = super::layout::page(visit, visit.t(Key::SignIn), body);
+    let markup = visit.document(visit.t(Key::SignIn), body);
     visit.respond(HttpResponse::build(status), markup)
 }
 

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use maud::Markup;
+use maud::{DOCTYPE, Markup, html};
 use serde_json::Value;
 
 use super::api::{Answer, ApiClient, Call};
@@ -156,16 +156,58 @@ impl Visit {
 
     pub fn error(&self, status: StatusCode, key: Key) -> PageError {
         let body = maud::html! { p { (self.t(key)) } };
-        PageError::Page(
-            status,
-            super::layout::page(self, self.t(key), body).into_string(),
-        )
+        PageError::Page(status, self.document(self.t(key), body).into_string())
+    }
+
+    /// The whole document around a page's content: language, title,
+    /// navigation, skip link, sign-out form.
+    pub fn document(&self, title: &str, body: Markup) -> Markup {
+        let other = match self.locale {
+            super::locale::Locale::En => ("fr", "Français"),
+            super::locale::Locale::Fr => ("en", "English"),
+        };
+        html! {
+            (DOCTYPE)
+            html lang=(self.locale.code()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " – " (self.t(Key::AppName)) }
+                    link rel="stylesheet" href="/static/web.css";
+                }
+                body {
+                    a.skip href="#main" { (self.t(Key::SkipToContent)) }
+                    header {
+                        nav aria-label=(self.t(Key::MainNavigation)) {
+                            a.brand href="/" { (self.t(Key::AppName)) }
+                            @if self.token.is_some() {
+                                a href="/me" { (self.t(Key::MyAccount)) }
+                                form method="post" action="/sign-out" {
+                                    input type="hidden" name="csrf" value=(self.csrf);
+                                    button.link type="submit" { (self.t(Key::SignOut)) }
+                                }
+                            } @else {
+                                a href="/sign-in" { (self.t(Key::SignIn)) }
+                            }
+                            a href={ (self.path) "?lang=" (other.0) } lang=(other.0) hreflang=(other.0) {
+                                span.muted { (self.t(Key::Language)) ": " } (other.1)
+                            }
+                        }
+                    }
+                    main id="main" {
+                        h1 { (title) }
+                        (body)
+                    }
+                    footer { (self.t(Key::HomeIntro)) }
+                }
+            }
+        }
     }
 
     /// A whole page: the layout around `body`, with the cookies this visit
     /// must set.
     pub fn page(&self, title: &str, body: Markup) -> HttpResponse {
-        self.respond(HttpResponse::Ok(), super::layout::page(self, title, body))
+        self.respond(HttpResponse::Ok(), self.document(title, body))
     }
 
     /// `builder`'s response with `markup` as HTML and this visit's cookies.
