@@ -52,17 +52,55 @@ pub struct CreateTransactionBatchRequest {
 }
 
 /// One transaction of a batch: the body of `POST .../transactions`, with
-/// its own optional key.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// its own optional key. Its schema is that body's with `idempotency_key`
+/// added (not an `allOf`: the body's schema admits no other property, so
+/// an `allOf` with it would admit no key).
+#[derive(Debug, Clone, Deserialize)]
 pub struct BatchTransaction {
-    /// This transaction's idempotency key, as an `Idempotency-Key` header of
-    /// `POST .../transactions` (the same keys: a key already used by a
-    /// single transaction or an earlier batch gives back that transaction,
-    /// never a second one).
-    #[schema(max_length = 255, pattern = "^[!-~]+$")]
     pub idempotency_key: Option<String>,
     #[serde(flatten)]
     pub transaction: CreateTransactionRequest,
+}
+
+impl utoipa::PartialSchema for BatchTransaction {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        let mut schema = <CreateTransactionRequest as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            let key = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(255))
+                .min_length(Some(1))
+                .pattern(Some("^[!-~]+$"))
+                .description(Some(
+                    "This transaction's idempotency key, as an `Idempotency-Key` header of \
+                     `POST .../transactions` (the same keys: a key already used by a single \
+                     transaction or an earlier batch gives back that transaction, never a \
+                     second one).",
+                ));
+            object
+                .properties
+                .insert("idempotency_key".to_owned(), key.build().into());
+            object.description = Some(
+                "One transaction of a batch: the body of `POST .../transactions`, with its own \
+                 optional key."
+                    .to_owned(),
+            );
+        }
+        schema
+    }
+}
+
+impl ToSchema for BatchTransaction {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <CreateTransactionRequest as ToSchema>::schemas(schemas);
+    }
 }
 
 /// What became of one transaction of a batch.
