@@ -75,17 +75,8 @@ enum Scenario {
 
 fn main() {
     let options = Options::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut results = options.results.as_ref().map(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("results file")
-    });
+    let runtime = support::runtime();
+    let mut results = support::results_file(options.results.as_deref());
     let scenarios = if options.scenario.is_empty() {
         vec![
             Scenario::Writes,
@@ -188,15 +179,7 @@ fn analyze(db: &Database) {
 async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
     let db = store.prepare();
     let server = Server::start(store, &[]).await;
-    let project = server
-        .post(
-            "/v1/projects",
-            &json!({"name": "Export", "currency": "EUR"}),
-        )
-        .await["id"]
-        .as_str()
-        .expect("project")
-        .to_owned();
+    let project = server.project("Export").await;
     // Half the postings go to the administrator's contributor account, so
     // that its value account sits on a long history.
     let me = server
@@ -348,15 +331,7 @@ fn target(hot: bool, i: usize) -> String {
 }
 
 async fn write_project(server: &Server) -> String {
-    let project = server
-        .post(
-            "/v1/projects",
-            &json!({"name": "Writes", "currency": "EUR"}),
-        )
-        .await["id"]
-        .as_str()
-        .expect("project")
-        .to_owned();
+    let project = server.project("Writes").await;
     write_accounts(server, &project).await;
     project
 }
@@ -747,15 +722,7 @@ async fn contributions(options: &Options, store: &Store, results: &mut Option<st
 async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
     let _db = store.prepare();
     let server = Server::start(store, &[]).await;
-    let project = server
-        .post(
-            "/v1/projects",
-            &json!({"name": "Batches", "currency": "EUR"}),
-        )
-        .await["id"]
-        .as_str()
-        .expect("project")
-        .to_owned();
+    let project = server.project("Batches").await;
     for (name, non_negative) in [("funder:a", false), ("pool:general", true)] {
         server
             .post(

@@ -48,17 +48,8 @@ struct Options {
 
 fn main() {
     let options = Options::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut results = options.results.as_ref().map(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("results file")
-    });
+    let runtime = support::runtime();
+    let mut results = support::results_file(options.results.as_deref());
     runtime.block_on(run(&options, &mut results));
 }
 
@@ -66,15 +57,7 @@ async fn run(options: &Options, results: &mut Option<std::fs::File>) {
     let store = Store::postgres(&options.postgres_url);
     drop(store.prepare());
     let primary = Server::start(&store, &[]).await;
-    let project = primary
-        .post(
-            "/v1/projects",
-            &json!({"name": "Replica", "currency": "EUR"}),
-        )
-        .await["id"]
-        .as_str()
-        .expect("project")
-        .to_owned();
+    let project = primary.project("Replica").await;
     for (name, non_negative) in [("donors", false), ("reserve", true)] {
         primary
             .post(

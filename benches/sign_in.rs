@@ -82,17 +82,8 @@ struct Outcome {
 
 fn main() {
     let options = Options::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut results = options.results.as_ref().map(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .expect("results file")
-    });
+    let runtime = support::runtime();
+    let mut results = support::results_file(options.results.as_deref());
     let current = Path::new(env!("CARGO_BIN_EXE_commons-ledger"));
     let no_ceiling = [("COMMONS_LEDGER_LOGIN_ATTEMPTS_PER_INSTANCE", "1000000")];
     let mut loads = Vec::new();

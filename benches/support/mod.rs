@@ -207,6 +207,15 @@ impl Server {
         proc_status_kib(self.child.id(), "VmRSS:")
     }
 
+    /// A new project in EUR named `name`; its id.
+    pub async fn project(&self, name: &str) -> String {
+        self.post("/v1/projects", &json!({"name": name, "currency": "EUR"}))
+            .await["id"]
+            .as_str()
+            .expect("project")
+            .to_owned()
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Value {
         let response = self
             .client
@@ -252,6 +261,25 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// The multi-threaded runtime a benchmark drives the server from.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The results file, opened for appending, when one is named.
+pub fn results_file(path: Option<&std::path::Path>) -> Option<std::fs::File> {
+    path.map(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("results file")
+    })
 }
 
 /// Per-mille precision without floating point: `123.4` from 1234 tenths.

@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(Locale::Fr.amount("0.10", "EUR"), "0,10\u{A0}€");
         assert_eq!(Locale::En.amount("1000", "JPY"), "1,000 JPY");
         assert_eq!(Locale::Fr.amount("1000", "JPY"), "1\u{202F}000\u{A0}JPY");
-        // Past f64's exact range, every digit stays.
+        // Beyond 2^53, every digit stays: the string is never a number.
         assert_eq!(
             Locale::En.amount("92233720368547758.07", "EUR"),
             "€92,233,720,368,547,758.07"
