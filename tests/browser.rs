@@ -210,7 +210,9 @@ impl Browser {
             .expect("the next page");
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) {
+    /// Signs in as `email`, with the password the demo printed for them.
+    async fn sign_in_as(&mut self, demo: &Demo, email: &str) {
+        let password = &demo.passwords[email];
         self.open("/sign-in", "sign-in").await;
         self.client
             .find(Locator::Id("email"))
@@ -342,12 +344,7 @@ async fn the_story_through_the_pages() {
     }
 
     // The time contributor: value account, then new work logged.
-    browser
-        .sign_in(
-            "camille@openair-lyon.org",
-            &demo.passwords["camille@openair-lyon.org"],
-        )
-        .await;
+    browser.sign_in_as(&demo, "camille@openair-lyon.org").await;
     let account = browser.looked_at("value-account").await;
     assert!(account.contains("€1,357.24"), "Camille earned €1,357.24");
     assert!(account.contains("1357.238606 exactly"), "and sees why");
@@ -369,12 +366,7 @@ async fn the_story_through_the_pages() {
     browser.sign_out().await;
 
     // The treasurer reviews it, then drafts a distribution.
-    browser
-        .sign_in(
-            "theo@openair-lyon.org",
-            &demo.passwords["theo@openair-lyon.org"],
-        )
-        .await;
+    browser.sign_in_as(&demo, "theo@openair-lyon.org").await;
     let queue = browser
         .open(&format!("/projects/{project}/review"), "review-queue")
         .await;
@@ -427,22 +419,12 @@ async fn the_story_through_the_pages() {
     browser.sign_out().await;
 
     // The second treasurer approves; the treasurer executes.
-    browser
-        .sign_in(
-            "sacha@openair-lyon.org",
-            &demo.passwords["sacha@openair-lyon.org"],
-        )
-        .await;
+    browser.sign_in_as(&demo, "sacha@openair-lyon.org").await;
     browser.open(&run_path, "run-to-approve").await;
     browser.click("form.inline button[type=submit]").await;
     browser.looked_at("run-approved").await;
     browser.sign_out().await;
-    browser
-        .sign_in(
-            "theo@openair-lyon.org",
-            &demo.passwords["theo@openair-lyon.org"],
-        )
-        .await;
+    browser.sign_in_as(&demo, "theo@openair-lyon.org").await;
     browser.open(&run_path, "run-to-execute").await;
     browser.set("execute-effective_date", "2026-03-31").await;
     browser.click("#execute button[type=submit]").await;
@@ -451,12 +433,7 @@ async fn the_story_through_the_pages() {
     browser.sign_out().await;
 
     // The contributor's value account equals the API's.
-    browser
-        .sign_in(
-            "camille@openair-lyon.org",
-            &demo.passwords["camille@openair-lyon.org"],
-        )
-        .await;
+    browser.sign_in_as(&demo, "camille@openair-lyon.org").await;
     let account = browser.looked_at("value-account-after").await;
     let value_account = api(&demo, &token[camille], "/v1/me/value-account").await;
     let money = &value_account["projects"][0]["money"][0];
@@ -474,10 +451,7 @@ async fn the_story_through_the_pages() {
 
     // The funder reads the grants and downloads the grant report.
     browser
-        .sign_in(
-            "grants@fondation-horizon.org",
-            &demo.passwords["grants@fondation-horizon.org"],
-        )
+        .sign_in_as(&demo, "grants@fondation-horizon.org")
         .await;
     let grants = browser
         .open(&format!("/projects/{project}/grants"), "grants")
