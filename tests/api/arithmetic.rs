@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -16,13 +16,6 @@ on_both_backends!(
     a_stored_rule_set_beyond_the_limits_answers_arithmetic_overflow,
     a_high_nominal_currency_at_the_limits_is_computed_or_refused_cleanly,
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 fn fixed_to_reserve(amount: &str) -> Value {
     json!({"steps": [

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use commons_ledger::db::DbConnection;
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -89,13 +89,6 @@ async fn post_as(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwes
 
 async fn get_as(app: &TestApp, token: Option<&str>, path: &str) -> reqwest::Response {
     app.send_as(token, Method::GET, path, None).await
-}
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
 }
 
 impl Setup {

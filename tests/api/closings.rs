@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -92,13 +92,6 @@ async fn a_correction_made_before_the_closing_is_not_approved_after_it(app: &Tes
             .contains("2026-03-10"),
         "{refused}"
     );
-}
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
 }
 
 struct Books {

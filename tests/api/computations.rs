@@ -13,7 +13,7 @@ use diesel::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, json_of, spawn_app_with_hooks};
+use crate::helpers::{TestApp, created, json_of, spawn_app_with_hooks};
 
 macro_rules! with_hooks_on_both_backends {
     ($($scenario:ident),* $(,)?) => {$(
@@ -50,13 +50,6 @@ with_hooks_on_both_backends!(
 
 /// How long a test waits for a request it let go before calling it stuck.
 const STUCK: Duration = Duration::from_secs(60);
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 /// A project with a time rate of 25.00 EUR an hour, 1,000.00 EUR in its
 /// general pool, a rule set sharing everything pro rata to time, and two

@@ -9,20 +9,13 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
     a_usd_grant_to_a_eur_project_is_received_exchanged_spent_and_reported,
     a_distribution_from_a_pool_of_another_currency_is_refused,
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 struct Setup {
     project: String,

@@ -8,17 +8,10 @@ use serde_json::{Value, json};
 
 use commons_ledger::db::{self, DbConnection, StorageError};
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::{TestApp, created};
 use crate::on_both_backends;
 
 on_both_backends!(a_draft_records_exactly_the_contributions_it_counted);
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 async fn contribute(
     app: &TestApp,

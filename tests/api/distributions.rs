@@ -5,20 +5,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
     story_steps_six_and_seven,
     invalid_rule_sets_name_their_fields
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 fn rule_set_v1() -> Value {
     json!({"steps": [

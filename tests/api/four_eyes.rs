@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -20,13 +20,6 @@ on_both_backends!(
     a_payout_to_someone_else_posts_at_once,
     large_expenses_and_payouts_wait_above_the_projects_threshold,
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 async fn post_as(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     app.send_as(Some(token), Method::POST, path, Some(&body))

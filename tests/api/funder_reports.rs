@@ -13,20 +13,13 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::{TestApp, created, json_of};
 use crate::on_both_backends;
 use crate::reports::{hledger, hledger_available};
 
 on_both_backends!(the_funder_checks_the_story);
 
 const GOLDEN_DIR: &str = "fixtures/reports/story";
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 /// Everything a story's reports are checked against.
 pub(crate) struct Story {

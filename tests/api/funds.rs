@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -22,13 +22,6 @@ async fn agent(app: &TestApp, kind: &str, name: &str) -> String {
     )
     .await;
     created["id"].as_str().expect("id").to_owned()
-}
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
 }
 
 fn grant(funder: &str, reference: &str, amount: &str, restriction: Option<&str>) -> Value {

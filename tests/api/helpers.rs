@@ -481,6 +481,14 @@ pub fn transfer_body(from: &str, to: &str, amount: &str, currency: &str) -> Valu
     })
 }
 
+/// The body of a 201, asserting the status (showing the body when it is not).
+pub async fn created(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body = json_of(response).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 pub async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.expect("JSON body")
 }

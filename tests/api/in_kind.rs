@@ -7,20 +7,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
     the_same_hours_never_count_toward_two_grants,
     hours_recorded_for_a_grant_count_toward_it_once,
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 async fn the_same_hours_never_count_toward_two_grants(app: &TestApp) {
     let project = app.create_project("EUR").await;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, json_of};
+use crate::helpers::{TestApp, assert_problem, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -26,13 +26,6 @@ struct Setup {
     project: String,
     treasurer: String,
     funder: String,
-}
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
 }
 
 async fn setup(app: &TestApp) -> Setup {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use commons_ledger::db::DbConnection;
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::{TestApp, created, json_of};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -17,13 +17,6 @@ on_both_backends!(
     a_tampered_value_total_is_found,
     the_migration_backfills_the_totals_from_the_postings
 );
-
-async fn created(response: reqwest::Response) -> Value {
-    let status = response.status();
-    let body = json_of(response).await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
 
 /// A project whose one contributor earned 100.00 EUR by an executed
 /// distribution run: the project, the contributor's id and the transaction.
