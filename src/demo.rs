@@ -1,7 +1,8 @@
 //! `commons-ledger demo`: the PRODUCT.md story of OpenAir Lyon loaded into a
 //! database through the API's own routes (called in process, as any client
 //! would call them), so that a first start shows filled pages. The project
-//! is made public; every person gets a generated password, printed once.
+//! is made public, its contributors shown by their initials; every person
+//! gets a generated password, printed once.
 
 use actix_web::web;
 use serde_json::{Value, json};
@@ -191,8 +192,12 @@ pub async fn load(state: web::Data<AppState>) -> Result<Demo, String> {
     let (grant, distribution) = story
         .play(&people[6].id, &donor, &tokens[3..6], &people[3..6])
         .await?;
-    api.send_ok(Call::patch(&base, Some(&owner), &json!({"public": true})))
-        .await?;
+    api.send_ok(Call::patch(
+        &base,
+        Some(&owner),
+        &json!({"public": true, "contributor_names": "initials"}),
+    ))
+    .await?;
     Ok(Demo {
         project,
         grant,

@@ -342,6 +342,10 @@ async fn the_story_through_the_pages() {
         let amount = euros(line["amount"].as_str().expect("amount"));
         assert!(public.contains(&amount), "the public page shows {amount}");
     }
+    assert!(
+        !public.contains("Camille"),
+        "the demo shows contributors by their initials, not their names"
+    );
 
     // The time contributor: value account, then new work logged.
     browser.sign_in_as(&demo, "camille@openair-lyon.org").await;
@@ -483,5 +487,20 @@ async fn the_story_through_the_pages() {
         "the report is the grant's: {csv}"
     );
     browser.sign_out().await;
+
+    // The owner chooses how the public page names contributors.
+    browser.sign_in_as(&demo, "odile@openair-lyon.org").await;
+    browser
+        .open(&format!("/projects/{project}/settings"), "settings")
+        .await;
+    browser.set("settings-contributor_names", "names").await;
+    browser.click("#settings button[type=submit]").await;
+    browser.looked_at("settings-changed").await;
+    browser.sign_out().await;
+    let named = browser.open(&format!("/p/{project}"), "public-named").await;
+    assert!(
+        named.contains("Camille"),
+        "the public page names Camille once the owner chose names"
+    );
     browser.client.close().await.expect("close");
 }

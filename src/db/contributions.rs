@@ -142,6 +142,29 @@ pub fn list(
     query.load(conn)
 }
 
+/// A page of the agents who have contributed to a project, by id, with
+/// their names: `(agent id, name)`.
+pub fn contributors(
+    conn: &mut DbConnection,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    use super::schema::agents;
+    let mut query = contributions::table
+        .inner_join(agents::table.on(agents::id.eq(contributions::agent_id)))
+        .filter(contributions::project_id.eq(project_id.to_owned()))
+        .select((agents::id, agents::name))
+        .distinct()
+        .order(agents::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(agents::id.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
 /// Every contribution of one agent in one project (a value account's input).
 pub fn of_agent(
     conn: &mut DbConnection,

@@ -12,6 +12,7 @@ use crate::domain::Unit;
 use crate::domain::hash::GENESIS_HASH;
 use crate::domain::ids::ProjectId;
 use crate::domain::licence::LicencePolicy;
+use crate::domain::project::ContributorNames;
 pub use crate::domain::project::Project;
 
 /// A project's row as stored; read through [`Project::try_from`], once.
@@ -31,6 +32,7 @@ struct ProjectRow {
     pub distribution_approvals_required: i32,
     pub four_eyes_above: Option<i64>,
     pub closed_through: Option<chrono::NaiveDate>,
+    pub contributor_names: String,
 }
 
 impl TryFrom<ProjectRow> for Project {
@@ -53,7 +55,15 @@ impl TryFrom<ProjectRow> for Project {
                 row.id, row.licence_policy
             ))
         })?;
+        let contributor_names =
+            ContributorNames::parse(&row.contributor_names).ok_or_else(|| {
+                StorageError::Corrupt(format!(
+                    "project {}: contributor names `{}`",
+                    row.id, row.contributor_names
+                ))
+            })?;
         Ok(Project {
+            contributor_names,
             public: flag("public", row.public)?,
             allow_unvalued: flag("allow_unvalued", row.allow_unvalued)?,
             licence_policy,
@@ -265,6 +275,7 @@ pub struct SettingsChange {
     pub distribution_approvals_required: Option<i32>,
     /// `Some(None)` clears it.
     pub four_eyes_above: Option<Option<i64>>,
+    pub contributor_names: Option<ContributorNames>,
 }
 
 /// Applies the settings a request changes.
@@ -276,6 +287,11 @@ pub fn update_settings(
     if let Some(policy) = change.licence_policy {
         diesel::update(projects::table.find(id))
             .set(projects::licence_policy.eq(policy.as_str()))
+            .execute(conn)?;
+    }
+    if let Some(names) = change.contributor_names {
+        diesel::update(projects::table.find(id))
+            .set(projects::contributor_names.eq(names.as_str()))
             .execute(conn)?;
     }
     if let Some(allow) = change.allow_unvalued {

@@ -23,6 +23,7 @@ diesel::table! {
         distribution_approvals_required -> Integer,
         four_eyes_above -> Nullable<BigInt>,
         closed_through -> Nullable<Date>,
+        contributor_names -> Text,
     }
 }
 

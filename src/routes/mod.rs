@@ -10,6 +10,7 @@ pub mod agents;
 pub mod claims;
 pub mod closings;
 pub mod contributions;
+pub mod contributors;
 pub mod distributions;
 pub mod dto;
 pub mod events;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rates::configure(cfg);
     imports::configure(cfg);
     contributions::configure(cfg);
+    contributors::configure(cfg);
     accounts::configure(cfg);
     grants::configure(cfg);
     releases::configure(cfg);

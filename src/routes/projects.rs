@@ -22,6 +22,7 @@ use crate::db::projects::{SettingsChange, Visibility};
 use crate::db::{self};
 use crate::domain::access::{Action, Role};
 use crate::domain::licence::LicencePolicy;
+use crate::domain::project::ContributorNames;
 use crate::domain::project::Project as StoredProject;
 use crate::domain::{Amount, Unit, UnitKind};
 use crate::http::state::AppState;
@@ -65,11 +66,13 @@ pub struct CreateProjectRequest {
     #[serde(default)]
     #[schema(example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub four_eyes_above: Option<String>,
+    #[serde(default)]
+    pub contributor_names: Option<ContributorNamesDto>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"public": true, "approvals_required": 2}))]
+#[schema(example = json!({"public": true, "approvals_required": 2, "contributor_names": "initials"}))]
 pub struct UpdateProjectRequest {
     /// New display name, 1 to 200 characters.
     #[schema(max_length = 200)]
@@ -93,6 +96,7 @@ pub struct UpdateProjectRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, nullable, example = "1000.00", pattern = r"^[0-9]+(\.[0-9]+)?$", max_length = 40)]
     pub four_eyes_above: Option<Option<String>>,
+    pub contributor_names: Option<ContributorNamesDto>,
 }
 
 /// A field that may be set to null: present (`Some`, null or not) or
@@ -138,6 +142,37 @@ impl From<LicencePolicyDto> for LicencePolicy {
     }
 }
 
+/// How contributors are named to readers of the project's books
+/// (`GET .../contributors`, the public page): `names`, `initials`
+/// ("C. D."), or `hidden` (the default: readers see no names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributorNamesDto {
+    Hidden,
+    Initials,
+    Names,
+}
+
+impl From<ContributorNamesDto> for ContributorNames {
+    fn from(names: ContributorNamesDto) -> Self {
+        match names {
+            ContributorNamesDto::Hidden => ContributorNames::Hidden,
+            ContributorNamesDto::Initials => ContributorNames::Initials,
+            ContributorNamesDto::Names => ContributorNames::Names,
+        }
+    }
+}
+
+impl From<ContributorNames> for ContributorNamesDto {
+    fn from(names: ContributorNames) -> Self {
+        match names {
+            ContributorNames::Hidden => ContributorNamesDto::Hidden,
+            ContributorNames::Initials => ContributorNamesDto::Initials,
+            ContributorNames::Names => ContributorNamesDto::Names,
+        }
+    }
+}
+
 /// Largest number of approvals a project may require.
 pub const APPROVALS_REQUIRED_MAX: i32 = 10;
 
@@ -152,6 +187,7 @@ impl CreateProjectRequest {
             approvals_required: self.approvals_required,
             distribution_approvals_required: self.distribution_approvals_required,
             four_eyes_above: self.four_eyes_above.clone().map(Some),
+            contributor_names: self.contributor_names,
         }
     }
 }
@@ -183,6 +219,7 @@ fn parse_changes(
         approvals_required: request.approvals_required,
         distribution_approvals_required: request.distribution_approvals_required,
         four_eyes_above: None,
+        contributor_names: request.contributor_names.map(ContributorNames::from),
     };
     (name, settings)
 }
@@ -209,6 +246,7 @@ pub struct Project {
     /// while nothing is closed.
     #[schema(format = Date)]
     pub closed_through: Option<String>,
+    pub contributor_names: ContributorNamesDto,
     /// When the project was created (RFC 3339, UTC).
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -233,6 +271,7 @@ impl From<StoredProject> for Project {
         Project {
             four_eyes_above,
             closed_through: project.closed_through.map(|date| date.to_string()),
+            contributor_names: project.contributor_names.into(),
             id: project.id.into_string(),
             name: project.name,
             currency: project.currency,
@@ -385,7 +424,8 @@ pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiErr
 /// Update a project
 ///
 /// Renames a project, changes its visibility or its settings (four-eyes
-/// threshold, approvals required, licence policy). Owners only. The previous
+/// threshold, approvals required, licence policy, how contributors are
+/// named to its readers). Owners only. The previous
 /// values are kept in the audit trail.
 #[utoipa::path(
     tag = "projects",

@@ -51,7 +51,7 @@ fn membership_row(visit: &Visit, membership: &Value) -> Markup {
     html! {
         tr {
             th scope="row" { (str_of(&membership["project_name"])) }
-            td { (role) }
+            td { (role_name(visit, role)) }
             td {
                 a href={ "/projects/" (id) "/contributions" } { (visit.t(Key::MyContributions)) }
                 @if matches!(role, "owner" | "treasurer") {
@@ -60,8 +60,22 @@ fn membership_row(visit: &Visit, membership: &Value) -> Markup {
                     " · " a href={ "/projects/" (id) "/money" } { (visit.t(Key::Treasury)) }
                 }
                 " · " a href={ "/projects/" (id) "/grants" } { (visit.t(Key::Reports)) }
+                @if role == "owner" {
+                    " · " a href={ "/projects/" (id) "/settings" } { (visit.t(Key::Settings)) }
+                }
             }
         }
+    }
+}
+
+/// A role in the page's language (a role the pages do not know, as sent).
+fn role_name<'a>(visit: &Visit, role: &'a str) -> &'a str {
+    match role {
+        "owner" => visit.t(Key::RoleOwner),
+        "treasurer" => visit.t(Key::RoleTreasurer),
+        "contributor" => visit.t(Key::RoleContributor),
+        "auditor" => visit.t(Key::RoleAuditor),
+        other => other,
     }
 }
 

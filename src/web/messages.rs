@@ -139,6 +139,19 @@ catalogue! {
     Treasury => "Treasury", "Trésorerie";
     Reports => "Grants and reports", "Subventions et rapports";
     ContributorNames => "Contributors are shown as the project allows.", "Les contributeur·rices sont affiché·es selon le choix du projet.";
+    NamesHidden => "This project keeps its contributors' names private: each is shown as a numbered contributor.", "Ce projet garde privés les noms de ses contributeur·rices : chacun·e est affiché·e par un numéro.";
+    NamesInitials => "This project shows its contributors by their initials.", "Ce projet affiche ses contributeur·rices par leurs initiales.";
+    Settings => "Settings", "Réglages";
+    SettingsIntro => "How this project names its contributors on its public page and to everyone who may read its books.", "Comment ce projet nomme ses contributeur·rices sur sa page publique et pour toute personne qui peut lire ses comptes.";
+    ContributorNamesSetting => "Contributors' names", "Noms des contributeur·rices";
+    NamesHiddenChoice => "Hidden (numbered)", "Masqués (numérotés)";
+    NamesInitialsChoice => "Initials", "Initiales";
+    NamesShownChoice => "Full names", "Noms complets";
+    RoleOwner => "owner", "propriétaire";
+    RoleTreasurer => "treasurer", "trésorier·ère";
+    RoleContributor => "contributor", "contributeur·rice";
+    RoleAuditor => "auditor", "auditeur·rice";
+    NamesShown => "This project shows its contributors by name.", "Ce projet affiche ses contributeur·rices par leur nom.";
     Someone => "Contributor", "Contributeur·rice";
 }
 

@@ -18,6 +18,7 @@ mod money;
 mod project;
 mod public;
 mod session;
+mod settings;
 mod treasury;
 mod visit;
 mod work;
@@ -69,6 +70,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/projects/{project_id}/distributions/{distribution_id}/execute",
             web::post().to(treasury::execute),
+        )
+        .route(
+            "/projects/{project_id}/settings",
+            web::get().to(settings::page),
+        )
+        .route(
+            "/projects/{project_id}/settings",
+            web::post().to(settings::change),
         )
         .route("/projects/{project_id}/money", web::get().to(money::page))
         .route(

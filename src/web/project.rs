@@ -118,6 +118,8 @@ pub struct Submission<'a> {
     pub path: &'a str,
     pub fields: &'a [Field],
     pub extra: &'a [(&'a str, Value)],
+    /// Sent as a `PATCH` (a change to the resource at `path`), not a `POST`.
+    pub patch: bool,
 }
 
 impl<'a> Submission<'a> {
@@ -127,6 +129,14 @@ impl<'a> Submission<'a> {
             path,
             fields,
             extra: &[],
+            patch: false,
+        }
+    }
+
+    pub fn patching(self) -> Self {
+        Submission {
+            patch: true,
+            ..self
         }
     }
 
@@ -154,6 +164,7 @@ where
         path,
         fields,
         extra,
+        patch,
     } = to;
     visit.check_csrf(submitted.get("csrf").map_or("", String::as_str))?;
     let mut json = body(&submitted, fields, &["rule_set_version"]);
@@ -162,7 +173,11 @@ where
             map.insert((*name).to_owned(), value.clone());
         }
     }
-    let answer = visit.post(path, &json).await?;
+    let answer = if patch {
+        visit.patch(path, &json).await?
+    } else {
+        visit.post(path, &json).await?
+    };
     if answer.is_success() {
         return Ok(visit.see_other(&then(&answer.json())));
     }

@@ -4,9 +4,10 @@
 //! Everything is read from the API as the visitor (anonymous or signed in),
 //! so a project that is not public is not found here either.
 //!
-//! The API does not tell anonymous readers who people are (agents are read
-//! by members only): contributors are shown as "Contributor 1, 2, …" in the
-//! order of their first appearance, and grants by their reference.
+//! Contributors are named as the project allows its readers
+//! (`GET .../contributors`: names, initials, or hidden); a hidden name is
+//! shown as "Contributor 1, 2, …" in the order of first appearance. Grants
+//! are shown by their reference.
 
 use std::collections::BTreeMap;
 
@@ -55,14 +56,15 @@ pub async fn project(visit: Visit, path: web::Path<String>) -> Result<HttpRespon
     let balances = visit.get(&list("balances")).await?;
     let distributions = visit.get(&list("distributions")).await?;
     let contributions = visit.get(&list("contributions")).await?;
-    let people = Pseudonyms::of(items(&distributions), items(&contributions));
+    let named = visit.get(&list("contributors")).await?;
+    let people = People::of(items(&named), items(&distributions), items(&contributions));
     let currency = &project["currency"];
     let body = html! {
         (money_in(&visit, items(&grants)))
         (money_out(&visit, items(&expenses), items(&distributions), currency))
         (pools(&visit, items(&balances)))
         (contributions_over_time(&visit, items(&contributions), currency))
-        (latest_distributions(&visit, items(&distributions), &people))
+        (latest_distributions(&visit, items(&distributions), &people, &project))
         (downloads(&visit, &base, items(&grants), items(&distributions)))
     };
     let title = format!(
@@ -229,13 +231,18 @@ pub fn contributions_over_time(visit: &Visit, contributions: &[Value], currency:
     }
 }
 
-fn latest_distributions(visit: &Visit, runs: &[Value], people: &Pseudonyms) -> Markup {
+fn latest_distributions(visit: &Visit, runs: &[Value], people: &People, project: &Value) -> Markup {
     let mut shown: Vec<&Value> = runs.iter().filter(|r| r["status"] == "executed").collect();
     shown.sort_by(|a, b| str_of(&b["created_at"]).cmp(str_of(&a["created_at"])));
     shown.truncate(DISTRIBUTIONS_SHOWN);
     html! {
         h2 { (visit.t(Key::LatestDistributions)) }
-        p.muted { (visit.t(Key::ContributorNames)) }
+        p.muted { (visit.t(match project["contributor_names"].as_str() {
+            Some("names") => Key::NamesShown,
+            Some("initials") => Key::NamesInitials,
+            Some("hidden") => Key::NamesHidden,
+            _ => Key::ContributorNames,
+        })) }
         @if shown.is_empty() { p { (visit.t(Key::Nothing)) } }
         @for run in shown {
             h3 { (visit.t(Key::Distribution)) " " (period(visit, run)) " – " (visit.amount(&run["amount"], &run["currency"])) }
@@ -299,12 +306,26 @@ fn downloads(visit: &Visit, base: &str, grants: &[Value], runs: &[Value]) -> Mar
     }
 }
 
-/// "Contributor 1, 2, …" by first appearance (newest runs' lines first,
-/// then contributions), the same on every visit while the books are unchanged.
-struct Pseudonyms(Vec<String>);
+/// Contributors as the project names them to its readers; one whose name
+/// is hidden is "Contributor 1, 2, …" by first appearance (newest runs'
+/// lines first, then contributions), the same on every visit while the
+/// books are unchanged.
+struct People {
+    names: BTreeMap<String, String>,
+    order: Vec<String>,
+}
 
-impl Pseudonyms {
-    fn of(runs: &[Value], contributions: &[Value]) -> Self {
+impl People {
+    fn of(named: &[Value], runs: &[Value], contributions: &[Value]) -> Self {
+        let names = named
+            .iter()
+            .filter_map(|c| {
+                Some((
+                    str_of(&c["agent"]).to_owned(),
+                    c["name"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
         let mut order: Vec<String> = Vec::new();
         let lines = runs.iter().flat_map(|r| items_of(&r["lines"]).iter());
         for agent in lines
@@ -316,11 +337,18 @@ impl Pseudonyms {
                 order.push(agent);
             }
         }
-        Pseudonyms(order)
+        People { names, order }
     }
 
     fn name(&self, visit: &Visit, agent: &str) -> String {
-        let number = self.0.iter().position(|a| a == agent).map_or(0, |i| i + 1);
+        if let Some(name) = self.names.get(agent) {
+            return name.clone();
+        }
+        let number = self
+            .order
+            .iter()
+            .position(|a| a == agent)
+            .map_or(0, |i| i + 1);
         format!("{} {number}", visit.t(Key::Someone))
     }
 }

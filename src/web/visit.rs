@@ -136,6 +136,12 @@ impl Visit {
         self.send(call).await
     }
 
+    /// Sends a change (`PATCH`) to the API as this visitor.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Answer, PageError> {
+        self.send(Call::patch(path, self.token.as_deref(), body))
+            .await
+    }
+
     pub async fn send(&self, mut call: Call<'_>) -> Result<Answer, PageError> {
         call.peer = self.peer;
         self.api

@@ -62,7 +62,7 @@ fn expected(operation: &str) -> [u16; 7] {
         "create_account" | "create_transaction" | "create_reversal" | "create_rate"
         | "create_review" => [401, 404, 403, 403, 201, 201, 201],
         "create_transaction_batch" => [401, 404, 403, 403, 200, 200, 200],
-        "list_rates" | "list_contributions" | "get_contribution" => {
+        "list_rates" | "list_contributions" | "list_contributors" | "get_contribution" => {
             [404, 404, 200, 200, 200, 200, 200]
         }
         "create_contribution" => [401, 404, 201, 403, 201, 201, 201],
@@ -291,6 +291,7 @@ async fn request_for(
             Some(time_contribution()),
         ),
         "list_contributions" => (Method::GET, format!("/v1/projects/{p}/contributions"), None),
+        "list_contributors" => (Method::GET, format!("/v1/projects/{p}/contributors"), None),
         "get_contribution" | "create_review" | "create_in_kind_allocation" => {
             let response = app
                 .send_as(

@@ -25,7 +25,7 @@ enum Key {
 /// The key of each list, by path template. Every GET with a `cursor`
 /// parameter in the spec must be here (checked below), so a new list cannot
 /// miss this test.
-const LISTS: [(&str, Key); 20] = [
+const LISTS: [(&str, Key); 21] = [
     ("/v1/agents", Key::Id),
     ("/v1/projects", Key::Id),
     ("/v1/projects/{project_id}/members", Key::Id),
@@ -35,6 +35,7 @@ const LISTS: [(&str, Key); 20] = [
     ("/v1/projects/{project_id}/balances", Key::AccountName),
     ("/v1/projects/{project_id}/transactions", Key::Number),
     ("/v1/projects/{project_id}/contributions", Key::Id),
+    ("/v1/projects/{project_id}/contributors", Key::Id),
     ("/v1/projects/{project_id}/distributions", Key::Id),
     ("/v1/projects/{project_id}/grants", Key::Id),
     (

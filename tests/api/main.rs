@@ -18,6 +18,7 @@ mod closings;
 mod computations;
 mod concurrency;
 mod contributions;
+mod contributors;
 mod csv_injection;
 mod currencies;
 mod cursors;

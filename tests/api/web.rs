@@ -20,6 +20,7 @@ on_both_backends!(
     a_refused_form_shows_why_beside_the_field,
     a_treasurer_reviews_through_the_page,
     signing_in_goes_through_the_api_limits,
+    the_public_page_names_contributors_as_the_project_allows,
 );
 
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
@@ -475,4 +476,68 @@ async fn signing_in_goes_through_the_api_limits(app: &TestApp) {
         removal.starts_with("cl_session=;") && removal.contains("Max-Age=0"),
         "{removal}"
     );
+}
+
+/// The story's contributors are all named "contributor of the project".
+async fn the_public_page_names_contributors_as_the_project_allows(app: &TestApp) {
+    const NAME: &str = "contributor of the project";
+    let story = play_story(app).await;
+    let project = story.base.trim_start_matches("/v1/projects/").to_owned();
+    let public = app
+        .client
+        .patch(app.url(&story.base))
+        .json(&json!({"public": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(public.status(), 200);
+    let public_page = || async { page(app, None, &format!("/p/{project}"), "en").await.1 };
+    let hidden = public_page().await;
+    assert!(
+        hidden.contains("Contributor 1") && !hidden.contains(NAME),
+        "hidden by default: numbered, never named"
+    );
+
+    let owner = app.token_for(&app.admin_id);
+    let settings = format!("/projects/{project}/settings");
+    let (status, form) = page(app, Some(&owner), &settings, "en").await;
+    assert_eq!(status, 200, "{form}");
+    assert!(form.contains("name=\"contributor_names\""), "{form}");
+    let changed = submit(
+        app,
+        Some(&owner),
+        &settings,
+        &[("csrf", CSRF), ("contributor_names", "initials")],
+    )
+    .await;
+    assert_eq!(changed.status(), 303, "the owner changes it");
+    let initials = public_page().await;
+    assert!(
+        initials.contains("C. O. T. P.") && !initials.contains(NAME),
+        "initials, never the name"
+    );
+
+    let refused = submit(
+        app,
+        Some(&story.auditor),
+        &settings,
+        &[("csrf", CSRF), ("contributor_names", "names")],
+    )
+    .await;
+    assert_eq!(refused.status(), 403, "an auditor may not");
+    let read = api(app, &owner, &story.base).await;
+    assert_eq!(
+        read["contributor_names"], "initials",
+        "the refusal changed nothing"
+    );
+
+    let named = submit(
+        app,
+        Some(&owner),
+        &settings,
+        &[("csrf", CSRF), ("contributor_names", "names")],
+    )
+    .await;
+    assert_eq!(named.status(), 303);
+    assert!(public_page().await.contains(NAME), "names, as chosen");
 }
