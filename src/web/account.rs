@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::layout::{Bar, bar_chart};
 use super::messages::Key;
-use super::public::{items, items_of, kind_class, kind_name, period, str_of};
+use super::public::{items, items_of, kind_class, kind_name, period, str_of, why};
 use super::visit::{PageError, Visit};
 
 /// `GET /me`.
@@ -156,7 +156,7 @@ fn why_lines(visit: &Visit, runs: &[Value], agent: &str) -> Markup {
                     tr {
                         th scope="row" { (period(visit, run)) }
                         td.num { (visit.amount(&line["amount"], &run["currency"])) }
-                        td.why { (str_of(&line["explanation"])) }
+                        td.why { (why(visit, &run["currency"], line)) }
                     }
                 } }
             }

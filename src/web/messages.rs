@@ -72,6 +72,13 @@ catalogue! {
     Status => "Status", "État";
     Contributor => "Contributor", "Contributeur·rice";
     Why => "Why", "Pourquoi";
+    WhyApproved => "approved value in the period:", "de valeur approuvée sur la période :";
+    WhyOfStep => "of the step", "de l’étape";
+    WhyRounding => "by largest remainder", "au plus fort reste";
+    WhyCapped => "capped, to residue:", "plafonné, au reliquat :";
+    WhyDropped => "below the minimum payout: to residue", "sous le versement minimum : au reliquat";
+    WhyPaid => "paid", "versé";
+    WhyExact => "Exact figures, by kind (in English)", "Détail exact, par nature (en anglais)";
     Residue => "Residue (stays in the pool)", "Reliquat (reste dans la réserve)";
     ToReserve => "To an account", "Vers un compte";
     Downloads => "Downloads", "Téléchargements";

@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::layout::{Bar, bar_chart};
+use super::locale::Locale;
 use super::messages::Key;
 use super::visit::{PageError, Visit};
 
@@ -274,7 +275,7 @@ pub fn distribution_lines(visit: &Visit, run: &Value, name: &dyn Fn(&str) -> Str
                     tr {
                         th scope="row" { (name(str_of(&line["agent"]))) }
                         td.num { (visit.amount(&line["amount"], c)) }
-                        td.why { (str_of(&line["explanation"])) }
+                        td.why { (why(visit, c, line)) }
                     }
                 }
                 tr {
@@ -283,6 +284,31 @@ pub fn distribution_lines(visit: &Visit, run: &Value, name: &dyn Fn(&str) -> Str
                     td {}
                 }
             }
+        }
+    }
+}
+
+/// Why a line is what it is. English pages give the API's own sentence
+/// (each kind's value, the exact share); other languages say the basis,
+/// the share, what rounding, a cap or the minimum did and the amount in
+/// their words, with the API's sentence below for the exact figures.
+pub fn why(visit: &Visit, currency: &Value, line: &Value) -> Markup {
+    let explanation = str_of(&line["explanation"]);
+    if visit.locale == Locale::En {
+        return html! { (explanation) };
+    }
+    let money = |field: &str| visit.amount(&line[field], currency);
+    let moved = |field: &str| !decimal(&line[field]).is_zero();
+    html! {
+        (money("basis")) " " (visit.t(Key::WhyApproved)) " "
+        (visit.locale.number(str_of(&line["share_percent"]))) "\u{A0}% " (visit.t(Key::WhyOfStep))
+        @if moved("rounding_adjustment") { ", +" (money("rounding_adjustment")) " " (visit.t(Key::WhyRounding)) }
+        @if moved("capped_by") { ", " (visit.t(Key::WhyCapped)) " " (money("capped_by")) }
+        @if line["dropped"] == true { ", " (visit.t(Key::WhyDropped)) }
+        " ; " (visit.t(Key::WhyPaid)) " " (money("amount")) "."
+        details {
+            summary { (visit.t(Key::WhyExact)) }
+            span lang="en" { (explanation) }
         }
     }
 }

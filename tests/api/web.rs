@@ -158,6 +158,11 @@ async fn the_public_page_shows_the_api_figures(app: &TestApp) {
             english_page.contains(&why.replace('\'', "&#39;")) || english_page.contains(why),
             "the explanation of each line: {why}"
         );
+        let basis = french(line["basis"].as_str().expect("basis"));
+        assert!(
+            french_page.contains(&format!("{basis} de valeur approuvée sur la période")),
+            "the French page says why in French: {basis}"
+        );
     }
     let grants = api(app, &story.auditor, &format!("{}/grants", story.base)).await;
     let grant = &grants["items"][0];
