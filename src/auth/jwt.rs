@@ -24,6 +24,10 @@ pub struct Claims {
     /// The agent's token version when issued; tokens of an older version are revoked.
     #[serde(default)]
     pub ver: Option<i64>,
+    /// The token's own id, on tokens this service issues: a signed-out
+    /// token is revoked by it (`DELETE /v1/auth/token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
     /// For external tokens: the email that identifies the agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -130,6 +134,7 @@ impl TokenKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             ver: Some(version),
+            jti: Some(uuid::Uuid::now_v7().simple().to_string()),
             email: None,
             external: false,
         };

@@ -77,6 +77,48 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AgentRow>> 
         .optional()
 }
 
+/// The agent a token names, and whether the token (by its id, `jti`) has
+/// been revoked: one statement, so checking a token costs no more than
+/// finding its agent.
+pub fn find_signed_in(
+    conn: &mut DbConnection,
+    id: &str,
+    token_id: Option<&str>,
+) -> QueryResult<Option<(AgentRow, bool)>> {
+    use super::schema::revoked_tokens;
+    let Some(token_id) = token_id else {
+        return Ok(find(conn, id)?.map(|agent| (agent, false)));
+    };
+    let revoked = diesel::dsl::exists(revoked_tokens::table.find(token_id.to_owned()));
+    agents::table
+        .find(id)
+        .select((AgentRow::as_select(), revoked))
+        .first(conn)
+        .optional()
+}
+
+/// Revokes the token `token_id` of `agent_id` until it expires, and
+/// forgets the revocations of tokens that have expired since.
+pub fn revoke_token(
+    conn: &mut DbConnection,
+    agent_id: &str,
+    token_id: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    use super::schema::revoked_tokens;
+    diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(super::now())))
+        .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO revoked_tokens (id, agent_id, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(token_id)
+    .bind::<diesel::sql_types::Text, _>(agent_id)
+    .bind::<diesel::sql_types::Timestamp, _>(expires_at)
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<AgentRow>> {
     agents::table
         .filter(agents::email.eq(email))

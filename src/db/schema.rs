@@ -363,6 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     in_kind_allocations,
     events,
     signing_keys,
+    revoked_tokens,
 );
 
 diesel::table! {
@@ -431,5 +432,13 @@ diesel::table! {
         expense_id -> Nullable<Text>,
         transaction_id -> Nullable<Text>,
         rejection_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (id) {
+        id -> Text,
+        agent_id -> Text,
+        expires_at -> Timestamp,
     }
 }

@@ -33,9 +33,10 @@ impl Caller {
                 .map(Caller::Agent)
                 .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent));
         }
-        let agent = db::agents::find(conn, &claims.sub)?
-            .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent))?;
-        if Some(agent.token_version) != claims.ver {
+        let (agent, revoked) =
+            db::agents::find_signed_in(conn, &claims.sub, claims.jti.as_deref())?
+                .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent))?;
+        if revoked || Some(agent.token_version) != claims.ver {
             return Err(AuthError::Revoked.into());
         }
         Ok(Caller::Agent(agent))

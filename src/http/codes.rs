@@ -163,6 +163,8 @@ problem_codes! {
         "The agent is already a member of the project; change their role with `PATCH`";
     InvitationExists => "invitation_exists", CONFLICT, "Already invited",
         "The agent already has a pending invitation to the project";
+    TokenNotRevocable => "token_not_revocable", UNPROCESSABLE_ENTITY, "Token not revocable",
+        "Signing out (`DELETE /v1/auth/token`) a token without an id (`jti`): an external provider's token (revoked at the provider) or one issued before tokens had ids (it expires on its own)";
     LastOwner => "last_owner", CONFLICT, "Last owner",
         "The change would leave the project without an owner";
     RateExists => "rate_exists", CONFLICT, "Rate exists",

@@ -227,6 +227,10 @@ pub enum ApiError {
     InvitationExists(String),
     #[error("a project keeps at least one owner")]
     LastOwner,
+    #[error(
+        "this token has no id to revoke: an external provider's token is revoked there, an older token expires on its own"
+    )]
+    TokenNotRevocable,
     #[error("this contribution is already corrected by contribution {0}")]
     AlreadyCorrected(String),
     #[error(transparent)]
@@ -333,6 +337,7 @@ impl ApiError {
             ApiError::EmailTaken => C::EmailTaken,
             ApiError::InvitationExists(_) => C::InvitationExists,
             ApiError::LastOwner => C::LastOwner,
+            ApiError::TokenNotRevocable => C::TokenNotRevocable,
             ApiError::Refused(refusal) => {
                 use crate::ops::Refusal as R;
                 match refusal {

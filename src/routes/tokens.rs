@@ -1,12 +1,14 @@
-//! `POST /v1/auth/token`: exchange an email and password for an access token.
+//! `POST /v1/auth/token`: exchange an email and password for an access
+//! token; `DELETE /v1/auth/token`: sign out, revoking the token sent.
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, ResponseError, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::call::SignedIn;
 use super::extract::JsonBody;
 use super::problem::{ApiError, Problem};
 use crate::auth::rate_limit::{Allowance, Refusal};
@@ -14,7 +16,7 @@ use crate::db;
 use crate::http::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(create_token);
+    cfg.service(create_token).service(revoke_token);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -128,6 +130,44 @@ pub async fn create_token(
         expires_in: state.keys.lifetime_s(),
     };
     Ok(with_rate_limit(HttpResponse::Ok().json(token), allowance))
+}
+
+/// Sign out
+///
+/// Revokes the token this request carries, until it expires: from then on
+/// it is refused (401 `token_revoked`) by every instance sharing the
+/// database, while the agent's other tokens keep working. Signing out of a
+/// page session does this. Only the token sent can be revoked, so no one
+/// signs out anyone else. A token of an external provider, or one issued
+/// before tokens had an id, is refused with 422 `token_not_revocable`.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out: the token is revoked"),
+        (status = 422, description = "`token_not_revocable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/auth/token")]
+pub async fn revoke_token(signed_in: SignedIn) -> Result<HttpResponse, ApiError> {
+    let claims = signed_in.credentials.0.clone();
+    let (token_id, expires) = match &claims {
+        Some(claims) if !claims.external => (claims.jti.clone(), claims.exp),
+        _ => (None, 0),
+    };
+    let token_id = token_id.ok_or(ApiError::TokenNotRevocable)?;
+    let expires_at = i64::try_from(expires)
+        .ok()
+        .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
+        .ok_or(ApiError::TokenNotRevocable)?
+        .naive_utc();
+    signed_in
+        .write(move |conn, me| {
+            db::agents::revoke_token(conn, &me.id, &token_id, expires_at)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `response` with the caller's sign-in allowance in the IETF `RateLimit-*`

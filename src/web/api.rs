@@ -77,6 +77,13 @@ impl<'a> Call<'a> {
         }
     }
 
+    pub fn delete(path: &'a str, token: Option<&'a str>) -> Self {
+        Call {
+            method: Method::DELETE,
+            ..Call::get(path, token)
+        }
+    }
+
     pub fn patch(path: &'a str, token: Option<&'a str>, body: &'a Value) -> Self {
         Call {
             method: Method::PATCH,

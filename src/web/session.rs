@@ -1,7 +1,10 @@
 //! Signing in and out. The form's email and password go to the API's
 //! `POST /v1/auth/token` (in process, with the visitor's address), so the
 //! same sign-in limits apply per account, per address and for the
-//! instance; the token it issues becomes the session cookie.
+//! instance; the token it issues becomes the session cookie. Signing out
+//! revokes that token at the API (`DELETE /v1/auth/token`), so a copy of
+//! the cookie kept anywhere is refused from then on, not only forgotten by
+//! this browser.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -73,6 +76,18 @@ pub async fn sign_in(visit: Visit, form: web::Form<SignInForm>) -> Result<HttpRe
 /// `POST /sign-out`: forgets the session cookie.
 pub async fn sign_out(visit: Visit, form: web::Form<CsrfForm>) -> Result<HttpResponse, PageError> {
     visit.check_csrf(&form.csrf)?;
+    if let Some(token) = visit.token.as_deref() {
+        let answer = visit
+            .send(Call::delete("/v1/auth/token", Some(token)))
+            .await?;
+        // A token already refused (expired, revoked) has nothing left to
+        // revoke; a read-only instance cannot record it (the token expires
+        // on its own). Any other failure leaves the session as it was.
+        let read_only = answer.json()["code"] == "read_only_instance";
+        if answer.status.is_server_error() && !read_only {
+            return Err(visit.error(StatusCode::SERVICE_UNAVAILABLE, Key::Broken));
+        }
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::SET_COOKIE, visit.session_removal()))
         .insert_header((header::LOCATION, "/"))

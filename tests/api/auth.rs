@@ -16,6 +16,7 @@ on_both_backends!(
     sign_in_attempts_are_limited,
     members_are_managed_by_owners,
     agents_get_credentials_from_administrators_only,
+    signing_out_revokes_the_token_sent_and_no_other,
 );
 
 const PASSWORD: &str = "calibrate the sensors at dawn";
@@ -549,4 +550,80 @@ async fn agents_get_credentials_from_administrators_only(app: &TestApp) {
             .any(|a| a["email"] == "taken@example.org"),
         "administrators see emails"
     );
+}
+
+async fn signing_out_revokes_the_token_sent_and_no_other(app: &TestApp) {
+    let agent = credentialed_person(app, "camille-out@openair-lyon.org").await;
+    let token_of =
+        |response: serde_json::Value| response["access_token"].as_str().expect("token").to_owned();
+    let first =
+        token_of(json_of(sign_in(app, "camille-out@openair-lyon.org", PASSWORD).await).await);
+    let second =
+        token_of(json_of(sign_in(app, "camille-out@openair-lyon.org", PASSWORD).await).await);
+    let me =
+        |token: String| async move { app.send_as(Some(&token), Method::GET, "/v1/me", None).await };
+    assert_eq!(me(first.clone()).await.status(), 200);
+    let out = app
+        .send_as(Some(&first), Method::DELETE, "/v1/auth/token", None)
+        .await;
+    assert_eq!(out.status(), 204, "signed out");
+    assert_problem(
+        me(first.clone()).await,
+        401,
+        "token_revoked",
+        "the token sent is revoked",
+    )
+    .await;
+    assert_eq!(
+        me(second.clone()).await.status(),
+        200,
+        "the agent's other token still works"
+    );
+    assert_eq!(
+        app.send_as(
+            Some(&app.token_for(&app.admin_id)),
+            Method::GET,
+            "/v1/me",
+            None
+        )
+        .await
+        .status(),
+        200,
+        "no one else is signed out"
+    );
+    assert_problem(
+        app.send_as(Some(&first), Method::DELETE, "/v1/auth/token", None)
+            .await,
+        401,
+        "token_revoked",
+        "a revoked token cannot be used again, even to sign out",
+    )
+    .await;
+    assert_problem(
+        app.send_as(None, Method::DELETE, "/v1/auth/token", None)
+            .await,
+        401,
+        "authentication_required",
+        "signing out needs the token to revoke",
+    )
+    .await;
+
+    // A token without an id (issued before tokens had one) cannot be revoked
+    // by it, and says so; it still works until it expires.
+    let now = jsonwebtoken::get_current_timestamp();
+    let without_id = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"sub": agent, "iat": now, "exp": now + 600, "iss": "commons-ledger", "aud": "commons-ledger", "ver": 0}),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET),
+    )
+    .expect("token");
+    assert_problem(
+        app.send_as(Some(&without_id), Method::DELETE, "/v1/auth/token", None)
+            .await,
+        422,
+        "token_not_revocable",
+        "a token without an id",
+    )
+    .await;
+    assert_eq!(me(without_id).await.status(), 200);
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     a_treasurer_reviews_through_the_page,
     signing_in_goes_through_the_api_limits,
     the_public_page_names_contributors_as_the_project_allows,
+    signing_out_ends_the_session_for_every_copy_of_the_cookie,
 );
 
 const CSRF: &str = "0123456789abcdef0123456789abcdef";
@@ -545,4 +546,47 @@ async fn the_public_page_names_contributors_as_the_project_allows(app: &TestApp)
     .await;
     assert_eq!(named.status(), 303);
     assert!(public_page().await.contains(NAME), "names, as chosen");
+}
+
+/// Signing out revokes the session's token: the cookie kept by anyone (a
+/// shared computer's history, a stolen copy) no longer signs anyone in,
+/// through the pages or the API.
+async fn signing_out_ends_the_session_for_every_copy_of_the_cookie(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let (_, contributor) = app.member(&project, "contributor").await;
+    let (status, _) = page(app, Some(&contributor), "/me", "en").await;
+    assert_eq!(status, 200, "signed in");
+    let refused = submit(app, Some(&contributor), "/sign-out", &[("csrf", "not it")]).await;
+    assert_eq!(refused.status(), 403, "signing out needs the CSRF token");
+    let (status, _) = page(app, Some(&contributor), "/me", "en").await;
+    assert_eq!(status, 200, "a refused sign-out changes nothing");
+
+    let out = submit(app, Some(&contributor), "/sign-out", &[("csrf", CSRF)]).await;
+    assert_eq!(out.status(), 303);
+    let removal = out.headers()[SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        removal.contains("cl_session=") && removal.contains("Max-Age=0"),
+        "{removal}"
+    );
+    let kept = browser()
+        .get(app.url("/me"))
+        .header(COOKIE, cookies(Some(&contributor)))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(kept.status(), 303, "the kept cookie signs no one in");
+    assert!(
+        kept.headers()[LOCATION]
+            .to_str()
+            .expect("location")
+            .starts_with("/sign-in"),
+        "back to signing in"
+    );
+    let through_api = app
+        .send_as(Some(&contributor), Method::GET, "/v1/me", None)
+        .await;
+    assert_eq!(through_api.status(), 401, "nor through the API");
 }
