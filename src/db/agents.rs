@@ -119,6 +119,43 @@ pub fn revoke_token(
     Ok(())
 }
 
+/// Records who recorded `agent_id`.
+pub fn set_recorder(conn: &mut DbConnection, agent_id: &str, recorder: &str) -> QueryResult<()> {
+    diesel::update(agents::table.find(agent_id))
+        .set(agents::created_by.eq(recorder))
+        .execute(conn)
+        .map(drop)
+}
+
+#[derive(QueryableByName)]
+struct Visible {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    visible: bool,
+}
+
+/// Whether `viewer` (not an administrator) may read `agent_id`: themself,
+/// an agent they recorded, a member of one of their projects, or an agent
+/// one of their projects names (a grant's funder, a contributor). Anyone
+/// else is unknown to them: a public project publishes agent ids, and an id
+/// must not be a way to a name the project keeps hidden.
+pub fn visible_to(conn: &mut DbConnection, agent_id: &str, viewer: &str) -> QueryResult<bool> {
+    diesel::sql_query(
+        "SELECT (EXISTS (SELECT 1 FROM agents WHERE id = $1 AND (id = $2 OR created_by = $2)) \
+         OR EXISTS (SELECT 1 FROM memberships mine JOIN memberships theirs \
+             ON theirs.project_id = mine.project_id \
+             WHERE mine.agent_id = $2 AND theirs.agent_id = $1) \
+         OR EXISTS (SELECT 1 FROM memberships mine JOIN grants ON grants.project_id = mine.project_id \
+             WHERE mine.agent_id = $2 AND grants.funder_id = $1) \
+         OR EXISTS (SELECT 1 FROM memberships mine JOIN contributions \
+             ON contributions.project_id = mine.project_id \
+             WHERE mine.agent_id = $2 AND contributions.agent_id = $1)) AS visible",
+    )
+    .bind::<diesel::sql_types::Text, _>(agent_id)
+    .bind::<diesel::sql_types::Text, _>(viewer)
+    .get_result::<Visible>(conn)
+    .map(|row| row.visible)
+}
+
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<AgentRow>> {
     agents::table
         .filter(agents::email.eq(email))

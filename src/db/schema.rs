@@ -306,6 +306,7 @@ diesel::table! {
         is_admin -> Integer,
         token_version -> BigInt,
         created_at -> Timestamp,
+        created_by -> Nullable<Text>,
     }
 }
 

@@ -113,6 +113,7 @@ pub async fn create_agent(
             is_admin: body.admin,
         };
         let row = db::agents::insert_unique(conn, &new)?.ok_or(ApiError::EmailTaken)?;
+        db::agents::set_recorder(conn, &row.id, &caller.id)?;
         let agent = to_agent(row, &Caller::Agent(caller));
         Reply::created(format!("/v1/agents/{}", agent.id), &agent)
     })
@@ -204,8 +205,12 @@ pub async fn list_agents(
 
 /// Get an agent
 ///
-/// One agent by id. Ids are not guessable; the listing is what shows who
-/// exists, so any signed-in caller holding an id may read it.
+/// One agent by id, to administrators; to anyone else signed in, only
+/// themself, an agent they recorded, a member of one of their projects, or
+/// an agent one of their projects names (a grant's funder, a contributor).
+/// Any other id answers 404 `agent_not_found`, as an unknown one does: a
+/// public project's books carry agent ids, and only the project decides
+/// whether its contributors are named (`GET .../contributors`).
 #[utoipa::path(
     tag = "agents",
     params(("agent_id" = String, Path, format = Uuid, description = "Agent id")),
@@ -223,8 +228,10 @@ pub async fn get_agent(
     let agent_id = path.into_inner();
     let agent = signed_in
         .read(move |conn, caller| {
-            let row =
-                db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
+            let visible = caller.is_admin || db::agents::visible_to(conn, &agent_id, &caller.id)?;
+            let row = db::agents::find(conn, &agent_id)?
+                .filter(|_| visible)
+                .ok_or(ApiError::NotFound(Resource::Agent))?;
             Ok(to_agent(row, &Caller::Agent(caller)))
         })
         .await?;

@@ -13,6 +13,7 @@ on_both_backends!(
     readers_see_contributors_as_the_project_allows,
     a_private_project_s_contributors_are_not_found,
     the_setting_is_checked_and_owners_alone_change_it,
+    an_agent_id_is_no_way_to_a_hidden_name,
 );
 
 /// A contributor named `name` who has logged `count` contributions.
@@ -213,5 +214,95 @@ async fn the_setting_is_checked_and_owners_alone_change_it(app: &TestApp) {
     assert_eq!(
         read["contributor_names"], "hidden",
         "unchanged by the refusals"
+    );
+}
+
+/// A public project publishes agent ids (in contributions and distribution
+/// lines); reading an agent by id must not name a contributor the project
+/// keeps hidden. A signed-in caller reads themself, agents they recorded,
+/// their co-members and the agents their projects name.
+async fn an_agent_id_is_no_way_to_a_hidden_name(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    set(
+        app,
+        &project,
+        json!({"public": true, "allow_unvalued": true}),
+    )
+    .await;
+    let camille = contributor(app, &project, "Camille Durand", 1).await;
+    let other = app.create_project("EUR").await;
+    let (stranger_id, stranger) = app.member(&other, "treasurer").await;
+    let read = |token: String, agent: String| async move {
+        app.send_as(
+            Some(&token),
+            Method::GET,
+            &format!("/v1/agents/{agent}"),
+            None,
+        )
+        .await
+    };
+    assert_problem(
+        read(stranger.clone(), camille.clone()).await,
+        404,
+        "agent_not_found",
+        "a stranger holding a contributor's public id learns no name",
+    )
+    .await;
+    let (_, co_member) = app.member(&project, "auditor").await;
+    let seen = json_of(read(co_member, camille.clone()).await).await;
+    assert_eq!(seen["name"], "Camille Durand", "a co-member reads it");
+    assert_eq!(
+        read(stranger.clone(), stranger_id.clone()).await.status(),
+        200,
+        "anyone reads themself"
+    );
+    let recorded = json_of(
+        app.send_as(
+            Some(&stranger),
+            Method::POST,
+            "/v1/agents",
+            Some(&json!({"kind": "organisation", "name": "Fondation Horizon"})),
+        )
+        .await,
+    )
+    .await;
+    let funder = recorded["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        read(stranger.clone(), funder.clone()).await.status(),
+        200,
+        "whoever records an agent reads it back"
+    );
+    let (_, colleague) = app.member(&other, "contributor").await;
+    assert_eq!(
+        read(colleague.clone(), funder.clone()).await.status(),
+        404,
+        "not yet named by any of the colleague's projects"
+    );
+    let grant = app
+        .send_as(
+            Some(&stranger),
+            Method::POST,
+            &format!("/v1/projects/{other}/grants"),
+            Some(
+                &json!({"funder": funder, "kind": "donation", "reference": "D-1",
+                "amount": "100.00", "currency": "EUR", "received_on": "2026-03-01"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        grant.status(),
+        201,
+        "{}",
+        grant.text().await.unwrap_or_default()
+    );
+    assert_eq!(
+        read(colleague, funder).await.status(),
+        200,
+        "a funder of their project is named to its members"
+    );
+    assert_eq!(
+        json_of(app.get(&format!("/v1/agents/{camille}")).await).await["name"],
+        "Camille Durand",
+        "administrators read every agent"
     );
 }
