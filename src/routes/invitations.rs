@@ -62,7 +62,10 @@ pub struct Invitation {
     /// The agent invited.
     #[schema(format = Uuid)]
     pub agent: String,
-    pub agent_name: String,
+    /// The invitee's name, shown to the invitee (`GET /v1/me/invitations`)
+    /// and null to the project: an inviter holding an agent's id learns no
+    /// name by inviting it, and the member list names them once they accept.
+    pub agent_name: Option<String>,
     /// The role they will have once they accept.
     pub role: RoleDto,
     /// Who invited them.
@@ -79,10 +82,20 @@ pub struct InvitationPage {
     pub next_cursor: Option<String>,
 }
 
-/// The response shapes of `rows`, with the names of their agents.
+/// Who reads an invitation: the invitee sees their own name on it, the
+/// project does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Invitee,
+    Project,
+}
+
+/// The response shapes of `rows`, with the inviters' names, and the
+/// invitees' for the invitee.
 fn to_invitations(
     conn: &mut DbConnection,
     rows: Vec<(InvitationRow, String)>,
+    reader: Reader,
 ) -> Result<Vec<Invitation>, ApiError> {
     let mut ids: Vec<String> = rows
         .iter()
@@ -95,7 +108,7 @@ fn to_invitations(
     Ok(rows
         .into_iter()
         .map(|(row, project_name)| Invitation {
-            agent_name: name(&row.agent_id),
+            agent_name: (reader == Reader::Invitee).then(|| name(&row.agent_id)),
             invited_by_name: name(&row.invited_by),
             role: RoleDto::from(row.role),
             created_at: db::format_timestamp(row.created_at),
@@ -148,7 +161,7 @@ pub async fn create_invitation(
         let role = Role::from(body.role);
         let row = db::invitations::insert(conn, &project.id, &agent.id, role, &inviter)
             .on_duplicate(|| ApiError::InvitationExists(agent.id.to_string()))?;
-        let invitation = to_invitations(conn, vec![(row, project.name.clone())])?
+        let invitation = to_invitations(conn, vec![(row, project.name.clone())], Reader::Project)?
             .pop()
             .ok_or_else(|| ApiError::internal("invitation vanished"))?;
         // An invitation has no `GET` of its own: the project's list holds it.
@@ -180,7 +193,7 @@ pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationP
             .into_iter()
             .map(|row| (row, project.name.clone()))
             .collect();
-        to_invitations(conn, rows)
+        to_invitations(conn, rows, Reader::Project)
     };
     let Page {
         rows: items,
@@ -248,7 +261,7 @@ pub async fn list_my_invitations(
     let items = signed_in
         .read(move |conn, me| {
             let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;
-            to_invitations(conn, rows)
+            to_invitations(conn, rows, Reader::Invitee)
         })
         .await?;
     let next_cursor = next_cursor(&items, limit, |item| item.id.clone());

@@ -304,7 +304,11 @@ async fn invitations_wait_for_the_invitees_consent(app: &TestApp) {
     let bruno_token = app.token_for(&bruno);
     let invitation = invite(app, &owner_token, &project, &ines, "contributor").await;
     assert_eq!(invitation["project_name"], "Throwaway");
-    assert_eq!(invitation["agent_name"], "Inès");
+    assert_eq!(
+        invitation["agent_name"],
+        serde_json::Value::Null,
+        "inviting an id is no way to learn a name"
+    );
     assert_eq!(invitation["invited_by"], owner.as_str());
     assert_eq!(invitation["invited_by_name"], "Mallory");
     assert_eq!(invitation["role"], "contributor");
@@ -383,6 +387,15 @@ async fn invitations_wait_for_the_invitees_consent(app: &TestApp) {
     )
     .await;
     assert_eq!(mine["items"].as_array().expect("items").len(), 1);
+    assert_eq!(
+        mine["items"][0]["agent_name"], "Inès",
+        "the invitee sees their name"
+    );
+    assert_eq!(
+        pending["items"][0]["agent_name"],
+        serde_json::Value::Null,
+        "the project's list names no one who has not accepted"
+    );
     let theirs = json_of(
         app.send_as(Some(&bruno_token), Method::GET, "/v1/me/invitations", None)
             .await,
