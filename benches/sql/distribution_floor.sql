@@ -1,0 +1,26 @@
+-- The two statements a distribution draft runs over the whole period, as
+-- src/db/contributions.rs writes them (approved_sums and record_selection,
+-- COUNTED inlined with the seeded project and period), with the service's
+-- pragmas; the selection is rolled back so that the run can be repeated.
+PRAGMA foreign_keys = ON;
+PRAGMA synchronous = FULL;
+.timer on
+SELECT count(*) AS sums FROM (
+  SELECT c.agent_id, c.kind, c.currency,
+         CAST(SUM(c.value / 4294967296) AS BIGINT), CAST(SUM(c.value % 4294967296) AS BIGINT)
+  FROM contributions c
+  WHERE c.project_id = '00000000-0000-7000-8000-000000000001' AND c.status = 'approved'
+    AND c.date >= '2026-03-01' AND c.date <= '2026-03-31' AND c.value IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
+                    AND r.project_id = c.project_id AND r.status = 'approved')
+  GROUP BY c.agent_id, c.kind, c.currency);
+BEGIN;
+INSERT INTO distribution_contributions (distribution_id, contribution_id)
+SELECT d.id, c.id FROM contributions c
+JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency
+WHERE c.project_id = '00000000-0000-7000-8000-000000000001' AND c.status = 'approved'
+  AND c.date >= '2026-03-01' AND c.date <= '2026-03-31' AND c.value IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
+                  AND r.project_id = c.project_id AND r.status = 'approved')
+  AND d.id = 'd0000000-0000-7000-8000-000000000001' ORDER BY c.id;
+ROLLBACK;
