@@ -43,6 +43,7 @@ pub struct Metrics {
     idempotency_replays: Counter,
     idempotency_conflicts: Counter,
     computation_retries: Counter,
+    computations: Histogram,
     /// The write pipeline's counters (batches, the requests they carried,
     /// retries and re-runs).
     pub writes: crate::write_pipeline::Counters,
@@ -108,6 +109,13 @@ impl Metrics {
             "Computations made outside the writer (distribution drafts, imports) made again because what they read changed before their result was written",
             computation_retries.clone(),
         );
+        // The same buckets as requests': 0.5 ms to about 16 s.
+        let computations = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "computation_duration_seconds",
+            "Time computations made outside the writer (distribution drafts, imports) took in their read snapshot; the rest of such a request's time is its write",
+            computations.clone(),
+        );
         let writes = crate::write_pipeline::Counters::default();
         registry.register(
             "group_commits",
@@ -140,11 +148,17 @@ impl Metrics {
             idempotency_replays,
             idempotency_conflicts,
             computation_retries,
+            computations,
         }
     }
 
     pub fn idempotency_replayed(&self) {
         self.idempotency_replays.inc();
+    }
+
+    /// A computation outside the writer took `elapsed` in its snapshot.
+    pub fn computed(&self, elapsed: Duration) {
+        self.computations.observe(elapsed.as_secs_f64());
     }
 
     pub fn computation_retried(&self) {

@@ -82,7 +82,10 @@ pub async fn run_computed<C: Send + Sync + 'static>(
     let (compute, commit) = (Arc::new(compute), Arc::new(commit));
     let mut attempt = 1;
     loop {
-        let computed = match in_snapshot(state, compute.clone()).await? {
+        let started = std::time::Instant::now();
+        let computed = in_snapshot(state, compute.clone()).await?;
+        state.metrics.computed(started.elapsed());
+        let computed = match computed {
             Ok(computed) => Arc::new(computed),
             Err(refusal) => return refuse(state, project, idempotency, refusal).await,
         };

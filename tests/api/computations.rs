@@ -138,7 +138,8 @@ fn clear_hook(hooks: &TestHooks) {
     *hooks.after_compute.lock().expect("hook") = None;
 }
 
-async fn retries(app: &TestApp) -> u64 {
+/// A counter of `/metrics`, by its full name.
+async fn metric(app: &TestApp, name: &str) -> u64 {
     let text = app
         .get("/metrics")
         .await
@@ -146,9 +147,13 @@ async fn retries(app: &TestApp) -> u64 {
         .await
         .expect("metrics text");
     text.lines()
-        .find_map(|line| line.strip_prefix("commons_ledger_computation_retries_total "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
-        .expect("computation_retries in /metrics")
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+async fn retries(app: &TestApp) -> u64 {
+    metric(app, "commons_ledger_computation_retries_total").await
 }
 
 async fn a_decision_made_during_a_draft_is_counted(app: &TestApp, hooks: Arc<TestHooks>) {
@@ -169,6 +174,7 @@ async fn a_decision_made_during_a_draft_is_counted(app: &TestApp, hooks: Arc<Tes
         }
     });
     let before = retries(app).await;
+    let computed_before = metric(app, "commons_ledger_computation_duration_seconds_count").await;
     let draft = created(
         app.post(
             &format!("{}/distributions", setup.base),
@@ -180,6 +186,11 @@ async fn a_decision_made_during_a_draft_is_counted(app: &TestApp, hooks: Arc<Tes
     clear_hook(&hooks);
     assert_eq!(calls.load(Ordering::SeqCst), 2, "computed twice");
     assert_eq!(retries(app).await, before + 1);
+    assert_eq!(
+        metric(app, "commons_ledger_computation_duration_seconds_count").await,
+        computed_before + 2,
+        "each computation's time is observed"
+    );
     let mut paid: Vec<(String, String)> = draft["lines"]
         .as_array()
         .expect("lines")
