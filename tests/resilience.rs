@@ -170,19 +170,7 @@ async fn ledger(server: &Server, project: &str) -> BTreeMap<String, i64> {
 }
 
 async fn assert_verified(server: &Server, project: &str, store: &Store) {
-    let report: Value = server
-        .client
-        .get(format!(
-            "{}/v1/projects/{project}/ledger/verification",
-            server.url
-        ))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("verification")
-        .json()
-        .await
-        .expect("report");
+    let report = server.verification(project).await;
     assert_eq!(report["ok"], true, "{report}");
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_commons-ledger"))
         .arg("verify")

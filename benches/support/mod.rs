@@ -216,6 +216,22 @@ impl Server {
             .to_owned()
     }
 
+    /// The ledger verification report of `project`.
+    pub async fn verification(&self, project: &str) -> Value {
+        self.client
+            .get(format!(
+                "{}/v1/projects/{project}/ledger/verification",
+                self.url
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("verification")
+            .json()
+            .await
+            .expect("report")
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Value {
         let response = self
             .client

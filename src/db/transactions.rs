@@ -171,7 +171,7 @@ pub fn post(
     transaction: &NewTransaction,
     reverses: Option<&str>,
 ) -> Result<TransactionRecord, PostError> {
-    post_for(conn, (project_id, by), transaction, reverses, None)
+    Poster::new(project_id, by).post(conn, transaction, reverses)
 }
 
 /// [`post`] for the execution of the approved run `run`: the money it
@@ -182,7 +182,239 @@ pub fn post_for_run(
     transaction: &NewTransaction,
     run: &str,
 ) -> Result<TransactionRecord, PostError> {
-    post_for(conn, (project_id, by), transaction, None, Some(run))
+    let mut poster = Poster::new(project_id, by);
+    poster.run = Some(run);
+    poster.post(conn, transaction, None)
+}
+
+/// Posts transactions to one project's ledger, one after another inside the
+/// caller's database transaction, reading only once what each would read
+/// again: the project is locked and its chain head (with its closing date)
+/// read before the first, and each account is locked and read (with its
+/// unit and what approved runs reserve of it) the first time a transaction
+/// touches it. From then on the head and the balances are carried forward
+/// in memory as each transaction lands; the database's triggers still check
+/// every row against the stored head and balances, so a copy that had gone
+/// stale could only make a posting fail, never post a wrong one.
+///
+/// What it holds is true only while the caller's transaction holds the
+/// locks and no one else posts in it: a batch of transactions in one write.
+/// What it holds changes only when a post succeeds; when the caller rolls
+/// back a savepoint that held a post (or any statement after the first),
+/// it calls [`Poster::forget`], so what it holds is read again (PostgreSQL
+/// also releases the row locks taken inside that savepoint).
+pub struct Poster<'a> {
+    project_id: &'a str,
+    by: &'a str,
+    /// The approved run being executed, whose own reservation is not counted.
+    run: Option<&'a str>,
+    head: Option<Head>,
+    accounts: Balances,
+}
+
+/// The project's chain head and closing date, as the next transaction
+/// extends it.
+#[derive(Debug, Clone)]
+struct Head {
+    sequence: i64,
+    hash: String,
+    closed_through: Option<NaiveDate>,
+}
+
+impl<'a> Poster<'a> {
+    /// Posts to `project_id`'s ledger on behalf of agent `by`.
+    pub fn new(project_id: &'a str, by: &'a str) -> Self {
+        Poster {
+            project_id,
+            by,
+            run: None,
+            head: None,
+            accounts: Balances::new(),
+        }
+    }
+
+    /// Drops what is held, to be read again by the next post: after the
+    /// caller rolled back a savepoint.
+    pub fn forget(&mut self) {
+        self.head = None;
+        self.accounts.clear();
+    }
+
+    /// The project locked and its head read, once.
+    fn head(&mut self, conn: &mut DbConnection) -> QueryResult<Head> {
+        if let Some(head) = &self.head {
+            return Ok(head.clone());
+        }
+        projects::lock(conn, self.project_id)?;
+        let project =
+            projects::find(conn, self.project_id)?.ok_or(diesel::result::Error::NotFound)?;
+        let head = Head {
+            sequence: project.last_sequence,
+            hash: project.last_hash,
+            closed_through: project.closed_through,
+        };
+        self.head = Some(head.clone());
+        Ok(head)
+    }
+
+    /// The state of the accounts named (those that exist), each locked and
+    /// read the first time it is asked for.
+    fn accounts(
+        &mut self,
+        conn: &mut DbConnection,
+        names: &[crate::domain::AccountName],
+    ) -> QueryResult<Balances> {
+        let missing: Vec<crate::domain::AccountName> = names
+            .iter()
+            .filter(|name| !self.accounts.contains_key(*name))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let read = accounts::lock_and_load(conn, self.project_id, &missing, self.run)?;
+            self.accounts.extend(read);
+        }
+        Ok(names
+            .iter()
+            .filter_map(|name| {
+                let account = self.accounts.get(name)?;
+                Some((name.clone(), account.clone()))
+            })
+            .collect())
+    }
+
+    /// Posts `transaction` (a reversal of `reverses`, if given): see
+    /// [`post`].
+    pub fn post(
+        &mut self,
+        conn: &mut DbConnection,
+        transaction: &NewTransaction,
+        reverses: Option<&str>,
+    ) -> Result<TransactionRecord, PostError> {
+        let head = self.head(conn)?;
+        check_dated(
+            transaction.effective_date,
+            super::today(),
+            head.closed_through,
+        )?;
+        let mut balances = self.accounts(conn, &transaction.account_names())?;
+        let running = transaction.apply(&mut balances)?;
+        never_negative_by_date(conn, transaction, &balances)?;
+        let (row, posting_rows) = self.rows(transaction, reverses, &head, &balances, &running)?;
+        insert(conn, &row, &posting_rows)?;
+        keep_value_totals(conn, transaction.kind, reverses, &posting_rows, &balances)?;
+        let postings = transaction
+            .postings
+            .iter()
+            .zip(&running)
+            .map(|(p, after)| PostingRecord {
+                from: p.from.to_string(),
+                to: p.to.to_string(),
+                amount: p.amount.minor(),
+                currency: p.unit.clone(),
+                from_balance_after: after.from_balance_after,
+                to_balance_after: after.to_balance_after,
+            })
+            .collect();
+        // Landed: the head and the balances move on.
+        self.head = Some(Head {
+            sequence: row.sequence,
+            hash: row.hash.clone(),
+            closed_through: head.closed_through,
+        });
+        self.accounts.extend(balances);
+        TransactionRecord::read(row, postings, None).map_err(PostError::Database)
+    }
+
+    /// The rows of `transaction` as it extends `head`, hashed into the chain.
+    fn rows(
+        &self,
+        transaction: &NewTransaction,
+        reverses: Option<&str>,
+        head: &Head,
+        balances: &Balances,
+        running: &[crate::domain::transaction::PostingBalances],
+    ) -> Result<(TransactionRow, Vec<PostingRow>), TransactionError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let account_id = |name: &crate::domain::AccountName| {
+            balances
+                .get(name)
+                .map(|account| account.id.clone())
+                .ok_or_else(|| TransactionError::UnknownAccount(name.to_string()))
+        };
+        let posting_rows: Vec<PostingRow> = transaction
+            .postings
+            .iter()
+            .zip(running)
+            .enumerate()
+            .map(|(position, (posting, after))| {
+                Ok(PostingRow {
+                    transaction_id: id.clone(),
+                    project_id: self.project_id.to_owned(),
+                    // At most POSTINGS_PER_TRANSACTION_MAX (500) postings: it fits.
+                    position: i32::try_from(position).unwrap_or(i32::MAX),
+                    from_account_id: account_id(&posting.from)?,
+                    to_account_id: account_id(&posting.to)?,
+                    amount: posting.amount.minor(),
+                    currency: posting.unit.clone(),
+                    from_balance_after: after.from_balance_after,
+                    to_balance_after: after.to_balance_after,
+                })
+            })
+            .collect::<Result<_, TransactionError>>()?;
+        let row = TransactionRow {
+            id,
+            project_id: self.project_id.to_owned(),
+            sequence: head.sequence + 1,
+            kind: transaction.kind.as_str().to_owned(),
+            effective_date: transaction.effective_date,
+            recorded_at: super::now(),
+            description: transaction.description.clone(),
+            metadata: transaction.metadata.clone(),
+            reverses_id: reverses.map(str::to_owned),
+            previous_hash: head.hash.clone(),
+            hash: String::new(),
+            recorded_by: Some(self.by.to_owned()),
+        };
+        let row = TransactionRow {
+            hash: chain_hash(&row, &posting_rows),
+            ..row
+        };
+        Ok((row, posting_rows))
+    }
+}
+
+/// Inserts a transaction's row, then its postings in order: the only
+/// statements a posting cannot do without (public for the benchmark that
+/// measures what the database alone takes for them).
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &TransactionRow,
+    postings: &[PostingRow],
+) -> QueryResult<()> {
+    diesel::insert_into(transactions::table)
+        .values((
+            transactions::id.eq(&row.id),
+            transactions::project_id.eq(&row.project_id),
+            transactions::sequence.eq(row.sequence),
+            transactions::kind.eq(&row.kind),
+            transactions::effective_date.eq(row.effective_date),
+            transactions::recorded_at.eq(row.recorded_at),
+            transactions::description.eq(&row.description),
+            transactions::metadata.eq(&row.metadata),
+            transactions::reverses_id.eq(&row.reverses_id),
+            transactions::previous_hash.eq(&row.previous_hash),
+            transactions::hash.eq(&row.hash),
+            transactions::recorded_by.eq(&row.recorded_by),
+        ))
+        .execute(conn)?;
+    // One statement per posting: the common subset of both backends has no
+    // multi-row insert, and the per-row trigger needs them in order anyway.
+    for posting in postings {
+        diesel::insert_into(postings::table)
+            .values(posting)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// A non-negative account is never below zero on any date, by effective
@@ -282,112 +514,6 @@ fn keep_value_totals(
             Err(PostError::Rule(TransactionError::BalanceOverflow(name)))
         }
     }
-}
-
-fn post_for(
-    conn: &mut DbConnection,
-    (project_id, by): (&str, &str),
-    transaction: &NewTransaction,
-    reverses: Option<&str>,
-    run: Option<&str>,
-) -> Result<TransactionRecord, PostError> {
-    projects::lock(conn, project_id)?;
-    let head = projects::find(conn, project_id)?.ok_or(diesel::result::Error::NotFound)?;
-    check_dated(
-        transaction.effective_date,
-        super::today(),
-        head.closed_through,
-    )?;
-    let mut balances =
-        accounts::lock_and_load(conn, project_id, &transaction.account_names(), run)?;
-    let running = transaction.apply(&mut balances)?;
-    never_negative_by_date(conn, transaction, &balances)?;
-
-    let id = uuid::Uuid::now_v7().to_string();
-    let sequence = head.last_sequence + 1;
-    let recorded_at = super::now();
-    let account_id = |name: &crate::domain::AccountName| {
-        balances
-            .get(name)
-            .map(|account| account.id.clone())
-            .ok_or_else(|| TransactionError::UnknownAccount(name.to_string()))
-    };
-    let posting_rows: Vec<PostingRow> = transaction
-        .postings
-        .iter()
-        .zip(&running)
-        .enumerate()
-        .map(|(position, (posting, after))| {
-            Ok(PostingRow {
-                transaction_id: id.clone(),
-                project_id: project_id.to_owned(),
-                // At most POSTINGS_PER_TRANSACTION_MAX (500) postings: it fits.
-                position: i32::try_from(position).unwrap_or(i32::MAX),
-                from_account_id: account_id(&posting.from)?,
-                to_account_id: account_id(&posting.to)?,
-                amount: posting.amount.minor(),
-                currency: posting.unit.clone(),
-                from_balance_after: after.from_balance_after,
-                to_balance_after: after.to_balance_after,
-            })
-        })
-        .collect::<Result<_, TransactionError>>()?;
-    let row = TransactionRow {
-        id: id.clone(),
-        project_id: project_id.to_owned(),
-        sequence,
-        kind: transaction.kind.as_str().to_owned(),
-        effective_date: transaction.effective_date,
-        recorded_at,
-        description: transaction.description.clone(),
-        metadata: transaction.metadata.clone(),
-        reverses_id: reverses.map(str::to_owned),
-        previous_hash: head.last_hash.clone(),
-        hash: String::new(),
-        recorded_by: Some(by.to_owned()),
-    };
-    let row = TransactionRow {
-        hash: chain_hash(&row, &posting_rows),
-        ..row
-    };
-    diesel::insert_into(transactions::table)
-        .values((
-            transactions::id.eq(&row.id),
-            transactions::project_id.eq(&row.project_id),
-            transactions::sequence.eq(row.sequence),
-            transactions::kind.eq(&row.kind),
-            transactions::effective_date.eq(row.effective_date),
-            transactions::recorded_at.eq(row.recorded_at),
-            transactions::description.eq(&row.description),
-            transactions::metadata.eq(&row.metadata),
-            transactions::reverses_id.eq(&row.reverses_id),
-            transactions::previous_hash.eq(&row.previous_hash),
-            transactions::hash.eq(&row.hash),
-            transactions::recorded_by.eq(&row.recorded_by),
-        ))
-        .execute(conn)?;
-    // One statement per posting: the common subset of both backends has no
-    // multi-row insert, and the per-row trigger needs them in order anyway.
-    for posting in &posting_rows {
-        diesel::insert_into(postings::table)
-            .values(posting)
-            .execute(conn)?;
-    }
-    keep_value_totals(conn, transaction.kind, reverses, &posting_rows, &balances)?;
-    let postings = transaction
-        .postings
-        .iter()
-        .zip(&running)
-        .map(|(p, after)| PostingRecord {
-            from: p.from.to_string(),
-            to: p.to.to_string(),
-            amount: p.amount.minor(),
-            currency: p.unit.clone(),
-            from_balance_after: after.from_balance_after,
-            to_balance_after: after.to_balance_after,
-        })
-        .collect();
-    TransactionRecord::read(row, postings, None).map_err(PostError::Database)
 }
 
 pub fn find(

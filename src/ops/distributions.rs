@@ -370,11 +370,7 @@ pub fn execute(
                 .to_string(),
         postings,
     };
-    let record = db::transactions::post_for_run(conn, (&project.id, by), &transaction, &run.id)
-        .map_err(|error| match error {
-            db::transactions::PostError::Rule(rule) => Error::Ledger(rule),
-            db::transactions::PostError::Database(database) => database.into(),
-        })?;
+    let record = db::transactions::post_for_run(conn, (&project.id, by), &transaction, &run.id)?;
     db::distributions::set_status(conn, &run.id, executed, Some(&record.row.id))?;
     reread(conn, project, id)
 }

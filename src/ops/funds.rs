@@ -9,7 +9,7 @@ use super::{Error, FieldProblem, Refusal};
 use crate::db::accounts::AccountRow;
 use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow, ReleaseRow};
 use crate::db::projects::Project;
-use crate::db::transactions::{PostError, TransactionRecord};
+use crate::db::transactions::{Poster, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::funds::{
     DecisionRefusal, GrantFigures, PendingStatus, Pool, PoolMovement, check_decision,
@@ -612,10 +612,11 @@ pub fn open(
 }
 
 /// Posts a generic transaction (`transfer`, `adjustment`) of the ledger
-/// endpoint: never out of a restricted grant's pool.
+/// endpoint, or one of a batch, through `poster`: never out of a
+/// restricted grant's pool.
 pub fn post_transaction(
     conn: &mut DbConnection,
-    (project, by): (&Project, &str),
+    poster: &mut Poster<'_>,
     transaction: &NewTransaction,
 ) -> Result<TransactionRecord, Error> {
     if let Some((index, posting)) = restricted_outflow(&transaction.postings) {
@@ -625,12 +626,7 @@ pub fn post_transaction(
         ))
         .into());
     }
-    db::transactions::post(conn, (&project.id, by), transaction, None).map_err(
-        |error| match error {
-            PostError::Rule(rule) => Error::Ledger(rule),
-            PostError::Database(database) => database.into(),
-        },
-    )
+    poster.post(conn, transaction, None).map_err(Error::from)
 }
 
 /// A release as asked for, with the problems found so far.
@@ -793,11 +789,7 @@ pub fn post(
             })
             .collect(),
     };
-    db::transactions::post(conn, (&project.id, by), &transaction, None).map_err(|error| match error
-    {
-        PostError::Rule(rule) => Error::Ledger(rule),
-        PostError::Database(database) => database.into(),
-    })
+    db::transactions::post(conn, (&project.id, by), &transaction, None).map_err(Error::from)
 }
 
 /// Parses an amount of money in a currency (not a declared unit), with the

@@ -187,6 +187,16 @@ pub enum Error {
     Corrupt(String),
 }
 
+/// A posting refused by a ledger rule, or failed in the database.
+impl From<crate::db::transactions::PostError> for Error {
+    fn from(error: crate::db::transactions::PostError) -> Self {
+        match error {
+            crate::db::transactions::PostError::Rule(rule) => Error::Ledger(rule),
+            crate::db::transactions::PostError::Database(database) => database.into(),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for Error {
     fn from(error: diesel::result::Error) -> Self {
         Error::Storage(StorageError::Query(error))

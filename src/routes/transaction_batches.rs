@@ -13,12 +13,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::ProjectWrite;
 use super::codes::FieldCode;
-use super::dto::Transaction;
+use super::dto::{Transaction, to_transaction};
 use super::openapi::Forbidden;
 use super::problem::{ApiError, Problem};
-use super::transactions::{CreateTransactionRequest, reply_with};
+use super::transactions::{CreateTransactionRequest, created};
 use super::write::Reply;
 use crate::db::projects::Project;
+use crate::db::transactions::Poster;
 use crate::db::{DbConnection, idempotency};
 use crate::domain::Unit;
 use crate::domain::access::Action;
@@ -113,8 +114,7 @@ pub struct BatchResult {
     /// Whether it was posted earlier, under its `idempotency_key`.
     pub replayed: bool,
     /// The transaction, when posted.
-    #[schema(value_type = Option<Transaction>)]
-    pub transaction: Option<Value>,
+    pub transaction: Option<Transaction>,
     /// Why it was refused (non-atomic batches only).
     pub problem: Option<Problem>,
 }
@@ -130,29 +130,31 @@ pub struct BatchReply {
     pub results: Vec<BatchResult>,
 }
 
-/// A batch item as read: its key, its fingerprint as a single
-/// `POST .../transactions`, and its body (or why it is unreadable).
+/// A batch item as read: its key with its fingerprint as a single
+/// `POST .../transactions` (only a keyed item needs one), and its body (or
+/// why it is unreadable).
 #[derive(Debug, Clone)]
 struct Item {
-    key: Option<String>,
-    fingerprint: String,
+    key: Option<(String, String)>,
     request: Result<CreateTransactionRequest, Problem>,
 }
 
-/// An item's end: posted (its transaction as JSON, and whether it was
-/// found under its key) or refused.
+/// An item's end: posted (its transaction, and whether it was found under
+/// its key) or refused.
 enum Outcome {
-    Posted(Value, bool),
+    Posted(Box<Transaction>, bool),
     Refused(Problem),
 }
 
-/// What every item of one request shares.
+/// What every item of one request shares: the caller's idempotency scope
+/// and lease, the stored units, the project, and the poster that carries
+/// the ledger's head and the accounts read so far from item to item.
 struct Batch<'a> {
     scope: &'a str,
     lease: std::time::Duration,
     units: &'a HashMap<String, Unit>,
     project: &'a Project,
-    by: &'a str,
+    poster: Poster<'a>,
 }
 
 /// Post a batch of transactions
@@ -202,14 +204,14 @@ pub async fn create_transaction_batch(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let units = super::stored_units(conn)?;
         let by = caller.signed_in()?.id.clone();
-        let batch = Batch {
+        let mut batch = Batch {
             scope: &scope,
             lease,
             units: &units,
             project,
-            by: by.as_str(),
+            poster: Poster::new(&project.id, &by),
         };
-        let reply = post_all(conn, &batch, &items, atomic)?;
+        let reply = post_all(conn, &mut batch, &items, atomic)?;
         Reply::new(actix_web::http::StatusCode::OK, &reply)
     })
     .await
@@ -228,21 +230,20 @@ fn item(path: &str, mut value: Value) -> Item {
             "a transaction must be a JSON object".to_owned(),
         ))),
     };
-    let fingerprint = fingerprint_of("POST", path, value.to_string().as_bytes());
     let (key, refused) = match key.transpose() {
         Ok(key) => (key, None),
         Err(error) => (None, Some(error.problem())),
     };
+    let key = key.map(|key| {
+        let fingerprint = fingerprint_of("POST", path, value.to_string().as_bytes());
+        (key, fingerprint)
+    });
     let request = match refused {
         Some(problem) => Err(problem),
         None => serde_json::from_value(value)
             .map_err(|e| ApiError::InvalidBody(e.to_string()).problem()),
     };
-    Item {
-        key,
-        fingerprint,
-        request,
-    }
+    Item { key, request }
 }
 
 /// Posts every item in order: atomic, the first refusal fails the whole
@@ -250,7 +251,7 @@ fn item(path: &str, mut value: Value) -> Item {
 /// savepoint of its own, a refusal undoing only its item.
 fn post_all(
     conn: &mut DbConnection,
-    batch: &Batch<'_>,
+    batch: &mut Batch<'_>,
     items: &[Item],
     atomic: bool,
 ) -> Result<BatchReply, ApiError> {
@@ -289,7 +290,7 @@ fn post_all(
                     index,
                     status: 201,
                     replayed,
-                    transaction: Some(transaction),
+                    transaction: Some(*transaction),
                     problem: None,
                 }
             }
@@ -301,20 +302,24 @@ fn post_all(
 
 /// A non-atomic item in a savepoint of its own: a refusal undoes it, then
 /// is stored under its key (as a refused `POST .../transactions` is).
-fn alone(conn: &mut DbConnection, batch: &Batch<'_>, item: &Item) -> Result<Outcome, ApiError> {
+/// What the poster holds is read again after a rolled-back savepoint.
+fn alone(conn: &mut DbConnection, batch: &mut Batch<'_>, item: &Item) -> Result<Outcome, ApiError> {
     let attempt = diesel::Connection::transaction(conn, |conn| match keyed(conn, batch, item) {
         Ok(Outcome::Refused(problem)) => Err(Undo::Refused(Box::new(problem))),
         Ok(posted) => Ok(posted),
         Err(error) => Err(Undo::Failed(error)),
     });
+    if attempt.is_err() {
+        batch.poster.forget();
+    }
     match attempt {
         Ok(posted) => Ok(posted),
         Err(Undo::Failed(error)) => Err(error),
         Err(Undo::Refused(problem)) => {
             let problem = *problem;
-            if let Some(key) = &item.key
+            if let Some((key, fingerprint)) = &item.key
                 && let idempotency::Claim::Acquired { token } =
-                    idempotency::claim(conn, batch.scope, key, &item.fingerprint, batch.lease)?
+                    idempotency::claim(conn, batch.scope, key, fingerprint, batch.lease)?
             {
                 let body = serde_json::to_string(&problem)
                     .map_err(|e| ApiError::internal_from("encoding a problem", e))?;
@@ -340,20 +345,21 @@ impl From<diesel::result::Error> for Undo {
 /// An item under its key: claimed, posted and its answer stored as
 /// `POST .../transactions` stores it; or the stored answer given back.
 /// An unreadable item is refused before its key is claimed.
-fn keyed(conn: &mut DbConnection, batch: &Batch<'_>, item: &Item) -> Result<Outcome, ApiError> {
+fn keyed(conn: &mut DbConnection, batch: &mut Batch<'_>, item: &Item) -> Result<Outcome, ApiError> {
     let request = match &item.request {
         Ok(request) => request,
         Err(problem) => return Ok(Outcome::Refused(problem.clone())),
     };
-    let Some(key) = &item.key else {
-        return refused_or(post_one(conn, batch, request).map(|r| Outcome::Posted(r.1, false)));
+    let Some((key, fingerprint)) = &item.key else {
+        return refused_or(post_one(conn, batch, request).map(|t| Outcome::Posted(t, false)));
     };
-    match idempotency::claim(conn, batch.scope, key, &item.fingerprint, batch.lease)? {
+    match idempotency::claim(conn, batch.scope, key, fingerprint, batch.lease)? {
         idempotency::Claim::Acquired { token } => {
-            let (reply, transaction) = match post_one(conn, batch, request) {
+            let transaction = match post_one(conn, batch, request) {
                 Ok(posted) => posted,
                 Err(error) => return refused_or(Err(error)),
             };
+            let reply = created(&batch.project.id, &transaction)?;
             let status = reply.status().as_u16();
             let stored = (status, reply.body(), reply.location());
             if !idempotency::complete(conn, batch.scope, key, &token, stored.0, stored.1, stored.2)?
@@ -386,18 +392,14 @@ fn refused_or(result: Result<Outcome, ApiError>) -> Result<Outcome, ApiError> {
     }
 }
 
-/// Posts one item as `POST .../transactions` does: its reply (as stored
-/// under a key) and its transaction as JSON.
+/// Posts one item as `POST .../transactions` does, through the batch's
+/// poster: the transaction as it is answered.
 fn post_one(
     conn: &mut DbConnection,
-    batch: &Batch<'_>,
+    batch: &mut Batch<'_>,
     request: &CreateTransactionRequest,
-) -> Result<(Reply, Value), ApiError> {
+) -> Result<Box<Transaction>, ApiError> {
     let transaction = request.parse(batch.units)?;
-    let record =
-        crate::ops::funds::post_transaction(conn, (batch.project, batch.by), &transaction)?;
-    let reply = reply_with(batch.units, batch.project, record)?;
-    let json = serde_json::from_str(reply.body())
-        .map_err(|e| ApiError::internal_from("a transaction's JSON", e))?;
-    Ok((reply, json))
+    let record = crate::ops::funds::post_transaction(conn, &mut batch.poster, &transaction)?;
+    Ok(Box::new(to_transaction(batch.units, record)))
 }

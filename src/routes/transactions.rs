@@ -17,7 +17,7 @@ use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::projects::Project;
-use crate::db::transactions::{TransactionFilter, TransactionRecord};
+use crate::db::transactions::{Poster, TransactionFilter, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::transaction::{
@@ -217,14 +217,18 @@ fn parse_posting(
 
 /// The transaction posted, at its own path in `project`, its amounts in
 /// `units` (stored units never change, and posting adds none).
-pub(super) fn reply_with(
+fn reply_with(
     units: &HashMap<String, Unit>,
     project: &Project,
     record: TransactionRecord,
 ) -> Result<Reply, ApiError> {
-    let transaction = to_transaction(units, record);
-    let location = in_project(&project.id, format_args!("transactions/{}", transaction.id));
-    Reply::created(location, &transaction)
+    created(&project.id, &to_transaction(units, record))
+}
+
+/// The 201 of `transaction`, posted at its own path in project `project_id`.
+pub(super) fn created(project_id: &str, transaction: &Transaction) -> Result<Reply, ApiError> {
+    let location = in_project(project_id, format_args!("transactions/{}", transaction.id));
+    Reply::created(location, transaction)
 }
 
 /// Post a transaction
@@ -249,11 +253,8 @@ pub async fn create_transaction(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let units = super::stored_units(conn)?;
         let transaction = body.parse(&units)?;
-        let record = crate::ops::funds::post_transaction(
-            conn,
-            (project, &caller.signed_in()?.id),
-            &transaction,
-        )?;
+        let mut poster = Poster::new(&project.id, &caller.signed_in()?.id);
+        let record = crate::ops::funds::post_transaction(conn, &mut poster, &transaction)?;
         reply_with(&units, project, record)
     })
     .await
