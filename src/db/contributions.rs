@@ -143,7 +143,10 @@ pub fn list(
 }
 
 /// A page of the agents who have contributed to a project, by id, with
-/// their names: `(agent id, name)`.
+/// their names: `(agent id, name)`. Agents are walked in id order and each
+/// is asked for one contribution (`contributions_by_agent`), so a page costs
+/// at most one index probe per agent of the instance, however many
+/// contributions the project holds.
 pub fn contributors(
     conn: &mut DbConnection,
     project_id: &str,
@@ -151,11 +154,12 @@ pub fn contributors(
     limit: i64,
 ) -> QueryResult<Vec<(String, String)>> {
     use super::schema::agents;
-    let mut query = contributions::table
-        .inner_join(agents::table.on(agents::id.eq(contributions::agent_id)))
-        .filter(contributions::project_id.eq(project_id.to_owned()))
+    let contributed = contributions::table
+        .filter(contributions::agent_id.eq(agents::id))
+        .filter(contributions::project_id.eq(project_id.to_owned()));
+    let mut query = agents::table
+        .filter(diesel::dsl::exists(contributed))
         .select((agents::id, agents::name))
-        .distinct()
         .order(agents::id)
         .limit(limit)
         .into_boxed();
