@@ -189,17 +189,11 @@ impl ManageConnection for ConnectionManager {
                 // busy_timeout first: switching to WAL itself needs a lock.
                 // synchronous=FULL makes every acknowledged commit survive a
                 // crash or power loss, not just an application crash.
-                // temp_store=MEMORY keeps the statement and savepoint
-                // journals (the page images a rolled-back statement or
-                // savepoint restores, never needed after a commit or a
-                // crash) in memory: on disk they were most of the writes of
-                // a batch (docs/benchmarks.md).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
-                     PRAGMA foreign_keys = ON;
-                     PRAGMA temp_store = MEMORY;"
+                     PRAGMA foreign_keys = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 conn.set_instrumentation(CountStatements(self.statements.clone()));
