@@ -42,6 +42,11 @@ struct Options {
     /// Postings in the ledger for the export scenario.
     #[arg(long, default_value_t = 1_000_000)]
     export_postings: u64,
+    /// Seed the export scenario's ledger through `POST .../transactions/batch`
+    /// (1,000 transfers a request, two clients) instead of the library, and
+    /// report the rate.
+    #[arg(long)]
+    seed_through_batches: bool,
     /// A PostgreSQL server to run the PostgreSQL half against.
     #[arg(long, env = "COMMONS_LEDGER_BENCH_POSTGRES_URL")]
     postgres_url: Option<String>,
@@ -162,6 +167,49 @@ fn seed(db: &Database, project: &str, count: u64, batch: u64, receiver: &str) {
     analyze(db);
 }
 
+/// `count` single-posting transfers like [`seed`]'s, through the batch
+/// endpoint: atomic batches of 1,000 from two clients, dated from
+/// 2020-01-01 on (5,000 a day, so ten million stay in the past).
+async fn seed_through_batches(server: &Server, project: &str, count: u64, receiver: &str) {
+    let batches = count.div_ceil(1_000);
+    let mut tasks = Vec::new();
+    for client in 0..2 {
+        let http = server.client.clone();
+        let url = format!("{}/v1/projects/{project}/transactions/batch", server.url);
+        let (token, receiver) = (server.token.clone(), receiver.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for batch in (client..batches).step_by(2) {
+                let items: Vec<serde_json::Value> = (batch * 1_000..(batch * 1_000 + 1_000).min(count))
+                    .map(|i| {
+                        let to = if i % 2 == 1 { "reserve" } else { receiver.as_str() };
+                        let date = chrono::NaiveDate::from_ymd_opt(2020, 1, 1)
+                            .expect("date")
+                            .checked_add_days(chrono::Days::new(i / 5_000))
+                            .expect("date");
+                        let minor = i % 9_973 + 1;
+                        json!({"effective_date": date.to_string(),
+                            "description": format!("seeded transfer {i}"),
+                            "postings": [{"from": "funder:a", "to": to,
+                                "amount": format!("{}.{:02}", minor / 100, minor % 100), "currency": "EUR"}]})
+                    })
+                    .collect();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                    .json(&json!({"atomic": true, "transactions": items}))
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 200, "{}", response.text().await.expect("body"));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("client");
+    }
+}
+
 /// Refreshes PostgreSQL's planner statistics and prunes dead row versions,
 /// as autovacuum would (this machine's server runs with autovacuum off).
 /// Without it, plans made while the tables were empty keep scanning them
@@ -211,15 +259,32 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
             )
             .await;
     }
-    server.stop();
     let seeding = Instant::now();
-    let batch = if store.backend() == "SQLite" {
-        10_000
+    if options.seed_through_batches {
+        seed_through_batches(&server, &project, options.export_postings, &receiver).await;
+        server.stop();
     } else {
-        200
-    };
-    seed(&db, &project, options.export_postings, batch, &receiver);
+        server.stop();
+        let batch = if store.backend() == "SQLite" {
+            10_000
+        } else {
+            200
+        };
+        seed(&db, &project, options.export_postings, batch, &receiver);
+    }
     let seeded_in = seeding.elapsed();
+    if options.seed_through_batches {
+        report(
+            results,
+            &format!(
+                "| seeding through `POST .../transactions/batch` | {} | {} transfers, 1,000 a request, 2 clients | {} s | {} transfers/s |",
+                store.backend(),
+                options.export_postings,
+                seeded_in.as_secs(),
+                u128::from(options.export_postings) * 1_000 / seeded_in.as_millis().max(1),
+            ),
+        );
+    }
     drop(db);
     let server = Server::start(store, &[]).await;
     let before = server.peak_rss_kib();

@@ -391,28 +391,36 @@ pub fn insert(
     row: &TransactionRow,
     postings: &[PostingRow],
 ) -> QueryResult<()> {
-    diesel::insert_into(transactions::table)
-        .values((
-            transactions::id.eq(&row.id),
-            transactions::project_id.eq(&row.project_id),
-            transactions::sequence.eq(row.sequence),
-            transactions::kind.eq(&row.kind),
-            transactions::effective_date.eq(row.effective_date),
-            transactions::recorded_at.eq(row.recorded_at),
-            transactions::description.eq(&row.description),
-            transactions::metadata.eq(&row.metadata),
-            transactions::reverses_id.eq(&row.reverses_id),
-            transactions::previous_hash.eq(&row.previous_hash),
-            transactions::hash.eq(&row.hash),
-            transactions::recorded_by.eq(&row.recorded_by),
-        ))
-        .execute(conn)?;
+    let transaction = diesel::insert_into(transactions::table).values((
+        transactions::id.eq(&row.id),
+        transactions::project_id.eq(&row.project_id),
+        transactions::sequence.eq(row.sequence),
+        transactions::kind.eq(&row.kind),
+        transactions::effective_date.eq(row.effective_date),
+        transactions::recorded_at.eq(row.recorded_at),
+        transactions::description.eq(&row.description),
+        transactions::metadata.eq(&row.metadata),
+        transactions::reverses_id.eq(&row.reverses_id),
+        transactions::previous_hash.eq(&row.previous_hash),
+        transactions::hash.eq(&row.hash),
+        transactions::recorded_by.eq(&row.recorded_by),
+    ));
+    // Run on the backend's own connection: there diesel finds the prepared
+    // statement by the statement's type, where through the two-backend
+    // connection it builds the SQL text again for every lookup (a tenth of
+    // a batch's server time, docs/benchmarks.md).
+    match conn {
+        DbConnection::Postgresql(pg) => transaction.execute(pg)?,
+        DbConnection::Sqlite(sqlite) => transaction.execute(sqlite)?,
+    };
     // One statement per posting: the common subset of both backends has no
     // multi-row insert, and the per-row trigger needs them in order anyway.
     for posting in postings {
-        diesel::insert_into(postings::table)
-            .values(posting)
-            .execute(conn)?;
+        let insert = diesel::insert_into(postings::table).values(posting);
+        match conn {
+            DbConnection::Postgresql(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
     }
     Ok(())
 }

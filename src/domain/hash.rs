@@ -156,6 +156,55 @@ mod tests {
         assert_ne!(recorded.hash(), other.hash(), "the recorder is covered");
     }
 
+    /// Hashes already stored must verify forever: the encoding is pinned
+    /// to hashes computed apart from this code (the canonical text written
+    /// out by hand and hashed with another SHA-256), escapes included.
+    #[test]
+    fn the_encodings_are_pinned() {
+        assert_eq!(
+            sample().hash(),
+            "19ddfa8603418a43a4d0b51acf0282d6d26485394681ab329fa170277a3a1331"
+        );
+        let reversal = HashedTransaction {
+            project_id: "p",
+            sequence: 2,
+            id: "t2",
+            kind: "reversal",
+            effective_date: "2026-03-02",
+            recorded_at: "2026-03-02T10:00:00.000000Z",
+            recorded_by: Some("a"),
+            description: "say \"no\"\t\u{1} é",
+            metadata: r#"{"k":1}"#,
+            reverses: Some("t"),
+            postings: vec![("a", "b", 100, "EUR"), ("c", "d", -5, "XYZ")],
+            previous_hash: "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        };
+        assert_eq!(
+            reversal.hash(),
+            "c549365b74919c27ca53943d797fa2fceda146c1b887af6eb4d12a1398f0aea5"
+        );
+        assert_eq!(
+            event().hash(),
+            "b498770568986d9ec2ced60c63fde2d636aca77f26e400a7b908e066af1f1014"
+        );
+        let batch = HashedEvent {
+            sequence: 2,
+            id: "e2",
+            kind: "transaction.batch.created",
+            request_id: "r\n2",
+            subject: "/v1/projects/p/transactions/batch",
+            before: None,
+            after: Some(r#"{"x":"é"}"#),
+            transactions: r#"["t1","t2"]"#,
+            previous_hash: "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+            ..event()
+        };
+        assert_eq!(
+            batch.hash(),
+            "c296330b7e778d31fdb6400d0523cdb300cef886779a56d3293c1e498633f0f8"
+        );
+    }
+
     fn event() -> HashedEvent<'static> {
         HashedEvent {
             project_id: "p",
