@@ -68,6 +68,18 @@ async fn submit(
         .expect("form")
 }
 
+/// The project at `base` made public by its owner (the administrator).
+async fn make_public(app: &TestApp, base: &str) {
+    let response = app
+        .client
+        .patch(app.url(base))
+        .json(&json!({"public": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(response.status(), 200);
+}
+
 async fn api(app: &TestApp, token: &str, path: &str) -> Value {
     json_of(app.send_as(Some(token), Method::GET, path, None).await).await
 }
@@ -101,14 +113,7 @@ async fn the_public_page_shows_the_api_figures(app: &TestApp) {
         401,
         "a stranger cannot make it public"
     );
-    let response = app
-        .client
-        .patch(app.url(&story.base))
-        .json(&json!({"public": true}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(response.status(), 200);
+    make_public(app, &story.base).await;
     let project = story.base.trim_start_matches("/v1/projects/");
     let (status, english_page) = page(app, None, &format!("/p/{project}"), "en-GB,en;q=0.9").await;
     assert_eq!(status, 200, "{english_page}");
@@ -489,14 +494,7 @@ async fn the_public_page_names_contributors_as_the_project_allows(app: &TestApp)
     const NAME: &str = "contributor of the project";
     let story = play_story(app).await;
     let project = story.base.trim_start_matches("/v1/projects/").to_owned();
-    let public = app
-        .client
-        .patch(app.url(&story.base))
-        .json(&json!({"public": true}))
-        .send()
-        .await
-        .expect("patch");
-    assert_eq!(public.status(), 200);
+    make_public(app, &story.base).await;
     let public_page = || async { page(app, None, &format!("/p/{project}"), "en").await.1 };
     let hidden = public_page().await;
     assert!(
