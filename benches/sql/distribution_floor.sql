@@ -1,7 +1,9 @@
 -- The two statements a distribution draft runs over the whole period, as
 -- src/db/contributions.rs writes them (approved_sums and record_selection,
 -- COUNTED inlined with the seeded project and period), with the service's
--- pragmas; the selection is rolled back so that the run can be repeated.
+-- pragmas (PostgreSQL: benches/sql/distribution_floor.sh --postgres strips
+-- them and times with psql); the selection is rolled back so that the run
+-- can be repeated.
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = FULL;
 .timer on
@@ -13,7 +15,7 @@ SELECT count(*) AS sums FROM (
     AND c.date >= '2026-03-01' AND c.date <= '2026-03-31' AND c.value IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
                     AND r.project_id = c.project_id AND r.status = 'approved')
-  GROUP BY c.agent_id, c.kind, c.currency);
+  GROUP BY c.agent_id, c.kind, c.currency) AS sums_by_agent;
 BEGIN;
 INSERT INTO distribution_contributions (distribution_id, contribution_id)
 SELECT d.id, c.id FROM contributions c
