@@ -73,7 +73,8 @@ pub async fn sign_in(visit: Visit, form: web::Form<SignInForm>) -> Result<HttpRe
     ))
 }
 
-/// `POST /sign-out`: forgets the session cookie.
+/// `POST /sign-out`: revokes the session's token at the API, then forgets
+/// the session cookie.
 pub async fn sign_out(visit: Visit, form: web::Form<CsrfForm>) -> Result<HttpResponse, PageError> {
     visit.check_csrf(&form.csrf)?;
     if let Some(token) = visit.token.as_deref() {
