@@ -1100,6 +1100,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                             email: None,
                             password_hash: None,
                             is_admin: false,
+                            created_by: None,
                         },
                     )?;
                     commons_ledger::db::memberships::insert(

@@ -38,6 +38,7 @@ pub fn create_admin(
                 email: Some(email.as_str()),
                 password_hash: Some(&hash),
                 is_admin: true,
+                created_by: None,
             },
         )?)
     })

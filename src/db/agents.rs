@@ -32,6 +32,8 @@ pub struct NewAgent<'a> {
     pub email: Option<&'a str>,
     pub password_hash: Option<&'a str>,
     pub is_admin: bool,
+    /// Who recorded it (none for the command line's administrators).
+    pub created_by: Option<&'a str>,
 }
 
 /// Inserts an agent. A duplicate email is reported as a unique violation.
@@ -47,6 +49,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewAgent<'_>) -> QueryResult<AgentR
             agents::is_admin.eq(i32::from(new.is_admin)),
             agents::token_version.eq(0_i64),
             agents::created_at.eq(super::now()),
+            agents::created_by.eq(new.created_by),
         ))
         .execute(conn)?;
     find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
@@ -117,14 +120,6 @@ pub fn revoke_token(
     .bind::<diesel::sql_types::Timestamp, _>(expires_at)
     .execute(conn)?;
     Ok(())
-}
-
-/// Records who recorded `agent_id`.
-pub fn set_recorder(conn: &mut DbConnection, agent_id: &str, recorder: &str) -> QueryResult<()> {
-    diesel::update(agents::table.find(agent_id))
-        .set(agents::created_by.eq(recorder))
-        .execute(conn)
-        .map(drop)
 }
 
 #[derive(QueryableByName)]

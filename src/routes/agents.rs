@@ -111,9 +111,9 @@ pub async fn create_agent(
             email: email.as_ref().map(Email::as_str),
             password_hash: password_hash.as_deref(),
             is_admin: body.admin,
+            created_by: Some(caller.id.as_str()),
         };
         let row = db::agents::insert_unique(conn, &new)?.ok_or(ApiError::EmailTaken)?;
-        db::agents::set_recorder(conn, &row.id, &caller.id)?;
         let agent = to_agent(row, &Caller::Agent(caller));
         Reply::created(format!("/v1/agents/{}", agent.id), &agent)
     })

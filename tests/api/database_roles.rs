@@ -77,6 +77,7 @@ async fn the_services_role_cannot_rewrite_history() {
                     email: None,
                     password_hash: None,
                     is_admin: false,
+                    created_by: None,
                 },
             )?;
             for (name, floor) in [("funder:a", false), ("pool:general", true)] {

@@ -208,6 +208,7 @@ pub fn insert_agent(db: &Database, name: &str, admin: bool) -> String {
                 email: None,
                 password_hash: None,
                 is_admin: admin,
+                created_by: None,
             },
         )?)
     })
