@@ -2,6 +2,7 @@
 //! project's ledger, each holding one unit, and their balances.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -126,17 +127,14 @@ fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
 /// colon-separated segments of letters, digits, '.', '_' and '-'; an account
 /// under a managed prefix (`pool`, `funder`, `contributor`, `expense`,
 /// `payout`, `exchange`) takes the flag and currency its operations need.
-#[utoipa::path(
-    tag = "accounts",
-    request_body = CreateAccountRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/accounts", tag = "accounts",
+    request_body = CreateAccountRequest, signed_in,
     responses(
-        (status = 201, description = "The account, with a zero balance", body = Account),
-        Forbidden, (status = 409, description = "`account_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_account_name`, `unknown_currency`, `managed_account` (a managed name with a flag or currency its operations cannot use), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/accounts")]
+        201 Account "The account, with a zero balance",
+        Forbidden,
+        409 "`account_exists`, or idempotent request in flight",
+        422 "`invalid_account_name`, `unknown_currency`, `managed_account` (a managed name with a flag or currency its operations cannot use), `idempotency_key_reused`",
+    ))]
 pub async fn create_account(
     write: ProjectWrite<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -224,15 +222,8 @@ fn managed_currency(
 ///
 /// A project's accounts by name, with their balance, reserved and available
 /// amounts; `currency` keeps one currency's.
-#[utoipa::path(
-    tag = "accounts",
-    params(AccountQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of accounts", body = AccountPage),
-    )
-)]
-#[get("/projects/{project_id}/accounts")]
+#[operation(get "/projects/{project_id}/accounts", tag = "accounts", public, params(AccountQuery),
+    responses(200 AccountPage "A page of accounts"))]
 pub async fn list_accounts(
     call: ProjectCall,
     query: web::Query<AccountQuery>,
@@ -291,18 +282,9 @@ async fn accounts_page<T: Send + 'static>(
 ///
 /// One account and its balance, read from a stored column: its cost does not
 /// grow with the ledger.
-#[utoipa::path(
-    tag = "accounts",
-    params(
-        ("account_name" = String, Path, description = "Account name, e.g. `pool:general`"),
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The account", body = Account),
-        (status = 404, description = "`project_not_found` or `account_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/accounts/{account_name}")]
+#[operation(get "/projects/{project_id}/accounts/{account_name}", tag = "accounts", public,
+    params(("account_name" = String, Path, description = "Account name, e.g. `pool:general`")),
+    responses(200 Account "The account", 404 "`project_not_found` or `account_not_found`"))]
 pub async fn get_account(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -327,15 +309,8 @@ pub async fn get_account(
 ///
 /// The balances of a project's accounts, by account name; `currency` keeps one
 /// currency's.
-#[utoipa::path(
-    tag = "accounts",
-    params(AccountQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of balances", body = BalancePage),
-    )
-)]
-#[get("/projects/{project_id}/balances")]
+#[operation(get "/projects/{project_id}/balances", tag = "accounts", public, params(AccountQuery),
+    responses(200 BalancePage "A page of balances"))]
 pub async fn list_balances(
     call: ProjectCall,
     query: web::Query<AccountQuery>,

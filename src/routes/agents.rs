@@ -3,6 +3,7 @@
 //! email, a password or administrator rights.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -67,19 +68,14 @@ fn require_admin(caller: &AgentRow) -> Result<(), ApiError> {
 /// name it. Any signed-in caller may record one without credentials; giving it
 /// an email, a password or administrator rights takes an administrator. With a
 /// password the agent can sign in; an email is unique across the instance.
-#[utoipa::path(
-    tag = "agents",
-    request_body = CreateAgentRequest,
-    security(("bearer" = [])),
+#[operation(post "/agents", tag = "agents", request_body = CreateAgentRequest, signed_in,
     responses(
-        (status = 201, description = "The agent", body = Agent),
-        (status = 403, description = "`admin_only`: credentials and administrator rights", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_name`, `invalid_email`, `invalid_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`sign_in_busy`: every password hasher is taken; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`, `read_only_instance` (a read-only instance)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/agents")]
+        201 Agent "The agent",
+        403 "`admin_only`: credentials and administrator rights",
+        409 "`email_taken`, or idempotent request in flight",
+        422 "`invalid_name`, `invalid_email`, `invalid_password`",
+        503 "`sign_in_busy`: every password hasher is taken; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`, `read_only_instance` (a read-only instance)",
+    ))]
 pub async fn create_agent(
     write: SignedInWrite<CreateAgentRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -170,15 +166,8 @@ fn parse_agent(
 /// Every agent for administrators; for anyone else, themself and the members of
 /// the projects they are a member of. Paged by `cursor` and `limit`, oldest
 /// first.
-#[utoipa::path(
-    tag = "agents",
-    params(PageQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of agents", body = AgentPage),
-    )
-)]
-#[get("/agents")]
+#[operation(get "/agents", tag = "agents", signed_in, params(PageQuery),
+    responses(200 AgentPage "A page of agents"))]
 pub async fn list_agents(
     signed_in: SignedIn,
     query: web::Query<PageQuery>,
@@ -211,16 +200,8 @@ pub async fn list_agents(
 /// Any other id answers 404 `agent_not_found`, as an unknown one does: a
 /// public project's books carry agent ids, and only the project decides
 /// whether its contributors are named (`GET .../contributors`).
-#[utoipa::path(
-    tag = "agents",
-    params(("agent_id" = String, Path, format = Uuid, description = "Agent id")),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The agent", body = Agent),
-        (status = 404, description = "`agent_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/agents/{agent_id}")]
+#[operation(get "/agents/{agent_id}", tag = "agents", signed_in, params(id "agent_id" "Agent id"),
+    responses(200 Agent "The agent", 404 "`agent_not_found`"))]
 pub async fn get_agent(
     signed_in: SignedIn,
     path: web::Path<String>,

@@ -7,6 +7,7 @@
 //! reads their own.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -179,17 +180,13 @@ fn to_claim(units: &Units, row: ClaimRow) -> Claim {
 /// Claims back money the caller spent for the project (contributors, treasurers
 /// and owners). It is pending until another owner or treasurer approves or
 /// rejects it; nothing is posted until then.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateClaimRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/claims", tag = "funds",
+    request_body = CreateClaimRequest, signed_in,
     responses(
-        (status = 201, description = "The claim, pending", body = Claim),
-        (status = 403, description = "`forbidden`: auditors", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_category`, `unknown_currency`, `amount_precision`, `invalid_date`, `too_long`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/claims")]
+        201 Claim "The claim, pending",
+        403 "`forbidden`: auditors",
+        422 "`unknown_category`, `unknown_currency`, `amount_precision`, `invalid_date`, `too_long`, ...",
+    ))]
 pub async fn create_claim(
     write: ProjectWrite<CreateClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -270,16 +267,11 @@ fn readable_claimant(
 ///
 /// Expense claims oldest first: every member's for owners, treasurers and
 /// auditors, one's own for a contributor.
-#[utoipa::path(
-    tag = "funds",
-    params(PageQuery),
-    security(("bearer" = [])),
+#[operation(get "/projects/{project_id}/claims", tag = "funds", signed_in, params(PageQuery),
     responses(
-        (status = 200, description = "A page of claims", body = ClaimPage),
-        (status = 403, description = "`forbidden`: not a member of this public project", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/claims")]
+        200 ClaimPage "A page of claims",
+        403 "`forbidden`: not a member of this public project",
+    ))]
 pub async fn list_claims(page: ProjectPage) -> Result<web::Json<ClaimPage>, ApiError> {
     let limit = page_size(page.limit)?;
     let after = decode_cursor(page.cursor.as_deref(), CursorKey::Id)?;
@@ -312,19 +304,13 @@ pub async fn list_claims(page: ProjectPage) -> Result<web::Json<ClaimPage>, ApiE
 ///
 /// One expense claim: one's own as a member; anyone's as an owner, treasurer or
 /// auditor.
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
-    ),
-    security(("bearer" = [])),
+#[operation(get "/projects/{project_id}/claims/{claim_id}", tag = "funds", signed_in,
+    params(id "claim_id" "Claim id"),
     responses(
-        (status = 200, description = "The claim", body = Claim),
-        (status = 403, description = "`forbidden`: another member's claim, for a contributor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `claim_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/claims/{claim_id}")]
+        200 Claim "The claim",
+        403 "`forbidden`: another member's claim, for a contributor",
+        404 "`project_not_found` or `claim_not_found`",
+    ))]
 pub async fn get_claim(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -354,22 +340,15 @@ pub async fn get_claim(
 /// one `expense` transaction moves its amount from the pool to what the project
 /// owes the claimant, recorded as an expense of its category. Pay it afterwards
 /// with `POST .../payouts`.
-#[utoipa::path(
-    tag = "funds",
-    request_body = ApproveClaimRequest,
-    params(
-        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/claims/{claim_id}/approvals", tag = "funds",
+    request_body = ApproveClaimRequest, signed_in, params(id "claim_id" "Claim id"),
     responses(
-        (status = 201, description = "The claim, approved", body = Claim),
-        (status = 403, description = "`forbidden` (role), or `self_approval` (its claimant)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`, `claim_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, `account_conflict`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the pool holds beyond what approved runs reserve), `restricted_purpose` (a category the grant does not allow), `currency_mismatch`, `too_long` (`grant`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/claims/{claim_id}/approvals")]
+        201 Claim "The claim, approved",
+        403 "`forbidden` (role), or `self_approval` (its claimant)",
+        404 "`project_not_found`, `claim_not_found` or `grant_not_found`",
+        409 "`already_decided`, `account_conflict`, or idempotent request in flight",
+        422 "`insufficient_funds` (more than the pool holds beyond what approved runs reserve), `restricted_purpose` (a category the grant does not allow), `currency_mismatch`, `too_long` (`grant`)",
+    ))]
 pub async fn approve_claim(
     write: ProjectWrite<ApproveClaimRequest>,
     path: web::Path<(String, String)>,
@@ -385,22 +364,15 @@ pub async fn approve_claim(
 ///
 /// Rejects a pending claim for a reason (owners and treasurers other than its
 /// claimant). Nothing is posted; the claimant sees the reason.
-#[utoipa::path(
-    tag = "funds",
-    request_body = RejectClaimRequest,
-    params(
-        ("claim_id" = String, Path, format = Uuid, description = "Claim id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/claims/{claim_id}/rejections", tag = "funds",
+    request_body = RejectClaimRequest, signed_in, params(id "claim_id" "Claim id"),
     responses(
-        (status = 201, description = "The claim, rejected", body = Claim),
-        (status = 403, description = "`forbidden` (role), or `self_approval` (its claimant)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `claim_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/claims/{claim_id}/rejections")]
+        201 Claim "The claim, rejected",
+        403 "`forbidden` (role), or `self_approval` (its claimant)",
+        404 "`project_not_found` or `claim_not_found`",
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`required` or `too_long` (`reason`)",
+    ))]
 pub async fn reject_claim(
     write: ProjectWrite<RejectClaimRequest>,
     path: web::Path<(String, String)>,

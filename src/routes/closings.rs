@@ -4,6 +4,7 @@
 //! report of the closed period stays as it was sent.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -79,17 +80,13 @@ fn to_closing(row: ClosingRow) -> Closing {
 /// before it can be posted, recorded, reviewed, reversed or distributed any
 /// more; corrections go in adjustments dated after it. A closing only moves
 /// forward.
-#[utoipa::path(
-    tag = "transactions",
-    request_body = CreateClosingRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/closings", tag = "transactions",
+    request_body = CreateClosingRequest, signed_in,
     responses(
-        (status = 201, description = "The closing", body = Closing),
+        201 Closing "The closing",
         OwnersAndTreasurers,
-        (status = 422, description = "`closing_not_forward`, `closing_not_past`, `invalid_date`, `too_long`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/closings")]
+        422 "`closing_not_forward`, `closing_not_past`, `invalid_date`, `too_long`",
+    ))]
 pub async fn create_closing(
     write: ProjectWrite<CreateClosingRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -119,15 +116,8 @@ pub async fn create_closing(
 ///
 /// A project's closings, oldest first: each the date through which the books
 /// are closed, who closed them, when, and their note.
-#[utoipa::path(
-    tag = "transactions",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of closings", body = ClosingPage),
-    )
-)]
-#[get("/projects/{project_id}/closings")]
+#[operation(get "/projects/{project_id}/closings", tag = "transactions", public,
+    params(PageQuery), responses(200 ClosingPage "A page of closings"))]
 pub async fn list_closings(page: ProjectPage) -> Result<web::Json<ClosingPage>, ApiError> {
     let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let rows = db::closings::list(conn, &project.id, after, limit)?;

@@ -2,6 +2,7 @@
 //! valued once at recording from the rate in force on their date, and
 //! reviewed before they count.
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -327,19 +328,15 @@ fn optional_text(
 /// owners may log for any member. It is valued now, from the project's rate in
 /// force on its date, with the rate's named method; a dataset's licence must
 /// satisfy the project's licence policy. It is pending until reviewed.
-#[utoipa::path(
-    tag = "contributions",
-    request_body = CreateContributionRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/contributions", tag = "contributions",
+    request_body = CreateContributionRequest, signed_in,
     responses(
-        (status = 201, description = "The contribution, pending review", body = Contribution),
-        (status = 403, description = "`forbidden`: auditors, logging for someone else or allocating to a grant without the role", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`, `contribution_not_found` (supersedes), `grant_not_found` (grant)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_corrected`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/contributions")]
+        201 Contribution "The contribution, pending review",
+        403 "`forbidden`: auditors, logging for someone else or allocating to a grant without the role",
+        404 "`project_not_found`, `contribution_not_found` (supersedes), `grant_not_found` (grant)",
+        409 "`already_corrected`, or idempotent request in flight",
+        422 "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...",
+    ))]
 pub async fn create_contribution(
     write: ProjectWrite<CreateContributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -511,16 +508,12 @@ fn check_dataset(
 ///
 /// A project's contributions oldest first, with their valuation and review
 /// state; filter by `agent`, `kind`, `status`, `from` and `to`.
-#[utoipa::path(
-    tag = "contributions",
+#[operation(get "/projects/{project_id}/contributions", tag = "contributions", public,
     params(PageQuery, ContributionQuery),
-    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "A page of contributions", body = ContributionPage),
-        (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/contributions")]
+        200 ContributionPage "A page of contributions",
+        400 "`invalid_query` (a filter or `limit`) or `invalid_cursor`",
+    ))]
 pub async fn list_contributions(
     page: ProjectPage,
     query: web::Query<ContributionQuery>,
@@ -571,18 +564,12 @@ fn filter_of(query: ContributionQuery) -> Result<ContributionFilter, ApiError> {
 /// Get a contribution
 ///
 /// One contribution with its valuation (rate, method, value) and its reviews.
-#[utoipa::path(
-    tag = "contributions",
-    params(
-        ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/contributions/{contribution_id}", tag = "contributions",
+    public, params(id "contribution_id" "Contribution id"),
     responses(
-        (status = 200, description = "The contribution", body = Contribution),
-        (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/contributions/{contribution_id}")]
+        200 Contribution "The contribution",
+        404 "`project_not_found` or `contribution_not_found`",
+    ))]
 pub async fn get_contribution(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -611,22 +598,16 @@ pub async fn get_contribution(
 /// their own). It is approved once the project's number of distinct approvals
 /// is reached; one rejection rejects it. Only approved contributions count in
 /// distributions.
-#[utoipa::path(
-    tag = "contributions",
-    request_body = CreateReviewRequest,
-    params(
-        ("contribution_id" = String, Path, format = Uuid, description = "Contribution id"),
-        ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/contributions/{contribution_id}/reviews",
+    tag = "contributions", request_body = CreateReviewRequest, signed_in,
+    params(id "contribution_id" "Contribution id"),
     responses(
-        (status = 201, description = "The contribution after the review", body = Contribution),
-        (status = 403, description = "`forbidden` (role) or `self_review`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`contribution_decided`, `already_reviewed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A rejection needs a `reason`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/contributions/{contribution_id}/reviews")]
+        201 Contribution "The contribution after the review",
+        403 "`forbidden` (role) or `self_review`",
+        404 "`project_not_found` or `contribution_not_found`",
+        409 "`contribution_decided`, `already_reviewed`, or idempotent request in flight",
+        422 "A rejection needs a `reason`",
+    ))]
 pub async fn create_review(
     write: ProjectWrite<CreateReviewRequest>,
     path: web::Path<(String, String)>,

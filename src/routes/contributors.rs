@@ -5,6 +5,7 @@
 //! the names themselves are given only as the owners chose.
 
 use actix_web::{get, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -43,15 +44,8 @@ pub struct ContributorPage {
 /// named as the project's `contributor_names` setting allows: by name, by
 /// initials, or not at all (null). Anyone who may read the project's books
 /// may call it, without a token on a public project.
-#[utoipa::path(
-    tag = "contributions",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of contributors", body = ContributorPage),
-    )
-)]
-#[get("/projects/{project_id}/contributors")]
+#[operation(get "/projects/{project_id}/contributors", tag = "contributions", public,
+    params(PageQuery), responses(200 ContributorPage "A page of contributors"))]
 pub async fn list_contributors(page: ProjectPage) -> Result<web::Json<ContributorPage>, ApiError> {
     let page = page
         .read(

@@ -4,6 +4,7 @@
 //! ledger transaction. A run never distributes more than the pool holds.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -311,19 +312,15 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
 /// waterfall with its explanation, the residue left in the pool, and nothing
 /// posted. The amount must be available in the pool; the run then needs its
 /// approvals before it can be executed.
-#[utoipa::path(
-    tag = "distributions",
-    request_body = CreateDistributionRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/distributions", tag = "distributions",
+    request_body = CreateDistributionRequest, signed_in,
     responses(
-        (status = 201, description = "The draft, with every line explained", body = Distribution),
+        201 Distribution "The draft, with every line explained",
         OwnersAndTreasurers,
-        (status = 404, description = "`project_not_found`, `rule_set_not_found`, `grant_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`changed_during_computation` (the pool or the contributions kept changing while the draft was computed; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/distributions")]
+        404 "`project_not_found`, `rule_set_not_found`, `grant_not_found`",
+        409 "`changed_during_computation` (the pool or the contributions kept changing while the draft was computed; retry), or idempotent request in flight",
+        422 "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...",
+    ))]
 pub async fn create_distribution(
     write: ProjectWrite<CreateDistributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -373,15 +370,8 @@ pub async fn create_distribution(
 ///
 /// Distribution runs oldest first, with their status (draft, approved,
 /// executed, cancelled).
-#[utoipa::path(
-    tag = "distributions",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of runs", body = DistributionPage),
-    )
-)]
-#[get("/projects/{project_id}/distributions")]
+#[operation(get "/projects/{project_id}/distributions", tag = "distributions", public,
+    params(PageQuery), responses(200 DistributionPage "A page of runs"))]
 pub async fn list_distributions(
     page: ProjectPage,
 ) -> Result<web::Json<DistributionPage>, ApiError> {
@@ -407,18 +397,9 @@ pub async fn list_distributions(
 ///
 /// One run with its lines, their explanations, its approvals and, once
 /// executed, its transaction.
-#[utoipa::path(
-    tag = "distributions",
-    params(
-        ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The run", body = Distribution),
-        DistributionNotFound,
-    )
-)]
-#[get("/projects/{project_id}/distributions/{distribution_id}")]
+#[operation(get "/projects/{project_id}/distributions/{distribution_id}", tag = "distributions",
+    public, params(id "distribution_id" "Run id"),
+    responses(200 Distribution "The run", DistributionNotFound))]
 pub async fn get_distribution(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -437,20 +418,14 @@ pub async fn get_distribution(
 /// Approves a draft run (owners and treasurers, each once; with two or more
 /// approvals required, not its author). The run becomes approved when the
 /// project's number of approvals is reached.
-#[utoipa::path(
-    tag = "distributions",
-    params(
-        ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/distributions/{distribution_id}/approvals",
+    tag = "distributions", signed_in, params(id "distribution_id" "Run id"),
     responses(
-        (status = 201, description = "The run after the approval", body = Distribution),
-        (status = 403, description = "`forbidden` or `self_approval`", body = Problem, content_type = "application/problem+json"),
+        201 Distribution "The run after the approval",
+        403 "`forbidden` or `self_approval`",
         DistributionNotFound,
-        (status = 409, description = "`already_approved`, `distribution_state`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/distributions/{distribution_id}/approvals")]
+        409 "`already_approved`, `distribution_state`, or idempotent request in flight",
+    ))]
 pub async fn create_approval(
     write: ProjectWrite<NoBody>,
     path: web::Path<(String, String)>,
@@ -465,22 +440,17 @@ pub async fn create_approval(
 /// Executes an approved run (owners and treasurers): re-checks the pool and
 /// posts one atomic ledger transaction paying every line, dated today unless
 /// `effective_date` says otherwise.
-#[utoipa::path(
+#[operation(post "/projects/{project_id}/distributions/{distribution_id}/execution",
     tag = "distributions",
     request_body(content = Option<ExecutionRequest>, description = "Optional: the transaction's date"),
-    params(
-        ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ),
-    security(("bearer" = [])),
+    signed_in, params(id "distribution_id" "Run id"),
     responses(
-        (status = 201, description = "The executed run", body = Distribution),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        201 Distribution "The executed run",
+        403 "`forbidden`",
         DistributionNotFound,
-        (status = 409, description = "`distribution_state` (not approved), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds`: the pool no longer holds the amount", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/distributions/{distribution_id}/execution")]
+        409 "`distribution_state` (not approved), or idempotent request in flight",
+        422 "`insufficient_funds`: the pool no longer holds the amount",
+    ))]
 pub async fn create_execution(
     write: ProjectWrite<ExecutionRequest>,
     path: web::Path<(String, String)>,
@@ -516,20 +486,14 @@ pub struct ExecutionRequest {
 ///
 /// Cancels a draft or approved run and frees what it reserved; an executed run
 /// is corrected only by reversing its transaction.
-#[utoipa::path(
-    tag = "distributions",
-    params(
-        ("distribution_id" = String, Path, format = Uuid, description = "Run id"),
-        ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/distributions/{distribution_id}/cancellation",
+    tag = "distributions", signed_in, params(id "distribution_id" "Run id"),
     responses(
-        (status = 201, description = "The cancelled run", body = Distribution),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        201 Distribution "The cancelled run",
+        403 "`forbidden`",
         DistributionNotFound,
-        (status = 409, description = "`distribution_state` (executed or cancelled), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/distributions/{distribution_id}/cancellation")]
+        409 "`distribution_state` (executed or cancelled), or idempotent request in flight",
+    ))]
 pub async fn create_cancellation(
     write: ProjectWrite<NoBody>,
     path: web::Path<(String, String)>,

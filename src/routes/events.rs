@@ -3,6 +3,7 @@
 //! replaced and made (see `http::audit`).
 
 use actix_web::{get, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -149,17 +150,12 @@ fn filter(query: &EventQuery) -> Result<Filter, ApiError> {
 /// auditors): every change of state, with its actor, its request, and what it
 /// replaced and made. The log is hash-chained; the ledger's verification checks
 /// it. Filter by `kind` (exact or dotted prefix), `actor`, `from` and `to`.
-#[utoipa::path(
-    tag = "ledger",
-    params(EventQuery),
-    security(("bearer" = [])),
+#[operation(get "/projects/{project_id}/events", tag = "ledger", signed_in, params(EventQuery),
     responses(
-        (status = 200, description = "A page of events", body = EventPage),
-        (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: contributors", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/events")]
+        200 EventPage "A page of events",
+        400 "`invalid_query` (a filter or `limit`) or `invalid_cursor`",
+        403 "`forbidden`: contributors",
+    ))]
 pub async fn list_events(
     call: ProjectCall,
     query: web::Query<EventQuery>,

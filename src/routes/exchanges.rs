@@ -3,6 +3,7 @@
 //! its source recorded. Balances never add different currencies.
 
 use actix_web::{HttpResponse, post};
+use commons_ledger_macros::operation;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -69,18 +70,15 @@ pub struct CreateExchangeRequest {
 /// restricted grant's pools of two currencies, where it stays restricted
 /// (owners and treasurers). The rate, buy / sell, is recorded in the
 /// transaction's metadata with its source.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateExchangeRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/exchanges", tag = "funds",
+    request_body = CreateExchangeRequest, signed_in,
     responses(
-        (status = 201, description = "The exchange transaction", body = Transaction),
-        OwnersAndTreasurers, GrantNotFound,
-        (status = 409, description = "`account_conflict`: an account of the pool's name exists with other flags or another currency; or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/exchanges")]
+        201 Transaction "The exchange transaction",
+        OwnersAndTreasurers,
+        GrantNotFound,
+        409 "`account_conflict`: an account of the pool's name exists with other flags or another currency; or idempotent request in flight",
+        422 "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...",
+    ))]
 pub async fn create_exchange(
     write: ProjectWrite<CreateExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -3,6 +3,7 @@
 //! funder's cost category (Horizon Europe A to E, for example).
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -140,18 +141,14 @@ fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
 ///
 /// Adds an expense category that expenses, claims and grant restrictions can
 /// name (owners and treasurers).
-#[utoipa::path(
-    tag = "funds",
-    request_body = ExpenseCategory,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/expense-categories", tag = "funds",
+    request_body = ExpenseCategory, signed_in,
     responses(
-        (status = 201, description = "The category", body = ExpenseCategory),
-        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`category_exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_account_name`, `too_many_categories`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/expense-categories")]
+        201 ExpenseCategory "The category",
+        403 "`forbidden`",
+        409 "`category_exists`",
+        422 "`invalid_account_name`, `too_many_categories`",
+    ))]
 pub async fn create_expense_category(
     write: ProjectWrite<ExpenseCategory>,
 ) -> Result<HttpResponse, ApiError> {
@@ -206,14 +203,8 @@ fn to_category(row: CategoryRow) -> ExpenseCategory {
 /// List expense categories
 ///
 /// A project's expense categories (at most 200), by name.
-#[utoipa::path(
-    tag = "funds",
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The categories", body = ExpenseCategoryList),
-    )
-)]
-#[get("/projects/{project_id}/expense-categories")]
+#[operation(get "/projects/{project_id}/expense-categories", tag = "funds", public,
+    responses(200 ExpenseCategoryList "The categories"))]
 pub async fn list_expense_categories(
     call: ProjectCall,
 ) -> Result<web::Json<ExpenseCategoryList>, ApiError> {
@@ -232,16 +223,14 @@ pub async fn list_expense_categories(
 /// restricted money pays only for its eligible categories; no pool pays more
 /// than it holds. Above the project's `four_eyes_above` it is pending until
 /// another owner or treasurer approves it.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateExpenseRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/expenses", tag = "funds",
+    request_body = CreateExpenseRequest, signed_in,
     responses(
-        (status = 201, description = "The expense", body = Expense),
-        OwnersAndTreasurers, GrantNotFound, (status = 422, description = "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/expenses")]
+        201 Expense "The expense",
+        OwnersAndTreasurers,
+        GrantNotFound,
+        422 "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...",
+    ))]
 pub async fn create_expense(
     write: ProjectWrite<CreateExpenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -308,15 +297,8 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
 /// List expenses
 ///
 /// Expenses oldest first, with their status and transaction.
-#[utoipa::path(
-    tag = "funds",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of expenses", body = ExpensePage),
-    )
-)]
-#[get("/projects/{project_id}/expenses")]
+#[operation(get "/projects/{project_id}/expenses", tag = "funds", public, params(PageQuery),
+    responses(200 ExpensePage "A page of expenses"))]
 pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, ApiError> {
     let (items, next_cursor) = page
         .list(
@@ -334,21 +316,15 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
 /// Approves an expense above the project's `four_eyes_above`: its transaction
 /// is posted now, the pool checked then (owners and treasurers other than its
 /// recorder).
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("expense_id" = String, Path, format = Uuid, description = "Expense id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/expenses/{expense_id}/approvals", tag = "funds",
+    signed_in, params(id "expense_id" "Expense id"),
     responses(
-        (status = 201, description = "The expense, posted", body = Expense),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `expense_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the pool holds free now)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/expenses/{expense_id}/approvals")]
+        201 Expense "The expense, posted",
+        403 "`forbidden`, or `self_approval` (its recorder)",
+        404 "`project_not_found` or `expense_not_found`",
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`insufficient_funds` (more than the pool holds free now)",
+    ))]
 pub async fn approve_expense(
     write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
     path: web::Path<(String, String)>,
@@ -360,22 +336,15 @@ pub async fn approve_expense(
 ///
 /// Rejects a pending expense for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
-#[utoipa::path(
-    tag = "funds",
-    request_body = RejectionRequest,
-    params(
-        ("expense_id" = String, Path, format = Uuid, description = "Expense id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/expenses/{expense_id}/rejections", tag = "funds",
+    request_body = RejectionRequest, signed_in, params(id "expense_id" "Expense id"),
     responses(
-        (status = 201, description = "The expense, rejected", body = Expense),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `expense_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/expenses/{expense_id}/rejections")]
+        201 Expense "The expense, rejected",
+        403 "`forbidden`, or `self_approval` (its recorder)",
+        404 "`project_not_found` or `expense_not_found`",
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`required` or `too_long` (`reason`)",
+    ))]
 pub async fn reject_expense(
     write: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String)>,

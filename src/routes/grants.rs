@@ -4,6 +4,7 @@
 //! spent, distributed, remaining) are read back from the ledger.
 
 use chrono::NaiveDate;
+use commons_ledger_macros::operation;
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
@@ -249,17 +250,14 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
 /// Records money received from a funder (owners and treasurers): a `grant`
 /// transaction into the grant's own pool when it is restricted to a purpose,
 /// into the general pool otherwise.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateGrantRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/grants", tag = "funds",
+    request_body = CreateGrantRequest, signed_in,
     responses(
-        (status = 201, description = "The grant, with its figures", body = Grant),
-        OwnersAndTreasurers, (status = 409, description = "`duplicate_reference`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/grants")]
+        201 Grant "The grant, with its figures",
+        OwnersAndTreasurers,
+        409 "`duplicate_reference`, or idempotent request in flight",
+        422 "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...",
+    ))]
 pub async fn create_grant(
     write: ProjectWrite<CreateGrantRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -394,15 +392,8 @@ fn parse_categories(categories: &[String], errors: &mut Vec<FieldError>) -> Vec<
 ///
 /// Grants and donations oldest first, with their funder, reference and
 /// restriction.
-#[utoipa::path(
-    tag = "funds",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of grants", body = GrantPage),
-    )
-)]
-#[get("/projects/{project_id}/grants")]
+#[operation(get "/projects/{project_id}/grants", tag = "funds", public, params(PageQuery),
+    responses(200 GrantPage "A page of grants"))]
 pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiError> {
     let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let units = super::stored_units(conn)?;
@@ -424,18 +415,8 @@ pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiE
 ///
 /// One grant with its figures from the ledger: received, spent, distributed,
 /// released, exchanged, reserved, available and remaining.
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The grant", body = Grant),
-        GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/grants/{grant_id}")]
+#[operation(get "/projects/{project_id}/grants/{grant_id}", tag = "funds", public,
+    params(id "grant_id" "Grant id"), responses(200 Grant "The grant", GrantNotFound))]
 pub async fn get_grant(
     call: ProjectCall,
     path: web::Path<(String, String)>,

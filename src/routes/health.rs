@@ -1,6 +1,7 @@
 //! Liveness and readiness probes.
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,12 +18,7 @@ pub struct Health {
 ///
 /// Answers 200 while the process runs, without touching the database: for an
 /// orchestrator's liveness probe. Public.
-#[utoipa::path(
-    tag = "health",
-    security(()),
-    responses((status = 200, description = "Alive", body = Health))
-)]
-#[get("/healthz")]
+#[operation(get "/healthz", tag = "health", security(()), responses(200 Health "Alive"))]
 pub async fn get_health() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".to_owned(),
@@ -34,15 +30,11 @@ pub async fn get_health() -> HttpResponse {
 /// Answers 200 when the process can reach its database and 503
 /// `service_unavailable` when it cannot: for a load balancer's readiness probe.
 /// Public.
-#[utoipa::path(
-    tag = "health",
-    security(()),
+#[operation(get "/readyz", tag = "health", security(()),
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "`service_unavailable`: the database cannot be reached; or `request_timeout`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/readyz")]
+        200 Health "Ready",
+        503 "`service_unavailable`: the database cannot be reached; or `request_timeout`",
+    ))]
 pub async fn get_readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let state = state.clone();
     web::block(move || state.db.ping().map_err(|_| ApiError::Unavailable)).await??;

@@ -4,6 +4,7 @@
 //! transaction: every row or none. Every problem is reported with its line,
 //! column and code.
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::http::header::CONTENT_TYPE;
@@ -106,30 +107,19 @@ struct Row {
 /// rest). Without an `Idempotency-Key`, the file's SHA-256 is the key, per
 /// caller: the same file imported twice into a project by the same caller is
 /// recorded once.
-#[utoipa::path(
-    tag = "contributions",
-    request_body(
-        description = "RFC 4180 CSV, UTF-8, with a header row; as `text/csv`, or as `application/octet-stream` for clients that send files only that way",
-        content(
-            (String = "text/csv", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\ntime,2026-03-09,4,hour,sensor calibration,checked the Part-Dieu sensors\n")),
-            (CsvFile = "application/octet-stream", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\n")),
-        ),
-    ),
-    params(
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry (default: the file's SHA-256)"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/contributions/imports", tag = "contributions",
+    request_body( description = "RFC 4180 CSV, UTF-8, with a header row; as `text/csv`, or as `application/octet-stream` for clients that send files only that way", content( (String = "text/csv", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\ntime,2026-03-09,4,hour,sensor calibration,checked the Part-Dieu sensors\n")), (CsvFile = "application/octet-stream", example = json!("kind,date,quantity,unit,skill,description\ntime,2026-03-02,12.5,hour,sensor calibration,calibrated the Croix-Rousse sensors\n")), ), ),
+    signed_in,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Makes the request safe to retry (default: the file's SHA-256)")),
     responses(
-        (status = 201, description = "Every row recorded, pending review", body = ContributionImport),
+        201 ContributionImport "Every row recorded, pending review",
         InvalidIdempotencyKey,
-        (status = 403, description = "`forbidden`: auditors, or rows for someone else without the role", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`body_too_large`: more than 4 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is neither `text/csv` nor `application/octet-stream`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Nothing recorded; `errors` lists every problem with its `row` and `column`: `malformed_csv`, `unknown_column`, `missing_column`, `too_many_rows`, `empty_import`, and the codes of a single contribution", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/contributions/imports")]
+        403 "`forbidden`: auditors, or rows for someone else without the role",
+        409 "`changed_during_computation` (rates, members or settings kept changing while the file was checked; retry), or idempotent request in flight",
+        413 "`body_too_large`: more than 4 MiB",
+        415 "The body is neither `text/csv` nor `application/octet-stream`",
+        422 "Nothing recorded; `errors` lists every problem with its `row` and `column`: `malformed_csv`, `unknown_column`, `missing_column`, `too_many_rows`, `empty_import`, and the codes of a single contribution",
+    ))]
 pub async fn create_contribution_import(
     state: web::Data<AppState>,
     Authenticated(credentials): Authenticated,

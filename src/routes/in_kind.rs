@@ -4,6 +4,7 @@
 //! what is allocated to that grant.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -67,22 +68,15 @@ fn to_allocation(row: AllocationRow) -> InKindAllocation {
 ///
 /// Counts a contribution's in-kind value toward a grant's match (owners and
 /// treasurers): once, toward one grant, never in a closed period.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateInKindAllocationRequest,
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/grants/{grant_id}/in-kind", tag = "funds",
+    request_body = CreateInKindAllocationRequest, signed_in, params(id "grant_id" "Grant id"),
     responses(
-        (status = 201, description = "The allocation", body = InKindAllocation),
+        201 InKindAllocation "The allocation",
         OwnersAndTreasurers,
-        (status = 404, description = "`project_not_found`, `grant_not_found` or `contribution_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_allocated` (the detail names the grant), `contribution_decided` (rejected), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`period_closed`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/grants/{grant_id}/in-kind")]
+        404 "`project_not_found`, `grant_not_found` or `contribution_not_found`",
+        409 "`already_allocated` (the detail names the grant), `contribution_decided` (rejected), or idempotent request in flight",
+        422 "`period_closed`",
+    ))]
 pub async fn create_in_kind_allocation(
     write: ProjectWrite<CreateInKindAllocationRequest>,
     path: web::Path<(String, String)>,
@@ -108,19 +102,9 @@ pub async fn create_in_kind_allocation(
 ///
 /// What is allocated to a grant's match, by contribution, oldest first: whoever
 /// may read the ledger.
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        PageQuery,
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of the grant's allocations", body = InKindAllocationPage),
-        GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/grants/{grant_id}/in-kind")]
+#[operation(get "/projects/{project_id}/grants/{grant_id}/in-kind", tag = "funds", public,
+    params(id "grant_id" "Grant id", PageQuery),
+    responses(200 InKindAllocationPage "A page of the grant's allocations", GrantNotFound))]
 pub async fn list_in_kind_allocations(
     page: ProjectPage,
     path: web::Path<(String, String)>,

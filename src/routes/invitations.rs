@@ -6,6 +6,7 @@
 //! pending invitation. Instance administrators may also add a member
 //! directly (`add_member`), without an invitation.
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, delete, get, post, web};
@@ -136,17 +137,14 @@ fn invitation_state(row: &InvitationRow) -> serde_json::Value {
 ///
 /// Invites an agent to a project with a role (owners); they become a member
 /// when they accept.
-#[utoipa::path(
-    tag = "members",
-    request_body = CreateInvitationRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/invitations", tag = "members",
+    request_body = CreateInvitationRequest, signed_in,
     responses(
-        (status = 201, description = "The pending invitation", body = Invitation),
-        OwnersOnly, (status = 409, description = "`member_exists`, `invitation_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/invitations")]
+        201 Invitation "The pending invitation",
+        OwnersOnly,
+        409 "`member_exists`, `invitation_exists`, or idempotent request in flight",
+        422 "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`",
+    ))]
 pub async fn create_invitation(
     write: ProjectWrite<CreateInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -176,17 +174,13 @@ pub async fn create_invitation(
 /// List invitations
 ///
 /// A project's pending invitations (members and administrators), oldest first.
-#[utoipa::path(
-    tag = "members",
+#[operation(get "/projects/{project_id}/invitations", tag = "members", signed_in,
     params(PageQuery),
-    security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of pending invitations", body = InvitationPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: a public project's invitations are shown to members only", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/invitations")]
+        200 InvitationPage "A page of pending invitations",
+        400 "Invalid `limit` or `cursor`",
+        403 "`forbidden`: a public project's invitations are shown to members only",
+    ))]
 pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationPage>, ApiError> {
     let fetch = |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
         let rows = db::invitations::of_project(conn, &project.id, after, limit)?
@@ -208,19 +202,13 @@ pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationP
 ///
 /// Withdraws a pending invitation (owners); the invited agent no longer sees
 /// it.
-#[utoipa::path(
-    tag = "members",
-    params(
-        ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
-    ),
-    security(("bearer" = [])),
+#[operation(delete "/projects/{project_id}/invitations/{invitation_id}", tag = "members",
+    signed_in, params(id "invitation_id" "Invitation id"),
     responses(
         (status = 204, description = "Withdrawn"),
         OwnersOnly,
-        (status = 404, description = "`project_not_found` or `invitation_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/projects/{project_id}/invitations/{invitation_id}")]
+        404 "`project_not_found` or `invitation_not_found`",
+    ))]
 pub async fn withdraw_invitation(
     change: ProjectChange,
     path: web::Path<(String, String)>,
@@ -242,16 +230,11 @@ pub async fn withdraw_invitation(
 /// List my invitations
 ///
 /// The caller's pending invitations, to accept or decline, oldest first.
-#[utoipa::path(
-    tag = "auth",
-    params(PageQuery),
-    security(("bearer" = [])),
+#[operation(get "/me/invitations", tag = "auth", signed_in, params(PageQuery),
     responses(
-        (status = 200, description = "A page of the caller's pending invitations", body = InvitationPage),
-        (status = 400, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/me/invitations")]
+        200 InvitationPage "A page of the caller's pending invitations",
+        400 "Invalid `limit` or `cursor`",
+    ))]
 pub async fn list_my_invitations(
     signed_in: SignedIn,
     query: web::Query<PageQuery>,
@@ -286,20 +269,14 @@ fn my_invitation(
 /// the invitation is consumed. An invitation addressed to someone else answers
 /// 404; accepting twice answers 409 unless replayed under the same
 /// `Idempotency-Key`.
-#[utoipa::path(
-    tag = "auth",
-    params(
-        ("invitation_id" = String, Path, format = Uuid, description = "Invitation id"),
-        ),
-    security(("bearer" = [])),
+#[operation(post "/me/invitations/{invitation_id}/acceptance", tag = "auth", signed_in,
+    params(id "invitation_id" "Invitation id"),
     responses(
-        (status = 201, description = "The caller's new membership", body = Member),
-        (status = 400, description = "Malformed request", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/me/invitations/{invitation_id}/acceptance")]
+        201 Member "The caller's new membership",
+        400 "Malformed request",
+        404 "`invitation_not_found`: none of the caller's",
+        409 "`member_exists`, or idempotent request in flight",
+    ))]
 pub async fn create_acceptance(
     write: SignedInWrite<serde_json::Map<String, serde_json::Value>>,
     path: web::Path<String>,
@@ -329,16 +306,12 @@ pub async fn create_acceptance(
 ///
 /// The invitation addressed to the caller is removed, and nothing else changes.
 /// Another agent's invitation answers 404.
-#[utoipa::path(
-    tag = "auth",
-    params(("invitation_id" = String, Path, format = Uuid, description = "Invitation id")),
-    security(("bearer" = [])),
+#[operation(delete "/me/invitations/{invitation_id}", tag = "auth", signed_in,
+    params(id "invitation_id" "Invitation id"),
     responses(
         (status = 204, description = "Declined"),
-        (status = 404, description = "`invitation_not_found`: none of the caller's", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/me/invitations/{invitation_id}")]
+        404 "`invitation_not_found`: none of the caller's",
+    ))]
 pub async fn decline_invitation(
     signed_in: SignedIn,
     path: web::Path<String>,

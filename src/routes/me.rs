@@ -1,6 +1,7 @@
 //! `GET /v1/me`: the caller and their memberships.
 
 use actix_web::{get, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -33,14 +34,7 @@ pub struct Me {
 ///
 /// The signed-in agent and the projects they belong to, with their role in
 /// each.
-#[utoipa::path(
-    tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller", body = Me),
-    )
-)]
-#[get("/me")]
+#[operation(get "/me", tag = "auth", signed_in, responses(200 Me "The caller"))]
 pub async fn get_me(signed_in: SignedIn) -> Result<web::Json<Me>, ApiError> {
     let me = signed_in
         .read(|conn, agent| {

@@ -8,6 +8,7 @@
 //! projects, are untouched.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -75,18 +76,14 @@ fn keep_an_owner(
 ///
 /// Adds an agent to a project directly, without an invitation (instance
 /// administrators only; owners invite).
-#[utoipa::path(
-    tag = "members",
-    request_body = AddMemberRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/members", tag = "members",
+    request_body = AddMemberRequest, signed_in,
     responses(
-        (status = 201, description = "The membership", body = Member),
-        (status = 403, description = "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`member_exists`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_agent`, invalid role, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/members")]
+        201 Member "The membership",
+        403 "`admin_only`: owners invite instead (`create_invitation`); `forbidden` for other roles",
+        409 "`member_exists`, or idempotent request in flight",
+        422 "`unknown_agent`, invalid role, `idempotency_key_reused`",
+    ))]
 pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
     super::limits::check_id("agent", &body.agent)?;
@@ -115,16 +112,11 @@ pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpRes
 /// List members
 ///
 /// A project's members with their roles (members and administrators).
-#[utoipa::path(
-    tag = "members",
-    params(PageQuery),
-    security(("bearer" = [])),
+#[operation(get "/projects/{project_id}/members", tag = "members", signed_in, params(PageQuery),
     responses(
-        (status = 200, description = "A page of members", body = MemberPage),
-        (status = 403, description = "`forbidden`: a public project's members are shown to members only", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/members")]
+        200 MemberPage "A page of members",
+        403 "`forbidden`: a public project's members are shown to members only",
+    ))]
 pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, ApiError> {
     let (items, next_cursor) = page
         .list(
@@ -140,22 +132,15 @@ pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, Ap
 /// Change a member's role
 ///
 /// Changes a member's role (owners). The last owner cannot be demoted.
-#[utoipa::path(
-    tag = "members",
-    request_body = UpdateMemberRequest,
-    params(
-        ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
-    ),
-    security(("bearer" = [])),
+#[operation(patch "/projects/{project_id}/members/{agent_id}", tag = "members",
+    request_body = UpdateMemberRequest, signed_in, params(id "agent_id" "Member's agent id"),
     responses(
-        (status = 200, description = "The membership", body = Member),
+        200 Member "The membership",
         OwnersOnly,
-        (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid role", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[patch("/projects/{project_id}/members/{agent_id}")]
+        404 "`project_not_found` or `member_not_found`",
+        409 "`last_owner`",
+        422 "Invalid role",
+    ))]
 pub async fn update_member(
     change: ProjectChange,
     path: web::Path<(String, String)>,
@@ -195,20 +180,14 @@ fn member_row(
 ///
 /// Removes a member from a project (owners). The last owner cannot be removed;
 /// the member's history stays in the ledger.
-#[utoipa::path(
-    tag = "members",
-    params(
-        ("agent_id" = String, Path, format = Uuid, description = "Member's agent id"),
-    ),
-    security(("bearer" = [])),
+#[operation(delete "/projects/{project_id}/members/{agent_id}", tag = "members", signed_in,
+    params(id "agent_id" "Member's agent id"),
     responses(
         (status = 204, description = "Removed"),
         OwnersOnly,
-        (status = 404, description = "`project_not_found` or `member_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`last_owner`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/projects/{project_id}/members/{agent_id}")]
+        404 "`project_not_found` or `member_not_found`",
+        409 "`last_owner`",
+    ))]
 pub async fn remove_member(
     change: ProjectChange,
     path: web::Path<(String, String)>,

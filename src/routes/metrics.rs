@@ -4,6 +4,7 @@
 //! Routes are labelled by their pattern (`/v1/projects/{project_id}/accounts`),
 //! never by the concrete path, so the number of series stays bounded.
 
+use commons_ledger_macros::operation;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -61,14 +62,10 @@ pub async fn measure(
 /// idempotency replays, group-commit batch sizes and timed-out requests, in the
 /// OpenMetrics text format. Public, like the probes: expose it only on a
 /// network the operators trust (docs/security.md).
-#[utoipa::path(
-    tag = "health",
-    security(()),
+#[operation(get "/metrics", tag = "health", security(()),
     responses(
         (status = 200, description = "OpenMetrics text exposition", content_type = "application/openmetrics-text", body = String),
-    )
-)]
-#[get("/metrics")]
+    ))]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.db.pool_state();
     match state.metrics.render(pool) {

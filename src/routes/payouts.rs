@@ -3,6 +3,7 @@
 //! zero, so nobody is paid more than they are owed.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -106,16 +107,13 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
 /// Records money paid to a contributor out of what the project owes them
 /// (owners and treasurers). Above the project's `four_eyes_above` it is pending
 /// until another owner or treasurer approves it.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreatePayoutRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/payouts", tag = "funds",
+    request_body = CreatePayoutRequest, signed_in,
     responses(
-        (status = 201, description = "The payout: `posted`, or `pending` when paid to its recorder (four eyes)", body = Payout),
-        OwnersAndTreasurers, (status = 422, description = "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/payouts")]
+        201 Payout "The payout: `posted`, or `pending` when paid to its recorder (four eyes)",
+        OwnersAndTreasurers,
+        422 "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...",
+    ))]
 pub async fn create_payout(
     write: ProjectWrite<CreatePayoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,15 +154,8 @@ pub async fn create_payout(
 /// List payouts
 ///
 /// Payouts oldest first, with their status and transaction.
-#[utoipa::path(
-    tag = "funds",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of payouts", body = PayoutPage),
-    )
-)]
-#[get("/projects/{project_id}/payouts")]
+#[operation(get "/projects/{project_id}/payouts", tag = "funds", public, params(PageQuery),
+    responses(200 PayoutPage "A page of payouts"))]
 pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, ApiError> {
     let (items, next_cursor) = page
         .list(
@@ -181,21 +172,15 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
 ///
 /// Approves a pending payout: its transaction is posted now (owners and
 /// treasurers other than its recorder).
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("payout_id" = String, Path, format = Uuid, description = "Payout id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/payouts/{payout_id}/approvals", tag = "funds", signed_in,
+    params(id "payout_id" "Payout id"),
     responses(
-        (status = 201, description = "The payout, posted", body = Payout),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        201 Payout "The payout, posted",
+        403 "`forbidden`, or `self_approval` (its recorder)",
         PayoutNotFound,
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the contributor is owed now)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/payouts/{payout_id}/approvals")]
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`insufficient_funds` (more than the contributor is owed now)",
+    ))]
 pub async fn approve_payout(
     write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
     path: web::Path<(String, String)>,
@@ -207,22 +192,15 @@ pub async fn approve_payout(
 ///
 /// Rejects a pending payout for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
-#[utoipa::path(
-    tag = "funds",
-    request_body = RejectionRequest,
-    params(
-        ("payout_id" = String, Path, format = Uuid, description = "Payout id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/payouts/{payout_id}/rejections", tag = "funds",
+    request_body = RejectionRequest, signed_in, params(id "payout_id" "Payout id"),
     responses(
-        (status = 201, description = "The payout, rejected", body = Payout),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
+        201 Payout "The payout, rejected",
+        403 "`forbidden`, or `self_approval` (its recorder)",
         PayoutNotFound,
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/payouts/{payout_id}/rejections")]
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`required` or `too_long` (`reason`)",
+    ))]
 pub async fn reject_payout(
     write: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String)>,

@@ -2,6 +2,7 @@
 //! account. Whoever creates a project becomes its owner.
 
 use actix_web::{HttpResponse, get, patch, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -321,17 +322,12 @@ fn parse_currency(text: &str, errors: &mut Vec<FieldError>) -> Option<Unit> {
 /// Creates a project with its own ledger; the caller becomes its owner. On an
 /// instance started with `--project-creation administrators`, only
 /// administrators may.
-#[utoipa::path(
-    tag = "projects",
-    request_body = CreateProjectRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects", tag = "projects", request_body = CreateProjectRequest, signed_in,
     responses(
-        (status = 201, description = "The project", body = Project),
-        (status = 403, description = "`admin_only`: this instance lets administrators alone create projects", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects")]
+        201 Project "The project",
+        403 "`admin_only`: this instance lets administrators alone create projects",
+        422 "Invalid fields (`unknown_currency`, `invalid_name`) or `idempotency_key_reused`",
+    ))]
 pub async fn create_project(
     write: SignedInWrite<CreateProjectRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -364,15 +360,8 @@ pub async fn create_project(
 /// The projects the caller may see, oldest first: members see theirs, everyone
 /// sees public ones, administrators see all. Anonymous callers see public
 /// projects.
-#[utoipa::path(
-    tag = "projects",
-    params(PageQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of projects", body = ProjectPage),
-    )
-)]
-#[get("/projects")]
+#[operation(get "/projects", tag = "projects", public, params(PageQuery),
+    responses(200 ProjectPage "A page of projects"))]
 pub async fn list_projects(
     state: web::Data<AppState>,
     credentials: Credentials,
@@ -406,14 +395,8 @@ pub async fn list_projects(
 ///
 /// One project with its currency, visibility and settings. A private project
 /// answers 404 to anyone who is not a member or an administrator.
-#[utoipa::path(
-    tag = "projects",
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The project", body = Project),
-    )
-)]
-#[get("/projects/{project_id}")]
+#[operation(get "/projects/{project_id}", tag = "projects", public,
+    responses(200 Project "The project"))]
 pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiError> {
     let row = call
         .read(Action::ReadLedger, |_, _, project| Ok(project.clone()))
@@ -427,16 +410,13 @@ pub async fn get_project(call: ProjectCall) -> Result<web::Json<Project>, ApiErr
 /// threshold, approvals required, licence policy, how contributors are
 /// named to its readers). Owners only. The previous
 /// values are kept in the audit trail.
-#[utoipa::path(
-    tag = "projects",
-    request_body = UpdateProjectRequest,
-    security(("bearer" = [])),
+#[operation(patch "/projects/{project_id}", tag = "projects", request_body = UpdateProjectRequest,
+    signed_in,
     responses(
-        (status = 200, description = "The updated project", body = Project),
-        OwnersOnly, (status = 422, description = "`invalid_name`, `invalid_setting`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[patch("/projects/{project_id}")]
+        200 Project "The updated project",
+        OwnersOnly,
+        422 "`invalid_name`, `invalid_setting`",
+    ))]
 pub async fn update_project(
     change: ProjectChange,
     body: JsonBody<UpdateProjectRequest>,

@@ -4,6 +4,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -95,17 +96,14 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
 ///
 /// Adds a valuation rate (owners and treasurers): effective from its date for
 /// its kind and unit, never rewriting contributions already valued.
-#[utoipa::path(
-    tag = "contributions",
-    request_body = CreateRateRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/rates", tag = "contributions",
+    request_body = CreateRateRequest, signed_in,
     responses(
-        (status = 201, description = "The rate", body = Rate),
-        OwnersAndTreasurers, (status = 409, description = "`rate_exists` for this scope and date, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/rates")]
+        201 Rate "The rate",
+        OwnersAndTreasurers,
+        409 "`rate_exists` for this scope and date, or idempotent request in flight",
+        422 "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...",
+    ))]
 pub async fn create_rate(write: ProjectWrite<CreateRateRequest>) -> Result<HttpResponse, ApiError> {
     let ProjectWrite { body, call } = write;
     if let Some(agent) = &body.agent {
@@ -183,15 +181,8 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
 /// applies to (a skill, a piece of equipment or an agent), its amount per unit,
 /// its named method and source, and the date it takes effect; `kind` keeps one
 /// kind's.
-#[utoipa::path(
-    tag = "contributions",
-    params(PageQuery, RateQuery),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of rates", body = RatePage),
-    )
-)]
-#[get("/projects/{project_id}/rates")]
+#[operation(get "/projects/{project_id}/rates", tag = "contributions", public,
+    params(PageQuery, RateQuery), responses(200 RatePage "A page of rates"))]
 pub async fn list_rates(
     page: ProjectPage,
     query: web::Query<RateQuery>,

@@ -4,6 +4,7 @@
 //! money leaves its pool by no generic transfer.
 
 use actix_web::{HttpResponse, get, post, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -103,21 +104,15 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
 /// Asks to release money of a restricted grant to the general pool (owners and
 /// treasurers). Four eyes: it is recorded `pending` and posts nothing until
 /// another owner or treasurer approves it.
-#[utoipa::path(
-    tag = "funds",
-    request_body = CreateReleaseRequest,
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/grants/{grant_id}/releases", tag = "funds",
+    request_body = CreateReleaseRequest, signed_in, params(id "grant_id" "Grant id"),
     responses(
-        (status = 201, description = "The release, pending", body = Release),
-        OwnersAndTreasurers, GrantNotFound,
-        (status = 409, description = "`account_conflict` (a hand-made general pool of other flags or currency), or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_restricted` (the grant's money is already general), `currency_mismatch` (a currency the grant holds none of), `amount_precision`, `invalid_date`, `too_long`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/grants/{grant_id}/releases")]
+        201 Release "The release, pending",
+        OwnersAndTreasurers,
+        GrantNotFound,
+        409 "`account_conflict` (a hand-made general pool of other flags or currency), or idempotent request in flight",
+        422 "`not_restricted` (the grant's money is already general), `currency_mismatch` (a currency the grant holds none of), `amount_precision`, `invalid_date`, `too_long`, ...",
+    ))]
 pub async fn create_release(
     write: ProjectWrite<CreateReleaseRequest>,
     path: web::Path<(String, String)>,
@@ -159,19 +154,9 @@ pub async fn create_release(
 /// List a grant's releases
 ///
 /// A grant's releases oldest first, with their status.
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        PageQuery,
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of releases", body = ReleasePage),
-        GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/grants/{grant_id}/releases")]
+#[operation(get "/projects/{project_id}/grants/{grant_id}/releases", tag = "funds", public,
+    params(id "grant_id" "Grant id", PageQuery),
+    responses(200 ReleasePage "A page of releases", GrantNotFound))]
 pub async fn list_releases(
     page: ProjectPage,
     path: web::Path<(String, String)>,
@@ -200,22 +185,15 @@ pub async fn list_releases(
 ///
 /// Approves a pending release: its transaction is posted now, the grant's pool
 /// checked then (owners and treasurers other than its recorder).
-#[utoipa::path(
-    tag = "funds",
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        ("release_id" = String, Path, format = Uuid, description = "Release id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/grants/{grant_id}/releases/{release_id}/approvals",
+    tag = "funds", signed_in, params(id "grant_id" "Grant id", id "release_id" "Release id"),
     responses(
-        (status = 201, description = "The release, posted", body = Release),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `release_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, `account_conflict`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (more than the grant's pool holds free now)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/grants/{grant_id}/releases/{release_id}/approvals")]
+        201 Release "The release, posted",
+        403 "`forbidden`, or `self_approval` (its recorder)",
+        404 "`project_not_found` or `release_not_found`",
+        409 "`already_decided`, `account_conflict`, or idempotent request in flight",
+        422 "`insufficient_funds` (more than the grant's pool holds free now)",
+    ))]
 pub async fn approve_release(
     write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
     path: web::Path<(String, String, String)>,
@@ -227,23 +205,16 @@ pub async fn approve_release(
 ///
 /// Rejects a pending release for a reason: nothing is posted (owners and
 /// treasurers other than its recorder).
-#[utoipa::path(
-    tag = "funds",
-    request_body = RejectionRequest,
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        ("release_id" = String, Path, format = Uuid, description = "Release id"),
-    ),
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/grants/{grant_id}/releases/{release_id}/rejections",
+    tag = "funds", request_body = RejectionRequest, signed_in,
+    params(id "grant_id" "Grant id", id "release_id" "Release id"),
     responses(
-        (status = 201, description = "The release, rejected", body = Release),
-        (status = 403, description = "`forbidden`, or `self_approval` (its recorder)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `release_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_decided`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`required` or `too_long` (`reason`)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/grants/{grant_id}/releases/{release_id}/rejections")]
+        201 Release "The release, rejected",
+        403 "`forbidden`, or `self_approval` (its recorder)",
+        404 "`project_not_found` or `release_not_found`",
+        409 "`already_decided`, or idempotent request in flight",
+        422 "`required` or `too_long` (`reason`)",
+    ))]
 pub async fn reject_release(
     write: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String, String)>,

@@ -2,6 +2,7 @@
 //! rules. A change is a new version; runs name the version they used. The
 //! JSON format is documented in docs/distributions.md.
 
+use commons_ledger_macros::operation;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -333,16 +334,13 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
 /// kind). Percentages above 100, weights above 1000, amounts above the largest
 /// amount (10^15 minor units), unknown accounts and an empty waterfall are
 /// refused, field by field.
-#[utoipa::path(
-    tag = "distributions",
-    request_body = CreateRuleSetRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/rule-sets", tag = "distributions",
+    request_body = CreateRuleSetRequest, signed_in,
     responses(
-        (status = 201, description = "The new version", body = RuleSetVersion),
-        OwnersAndTreasurers, (status = 422, description = "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/rule-sets")]
+        201 RuleSetVersion "The new version",
+        OwnersAndTreasurers,
+        422 "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters",
+    ))]
 pub async fn create_rule_set(
     write: ProjectWrite<CreateRuleSetRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -386,18 +384,9 @@ pub async fn create_rule_set(
 ///
 /// A project's redistribution rule set versions, oldest first. A version never
 /// changes once added.
-#[utoipa::path(
-    tag = "distributions",
-    params(
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000),
-        ("cursor" = Option<String>, Query, min_length = 1),
-    ),
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "A page of versions", body = RuleSetPage),
-    )
-)]
-#[get("/projects/{project_id}/rule-sets")]
+#[operation(get "/projects/{project_id}/rule-sets", tag = "distributions", public,
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000), ("cursor" = Option<String>, Query, min_length = 1)),
+    responses(200 RuleSetPage "A page of versions"))]
 pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>, ApiError> {
     let page = page.check(decode_number_cursor::<i32>)?;
     let fetch = |conn: &mut db::DbConnection, project: &Project, after, limit| {
@@ -418,19 +407,13 @@ pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>,
 /// Get a rule set version
 ///
 /// One rule set version with its steps.
-#[utoipa::path(
-    tag = "distributions",
-    params(
-        ("version" = i32, Path, description = "Version, from 1"),
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/rule-sets/{version}", tag = "distributions", public,
+    params(("version" = i32, Path, description = "Version, from 1")),
     responses(
-        (status = 200, description = "The version", body = RuleSetVersion),
-        (status = 400, description = "`invalid_path`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `rule_set_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/rule-sets/{version}")]
+        200 RuleSetVersion "The version",
+        400 "`invalid_path`",
+        404 "`project_not_found` or `rule_set_not_found`",
+    ))]
 pub async fn get_rule_set(
     call: ProjectCall,
     path: web::Path<(String, i32)>,

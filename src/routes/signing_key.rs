@@ -3,6 +3,7 @@
 //! a bundle carries (a bundle's own key proves integrity, not origin).
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -32,15 +33,11 @@ pub struct SigningKeyResponse {
 ///
 /// The instance's Ed25519 public key for report bundles. Public: anyone holding
 /// a bundle may compare its key with this one.
-#[utoipa::path(
-    tag = "reports",
-    security(()),
+#[operation(get "/signing-key", tag = "reports", security(()),
     responses(
-        (status = 200, description = "The public key", body = SigningKeyResponse),
-        (status = 400, description = "`invalid_query`: the path or query holds NUL (`%00`), refused for every request", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/signing-key")]
+        200 SigningKeyResponse "The public key",
+        400 "`invalid_query`: the path or query holds NUL (`%00`), refused for every request",
+    ))]
 pub async fn get_signing_key(state: web::Data<AppState>) -> HttpResponse {
     let key = &state.signing_key;
     HttpResponse::Ok().json(SigningKeyResponse {

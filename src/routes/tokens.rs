@@ -1,6 +1,7 @@
 //! `POST /v1/auth/token`: exchange an email and password for an access
 //! token; `DELETE /v1/auth/token`: sign out, revoking the token sent.
 
+use commons_ledger_macros::operation;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, post, web};
@@ -70,28 +71,15 @@ pub struct Token {
 /// or password gets the same answer, in the same time. The request is safe to
 /// repeat, so `Idempotency-Key` is accepted and not needed: no token is ever
 /// stored. The `RateLimit-*` headers tell how many attempts remain.
-#[utoipa::path(
-    tag = "auth",
-    request_body = CreateTokenRequest,
+#[operation(post "/auth/token", tag = "auth", request_body = CreateTokenRequest, security(()),
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Accepted; signing in is naturally safe to repeat")),
-    security(()),
     responses(
-        (status = 200, description = "An access token", body = Token, headers(
-            ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the tighter of the caller's limits (its account's, its address's)"),
-            ("RateLimit-Remaining" = u32, description = "Attempts left of that limit after this one"),
-            ("RateLimit-Reset" = u32, description = "Seconds until every attempt of that limit is allowed again"),
-        )),
-        (status = 401, description = "`invalid_credentials`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(
-            ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the limit reached (the account's or the address's)"),
-            ("RateLimit-Remaining" = u32, description = "0: none is left"),
-            ("RateLimit-Reset" = u32, description = "Seconds until the next attempt is allowed, as `Retry-After`"),
-        )),
-        (status = 503, description = "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/auth/token")]
+        (status = 200, description = "An access token", body = Token, headers( ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the tighter of the caller's limits (its account's, its address's)"), ("RateLimit-Remaining" = u32, description = "Attempts left of that limit after this one"), ("RateLimit-Reset" = u32, description = "Seconds until every attempt of that limit is allowed again"), )),
+        401 "`invalid_credentials`",
+        422 "Invalid body",
+        (status = 429, description = "`too_many_attempts`; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers( ("RateLimit-Limit" = u32, description = "Sign-in attempts allowed per minute by the limit reached (the account's or the address's)"), ("RateLimit-Remaining" = u32, description = "0: none is left"), ("RateLimit-Reset" = u32, description = "Seconds until the next attempt is allowed, as `Retry-After`"), )),
+        503 "`sign_in_busy`: every password hasher is taken or the instance's sign-ins per minute are used up; see `Retry-After`; or `request_timeout`, `database_busy`, `service_unavailable`",
+    ))]
 pub async fn create_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -140,15 +128,11 @@ pub async fn create_token(
 /// page session does this. Only the token sent can be revoked, so no one
 /// signs out anyone else. A token of an external provider, or one issued
 /// before tokens had an id, is refused with 422 `token_not_revocable`.
-#[utoipa::path(
-    tag = "auth",
-    security(("bearer" = [])),
+#[operation(delete "/auth/token", tag = "auth", signed_in,
     responses(
         (status = 204, description = "Signed out: the token is revoked"),
-        (status = 422, description = "`token_not_revocable`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/auth/token")]
+        422 "`token_not_revocable`",
+    ))]
 pub async fn revoke_token(signed_in: SignedIn) -> Result<HttpResponse, ApiError> {
     let claims = signed_in.credentials.0.clone();
     let (token_id, expires) = match &claims {

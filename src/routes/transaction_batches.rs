@@ -3,6 +3,7 @@
 //! request's `Idempotency-Key` and per item under each item's
 //! `idempotency_key`, which shares its keys with `POST .../transactions`.
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, post};
@@ -169,17 +170,13 @@ struct Batch<'a> {
 /// (200) carries one result per item. The request's `Idempotency-Key`
 /// replays the whole answer; an item's key shares the keys of
 /// `POST .../transactions`. One audit event records the request.
-#[utoipa::path(
-    tag = "transactions",
-    request_body = CreateTransactionBatchRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/transactions/batch", tag = "transactions",
+    request_body = CreateTransactionBatchRequest, signed_in,
     responses(
-        (status = 200, description = "One result per transaction", body = BatchReply),
+        200 BatchReply "One result per transaction",
         Forbidden,
-        (status = 422, description = "`batch_size` (no transaction, or more than 1,000), `batch_item_refused` (atomic), `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/transactions/batch")]
+        422 "`batch_size` (no transaction, or more than 1,000), `batch_item_refused` (atomic), `idempotency_key_reused`",
+    ))]
 pub async fn create_transaction_batch(
     write: ProjectWrite<CreateTransactionBatchRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,6 +1,7 @@
 //! `/v1/projects/{project_id}/transactions`: posting to the ledger, reading it
 //! back, and reversing a transaction (once).
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, post, web};
@@ -236,16 +237,13 @@ pub(super) fn created(project_id: &str, transaction: &Transaction) -> Result<Rep
 /// Posts a `transfer` or an `adjustment` between accounts (owners and
 /// treasurers): all postings or none, balanced per currency, never leaving a
 /// non-negative account below zero on any date.
-#[utoipa::path(
-    tag = "transactions",
-    request_body = CreateTransactionRequest,
-    security(("bearer" = [])),
+#[operation(post "/projects/{project_id}/transactions", tag = "transactions",
+    request_body = CreateTransactionRequest, signed_in,
     responses(
-        (status = 201, description = "The posted transaction", body = Transaction),
-        Forbidden, (status = 422, description = "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `restricted_funds` (money out of a restricted grant's pool), `idempotency_key_reused`, ...", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/transactions")]
+        201 Transaction "The posted transaction",
+        Forbidden,
+        422 "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `restricted_funds` (money out of a restricted grant's pool), `idempotency_key_reused`, ...",
+    ))]
 pub async fn create_transaction(
     write: ProjectWrite<CreateTransactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -264,16 +262,12 @@ pub async fn create_transaction(
 ///
 /// A project's transactions in ledger order with their postings; filter by
 /// `account`, `kind`, `from` and `to`.
-#[utoipa::path(
-    tag = "transactions",
+#[operation(get "/projects/{project_id}/transactions", tag = "transactions", public,
     params(TransactionQuery),
-    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "A page of transactions", body = TransactionPage),
-        (status = 400, description = "`invalid_query` (a filter or `limit`) or `invalid_cursor`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/transactions")]
+        200 TransactionPage "A page of transactions",
+        400 "`invalid_query` (a filter or `limit`) or `invalid_cursor`",
+    ))]
 pub async fn list_transactions(
     call: ProjectCall,
     query: web::Query<TransactionQuery>,
@@ -327,18 +321,12 @@ pub async fn list_transactions(
 /// Get a transaction
 ///
 /// One transaction with its postings, its hash and, if reversed, its reversal.
-#[utoipa::path(
-    tag = "transactions",
-    params(
-        ("transaction_id" = String, Path, format = Uuid, description = "Transaction id"),
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/transactions/{transaction_id}", tag = "transactions",
+    public, params(id "transaction_id" "Transaction id"),
     responses(
-        (status = 200, description = "The transaction", body = Transaction),
-        (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/transactions/{transaction_id}")]
+        200 Transaction "The transaction",
+        404 "`project_not_found` or `transaction_not_found`",
+    ))]
 pub async fn get_transaction(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -359,22 +347,17 @@ pub async fn get_transaction(
 /// Posts a transaction's postings backwards, linked to it (owners and
 /// treasurers). A transaction is reversed at most once; a reversal is not
 /// reversible.
-#[utoipa::path(
+#[operation(post "/projects/{project_id}/transactions/{transaction_id}/reversal",
     tag = "transactions",
     request_body(content = Option<CreateReversalRequest>, description = "Optional date and reason"),
-    params(
-        ("transaction_id" = String, Path, format = Uuid, description = "Transaction to reverse"),
-        ),
-    security(("bearer" = [])),
+    signed_in, params(id "transaction_id" "Transaction to reverse"),
     responses(
-        (status = 201, description = "The reversal transaction", body = Transaction),
+        201 Transaction "The reversal transaction",
         Forbidden,
-        (status = 404, description = "`project_not_found` or `transaction_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_reversed`, or idempotent request in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/projects/{project_id}/transactions/{transaction_id}/reversal")]
+        404 "`project_not_found` or `transaction_not_found`",
+        409 "`already_reversed`, or idempotent request in flight",
+        422 "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`",
+    ))]
 pub async fn create_reversal(
     write: ProjectWrite<CreateReversalRequest>,
     path: web::Path<(String, String)>,

@@ -3,6 +3,7 @@
 //! Each figure is traceable through `GET .../contributions` with the same
 //! `agent`, `kind`, `status`, `from` and `to` filters.
 
+use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{get, web};
@@ -276,19 +277,13 @@ fn money_owed(
 /// A member's value account in one project: contributed value by kind, the
 /// share earned in distributions, what was paid and what is still owed. One's
 /// own for any member; anyone's for owners, treasurers and auditors.
-#[utoipa::path(
-    tag = "contributions",
-    params(
-        ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
-    ),
-    security(("bearer" = [])),
+#[operation(get "/projects/{project_id}/members/{agent_id}/value-account", tag = "contributions",
+    signed_in, params(id "agent_id" "The contributor"),
     responses(
-        (status = 200, description = "The value account", body = ValueAccount),
-        (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/members/{agent_id}/value-account")]
+        200 ValueAccount "The value account",
+        403 "`forbidden`: contributors see only their own",
+        404 "`project_not_found` or `agent_not_found`",
+    ))]
 pub async fn get_member_value_account(
     call: ProjectCall,
     path: web::Path<(String, String)>,
@@ -313,14 +308,8 @@ pub async fn get_member_value_account(
 /// The caller's value accounts across every project they belong to: contributed
 /// value by kind, the share earned in distributions, what was paid and what is
 /// still owed, in each project's currency.
-#[utoipa::path(
-    tag = "contributions",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The caller's value accounts", body = MyValueAccount),
-    )
-)]
-#[get("/me/value-account")]
+#[operation(get "/me/value-account", tag = "contributions", signed_in,
+    responses(200 MyValueAccount "The caller's value accounts"))]
 pub async fn get_my_value_account(
     signed_in: SignedIn,
 ) -> Result<web::Json<MyValueAccount>, ApiError> {

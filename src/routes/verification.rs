@@ -2,6 +2,7 @@
 //! every balance recomputed from the stored rows.
 
 use actix_web::{get, web};
+use commons_ledger_macros::operation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::ProjectCall;
@@ -24,14 +25,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// transactions and postings, and checks the audit trail's chain and its links
 /// to the ledger; reports the first discrepancy. 200 either way: `ok` says
 /// whether the ledger verifies.
-#[utoipa::path(
-    tag = "ledger",
-    security((), ("bearer" = [])),
-    responses(
-        (status = 200, description = "The verification report", body = Verification),
-    )
-)]
-#[get("/projects/{project_id}/ledger/verification")]
+#[operation(get "/projects/{project_id}/ledger/verification", tag = "ledger", public,
+    responses(200 Verification "The verification report"))]
 pub async fn get_ledger_verification(
     call: ProjectCall,
 ) -> Result<web::Json<Verification>, ApiError> {

@@ -6,6 +6,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::{SubsecRound, Utc};
+use commons_ledger_macros::operation;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -52,17 +53,13 @@ pub struct BundleQuery {
 /// `manifest.sig` (its raw Ed25519 signature) and `public-key.pem`.
 /// `commons-ledger verify-bundle` checks it offline, as do `sha256sum` and
 /// `openssl` (docs/reports.md).
-#[utoipa::path(
-    tag = "reports",
+#[operation(get "/projects/{project_id}/reports/bundle", tag = "reports", public,
     params(BundleQuery),
-    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A POSIX tar archive; its files in docs/reports.md", content_type = "application/x-tar", body = String),
-        (status = 400, description = "No `grant`, or an invalid `from` or `to`, or a period that ends before it starts", body = Problem, content_type = "application/problem+json"),
+        400 "No `grant`, or an invalid `from` or `to`, or a period that ends before it starts",
         GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/reports/bundle")]
+    ))]
 pub async fn export_report_bundle(
     call: ProjectCall,
     query: web::Query<BundleQuery>,

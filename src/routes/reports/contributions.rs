@@ -2,6 +2,7 @@
 //! funder cost category it reports under.
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -60,17 +61,13 @@ impl ContributionReportQuery {
 ///
 /// Contributions with their valuation as CSV: who, when, what, how much it was
 /// worth and by which named method, who reviewed it, under which licence.
-#[utoipa::path(
-    tag = "reports",
+#[operation(get "/projects/{project_id}/reports/contributions.csv", tag = "reports", public,
     params(ContributionReportQuery),
-    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+        400 "Invalid filter",
         GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/reports/contributions.csv")]
+    ))]
 pub async fn export_contributions_csv(
     call: ProjectCall,
     query: web::Query<ContributionReportQuery>,

@@ -4,6 +4,7 @@
 //! document already), so this report is built whole.
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{DISTRIBUTION_COLUMNS, Period, csv_download, enum_text, file_name};
@@ -23,18 +24,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// A distribution run's statement as CSV: every account transfer and recipient
 /// line with why, then the residue; the amounts add up to the run's amount
 /// exactly.
-#[utoipa::path(
-    tag = "reports",
-    params(
-        ("distribution_id" = String, Path, format = Uuid, description = "Distribution run id"),
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/reports/distributions/{distribution_id}.csv",
+    tag = "reports", public, params(id "distribution_id" "Distribution run id"),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
         DistributionNotFound,
-    )
-)]
-#[get("/projects/{project_id}/reports/distributions/{distribution_id}.csv")]
+    ))]
 pub async fn export_distribution_csv(
     call: ProjectCall,
     path: web::Path<(String, String)>,

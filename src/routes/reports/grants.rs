@@ -5,6 +5,7 @@
 //! methods. Cash and in-kind are kept in separate columns.
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, funder_categories};
@@ -37,20 +38,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// the pool's balance before it, so opening plus the movements still equals
 /// `remaining`. With `adjustments=true`, the adjustments after closing follow,
 /// in a section of their own.
-#[utoipa::path(
-    tag = "reports",
-    params(
-        ("grant_id" = String, Path, format = Uuid, description = "Grant id"),
-        PeriodQuery,
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/reports/grants/{grant_id}.csv", tag = "reports", public,
+    params(id "grant_id" "Grant id", PeriodQuery),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
+        400 "Invalid `from` or `to`, or `adjustments` without `to`",
         GrantNotFound,
-    )
-)]
-#[get("/projects/{project_id}/reports/grants/{grant_id}.csv")]
+    ))]
 pub async fn export_grant_csv(
     call: ProjectCall,
     path: web::Path<(String, String)>,

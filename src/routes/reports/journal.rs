@@ -2,6 +2,7 @@
 //! journal in hledger's syntax, closed by balance assertions).
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -123,17 +124,13 @@ impl Scope<'_> {
 /// (debit for the account receiving, credit for the one sending), with that
 /// account's running balance after the posting. Streamed: its memory does not
 /// grow with the ledger.
-#[utoipa::path(
-    tag = "reports",
+#[operation(get "/projects/{project_id}/reports/journal.csv", tag = "reports", public,
     params(JournalQuery),
-    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`, more than one of `account`, `grant`, `funder`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found`, `account_not_found` or `grant_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/reports/journal.csv")]
+        400 "Invalid `from` or `to`, more than one of `account`, `grant`, `funder`, or `adjustments` without `to`",
+        404 "`project_not_found`, `account_not_found` or `grant_not_found`",
+    ))]
 pub async fn export_journal_csv(
     call: ProjectCall,
     query: web::Query<JournalQuery>,
@@ -224,14 +221,10 @@ fn adjustment_rows(
 /// directives, one entry per transaction with its id, kind and sequence as
 /// tags, and balance assertions for every account at the end, so `hledger
 /// check` proves the export matches the service's balances.
-#[utoipa::path(
-    tag = "reports",
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/reports/journal.hledger", tag = "reports", public,
     responses(
         (status = 200, description = "An hledger journal", content_type = "text/plain", body = String),
-    )
-)]
-#[get("/projects/{project_id}/reports/journal.hledger")]
+    ))]
 pub async fn export_journal_hledger(call: ProjectCall) -> Result<HttpResponse, ApiError> {
     let db = call.state.db.clone();
     let (project, export) = call

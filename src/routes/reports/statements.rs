@@ -4,6 +4,7 @@
 //! still owed after each, then the totals.
 
 use actix_web::{HttpResponse, get, web};
+use commons_ledger_macros::operation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_contribution_page;
@@ -31,21 +32,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 ///
 /// A contributor's statement as CSV, for a period (`from`, `to`). One's own for
 /// any member; anyone's for owners, treasurers and auditors.
-#[utoipa::path(
-    tag = "reports",
-    params(
-        ("agent_id" = String, Path, format = Uuid, description = "The contributor"),
-        PeriodQuery,
-    ),
-    security((), ("bearer" = [])),
+#[operation(get "/projects/{project_id}/reports/statements/{agent_id}.csv", tag = "reports",
+    public, params(id "agent_id" "The contributor", PeriodQuery),
     responses(
         (status = 200, description = "RFC 4180 CSV, UTF-8, with a header row; columns in docs/reports.md", content_type = "text/csv", body = String),
-        (status = 400, description = "Invalid `from` or `to`, or `adjustments` without `to`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: contributors see only their own", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`project_not_found` or `agent_not_found`", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/projects/{project_id}/reports/statements/{agent_id}.csv")]
+        400 "Invalid `from` or `to`, or `adjustments` without `to`",
+        403 "`forbidden`: contributors see only their own",
+        404 "`project_not_found` or `agent_not_found`",
+    ))]
 pub async fn export_statement_csv(
     call: ProjectCall,
     path: web::Path<(String, String)>,
