@@ -1,6 +1,7 @@
 //! `/v1/projects/{project_id}/accounts` and `/balances`: the accounts of a
 //! project's ledger, each holding one unit, and their balances.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -67,11 +68,7 @@ pub struct Account {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountPage {
-    pub items: Vec<Account>,
-    pub next_cursor: Option<String>,
-}
+page_type!(AccountPage, Account);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Balance {
@@ -87,11 +84,7 @@ pub struct Balance {
     pub available: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BalancePage {
-    pub items: Vec<Balance>,
-    pub next_cursor: Option<String>,
-}
+page_type!(BalancePage, Balance);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -136,9 +129,8 @@ fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
         422 "`invalid_account_name`, `unknown_currency`, `managed_account` (a managed name with a flag or currency its operations cannot use), `idempotency_key_reused`",
     ))]
 pub async fn create_account(
-    write: ProjectWrite<CreateAccountRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateAccountRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
     let name = account_name("name", &body.name, &mut errors);
     let code = body.currency;

@@ -2,9 +2,10 @@
 //! Anyone signed in may record an agent; only administrators give one an
 //! email, a password or administrator rights.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -45,11 +46,7 @@ pub struct CreateAgentRequest {
     pub admin: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AgentPage {
-    pub items: Vec<Agent>,
-    pub next_cursor: Option<String>,
-}
+page_type!(AgentPage, Agent);
 
 /// Refuses a caller who is not an instance administrator what only one may
 /// do when recording an agent.

@@ -6,6 +6,7 @@
 //! may read a member's value account may read their claims, and a member
 //! reads their own.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -129,11 +130,7 @@ pub struct Claim {
     pub rejection_reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClaimPage {
-    pub items: Vec<Claim>,
-    pub next_cursor: Option<String>,
-}
+page_type!(ClaimPage, Claim);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -188,9 +185,8 @@ fn to_claim(units: &Units, row: ClaimRow) -> Claim {
         422 "`unknown_category`, `unknown_currency`, `amount_precision`, `invalid_date`, `too_long`, ...",
     ))]
 pub async fn create_claim(
-    write: ProjectWrite<CreateClaimRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let claim = parse_claim(&body);
     call.run(
         Action::RecordContribution { own: true },
@@ -350,10 +346,9 @@ pub async fn get_claim(
         422 "`insufficient_funds` (more than the pool holds beyond what approved runs reserve), `restricted_purpose` (a category the grant does not allow), `currency_mismatch`, `too_long` (`grant`)",
     ))]
 pub async fn approve_claim(
-    write: ProjectWrite<ApproveClaimRequest>,
+    ProjectWrite { body, call }: ProjectWrite<ApproveClaimRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     if let Some(grant) = &body.grant {
         super::limits::check_id("grant", grant)?;
     }
@@ -374,10 +369,9 @@ pub async fn approve_claim(
         422 "`required` or `too_long` (`reason`)",
     ))]
 pub async fn reject_claim(
-    write: ProjectWrite<RejectClaimRequest>,
+    ProjectWrite { body, call }: ProjectWrite<RejectClaimRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
     let reason = funds::text(
         "reason",

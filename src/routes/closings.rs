@@ -3,6 +3,7 @@
 //! reviewed, reversed or distributed into it (`period_closed`), so every
 //! report of the closed period stays as it was sent.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -58,11 +59,7 @@ pub struct Closing {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ClosingPage {
-    pub items: Vec<Closing>,
-    pub next_cursor: Option<String>,
-}
+page_type!(ClosingPage, Closing);
 
 fn to_closing(row: ClosingRow) -> Closing {
     Closing {
@@ -88,9 +85,8 @@ fn to_closing(row: ClosingRow) -> Closing {
         422 "`closing_not_forward`, `closing_not_past`, `invalid_date`, `too_long`",
     ))]
 pub async fn create_closing(
-    write: ProjectWrite<CreateClosingRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateClosingRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
     let through = parse_date("through", &body.through)
         .map_err(|e| errors.push(e))

@@ -2,6 +2,7 @@
 //! valued once at recording from the rate in force on their date, and
 //! reviewed before they count.
 
+use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
@@ -154,11 +155,7 @@ pub struct Contribution {
     pub recorded_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ContributionPage {
-    pub items: Vec<Contribution>,
-    pub next_cursor: Option<String>,
-}
+page_type!(ContributionPage, Contribution);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -338,9 +335,8 @@ fn optional_text(
         422 "`no_applicable_rate`, `licence_not_open`, `invalid_licence`, `invalid_quantity`, `invalid_unit`, `unknown_agent`, `invalid_date`, ...",
     ))]
 pub async fn create_contribution(
-    write: ProjectWrite<CreateContributionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateContributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let ids = [
         ("agent", &body.agent),
         ("supersedes", &body.supersedes),

@@ -4,6 +4,7 @@
 //! read the books may read this list, so a public project's list is public;
 //! the names themselves are given only as the owners chose.
 
+use super::dto::page_type;
 use actix_web::{get, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -31,12 +32,11 @@ pub struct Contributor {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ContributorPage {
-    pub items: Vec<Contributor>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+page_type!(
+    ContributorPage,
+    Contributor,
+    " Pass as `cursor` to get the next page; null on the last page."
+);
 
 /// List contributors as readers see them
 ///

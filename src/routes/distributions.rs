@@ -3,6 +3,7 @@
 //! treasurers approve it; execution re-checks the pool and posts one atomic
 //! ledger transaction. A run never distributes more than the pool holds.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -148,11 +149,7 @@ pub struct Distribution {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DistributionPage {
-    pub items: Vec<Distribution>,
-    pub next_cursor: Option<String>,
-}
+page_type!(DistributionPage, Distribution);
 
 impl From<RunStatus> for DistributionStatus {
     fn from(status: RunStatus) -> Self {
@@ -322,9 +319,8 @@ fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldE
         422 "`insufficient_funds` (more than the pool holds), `unknown_account`, `amount_precision`, `invalid_date`, `arithmetic_overflow` (a share, the step's amount x a contributor's weighted value, past 128-bit arithmetic; nothing is stored), ...",
     ))]
 pub async fn create_distribution(
-    write: ProjectWrite<CreateDistributionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateDistributionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let version = body.rule_set_version;
     let (draft, names) = parse_draft(&body);
     let scope = access::idempotency_scope(&call.credentials);
@@ -452,10 +448,9 @@ pub async fn create_approval(
         422 "`insufficient_funds`: the pool no longer holds the amount",
     ))]
 pub async fn create_execution(
-    write: ProjectWrite<ExecutionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<ExecutionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let date = body
         .effective_date
         .as_deref()

@@ -24,6 +24,28 @@ use crate::http::problem::ApiError;
 
 pub use crate::http::call::PageQuery;
 
+/// A page of `$item`s as every list returns it: the items, oldest first, and
+/// the cursor of the next page. `page_type!(PayoutPage, Payout)` declares the
+/// response type `PayoutPage`; a third argument documents `next_cursor`.
+macro_rules! page_type {
+    ($page:ident, $item:ident) => {
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $page {
+            pub items: Vec<$item>,
+            pub next_cursor: Option<String>,
+        }
+    };
+    ($page:ident, $item:ident, $cursor_doc:tt) => {
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $page {
+            pub items: Vec<$item>,
+            #[doc = $cursor_doc]
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+pub(crate) use page_type;
+
 /// What was contributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 //! change of state with who made it, when, in which request, and what it
 //! replaced and made (see `http::audit`).
 
+use super::dto::page_type;
 use actix_web::{get, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -84,11 +85,7 @@ pub struct Event {
     pub hash: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EventPage {
-    pub items: Vec<Event>,
-    pub next_cursor: Option<String>,
-}
+page_type!(EventPage, Event);
 
 /// `row` as the API shows it.
 pub fn to_event(row: EventRow) -> Result<Event, ApiError> {

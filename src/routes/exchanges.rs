@@ -80,9 +80,8 @@ pub struct CreateExchangeRequest {
         422 "`insufficient_funds`, `unknown_currency`, `same_currency`, `amount_precision`, ...",
     ))]
 pub async fn create_exchange(
-    write: ProjectWrite<CreateExchangeRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     if let Some(grant) = &body.grant {
         super::limits::check_id("grant", grant)?;
     }

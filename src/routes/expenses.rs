@@ -2,6 +2,7 @@
 //! paid out of a pool, categorised so reports can map each category to a
 //! funder's cost category (Horizon Europe A to E, for example).
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -112,11 +113,7 @@ pub struct Expense {
     pub rejection_reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ExpensePage {
-    pub items: Vec<Expense>,
-    pub next_cursor: Option<String>,
-}
+page_type!(ExpensePage, Expense);
 
 fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
     Expense {
@@ -150,9 +147,8 @@ fn to_expense(units: &Units, row: ExpenseRow) -> Expense {
         422 "`invalid_account_name`, `too_many_categories`",
     ))]
 pub async fn create_expense_category(
-    write: ProjectWrite<ExpenseCategory>,
+    ProjectWrite { body, call }: ProjectWrite<ExpenseCategory>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let mut errors = Vec::new();
     let name = funds::segment("name", &body.name, &mut errors);
     let funder_category = body.funder_category.trim().to_owned();
@@ -232,9 +228,8 @@ pub async fn list_expense_categories(
         422 "`insufficient_funds`, `restricted_purpose`, `unknown_category`, `currency_mismatch`, `amount_precision`, ...",
     ))]
 pub async fn create_expense(
-    write: ProjectWrite<CreateExpenseRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateExpenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     if let Some(grant) = &body.grant {
         super::limits::check_id("grant", grant)?;
     }
@@ -346,10 +341,9 @@ pub async fn approve_expense(
         422 "`required` or `too_long` (`reason`)",
     ))]
 pub async fn reject_expense(
-    write: ProjectWrite<RejectionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     decide(call, path, funds::rejection(&body)?).await
 }
 

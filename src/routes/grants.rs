@@ -3,6 +3,7 @@
 //! pool, or, when restricted, into a pool of its own; its figures (received,
 //! spent, distributed, remaining) are read back from the ledger.
 
+use super::dto::page_type;
 use chrono::NaiveDate;
 use commons_ledger_macros::operation;
 
@@ -159,11 +160,7 @@ pub struct Grant {
     pub available: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct GrantPage {
-    pub items: Vec<Grant>,
-    pub next_cursor: Option<String>,
-}
+page_type!(GrantPage, Grant);
 
 /// One of a restricted grant's pools in a currency other than its own.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -259,9 +256,8 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
         422 "`amount_precision`, `unknown_currency`, `unknown_agent`, `invalid_date`, `currency_mismatch`, ...",
     ))]
 pub async fn create_grant(
-    write: ProjectWrite<CreateGrantRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateGrantRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     limits::check_id("funder", &body.funder)?;
     let grant = parse_grant(&body);
     call.run(Action::WriteLedger, move |conn, caller, project| {

@@ -3,6 +3,7 @@
 //! A contribution counts toward one grant only; the grant report lists only
 //! what is allocated to that grant.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -49,11 +50,7 @@ pub struct InKindAllocation {
     pub allocated_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InKindAllocationPage {
-    pub items: Vec<InKindAllocation>,
-    pub next_cursor: Option<String>,
-}
+page_type!(InKindAllocationPage, InKindAllocation);
 
 fn to_allocation(row: AllocationRow) -> InKindAllocation {
     InKindAllocation {
@@ -78,10 +75,9 @@ fn to_allocation(row: AllocationRow) -> InKindAllocation {
         422 "`period_closed`",
     ))]
 pub async fn create_in_kind_allocation(
-    write: ProjectWrite<CreateInKindAllocationRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateInKindAllocationRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let (_, grant) = path.into_inner();
     super::limits::check_id("contribution", &body.contribution)?;
     call.run(Action::WriteLedger, move |conn, caller, project| {

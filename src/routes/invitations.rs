@@ -6,6 +6,7 @@
 //! pending invitation. Instance administrators may also add a member
 //! directly (`add_member`), without an invitation.
 
+use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
@@ -77,11 +78,7 @@ pub struct Invitation {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvitationPage {
-    pub items: Vec<Invitation>,
-    pub next_cursor: Option<String>,
-}
+page_type!(InvitationPage, Invitation);
 
 /// Who reads an invitation: the invitee sees their own name on it, the
 /// project does not.
@@ -146,9 +143,8 @@ fn invitation_state(row: &InvitationRow) -> serde_json::Value {
         422 "`unknown_agent`, `too_long`, invalid role, `idempotency_key_reused`",
     ))]
 pub async fn create_invitation(
-    write: ProjectWrite<CreateInvitationRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateInvitationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     check_id("agent", &body.agent)?;
     call.run(Action::ManageMembers, move |conn, caller, project| {
         let inviter = caller.signed_in()?.id.clone();

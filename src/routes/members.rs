@@ -7,9 +7,10 @@
 //! project only: the member's tokens, and their access to their other
 //! projects, are untouched.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use commons_ledger_macros::operation;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -52,11 +53,7 @@ pub struct UpdateMemberRequest {
     pub role: RoleDto,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemberPage {
-    pub items: Vec<Member>,
-    pub next_cursor: Option<String>,
-}
+page_type!(MemberPage, Member);
 
 /// Refuses a change that would leave the project without an owner.
 fn keep_an_owner(
@@ -84,8 +81,9 @@ fn keep_an_owner(
         409 "`member_exists`, or idempotent request in flight",
         422 "`unknown_agent`, invalid role, `idempotency_key_reused`",
     ))]
-pub async fn add_member(write: ProjectWrite<AddMemberRequest>) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
+pub async fn add_member(
+    ProjectWrite { body, call }: ProjectWrite<AddMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
     super::limits::check_id("agent", &body.agent)?;
     call.run(Action::ManageMembers, move |conn, caller, project| {
         if !caller.is_admin() {

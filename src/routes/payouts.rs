@@ -2,6 +2,7 @@
 //! account to the outside world. A contributor's account never goes below
 //! zero, so nobody is paid more than they are owed.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -80,11 +81,7 @@ pub struct Payout {
     pub rejection_reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PayoutPage {
-    pub items: Vec<Payout>,
-    pub next_cursor: Option<String>,
-}
+page_type!(PayoutPage, Payout);
 
 fn to_payout(units: &Units, row: PayoutRow) -> Payout {
     Payout {
@@ -115,9 +112,8 @@ fn to_payout(units: &Units, row: PayoutRow) -> Payout {
         422 "`insufficient_funds` (more than owed), `unknown_agent`, `amount_precision`, ...",
     ))]
 pub async fn create_payout(
-    write: ProjectWrite<CreatePayoutRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreatePayoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     super::limits::check_id("agent", &body.agent)?;
     let mut errors = Vec::new();
     let date = parse_date("date", &body.date)
@@ -202,10 +198,9 @@ pub async fn approve_payout(
         422 "`required` or `too_long` (`reason`)",
     ))]
 pub async fn reject_payout(
-    write: ProjectWrite<RejectionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     decide(call, path, funds::rejection(&body)?).await
 }
 

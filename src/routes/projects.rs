@@ -1,6 +1,7 @@
 //! `/v1/projects`: each project keeps its own ledger in one currency of
 //! account. Whoever creates a project becomes its owner.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, patch, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -253,12 +254,11 @@ pub struct Project {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProjectPage {
-    pub items: Vec<Project>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
+page_type!(
+    ProjectPage,
+    Project,
+    " Pass as `cursor` to get the next page; null on the last page."
+);
 
 impl From<StoredProject> for Project {
     /// The project as shown (its settings were typed as storage read them:

@@ -2,10 +2,11 @@
 //! is never edited: a new row takes effect from its date, and past values
 //! keep the rate they were computed with.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use commons_ledger_macros::operation;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -66,11 +67,7 @@ pub struct CreateRateRequest {
     pub agent: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RatePage {
-    pub items: Vec<Rate>,
-    pub next_cursor: Option<String>,
-}
+page_type!(RatePage, Rate);
 
 /// A list of rates' filter (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -104,8 +101,9 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
         409 "`rate_exists` for this scope and date, or idempotent request in flight",
         422 "`amount_precision`, `unknown_currency`, `invalid_unit`, `invalid_scope`, `unknown_agent`, ...",
     ))]
-pub async fn create_rate(write: ProjectWrite<CreateRateRequest>) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
+pub async fn create_rate(
+    ProjectWrite { body, call }: ProjectWrite<CreateRateRequest>,
+) -> Result<HttpResponse, ApiError> {
     if let Some(agent) = &body.agent {
         super::limits::check_id("agent", agent)?;
     }

@@ -3,6 +3,7 @@
 //! written consent, say). Each posts one `release` transaction; restricted
 //! money leaves its pool by no generic transfer.
 
+use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -78,11 +79,7 @@ pub struct Release {
     pub rejection_reason: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReleasePage {
-    pub items: Vec<Release>,
-    pub next_cursor: Option<String>,
-}
+page_type!(ReleasePage, Release);
 
 fn to_release(units: &Units, row: ReleaseRow) -> Release {
     Release {
@@ -114,10 +111,9 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
         422 "`not_restricted` (the grant's money is already general), `currency_mismatch` (a currency the grant holds none of), `amount_precision`, `invalid_date`, `too_long`, ...",
     ))]
 pub async fn create_release(
-    write: ProjectWrite<CreateReleaseRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateReleaseRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let (_, grant) = path.into_inner();
     let mut errors = Vec::new();
     let date = parse_date("date", &body.date)
@@ -216,10 +212,9 @@ pub async fn approve_release(
         422 "`required` or `too_long` (`reason`)",
     ))]
 pub async fn reject_release(
-    write: ProjectWrite<RejectionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     decide(call, path, funds::rejection(&body)?).await
 }
 

@@ -2,6 +2,7 @@
 //! rules. A change is a new version; runs name the version they used. The
 //! JSON format is documented in docs/distributions.md.
 
+use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::BTreeMap;
 
@@ -169,11 +170,7 @@ pub struct RuleSetVersion {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RuleSetPage {
-    pub items: Vec<RuleSetVersion>,
-    pub next_cursor: Option<String>,
-}
+page_type!(RuleSetPage, RuleSetVersion);
 
 /// A new version's decimal: plain digits, optionally a point and more
 /// digits (`DECIMAL_TEXT_PATTERN`), at most `AMOUNT_TEXT_LENGTH_MAX`
@@ -342,9 +339,8 @@ fn stored(request: &CreateRuleSetRequest) -> Result<StoredRuleSet, ApiError> {
         422 "`invalid_rule_set` with every offending field: a percentage outside 0 to 100, a weight outside 0 to 1000, more than 4 decimals, an amount (fixed share, cap, minimum) not positive, with more decimals than the currency or above 10^15 minor units, a decimal string that is not plain or longer than 40 characters",
     ))]
 pub async fn create_rule_set(
-    write: ProjectWrite<CreateRuleSetRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateRuleSetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let rules = body.parse()?;
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let scale = super::stored_units(conn)?

@@ -178,9 +178,8 @@ struct Batch<'a> {
         422 "`batch_size` (no transaction, or more than 1,000), `batch_item_refused` (atomic), `idempotency_key_reused`",
     ))]
 pub async fn create_transaction_batch(
-    write: ProjectWrite<CreateTransactionBatchRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateTransactionBatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let count = body.transactions.len();
     if !(1..=BATCH_TRANSACTIONS_MAX).contains(&count) {
         return Err(ApiError::field(

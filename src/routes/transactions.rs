@@ -1,11 +1,12 @@
 //! `/v1/projects/{project_id}/transactions`: posting to the ledger, reading it
 //! back, and reversing a transaction (once).
 
+use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -88,11 +89,7 @@ pub struct CreateReversalRequest {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TransactionPage {
-    pub items: Vec<Transaction>,
-    pub next_cursor: Option<String>,
-}
+page_type!(TransactionPage, Transaction);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -245,9 +242,8 @@ pub(super) fn created(project_id: &str, transaction: &Transaction) -> Result<Rep
         422 "`amount_precision`, `amount_not_positive`, `amount_too_large`, `unknown_account`, `currency_mismatch`, `insufficient_funds`, `same_account`, `kind_reserved`, `restricted_funds` (money out of a restricted grant's pool), `idempotency_key_reused`, ...",
     ))]
 pub async fn create_transaction(
-    write: ProjectWrite<CreateTransactionRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateTransactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let units = super::stored_units(conn)?;
         let transaction = body.parse(&units)?;
@@ -359,10 +355,9 @@ pub async fn get_transaction(
         422 "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`",
     ))]
 pub async fn create_reversal(
-    write: ProjectWrite<CreateReversalRequest>,
+    ProjectWrite { body, call }: ProjectWrite<CreateReversalRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let ProjectWrite { body, call } = write;
     let (_, transaction_id) = path.into_inner();
     let effective_date = body
         .effective_date
