@@ -1,7 +1,6 @@
 //! `/v1/projects/{project_id}/accounts` and `/balances`: the accounts of a
 //! project's ledger, each holding one unit, and their balances.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
+use super::dto::page_type;
 use super::extract::{CursorKey, account_name, decode_cursor};
 use super::limits::{UNIT_CODE_LENGTH_MAX, check_query};
 use super::openapi::Forbidden;

@@ -2,7 +2,6 @@
 //! Anyone signed in may record an agent; only administrators give one an
 //! email, a password or administrator rights.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::Deserialize;
@@ -12,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{SignedIn, SignedInWrite};
 use super::codes::{FieldCode, Resource};
+use super::dto::page_type;
 use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
 use super::problem::{ApiError, FieldError, Problem};

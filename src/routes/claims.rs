@@ -6,7 +6,6 @@
 //! may read a member's value account may read their claims, and a member
 //! reads their own.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,7 @@ use super::access::{self, Caller};
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size, parse_date};
 use super::funds;
 use super::limits::check_length;
@@ -398,12 +398,11 @@ async fn decide(
     decision: ClaimDecision,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    call.run(Action::Review, move |conn, caller, project| {
-        let decider = caller.signed_in()?.id.clone();
-        let row = ops::claims::decide(conn, project, &decider, &id, &decision)?;
+    super::funds::decide(call, move |conn, project, decider| {
+        let row = ops::claims::decide(conn, project, decider, &id, &decision)?;
         let claim = to_claim(&super::stored_units(conn)?, row);
         let location = in_project(&project.id, format_args!("claims/{}", claim.id));
-        Reply::created(location, &claim)
+        Ok((location, claim))
     })
     .await
 }

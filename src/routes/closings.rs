@@ -3,7 +3,6 @@
 //! reviewed, reversed or distributed into it (`period_closed`), so every
 //! report of the closed period stays as it was sent.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectPage, ProjectWrite};
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, parse_date};
 use super::limits::check_length;
 use super::openapi::OwnersAndTreasurers;

@@ -2,7 +2,6 @@
 //! valued once at recording from the rate in force on their date, and
 //! reviewed before they count.
 
-use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
@@ -14,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::access::Caller;
 use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
+use super::dto::page_type;
 use super::dto::{
     ContributionKindDto, ContributionStatusDto, PageQuery, QuantityUnitDto, Rate, to_rate,
 };

@@ -4,7 +4,6 @@
 //! read the books may read this list, so a public project's list is public;
 //! the names themselves are given only as the owners chose.
 
-use super::dto::page_type;
 use actix_web::{get, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::ProjectPage;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::CursorKey;
 use super::problem::ApiError;
 use crate::db;

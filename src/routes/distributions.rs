@@ -3,7 +3,6 @@
 //! treasurers approve it; execution re-checks the pool and posts one atomic
 //! ledger transaction. A run never distributes more than the pool holds.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use super::access;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall, audited};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, parse_date};
 use super::limits;
 use super::openapi::{DistributionNotFound, OwnersAndTreasurers};

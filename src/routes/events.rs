@@ -2,7 +2,6 @@
 //! change of state with who made it, when, in which request, and what it
 //! replaced and made (see `http::audit`).
 
-use super::dto::page_type;
 use actix_web::{get, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage};
+use super::dto::page_type;
 use super::extract::{decode_number_cursor, query_date};
 use super::problem::{ApiError, Problem};
 use crate::db::events::{EventRow, Filter};

@@ -2,7 +2,6 @@
 //! paid out of a pool, categorised so reports can map each category to a
 //! funder's cost category (Horizon Europe A to E, for example).
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::parse_date;
 use super::funds::{self, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
@@ -353,14 +353,11 @@ async fn decide(
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    call.run(Action::Review, move |conn, caller, project| {
-        let by = caller.signed_in()?.id.clone();
-        let row = ops::funds::decide_expense(conn, project, &by, &id, &decision)?;
+    funds::decide(call, move |conn, project, by| {
+        let row = ops::funds::decide_expense(conn, project, by, &id, &decision)?;
         // An expense has no `GET` of its own: the expense list holds it.
-        Reply::created(
-            in_project(&project.id, format_args!("expenses")),
-            &to_expense(&super::stored_units(conn)?, row),
-        )
+        let location = in_project(&project.id, format_args!("expenses"));
+        Ok((location, to_expense(&super::stored_units(conn)?, row)))
     })
     .await
 }

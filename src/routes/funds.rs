@@ -2,9 +2,17 @@
 //! when they check a request: free text, account-name segments and the
 //! reason of a rejection (four eyes).
 
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use super::call::WriteCall;
 use super::codes::FieldCode;
 use super::problem::ApiError;
+use super::write::Reply;
+use crate::db::DbConnection;
+use crate::db::projects::Project;
 use crate::domain::AccountName;
+use crate::domain::access::Action;
 
 /// Validates a free-text field.
 pub fn text(
@@ -73,4 +81,25 @@ pub fn rejection(body: &RejectionRequest) -> Result<crate::ops::funds::Decision,
         return Err(ApiError::Validation(errors));
     }
     Ok(crate::ops::funds::Decision::Reject { reason })
+}
+
+/// A decision on a record held for a second person (four eyes: an expense,
+/// a payout, a release or a claim), as each of their approval and rejection
+/// handlers makes it: by an owner or treasurer (`Action::Review`), in the
+/// write pipeline, answered 201 with the record. `decide` takes the
+/// decider's id, makes the decision and returns where the record is listed
+/// and the record as it is now.
+pub async fn decide<T: Serialize>(
+    call: WriteCall,
+    decide: impl FnOnce(&mut DbConnection, &Project, &str) -> Result<(String, T), ApiError>
+    + Clone
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    call.run(Action::Review, move |conn, caller, project| {
+        let decider = caller.signed_in()?.id.clone();
+        let (location, record) = decide(conn, project, &decider)?;
+        Reply::created(location, &record)
+    })
+    .await
 }

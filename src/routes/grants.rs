@@ -3,7 +3,6 @@
 //! pool, or, when restricted, into a pool of its own; its figures (received,
 //! spent, distributed, remaining) are read back from the ledger.
 
-use super::dto::page_type;
 use chrono::NaiveDate;
 use commons_ledger_macros::operation;
 
@@ -15,6 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, parse_date};
 use super::funds;
 use super::limits;

@@ -3,7 +3,6 @@
 //! A contribution counts toward one grant only; the grant report lists only
 //! what is allocated to that grant.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectPage, ProjectWrite};
 use super::codes::Resource;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::CursorKey;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};

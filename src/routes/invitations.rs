@@ -6,7 +6,6 @@
 //! pending invitation. Instance administrators may also add a member
 //! directly (`add_member`), without an invitation.
 
-use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
@@ -18,6 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::audit::Change;
 use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
+use super::dto::page_type;
 use super::dto::{Member, member_of};
 use super::dto::{PageQuery, RoleDto};
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};

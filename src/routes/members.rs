@@ -7,7 +7,6 @@
 //! project only: the member's tokens, and their access to their other
 //! projects, are untouched.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use commons_ledger_macros::operation;
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use super::audit::{Change, state_of};
 use super::call::{ProjectChange, ProjectPage, ProjectWrite};
 use super::codes::Resource;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::dto::{Member, RoleDto, agent_name, to_member};
 use super::extract::JsonBody;
 use super::openapi::OwnersOnly;

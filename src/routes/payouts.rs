@@ -2,7 +2,6 @@
 //! account to the outside world. A contributor's account never goes below
 //! zero, so nobody is paid more than they are owed.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::parse_date;
 use super::funds::{self, RejectionRequest};
 use super::openapi::{OwnersAndTreasurers, PayoutNotFound};
@@ -210,14 +210,11 @@ async fn decide(
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
     let (_, id) = path.into_inner();
-    call.run(Action::Review, move |conn, caller, project| {
-        let by = caller.signed_in()?.id.clone();
-        let row = ops::funds::decide_payout(conn, project, &by, &id, &decision)?;
+    funds::decide(call, move |conn, project, by| {
+        let row = ops::funds::decide_payout(conn, project, by, &id, &decision)?;
         // A payout has no `GET` of its own: the payout list holds it.
-        Reply::created(
-            in_project(&project.id, format_args!("payouts")),
-            &to_payout(&super::stored_units(conn)?, row),
-        )
+        let location = in_project(&project.id, format_args!("payouts"));
+        Ok((location, to_payout(&super::stored_units(conn)?, row)))
     })
     .await
 }

@@ -1,7 +1,6 @@
 //! `/v1/projects`: each project keeps its own ledger in one currency of
 //! account. Whoever creates a project becomes its owner.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, patch, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use super::audit::{Change, state_of};
 use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, FieldError, Problem};

@@ -2,7 +2,6 @@
 //! is never edited: a new row takes effect from its date, and past values
 //! keep the rate they were computed with.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use commons_ledger_macros::operation;
@@ -12,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{Page, ProjectPage, ProjectWrite};
 use super::codes::FieldCode;
+use super::dto::page_type;
 use super::dto::{ContributionKindDto, PageQuery, QuantityUnitDto, Rate, to_rate};
 use super::extract::{CursorKey, parse_date};
 pub use super::limits::SCOPE_LENGTH_MAX;

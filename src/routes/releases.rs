@@ -3,7 +3,6 @@
 //! written consent, say). Each posts one `release` transaction; restricted
 //! money leaves its pool by no generic transfer.
 
-use super::dto::page_type;
 use actix_web::{HttpResponse, get, post, web};
 use commons_ledger_macros::operation;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::Resource;
 use super::dto::PageQuery;
+use super::dto::page_type;
 use super::extract::{CursorKey, parse_date};
 use super::funds::{self, RejectionRequest};
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
@@ -224,16 +224,15 @@ async fn decide(
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant, id) = path.into_inner();
-    call.run(Action::Review, move |conn, caller, project| {
-        let by = caller.signed_in()?.id.clone();
-        let row = ops::funds::decide_release(conn, project, &by, &grant, &id, &decision)?;
+    funds::decide(call, move |conn, project, by| {
+        let row = ops::funds::decide_release(conn, project, by, &grant, &id, &decision)?;
         let release = to_release(&super::stored_units(conn)?, row);
         // A release has no `GET` of its own: its grant's release list holds it.
         let location = in_project(
             &project.id,
             format_args!("grants/{}/releases", release.grant),
         );
-        Reply::created(location, &release)
+        Ok((location, release))
     })
     .await
 }

@@ -2,7 +2,6 @@
 //! rules. A change is a new version; runs name the version they used. The
 //! JSON format is documented in docs/distributions.md.
 
-use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::BTreeMap;
 
@@ -14,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
+use super::dto::page_type;
 use super::extract::decode_number_cursor;
 use super::limits;
 use super::openapi::OwnersAndTreasurers;

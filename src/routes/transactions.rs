@@ -1,7 +1,6 @@
 //! `/v1/projects/{project_id}/transactions`: posting to the ledger, reading it
 //! back, and reversing a transaction (once).
 
-use super::dto::page_type;
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
@@ -12,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
+use super::dto::page_type;
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
 use super::extract::{account_name, decode_number_cursor, parse_date, query_date};
 use super::limits::check_length;
