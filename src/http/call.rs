@@ -87,6 +87,24 @@ impl ProjectCall {
         })
         .await
     }
+
+    /// Reads one record of the project's books, named by the route's last
+    /// segment (`/projects/{project_id}/grants/{grant_id}`): authorizes
+    /// `ReadLedger`, then `find` takes the project and that id and returns
+    /// the record (or its not-found problem), answered as JSON.
+    pub async fn read_item<I: Send + 'static, T: Send + 'static>(
+        self,
+        path: web::Path<(String, I)>,
+        find: impl FnOnce(&mut DbConnection, &Project, I) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<web::Json<T>, ApiError> {
+        let (_, id) = path.into_inner();
+        let item = self
+            .read(Action::ReadLedger, move |conn, _, project| {
+                find(conn, project, id)
+            })
+            .await?;
+        Ok(web::Json(item))
+    }
 }
 
 impl FromRequest for ProjectCall {

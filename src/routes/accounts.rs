@@ -281,20 +281,17 @@ pub async fn get_account(
     call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Account>, ApiError> {
-    let (_, account_name) = path.into_inner();
-    let account = call
-        .read(Action::ReadLedger, move |conn, _, project| {
-            let row = db::accounts::find(conn, &project.id, &account_name)?
-                .ok_or(ApiError::NotFound(Resource::Account))?;
-            let holding = db::accounts::holdings(conn, std::slice::from_ref(&row))?;
-            let holding = holding
-                .first()
-                .copied()
-                .ok_or(ApiError::NotFound(Resource::Account))?;
-            Ok(to_account(&super::stored_units(conn)?, row, holding))
-        })
-        .await?;
-    Ok(web::Json(account))
+    call.read_item(path, |conn, project, account_name: String| {
+        let row = db::accounts::find(conn, &project.id, &account_name)?
+            .ok_or(ApiError::NotFound(Resource::Account))?;
+        let holding = db::accounts::holdings(conn, std::slice::from_ref(&row))?;
+        let holding = holding
+            .first()
+            .copied()
+            .ok_or(ApiError::NotFound(Resource::Account))?;
+        Ok(to_account(&super::stored_units(conn)?, row, holding))
+    })
+    .await
 }
 
 /// List balances

@@ -400,13 +400,10 @@ pub async fn get_distribution(
     call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Distribution>, ApiError> {
-    let (_, id) = path.into_inner();
-    let item = call
-        .read(Action::ReadLedger, move |conn, _, project| {
-            find_distribution(conn, project, &id)
-        })
-        .await?;
-    Ok(web::Json(item))
+    call.read_item(path, |conn, project, id: String| {
+        find_distribution(conn, project, &id)
+    })
+    .await
 }
 
 /// Approve a distribution run

@@ -417,14 +417,11 @@ pub async fn get_grant(
     call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Grant>, ApiError> {
-    let (_, grant_id) = path.into_inner();
-    let grant = call
-        .read(Action::ReadLedger, move |conn, _, project| {
-            let row = db::funds::grant(conn, &project.id, &grant_id)?
-                .ok_or(ApiError::NotFound(Resource::Grant))?;
-            let units = super::stored_units(conn)?;
-            to_grant(conn, &units, row)
-        })
-        .await?;
-    Ok(web::Json(grant))
+    call.read_item(path, |conn, project, grant_id: String| {
+        let row = db::funds::grant(conn, &project.id, &grant_id)?
+            .ok_or(ApiError::NotFound(Resource::Grant))?;
+        let units = super::stored_units(conn)?;
+        to_grant(conn, &units, row)
+    })
+    .await
 }

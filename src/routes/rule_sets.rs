@@ -414,13 +414,10 @@ pub async fn get_rule_set(
     call: ProjectCall,
     path: web::Path<(String, i32)>,
 ) -> Result<web::Json<RuleSetVersion>, ApiError> {
-    let (_, version) = path.into_inner();
-    let item = call
-        .read(Action::ReadLedger, move |conn, _, project| {
-            let row = db::distributions::rule_set(conn, &project.id, version)?
-                .ok_or(ApiError::NotFound(Resource::RuleSet))?;
-            to_version(row)
-        })
-        .await?;
-    Ok(web::Json(item))
+    call.read_item(path, |conn, project, version| {
+        let row = db::distributions::rule_set(conn, &project.id, version)?
+            .ok_or(ApiError::NotFound(Resource::RuleSet))?;
+        to_version(row)
+    })
+    .await
 }

@@ -327,15 +327,12 @@ pub async fn get_transaction(
     call: ProjectCall,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Transaction>, ApiError> {
-    let (_, transaction_id) = path.into_inner();
-    let transaction = call
-        .read(Action::ReadLedger, move |conn, _, project| {
-            let record = db::transactions::find(conn, &project.id, &transaction_id)?
-                .ok_or(ApiError::NotFound(Resource::Transaction))?;
-            Ok(to_transaction(&super::stored_units(conn)?, record))
-        })
-        .await?;
-    Ok(web::Json(transaction))
+    call.read_item(path, |conn, project, transaction_id: String| {
+        let record = db::transactions::find(conn, &project.id, &transaction_id)?
+            .ok_or(ApiError::NotFound(Resource::Transaction))?;
+        Ok(to_transaction(&super::stored_units(conn)?, record))
+    })
+    .await
 }
 
 /// Reverse a transaction
