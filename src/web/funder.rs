@@ -54,8 +54,7 @@ pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse,
             li { a href={ (reports) "/contributions.csv" } { (visit.t(Key::ContributionsCsv)) } }
         }
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::Reports));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::Reports, body)
 }
 
 /// `GET /projects/{project_id}/reports/{report}`: the API's report of the

@@ -81,8 +81,7 @@ async fn render(
             (form(&visit, name, &format!("/projects/{id}/money/{name}"), &fields(name, &view, items(&grants), items(&categories)), values, refusal, Key::Send))
         }
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::Money));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::Money, body)
 }
 
 /// `POST /projects/{project_id}/money/{grants|expenses|payouts}`.

@@ -8,9 +8,11 @@ use std::future::Future;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use maud::Markup;
 use serde_json::Value;
 
 use super::forms::{Field, Refusal, Submitted, body};
+use super::messages::Key;
 use super::public::{items, str_of};
 use super::visit::{PageError, Visit};
 
@@ -65,6 +67,12 @@ impl ProjectView {
 
     pub fn name(&self) -> &str {
         str_of(&self.project["name"])
+    }
+
+    /// The project's page `heading` ("OpenAir Lyon – Money") around `body`.
+    pub fn page(&self, visit: &Visit, heading: Key, body: Markup) -> Result<HttpResponse, PageError> {
+        let title = format!("{} – {}", self.name(), visit.t(heading));
+        Ok(visit.page(&title, body))
     }
 
     pub fn currency(&self) -> &Value {

@@ -50,8 +50,7 @@ async fn render(
         (form(&visit, FORM, &format!("/projects/{id}/settings"), &fields(&visit), values.or(Some(&current)), refusal, Key::Send))
         p { a href={ "/p/" (id) } { (visit.t(Key::PublicBooks)) } }
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::Settings));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::Settings, body)
 }
 
 /// `POST /projects/{project_id}/settings`: the change, sent as a `PATCH`.

@@ -58,8 +58,7 @@ async fn render_review(
             }
         }
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::ReviewQueue));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::ReviewQueue, body)
 }
 
 #[derive(serde::Deserialize)]
@@ -150,8 +149,7 @@ async fn render_distributions(
         h2 { (visit.t(Key::DraftDistribution)) }
         (form(&visit, "draft", &format!("/projects/{id}/distributions"), &draft_fields(items(&rule_sets), items(&grants)), values, refusal, Key::Send))
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::Distributions));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::Distributions, body)
 }
 
 /// `POST /projects/{project_id}/distributions`: drafts a run (its dry run).

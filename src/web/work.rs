@@ -105,8 +105,7 @@ async fn render(
         h2 { (visit.t(Key::Claim)) }
         (form(&visit, "claim", &format!("/projects/{id}/claims"), &claim_fields(items(&categories)), claim_values, claim_refusal, Key::Send))
     };
-    let title = format!("{} – {}", view.name(), visit.t(Key::MyContributions));
-    Ok(visit.page(&title, body))
+    view.page(&visit, Key::MyContributions, body)
 }
 
 /// `POST /projects/{project_id}/contributions`.
