@@ -6,9 +6,10 @@ use diesel::sql_types::{Integer, Text};
 
 use diesel::result::Error::DeserializationError;
 
-use super::schema::{project_revisions, projects, units};
+use super::schema::{memberships, project_revisions, projects, units};
 use super::{DbConnection, StorageError};
 use crate::domain::Unit;
+use crate::domain::access::Role;
 use crate::domain::hash::GENESIS_HASH;
 use crate::domain::ids::ProjectId;
 use crate::domain::licence::LicencePolicy;
@@ -155,6 +156,33 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Project>> {
     Ok(typed(row.into_iter().collect())?.pop())
 }
 
+/// The project and the role `agent_id` holds in it (None: not a member),
+/// read in one statement: what authorizing a request to a project needs.
+pub fn find_with_role(
+    conn: &mut DbConnection,
+    id: &str,
+    agent_id: &str,
+) -> QueryResult<Option<(Project, Option<Role>)>> {
+    let row: Option<(ProjectRow, Option<String>)> = projects::table
+        .left_join(
+            memberships::table.on(memberships::project_id
+                .eq(projects::id)
+                .and(memberships::agent_id.eq(agent_id))),
+        )
+        .filter(projects::id.eq(id))
+        .select((ProjectRow::as_select(), memberships::role.nullable()))
+        .first(conn)
+        .optional()?;
+    let Some((row, role)) = row else {
+        return Ok(None);
+    };
+    let role = role
+        .map(Role::try_from)
+        .transpose()
+        .map_err(|e| DeserializationError(e.to_string().into()))?;
+    Ok(typed(vec![row])?.pop().map(|project| (project, role)))
+}
+
 /// Which projects a listing may show.
 #[derive(Debug, Clone)]
 pub enum Visibility {
@@ -230,6 +258,35 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
             .optional()?;
     }
     Ok(())
+}
+
+/// The project, its row locked on PostgreSQL in the same statement (see
+/// [`lock`]): what posting to its ledger reads before extending the chain.
+pub fn find_locked(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Project>> {
+    let row = match conn {
+        DbConnection::Postgresql(pg) => projects::table
+            .find(id)
+            .select(ProjectRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        _ => projects::table
+            .find(id)
+            .select(ProjectRow::as_select())
+            .first(conn)
+            .optional()?,
+    };
+    Ok(typed(row.into_iter().collect())?.pop())
+}
+
+/// The project's ledger sequence so far, its row locked on PostgreSQL in
+/// the same statement (see [`lock`]); `None` if there is no such project.
+pub fn lock_sequence(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i64>> {
+    let query = projects::table.find(id).select(projects::last_sequence);
+    match conn {
+        DbConnection::Postgresql(pg) => query.for_update().first(pg).optional(),
+        _ => query.first(conn).optional(),
+    }
 }
 
 /// The project's ledger sequence so far (`None` if there is no such project).

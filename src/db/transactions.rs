@@ -245,9 +245,8 @@ impl<'a> Poster<'a> {
         if let Some(head) = &self.head {
             return Ok(head.clone());
         }
-        projects::lock(conn, self.project_id)?;
         let project =
-            projects::find(conn, self.project_id)?.ok_or(diesel::result::Error::NotFound)?;
+            projects::find_locked(conn, self.project_id)?.ok_or(diesel::result::Error::NotFound)?;
         let head = Head {
             sequence: project.last_sequence,
             hash: project.last_hash,

@@ -105,12 +105,16 @@ pub fn authorize(
     project_id: &str,
     action: Action,
 ) -> Result<Project, ApiError> {
-    let project =
-        db::projects::find(conn, project_id)?.ok_or(ApiError::NotFound(Resource::Project))?;
+    // The caller's membership rides in the project's own statement.
+    let found = match caller.agent() {
+        Some(agent) => db::projects::find_with_role(conn, project_id, &agent.id)?,
+        None => db::projects::find(conn, project_id)?.map(|project| (project, None)),
+    };
+    let (project, role) = found.ok_or(ApiError::NotFound(Resource::Project))?;
     let requester = Requester {
         authenticated: caller.agent().is_some(),
         admin: caller.is_admin(),
-        role: role_in(conn, caller, project_id)?,
+        role,
     };
     match decide(requester, project.public, action) {
         Decision::Allow => Ok(project),

@@ -127,6 +127,5 @@ pub fn state_of<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> 
 /// ledger's and the log's chains each have one head) and reads the ledger's
 /// sequence so far: what the request posts comes after it.
 pub fn begin(conn: &mut DbConnection, project_id: &str) -> Result<i64, ApiError> {
-    db::projects::lock(conn, project_id)?;
-    Ok(db::projects::ledger_sequence(conn, project_id)?.unwrap_or(0))
+    Ok(db::projects::lock_sequence(conn, project_id)?.unwrap_or(0))
 }

@@ -70,7 +70,12 @@ impl ProjectView {
     }
 
     /// The project's page `heading` ("OpenAir Lyon – Money") around `body`.
-    pub fn page(&self, visit: &Visit, heading: Key, body: Markup) -> Result<HttpResponse, PageError> {
+    pub fn page(
+        &self,
+        visit: &Visit,
+        heading: Key,
+        body: Markup,
+    ) -> Result<HttpResponse, PageError> {
         let title = format!("{} – {}", self.name(), visit.t(heading));
         Ok(visit.page(&title, body))
     }
