@@ -85,18 +85,7 @@ pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryRes
 /// 32,766 and PostgreSQL's 65,535 bound parameters a statement.
 const INSERT_CHUNK: usize = 500;
 
-pub fn find(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<ContributionRow>> {
-    contributions::table
-        .filter(contributions::project_id.eq(project_id))
-        .filter(contributions::id.eq(id))
-        .select(ContributionRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, contributions, ContributionRow, id);
 
 /// Corrections of `id` that have not been rejected.
 pub fn live_corrections(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
@@ -213,14 +202,7 @@ pub fn decide(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()
 /// Locks a contribution's row on PostgreSQL while it is reviewed, so two
 /// concurrent reviews count each other.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        contributions::table
-            .find(id)
-            .select(contributions::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
+    lock_row!(conn, contributions, id);
     Ok(())
 }
 

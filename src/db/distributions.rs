@@ -412,18 +412,7 @@ pub fn insert(conn: &mut DbConnection, row: &DistributionRow) -> QueryResult<()>
         .map(drop)
 }
 
-pub fn find(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<DistributionRow>> {
-    distributions::table
-        .filter(distributions::project_id.eq(project_id))
-        .filter(distributions::id.eq(id))
-        .select(DistributionRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, distributions, DistributionRow, id);
 
 project_page!(list, distributions, DistributionRow);
 
@@ -466,7 +455,6 @@ pub fn insert_approval(conn: &mut DbConnection, id: &str, approver: &str) -> Que
         .map(drop)
 }
 
-/// Locks a run's row on PostgreSQL while it changes state.
 /// What approved runs (neither executed nor cancelled) reserve in each of
 /// `pools`, leaving out the run `except` (the one being executed, which
 /// uses its own reservation). Pools nothing reserves are absent.
@@ -498,28 +486,18 @@ pub fn reserved(
         .collect())
 }
 
+/// Locks a run's row on PostgreSQL while it changes state.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        distributions::table
-            .find(id)
-            .select(distributions::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
+    lock_row!(conn, distributions, id);
     Ok(())
 }
 
-/// The runs executed by the given transactions.
-pub fn by_transactions(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<DistributionRow>> {
-    distributions::table
-        .filter(distributions::transaction_id.eq_any(ids))
-        .select(DistributionRow::as_select())
-        .load(conn)
-}
+by_transactions!(
+    /// The runs executed by the given transactions.
+    by_transactions,
+    distributions,
+    DistributionRow
+);
 
 #[cfg(test)]
 mod tests {

@@ -67,23 +67,11 @@ pub fn grants_of(
         .collect())
 }
 
-/// A page of a grant's allocations, by contribution id (time-ordered).
-pub fn list_for_grant(
-    conn: &mut DbConnection,
-    project_id: &str,
-    grant_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<AllocationRow>> {
-    let mut query = in_kind_allocations::table
-        .filter(in_kind_allocations::project_id.eq(project_id.to_owned()))
-        .filter(in_kind_allocations::grant_id.eq(grant_id.to_owned()))
-        .select(AllocationRow::as_select())
-        .order(in_kind_allocations::contribution_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(in_kind_allocations::contribution_id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A page of a grant's allocations, by contribution id (time-ordered).
+    list_for_grant,
+    in_kind_allocations,
+    AllocationRow,
+    by contribution_id,
+    grant_id: &str => grant_id
+);

@@ -51,19 +51,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<InvitationR
         .optional()
 }
 
-/// The pending invitation of `agent_id` to `project_id`, if any.
-pub fn find_for(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Option<InvitationRow>> {
-    invitations::table
-        .filter(invitations::project_id.eq(project_id))
-        .filter(invitations::agent_id.eq(agent_id))
-        .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(
+    /// The pending invitation of `agent_id` to `project_id`, if any.
+    find_for,
+    invitations,
+    InvitationRow,
+    agent_id
+);
 
 project_page!(
     /// A project's pending invitations, ordered by id, after `after` if given.

@@ -5,26 +5,116 @@
 /// Defines `pub fn $name(conn, project_id, after, limit)`: the page of a
 /// project's rows of `$table` whose id comes after `after`, by id, at most
 /// `limit` of them. Every plain list of a project's resources is this
-/// query; a list with filters of its own writes its query out.
+/// query. With `by $key`, the page is by that column instead of the id;
+/// each `$param: $ty => $column` adds a parameter (before `after`) that
+/// keeps only the rows whose `$column` equals it: a `&str` always, an
+/// `Option<&str>` when given. A list with other filters writes its query
+/// out.
 macro_rules! project_page {
     ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        project_page!($(#[$doc])* $name, $table, $row, by id);
+    };
+    (
+        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident
+        $(, $param:ident: $ty:ty => $column:ident)*
+    ) => {
         $(#[$doc])*
         pub fn $name(
             conn: &mut $crate::db::DbConnection,
             project_id: &str,
+            $($param: $ty,)*
             after: Option<&str>,
             limit: i64,
         ) -> diesel::QueryResult<Vec<$row>> {
             let mut query = $table::table
                 .filter($table::project_id.eq(project_id.to_owned()))
                 .select(<$row>::as_select())
-                .order($table::id)
+                .order($table::$key)
                 .limit(limit)
                 .into_boxed();
+            $(
+                if let Some(value) = Option::<&str>::from($param) {
+                    query = query.filter($table::$column.eq(value.to_owned()));
+                }
+            )*
             if let Some(after) = after {
-                query = query.filter($table::id.gt(after.to_owned()));
+                query = query.filter($table::$key.gt(after.to_owned()));
             }
             query.load(conn)
+        }
+    };
+}
+
+/// Defines `pub fn $name(conn, project_id, $key)`: the project's row of
+/// `$table` whose column `$key` equals the parameter of that name, if any.
+/// With `locked`, the row is first locked for the caller's transaction
+/// (see `lock_row!`), as a decision on it needs.
+macro_rules! project_row {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            $key: &str,
+        ) -> diesel::QueryResult<Option<$row>> {
+            $table::table
+                .filter($table::project_id.eq(project_id))
+                .filter($table::$key.eq($key))
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()
+        }
+    };
+    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, $key:ident) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            $key: &str,
+        ) -> diesel::QueryResult<Option<$row>> {
+            lock_row!(conn, $table, $key);
+            $table::table
+                .filter($table::project_id.eq(project_id))
+                .filter($table::$key.eq($key))
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()
+        }
+    };
+}
+
+/// Takes PostgreSQL's row lock (`SELECT ... FOR UPDATE`) on the `$table`
+/// row of id `$id` until the caller's transaction ends, so that concurrent
+/// writers of the row queue; a row that does not exist locks nothing.
+/// Nothing on SQLite, whose writer is single. A statement for a function
+/// returning `QueryResult`, which returns the lock query's error.
+macro_rules! lock_row {
+    ($conn:expr, $table:ident, $id:expr) => {
+        if let $crate::db::DbConnection::Postgresql(pg) = $conn {
+            $table::table
+                .find($id)
+                .select($table::id)
+                .for_update()
+                .first::<String>(pg)
+                .optional()?;
+        }
+    };
+}
+
+/// Defines `pub fn $name(conn, ids)`: the rows of `$table` recorded by the
+/// ledger transactions of the given ids (its `transaction_id` column), in
+/// no particular order.
+macro_rules! by_transactions {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            ids: &[String],
+        ) -> diesel::QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::transaction_id.eq_any(ids))
+                .select(<$row>::as_select())
+                .load(conn)
         }
     };
 }

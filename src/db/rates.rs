@@ -85,25 +85,11 @@ pub fn of_kind(conn: &mut DbConnection, project_id: &str, kind: &str) -> QueryRe
         .load(conn)
 }
 
-/// A page of a project's rates by id (creation order).
-pub fn list(
-    conn: &mut DbConnection,
-    project_id: &str,
-    kind: Option<&str>,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<RateRow>> {
-    let mut query = rates::table
-        .filter(rates::project_id.eq(project_id.to_owned()))
-        .select(RateRow::as_select())
-        .order(rates::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(kind) = kind {
-        query = query.filter(rates::kind.eq(kind.to_owned()));
-    }
-    if let Some(after) = after {
-        query = query.filter(rates::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A page of a project's rates by id (creation order).
+    list,
+    rates,
+    RateRow,
+    by id,
+    kind: Option<&str> => kind
+);
