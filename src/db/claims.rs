@@ -38,12 +38,7 @@ pub struct ClaimRow {
     pub rejection_reason: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ClaimRow) -> QueryResult<()> {
-    diesel::insert_into(claims::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert, claims, ClaimRow);
 
 project_row!(find, claims, ClaimRow, id);
 

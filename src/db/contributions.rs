@@ -61,12 +61,7 @@ pub struct ContributionFilter {
     pub to: Option<NaiveDate>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ContributionRow) -> QueryResult<()> {
-    diesel::insert_into(contributions::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert, contributions, ContributionRow);
 
 /// Inserts many contributions, a few hundred to a statement.
 pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryResult<()> {
@@ -180,12 +175,7 @@ pub fn reviews_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Re
         .load(conn)
 }
 
-pub fn insert_review(conn: &mut DbConnection, row: &ReviewRow) -> QueryResult<()> {
-    diesel::insert_into(reviews::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert_review, reviews, ReviewRow);
 
 /// Records the decision on a pending contribution.
 pub fn decide(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()> {

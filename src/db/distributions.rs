@@ -368,49 +368,13 @@ pub fn latest_version(conn: &mut DbConnection, project_id: &str) -> QueryResult<
     Ok(versions.first().copied().unwrap_or(0))
 }
 
-pub fn insert_rule_set(conn: &mut DbConnection, row: &RuleSetRow) -> QueryResult<()> {
-    diesel::insert_into(rule_sets::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert_rule_set, rule_sets, RuleSetRow);
 
-pub fn rule_set(
-    conn: &mut DbConnection,
-    project_id: &str,
-    version: i32,
-) -> QueryResult<Option<RuleSetRow>> {
-    rule_sets::table
-        .find((project_id, version))
-        .select(RuleSetRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(rule_set, rule_sets, RuleSetRow, project_id: &str, version: i32);
 
-pub fn rule_sets(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<i32>,
-    limit: i64,
-) -> QueryResult<Vec<RuleSetRow>> {
-    let mut query = rule_sets::table
-        .filter(rule_sets::project_id.eq(project_id.to_owned()))
-        .select(RuleSetRow::as_select())
-        .order(rule_sets::version)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(rule_sets::version.gt(after));
-    }
-    query.load(conn)
-}
+project_page!(rule_sets, rule_sets, RuleSetRow, by version: i32);
 
-pub fn insert(conn: &mut DbConnection, row: &DistributionRow) -> QueryResult<()> {
-    diesel::insert_into(distributions::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert, distributions, DistributionRow);
 
 project_row!(find, distributions, DistributionRow, id);
 

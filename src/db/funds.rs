@@ -117,12 +117,7 @@ pub struct PayoutRow {
     pub rejection_reason: Option<String>,
 }
 
-pub fn insert_grant(conn: &mut DbConnection, row: &GrantRow) -> QueryResult<()> {
-    diesel::insert_into(grants::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert_grant, grants, GrantRow);
 
 project_row!(grant_by_reference, grants, GrantRow, reference);
 
@@ -145,12 +140,7 @@ pub fn grant_by_pool(
         .optional()
 }
 
-pub fn insert_release(conn: &mut DbConnection, row: &ReleaseRow) -> QueryResult<()> {
-    diesel::insert_into(releases::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_release, releases, ReleaseRow);
 
 project_page!(
     /// A grant's releases, oldest first, after the id `after`.
@@ -161,24 +151,15 @@ project_page!(
     grant_id: &str => grant_id
 );
 
-pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> QueryResult<()> {
-    diesel::insert_into(expense_categories::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert_category, expense_categories, CategoryRow);
 
-pub fn category(
-    conn: &mut DbConnection,
+row_by_key!(
+    category,
+    expense_categories,
+    CategoryRow,
     project_id: &str,
-    name: &str,
-) -> QueryResult<Option<CategoryRow>> {
-    expense_categories::table
-        .find((project_id, name))
-        .select(CategoryRow::as_select())
-        .first(conn)
-        .optional()
-}
+    name: &str
+);
 
 pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<CategoryRow>> {
     expense_categories::table
@@ -188,21 +169,11 @@ pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
-pub fn insert_expense(conn: &mut DbConnection, row: &ExpenseRow) -> QueryResult<()> {
-    diesel::insert_into(expenses::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_expense, expenses, ExpenseRow);
 
 project_page!(list_expenses, expenses, ExpenseRow);
 
-pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()> {
-    diesel::insert_into(payouts::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_payout, payouts, PayoutRow);
 
 project_page!(list_payouts, payouts, PayoutRow);
 

@@ -43,13 +43,7 @@ pub fn insert(
     find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<InvitationRow>> {
-    invitations::table
-        .find(id)
-        .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(find, invitations, InvitationRow, id: &str);
 
 project_row!(
     /// The pending invitation of `agent_id` to `project_id`, if any.

@@ -19,17 +19,13 @@ pub struct MembershipRow {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn find(
-    conn: &mut DbConnection,
+row_by_key!(
+    find,
+    memberships,
+    MembershipRow,
     project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Option<MembershipRow>> {
-    memberships::table
-        .find((project_id, agent_id))
-        .select(MembershipRow::as_select())
-        .first(conn)
-        .optional()
-}
+    agent_id: &str
+);
 
 pub fn insert(
     conn: &mut DbConnection,

@@ -5,9 +5,10 @@
 /// Defines `pub fn $name(conn, project_id, after, limit)`: the page of a
 /// project's rows of `$table` whose id comes after `after`, by id, at most
 /// `limit` of them. Every plain list of a project's resources is this
-/// query. With `by $key`, the page is by that column instead of the id;
-/// each `$param: $ty => $column` adds a parameter (before `after`) that
-/// keeps only the rows whose `$column` equals it: a `&str` always, an
+/// query. With `by $key`, the page is by that column instead of the id
+/// (`by $key: $after` when `after` is not a `&str`); each
+/// `$param: $ty => $column` adds a parameter (before `after`) that keeps
+/// only the rows whose `$column` equals it: a `&str` always, an
 /// `Option<&str>` when given. A list with other filters writes its query
 /// out.
 macro_rules! project_page {
@@ -15,7 +16,7 @@ macro_rules! project_page {
         project_page!($(#[$doc])* $name, $table, $row, by id);
     };
     (
-        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident
+        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident: $after:ty
         $(, $param:ident: $ty:ty => $column:ident)*
     ) => {
         $(#[$doc])*
@@ -23,7 +24,7 @@ macro_rules! project_page {
             conn: &mut $crate::db::DbConnection,
             project_id: &str,
             $($param: $ty,)*
-            after: Option<&str>,
+            after: Option<$after>,
             limit: i64,
         ) -> diesel::QueryResult<Vec<$row>> {
             let mut query = $table::table
@@ -43,6 +44,14 @@ macro_rules! project_page {
             query.load(conn)
         }
     };
+    (
+        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident
+        $(, $param:ident: $ty:ty => $column:ident)*
+    ) => {
+        project_page!(
+            $(#[$doc])* $name, $table, $row, by $key: &str $(, $param: $ty => $column)*
+        );
+    };
 }
 
 /// Defines `pub fn $name(conn, project_id, $key)`: the project's row of
@@ -50,36 +59,79 @@ macro_rules! project_page {
 /// With `locked`, the row is first locked for the caller's transaction
 /// (see `lock_row!`), as a decision on it needs.
 macro_rules! project_row {
-    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident) => {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident, $conn:ident, $lock:block) => {
         $(#[$doc])*
         pub fn $name(
-            conn: &mut $crate::db::DbConnection,
+            $conn: &mut $crate::db::DbConnection,
             project_id: &str,
             $key: &str,
         ) -> diesel::QueryResult<Option<$row>> {
+            $lock
             $table::table
                 .filter($table::project_id.eq(project_id))
                 .filter($table::$key.eq($key))
+                .select(<$row>::as_select())
+                .first($conn)
+                .optional()
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident) => {
+        project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {});
+    };
+    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, $key:ident) => {
+        project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {
+            lock_row!(conn, $table, $key);
+        });
+    };
+}
+
+/// Defines `pub fn $name(conn, key...)`: the row of `$table` whose primary
+/// key is the given one (a column, or the columns of a composite key in
+/// its order), if any.
+macro_rules! row_by_key {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, ($($key:ident: $ty:ty),+), $find:expr) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            $($key: $ty),+
+        ) -> diesel::QueryResult<Option<$row>> {
+            $table::table
+                .find($find)
                 .select(<$row>::as_select())
                 .first(conn)
                 .optional()
         }
     };
-    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, $key:ident) => {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident: $ty:ty) => {
+        row_by_key!(@fn $(#[$doc])* $name, $table, $row, ($key: $ty), $key);
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $($key:ident: $ty:ty),+) => {
+        row_by_key!(@fn $(#[$doc])* $name, $table, $row, ($($key: $ty),+), ($($key),+));
+    };
+}
+
+/// Defines `pub fn $name(conn, row)`: inserts the one `$row` into `$table`.
+/// `owned` inserts a copy of it, for a row type some of whose fields are
+/// stored through `serialize_as` (diesel inserts those from an owned row
+/// only).
+macro_rules! insert_row {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $arg:ident => $values:expr) => {
         $(#[$doc])*
         pub fn $name(
             conn: &mut $crate::db::DbConnection,
-            project_id: &str,
-            $key: &str,
-        ) -> diesel::QueryResult<Option<$row>> {
-            lock_row!(conn, $table, $key);
-            $table::table
-                .filter($table::project_id.eq(project_id))
-                .filter($table::$key.eq($key))
-                .select(<$row>::as_select())
-                .first(conn)
-                .optional()
+            $arg: &$row,
+        ) -> diesel::QueryResult<()> {
+            diesel::insert_into($table::table)
+                .values($values)
+                .execute(conn)
+                .map(drop)
         }
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        insert_row!(@fn $(#[$doc])* $name, $table, $row, row => row);
+    };
+    ($(#[$doc:meta])* owned $name:ident, $table:ident, $row:ty) => {
+        insert_row!(@fn $(#[$doc])* $name, $table, $row, row => row.clone());
     };
 }
 

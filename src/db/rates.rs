@@ -31,12 +31,7 @@ pub struct RateRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &RateRow) -> QueryResult<()> {
-    diesel::insert_into(rates::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert, rates, RateRow);
 
 /// Inserts `row` unless a rate of the same scope and start date exists
 /// (one a concurrent request added first included): whether it was.
@@ -68,13 +63,7 @@ pub fn find_same_scope(conn: &mut DbConnection, row: &RateRow) -> QueryResult<Op
         .optional()
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RateRow>> {
-    rates::table
-        .find(id)
-        .select(RateRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(find, rates, RateRow, id: &str);
 
 /// Every rate of a project for one kind of contribution.
 pub fn of_kind(conn: &mut DbConnection, project_id: &str, kind: &str) -> QueryResult<Vec<RateRow>> {
