@@ -61,20 +61,14 @@ project_page!(
     claimant: Option<&str> => claimant_id
 );
 
-/// Every claim of `claimant` in the project, oldest first: what their
-/// value account sums.
-pub fn of_claimant(
-    conn: &mut DbConnection,
-    project_id: &str,
-    claimant: &str,
-) -> QueryResult<Vec<ClaimRow>> {
-    claims::table
-        .filter(claims::project_id.eq(project_id.to_owned()))
-        .filter(claims::claimant_id.eq(claimant.to_owned()))
-        .select(ClaimRow::as_select())
-        .order(claims::id)
-        .load(conn)
-}
+project_rows!(
+    /// Every claim of `claimant` in the project, oldest first: what their
+    /// value account sums.
+    of_claimant,
+    claims,
+    ClaimRow,
+    claimant => claimant_id
+);
 
 /// What approving a claim recorded: the pool's grant (if any), the
 /// expense and its transaction.

@@ -153,19 +153,13 @@ pub fn contributors(
     query.load(conn)
 }
 
-/// Every contribution of one agent in one project (a value account's input).
-pub fn of_agent(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Vec<ContributionRow>> {
-    contributions::table
-        .filter(contributions::project_id.eq(project_id))
-        .filter(contributions::agent_id.eq(agent_id))
-        .select(ContributionRow::as_select())
-        .order(contributions::id)
-        .load(conn)
-}
+project_rows!(
+    /// Every contribution of one agent in one project (a value account's input).
+    of_agent,
+    contributions,
+    ContributionRow,
+    agent_id => agent_id
+);
 
 pub fn reviews_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ReviewRow>> {
     reviews::table

@@ -85,6 +85,27 @@ macro_rules! project_row {
     };
 }
 
+/// Defines `pub fn $name(conn, project_id, $param)`: every row of the
+/// project in `$table` whose `$column` equals `$param`, by id (one
+/// member's records, which their value account sums).
+macro_rules! project_rows {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $param:ident => $column:ident) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            $param: &str,
+        ) -> diesel::QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::project_id.eq(project_id))
+                .filter($table::$column.eq($param))
+                .select(<$row>::as_select())
+                .order($table::id)
+                .load(conn)
+        }
+    };
+}
+
 /// Defines `pub fn $name(conn, key...)`: the row of `$table` whose primary
 /// key is the given one (a column, or the columns of a composite key in
 /// its order), if any.
