@@ -141,16 +141,10 @@ pub fn contributors(
     let contributed = contributions::table
         .filter(contributions::agent_id.eq(agents::id))
         .filter(contributions::project_id.eq(project_id.to_owned()));
-    let mut query = agents::table
+    let query = agents::table
         .filter(diesel::dsl::exists(contributed))
-        .select((agents::id, agents::name))
-        .order(agents::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(agents::id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((agents::id, agents::name));
+    keyset_page!(conn, query, agents::id, after, limit)
 }
 
 project_rows!(

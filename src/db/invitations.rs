@@ -68,17 +68,11 @@ pub fn of_agent(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<(InvitationRow, String)>> {
-    let mut query = invitations::table
+    let query = invitations::table
         .inner_join(projects::table)
         .filter(invitations::agent_id.eq(agent_id.to_owned()))
-        .select((InvitationRow::as_select(), projects::name))
-        .order(invitations::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(invitations::id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((InvitationRow::as_select(), projects::name));
+    keyset_page!(conn, query, invitations::id, after, limit)
 }
 
 /// Removes an invitation (accepted, declined or withdrawn).

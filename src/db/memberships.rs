@@ -73,17 +73,11 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<(MembershipRow, String, String)>> {
-    let mut query = memberships::table
+    let query = memberships::table
         .inner_join(agents::table)
         .filter(memberships::project_id.eq(project_id.to_owned()))
-        .select((MembershipRow::as_select(), agents::name, agents::kind))
-        .order(memberships::agent_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(memberships::agent_id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((MembershipRow::as_select(), agents::name, agents::kind));
+    keyset_page!(conn, query, memberships::agent_id, after, limit)
 }
 
 /// Every membership of one agent.

@@ -54,6 +54,21 @@ macro_rules! project_page {
     };
 }
 
+/// Loads the page of `$query` (a query whose rows are filtered and
+/// selected) by the column `$key`: at most `$limit` rows whose key comes
+/// after `$after` (an `Option<&str>`), in key order. An expression of type
+/// `QueryResult<Vec<_>>`; a list whose own filters are optional writes its
+/// page out instead (see `project_page!`).
+macro_rules! keyset_page {
+    ($conn:expr, $query:expr, $key:expr, $after:expr, $limit:expr) => {{
+        let mut query = $query.order($key).limit($limit).into_boxed();
+        if let Some(after) = $after {
+            query = query.filter($key.gt(after.to_owned()));
+        }
+        query.load($conn)
+    }};
+}
+
 /// Defines `pub fn $name(conn, project_id, $key)`: the project's row of
 /// `$table` whose column `$key` equals the parameter of that name, if any.
 /// With `locked`, the row is first locked for the caller's transaction
