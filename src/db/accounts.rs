@@ -64,18 +64,7 @@ pub fn insert(
         .first(conn)
 }
 
-pub fn find(
-    conn: &mut DbConnection,
-    project_id: &str,
-    name: &str,
-) -> QueryResult<Option<AccountRow>> {
-    accounts::table
-        .filter(accounts::project_id.eq(project_id))
-        .filter(accounts::name.eq(name))
-        .select(AccountRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, accounts, AccountRow, name);
 
 /// The accounts whose names continue `prefix` with one more segment
 /// (`<prefix>:<segment>`), by name: a grant's pools in other currencies.
@@ -101,28 +90,14 @@ pub fn under(
         .collect())
 }
 
-/// Accounts ordered by name, after `after` if given, optionally of one unit.
-pub fn list(
-    conn: &mut DbConnection,
-    project_id: &str,
-    currency: Option<&str>,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<AccountRow>> {
-    let mut query = accounts::table
-        .filter(accounts::project_id.eq(project_id.to_owned()))
-        .select(AccountRow::as_select())
-        .order(accounts::name)
-        .limit(limit)
-        .into_boxed();
-    if let Some(currency) = currency {
-        query = query.filter(accounts::currency.eq(currency.to_owned()));
-    }
-    if let Some(after) = after {
-        query = query.filter(accounts::name.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// Accounts ordered by name, after `after` if given, optionally of one unit.
+    list,
+    accounts,
+    AccountRow,
+    by name,
+    currency: Option<&str> => currency
+);
 
 /// Names of the given account ids.
 pub fn names_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {

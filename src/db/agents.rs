@@ -72,13 +72,7 @@ pub fn insert_unique(conn: &mut DbConnection, new: &NewAgent<'_>) -> QueryResult
     }
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AgentRow>> {
-    agents::table
-        .find(id)
-        .select(AgentRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(find, agents, AgentRow, id: &str);
 
 /// The agent a token names, and whether the token (by its id, `jti`) has
 /// been revoked: one statement, so checking a token costs no more than

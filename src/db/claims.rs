@@ -38,78 +38,37 @@ pub struct ClaimRow {
     pub rejection_reason: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ClaimRow) -> QueryResult<()> {
-    diesel::insert_into(claims::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert, claims, ClaimRow);
 
-pub fn find(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult<Option<ClaimRow>> {
-    claims::table
-        .filter(claims::project_id.eq(project_id.to_owned()))
-        .filter(claims::id.eq(id.to_owned()))
-        .select(ClaimRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, claims, ClaimRow, id);
 
-/// A claim of the project, locked for its decision (PostgreSQL; SQLite's
-/// writer is single).
-pub fn find_locked(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<ClaimRow>> {
-    if let DbConnection::Postgresql(pg) = conn {
-        claims::table
-            .find(id.to_owned())
-            .select(claims::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
-    find(conn, project_id, id)
-}
+project_row!(
+    /// A claim of the project, locked for its decision (PostgreSQL; SQLite's
+    /// writer is single).
+    locked find_locked,
+    claims,
+    ClaimRow,
+    id
+);
 
-/// A page of the project's claims, oldest first, after the id `after`:
-/// everyone's, or only `claimant`'s.
-pub fn list(
-    conn: &mut DbConnection,
-    project_id: &str,
-    claimant: Option<&str>,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<ClaimRow>> {
-    let mut query = claims::table
-        .filter(claims::project_id.eq(project_id.to_owned()))
-        .select(ClaimRow::as_select())
-        .order(claims::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(claimant) = claimant {
-        query = query.filter(claims::claimant_id.eq(claimant.to_owned()));
-    }
-    if let Some(after) = after {
-        query = query.filter(claims::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A page of the project's claims, oldest first, after the id `after`:
+    /// everyone's, or only `claimant`'s.
+    list,
+    claims,
+    ClaimRow,
+    by id,
+    claimant: Option<&str> => claimant_id
+);
 
-/// Every claim of `claimant` in the project, oldest first: what their
-/// value account sums.
-pub fn of_claimant(
-    conn: &mut DbConnection,
-    project_id: &str,
-    claimant: &str,
-) -> QueryResult<Vec<ClaimRow>> {
-    claims::table
-        .filter(claims::project_id.eq(project_id.to_owned()))
-        .filter(claims::claimant_id.eq(claimant.to_owned()))
-        .select(ClaimRow::as_select())
-        .order(claims::id)
-        .load(conn)
-}
+project_rows!(
+    /// Every claim of `claimant` in the project, oldest first: what their
+    /// value account sums.
+    of_claimant,
+    claims,
+    ClaimRow,
+    claimant => claimant_id
+);
 
 /// What approving a claim recorded: the pool's grant (if any), the
 /// expense and its transaction.

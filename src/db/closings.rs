@@ -3,7 +3,6 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::closings;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -17,12 +16,7 @@ pub struct ClosingRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ClosingRow) -> QueryResult<()> {
-    diesel::insert_into(closings::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert, closings, ClosingRow);
 
 project_page!(
     /// A project's closings, oldest first (ids are time-ordered).

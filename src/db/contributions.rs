@@ -61,12 +61,7 @@ pub struct ContributionFilter {
     pub to: Option<NaiveDate>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &ContributionRow) -> QueryResult<()> {
-    diesel::insert_into(contributions::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert, contributions, ContributionRow);
 
 /// Inserts many contributions, a few hundred to a statement.
 pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryResult<()> {
@@ -85,18 +80,7 @@ pub fn insert_all(conn: &mut DbConnection, rows: &[ContributionRow]) -> QueryRes
 /// 32,766 and PostgreSQL's 65,535 bound parameters a statement.
 const INSERT_CHUNK: usize = 500;
 
-pub fn find(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<ContributionRow>> {
-    contributions::table
-        .filter(contributions::project_id.eq(project_id))
-        .filter(contributions::id.eq(id))
-        .select(ContributionRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, contributions, ContributionRow, id);
 
 /// Corrections of `id` that have not been rejected.
 pub fn live_corrections(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
@@ -157,31 +141,19 @@ pub fn contributors(
     let contributed = contributions::table
         .filter(contributions::agent_id.eq(agents::id))
         .filter(contributions::project_id.eq(project_id.to_owned()));
-    let mut query = agents::table
+    let query = agents::table
         .filter(diesel::dsl::exists(contributed))
-        .select((agents::id, agents::name))
-        .order(agents::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(agents::id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((agents::id, agents::name));
+    keyset_page!(conn, query, agents::id, after, limit)
 }
 
-/// Every contribution of one agent in one project (a value account's input).
-pub fn of_agent(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Vec<ContributionRow>> {
-    contributions::table
-        .filter(contributions::project_id.eq(project_id))
-        .filter(contributions::agent_id.eq(agent_id))
-        .select(ContributionRow::as_select())
-        .order(contributions::id)
-        .load(conn)
-}
+project_rows!(
+    /// Every contribution of one agent in one project (a value account's input).
+    of_agent,
+    contributions,
+    ContributionRow,
+    agent_id => agent_id
+);
 
 pub fn reviews_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ReviewRow>> {
     reviews::table
@@ -191,12 +163,7 @@ pub fn reviews_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<Re
         .load(conn)
 }
 
-pub fn insert_review(conn: &mut DbConnection, row: &ReviewRow) -> QueryResult<()> {
-    diesel::insert_into(reviews::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert_review, reviews, ReviewRow);
 
 /// Records the decision on a pending contribution.
 pub fn decide(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()> {
@@ -213,14 +180,7 @@ pub fn decide(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<()
 /// Locks a contribution's row on PostgreSQL while it is reviewed, so two
 /// concurrent reviews count each other.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        contributions::table
-            .find(id)
-            .select(contributions::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
+    lock_row!(conn, contributions, id);
     Ok(())
 }
 

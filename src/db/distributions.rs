@@ -368,62 +368,15 @@ pub fn latest_version(conn: &mut DbConnection, project_id: &str) -> QueryResult<
     Ok(versions.first().copied().unwrap_or(0))
 }
 
-pub fn insert_rule_set(conn: &mut DbConnection, row: &RuleSetRow) -> QueryResult<()> {
-    diesel::insert_into(rule_sets::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert_rule_set, rule_sets, RuleSetRow);
 
-pub fn rule_set(
-    conn: &mut DbConnection,
-    project_id: &str,
-    version: i32,
-) -> QueryResult<Option<RuleSetRow>> {
-    rule_sets::table
-        .find((project_id, version))
-        .select(RuleSetRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(rule_set, rule_sets, RuleSetRow, project_id: &str, version: i32);
 
-pub fn rule_sets(
-    conn: &mut DbConnection,
-    project_id: &str,
-    after: Option<i32>,
-    limit: i64,
-) -> QueryResult<Vec<RuleSetRow>> {
-    let mut query = rule_sets::table
-        .filter(rule_sets::project_id.eq(project_id.to_owned()))
-        .select(RuleSetRow::as_select())
-        .order(rule_sets::version)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(rule_sets::version.gt(after));
-    }
-    query.load(conn)
-}
+project_page!(rule_sets, rule_sets, RuleSetRow, by version: i32);
 
-pub fn insert(conn: &mut DbConnection, row: &DistributionRow) -> QueryResult<()> {
-    diesel::insert_into(distributions::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert, distributions, DistributionRow);
 
-pub fn find(
-    conn: &mut DbConnection,
-    project_id: &str,
-    id: &str,
-) -> QueryResult<Option<DistributionRow>> {
-    distributions::table
-        .filter(distributions::project_id.eq(project_id))
-        .filter(distributions::id.eq(id))
-        .select(DistributionRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(find, distributions, DistributionRow, id);
 
 project_page!(list, distributions, DistributionRow);
 
@@ -466,7 +419,6 @@ pub fn insert_approval(conn: &mut DbConnection, id: &str, approver: &str) -> Que
         .map(drop)
 }
 
-/// Locks a run's row on PostgreSQL while it changes state.
 /// What approved runs (neither executed nor cancelled) reserve in each of
 /// `pools`, leaving out the run `except` (the one being executed, which
 /// uses its own reservation). Pools nothing reserves are absent.
@@ -498,28 +450,18 @@ pub fn reserved(
         .collect())
 }
 
+/// Locks a run's row on PostgreSQL while it changes state.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        distributions::table
-            .find(id)
-            .select(distributions::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
+    lock_row!(conn, distributions, id);
     Ok(())
 }
 
-/// The runs executed by the given transactions.
-pub fn by_transactions(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<DistributionRow>> {
-    distributions::table
-        .filter(distributions::transaction_id.eq_any(ids))
-        .select(DistributionRow::as_select())
-        .load(conn)
-}
+by_transactions!(
+    /// The runs executed by the given transactions.
+    by_transactions,
+    distributions,
+    DistributionRow
+);
 
 #[cfg(test)]
 mod tests {

@@ -117,34 +117,11 @@ pub struct PayoutRow {
     pub rejection_reason: Option<String>,
 }
 
-pub fn insert_grant(conn: &mut DbConnection, row: &GrantRow) -> QueryResult<()> {
-    diesel::insert_into(grants::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(insert_grant, grants, GrantRow);
 
-pub fn grant_by_reference(
-    conn: &mut DbConnection,
-    project_id: &str,
-    reference: &str,
-) -> QueryResult<Option<GrantRow>> {
-    grants::table
-        .filter(grants::project_id.eq(project_id))
-        .filter(grants::reference.eq(reference))
-        .select(GrantRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(grant_by_reference, grants, GrantRow, reference);
 
-pub fn grant(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult<Option<GrantRow>> {
-    grants::table
-        .filter(grants::project_id.eq(project_id))
-        .filter(grants::id.eq(id))
-        .select(GrantRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(grant, grants, GrantRow, id);
 
 project_page!(list_grants, grants, GrantRow);
 
@@ -163,52 +140,26 @@ pub fn grant_by_pool(
         .optional()
 }
 
-pub fn insert_release(conn: &mut DbConnection, row: &ReleaseRow) -> QueryResult<()> {
-    diesel::insert_into(releases::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_release, releases, ReleaseRow);
 
-/// A grant's releases, oldest first, after the id `after`.
-pub fn list_releases(
-    conn: &mut DbConnection,
+project_page!(
+    /// A grant's releases, oldest first, after the id `after`.
+    list_releases,
+    releases,
+    ReleaseRow,
+    by id,
+    grant_id: &str => grant_id
+);
+
+insert_row!(insert_category, expense_categories, CategoryRow);
+
+row_by_key!(
+    category,
+    expense_categories,
+    CategoryRow,
     project_id: &str,
-    grant_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<ReleaseRow>> {
-    let mut query = releases::table
-        .filter(releases::project_id.eq(project_id.to_owned()))
-        .filter(releases::grant_id.eq(grant_id.to_owned()))
-        .select(ReleaseRow::as_select())
-        .order(releases::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(releases::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
-
-pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> QueryResult<()> {
-    diesel::insert_into(expense_categories::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
-}
-
-pub fn category(
-    conn: &mut DbConnection,
-    project_id: &str,
-    name: &str,
-) -> QueryResult<Option<CategoryRow>> {
-    expense_categories::table
-        .find((project_id, name))
-        .select(CategoryRow::as_select())
-        .first(conn)
-        .optional()
-}
+    name: &str
+);
 
 pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<CategoryRow>> {
     expense_categories::table
@@ -218,21 +169,11 @@ pub fn categories(conn: &mut DbConnection, project_id: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
-pub fn insert_expense(conn: &mut DbConnection, row: &ExpenseRow) -> QueryResult<()> {
-    diesel::insert_into(expenses::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_expense, expenses, ExpenseRow);
 
 project_page!(list_expenses, expenses, ExpenseRow);
 
-pub fn insert_payout(conn: &mut DbConnection, row: &PayoutRow) -> QueryResult<()> {
-    diesel::insert_into(payouts::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert_payout, payouts, PayoutRow);
 
 project_page!(list_payouts, payouts, PayoutRow);
 
@@ -242,26 +183,7 @@ project_page!(list_payouts, payouts, PayoutRow);
 /// Payouts, expenses and releases wait for a second person alike.
 macro_rules! pending_decisions {
     ($locked:ident, $decide:ident, $table:ident, $row:ty) => {
-        pub fn $locked(
-            conn: &mut DbConnection,
-            project_id: &str,
-            id: &str,
-        ) -> QueryResult<Option<$row>> {
-            if let DbConnection::Postgresql(pg) = conn {
-                $table::table
-                    .find(id.to_owned())
-                    .select($table::id)
-                    .for_update()
-                    .first::<String>(pg)
-                    .optional()?;
-            }
-            $table::table
-                .filter($table::project_id.eq(project_id.to_owned()))
-                .filter($table::id.eq(id.to_owned()))
-                .select(<$row>::as_select())
-                .first(conn)
-                .optional()
-        }
+        project_row!(locked $locked, $table, $row, id);
 
         pub fn $decide(
             conn: &mut DbConnection,
@@ -378,35 +300,23 @@ pub fn reversed_kinds(
         .load(conn)
 }
 
-/// The expenses recorded by the given transactions.
-pub fn expenses_by_transactions(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<ExpenseRow>> {
-    expenses::table
-        .filter(expenses::transaction_id.eq_any(ids))
-        .select(ExpenseRow::as_select())
-        .load(conn)
-}
+by_transactions!(
+    /// The expenses recorded by the given transactions.
+    expenses_by_transactions,
+    expenses,
+    ExpenseRow
+);
 
-/// The grants and donations recorded by the given transactions.
-pub fn grants_by_transactions(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<GrantRow>> {
-    grants::table
-        .filter(grants::transaction_id.eq_any(ids))
-        .select(GrantRow::as_select())
-        .load(conn)
-}
+by_transactions!(
+    /// The grants and donations recorded by the given transactions.
+    grants_by_transactions,
+    grants,
+    GrantRow
+);
 
-/// The payouts recorded by the given transactions.
-pub fn payouts_by_transactions(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> QueryResult<Vec<PayoutRow>> {
-    payouts::table
-        .filter(payouts::transaction_id.eq_any(ids))
-        .select(PayoutRow::as_select())
-        .load(conn)
-}
+by_transactions!(
+    /// The payouts recorded by the given transactions.
+    payouts_by_transactions,
+    payouts,
+    PayoutRow
+);

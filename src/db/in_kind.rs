@@ -19,36 +19,22 @@ pub struct AllocationRow {
     pub allocated_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &AllocationRow) -> QueryResult<()> {
-    diesel::insert_into(in_kind_allocations::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(drop)
-}
+insert_row!(owned insert, in_kind_allocations, AllocationRow);
 
-/// The allocation of a contribution, if it has one.
-pub fn of(conn: &mut DbConnection, contribution_id: &str) -> QueryResult<Option<AllocationRow>> {
-    in_kind_allocations::table
-        .find(contribution_id)
-        .select(AllocationRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(
+    /// The allocation of a contribution, if it has one.
+    of,
+    in_kind_allocations,
+    AllocationRow,
+    contribution_id: &str
+);
 
 /// The grant each allocated contribution of a project counts toward.
 pub fn grants_by_contribution(
     conn: &mut DbConnection,
     project_id: &str,
 ) -> QueryResult<HashMap<String, String>> {
-    Ok(in_kind_allocations::table
-        .filter(in_kind_allocations::project_id.eq(project_id))
-        .select((
-            in_kind_allocations::contribution_id,
-            in_kind_allocations::grant_id,
-        ))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+    grant_map(conn, Allocated::OfProject(project_id))
 }
 
 /// The grant each of `contribution_ids` counts toward, for those allocated.
@@ -56,34 +42,44 @@ pub fn grants_of(
     conn: &mut DbConnection,
     contribution_ids: &[String],
 ) -> QueryResult<HashMap<String, String>> {
-    Ok(in_kind_allocations::table
-        .filter(in_kind_allocations::contribution_id.eq_any(contribution_ids))
+    grant_map(conn, Allocated::Among(contribution_ids))
+}
+
+/// Which allocations `grant_map` reads.
+enum Allocated<'a> {
+    /// Every allocation of the project.
+    OfProject(&'a str),
+    /// Those of the given contributions.
+    Among(&'a [String]),
+}
+
+/// The grant of each contribution of the `allocated` allocations, by
+/// contribution id: the one query behind `grants_by_contribution` and
+/// `grants_of`.
+fn grant_map(
+    conn: &mut DbConnection,
+    allocated: Allocated<'_>,
+) -> QueryResult<HashMap<String, String>> {
+    let query = in_kind_allocations::table
         .select((
             in_kind_allocations::contribution_id,
             in_kind_allocations::grant_id,
         ))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+        .into_boxed();
+    let query = match allocated {
+        Allocated::OfProject(project_id) => {
+            query.filter(in_kind_allocations::project_id.eq(project_id))
+        }
+        Allocated::Among(ids) => query.filter(in_kind_allocations::contribution_id.eq_any(ids)),
+    };
+    Ok(query.load::<(String, String)>(conn)?.into_iter().collect())
 }
 
-/// A page of a grant's allocations, by contribution id (time-ordered).
-pub fn list_for_grant(
-    conn: &mut DbConnection,
-    project_id: &str,
-    grant_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<AllocationRow>> {
-    let mut query = in_kind_allocations::table
-        .filter(in_kind_allocations::project_id.eq(project_id.to_owned()))
-        .filter(in_kind_allocations::grant_id.eq(grant_id.to_owned()))
-        .select(AllocationRow::as_select())
-        .order(in_kind_allocations::contribution_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(in_kind_allocations::contribution_id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A page of a grant's allocations, by contribution id (time-ordered).
+    list_for_grant,
+    in_kind_allocations,
+    AllocationRow,
+    by contribution_id,
+    grant_id: &str => grant_id
+);

@@ -43,27 +43,15 @@ pub fn insert(
     find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<InvitationRow>> {
-    invitations::table
-        .find(id)
-        .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(find, invitations, InvitationRow, id: &str);
 
-/// The pending invitation of `agent_id` to `project_id`, if any.
-pub fn find_for(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Option<InvitationRow>> {
-    invitations::table
-        .filter(invitations::project_id.eq(project_id))
-        .filter(invitations::agent_id.eq(agent_id))
-        .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()
-}
+project_row!(
+    /// The pending invitation of `agent_id` to `project_id`, if any.
+    find_for,
+    invitations,
+    InvitationRow,
+    agent_id
+);
 
 project_page!(
     /// A project's pending invitations, ordered by id, after `after` if given.
@@ -80,17 +68,11 @@ pub fn of_agent(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<(InvitationRow, String)>> {
-    let mut query = invitations::table
+    let query = invitations::table
         .inner_join(projects::table)
         .filter(invitations::agent_id.eq(agent_id.to_owned()))
-        .select((InvitationRow::as_select(), projects::name))
-        .order(invitations::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(invitations::id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((InvitationRow::as_select(), projects::name));
+    keyset_page!(conn, query, invitations::id, after, limit)
 }
 
 /// Removes an invitation (accepted, declined or withdrawn).

@@ -19,17 +19,13 @@ pub struct MembershipRow {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn find(
-    conn: &mut DbConnection,
+row_by_key!(
+    find,
+    memberships,
+    MembershipRow,
     project_id: &str,
-    agent_id: &str,
-) -> QueryResult<Option<MembershipRow>> {
-    memberships::table
-        .find((project_id, agent_id))
-        .select(MembershipRow::as_select())
-        .first(conn)
-        .optional()
-}
+    agent_id: &str
+);
 
 pub fn insert(
     conn: &mut DbConnection,
@@ -77,17 +73,11 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<(MembershipRow, String, String)>> {
-    let mut query = memberships::table
+    let query = memberships::table
         .inner_join(agents::table)
         .filter(memberships::project_id.eq(project_id.to_owned()))
-        .select((MembershipRow::as_select(), agents::name, agents::kind))
-        .order(memberships::agent_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(memberships::agent_id.gt(after.to_owned()));
-    }
-    query.load(conn)
+        .select((MembershipRow::as_select(), agents::name, agents::kind));
+    keyset_page!(conn, query, memberships::agent_id, after, limit)
 }
 
 /// Every membership of one agent.

@@ -5,26 +5,204 @@
 /// Defines `pub fn $name(conn, project_id, after, limit)`: the page of a
 /// project's rows of `$table` whose id comes after `after`, by id, at most
 /// `limit` of them. Every plain list of a project's resources is this
-/// query; a list with filters of its own writes its query out.
+/// query. With `by $key`, the page is by that column instead of the id
+/// (`by $key: $after` when `after` is not a `&str`); each
+/// `$param: $ty => $column` adds a parameter (before `after`) that keeps
+/// only the rows whose `$column` equals it: a `&str` always, an
+/// `Option<&str>` when given. A list with other filters writes its query
+/// out.
 macro_rules! project_page {
     ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        project_page!($(#[$doc])* $name, $table, $row, by id);
+    };
+    (
+        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident: $after:ty
+        $(, $param:ident: $ty:ty => $column:ident)*
+    ) => {
         $(#[$doc])*
         pub fn $name(
             conn: &mut $crate::db::DbConnection,
             project_id: &str,
-            after: Option<&str>,
+            $($param: $ty,)*
+            after: Option<$after>,
             limit: i64,
         ) -> diesel::QueryResult<Vec<$row>> {
             let mut query = $table::table
                 .filter($table::project_id.eq(project_id.to_owned()))
                 .select(<$row>::as_select())
-                .order($table::id)
+                .order($table::$key)
                 .limit(limit)
                 .into_boxed();
+            $(
+                if let Some(value) = Option::<&str>::from($param) {
+                    query = query.filter($table::$column.eq(value.to_owned()));
+                }
+            )*
             if let Some(after) = after {
-                query = query.filter($table::id.gt(after.to_owned()));
+                query = query.filter($table::$key.gt(after.to_owned()));
             }
             query.load(conn)
+        }
+    };
+    (
+        $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, by $key:ident
+        $(, $param:ident: $ty:ty => $column:ident)*
+    ) => {
+        project_page!(
+            $(#[$doc])* $name, $table, $row, by $key: &str $(, $param: $ty => $column)*
+        );
+    };
+}
+
+/// Loads the page of `$query` (a query whose rows are filtered and
+/// selected) by the column `$key`: at most `$limit` rows whose key comes
+/// after `$after` (an `Option<&str>`), in key order. An expression of type
+/// `QueryResult<Vec<_>>`; a list whose own filters are optional writes its
+/// page out instead (see `project_page!`).
+macro_rules! keyset_page {
+    ($conn:expr, $query:expr, $key:expr, $after:expr, $limit:expr) => {{
+        let mut query = $query.order($key).limit($limit).into_boxed();
+        if let Some(after) = $after {
+            query = query.filter($key.gt(after.to_owned()));
+        }
+        query.load($conn)
+    }};
+}
+
+/// Defines `pub fn $name(conn, project_id, $key)`: the project's row of
+/// `$table` whose column `$key` equals the parameter of that name, if any.
+/// With `locked`, the row is first locked for the caller's transaction
+/// (see `lock_row!`), as a decision on it needs.
+macro_rules! project_row {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident, $conn:ident, $lock:block) => {
+        $(#[$doc])*
+        pub fn $name(
+            $conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            $key: &str,
+        ) -> diesel::QueryResult<Option<$row>> {
+            $lock
+            $table::table
+                .filter($table::project_id.eq(project_id))
+                .filter($table::$key.eq($key))
+                .select(<$row>::as_select())
+                .first($conn)
+                .optional()
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident) => {
+        project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {});
+    };
+    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, $key:ident) => {
+        project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {
+            lock_row!(conn, $table, $key);
+        });
+    };
+}
+
+/// Defines `pub fn $name(conn, project_id, $param)`: every row of the
+/// project in `$table` whose `$column` equals `$param`, by id (one
+/// member's records, which their value account sums).
+macro_rules! project_rows {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $param:ident => $column:ident) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            project_id: &str,
+            $param: &str,
+        ) -> diesel::QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::project_id.eq(project_id))
+                .filter($table::$column.eq($param))
+                .select(<$row>::as_select())
+                .order($table::id)
+                .load(conn)
+        }
+    };
+}
+
+/// Defines `pub fn $name(conn, key...)`: the row of `$table` whose primary
+/// key is the given one (a column, or the columns of a composite key in
+/// its order), if any.
+macro_rules! row_by_key {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, ($($key:ident: $ty:ty),+), $find:expr) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            $($key: $ty),+
+        ) -> diesel::QueryResult<Option<$row>> {
+            $table::table
+                .find($find)
+                .select(<$row>::as_select())
+                .first(conn)
+                .optional()
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident: $ty:ty) => {
+        row_by_key!(@fn $(#[$doc])* $name, $table, $row, ($key: $ty), $key);
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $($key:ident: $ty:ty),+) => {
+        row_by_key!(@fn $(#[$doc])* $name, $table, $row, ($($key: $ty),+), ($($key),+));
+    };
+}
+
+/// Defines `pub fn $name(conn, row)`: inserts the one `$row` into `$table`.
+/// `owned` inserts a copy of it, for a row type some of whose fields are
+/// stored through `serialize_as` (diesel inserts those from an owned row
+/// only).
+macro_rules! insert_row {
+    (@fn $(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $arg:ident => $values:expr) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            $arg: &$row,
+        ) -> diesel::QueryResult<()> {
+            diesel::insert_into($table::table)
+                .values($values)
+                .execute(conn)
+                .map(drop)
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        insert_row!(@fn $(#[$doc])* $name, $table, $row, row => row);
+    };
+    ($(#[$doc:meta])* owned $name:ident, $table:ident, $row:ty) => {
+        insert_row!(@fn $(#[$doc])* $name, $table, $row, row => row.clone());
+    };
+}
+
+/// Takes PostgreSQL's row lock (`SELECT ... FOR UPDATE`) on the `$table`
+/// row of id `$id` until the caller's transaction ends, so that concurrent
+/// writers of the row queue; a row that does not exist locks nothing.
+/// Nothing on SQLite, whose writer is single. A statement for a function
+/// returning `QueryResult`, which returns the lock query's error.
+macro_rules! lock_row {
+    ($conn:expr, $table:ident, $id:expr) => {
+        if let $crate::db::DbConnection::Postgresql(pg) = $conn {
+            $table::table
+                .find($id)
+                .select($table::id)
+                .for_update()
+                .first::<String>(pg)
+                .optional()?;
+        }
+    };
+}
+
+/// Defines `pub fn $name(conn, ids)`: the rows of `$table` recorded by the
+/// ledger transactions of the given ids (its `transaction_id` column), in
+/// no particular order.
+macro_rules! by_transactions {
+    ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty) => {
+        $(#[$doc])*
+        pub fn $name(
+            conn: &mut $crate::db::DbConnection,
+            ids: &[String],
+        ) -> diesel::QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::transaction_id.eq_any(ids))
+                .select(<$row>::as_select())
+                .load(conn)
         }
     };
 }

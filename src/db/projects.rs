@@ -247,16 +247,9 @@ pub fn update(
 /// project's ledger queue in order (the hash chain is one sequence per
 /// project). SQLite writers are already serialised by the write gate.
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(pg) = conn {
-        // A project that does not exist has nothing to lock; the request
-        // is refused by what reads it next.
-        projects::table
-            .find(id)
-            .select(projects::id)
-            .for_update()
-            .first::<String>(pg)
-            .optional()?;
-    }
+    // A project that does not exist has nothing to lock; the request is
+    // refused by what reads it next.
+    lock_row!(conn, projects, id);
     Ok(())
 }
 

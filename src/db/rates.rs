@@ -31,12 +31,7 @@ pub struct RateRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &RateRow) -> QueryResult<()> {
-    diesel::insert_into(rates::table)
-        .values(row.clone())
-        .execute(conn)?;
-    Ok(())
-}
+insert_row!(owned insert, rates, RateRow);
 
 /// Inserts `row` unless a rate of the same scope and start date exists
 /// (one a concurrent request added first included): whether it was.
@@ -68,13 +63,7 @@ pub fn find_same_scope(conn: &mut DbConnection, row: &RateRow) -> QueryResult<Op
         .optional()
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RateRow>> {
-    rates::table
-        .find(id)
-        .select(RateRow::as_select())
-        .first(conn)
-        .optional()
-}
+row_by_key!(find, rates, RateRow, id: &str);
 
 /// Every rate of a project for one kind of contribution.
 pub fn of_kind(conn: &mut DbConnection, project_id: &str, kind: &str) -> QueryResult<Vec<RateRow>> {
@@ -85,25 +74,11 @@ pub fn of_kind(conn: &mut DbConnection, project_id: &str, kind: &str) -> QueryRe
         .load(conn)
 }
 
-/// A page of a project's rates by id (creation order).
-pub fn list(
-    conn: &mut DbConnection,
-    project_id: &str,
-    kind: Option<&str>,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<RateRow>> {
-    let mut query = rates::table
-        .filter(rates::project_id.eq(project_id.to_owned()))
-        .select(RateRow::as_select())
-        .order(rates::id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(kind) = kind {
-        query = query.filter(rates::kind.eq(kind.to_owned()));
-    }
-    if let Some(after) = after {
-        query = query.filter(rates::id.gt(after.to_owned()));
-    }
-    query.load(conn)
-}
+project_page!(
+    /// A page of a project's rates by id (creation order).
+    list,
+    rates,
+    RateRow,
+    by id,
+    kind: Option<&str> => kind
+);
