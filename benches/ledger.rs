@@ -56,8 +56,10 @@ struct Options {
     /// Append the results (Markdown) to this file as well.
     #[arg(long)]
     results: Option<std::path::PathBuf>,
-    /// An older build of the binary whose transfers-during-a-draft figures
-    /// are measured too, on the same SQLite database (a baseline).
+    /// An older build of the binary measured too, in the same run (a
+    /// baseline): its single transfers (writes scenario, both backends,
+    /// driven in turn with this build's) and its transfers during a draft
+    /// (distribution scenario, SQLite).
     #[arg(long)]
     baseline_binary: Option<std::path::PathBuf>,
     /// Cargo passes `--bench`; accepted and ignored.
@@ -561,8 +563,18 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
     let db = std::sync::Arc::new(store.prepare());
     let server = Server::start(store, &[("COMMONS_LEDGER_POOL_SIZE", "16")]).await;
     let project = write_project(&server).await;
+    // An older build, driven in turn with this one on the same database and
+    // project (one at a time), when `--baseline-binary` names one.
+    let mut builds = vec![("service", server)];
+    if let Some(binary) = &options.baseline_binary {
+        let baseline =
+            Server::start_binary(binary, store, &[("COMMONS_LEDGER_POOL_SIZE", "16")]).await;
+        builds.push(("baseline build", baseline));
+    }
     // Warm up, then fresh statistics (autovacuum would, on a normal server).
-    drive(&server, &project, 8, false, 1).await;
+    for (_, server) in &builds {
+        drive(server, &project, 8, false, 1).await;
+    }
     analyze(&db);
     let seconds = options.seconds;
     let backend = store.backend();
@@ -596,11 +608,15 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
                 ),
             );
         }
-        for &clients in &options.clients {
+        for (&clients, (build, server)) in options
+            .clients
+            .iter()
+            .flat_map(|clients| builds.iter().map(move |build| (clients, build)))
+        {
             analyze(&db);
-            let before = commit_counters(&server).await;
-            let mut run = drive(&server, &project, clients, hot, seconds).await;
-            let after = commit_counters(&server).await;
+            let before = commit_counters(server).await;
+            let mut run = drive(server, &project, clients, hot, seconds).await;
+            let after = commit_counters(server).await;
             let batch = tenths(
                 u128::from(after.1 - before.1) * 10,
                 u128::from((after.0 - before.0).max(1)) * 10,
@@ -616,7 +632,7 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
             report(
                 results,
                 &format!(
-                    "| {backend} | service | {mode} | {clients} | {} | {} | {} | {}{against_b64} | {batch} |",
+                    "| {backend} | {build} | {mode} | {clients} | {} | {} | {} | {}{against_b64} | {batch} |",
                     run.throughput(),
                     run.percentile(500),
                     run.percentile(990),
@@ -625,14 +641,16 @@ async fn writes(options: &Options, store: &Store, results: &mut Option<std::fs::
             );
         }
     }
-    report(
-        results,
-        &format!(
-            "| {backend} | service peak RSS | | | {} MiB | | | |",
-            tenths(u128::from(server.peak_rss_kib()), 1024)
-        ),
-    );
-    server.stop();
+    for (build, server) in builds {
+        report(
+            results,
+            &format!(
+                "| {backend} | {build} peak RSS | | | {} MiB | | | |",
+                tenths(u128::from(server.peak_rss_kib()), 1024)
+            ),
+        );
+        server.stop();
+    }
 }
 
 /// `clients` clients each reading an account's balance `count` times.
