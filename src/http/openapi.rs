@@ -141,6 +141,33 @@ pub struct PayoutNotFound(pub Problem);
 )]
 pub struct DistributionNotFound(pub Problem);
 
+/// 403 and 409 on approving or rejecting a record held for a second person
+/// (four eyes: an expense, a payout, a release).
+#[derive(IntoResponses)]
+pub enum FourEyesRefusals {
+    #[response(
+        status = 403,
+        description = "`forbidden`, or `self_approval` (its recorder)",
+        content_type = "application/problem+json"
+    )]
+    NotTheirs(Problem),
+    #[response(
+        status = 409,
+        description = "`already_decided`, or idempotent request in flight",
+        content_type = "application/problem+json"
+    )]
+    Decided(Problem),
+}
+
+/// 422 on a rejection (four eyes) whose reason is missing or too long.
+#[derive(IntoResponses)]
+#[response(
+    status = 422,
+    description = "`required` or `too_long` (`reason`)",
+    content_type = "application/problem+json"
+)]
+pub struct RejectionReasonRefused(pub Problem);
+
 /// 409 on a write whose `Idempotency-Key` is held by a request still running.
 #[derive(IntoResponses)]
 #[response(

@@ -20,6 +20,7 @@ use super::dto::page_type;
 use super::extract::{CursorKey, decode_cursor, next_cursor, page_size, parse_date};
 use super::funds;
 use super::limits::check_length;
+use super::openapi::RejectionReasonRefused;
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::claims::ClaimRow;
@@ -366,7 +367,7 @@ pub async fn approve_claim(
         403 "`forbidden` (role), or `self_approval` (its claimant)",
         404 "`project_not_found` or `claim_not_found`",
         409 "`already_decided`, or idempotent request in flight",
-        422 "`required` or `too_long` (`reason`)",
+        RejectionReasonRefused,
     ))]
 pub async fn reject_claim(
     ProjectWrite { body, call }: ProjectWrite<RejectClaimRequest>,

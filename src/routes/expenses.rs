@@ -16,7 +16,9 @@ use super::extract::parse_date;
 use super::funds::{self, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::limits::check_length;
-use super::openapi::{GrantNotFound, OwnersAndTreasurers};
+use super::openapi::{
+    FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
+};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::funds::{CategoryRow, ExpenseRow};
@@ -315,9 +317,8 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
     signed_in, params(id "expense_id" "Expense id"),
     responses(
         201 Expense "The expense, posted",
-        403 "`forbidden`, or `self_approval` (its recorder)",
+        FourEyesRefusals,
         404 "`project_not_found` or `expense_not_found`",
-        409 "`already_decided`, or idempotent request in flight",
         422 "`insufficient_funds` (more than the pool holds free now)",
     ))]
 pub async fn approve_expense(
@@ -335,10 +336,9 @@ pub async fn approve_expense(
     request_body = RejectionRequest, signed_in, params(id "expense_id" "Expense id"),
     responses(
         201 Expense "The expense, rejected",
-        403 "`forbidden`, or `self_approval` (its recorder)",
+        FourEyesRefusals,
         404 "`project_not_found` or `expense_not_found`",
-        409 "`already_decided`, or idempotent request in flight",
-        422 "`required` or `too_long` (`reason`)",
+        RejectionReasonRefused,
     ))]
 pub async fn reject_expense(
     ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,

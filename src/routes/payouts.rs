@@ -13,7 +13,9 @@ use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::parse_date;
 use super::funds::{self, RejectionRequest};
-use super::openapi::{OwnersAndTreasurers, PayoutNotFound};
+use super::openapi::{
+    FourEyesRefusals, OwnersAndTreasurers, PayoutNotFound, RejectionReasonRefused,
+};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::funds::PayoutRow;
@@ -172,9 +174,8 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
     params(id "payout_id" "Payout id"),
     responses(
         201 Payout "The payout, posted",
-        403 "`forbidden`, or `self_approval` (its recorder)",
+        FourEyesRefusals,
         PayoutNotFound,
-        409 "`already_decided`, or idempotent request in flight",
         422 "`insufficient_funds` (more than the contributor is owed now)",
     ))]
 pub async fn approve_payout(
@@ -192,10 +193,9 @@ pub async fn approve_payout(
     request_body = RejectionRequest, signed_in, params(id "payout_id" "Payout id"),
     responses(
         201 Payout "The payout, rejected",
-        403 "`forbidden`, or `self_approval` (its recorder)",
+        FourEyesRefusals,
         PayoutNotFound,
-        409 "`already_decided`, or idempotent request in flight",
-        422 "`required` or `too_long` (`reason`)",
+        RejectionReasonRefused,
     ))]
 pub async fn reject_payout(
     ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,

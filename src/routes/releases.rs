@@ -15,7 +15,9 @@ use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::{CursorKey, parse_date};
 use super::funds::{self, RejectionRequest};
-use super::openapi::{GrantNotFound, OwnersAndTreasurers};
+use super::openapi::{
+    FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
+};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::funds::ReleaseRow;
@@ -206,10 +208,9 @@ pub async fn approve_release(
     params(id "grant_id" "Grant id", id "release_id" "Release id"),
     responses(
         201 Release "The release, rejected",
-        403 "`forbidden`, or `self_approval` (its recorder)",
+        FourEyesRefusals,
         404 "`project_not_found` or `release_not_found`",
-        409 "`already_decided`, or idempotent request in flight",
-        422 "`required` or `too_long` (`reason`)",
+        RejectionReasonRefused,
     ))]
 pub async fn reject_release(
     ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
