@@ -6,7 +6,7 @@ use crate::auth::{AuthError, Credentials};
 use crate::db::agents::AgentRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
-use crate::domain::access::{Action, Decision, Requester, Role, decide};
+use crate::domain::access::{Action, Decision, Requester, decide};
 
 use super::problem::ApiError;
 
@@ -82,18 +82,6 @@ pub fn idempotency_scope(credentials: &Credentials) -> String {
         Some(claims) => format!("agent:{}", claims.sub),
         None => "anonymous".to_owned(),
     }
-}
-
-/// The caller's role in a project, if any.
-pub fn role_in(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    project_id: &str,
-) -> Result<Option<Role>, ApiError> {
-    let Some(agent) = caller.agent() else {
-        return Ok(None);
-    };
-    Ok(db::memberships::find(conn, project_id, &agent.id)?.map(|m| m.role))
 }
 
 /// Loads the project and decides whether the caller may perform `action`
