@@ -93,9 +93,10 @@ macro_rules! project_row {
     ($(#[$doc:meta])* $name:ident, $table:ident, $row:ty, $key:ident) => {
         project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {});
     };
-    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, $key:ident) => {
-        project_row!(@fn $(#[$doc])* $name, $table, $row, $key, conn, {
-            lock_row!(conn, $table, $key);
+    // The lock is taken by primary key, so a locked row is found by its id.
+    ($(#[$doc:meta])* locked $name:ident, $table:ident, $row:ty, id) => {
+        project_row!(@fn $(#[$doc])* $name, $table, $row, id, conn, {
+            lock_row!(conn, $table, id);
         });
     };
 }

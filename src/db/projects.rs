@@ -256,6 +256,8 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
 /// The project, its row locked on PostgreSQL in the same statement (see
 /// [`lock`]): what posting to its ledger reads before extending the chain.
 pub fn find_locked(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Project>> {
+    // `as_select()` is bound to one backend where it is built, so each arm
+    // builds its own query.
     let row = match conn {
         DbConnection::Postgresql(pg) => projects::table
             .find(id)
@@ -280,15 +282,6 @@ pub fn lock_sequence(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i6
         DbConnection::Postgresql(pg) => query.for_update().first(pg).optional(),
         _ => query.first(conn).optional(),
     }
-}
-
-/// The project's ledger sequence so far (`None` if there is no such project).
-pub fn ledger_sequence(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i64>> {
-    projects::table
-        .find(id)
-        .select(projects::last_sequence)
-        .first(conn)
-        .optional()
 }
 
 /// The project's revision: how many changes its database triggers have
