@@ -38,6 +38,13 @@ struct KeyRow {
     response_location: Option<String>,
 }
 
+/// The claim token a claiming insert returns (none when the key was taken).
+#[derive(Debug, QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = Text)]
+    claim_token: String,
+}
+
 /// Claims `key` for a request with fingerprint `request_hash`. A claim whose
 /// holder has not finished within `lease` (it crashed, say) can be taken over;
 /// the old holder then fails to complete it and its work is rolled back.
@@ -50,9 +57,12 @@ pub fn claim(
 ) -> QueryResult<Claim> {
     let token = uuid::Uuid::now_v7().to_string();
     let now = super::now();
-    diesel::sql_query(
+    // A fresh key is claimed in one statement: the row comes back only if
+    // this insert made it. A key already there is read in a second.
+    let inserted: Vec<Inserted> = diesel::sql_query(
         "INSERT INTO idempotency_keys (scope, key, request_hash, claim_token, locked_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, key) DO NOTHING \
+         RETURNING claim_token",
     )
     .bind::<Text, _>(scope)
     .bind::<Text, _>(key)
@@ -60,7 +70,10 @@ pub fn claim(
     .bind::<Text, _>(&token)
     .bind::<Timestamp, _>(now)
     .bind::<Timestamp, _>(now)
-    .execute(conn)?;
+    .load(conn)?;
+    if inserted.iter().any(|row| row.claim_token == token) {
+        return Ok(Claim::Acquired { token });
+    }
     let row: KeyRow = idempotency_keys::table
         .find((scope, key))
         .select(KeyRow::as_select())

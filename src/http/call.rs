@@ -180,19 +180,17 @@ impl ProjectPage {
         fetch: ProjectRows<R>,
         item: fn(&Units, R) -> T,
         sort_key: fn(&T) -> &str,
-    ) -> Result<(Vec<T>, Option<String>), ApiError> {
+    ) -> Result<Page<T>, ApiError> {
         let fetched =
             move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
                 let units = crate::db::units::stored(conn)?;
                 let rows = fetch(conn, &project.id, after, limit)?;
                 Ok(rows.into_iter().map(|row| item(&units, row)).collect())
             };
-        let page = self
-            .read(action, CursorKey::Id, fetched, |item: &T| {
-                sort_key(item).to_owned()
-            })
-            .await?;
-        Ok((page.rows, page.next_cursor))
+        self.read(action, CursorKey::Id, fetched, |item: &T| {
+            sort_key(item).to_owned()
+        })
+        .await
     }
 }
 
@@ -356,7 +354,7 @@ pub fn audited(
     action: impl FnOnce(&Caller) -> Action,
     work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<Reply, ApiError>,
 ) -> Result<Reply, ApiError> {
-    audit::begin(conn, project_id)?;
+    crate::db::projects::lock(conn, project_id)?;
     let (caller, project) = authorize_as(conn, who, project_id, action)?;
     let reply = work(conn, &caller, &project)?;
     let actor = caller.signed_in()?;
@@ -480,7 +478,7 @@ impl ProjectChange {
         let ProjectChange(call, audit) = self;
         let (credentials, project_id) = (call.credentials, call.project_id);
         write_now(call.state, move |conn| {
-            audit::begin(conn, &project_id)?;
+            crate::db::projects::lock(conn, &project_id)?;
             let (caller, project) = access::project_for(conn, &credentials, &project_id, action)?;
             let change = work(conn, &caller, &project)?;
             let actor = caller.signed_in()?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
+use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::extract::{CursorKey, account_name, decode_cursor};
@@ -220,9 +220,8 @@ pub async fn list_accounts(
     call: ProjectCall,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<AccountPage>, ApiError> {
-    let (items, next_cursor) =
-        accounts_page(call, query.into_inner(), to_account, |a| &a.name).await?;
-    Ok(web::Json(AccountPage { items, next_cursor }))
+    let page = accounts_page(call, query.into_inner(), to_account, |a| &a.name).await?;
+    Ok(web::Json(page.into()))
 }
 
 /// A page of a project's accounts by name (of one unit with `currency`),
@@ -232,7 +231,7 @@ async fn accounts_page<T: Send + 'static>(
     query: AccountQuery,
     item: fn(&Units, AccountRow, Holding) -> T,
     name: fn(&T) -> &str,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
+) -> Result<Page<T>, ApiError> {
     let AccountQuery {
         limit,
         cursor,
@@ -264,10 +263,8 @@ async fn accounts_page<T: Send + 'static>(
             .map(|(row, holding)| item(&units, row, holding))
             .collect())
     };
-    let page = page
-        .read(Action::ReadLedger, fetch, |t| name(t).to_owned())
-        .await?;
-    Ok((page.rows, page.next_cursor))
+    page.read(Action::ReadLedger, fetch, |t| name(t).to_owned())
+        .await
 }
 
 /// Get an account
@@ -304,9 +301,8 @@ pub async fn list_balances(
     call: ProjectCall,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<BalancePage>, ApiError> {
-    let (items, next_cursor) =
-        accounts_page(call, query.into_inner(), to_balance, |b| &b.account).await?;
-    Ok(web::Json(BalancePage { items, next_cursor }))
+    let page = accounts_page(call, query.into_inner(), to_balance, |b| &b.account).await?;
+    Ok(web::Json(page.into()))
 }
 
 fn to_balance(units: &Units, row: AccountRow, holding: Holding) -> Balance {

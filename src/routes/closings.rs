@@ -122,8 +122,5 @@ pub async fn list_closings(page: ProjectPage) -> Result<web::Json<ClosingPage>, 
     let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |c| c.id.clone())
         .await?;
-    Ok(web::Json(ClosingPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }

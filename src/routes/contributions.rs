@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
-use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite};
+use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::dto::{
@@ -522,13 +522,10 @@ pub async fn list_contributions(
         let rows = db::contributions::list(conn, &project.id, &filter, after, limit)?;
         to_contributions(conn, rows)
     };
-    let Page {
-        rows: items,
-        next_cursor,
-    } = page
+    let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |c| c.id.clone())
         .await?;
-    Ok(web::Json(ContributionPage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }
 
 /// The filter a list's query asks for, checked.

@@ -65,8 +65,5 @@ pub async fn list_contributors(page: ProjectPage) -> Result<web::Json<Contributo
             |contributor: &Contributor| contributor.agent.clone(),
         )
         .await?;
-    Ok(web::Json(ContributorPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }

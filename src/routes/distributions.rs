@@ -383,10 +383,7 @@ pub async fn list_distributions(
     let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |d| d.id.clone())
         .await?;
-    Ok(web::Json(DistributionPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Get a distribution run

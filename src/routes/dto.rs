@@ -34,6 +34,7 @@ macro_rules! page_type {
             pub items: Vec<$item>,
             pub next_cursor: Option<String>,
         }
+        $crate::routes::dto::page_type!(@from $page, $item);
     };
     ($page:ident, $item:ident, $cursor_doc:tt) => {
         #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -41,6 +42,18 @@ macro_rules! page_type {
             pub items: Vec<$item>,
             #[doc = $cursor_doc]
             pub next_cursor: Option<String>,
+        }
+        $crate::routes::dto::page_type!(@from $page, $item);
+    };
+    // A page read is the response as it is.
+    (@from $page:ident, $item:ident) => {
+        impl From<$crate::http::call::Page<$item>> for $page {
+            fn from(page: $crate::http::call::Page<$item>) -> Self {
+                $page {
+                    items: page.rows,
+                    next_cursor: page.next_cursor,
+                }
+            }
         }
     };
 }

@@ -174,8 +174,5 @@ pub async fn list_events(
             e.sequence.to_string()
         })
         .await?;
-    Ok(web::Json(EventPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }

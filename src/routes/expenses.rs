@@ -297,7 +297,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
 #[operation(get "/projects/{project_id}/expenses", tag = "funds", public, params(PageQuery),
     responses(200 ExpensePage "A page of expenses"))]
 pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, ApiError> {
-    let (items, next_cursor) = page
+    let page = page
         .list(
             Action::ReadLedger,
             db::funds::list_expenses,
@@ -305,7 +305,7 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
             |e| &e.id,
         )
         .await?;
-    Ok(web::Json(ExpensePage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }
 
 /// Approve a pending expense

@@ -401,10 +401,7 @@ pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiE
     let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |g| g.id.clone())
         .await?;
-    Ok(web::Json(GrantPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Get a grant

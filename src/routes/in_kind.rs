@@ -120,8 +120,5 @@ pub async fn list_in_kind_allocations(
             |a: &InKindAllocation| a.contribution.clone(),
         )
         .await?;
-    Ok(web::Json(InKindAllocationPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::audit::Change;
-use super::call::{Page, ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
+use super::call::{ProjectChange, ProjectPage, ProjectWrite, SignedIn, SignedInWrite};
 use super::codes::Resource;
 use super::dto::page_type;
 use super::dto::{Member, member_of};
@@ -185,13 +185,10 @@ pub async fn list_invitations(page: ProjectPage) -> Result<web::Json<InvitationP
             .collect();
         to_invitations(conn, rows, Reader::Project)
     };
-    let Page {
-        rows: items,
-        next_cursor,
-    } = page
+    let page = page
         .read(Action::ReadMembers, CursorKey::Id, fetch, |i| i.id.clone())
         .await?;
-    Ok(web::Json(InvitationPage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }
 
 /// Withdraw an invitation

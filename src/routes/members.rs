@@ -116,7 +116,7 @@ pub async fn add_member(
         403 "`forbidden`: a public project's members are shown to members only",
     ))]
 pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, ApiError> {
-    let (items, next_cursor) = page
+    let page = page
         .list(
             Action::ReadMembers,
             db::memberships::list,
@@ -124,7 +124,7 @@ pub async fn list_members(page: ProjectPage) -> Result<web::Json<MemberPage>, Ap
             |member| &member.agent,
         )
         .await?;
-    Ok(web::Json(MemberPage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }
 
 /// Change a member's role

@@ -155,7 +155,7 @@ pub async fn create_payout(
 #[operation(get "/projects/{project_id}/payouts", tag = "funds", public, params(PageQuery),
     responses(200 PayoutPage "A page of payouts"))]
 pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, ApiError> {
-    let (items, next_cursor) = page
+    let page = page
         .list(
             Action::ReadLedger,
             db::funds::list_payouts,
@@ -163,7 +163,7 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
             |p| &p.id,
         )
         .await?;
-    Ok(web::Json(PayoutPage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }
 
 /// Approve a pending payout

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{Page, ProjectPage, ProjectWrite};
+use super::call::{ProjectPage, ProjectWrite};
 use super::codes::FieldCode;
 use super::dto::page_type;
 use super::dto::{ContributionKindDto, PageQuery, QuantityUnitDto, Rate, to_rate};
@@ -193,11 +193,8 @@ pub async fn list_rates(
             .map(|row| to_rate(&units, row))
             .collect()
     };
-    let Page {
-        rows: items,
-        next_cursor,
-    } = page
+    let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |r| r.id.clone())
         .await?;
-    Ok(web::Json(RatePage { items, next_cursor }))
+    Ok(web::Json(page.into()))
 }

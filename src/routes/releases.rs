@@ -173,10 +173,7 @@ pub async fn list_releases(
     let page = page
         .read(Action::ReadLedger, CursorKey::Id, fetch, |r| r.id.clone())
         .await?;
-    Ok(web::Json(ReleasePage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Approve a release

@@ -394,10 +394,7 @@ pub async fn list_rule_sets(page: ProjectPage) -> Result<web::Json<RuleSetPage>,
     let page = page
         .read(Action::ReadLedger, fetch, |v| v.version.to_string())
         .await?;
-    Ok(web::Json(RuleSetPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Get a rule set version

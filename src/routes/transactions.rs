@@ -308,10 +308,7 @@ pub async fn list_transactions(
     let page = page
         .read(Action::ReadLedger, fetch, |t| t.sequence.to_string())
         .await?;
-    Ok(web::Json(TransactionPage {
-        items: page.rows,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// Get a transaction

@@ -13,7 +13,7 @@ on_both_backends!(a_transfer_runs_a_known_number_of_statements);
 /// Statements of one `POST .../transactions` transfer between two existing
 /// accounts, with an `Idempotency-Key`, by a project owner: on SQLite and
 /// on PostgreSQL.
-const TRANSFER_STATEMENTS: (u64, u64) = (21, 23);
+const TRANSFER_STATEMENTS: (u64, u64) = (19, 22);
 
 async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
     let project = app.create_project("EUR").await;
