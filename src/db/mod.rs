@@ -382,8 +382,18 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        match conn {
+            // A server's connection can be cut while it idles: it is checked
+            // with a round trip before it is handed out.
+            DbConnection::Postgresql(pg) => pg
+                .batch_execute("SELECT 1")
+                .map_err(r2d2::Error::QueryError),
+            // An embedded connection is a handle on a file in this process,
+            // with nothing between that could drop it, and `SELECT 1` reads
+            // nothing of the file: the statement would check nothing. A
+            // transaction it left broken is caught by `has_broken`.
+            DbConnection::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -403,6 +413,9 @@ pub struct Database {
     sqlite_write_gate: Mutex<()>,
     /// Statements run by the pool's connections since it opened.
     statements: Counter,
+    /// The units stored so far, as last read from committed data (see
+    /// [`Database::units_covering`]).
+    units: std::sync::RwLock<std::sync::Arc<units::Units>>,
 }
 
 impl Database {
@@ -434,6 +447,7 @@ impl Database {
             backend: url.backend(),
             sqlite_write_gate: Mutex::new(()),
             statements,
+            units: Default::default(),
         })
     }
 

@@ -168,7 +168,7 @@ pub type ProjectRows<R> =
     fn(&mut DbConnection, &str, Option<&str>, i64) -> diesel::QueryResult<Vec<R>>;
 
 /// The units every amount of a response is formatted with, by code.
-pub type Units = std::collections::HashMap<String, crate::domain::Unit>;
+pub use crate::db::units::Units;
 
 impl ProjectPage {
     /// The common list: `fetch` reads the project's rows after the cursor

@@ -244,8 +244,10 @@ pub(super) fn created(project_id: &str, transaction: &Transaction) -> Result<Rep
 pub async fn create_transaction(
     ProjectWrite { body, call }: ProjectWrite<CreateTransactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let db = call.state.db.clone();
     call.run(Action::WriteLedger, move |conn, caller, project| {
-        let units = super::stored_units(conn)?;
+        let codes = body.postings.iter().map(|p| p.currency.as_str());
+        let units = db.units_covering(conn, codes)?;
         let transaction = body.parse(&units)?;
         let mut poster = Poster::new(&project.id, &caller.signed_in()?.id);
         let record = crate::ops::funds::post_transaction(conn, &mut poster, &transaction)?;

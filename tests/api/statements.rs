@@ -11,9 +11,9 @@ use crate::on_both_backends;
 on_both_backends!(a_transfer_runs_a_known_number_of_statements);
 
 /// Statements of one `POST .../transactions` transfer between two existing
-/// accounts, with an `Idempotency-Key`, by a project owner: on SQLite and
-/// on PostgreSQL.
-const TRANSFER_STATEMENTS: (u64, u64) = (19, 22);
+/// accounts, with an `Idempotency-Key`, by a project owner, once the units
+/// it uses are in the instance's cache: on SQLite and on PostgreSQL.
+const TRANSFER_STATEMENTS: (u64, u64) = (17, 21);
 
 async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
     let project = app.create_project("EUR").await;
@@ -24,6 +24,10 @@ async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
     let mut counted = Vec::new();
     let path = format!("/v1/projects/{project}/transactions");
     let body = transfer_body("funder:a", "pool:general", "1.00", "EUR");
+    // The first transfer finds EUR missing from the cache: it reads the
+    // units in its transaction and refills the cache apart.
+    let first = app.post_with_key(&path, "transfer-first", &body).await;
+    assert_eq!(first.status(), 201);
     for attempt in 0..3 {
         let before = statements.get();
         let response = app
