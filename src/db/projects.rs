@@ -6,6 +6,7 @@ use diesel::sql_types::{Integer, Text};
 
 use diesel::result::Error::DeserializationError;
 
+use super::agents::AgentRow;
 use super::schema::{memberships, project_revisions, projects, units};
 use super::{DbConnection, StorageError};
 use crate::domain::Unit;
@@ -181,6 +182,62 @@ pub fn find_with_role(
         .transpose()
         .map_err(|e| DeserializationError(e.to_string().into()))?;
     Ok(typed(vec![row])?.pop().map(|project| (project, role)))
+}
+
+/// What authorizing a signed-in caller on a project reads, in one
+/// statement: the project, the role of the agent `agent_id` in it, and that
+/// agent with whether its token `token_id` has been revoked (`None` for
+/// the agent when there is no such agent). `None` when there is no such
+/// project.
+pub fn find_with_caller(
+    conn: &mut DbConnection,
+    id: &str,
+    agent_id: &str,
+    token_id: Option<&str>,
+) -> QueryResult<Option<ProjectWithCaller>> {
+    use super::schema::{agents, revoked_tokens};
+    // A token without an id was never revocable: no revocation has the
+    // empty id.
+    let revoked =
+        diesel::dsl::exists(revoked_tokens::table.find(token_id.unwrap_or_default().to_owned()));
+    let row: Option<(ProjectRow, Option<String>, Option<AgentRow>, bool)> = projects::table
+        .left_join(
+            memberships::table.on(memberships::project_id
+                .eq(projects::id)
+                .and(memberships::agent_id.eq(agent_id.to_owned()))),
+        )
+        .left_join(agents::table.on(agents::id.eq(agent_id.to_owned())))
+        .filter(projects::id.eq(id))
+        .select((
+            ProjectRow::as_select(),
+            memberships::role.nullable(),
+            Option::<AgentRow>::as_select(),
+            revoked,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((row, role, agent, revoked)) = row else {
+        return Ok(None);
+    };
+    let role = role
+        .map(Role::try_from)
+        .transpose()
+        .map_err(|e| DeserializationError(e.to_string().into()))?;
+    Ok(typed(vec![row])?.pop().map(|project| ProjectWithCaller {
+        project,
+        role,
+        agent: agent.map(|agent| (agent, revoked)),
+    }))
+}
+
+/// A project as [`find_with_caller`] reads it for a signed-in caller.
+#[derive(Debug)]
+pub struct ProjectWithCaller {
+    pub project: Project,
+    /// The caller's role in it, if they are a member.
+    pub role: Option<Role>,
+    /// The agent the token names, and whether the token is revoked.
+    pub agent: Option<(AgentRow, bool)>,
 }
 
 /// Which projects a listing may show.

@@ -33,13 +33,8 @@ impl Caller {
                 .map(Caller::Agent)
                 .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent));
         }
-        let (agent, revoked) =
-            db::agents::find_signed_in(conn, &claims.sub, claims.jti.as_deref())?
-                .ok_or(ApiError::Unauthorized(AuthError::UnknownAgent))?;
-        if revoked || Some(agent.token_version) != claims.ver {
-            return Err(AuthError::Revoked.into());
-        }
-        Ok(Caller::Agent(agent))
+        let found = db::agents::find_signed_in(conn, &claims.sub, claims.jti.as_deref())?;
+        Ok(Caller::Agent(signed_in_agent(claims, found)?))
     }
 
     /// Like `resolve`, but a caller without a token is refused (401).
@@ -84,6 +79,20 @@ pub fn idempotency_scope(credentials: &Credentials) -> String {
     }
 }
 
+/// The agent a token of this service names, as found with whether the
+/// token is revoked: refused (401) when there is no such agent, when the
+/// token was revoked, or when its version is older than the agent's.
+fn signed_in_agent(
+    claims: &crate::auth::Claims,
+    found: Option<(AgentRow, bool)>,
+) -> Result<AgentRow, ApiError> {
+    let (agent, revoked) = found.ok_or(ApiError::Unauthorized(AuthError::UnknownAgent))?;
+    if revoked || Some(agent.token_version) != claims.ver {
+        return Err(AuthError::Revoked.into());
+    }
+    Ok(agent)
+}
+
 /// Loads the project and decides whether the caller may perform `action`
 /// on it: 404 when they may not know it exists, 401 when they must sign in,
 /// 403 when their role does not allow it.
@@ -99,6 +108,16 @@ pub fn authorize(
         None => db::projects::find(conn, project_id)?.map(|project| (project, None)),
     };
     let (project, role) = found.ok_or(ApiError::NotFound(Resource::Project))?;
+    decide_on(caller, project, role, action)
+}
+
+/// Whether `caller`, of role `role` in `project`, may perform `action`.
+fn decide_on(
+    caller: &Caller,
+    project: Project,
+    role: Option<crate::domain::access::Role>,
+    action: Action,
+) -> Result<Project, ApiError> {
     let requester = Requester {
         authenticated: caller.agent().is_some(),
         admin: caller.is_admin(),
@@ -119,7 +138,36 @@ pub fn project_for(
     project_id: &str,
     action: Action,
 ) -> Result<(Caller, Project), ApiError> {
-    let caller = Caller::resolve(conn, credentials)?;
-    let project = authorize(conn, &caller, project_id, action)?;
+    project_for_caller(conn, credentials, project_id, |_| action)
+}
+
+/// Resolves the caller and authorizes on the project the action `action`
+/// decides for them. A token of this service is checked in the project's
+/// statement (`db::projects::find_with_caller`: its agent, its revocation,
+/// the project and the caller's role), so nothing is cached that another
+/// instance could make stale; an anonymous or external caller is resolved
+/// first, then the project read.
+pub fn project_for_caller(
+    conn: &mut DbConnection,
+    credentials: &Credentials,
+    project_id: &str,
+    action: impl FnOnce(&Caller) -> Action,
+) -> Result<(Caller, Project), ApiError> {
+    let Some(claims) = credentials.0.as_ref().filter(|claims| !claims.external) else {
+        let caller = Caller::resolve(conn, credentials)?;
+        let project = authorize(conn, &caller, project_id, action(&caller))?;
+        return Ok((caller, project));
+    };
+    let found =
+        db::projects::find_with_caller(conn, project_id, &claims.sub, claims.jti.as_deref())?;
+    let Some(found) = found else {
+        // No such project: a token that is not good is refused first (401),
+        // as it would be with the caller read on its own.
+        Caller::resolve(conn, credentials)?;
+        return Err(ApiError::NotFound(Resource::Project));
+    };
+    let caller = Caller::Agent(signed_in_agent(claims, found.agent)?);
+    let action = action(&caller);
+    let project = decide_on(&caller, found.project, found.role, action)?;
     Ok((caller, project))
 }

@@ -338,9 +338,7 @@ fn authorize_as(
     project_id: &str,
     action: impl FnOnce(&Caller) -> Action,
 ) -> Result<(Caller, Project), ApiError> {
-    let caller = Caller::resolve(conn, credentials)?;
-    let project = access::authorize(conn, &caller, project_id, action(&caller))?;
-    Ok((caller, project))
+    access::project_for_caller(conn, credentials, project_id, action)
 }
 
 /// In a write's transaction: takes the project's write lock, authorizes on

@@ -17,6 +17,7 @@ on_both_backends!(
     members_are_managed_by_owners,
     agents_get_credentials_from_administrators_only,
     signing_out_revokes_the_token_sent_and_no_other,
+    project_routes_refuse_bad_tokens_as_everywhere,
 );
 
 const PASSWORD: &str = "calibrate the sensors at dawn";
@@ -631,4 +632,95 @@ async fn signing_out_revokes_the_token_sent_and_no_other(app: &TestApp) {
         assert_problem(response, status, code, rule).await;
     }
     assert_eq!(me(without_id).await.status(), 200);
+}
+
+/// A token of this service is checked in the statement that reads the
+/// project (its agent, its revocation, the project and the caller's role
+/// together): on a project's reads and writes, a revoked token, a token of
+/// another version than its agent's and a token naming no agent are
+/// refused exactly as on `/v1/me`, whether the project exists or not, and
+/// the agent's good token is let in.
+async fn project_routes_refuse_bad_tokens_as_everywhere(app: &TestApp) {
+    let agent = credentialed_person(app, "dominique@openair-lyon.org").await;
+    let project = app.create_project("EUR").await;
+    let added = app
+        .post(
+            &format!("/v1/projects/{project}/members"),
+            &json!({"agent": agent, "role": "owner"}),
+        )
+        .await;
+    assert_eq!(added.status(), 201);
+    let token_of =
+        |response: serde_json::Value| response["access_token"].as_str().expect("token").to_owned();
+    let good = token_of(json_of(sign_in(app, "dominique@openair-lyon.org", PASSWORD).await).await);
+    let revoked =
+        token_of(json_of(sign_in(app, "dominique@openair-lyon.org", PASSWORD).await).await);
+    let out = app
+        .send_as(Some(&revoked), Method::DELETE, "/v1/auth/token", None)
+        .await;
+    assert_eq!(out.status(), 204);
+    let now = jsonwebtoken::get_current_timestamp();
+    let crafted = |sub: &str, ver: i64| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({"sub": sub, "iat": now, "exp": now + 600, "iss": "commons-ledger",
+                "aud": "commons-ledger", "ver": ver, "jti": uuid::Uuid::now_v7().to_string()}),
+            &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET),
+        )
+        .expect("token")
+    };
+    let other_version = crafted(&agent, 7);
+    let nobody = crafted(&uuid::Uuid::now_v7().to_string(), 0);
+    let missing = uuid::Uuid::now_v7().to_string();
+    let write = |token: String, project: String| async move {
+        app.anonymous
+            .post(app.url(&format!("/v1/projects/{project}/accounts")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+            .json(&json!({"name": "pool:field-kits", "currency": "EUR"}))
+            .send()
+            .await
+            .expect("request")
+    };
+    let read = |token: String, project: String| async move {
+        let path = format!("/v1/projects/{project}/accounts");
+        app.send_as(Some(&token), Method::GET, &path, None).await
+    };
+    for (token, rule) in [
+        (revoked, "a revoked token"),
+        (other_version, "a token of another version than its agent's"),
+        (nobody, "a token naming no agent"),
+    ] {
+        let on_me = app.send_as(Some(&token), Method::GET, "/v1/me", None).await;
+        assert_eq!(on_me.status(), 401, "{rule} on /v1/me");
+        let code = json_of(on_me).await["code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        for (response, place) in [
+            (
+                read(token.clone(), project.clone()).await,
+                "a project's read",
+            ),
+            (
+                write(token.clone(), project.clone()).await,
+                "a project's write",
+            ),
+            (
+                read(token.clone(), missing.clone()).await,
+                "no such project",
+            ),
+        ] {
+            assert_problem(response, 401, &code, &format!("{rule}: {place}")).await;
+        }
+    }
+    assert_eq!(read(good.clone(), project.clone()).await.status(), 200);
+    assert_eq!(write(good.clone(), project.clone()).await.status(), 201);
+    assert_problem(
+        read(good, missing).await,
+        404,
+        "project_not_found",
+        "a good token on no such project",
+    )
+    .await;
 }
