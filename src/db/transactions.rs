@@ -233,6 +233,25 @@ impl<'a> Poster<'a> {
         }
     }
 
+    /// Posts to `project`'s ledger on behalf of agent `by`, from the head
+    /// `project` holds: for a caller that read `project` in this transaction
+    /// under the project's write lock (the write pipeline authorizes a
+    /// project write after taking it: on PostgreSQL the row lock, on SQLite
+    /// the one writer) with nothing posted to it since, so the head is not
+    /// read again. The database's triggers still check the first posting
+    /// against the stored head; after a rollback, [`Poster::forget`] makes
+    /// the next post read it.
+    pub fn from_head_of(project: &'a super::projects::Project, by: &'a str) -> Self {
+        Poster {
+            head: Some(Head {
+                sequence: project.last_sequence,
+                hash: project.last_hash.clone(),
+                closed_through: project.closed_through,
+            }),
+            ..Poster::new(&project.id, by)
+        }
+    }
+
     /// Drops what is held, to be read again by the next post: after the
     /// caller rolled back a savepoint.
     pub fn forget(&mut self) {

@@ -205,7 +205,7 @@ pub async fn create_transaction_batch(
             lease,
             units: &units,
             project,
-            poster: Poster::new(&project.id, &by),
+            poster: Poster::from_head_of(project, &by),
         };
         let reply = post_all(conn, &mut batch, &items, atomic)?;
         Reply::new(actix_web::http::StatusCode::OK, &reply)

@@ -249,7 +249,7 @@ pub async fn create_transaction(
         let codes = body.postings.iter().map(|p| p.currency.as_str());
         let units = db.units_covering(conn, codes)?;
         let transaction = body.parse(&units)?;
-        let mut poster = Poster::new(&project.id, &caller.signed_in()?.id);
+        let mut poster = Poster::from_head_of(project, &caller.signed_in()?.id);
         let record = crate::ops::funds::post_transaction(conn, &mut poster, &transaction)?;
         reply_with(&units, project, record)
     })
