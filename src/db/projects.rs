@@ -177,11 +177,16 @@ pub fn find_with_role(
     let Some((row, role)) = row else {
         return Ok(None);
     };
-    let role = role
+    let role = role_of(role)?;
+    Ok(typed(vec![row])?.pop().map(|project| (project, role)))
+}
+
+/// A membership's stored role; one the service never writes is an error.
+fn role_of(stored: Option<String>) -> QueryResult<Option<Role>> {
+    stored
         .map(Role::try_from)
         .transpose()
-        .map_err(|e| DeserializationError(e.to_string().into()))?;
-    Ok(typed(vec![row])?.pop().map(|project| (project, role)))
+        .map_err(|e| DeserializationError(e.to_string().into()))
 }
 
 /// What authorizing a signed-in caller on a project reads, in one
@@ -219,10 +224,7 @@ pub fn find_with_caller(
     let Some((row, role, agent, revoked)) = row else {
         return Ok(None);
     };
-    let role = role
-        .map(Role::try_from)
-        .transpose()
-        .map_err(|e| DeserializationError(e.to_string().into()))?;
+    let role = role_of(role)?;
     Ok(typed(vec![row])?.pop().map(|project| ProjectWithCaller {
         project,
         role,

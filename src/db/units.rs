@@ -32,13 +32,20 @@ impl Database {
             .read()
             .map(|units| units.clone())
             .unwrap_or_default();
-        if codes.into_iter().all(|code| cached.contains_key(code)) {
+        let missing: Vec<&str> = codes
+            .into_iter()
+            .filter(|code| !cached.contains_key(*code))
+            .collect();
+        if missing.is_empty() {
             return Ok(cached);
         }
         let seen = std::sync::Arc::new(stored(conn)?);
-        // A cache not refilled (no connection free now) only costs the next
-        // request the same read.
-        if let Some(mut other) = self.pool.try_get()
+        // Refilled only when the miss found a unit the cache lacked (a code
+        // no one stored, such as a currency no account uses, costs no second
+        // read); a cache not refilled (no connection free now) only costs
+        // the next request the same read.
+        if missing.iter().any(|code| seen.contains_key(*code))
+            && let Some(mut other) = self.pool.try_get()
             && let Ok(committed) = stored(&mut other)
             && let Ok(mut units) = self.units.write()
         {
@@ -101,8 +108,15 @@ mod tests {
     fn a_unit_stored_by_another_instance_is_read_on_a_miss_then_cached() {
         let (_dir, first, second) = two_instances();
         let mut conn = first.connection().expect("connection");
+        let statements = first.statements();
+        let before = statements.get();
         let none = first.units_covering(&mut conn, ["EUR"]).expect("units");
         assert_eq!(scale_of(&none, "EUR"), None, "nothing stored yet");
+        assert_eq!(
+            statements.get(),
+            before + 1,
+            "a code no one stored is read once, with nothing to refill"
+        );
 
         // Another instance stores EUR with a scale no currency table of this
         // build gives it (as an older release might have): the first
@@ -111,7 +125,6 @@ mod tests {
         let read = first.units_covering(&mut conn, ["EUR"]).expect("units");
         assert_eq!(scale_of(&read, "EUR"), Some(3), "a miss reads the table");
 
-        let statements = first.statements();
         let before = statements.get();
         let cached = first.units_covering(&mut conn, ["EUR"]).expect("units");
         assert_eq!(scale_of(&cached, "EUR"), Some(3));

@@ -641,20 +641,9 @@ async fn signing_out_revokes_the_token_sent_and_no_other(app: &TestApp) {
 /// refused exactly as on `/v1/me`, whether the project exists or not, and
 /// the agent's good token is let in.
 async fn project_routes_refuse_bad_tokens_as_everywhere(app: &TestApp) {
-    let agent = credentialed_person(app, "dominique@openair-lyon.org").await;
     let project = app.create_project("EUR").await;
-    let added = app
-        .post(
-            &format!("/v1/projects/{project}/members"),
-            &json!({"agent": agent, "role": "owner"}),
-        )
-        .await;
-    assert_eq!(added.status(), 201);
-    let token_of =
-        |response: serde_json::Value| response["access_token"].as_str().expect("token").to_owned();
-    let good = token_of(json_of(sign_in(app, "dominique@openair-lyon.org", PASSWORD).await).await);
-    let revoked =
-        token_of(json_of(sign_in(app, "dominique@openair-lyon.org", PASSWORD).await).await);
+    let (agent, good) = app.member(&project, "owner").await;
+    let revoked = app.token_for(&agent);
     let out = app
         .send_as(Some(&revoked), Method::DELETE, "/v1/auth/token", None)
         .await;
