@@ -199,13 +199,17 @@ async fn random_back_dated_postings_never_leave_a_negative_day(app: &TestApp) {
         let file = dir.path().join("journal.hledger");
         std::fs::write(&file, &text).expect("write");
         let path = file.to_string_lossy().into_owned();
-        // hledger's running total, in date order, of each non-negative account.
+        // hledger's running total of each non-negative account at the end of
+        // each day (`-D`): the rule is by date, and within one day the
+        // journal lists transactions in posting order, so an outflow may stand
+        // before a back-dated inflow of the same day that covers it.
         for account in ["pool:general", "reserve"] {
             let register = hledger(&[
                 "-f",
                 &path,
                 "register",
                 &format!("^{account}$"),
+                "-D",
                 "-O",
                 "csv",
             ]);
