@@ -43,6 +43,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// Whether the request's media type (its `Content-Type` before any
+/// parameter, trimmed) is one `accepts` takes; a request without one has
+/// none it takes. The JSON bodies and the CSV upload read it alike.
+pub fn media_type_is(req: &HttpRequest, accepts: impl FnOnce(&str) -> bool) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| accepts(mime.trim()))
+}
+
 /// Parses `bytes` as JSON. An empty body counts as `{}` so that optional
 /// bodies (a reversal's) may be omitted.
 fn parse_json<T: DeserializeOwned>(
@@ -52,15 +63,10 @@ fn parse_json<T: DeserializeOwned>(
     let value: serde_json::Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            });
+        let is_json = media_type_is(req, |mime| {
+            let mime = mime.to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        });
         if !is_json {
             return Err(ApiError::UnsupportedMediaType("application/json"));
         }
@@ -345,6 +351,27 @@ pub fn parse_date(
         ));
     }
     Ok(date)
+}
+
+/// The date `text` of the body's `field`, or `None` with its problem added
+/// to `errors`, so that a request's other fields are still checked and
+/// every problem is answered at once.
+pub fn date_field(
+    field: &str,
+    text: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono::NaiveDate> {
+    parse_date(field, text).map_err(|e| errors.push(e)).ok()
+}
+
+/// The body's optional date `field`, if given (422 `invalid_date` alone
+/// when it is not a date).
+pub fn optional_date(
+    field: &str,
+    text: Option<&str>,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    text.map(|t| parse_date(field, t).map_err(|e| ApiError::Validation(vec![e])))
+        .transpose()
 }
 
 /// The account name `text`, or a problem with `field`.

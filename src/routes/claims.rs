@@ -17,7 +17,7 @@ use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, decode_cursor, next_cursor, page_size, parse_date};
+use super::extract::{CursorKey, date_field, decode_cursor, next_cursor, page_size};
 use super::funds;
 use super::limits::check_length;
 use super::openapi::RejectionReasonRefused;
@@ -205,9 +205,7 @@ pub async fn create_claim(
 /// A claim checked field by field, before the database.
 fn parse_claim(request: &CreateClaimRequest) -> NewClaim {
     let mut errors = Vec::new();
-    let date = parse_date("date", &request.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &request.date, &mut errors);
     let description = funds::text(
         "description",
         &request.description,

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectPage, ProjectWrite};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, parse_date};
+use super::extract::{CursorKey, date_field};
 use super::limits::check_length;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, Problem};
@@ -88,9 +88,7 @@ pub async fn create_closing(
     ProjectWrite { body, call }: ProjectWrite<CreateClosingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
-    let through = parse_date("through", &body.through)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let through = date_field("through", &body.through, &mut errors);
     let note = body.note.trim().to_owned();
     check_length("note", &note, CLOSING_NOTE_LENGTH_MAX, &mut errors);
     let (Some(through), true) = (through, errors.is_empty()) else {

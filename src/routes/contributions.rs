@@ -17,7 +17,7 @@ use super::dto::page_type;
 use super::dto::{
     ContributionKindDto, ContributionStatusDto, PageQuery, QuantityUnitDto, Rate, to_rate,
 };
-use super::extract::{CursorKey, decode_cursor, page_size, parse_date};
+use super::extract::{CursorKey, date_field, decode_cursor, page_size, query_date};
 use super::limits;
 use super::limits::SCOPE_LENGTH_MAX;
 use super::problem::{ApiError, FieldError, Problem};
@@ -390,9 +390,7 @@ pub fn check(request: &CreateContributionRequest) -> NewContribution {
     let kind = ContributionKind::from(request.kind);
     let unit = QuantityUnit::from(request.unit);
     let mut errors = Vec::new();
-    let date = parse_date("date", &request.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &request.date, &mut errors);
     if !kind.accepts(unit) {
         errors.push(FieldError::new(
             "unit",
@@ -531,10 +529,6 @@ pub async fn list_contributions(
 /// The filter a list's query asks for, checked.
 fn filter_of(query: ContributionQuery) -> Result<ContributionFilter, ApiError> {
     limits::check_query("agent", query.agent.as_deref(), limits::ID_LENGTH_MAX)?;
-    let date = |text: Option<&str>, field: &str| {
-        text.map(|t| parse_date(field, t).map_err(|e| ApiError::InvalidQuery(e.message)))
-            .transpose()
-    };
     Ok(ContributionFilter {
         agent: query.agent,
         kind: query
@@ -549,8 +543,8 @@ fn filter_of(query: ContributionQuery) -> Result<ContributionFilter, ApiError> {
             .as_str()
             .to_owned()
         }),
-        from: date(query.from.as_deref(), "from")?,
-        to: date(query.to.as_deref(), "to")?,
+        from: query_date("from", query.from.as_deref())?,
+        to: query_date("to", query.to.as_deref())?,
     })
 }
 

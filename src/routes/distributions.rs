@@ -14,7 +14,7 @@ use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall, audited};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, parse_date};
+use super::extract::{CursorKey, date_field, optional_date};
 use super::limits;
 use super::openapi::{DistributionNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
@@ -253,12 +253,8 @@ fn reply_with(conn: &mut DbConnection, project: &Project, run: Run) -> Result<Re
 /// version below 1 or an overlong id is no lookup's 404).
 fn parse_draft(request: &CreateDistributionRequest) -> (DraftRequest, Vec<FieldError>) {
     let mut problems = Vec::new();
-    let from = parse_date("period_from", &request.period_from)
-        .map_err(|e| problems.push(e))
-        .ok();
-    let to = parse_date("period_to", &request.period_to)
-        .map_err(|e| problems.push(e))
-        .ok();
+    let from = date_field("period_from", &request.period_from, &mut problems);
+    let to = date_field("period_to", &request.period_to, &mut problems);
     let period = from.zip(to).filter(|(from, to)| from <= to);
     if from.is_some() && to.is_some() && period.is_none() {
         problems.push(FieldError::new(
@@ -445,11 +441,7 @@ pub async fn create_execution(
     ProjectWrite { body, call }: ProjectWrite<ExecutionRequest>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let date = body
-        .effective_date
-        .as_deref()
-        .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
-        .transpose()?;
+    let date = optional_date("effective_date", body.effective_date.as_deref())?;
     let (_, id) = path.into_inner();
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let date = date.unwrap_or_else(db::today);

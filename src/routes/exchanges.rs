@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::ProjectWrite;
 use super::codes::FieldCode;
 use super::dto::{Transaction, to_transaction};
-use super::extract::parse_date;
+use super::extract::date_field;
 use super::funds;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, FieldError, Problem};
@@ -86,9 +86,7 @@ pub async fn create_exchange(
         super::limits::check_id("grant", grant)?;
     }
     let mut errors = Vec::new();
-    let date = parse_date("date", &body.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &body.date, &mut errors);
     let source = funds::text(
         "source",
         &body.source,

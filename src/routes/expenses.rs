@@ -12,7 +12,7 @@ use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::parse_date;
+use super::extract::date_field;
 use super::funds::{self, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::limits::check_length;
@@ -251,9 +251,7 @@ pub async fn create_expense(
 /// An expense request checked field by field, before the database.
 fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
     let mut errors = Vec::new();
-    let date = parse_date("date", &request.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &request.date, &mut errors);
     let supplier = funds::text(
         "supplier",
         &request.supplier,

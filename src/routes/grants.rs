@@ -15,7 +15,7 @@ use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, parse_date};
+use super::extract::{CursorKey, date_field};
 use super::funds;
 use super::limits;
 use super::limits::CATEGORIES_PER_PROJECT_MAX;
@@ -280,9 +280,7 @@ fn parse_grant(request: &CreateGrantRequest) -> NewGrant {
         GRANT_REFERENCE_LENGTH_MAX,
         &mut errors,
     );
-    let received_on = parse_date("received_on", &request.received_on)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let received_on = date_field("received_on", &request.received_on, &mut errors);
     let (period_start, period_end) = parse_period(request, &mut errors);
     let restriction = request
         .restriction
@@ -341,8 +339,7 @@ fn parse_period(
     errors: &mut Vec<FieldError>,
 ) -> (Option<NaiveDate>, Option<NaiveDate>) {
     let mut date = |field: &str, text: &Option<String>| {
-        text.as_deref()
-            .and_then(|d| parse_date(field, d).map_err(|e| errors.push(e)).ok())
+        text.as_deref().and_then(|d| date_field(field, d, errors))
     };
     let start = date("period_start", &request.period_start);
     let end = date("period_end", &request.period_end);

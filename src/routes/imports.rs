@@ -7,7 +7,6 @@
 use commons_ledger_macros::operation;
 use std::collections::HashMap;
 
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -20,7 +19,7 @@ use super::call::{ProjectCall, audited};
 use super::codes::FieldCode;
 use super::contributions::{self, CreateContributionRequest, Dataset};
 use super::dto::{ContributionKindDto, QuantityUnitDto};
-use super::extract::{IdempotencyKey, request_fingerprint};
+use super::extract::{IdempotencyKey, media_type_is, request_fingerprint};
 use super::openapi::InvalidIdempotencyKey;
 use super::problem::{ApiError, FieldError, Problem, Problems, field_code};
 use super::write::{self, Idempotency, Reply};
@@ -209,16 +208,10 @@ fn idempotency(
 
 /// The body of a CSV upload, within the import's size limit.
 async fn csv_body(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
-    let is_csv = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("text/csv")
-                || mime.eq_ignore_ascii_case("application/octet-stream")
-        });
+    let is_csv = media_type_is(req, |mime| {
+        mime.eq_ignore_ascii_case("text/csv")
+            || mime.eq_ignore_ascii_case("application/octet-stream")
+    });
     if !is_csv {
         return Err(ApiError::UnsupportedMediaType(
             "text/csv (or application/octet-stream)",

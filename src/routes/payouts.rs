@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::parse_date;
+use super::extract::date_field;
 use super::funds::{self, RejectionRequest};
 use super::openapi::{
     FourEyesRefusals, OwnersAndTreasurers, PayoutNotFound, RejectionReasonRefused,
@@ -118,9 +118,7 @@ pub async fn create_payout(
 ) -> Result<HttpResponse, ApiError> {
     super::limits::check_id("agent", &body.agent)?;
     let mut errors = Vec::new();
-    let date = parse_date("date", &body.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &body.date, &mut errors);
     let method = funds::segment("method", &body.method, &mut errors);
     let reference = funds::text(
         "reference",

@@ -3,7 +3,6 @@
 //! keep the rate they were computed with.
 
 use actix_web::{HttpResponse, get, post, web};
-use chrono::NaiveDate;
 use commons_ledger_macros::operation;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -13,7 +12,7 @@ use super::call::{ProjectPage, ProjectWrite};
 use super::codes::FieldCode;
 use super::dto::page_type;
 use super::dto::{ContributionKindDto, PageQuery, QuantityUnitDto, Rate, to_rate};
-use super::extract::{CursorKey, parse_date};
+use super::extract::{CursorKey, date_field};
 pub use super::limits::SCOPE_LENGTH_MAX;
 use super::openapi::OwnersAndTreasurers;
 use super::problem::{ApiError, FieldError, Problem};
@@ -125,9 +124,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
     let kind = ContributionKind::from(request.kind);
     let per = QuantityUnit::from(request.per);
     let mut errors = Vec::new();
-    let effective_from: Option<NaiveDate> = parse_date("effective_from", &request.effective_from)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let effective_from = date_field("effective_from", &request.effective_from, &mut errors);
     if !kind.accepts(per) {
         errors.push(FieldError::new(
             "per",

@@ -13,7 +13,7 @@ use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, parse_date};
+use super::extract::{CursorKey, date_field};
 use super::funds::{self, RejectionRequest};
 use super::openapi::{
     FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
@@ -118,9 +118,7 @@ pub async fn create_release(
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant) = path.into_inner();
     let mut errors = Vec::new();
-    let date = parse_date("date", &body.date)
-        .map_err(|e| errors.push(e))
-        .ok();
+    let date = date_field("date", &body.date, &mut errors);
     let reason = funds::text(
         "reason",
         &body.reason,

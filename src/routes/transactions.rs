@@ -13,7 +13,7 @@ use super::call::{ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
-use super::extract::{account_name, decode_number_cursor, parse_date, query_date};
+use super::extract::{account_name, date_field, decode_number_cursor, optional_date, query_date};
 use super::limits::check_length;
 use super::openapi::Forbidden;
 use super::problem::{ApiError, FieldError, Problem};
@@ -129,9 +129,7 @@ impl CreateTransactionRequest {
                 ),
             ));
         }
-        let effective_date = parse_date("effective_date", &self.effective_date)
-            .map_err(|e| errors.push(e))
-            .ok();
+        let effective_date = date_field("effective_date", &self.effective_date, &mut errors);
         check_length(
             "description",
             &self.description,
@@ -355,11 +353,7 @@ pub async fn create_reversal(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, transaction_id) = path.into_inner();
-    let effective_date = body
-        .effective_date
-        .as_deref()
-        .map(|text| parse_date("effective_date", text).map_err(|e| ApiError::Validation(vec![e])))
-        .transpose()?;
+    let effective_date = optional_date("effective_date", body.effective_date.as_deref())?;
     let description = body.description.unwrap_or_default();
     let mut errors = Vec::new();
     if !check_length(
