@@ -281,6 +281,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for ProjectWrite<T> {
     }
 }
 
+/// A write to one record of the project, the one the route names after
+/// `{project_id}` (`/projects/{project_id}/claims/{claim_id}/approvals`):
+/// what a [`ProjectWrite`] holds, and the record's id, read from the path
+/// after the write is extracted, so that a refusal comes in the same order.
+pub struct ItemWrite<T> {
+    pub body: T,
+    pub call: WriteCall,
+    pub id: String,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ItemWrite<T> {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let write = ProjectWrite::<T>::from_request(req, payload);
+        let path = web::Path::<(String, String)>::from_request(req, payload);
+        Box::pin(async move {
+            let ProjectWrite { body, call } = write.await?;
+            let (_, id) = path.await?.into_inner();
+            Ok(ItemWrite { body, call, id })
+        })
+    }
+}
+
 /// A page whose `limit` and cursor are checked, for a list with filters of
 /// its own: the handler checks them after the page (the order lists always
 /// checked in) and before [`CheckedPage::read`] reads.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
+use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -345,13 +345,12 @@ pub async fn get_claim(
         422 "`insufficient_funds` (more than the pool holds beyond what approved runs reserve), `restricted_purpose` (a category the grant does not allow), `currency_mismatch`, `too_long` (`grant`)",
     ))]
 pub async fn approve_claim(
-    ProjectWrite { body, call }: ProjectWrite<ApproveClaimRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite { body, call, id }: ItemWrite<ApproveClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(grant) = &body.grant {
         super::limits::check_id("grant", grant)?;
     }
-    decide(call, path, ClaimDecision::Approve { grant: body.grant }).await
+    decide(call, id, ClaimDecision::Approve { grant: body.grant }).await
 }
 
 /// Reject an expense claim
@@ -368,8 +367,7 @@ pub async fn approve_claim(
         RejectionReasonRefused,
     ))]
 pub async fn reject_claim(
-    ProjectWrite { body, call }: ProjectWrite<RejectClaimRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite { body, call, id }: ItemWrite<RejectClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = Vec::new();
     let reason = funds::text(
@@ -388,15 +386,14 @@ pub async fn reject_claim(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    decide(call, path, ClaimDecision::Reject { reason }).await
+    decide(call, id, ClaimDecision::Reject { reason }).await
 }
 
 async fn decide(
     call: WriteCall,
-    path: web::Path<(String, String)>,
+    id: String,
     decision: ClaimDecision,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, id) = path.into_inner();
     super::funds::decide(call, move |conn, project, decider| {
         let row = ops::claims::decide(conn, project, decider, &id, &decision)?;
         let claim = to_claim(&super::stored_units(conn)?, row);

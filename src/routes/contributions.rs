@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::Caller;
-use super::call::{ProjectCall, ProjectPage, ProjectWrite};
+use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::dto::{
@@ -596,11 +596,12 @@ pub async fn get_contribution(
         422 "A rejection needs a `reason`",
     ))]
 pub async fn create_review(
-    write: ProjectWrite<CreateReviewRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite {
+        body,
+        call,
+        id: contribution_id,
+    }: ItemWrite<CreateReviewRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, contribution_id) = path.into_inner();
-    let ProjectWrite { body, call } = write;
     let reason = review_reason(&body)?;
     let decision = match body.decision {
         ReviewDecision::Approve => Decision::Approve,

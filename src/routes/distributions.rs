@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, WriteCall, audited};
+use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite, WriteCall, audited};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -413,12 +413,11 @@ pub async fn get_distribution(
         409 "`already_approved`, `distribution_state`, or idempotent request in flight",
     ))]
 pub async fn create_approval(
-    write: ProjectWrite<NoBody>,
-    path: web::Path<(String, String)>,
+    ItemWrite { call, id, .. }: ItemWrite<NoBody>,
 ) -> Result<HttpResponse, ApiError> {
     let change: RunChange =
         |conn, project, approver, id| ops::distributions::approve(conn, project, approver, id);
-    change_run(write.call, path, Action::Review, change).await
+    change_run(call, id, Action::Review, change).await
 }
 
 /// Execute a distribution run
@@ -438,11 +437,9 @@ pub async fn create_approval(
         422 "`insufficient_funds`: the pool no longer holds the amount",
     ))]
 pub async fn create_execution(
-    ProjectWrite { body, call }: ProjectWrite<ExecutionRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite { body, call, id }: ItemWrite<ExecutionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let date = optional_date("effective_date", body.effective_date.as_deref())?;
-    let (_, id) = path.into_inner();
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let date = date.unwrap_or_else(db::today);
         let run = ops::distributions::execute(conn, (project, &caller.signed_in()?.id), &id, date)?;
@@ -476,11 +473,10 @@ pub struct ExecutionRequest {
         409 "`distribution_state` (executed or cancelled), or idempotent request in flight",
     ))]
 pub async fn create_cancellation(
-    write: ProjectWrite<NoBody>,
-    path: web::Path<(String, String)>,
+    ItemWrite { call, id, .. }: ItemWrite<NoBody>,
 ) -> Result<HttpResponse, ApiError> {
     let change: RunChange = |conn, project, _, id| ops::distributions::cancel(conn, project, id);
-    change_run(write.call, path, Action::WriteLedger, change).await
+    change_run(call, id, Action::WriteLedger, change).await
 }
 
 /// A change of a run's state, made by the caller (their agent id) on the run.
@@ -493,11 +489,10 @@ type NoBody = serde_json::Map<String, serde_json::Value>;
 /// caller may take `action` in the project, and answers with the run after it.
 async fn change_run(
     call: WriteCall,
-    path: web::Path<(String, String)>,
+    id: String,
     action: Action,
     change: RunChange,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, id) = path.into_inner();
     call.run(action, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();
         let run = change(conn, project, &by, &id)?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
+use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -320,10 +320,9 @@ pub async fn list_expenses(page: ProjectPage) -> Result<web::Json<ExpensePage>, 
         422 "`insufficient_funds` (more than the pool holds free now)",
     ))]
 pub async fn approve_expense(
-    write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
-    path: web::Path<(String, String)>,
+    ItemWrite { call, id, .. }: ItemWrite<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(write.call, path, Decision::Approve).await
+    decide(call, id, Decision::Approve).await
 }
 
 /// Reject a pending expense
@@ -339,18 +338,12 @@ pub async fn approve_expense(
         RejectionReasonRefused,
     ))]
 pub async fn reject_expense(
-    ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite { body, call, id }: ItemWrite<RejectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(call, path, funds::rejection(&body)?).await
+    decide(call, id, funds::rejection(&body)?).await
 }
 
-async fn decide(
-    call: WriteCall,
-    path: web::Path<(String, String)>,
-    decision: Decision,
-) -> Result<HttpResponse, ApiError> {
-    let (_, id) = path.into_inner();
+async fn decide(call: WriteCall, id: String, decision: Decision) -> Result<HttpResponse, ApiError> {
     funds::decide(call, move |conn, project, by| {
         let row = ops::funds::decide_expense(conn, project, by, &id, &decision)?;
         // An expense has no `GET` of its own: the expense list holds it.

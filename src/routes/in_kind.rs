@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite};
+use super::call::{ItemWrite, ProjectPage};
 use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -75,10 +75,12 @@ fn to_allocation(row: AllocationRow) -> InKindAllocation {
         422 "`period_closed`",
     ))]
 pub async fn create_in_kind_allocation(
-    ProjectWrite { body, call }: ProjectWrite<CreateInKindAllocationRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite {
+        body,
+        call,
+        id: grant,
+    }: ItemWrite<CreateInKindAllocationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, grant) = path.into_inner();
     super::limits::check_id("contribution", &body.contribution)?;
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let by = caller.signed_in()?.id.clone();

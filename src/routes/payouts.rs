@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
+use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::date_field;
@@ -177,10 +177,9 @@ pub async fn list_payouts(page: ProjectPage) -> Result<web::Json<PayoutPage>, Ap
         422 "`insufficient_funds` (more than the contributor is owed now)",
     ))]
 pub async fn approve_payout(
-    write: ProjectWrite<serde_json::Map<String, serde_json::Value>>,
-    path: web::Path<(String, String)>,
+    ItemWrite { call, id, .. }: ItemWrite<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(write.call, path, Decision::Approve).await
+    decide(call, id, Decision::Approve).await
 }
 
 /// Reject a pending payout
@@ -196,18 +195,12 @@ pub async fn approve_payout(
         RejectionReasonRefused,
     ))]
 pub async fn reject_payout(
-    ProjectWrite { body, call }: ProjectWrite<RejectionRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite { body, call, id }: ItemWrite<RejectionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    decide(call, path, funds::rejection(&body)?).await
+    decide(call, id, funds::rejection(&body)?).await
 }
 
-async fn decide(
-    call: WriteCall,
-    path: web::Path<(String, String)>,
-    decision: Decision,
-) -> Result<HttpResponse, ApiError> {
-    let (_, id) = path.into_inner();
+async fn decide(call: WriteCall, id: String, decision: Decision) -> Result<HttpResponse, ApiError> {
     funds::decide(call, move |conn, project, by| {
         let row = ops::funds::decide_payout(conn, project, by, &id, &decision)?;
         // A payout has no `GET` of its own: the payout list holds it.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectPage, ProjectWrite, Units, WriteCall};
+use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -113,10 +113,12 @@ fn to_release(units: &Units, row: ReleaseRow) -> Release {
         422 "`not_restricted` (the grant's money is already general), `currency_mismatch` (a currency the grant holds none of), `amount_precision`, `invalid_date`, `too_long`, ...",
     ))]
 pub async fn create_release(
-    ProjectWrite { body, call }: ProjectWrite<CreateReleaseRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite {
+        body,
+        call,
+        id: grant,
+    }: ItemWrite<CreateReleaseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, grant) = path.into_inner();
     let mut errors = Vec::new();
     let date = date_field("date", &body.date, &mut errors);
     let reason = funds::text(

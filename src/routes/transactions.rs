@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectCall, ProjectPage, ProjectWrite};
+use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
@@ -349,10 +349,12 @@ pub async fn get_transaction(
         422 "`insufficient_funds` (the money has moved on), `reversal_not_reversible`, `invalid_date`, `idempotency_key_reused`",
     ))]
 pub async fn create_reversal(
-    ProjectWrite { body, call }: ProjectWrite<CreateReversalRequest>,
-    path: web::Path<(String, String)>,
+    ItemWrite {
+        body,
+        call,
+        id: transaction_id,
+    }: ItemWrite<CreateReversalRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, transaction_id) = path.into_inner();
     let effective_date = optional_date("effective_date", body.effective_date.as_deref())?;
     let description = body.description.unwrap_or_default();
     let mut errors = Vec::new();
