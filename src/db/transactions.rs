@@ -403,43 +403,113 @@ impl<'a> Poster<'a> {
 
 /// Inserts a transaction's row, then its postings in order: the only
 /// statements a posting cannot do without (public for the benchmark that
-/// measures what the database alone takes for them).
+/// measures what the database alone takes for them). On PostgreSQL they
+/// go in one round trip to the server ([`insert_in_one_round_trip`]).
 pub fn insert(
     conn: &mut DbConnection,
     row: &TransactionRow,
     postings: &[PostingRow],
 ) -> QueryResult<()> {
-    let transaction = diesel::insert_into(transactions::table).values((
-        transactions::id.eq(&row.id),
-        transactions::project_id.eq(&row.project_id),
-        transactions::sequence.eq(row.sequence),
-        transactions::kind.eq(&row.kind),
-        transactions::effective_date.eq(row.effective_date),
-        transactions::recorded_at.eq(row.recorded_at),
-        transactions::description.eq(&row.description),
-        transactions::metadata.eq(&row.metadata),
-        transactions::reverses_id.eq(&row.reverses_id),
-        transactions::previous_hash.eq(&row.previous_hash),
-        transactions::hash.eq(&row.hash),
-        transactions::recorded_by.eq(&row.recorded_by),
-    ));
     // Run on the backend's own connection: there diesel finds the prepared
     // statement by the statement's type, where through the two-backend
     // connection it builds the SQL text again for every lookup (a tenth of
     // a batch's server time, docs/benchmarks.md).
-    match conn {
-        DbConnection::Postgresql(pg) => transaction.execute(pg)?,
-        DbConnection::Sqlite(sqlite) => transaction.execute(sqlite)?,
+    let sqlite = match conn {
+        DbConnection::Postgresql(pg) => return insert_in_one_round_trip(pg, row, postings),
+        DbConnection::Sqlite(sqlite) => sqlite,
     };
-    // One statement per posting: the common subset of both backends has no
-    // multi-row insert, and the per-row trigger needs them in order anyway.
+    diesel::insert_into(transactions::table)
+        .values((
+            transactions::id.eq(&row.id),
+            transactions::project_id.eq(&row.project_id),
+            transactions::sequence.eq(row.sequence),
+            transactions::kind.eq(&row.kind),
+            transactions::effective_date.eq(row.effective_date),
+            transactions::recorded_at.eq(row.recorded_at),
+            transactions::description.eq(&row.description),
+            transactions::metadata.eq(&row.metadata),
+            transactions::reverses_id.eq(&row.reverses_id),
+            transactions::previous_hash.eq(&row.previous_hash),
+            transactions::hash.eq(&row.hash),
+            transactions::recorded_by.eq(&row.recorded_by),
+        ))
+        .execute(sqlite)?;
+    // One statement per posting, in order: each row's triggers check it
+    // against the rows before it. In the service's own process a statement
+    // costs no round trip.
     for posting in postings {
-        let insert = diesel::insert_into(postings::table).values(posting);
-        match conn {
-            DbConnection::Postgresql(pg) => insert.execute(pg)?,
-            DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
-        };
+        diesel::insert_into(postings::table)
+            .values(posting)
+            .execute(sqlite)?;
     }
+    Ok(())
+}
+
+mod sql {
+    use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamp};
+
+    diesel::define_sql_function! {
+        /// The migration `transaction_in_one_round_trip` (PostgreSQL): the
+        /// transaction's row, then its postings in order, each by an
+        /// `INSERT` of its own inside the function, so every row's triggers
+        /// fire as for the statements sent one by one. Returns the count of
+        /// postings inserted.
+        #[allow(clippy::too_many_arguments)]
+        fn insert_transaction(
+            t_id: Text,
+            t_project_id: Text,
+            t_sequence: BigInt,
+            t_kind: Text,
+            t_effective_date: Date,
+            t_recorded_at: Timestamp,
+            t_description: Text,
+            t_metadata: Text,
+            t_reverses_id: Nullable<Text>,
+            t_previous_hash: Text,
+            t_hash: Text,
+            t_recorded_by: Nullable<Text>,
+            p_from_account_id: Array<Text>,
+            p_to_account_id: Array<Text>,
+            p_amount: Array<BigInt>,
+            p_currency: Array<Text>,
+            p_from_balance_after: Array<BigInt>,
+            p_to_balance_after: Array<BigInt>,
+        ) -> diesel::sql_types::Integer;
+    }
+}
+
+/// On PostgreSQL a transaction's rows go in one round trip to the server
+/// (a statement each was a round trip each: 1 + postings), by the function
+/// the migration `transaction_in_one_round_trip` defines; the postings go
+/// as one array a column.
+fn insert_in_one_round_trip(
+    pg: &mut diesel::PgConnection,
+    row: &TransactionRow,
+    postings: &[PostingRow],
+) -> QueryResult<()> {
+    let texts = |column: fn(&PostingRow) -> &str| postings.iter().map(column).collect::<Vec<_>>();
+    let numbers = |column: fn(&PostingRow) -> i64| postings.iter().map(column).collect::<Vec<_>>();
+    diesel::select(sql::insert_transaction(
+        &row.id,
+        &row.project_id,
+        row.sequence,
+        &row.kind,
+        row.effective_date,
+        row.recorded_at,
+        &row.description,
+        &row.metadata,
+        &row.reverses_id,
+        &row.previous_hash,
+        &row.hash,
+        &row.recorded_by,
+        texts(|p| &p.from_account_id),
+        texts(|p| &p.to_account_id),
+        numbers(|p| p.amount),
+        texts(|p| &p.currency),
+        numbers(|p| p.from_balance_after),
+        numbers(|p| p.to_balance_after),
+    ))
+    .execute(pg)?;
     Ok(())
 }
 

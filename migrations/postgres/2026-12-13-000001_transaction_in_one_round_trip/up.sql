@@ -1,0 +1,51 @@
+-- A transaction's rows in one round trip to the server: the transaction,
+-- then its postings in order, each by an INSERT of its own, so every row's
+-- triggers (the chain, the restricted money, the balances) fire exactly as
+-- when the service sent the same statements one by one; the function only
+-- saves the trips between them. It runs with its caller's rights (SECURITY
+-- INVOKER, the default), so the service's role inserts nothing it could not
+-- insert itself. Postings come as one array a column, element i the
+-- posting at position i - 1.
+CREATE FUNCTION insert_transaction(
+    t_id TEXT,
+    t_project_id TEXT,
+    t_sequence BIGINT,
+    t_kind TEXT,
+    t_effective_date DATE,
+    t_recorded_at TIMESTAMP,
+    t_description TEXT,
+    t_metadata TEXT,
+    t_reverses_id TEXT,
+    t_previous_hash TEXT,
+    t_hash TEXT,
+    t_recorded_by TEXT,
+    p_from_account_id TEXT[],
+    p_to_account_id TEXT[],
+    p_amount BIGINT[],
+    p_currency TEXT[],
+    p_from_balance_after BIGINT[],
+    p_to_balance_after BIGINT[]
+) RETURNS INTEGER LANGUAGE plpgsql AS $$
+DECLARE
+    postings_count INTEGER := coalesce(array_length(p_from_account_id, 1), 0);
+BEGIN
+    IF coalesce(array_length(p_to_account_id, 1), 0) <> postings_count
+        OR coalesce(array_length(p_amount, 1), 0) <> postings_count
+        OR coalesce(array_length(p_currency, 1), 0) <> postings_count
+        OR coalesce(array_length(p_from_balance_after, 1), 0) <> postings_count
+        OR coalesce(array_length(p_to_balance_after, 1), 0) <> postings_count THEN
+        RAISE EXCEPTION 'a transaction''s posting columns differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO transactions (id, project_id, sequence, kind, effective_date, recorded_at,
+        description, metadata, reverses_id, previous_hash, hash, recorded_by)
+    VALUES (t_id, t_project_id, t_sequence, t_kind, t_effective_date, t_recorded_at,
+        t_description, t_metadata, t_reverses_id, t_previous_hash, t_hash, t_recorded_by);
+    FOR i IN 1 .. postings_count LOOP
+        INSERT INTO postings (transaction_id, project_id, position, from_account_id,
+            to_account_id, amount, currency, from_balance_after, to_balance_after)
+        VALUES (t_id, t_project_id, i - 1, p_from_account_id[i], p_to_account_id[i],
+            p_amount[i], p_currency[i], p_from_balance_after[i], p_to_balance_after[i]);
+    END LOOP;
+    RETURN postings_count;
+END $$;
