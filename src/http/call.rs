@@ -44,6 +44,16 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+impl PageQuery {
+    /// The page's size and where it starts (the cursor decoded as `key`),
+    /// checked in the order every list checks them, before it reads.
+    pub fn check(&self, key: CursorKey) -> Result<(i64, Option<String>), ApiError> {
+        let limit = page_size(self.limit)?;
+        let after = decode_cursor(self.cursor.as_deref(), key)?;
+        Ok((limit, after))
+    }
+}
+
 /// A call to the project named by the path's `{project_id}`, by whoever
 /// sent it (with or without a token).
 pub struct ProjectCall {

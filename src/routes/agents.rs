@@ -13,7 +13,7 @@ use super::call::{SignedIn, SignedInWrite};
 use super::codes::{FieldCode, Resource};
 use super::dto::page_type;
 use super::dto::{Agent, AgentKindDto, PageQuery, to_agent};
-use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, next_cursor};
 use super::problem::{ApiError, FieldError, Problem};
 use super::write::Reply;
 use crate::db::agents::{AgentRow, NewAgent};
@@ -169,8 +169,7 @@ pub async fn list_agents(
     signed_in: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<AgentPage>, ApiError> {
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
+    let (limit, after) = query.check(CursorKey::Id)?;
     let (caller, rows) = signed_in
         .read(move |conn, agent| {
             let scope = if agent.is_admin {

@@ -20,7 +20,7 @@ use super::codes::Resource;
 use super::dto::page_type;
 use super::dto::{Member, member_of};
 use super::dto::{PageQuery, RoleDto};
-use super::extract::{CursorKey, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, next_cursor};
 use super::limits::check_id;
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, Problem};
@@ -232,8 +232,7 @@ pub async fn list_my_invitations(
     signed_in: SignedIn,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<InvitationPage>, ApiError> {
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
+    let (limit, after) = query.check(CursorKey::Id)?;
     let items = signed_in
         .read(move |conn, me| {
             let rows = db::invitations::of_agent(conn, &me.id, after.as_deref(), limit)?;

@@ -13,7 +13,7 @@ use super::call::{ProjectCall, ProjectChange, SignedInWrite};
 use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, JsonBody, decode_cursor, next_cursor, page_size};
+use super::extract::{CursorKey, JsonBody, next_cursor};
 use super::openapi::OwnersOnly;
 use super::problem::{ApiError, FieldError, Problem};
 use super::read;
@@ -367,8 +367,7 @@ pub async fn list_projects(
     credentials: Credentials,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<ProjectPage>, ApiError> {
-    let limit = page_size(query.limit)?;
-    let after = decode_cursor(query.cursor.as_deref(), CursorKey::Id)?;
+    let (limit, after) = query.check(CursorKey::Id)?;
     let rows = read(&state, move |conn| {
         let caller = Caller::resolve(conn, &credentials)?;
         let visibility = match &caller {

@@ -10,14 +10,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::{each_contribution_page, funder_categories};
 use super::{
-    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, adjustments_after, balance_before,
+    CsvOut, GRANT_COLUMNS, Halt, Period, PeriodQuery, adjustment_lines, balance_before,
     csv_download, each_movement, file_name, find_grant,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
 use crate::db::funds::GrantRow;
 use crate::db::projects::Project;
-use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database, DbConnection};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
@@ -51,8 +50,7 @@ pub async fn export_grant_csv(
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant_id) = path.into_inner();
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let adjusted = adjustments_after(&period, query.adjustments)?;
+    let (period, adjusted) = query.parse()?;
     let db = call.state.db.clone();
     let (project, export) = call
         .read(Action::ReadLedger, move |conn, _, project| {
@@ -176,24 +174,9 @@ fn adjustment_rows(
     snapshot: i64,
 ) -> Result<(), Halt> {
     let mut adjustments = GrantAdjustments::new(report);
-    let filter = TransactionFilter {
-        account_id: Some(pool.id.clone()),
-        until_sequence: Some(snapshot),
-        adjusting: Some(period),
-        ..TransactionFilter::default()
-    };
-    super::pages::each_movement_page(
-        db,
-        &pool.project_id,
-        &pool.name,
-        &filter,
-        |units, movements| {
-            movements
-                .iter()
-                .try_for_each(|movement| out.row(adjustments.movement(movement, units).cells()))
-        },
-    )?;
-    let units = db.read(crate::routes::stored_units)?;
+    let units = adjustment_lines(db, out, pool, (period, snapshot), |movement, units| {
+        adjustments.movement(movement, units)
+    })?;
     adjustments
         .closing(&report.totals, &units)
         .iter()

@@ -17,8 +17,8 @@ use crate::db::funds::GrantRow;
 use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
 use crate::db::{Database, DbConnection};
-use crate::domain::reports::Units;
 use crate::domain::reports::movement::Movement;
+use crate::domain::reports::{Line, Units};
 use crate::http::extract::query_date;
 
 mod bundle;
@@ -64,6 +64,16 @@ pub struct PeriodQuery {
     /// period, with their totals. Needs `to`. Default: false (the report
     /// alone, unchanged by anything dated after `to`).
     pub adjustments: Option<bool>,
+}
+
+impl PeriodQuery {
+    /// The period asked for, and the end of the period whose adjustments
+    /// are asked for, if they are (see [`adjustments_after`]).
+    pub fn parse(&self) -> Result<(Period, Option<NaiveDate>), ApiError> {
+        let period = Period::parse(self.from.as_deref(), self.to.as_deref())?;
+        let adjusted = adjustments_after(&period, self.adjustments)?;
+        Ok((period, adjusted))
+    }
 }
 
 /// The end of the period whose adjustments are asked for, if they are: an
@@ -175,6 +185,33 @@ fn each_movement(
         adjusting: None,
     };
     pages::each_movement_page(db, &account.project_id, &account.name, &filter, page)
+}
+
+/// Writes to `out` the line `line` makes of each adjustment of `period`
+/// (`from`, either end open, through `to`) on `account`, read a page at a
+/// time up to the snapshot: the reversals dated after `to` of its movements
+/// dated within the period. A grant's and a statement's adjustments section
+/// both list them so; the units are returned for the totals that close it.
+fn adjustment_lines(
+    db: &Database,
+    out: &mut CsvOut<'_>,
+    account: &AccountRow,
+    (period, snapshot): ((Option<NaiveDate>, NaiveDate), i64),
+    mut line: impl FnMut(&Movement, &Units) -> Line,
+) -> Result<Units, Halt> {
+    let filter = TransactionFilter {
+        account_id: Some(account.id.clone()),
+        until_sequence: Some(snapshot),
+        adjusting: Some(period),
+        ..TransactionFilter::default()
+    };
+    let (project, name) = (&account.project_id, &account.name);
+    pages::each_movement_page(db, project, name, &filter, |units, movements| {
+        movements
+            .iter()
+            .try_for_each(|movement| out.row(line(movement, units).cells()))
+    })?;
+    Ok(db.read(super::stored_units)?)
 }
 
 /// A file name: `<project>-<report>-<period>.<extension>`, in lower-case

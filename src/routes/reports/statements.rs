@@ -9,12 +9,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_contribution_page;
 use super::{
-    CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, adjustments_after, balance_before,
+    CsvOut, Halt, Period, PeriodQuery, STATEMENT_COLUMNS, adjustment_lines, balance_before,
     csv_download, each_movement, file_name,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::contributions::ContributionFilter;
-use crate::db::transactions::TransactionFilter;
 use crate::db::{self, Database};
 use crate::domain::access::Action;
 use crate::domain::reports::Units;
@@ -46,8 +45,7 @@ pub async fn export_statement_csv(
     query: web::Query<PeriodQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, agent_id) = path.into_inner();
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let adjusted = adjustments_after(&period, query.adjustments)?;
+    let (period, adjusted) = query.parse()?;
     let state = call.state.clone();
     let reader = agent_id.clone();
     let (project, agent, account) = call
@@ -174,19 +172,9 @@ fn adjustment_rows(
     let currency = &account.currency;
     out.row(StatementAdjustments::heading(&account.name, period.1, currency).cells())?;
     let mut adjustments = StatementAdjustments::new(owed);
-    let filter = TransactionFilter {
-        account_id: Some(account.id.clone()),
-        until_sequence: Some(snapshot),
-        adjusting: Some(period),
-        ..TransactionFilter::default()
-    };
-    let (project, name) = (&account.project_id, &account.name);
-    super::pages::each_movement_page(db, project, name, &filter, |units, movements| {
-        movements
-            .iter()
-            .try_for_each(|movement| out.row(adjustments.movement(movement, units).cells()))
+    let units = adjustment_lines(db, out, account, (period, snapshot), |movement, units| {
+        adjustments.movement(movement, units)
     })?;
-    let units = db.read(crate::routes::stored_units)?;
     let closing = adjustments.closing(&account.name, currency, &units);
     closing.iter().try_for_each(|line| out.row(line.cells()))
 }
