@@ -28,203 +28,110 @@ use utoipa::{IntoParams, IntoResponses};
 
 use super::problem::Problem;
 
-/// 401 on every operation that reads a bearer token.
-#[derive(IntoResponses)]
-#[response(
-    status = 401,
-    description = "No valid token",
-    content_type = "application/problem+json"
-)]
-pub struct Unauthenticated(pub Problem);
-
-/// 400, 413 and 415 on every operation that reads a JSON body.
-#[derive(IntoResponses)]
-pub enum JsonBodyProblems {
-    #[response(
-        status = 400,
-        description = "Malformed request",
-        content_type = "application/problem+json"
-    )]
-    Malformed(Problem),
-    #[response(
-        status = 413,
-        description = "Body too large",
-        content_type = "application/problem+json"
-    )]
-    TooLarge(Problem),
-    #[response(
-        status = 415,
-        description = "Body is not JSON",
-        content_type = "application/problem+json"
-    )]
-    NotJson(Problem),
+/// Declares problem responses (`application/problem+json`) once, each a
+/// struct of one status and description, or an enum of several: every one
+/// of them is written the same way, only the names, statuses and
+/// descriptions differ.
+macro_rules! problem_responses {
+    () => {};
+    ($(#[$doc:meta])* enum $name:ident { $($variant:ident: $status:tt $description:tt,)* } $($rest:tt)*) => {
+        $(#[$doc])*
+        #[derive(IntoResponses)]
+        pub enum $name {
+            $(
+                #[response(
+                    status = $status,
+                    description = $description,
+                    content_type = "application/problem+json"
+                )]
+                $variant(Problem),
+            )*
+        }
+        problem_responses!($($rest)*);
+    };
+    ($(#[$doc:meta])* $name:ident: $status:tt $description:tt; $($rest:tt)*) => {
+        $(#[$doc])*
+        #[derive(IntoResponses)]
+        #[response(
+            status = $status,
+            description = $description,
+            content_type = "application/problem+json"
+        )]
+        pub struct $name(pub Problem);
+        problem_responses!($($rest)*);
+    };
 }
 
-/// 400 on a list: its `limit` or `cursor` is invalid.
-#[derive(IntoResponses)]
-#[response(
-    status = 400,
-    description = "`invalid_query` (`limit`) or `invalid_cursor`",
-    content_type = "application/problem+json"
-)]
-pub struct InvalidPage(pub Problem);
+problem_responses! {
+    /// 401 on every operation that reads a bearer token.
+    Unauthenticated: 401 "No valid token";
 
-/// 400 on a write without a body: the `Idempotency-Key` is invalid.
-#[derive(IntoResponses)]
-#[response(
-    status = 400,
-    description = "`invalid_idempotency_key`",
-    content_type = "application/problem+json"
-)]
-pub struct InvalidIdempotencyKey(pub Problem);
+    /// 400, 413 and 415 on every operation that reads a JSON body.
+    enum JsonBodyProblems {
+        Malformed: 400 "Malformed request",
+        TooLarge: 413 "Body too large",
+        NotJson: 415 "Body is not JSON",
+    }
 
-/// 403 where the caller's role does not allow the operation.
-#[derive(IntoResponses)]
-#[response(
-    status = 403,
-    description = "`forbidden`: the role does not allow it",
-    content_type = "application/problem+json"
-)]
-pub struct Forbidden(pub Problem);
+    /// 400 on a list: its `limit` or `cursor` is invalid.
+    InvalidPage: 400 "`invalid_query` (`limit`) or `invalid_cursor`";
 
-/// 403 on an operation only a project's owners may call.
-#[derive(IntoResponses)]
-#[response(
-    status = 403,
-    description = "`forbidden`: only owners",
-    content_type = "application/problem+json"
-)]
-pub struct OwnersOnly(pub Problem);
+    /// 400 on a write without a body: the `Idempotency-Key` is invalid.
+    InvalidIdempotencyKey: 400 "`invalid_idempotency_key`";
 
-/// 403 on an operation only a project's owners and treasurers may call.
-#[derive(IntoResponses)]
-#[response(
-    status = 403,
-    description = "`forbidden`: owners and treasurers only",
-    content_type = "application/problem+json"
-)]
-pub struct OwnersAndTreasurers(pub Problem);
+    /// 403 where the caller's role does not allow the operation.
+    Forbidden: 403 "`forbidden`: the role does not allow it";
 
-/// 404 on an operation under `/projects/{project_id}` naming nothing else.
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "`project_not_found`",
-    content_type = "application/problem+json"
-)]
-pub struct ProjectNotFound(pub Problem);
+    /// 403 on an operation only a project's owners may call.
+    OwnersOnly: 403 "`forbidden`: only owners";
 
-/// 404 on an operation under `/projects/{project_id}/grants/{grant_id}`.
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "`project_not_found` or `grant_not_found`",
-    content_type = "application/problem+json"
-)]
-pub struct GrantNotFound(pub Problem);
+    /// 403 on an operation only a project's owners and treasurers may call.
+    OwnersAndTreasurers: 403 "`forbidden`: owners and treasurers only";
 
-/// 404 on an operation under `/projects/{project_id}/payouts/{payout_id}`.
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "`project_not_found` or `payout_not_found`",
-    content_type = "application/problem+json"
-)]
-pub struct PayoutNotFound(pub Problem);
+    /// 404 on an operation under `/projects/{project_id}` naming nothing else.
+    ProjectNotFound: 404 "`project_not_found`";
 
-/// 404 on an operation under `/projects/{project_id}/distributions/{distribution_id}`.
-#[derive(IntoResponses)]
-#[response(
-    status = 404,
-    description = "`project_not_found` or `distribution_not_found`",
-    content_type = "application/problem+json"
-)]
-pub struct DistributionNotFound(pub Problem);
+    /// 404 on an operation under `/projects/{project_id}/grants/{grant_id}`.
+    GrantNotFound: 404 "`project_not_found` or `grant_not_found`";
 
-/// 403 and 409 on approving or rejecting a record held for a second person
-/// (four eyes: an expense, a payout, a release).
-#[derive(IntoResponses)]
-pub enum FourEyesRefusals {
-    #[response(
-        status = 403,
-        description = "`forbidden`, or `self_approval` (its recorder)",
-        content_type = "application/problem+json"
-    )]
-    NotTheirs(Problem),
-    #[response(
-        status = 409,
-        description = "`already_decided`, or idempotent request in flight",
-        content_type = "application/problem+json"
-    )]
-    Decided(Problem),
+    /// 404 on an operation under `/projects/{project_id}/payouts/{payout_id}`.
+    PayoutNotFound: 404 "`project_not_found` or `payout_not_found`";
+
+    /// 404 on an operation under `/projects/{project_id}/distributions/{distribution_id}`.
+    DistributionNotFound: 404 "`project_not_found` or `distribution_not_found`";
+
+    /// 403 and 409 on approving or rejecting a record held for a second person
+    /// (four eyes: an expense, a payout, a release).
+    enum FourEyesRefusals {
+        NotTheirs: 403 "`forbidden`, or `self_approval` (its recorder)",
+        Decided: 409 "`already_decided`, or idempotent request in flight",
+    }
+
+    /// 422 on a rejection (four eyes) whose reason is missing or too long.
+    RejectionReasonRefused: 422 "`required` or `too_long` (`reason`)";
+
+    /// 409 on a write whose `Idempotency-Key` is held by a request still running.
+    InFlight: 409 "Idempotent request in flight";
+
+    /// 422 on a write whose `Idempotency-Key` came with another request.
+    KeyReused: 422 "`idempotency_key_reused`";
+
+    /// 400 on every operation: its path or query holds an encoded NUL, which
+    /// no identifier or filter contains (refused before routing).
+    NulInRequest: 400 "`invalid_query`: the path or query holds an encoded NUL (`%00`)";
+
+    /// 503 on every read under `/v1`: the request ran past the instance's time
+    /// limit, or its database was busy or out of reach.
+    Unavailable: 503 "`request_timeout`, `database_busy` or `service_unavailable`; retry after `Retry-After`";
+
+    /// 503 on every write under `/v1`: as on a read, or the instance serves
+    /// reads only.
+    UnavailableWrite: 503 "`request_timeout`, `database_busy` or `service_unavailable` (retry after `Retry-After`); `read_only_instance`: this instance serves reads only, send the write to one over the primary database";
+
+    /// 503 on the probes and the metrics, which read no database: the request
+    /// ran past the instance's time limit.
+    TimedOut: 503 "`request_timeout`; retry after `Retry-After`";
 }
-
-/// 422 on a rejection (four eyes) whose reason is missing or too long.
-#[derive(IntoResponses)]
-#[response(
-    status = 422,
-    description = "`required` or `too_long` (`reason`)",
-    content_type = "application/problem+json"
-)]
-pub struct RejectionReasonRefused(pub Problem);
-
-/// 409 on a write whose `Idempotency-Key` is held by a request still running.
-#[derive(IntoResponses)]
-#[response(
-    status = 409,
-    description = "Idempotent request in flight",
-    content_type = "application/problem+json"
-)]
-pub struct InFlight(pub Problem);
-
-/// 422 on a write whose `Idempotency-Key` came with another request.
-#[derive(IntoResponses)]
-#[response(
-    status = 422,
-    description = "`idempotency_key_reused`",
-    content_type = "application/problem+json"
-)]
-pub struct KeyReused(pub Problem);
-
-/// 400 on every operation: its path or query holds an encoded NUL, which
-/// no identifier or filter contains (refused before routing).
-#[derive(IntoResponses)]
-#[response(
-    status = 400,
-    description = "`invalid_query`: the path or query holds an encoded NUL (`%00`)",
-    content_type = "application/problem+json"
-)]
-pub struct NulInRequest(pub Problem);
-
-/// 503 on every read under `/v1`: the request ran past the instance's time
-/// limit, or its database was busy or out of reach.
-#[derive(IntoResponses)]
-#[response(
-    status = 503,
-    description = "`request_timeout`, `database_busy` or `service_unavailable`; retry after `Retry-After`",
-    content_type = "application/problem+json"
-)]
-pub struct Unavailable(pub Problem);
-
-/// 503 on every write under `/v1`: as on a read, or the instance serves
-/// reads only.
-#[derive(IntoResponses)]
-#[response(
-    status = 503,
-    description = "`request_timeout`, `database_busy` or `service_unavailable` (retry after `Retry-After`); `read_only_instance`: this instance serves reads only, send the write to one over the primary database",
-    content_type = "application/problem+json"
-)]
-pub struct UnavailableWrite(pub Problem);
-
-/// 503 on the probes and the metrics, which read no database: the request
-/// ran past the instance's time limit.
-#[derive(IntoResponses)]
-#[response(
-    status = 503,
-    description = "`request_timeout`; retry after `Retry-After`",
-    content_type = "application/problem+json"
-)]
-pub struct TimedOut(pub Problem);
 
 /// The key that makes a write safe to retry (see `IdempotencyKey`, its
 /// extractor, for the rules it is checked against).
