@@ -9,6 +9,8 @@ use serde_json::Value;
 use super::layout::{Bar, bar_chart};
 use super::messages::Key;
 use super::public::{items, items_of, kind_class, kind_name, period, str_of, why};
+use super::table::Column::{Num, Text};
+use super::table::{amounts, head, table_or_nothing};
 use super::visit::{PageError, Visit};
 
 /// `GET /me`.
@@ -30,7 +32,7 @@ pub async fn me(visit: Visit) -> Result<HttpResponse, PageError> {
     let body = html! {
         h2 { (visit.t(Key::MyProjects)) }
         table {
-            thead { tr { th scope="col" { (visit.t(Key::Project)) } th scope="col" { (visit.t(Key::Role)) } th scope="col" { (visit.t(Key::Open)) } } }
+            (head(&visit, &[Text(Key::Project), Text(Key::Role), Text(Key::Open)]))
             tbody { @for membership in items_of(&me["memberships"]) {
                 (membership_row(&visit, membership))
             } }
@@ -79,6 +81,9 @@ fn role_name<'a>(visit: &Visit, role: &'a str) -> &'a str {
     }
 }
 
+/// A kind's or a month's contribution value, approved and still pending.
+const VALUE_FIELDS: &[&str] = &["approved", "pending"];
+
 fn project_account(visit: &Visit, project: &Value, runs: &[Value], agent: &str) -> Markup {
     let by_kind = items_of(&project["by_kind"]);
     let bars: Vec<Bar<'_>> = by_kind
@@ -101,34 +106,23 @@ fn project_account(visit: &Visit, project: &Value, runs: &[Value], agent: &str) 
         }
         h3 { (visit.t(Key::ValueByKind)) }
         table {
-            thead { tr {
-                th scope="col" { (visit.t(Key::Kind)) }
-                th.num scope="col" { (visit.t(Key::Approved)) }
-                th.num scope="col" { (visit.t(Key::Pending)) }
-            } }
+            (head(visit, &[Text(Key::Kind), Num(Key::Approved), Num(Key::Pending)]))
             tbody { @for row in by_kind {
                 tr {
                     th scope="row" { (kind_name(visit, str_of(&row["kind"]))) }
-                    td.num { (visit.amount(&row["approved"], &row["currency"])) }
-                    td.num { (visit.amount(&row["pending"], &row["currency"])) }
+                    (amounts(visit, row, VALUE_FIELDS, &row["currency"]))
                 }
             } }
         }
         @if !bars.is_empty() { (bar_chart(visit, visit.t(Key::ChartOf), &bars)) }
         h3 { (visit.t(Key::ValueOverTime)) }
         table {
-            thead { tr {
-                th scope="col" { (visit.t(Key::Month)) }
-                th scope="col" { (visit.t(Key::Kind)) }
-                th.num scope="col" { (visit.t(Key::Approved)) }
-                th.num scope="col" { (visit.t(Key::Pending)) }
-            } }
+            (head(visit, &[Text(Key::Month), Text(Key::Kind), Num(Key::Approved), Num(Key::Pending)]))
             tbody { @for row in items_of(&project["by_period"]) {
                 tr {
                     th scope="row" { (str_of(&row["period"])) }
                     td { (kind_name(visit, str_of(&row["kind"]))) }
-                    td.num { (visit.amount(&row["approved"], &row["currency"])) }
-                    td.num { (visit.amount(&row["pending"], &row["currency"])) }
+                    (amounts(visit, row, VALUE_FIELDS, &row["currency"]))
                 }
             } }
         }
@@ -144,22 +138,14 @@ fn why_lines(visit: &Visit, runs: &[Value], agent: &str) -> Markup {
         .flat_map(|run| items_of(&run["lines"]).iter().map(move |line| (run, line)))
         .filter(|(_, line)| line["agent"] == agent)
         .collect();
-    html! {
-        @if mine.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Distribution)) }
-                    th.num scope="col" { (visit.t(Key::Amount)) }
-                    th scope="col" { (visit.t(Key::Why)) }
-                } }
-                tbody { @for (run, line) in mine {
-                    tr {
-                        th scope="row" { (period(visit, run)) }
-                        td.num { (visit.amount(&line["amount"], &run["currency"])) }
-                        td.why { (why(visit, &run["currency"], line)) }
-                    }
-                } }
+    let columns = [Text(Key::Distribution), Num(Key::Amount), Text(Key::Why)];
+    table_or_nothing(visit, &columns, mine, |(run, line)| {
+        html! {
+            tr {
+                th scope="row" { (period(visit, run)) }
+                td.num { (visit.amount(&line["amount"], &run["currency"])) }
+                td.why { (why(visit, &run["currency"], line)) }
             }
         }
-    }
+    })
 }

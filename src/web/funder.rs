@@ -11,6 +11,8 @@ use super::api::Call;
 use super::messages::Key;
 use super::project::ProjectView;
 use super::public::{items, str_of};
+use super::table::Column::{Num, Text};
+use super::table::{amounts, table_or_nothing};
 use super::visit::{PageError, Visit};
 
 /// `GET /projects/{project_id}/grants`.
@@ -20,33 +22,17 @@ pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse,
     let grants = view.list(&visit, "grants").await?;
     let reports = format!("/projects/{id}/reports");
     let body = html! {
-        @if items(&grants).is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Grant)) }
-                    th scope="col" { (visit.t(Key::Funder)) }
-                    th.num scope="col" { (visit.t(Key::Received)) }
-                    th.num scope="col" { (visit.t(Key::Spent)) }
-                    th.num scope="col" { (visit.t(Key::Distributed)) }
-                    th.num scope="col" { (visit.t(Key::Reserved)) }
-                    th.num scope="col" { (visit.t(Key::Remaining)) }
-                    th scope="col" { (visit.t(Key::Downloads)) }
-                } }
-                tbody { @for grant in items(&grants) {
-                    @let c = &grant["currency"];
-                    tr {
-                        th scope="row" { (str_of(&grant["reference"])) }
-                        td { (view.person(str_of(&grant["funder"]))) }
-                        td.num { (visit.amount(&grant["received"], c)) }
-                        td.num { (visit.amount(&grant["spent"], c)) }
-                        td.num { (visit.amount(&grant["distributed"], c)) }
-                        td.num { (visit.amount(&grant["reserved"], c)) }
-                        td.num { (visit.amount(&grant["remaining"], c)) }
-                        td { a href={ (reports) "/grants/" (str_of(&grant["id"])) ".csv" } { (visit.t(Key::GrantReport)) } }
-                    }
-                } }
+        (table_or_nothing(&visit, &[Text(Key::Grant), Text(Key::Funder),
+                Num(Key::Received), Num(Key::Spent), Num(Key::Distributed), Num(Key::Reserved), Num(Key::Remaining),
+                Text(Key::Downloads)],
+            items(&grants), |grant| html! {
+            tr {
+                th scope="row" { (str_of(&grant["reference"])) }
+                td { (view.person(str_of(&grant["funder"]))) }
+                (amounts(&visit, grant, &["received", "spent", "distributed", "reserved", "remaining"], &grant["currency"]))
+                td { a href={ (reports) "/grants/" (str_of(&grant["id"])) ".csv" } { (visit.t(Key::GrantReport)) } }
             }
-        }
+        }))
         h2 { (visit.t(Key::Downloads)) }
         ul {
             li { a href={ (reports) "/journal.csv" } { (visit.t(Key::JournalCsv)) } }

@@ -19,6 +19,7 @@ mod project;
 mod public;
 mod session;
 mod settings;
+mod table;
 mod treasury;
 mod visit;
 mod work;

@@ -19,6 +19,8 @@ use serde_json::Value;
 use super::layout::{Bar, bar_chart};
 use super::locale::Locale;
 use super::messages::Key;
+use super::table::Column::{Num, Text};
+use super::table::{amounts, table_or_nothing};
 use super::visit::{PageError, Visit};
 
 /// The most rows a page reads of each list (the API's page size maximum).
@@ -79,35 +81,17 @@ pub async fn project(visit: Visit, path: web::Path<String>) -> Result<HttpRespon
 fn money_in(visit: &Visit, grants: &[Value]) -> Markup {
     html! {
         h2 { (visit.t(Key::MoneyIn)) }
-        @if grants.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Reference)) }
-                    th scope="col" { (visit.t(Key::Kind)) }
-                    th scope="col" { (visit.t(Key::ReceivedOn)) }
-                    th scope="col" { (visit.t(Key::Restriction)) }
-                    th.num scope="col" { (visit.t(Key::Received)) }
-                    th.num scope="col" { (visit.t(Key::Spent)) }
-                    th.num scope="col" { (visit.t(Key::Distributed)) }
-                    th.num scope="col" { (visit.t(Key::Remaining)) }
-                } }
-                tbody {
-                    @for grant in grants {
-                        @let c = &grant["currency"];
-                        tr {
-                            th scope="row" { (str_of(&grant["reference"])) }
-                            td { (str_of(&grant["kind"])) }
-                            td { (visit.date(&grant["received_on"])) }
-                            td { (str_of(&grant["restriction"])) }
-                            td.num { (visit.amount(&grant["received"], c)) }
-                            td.num { (visit.amount(&grant["spent"], c)) }
-                            td.num { (visit.amount(&grant["distributed"], c)) }
-                            td.num { (visit.amount(&grant["remaining"], c)) }
-                        }
-                    }
-                }
+        (table_or_nothing(visit, &[Text(Key::Reference), Text(Key::Kind), Text(Key::ReceivedOn), Text(Key::Restriction),
+                Num(Key::Received), Num(Key::Spent), Num(Key::Distributed), Num(Key::Remaining)],
+            grants, |grant| html! {
+            tr {
+                th scope="row" { (str_of(&grant["reference"])) }
+                td { (str_of(&grant["kind"])) }
+                td { (visit.date(&grant["received_on"])) }
+                td { (str_of(&grant["restriction"])) }
+                (amounts(visit, grant, &["received", "spent", "distributed", "remaining"], &grant["currency"]))
             }
-        }
+        }))
     }
 }
 
@@ -125,31 +109,16 @@ fn money_out(visit: &Visit, expenses: &[Value], runs: &[Value], currency: &Value
     html! {
         h2 { (visit.t(Key::MoneyOut)) }
         h3 { (visit.t(Key::ByCategory)) }
-        @if by_category.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr { th scope="col" { (visit.t(Key::Category)) } th.num scope="col" { (visit.t(Key::Amount)) } } }
-                tbody { @for (category, amount) in &by_category {
-                    tr { th scope="row" { (category) } td.num { (visit.locale.amount(&amount.to_string(), str_of(currency))) } }
-                } }
-            }
-        }
+        (table_or_nothing(visit, &[Text(Key::Category), Num(Key::Amount)], &by_category, |(category, amount)| html! {
+            tr { th scope="row" { (category) } td.num { (visit.locale.amount(&amount.to_string(), str_of(currency))) } }
+        }))
         h3 { (visit.t(Key::ByDistribution)) }
-        @if executed.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Period)) }
-                    th.num scope="col" { (visit.t(Key::Amount)) }
-                    th.num scope="col" { (visit.t(Key::Residue)) }
-                } }
-                tbody { @for run in executed {
-                    tr {
-                        th scope="row" { (period(visit, run)) }
-                        td.num { (visit.amount(&run["amount"], &run["currency"])) }
-                        td.num { (visit.amount(&run["residue"], &run["currency"])) }
-                    }
-                } }
+        (table_or_nothing(visit, &[Text(Key::Period), Num(Key::Amount), Num(Key::Residue)], executed, |run| html! {
+            tr {
+                th scope="row" { (period(visit, run)) }
+                (amounts(visit, run, &["amount", "residue"], &run["currency"]))
             }
-        }
+        }))
     }
 }
 
@@ -163,25 +132,12 @@ fn pools(visit: &Visit, balances: &[Value]) -> Markup {
         .collect();
     html! {
         h2 { (visit.t(Key::Pools)) }
-        @if pools.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Account)) }
-                    th.num scope="col" { (visit.t(Key::Balance)) }
-                    th.num scope="col" { (visit.t(Key::Reserved)) }
-                    th.num scope="col" { (visit.t(Key::Available)) }
-                } }
-                tbody { @for pool in pools {
-                    @let c = &pool["currency"];
-                    tr {
-                        th scope="row" { code { (str_of(&pool["account"])) } }
-                        td.num { (visit.amount(&pool["balance"], c)) }
-                        td.num { (visit.amount(&pool["reserved"], c)) }
-                        td.num { (visit.amount(&pool["available"], c)) }
-                    }
-                } }
+        (table_or_nothing(visit, &[Text(Key::Account), Num(Key::Balance), Num(Key::Reserved), Num(Key::Available)], pools, |pool| html! {
+            tr {
+                th scope="row" { code { (str_of(&pool["account"])) } }
+                (amounts(visit, pool, &["balance", "reserved", "available"], &pool["currency"]))
             }
-        }
+        }))
     }
 }
 
@@ -212,23 +168,15 @@ pub fn contributions_over_time(visit: &Visit, contributions: &[Value], currency:
         .collect();
     html! {
         h2 { (visit.t(Key::ContributionsByKind)) }
-        @if rows.is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Month)) }
-                    th scope="col" { (visit.t(Key::Kind)) }
-                    th.num scope="col" { (visit.t(Key::Value)) }
-                } }
-                tbody { @for (month, kind, value) in &rows {
-                    tr {
-                        th scope="row" { (month) }
-                        td { (kind_name(visit, kind)) }
-                        td.num { (visit.locale.amount(value, str_of(currency))) }
-                    }
-                } }
+        (table_or_nothing(visit, &[Text(Key::Month), Text(Key::Kind), Num(Key::Value)], &rows, |(month, kind, value)| html! {
+            tr {
+                th scope="row" { (month) }
+                td { (kind_name(visit, kind)) }
+                td.num { (visit.locale.amount(value, str_of(currency))) }
             }
-            (bar_chart(visit, visit.t(Key::ChartOf), &bars))
-        }
+        }))
+        // The chart repeats the table's figures: none without a table.
+        @if !rows.is_empty() { (bar_chart(visit, visit.t(Key::ChartOf), &bars)) }
     }
 }
 

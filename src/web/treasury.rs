@@ -11,6 +11,8 @@ use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
 use super::project::{Failed, ProjectView, Submission, submit};
 use super::public::{distribution_lines, items, items_of, kind_name, period, str_of};
+use super::table::Column::{Num, Text};
+use super::table::table_or_nothing;
 use super::visit::{PageError, Visit};
 
 /// `GET /projects/{project_id}/review`.
@@ -130,22 +132,13 @@ async fn render_distributions(
     let grants = view.list(&visit, "grants").await?;
     let (values, refusal) = Failed::of(failed.as_ref(), "draft");
     let body = html! {
-        @if items(&runs).is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Period)) }
-                    th.num scope="col" { (visit.t(Key::Amount)) }
-                    th scope="col" { (visit.t(Key::Status)) }
-                } }
-                tbody { @for run in items(&runs) {
-                    tr {
-                        th scope="row" { a href={ "/projects/" (id) "/distributions/" (str_of(&run["id"])) } { (period(&visit, run)) } }
-                        td.num { (visit.amount(&run["amount"], &run["currency"])) }
-                        td { (str_of(&run["status"])) }
-                    }
-                } }
+        (table_or_nothing(&visit, &[Text(Key::Period), Num(Key::Amount), Text(Key::Status)], items(&runs), |run| html! {
+            tr {
+                th scope="row" { a href={ "/projects/" (id) "/distributions/" (str_of(&run["id"])) } { (period(&visit, run)) } }
+                td.num { (visit.amount(&run["amount"], &run["currency"])) }
+                td { (str_of(&run["status"])) }
             }
-        }
+        }))
         h2 { (visit.t(Key::DraftDistribution)) }
         (form(&visit, "draft", &format!("/projects/{id}/distributions"), &draft_fields(items(&rule_sets), items(&grants)), values, refusal, Key::Send))
     };
@@ -197,12 +190,6 @@ async fn render_distribution(
     let status = str_of(&run["status"]);
     let action = format!("/projects/{id}/distributions/{run_id}");
     let (values, refusal) = Failed::of(failed.as_ref(), "execute");
-    let execute = [Field::new(
-        "effective_date",
-        Key::EffectiveDate,
-        Input::Date,
-        true,
-    )];
     let body = html! {
         p { (visit.t(Key::Status)) ": " strong { (status) } " · " (visit.t(Key::Amount)) ": " (visit.amount(&run["amount"], &run["currency"])) " · " code { (str_of(&run["pool"])) } }
         h2 { (visit.t(Key::DryRun)) }
@@ -221,7 +208,7 @@ async fn render_distribution(
         }
         @if matches!(status, "draft" | "approved") {
             h2 { (visit.t(Key::Execute)) }
-            (form(&visit, "execute", &format!("{action}/execute"), &execute, values, refusal, Key::Execute))
+            (form(&visit, "execute", &format!("{action}/execute"), &execute_fields(), values, refusal, Key::Execute))
         }
     };
     let title = format!(
@@ -233,23 +220,24 @@ async fn render_distribution(
     Ok(visit.page(&title, body))
 }
 
+/// The execution form's one field: drawn on the run's page and read back
+/// from it when the form is sent, so both must name the same field.
+fn execute_fields() -> [Field; 1] {
+    [Field::new(
+        "effective_date",
+        Key::EffectiveDate,
+        Input::Date,
+        true,
+    )]
+}
+
 /// `POST /projects/{project_id}/distributions/{distribution_id}/approve`.
 pub async fn approve(
     visit: Visit,
     path: web::Path<(String, String)>,
     form: web::Form<Submitted>,
 ) -> Result<HttpResponse, PageError> {
-    let (id, run) = path.into_inner();
-    let api = format!("/v1/projects/{id}/distributions/{run}/approvals");
-    let back = format!("/projects/{id}/distributions/{run}");
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new("approve", &api, &[]),
-        |_| back,
-        |v, f| render_distribution(v, id, run, f),
-    )
-    .await
+    on_run(visit, path, form, "approve", "approvals", &[]).await
 }
 
 /// `POST /projects/{project_id}/distributions/{distribution_id}/execute`.
@@ -258,19 +246,28 @@ pub async fn execute(
     path: web::Path<(String, String)>,
     form: web::Form<Submitted>,
 ) -> Result<HttpResponse, PageError> {
+    on_run(visit, path, form, "execute", "execution", &execute_fields()).await
+}
+
+/// Sends a step of a run's lifecycle: the form `name`, posted with its
+/// `fields` to the run's API `resource`. Approving and executing differ
+/// only in those three, and both come back to the run's page (with the
+/// refusal beside the form when the API refuses).
+async fn on_run(
+    visit: Visit,
+    path: web::Path<(String, String)>,
+    form: web::Form<Submitted>,
+    name: &'static str,
+    resource: &str,
+    fields: &[Field],
+) -> Result<HttpResponse, PageError> {
     let (id, run) = path.into_inner();
-    let fields = [Field::new(
-        "effective_date",
-        Key::EffectiveDate,
-        Input::Date,
-        true,
-    )];
-    let api = format!("/v1/projects/{id}/distributions/{run}/execution");
+    let api = format!("/v1/projects/{id}/distributions/{run}/{resource}");
     let back = format!("/projects/{id}/distributions/{run}");
     submit(
         visit,
         form.into_inner(),
-        Submission::new("execute", &api, &fields),
+        Submission::new(name, &api, fields),
         |_| back,
         |v, f| render_distribution(v, id, run, f),
     )

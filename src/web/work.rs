@@ -10,6 +10,8 @@ use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
 use super::project::{Failed, ProjectView, Submission, submit};
 use super::public::{items, kind_name, str_of};
+use super::table::Column::{Num, Text};
+use super::table::table_or_nothing;
 use super::visit::{PageError, Visit};
 
 fn log_fields(visit: &Visit) -> Vec<Field> {
@@ -74,32 +76,22 @@ async fn render(
     let action = format!("/projects/{id}/contributions");
     let body = html! {
         h2 { (visit.t(Key::MyContributions)) }
-        @if items(&mine).is_empty() { p { (visit.t(Key::Nothing)) } } @else {
-            table {
-                thead { tr {
-                    th scope="col" { (visit.t(Key::Date)) }
-                    th scope="col" { (visit.t(Key::Kind)) }
-                    th scope="col" { (visit.t(Key::Description)) }
-                    th.num scope="col" { (visit.t(Key::Quantity)) }
-                    th.num scope="col" { (visit.t(Key::Value)) }
-                    th scope="col" { (visit.t(Key::Status)) }
-                } }
-                tbody { @for c in items(&mine) {
-                    tr {
-                        th scope="row" { (visit.date(&c["date"])) }
-                        td { (kind_name(&visit, str_of(&c["kind"]))) }
-                        td { (str_of(&c["description"])) (str_of(&c["dataset"]["title"])) }
-                        td.num { (visit.locale.number(str_of(&c["quantity"]))) " " (str_of(&c["unit"])) }
-                        td.num { (visit.amount(&c["valuation"]["value"], &c["valuation"]["currency"])) }
-                        td { (status_name(&visit, str_of(&c["status"])))
-                            @for review in super::public::items_of(&c["reviews"]) {
-                                @if !str_of(&review["reason"]).is_empty() { br; span.muted { (str_of(&review["reason"])) } }
-                            }
-                        }
+        (table_or_nothing(&visit, &[Text(Key::Date), Text(Key::Kind), Text(Key::Description),
+                Num(Key::Quantity), Num(Key::Value), Text(Key::Status)],
+            items(&mine), |c| html! {
+            tr {
+                th scope="row" { (visit.date(&c["date"])) }
+                td { (kind_name(&visit, str_of(&c["kind"]))) }
+                td { (str_of(&c["description"])) (str_of(&c["dataset"]["title"])) }
+                td.num { (visit.locale.number(str_of(&c["quantity"]))) " " (str_of(&c["unit"])) }
+                td.num { (visit.amount(&c["valuation"]["value"], &c["valuation"]["currency"])) }
+                td { (status_name(&visit, str_of(&c["status"])))
+                    @for review in super::public::items_of(&c["reviews"]) {
+                        @if !str_of(&review["reason"]).is_empty() { br; span.muted { (str_of(&review["reason"])) } }
                     }
-                } }
+                }
             }
-        }
+        }))
         h2 { (visit.t(Key::LogContribution)) }
         (form(&visit, "log", &action, &log_fields(&visit), log_values, log_refusal, Key::Send))
         h2 { (visit.t(Key::Claim)) }
