@@ -14,14 +14,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access::{self, Caller};
 use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite, Units, WriteCall};
-use super::codes::{FieldCode, Resource};
+use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::{CursorKey, date_field, decode_cursor, next_cursor, page_size};
 use super::funds;
 use super::limits::check_length;
 use super::openapi::RejectionReasonRefused;
-use super::problem::{ApiError, FieldError, Problem};
+use super::problem::{ApiError, Problem};
 use super::write::Reply;
 use crate::db::claims::ClaimRow;
 use crate::db::projects::Project;
@@ -369,23 +369,7 @@ pub async fn approve_claim(
 pub async fn reject_claim(
     ItemWrite { body, call, id }: ItemWrite<RejectClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = Vec::new();
-    let reason = funds::text(
-        "reason",
-        &body.reason,
-        CLAIM_REJECTION_REASON_LENGTH_MAX,
-        &mut errors,
-    );
-    if reason.is_empty() {
-        errors = vec![FieldError::new(
-            "reason",
-            FieldCode::Required,
-            "a rejection says why",
-        )];
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let reason = funds::rejection_reason(&body.reason, CLAIM_REJECTION_REASON_LENGTH_MAX)?;
     decide(call, id, ClaimDecision::Reject { reason }).await
 }
 

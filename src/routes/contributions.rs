@@ -366,12 +366,7 @@ pub async fn create_contribution(
             }
             None => ops::contributions::record(conn, project, &recorder, &contribution)?,
         };
-        let contribution = one(conn, row)?;
-        let location = in_project(
-            &project.id,
-            format_args!("contributions/{}", contribution.id),
-        );
-        Reply::created(location, &contribution)
+        created(conn, project, row)
     })
     .await
 }
@@ -617,14 +612,25 @@ pub async fn create_review(
             decision,
             &reason,
         )?;
-        let contribution = one(conn, row)?;
-        let location = in_project(
-            &project.id,
-            format_args!("contributions/{}", contribution.id),
-        );
-        Reply::created(location, &contribution)
+        created(conn, project, row)
     })
     .await
+}
+
+/// The 201 answer to a write that made or changed the contribution `row`
+/// of `project` (recording it, reviewing it): the contribution as it reads
+/// now, at its own location.
+fn created(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: ContributionRow,
+) -> Result<Reply, ApiError> {
+    let contribution = one(conn, row)?;
+    let location = in_project(
+        &project.id,
+        format_args!("contributions/{}", contribution.id),
+    );
+    Reply::created(location, &contribution)
 }
 
 /// A review's reason, trimmed: required to reject, and not too long.

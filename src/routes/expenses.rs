@@ -13,7 +13,7 @@ use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::date_field;
-use super::funds::{self, RejectionRequest};
+use super::funds::{self, DecideRecord, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::limits::check_length;
 use super::openapi::{
@@ -344,11 +344,7 @@ pub async fn reject_expense(
 }
 
 async fn decide(call: WriteCall, id: String, decision: Decision) -> Result<HttpResponse, ApiError> {
-    funds::decide(call, move |conn, project, by| {
-        let row = ops::funds::decide_expense(conn, project, by, &id, &decision)?;
-        // An expense has no `GET` of its own: the expense list holds it.
-        let location = in_project(&project.id, format_args!("expenses"));
-        Ok((location, to_expense(&super::stored_units(conn)?, row)))
-    })
-    .await
+    // An expense has no `GET` of its own: the expense list holds it.
+    let record = ("expenses", ops::funds::decide_expense as DecideRecord<_>);
+    funds::decide_listed(call, (id, decision), record, to_expense).await
 }

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use super::call::WriteCall;
+use super::call::{Units, WriteCall};
 use super::codes::FieldCode;
 use super::problem::ApiError;
 use super::write::Reply;
@@ -13,6 +13,8 @@ use crate::db::DbConnection;
 use crate::db::projects::Project;
 use crate::domain::AccountName;
 use crate::domain::access::Action;
+use crate::http::reply::in_project;
+use crate::ops::funds::Decision;
 
 /// Validates a free-text field.
 pub fn text(
@@ -63,13 +65,15 @@ pub struct RejectionRequest {
 
 /// The decision a rejection asks for: its reason is required and bounded.
 pub fn rejection(body: &RejectionRequest) -> Result<crate::ops::funds::Decision, ApiError> {
+    let reason = rejection_reason(&body.reason, REJECTION_REASON_LENGTH_MAX)?;
+    Ok(crate::ops::funds::Decision::Reject { reason })
+}
+
+/// A rejection's reason, trimmed: required (422 `required` alone when it
+/// is blank) and at most `max` characters.
+pub fn rejection_reason(reason: &str, max: usize) -> Result<String, ApiError> {
     let mut errors = Vec::new();
-    let reason = text(
-        "reason",
-        &body.reason,
-        REJECTION_REASON_LENGTH_MAX,
-        &mut errors,
-    );
+    let reason = text("reason", reason, max, &mut errors);
     if reason.is_empty() {
         errors = vec![super::problem::FieldError::new(
             "reason",
@@ -80,7 +84,7 @@ pub fn rejection(body: &RejectionRequest) -> Result<crate::ops::funds::Decision,
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    Ok(crate::ops::funds::Decision::Reject { reason })
+    Ok(reason)
 }
 
 /// A decision on a record held for a second person (four eyes: an expense,
@@ -100,6 +104,29 @@ pub async fn decide<T: Serialize>(
         let decider = caller.signed_in()?.id.clone();
         let (location, record) = decide(conn, project, &decider)?;
         Reply::created(location, &record)
+    })
+    .await
+}
+
+/// The use case that decides on a record held for a second person: the
+/// project, the decider's id, the record's id and the decision.
+pub type DecideRecord<R> =
+    fn(&mut DbConnection, &Project, &str, &str, &Decision) -> Result<R, crate::ops::Error>;
+
+/// A [`decide`] on the record `id` of a kind that has no `GET` of its own
+/// (an expense, a payout): `record` makes the decision, the record is
+/// answered as `respond` makes it, and its location is the list that holds
+/// it, `list`.
+pub async fn decide_listed<R: 'static, T: Serialize + 'static>(
+    call: WriteCall,
+    (id, decision): (String, Decision),
+    (list, record): (&'static str, DecideRecord<R>),
+    respond: fn(&Units, R) -> T,
+) -> Result<HttpResponse, ApiError> {
+    decide(call, move |conn, project, by| {
+        let row = record(conn, project, by, &id, &decision)?;
+        let location = in_project(&project.id, format_args!("{list}"));
+        Ok((location, respond(&super::stored_units(conn)?, row)))
     })
     .await
 }

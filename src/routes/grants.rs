@@ -401,6 +401,15 @@ pub async fn list_grants(page: ProjectPage) -> Result<web::Json<GrantPage>, ApiE
     Ok(web::Json(page.into()))
 }
 
+/// The project's grant `id` (404 `grant_not_found`).
+pub fn find_grant(
+    conn: &mut DbConnection,
+    project: &Project,
+    id: &str,
+) -> Result<GrantRow, ApiError> {
+    db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
+}
+
 /// Get a grant
 ///
 /// One grant with its figures from the ledger: received, spent, distributed,
@@ -412,8 +421,7 @@ pub async fn get_grant(
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Grant>, ApiError> {
     call.read_item(path, |conn, project, grant_id: String| {
-        let row = db::funds::grant(conn, &project.id, &grant_id)?
-            .ok_or(ApiError::NotFound(Resource::Grant))?;
+        let row = find_grant(conn, project, &grant_id)?;
         let units = super::stored_units(conn)?;
         to_grant(conn, &units, row)
     })

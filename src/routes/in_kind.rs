@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ItemWrite, ProjectPage};
-use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::CursorKey;
+use super::grants::find_grant;
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
@@ -109,8 +109,7 @@ pub async fn list_in_kind_allocations(
 ) -> Result<web::Json<InKindAllocationPage>, ApiError> {
     let (_, grant_id) = path.into_inner();
     let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
-        let grant = db::funds::grant(conn, &project.id, &grant_id)?
-            .ok_or(ApiError::NotFound(Resource::Grant))?;
+        let grant = find_grant(conn, project, &grant_id)?;
         let rows = db::in_kind::list_for_grant(conn, &project.id, &grant.id, after, limit)?;
         Ok(rows.into_iter().map(to_allocation).collect())
     };

@@ -12,7 +12,7 @@ use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::date_field;
-use super::funds::{self, RejectionRequest};
+use super::funds::{self, DecideRecord, RejectionRequest};
 use super::openapi::{
     FourEyesRefusals, OwnersAndTreasurers, PayoutNotFound, RejectionReasonRefused,
 };
@@ -201,11 +201,7 @@ pub async fn reject_payout(
 }
 
 async fn decide(call: WriteCall, id: String, decision: Decision) -> Result<HttpResponse, ApiError> {
-    funds::decide(call, move |conn, project, by| {
-        let row = ops::funds::decide_payout(conn, project, by, &id, &decision)?;
-        // A payout has no `GET` of its own: the payout list holds it.
-        let location = in_project(&project.id, format_args!("payouts"));
-        Ok((location, to_payout(&super::stored_units(conn)?, row)))
-    })
-    .await
+    // A payout has no `GET` of its own: the payout list holds it.
+    let record = ("payouts", ops::funds::decide_payout as DecideRecord<_>);
+    funds::decide_listed(call, (id, decision), record, to_payout).await
 }

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
-use super::codes::Resource;
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::{CursorKey, date_field};
 use super::funds::{self, RejectionRequest};
+use super::grants::find_grant;
 use super::openapi::{
     FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
 };
@@ -161,8 +161,7 @@ pub async fn list_releases(
 ) -> Result<web::Json<ReleasePage>, ApiError> {
     let (_, grant_id) = path.into_inner();
     let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
-        let grant = db::funds::grant(conn, &project.id, &grant_id)?
-            .ok_or(ApiError::NotFound(Resource::Grant))?;
+        let grant = find_grant(conn, project, &grant_id)?;
         let units = super::stored_units(conn)?;
         let rows = db::funds::list_releases(conn, &project.id, &grant.id, after, limit)?;
         Ok(rows

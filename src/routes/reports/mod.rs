@@ -10,13 +10,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::codes::Resource;
+use super::grants::find_grant;
 use super::problem::ApiError;
+use crate::db::Database;
 use crate::db::accounts::AccountRow;
-use crate::db::funds::GrantRow;
-use crate::db::projects::Project;
 use crate::db::transactions::TransactionFilter;
-use crate::db::{Database, DbConnection};
 use crate::domain::reports::movement::Movement;
 use crate::domain::reports::{Line, Units};
 use crate::http::extract::query_date;
@@ -141,11 +139,6 @@ impl Period {
         let end = |d: Option<NaiveDate>, open: &str| d.map_or(open.to_owned(), |d| d.to_string());
         format!("{}_{}", end(self.from, "start"), end(self.to, "end"))
     }
-}
-
-/// The project's grant `id` (404 `grant_not_found`).
-fn find_grant(conn: &mut DbConnection, project: &Project, id: &str) -> Result<GrantRow, ApiError> {
-    crate::db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
 }
 
 /// The balance of `account` before `from`, as of the snapshot (the ledger
