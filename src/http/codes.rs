@@ -6,26 +6,53 @@
 
 use actix_web::http::StatusCode;
 
+/// Declares an enum of codes from its table, with what every kind of code
+/// has: `ALL` in the order of the table, `as_str` (the code on the wire)
+/// and `meaning`. The kinds' own macros below add what is theirs.
+macro_rules! code_enum {
+    (
+        $(#[$attr:meta])* $name:ident, $all:literal, $meaning_doc:literal,
+        $($variant:ident => $code:literal, $meaning:literal;)*
+    ) => {
+        $(#[$attr])*
+        pub enum $name {
+            $($variant,)*
+        }
+
+        impl $name {
+            #[doc = $all]
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)*
+                }
+            }
+
+            #[doc = $meaning_doc]
+            pub fn meaning(self) -> &'static str {
+                match self {
+                    $($name::$variant => $meaning,)*
+                }
+            }
+        }
+    };
+}
+
 /// Declares [`ProblemCode`] from one table: variant, code, status, title
 /// and meaning.
 macro_rules! problem_codes {
     ($($variant:ident => $code:literal, $status:ident, $title:literal, $meaning:literal;)*) => {
-        /// The `code` of a problem document.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum ProblemCode {
-            $($variant,)*
+        code_enum! {
+            /// The `code` of a problem document.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            ProblemCode,
+            "Every problem code, in the order of the table.",
+            "When the service answers with it.",
+            $($variant => $code, $meaning;)*
         }
 
         impl ProblemCode {
-            /// Every problem code, in the order of the table.
-            pub const ALL: &'static [ProblemCode] = &[$(ProblemCode::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(ProblemCode::$variant => $code,)*
-                }
-            }
-
             pub fn status(self) -> StatusCode {
                 match self {
                     $(ProblemCode::$variant => StatusCode::$status,)*
@@ -38,13 +65,6 @@ macro_rules! problem_codes {
                     $(ProblemCode::$variant => $title,)*
                 }
             }
-
-            /// When the service answers with it.
-            pub fn meaning(self) -> &'static str {
-                match self {
-                    $(ProblemCode::$variant => $meaning,)*
-                }
-            }
         }
     };
 }
@@ -53,24 +73,18 @@ macro_rules! problem_codes {
 /// becomes the problem's own `code` when every field shares it, and meaning.
 macro_rules! field_codes {
     ($($variant:ident => $code:literal, $names_the_problem:literal, $meaning:literal;)*) => {
-        /// The `code` of one entry of a problem's `errors`: the rule a field
-        /// (or a cell of an uploaded file) breaks.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum FieldCode {
-            $($variant,)*
+        code_enum! {
+            /// The `code` of one entry of a problem's `errors`: the rule a field
+            /// (or a cell of an uploaded file) breaks.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+            #[serde(rename_all = "snake_case")]
+            FieldCode,
+            "Every field-error code, in the order of the table.",
+            "When a field is refused with it.",
+            $($variant => $code, $meaning;)*
         }
 
         impl FieldCode {
-            /// Every field-error code, in the order of the table.
-            pub const ALL: &'static [FieldCode] = &[$(FieldCode::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(FieldCode::$variant => $code,)*
-                }
-            }
-
             /// The code named by `text`, if it is one.
             pub fn parse(text: &str) -> Option<FieldCode> {
                 FieldCode::ALL.iter().copied().find(|code| code.as_str() == text)
@@ -81,13 +95,6 @@ macro_rules! field_codes {
             pub fn names_the_problem(self) -> bool {
                 match self {
                     $(FieldCode::$variant => $names_the_problem,)*
-                }
-            }
-
-            /// When a field is refused with it.
-            pub fn meaning(self) -> &'static str {
-                match self {
-                    $(FieldCode::$variant => $meaning,)*
                 }
             }
         }
