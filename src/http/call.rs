@@ -209,11 +209,11 @@ impl FromRequest for ProjectPage {
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let credentials = Credentials::from_request(&req, payload);
-        let query = web::Query::<PageQuery>::from_request(&req, payload);
+        // The call first, as a read extracts it, then the page's query.
+        let call = ProjectCall::from_request(req, payload);
+        let query = web::Query::<PageQuery>::from_request(req, payload);
         Box::pin(async move {
-            let call = ProjectCall::extract(&req, credentials.await?)?;
+            let call = call.await?;
             let query = query.await?.into_inner();
             Ok(ProjectPage {
                 call,
