@@ -100,12 +100,24 @@ pub struct AccountQuery {
     pub currency: Option<String>,
 }
 
+/// A holding's balance, what is reserved of it and what is available, in
+/// its unit `currency`: the three amounts an account, a balance and a
+/// grant's other pools each show.
+pub fn holding_amounts(units: &Units, currency: &str, holding: Holding) -> [String; 3] {
+    let money = |minor: i64| super::format_minor(units, currency, minor);
+    [
+        money(holding.balance),
+        money(holding.reserved),
+        money(holding.available()),
+    ]
+}
+
 fn to_account(units: &Units, row: AccountRow, holding: Holding) -> Account {
-    let money = |minor: i64| super::format_minor(units, &row.currency, minor);
+    let [balance, reserved, available] = holding_amounts(units, &row.currency, holding);
     Account {
-        balance: money(holding.balance),
-        reserved: money(holding.reserved),
-        available: money(holding.available()),
+        balance,
+        reserved,
+        available,
         id: row.id,
         name: row.name,
         currency: row.currency,
@@ -306,11 +318,11 @@ pub async fn list_balances(
 }
 
 fn to_balance(units: &Units, row: AccountRow, holding: Holding) -> Balance {
-    let money = |minor: i64| super::format_minor(units, &row.currency, minor);
+    let [balance, reserved, available] = holding_amounts(units, &row.currency, holding);
     Balance {
-        balance: money(holding.balance),
-        reserved: money(holding.reserved),
-        available: money(holding.available()),
+        balance,
+        reserved,
+        available,
         account: row.name,
         currency: row.currency,
     }

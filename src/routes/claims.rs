@@ -19,7 +19,6 @@ use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::{CursorKey, date_field, decode_cursor, next_cursor, page_size};
 use super::funds;
-use super::limits::check_length;
 use super::openapi::RejectionReasonRefused;
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
@@ -220,13 +219,7 @@ fn parse_claim(request: &CreateClaimRequest) -> NewClaim {
             &mut errors,
         )
     });
-    let category = request.category.trim().to_owned();
-    check_length(
-        "category",
-        &category,
-        funds::SEGMENT_LENGTH_MAX,
-        &mut errors,
-    );
+    let category = funds::category(&request.category, &mut errors);
     NewClaim {
         amount: request.amount.clone(),
         currency: request.currency.clone(),

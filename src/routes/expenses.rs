@@ -269,13 +269,7 @@ fn parse_expense(request: &CreateExpenseRequest) -> NewExpense {
         .receipt_uri
         .as_deref()
         .map(|uri| funds::text("receipt_uri", uri, EXPENSE_TEXT_LENGTH_MAX, &mut errors));
-    let category = request.category.trim().to_owned();
-    check_length(
-        "category",
-        &category,
-        funds::SEGMENT_LENGTH_MAX,
-        &mut errors,
-    );
+    let category = funds::category(&request.category, &mut errors);
     NewExpense {
         grant: request.grant.clone(),
         category,

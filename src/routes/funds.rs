@@ -50,6 +50,15 @@ pub fn segment(field: &str, text: &str, errors: &mut Vec<super::problem::FieldEr
     text
 }
 
+/// The expense category a request names (an expense's, a claim's),
+/// trimmed, of at most [`SEGMENT_LENGTH_MAX`] characters; whether the
+/// project has it is the use case's to say (`unknown_category`).
+pub fn category(text: &str, errors: &mut Vec<super::problem::FieldError>) -> String {
+    let category = text.trim().to_owned();
+    super::limits::check_length("category", &category, SEGMENT_LENGTH_MAX, errors);
+    category
+}
+
 /// Longest reason for a rejection, in characters.
 pub const REJECTION_REASON_LENGTH_MAX: usize = 1_000;
 

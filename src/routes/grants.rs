@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::accounts::holding_amounts;
 use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
@@ -193,11 +194,11 @@ fn to_grant(conn: &mut DbConnection, units: &Units, row: GrantRow) -> Result<Gra
         .into_iter()
         .zip(holdings)
         .map(|(pool, holding)| {
-            let money = |minor: i64| super::format_minor(units, &pool.currency, minor);
+            let [balance, reserved, available] = holding_amounts(units, &pool.currency, holding);
             GrantPool {
-                balance: money(holding.balance),
-                reserved: money(holding.reserved),
-                available: money(holding.available()),
+                balance,
+                reserved,
+                available,
                 pool: pool.name,
                 currency: pool.currency,
             }
