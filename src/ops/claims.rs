@@ -16,7 +16,7 @@ use crate::db::funds::ExpenseRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::claims::{ClaimStatus, check_claim_decision};
-use crate::domain::funds::{DecisionRefusal, PendingStatus};
+use crate::domain::funds::PendingStatus;
 use crate::domain::{Amount, TransactionKind, managed};
 
 /// A claim as submitted, checked as far as it can be without the
@@ -99,12 +99,8 @@ pub fn decide(
     db::projects::lock(conn, &project.id)?;
     let claim =
         db::claims::find_locked(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Claim))?;
-    check_claim_decision(claim.status, &claim.claimant_id, decider).map_err(
-        |refusal| match refusal {
-            DecisionRefusal::Decided => Refusal::AlreadyDecided(claim.status.as_str().to_owned()),
-            DecisionRefusal::OwnRecord => Refusal::SelfDecision,
-        },
-    )?;
+    check_claim_decision(claim.status, &claim.claimant_id, decider)
+        .map_err(|refusal| Refusal::of_decision(refusal, claim.status.as_str()))?;
     match decision {
         ClaimDecision::Approve { grant } => approve(conn, project, decider, &claim, grant)?,
         ClaimDecision::Reject { reason } => {

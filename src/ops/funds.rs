@@ -12,8 +12,8 @@ use crate::db::projects::Project;
 use crate::db::transactions::{Poster, TransactionRecord};
 use crate::db::{self, DbConnection};
 use crate::domain::funds::{
-    DecisionRefusal, GrantFigures, PendingStatus, Pool, PoolMovement, check_decision,
-    grant_figures, needs_second_person, restricted_outflow,
+    GrantFigures, PendingStatus, Pool, PoolMovement, check_decision, grant_figures,
+    needs_second_person, restricted_outflow,
 };
 use crate::domain::money::Overflow;
 use crate::domain::transaction::TransactionError;
@@ -238,26 +238,34 @@ pub fn decide_expense(
     let missing = || Error::NotFound(super::Missing::Expense);
     let row = db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)?;
     may_decide(row.status, &row.created_by, decider)?;
-    let (posted, reason) = match decision {
-        Decision::Approve => (
-            Some(post_expense(conn, (project, decider), &row)?.row.id),
-            None,
-        ),
-        Decision::Reject { reason } => (None, Some(reason.as_str())),
-    };
+    let (posted, reason) = carry_out(conn, decision, |conn| {
+        post_expense(conn, (project, decider), &row)
+    })?;
     db::funds::decide_expense(conn, &row.id, decider, posted.as_deref(), reason)?;
     db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)
+}
+
+/// Carries out `decision` on pending money whose decider [`may_decide`]:
+/// approved, `post` posts its transaction now (the ledger's rules checked
+/// then); rejected, nothing is posted. Returns what the decision stores:
+/// the id of the transaction posted, or the reason it was rejected.
+/// Payouts, expenses and releases are decided alike.
+fn carry_out<'d>(
+    conn: &mut DbConnection,
+    decision: &'d Decision,
+    post: impl FnOnce(&mut DbConnection) -> Result<TransactionRecord, Error>,
+) -> Result<(Option<String>, Option<&'d str>), Error> {
+    Ok(match decision {
+        Decision::Approve => (Some(post(conn)?.row.id), None),
+        Decision::Reject { reason } => (None, Some(reason.as_str())),
+    })
 }
 
 /// Whether `decider` may decide pending money recorded by `recorder`
 /// standing at `status` (four eyes): only a pending one, never its recorder.
 fn may_decide(status: PendingStatus, recorder: &str, decider: &str) -> Result<(), Error> {
-    check_decision(status, recorder, decider).map_err(|refusal| {
-        Error::Refused(match refusal {
-            DecisionRefusal::Decided => Refusal::AlreadyDecided(status.as_str().to_owned()),
-            DecisionRefusal::OwnRecord => Refusal::SelfDecision,
-        })
-    })
+    check_decision(status, recorder, decider)
+        .map_err(|refusal| Error::Refused(Refusal::of_decision(refusal, status.as_str())))
 }
 
 /// The pool an expense of `category` in `unit` is paid from: the grant's
@@ -429,17 +437,12 @@ pub fn decide_payout(
     let row = db::funds::payout_locked(conn, &project.id, id)?
         .ok_or(Error::NotFound(super::Missing::Payout))?;
     may_decide(row.status, &row.created_by, decider)?;
-    match decision {
-        Decision::Approve => {
-            let agent = db::agents::find(conn, &row.agent_id)?
-                .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
-            let record = post_payout(conn, (project, decider), &row, &agent.name)?;
-            db::funds::decide_payout(conn, &row.id, decider, Some(&record.row.id), None)?;
-        }
-        Decision::Reject { reason } => {
-            db::funds::decide_payout(conn, &row.id, decider, None, Some(reason))?;
-        }
-    }
+    let (posted, reason) = carry_out(conn, decision, |conn| {
+        let agent = db::agents::find(conn, &row.agent_id)?
+            .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
+        post_payout(conn, (project, decider), &row, &agent.name)
+    })?;
+    db::funds::decide_payout(conn, &row.id, decider, posted.as_deref(), reason)?;
     db::funds::payout_locked(conn, &project.id, id)?.ok_or(Error::NotFound(super::Missing::Payout))
 }
 
@@ -751,13 +754,9 @@ pub fn decide_release(
         .filter(|row| row.grant_id == grant)
         .ok_or_else(missing)?;
     may_decide(row.status, &row.created_by, decider)?;
-    let (posted, reason) = match decision {
-        Decision::Approve => (
-            Some(post_release(conn, (project, decider), &row)?.row.id),
-            None,
-        ),
-        Decision::Reject { reason } => (None, Some(reason.as_str())),
-    };
+    let (posted, reason) = carry_out(conn, decision, |conn| {
+        post_release(conn, (project, decider), &row)
+    })?;
     db::funds::decide_release(conn, &row.id, decider, posted.as_deref(), reason)?;
     db::funds::release_locked(conn, &project.id, id)?.ok_or_else(missing)
 }

@@ -23,6 +23,7 @@ use chrono::NaiveDate;
 use crate::db::StorageError;
 use crate::domain::TransactionError;
 use crate::domain::distribution::{ApprovalError, StateError};
+use crate::domain::funds::DecisionRefusal;
 use crate::domain::money::Overflow;
 
 /// A value of a request that breaks a rule, named by the field it came
@@ -151,6 +152,19 @@ pub enum Refusal {
         "this contribution's value already counts toward grant `{0}`: in-kind value is counted once"
     )]
     AlreadyAllocated(String),
+}
+
+impl Refusal {
+    /// The refusal of a four-eyes decision the domain refused: on a record
+    /// already decided, standing at `status`, or by the person who recorded
+    /// it. Pending money (payouts, expenses, releases) and claims are
+    /// refused alike.
+    pub(crate) fn of_decision(refusal: DecisionRefusal, status: &str) -> Self {
+        match refusal {
+            DecisionRefusal::Decided => Self::AlreadyDecided(status.to_owned()),
+            DecisionRefusal::OwnRecord => Self::SelfDecision,
+        }
+    }
 }
 
 /// Why an operation did nothing.
