@@ -70,6 +70,24 @@ project_rows!(
     claimant => claimant_id
 );
 
+/// Updates the claim `$id` to the decision `$status` by `$decided_by`, now,
+/// with the columns the decision itself sets (`$set`). Approving and
+/// rejecting store who decided and when alike; each then sets only its own
+/// columns, so each stays one `UPDATE` of what it changes.
+macro_rules! record_decision {
+    ($conn:expr, $id:expr, $status:expr, $decided_by:expr, $($set:expr),+ $(,)?) => {
+        diesel::update(claims::table.find($id.to_owned()))
+            .set((
+                claims::status.eq($status.as_str()),
+                claims::decided_by.eq(Some($decided_by.to_owned())),
+                claims::decided_at.eq(Some(super::now())),
+                $($set,)+
+            ))
+            .execute($conn)
+            .map(drop)
+    };
+}
+
 /// What approving a claim recorded: the pool's grant (if any), the
 /// expense and its transaction.
 #[derive(Debug, Clone, Copy)]
@@ -86,17 +104,15 @@ pub fn approve(
     decided_by: &str,
     approval: Approval<'_>,
 ) -> QueryResult<()> {
-    diesel::update(claims::table.find(id.to_owned()))
-        .set((
-            claims::status.eq(ClaimStatus::Approved.as_str()),
-            claims::decided_by.eq(Some(decided_by.to_owned())),
-            claims::decided_at.eq(Some(super::now())),
-            claims::grant_id.eq(approval.grant_id.map(str::to_owned)),
-            claims::expense_id.eq(Some(approval.expense_id.to_owned())),
-            claims::transaction_id.eq(Some(approval.transaction_id.to_owned())),
-        ))
-        .execute(conn)
-        .map(drop)
+    record_decision!(
+        conn,
+        id,
+        ClaimStatus::Approved,
+        decided_by,
+        claims::grant_id.eq(approval.grant_id.map(str::to_owned)),
+        claims::expense_id.eq(Some(approval.expense_id.to_owned())),
+        claims::transaction_id.eq(Some(approval.transaction_id.to_owned())),
+    )
 }
 
 /// Records the rejection of a pending claim by `decided_by`, for `reason`.
@@ -106,13 +122,11 @@ pub fn reject(
     decided_by: &str,
     reason: &str,
 ) -> QueryResult<()> {
-    diesel::update(claims::table.find(id.to_owned()))
-        .set((
-            claims::status.eq(ClaimStatus::Rejected.as_str()),
-            claims::decided_by.eq(Some(decided_by.to_owned())),
-            claims::decided_at.eq(Some(super::now())),
-            claims::rejection_reason.eq(Some(reason.to_owned())),
-        ))
-        .execute(conn)
-        .map(drop)
+    record_decision!(
+        conn,
+        id,
+        ClaimStatus::Rejected,
+        decided_by,
+        claims::rejection_reason.eq(Some(reason.to_owned())),
+    )
 }
