@@ -340,12 +340,8 @@ mod tests {
             "spent, sequence 9, reverses t3: reversal: d"
         );
         let closing = adjustments.closing(&base.totals, &units);
-        let cells: Vec<(&str, &str)> = closing
-            .iter()
-            .map(|l| (l.get("section"), l.get("cash")))
-            .collect();
         assert_eq!(
-            cells,
+            test_support::section_cash(&closing),
             [
                 ("total_adjustments", "-120.00"),
                 ("remaining_after_adjustments", "1000.00"),

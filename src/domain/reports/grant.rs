@@ -414,12 +414,8 @@ mod tests {
         assert_eq!(totals.by_category["travel"], 150_000);
         assert_eq!(totals.by_run["run-1"], 450_000);
         let closing = report.closing(Some(day("2026-06-30")), &units);
-        let cells: Vec<(&str, &str)> = closing
-            .iter()
-            .map(|l| (l.get("section"), l.get("cash")))
-            .collect();
         assert_eq!(
-            cells,
+            test_support::section_cash(&closing),
             [
                 ("spent_by_category", "1500.00"),
                 ("distributed_by_run", "4500.00"),

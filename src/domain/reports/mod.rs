@@ -211,6 +211,15 @@ pub(crate) mod test_support {
             .collect()
     }
 
+    /// Each closing line's `section` and `cash` cells: what a report's
+    /// closing totals say, in order.
+    pub fn section_cash(lines: &[Line]) -> Vec<(&str, &str)> {
+        lines
+            .iter()
+            .map(|l| (l.get("section"), l.get("cash")))
+            .collect()
+    }
+
     pub fn day(text: &str) -> NaiveDate {
         text.parse().expect("a date")
     }
