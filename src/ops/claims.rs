@@ -9,7 +9,7 @@
 
 use chrono::NaiveDate;
 
-use super::funds::{expense_pool, money, open, post};
+use super::funds::{expense_pool, money, money_on, open, post};
 use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::claims::{Approval, ClaimRow};
 use crate::db::funds::ExpenseRow;
@@ -45,9 +45,7 @@ pub fn submit(
 ) -> Result<ClaimRow, Error> {
     let mut problems = claim.problems.clone();
     let money = money(conn, "", &claim.amount, &claim.currency, &mut problems)?;
-    let (Some((unit, amount)), Some(date), true) = (money, claim.date, problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
-    };
+    let (unit, amount, date) = money_on(money, claim.date, problems)?;
     if db::funds::category(conn, &project.id, &claim.category)?.is_none() {
         return Err(Refusal::UnknownCategory(claim.category.clone()).into());
     }

@@ -56,11 +56,7 @@ pub fn receive_grant(
     let money = money(conn, "", &grant.amount, &grant.currency, &mut problems)?;
     let funder = db::agents::find(conn, &grant.funder)?
         .ok_or_else(|| Error::UnknownAgent(grant.funder.clone()))?;
-    let (Some((unit, amount)), Some(received_on), true) =
-        (money, grant.received_on, problems.is_empty())
-    else {
-        return Err(Error::Invalid(problems));
-    };
+    let (unit, amount, received_on) = money_on(money, grant.received_on, problems)?;
     let reference = grant.reference.clone();
     if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {
         return Err(Error::Refused(Refusal::DuplicateReference(reference)));
@@ -149,23 +145,14 @@ pub fn record_expense(
 ) -> Result<ExpenseRow, Error> {
     let mut problems = expense.problems.clone();
     let money = money(conn, "", &expense.amount, &expense.currency, &mut problems)?;
-    let (Some((unit, amount)), Some(date), true) = (money, expense.date, problems.is_empty())
-    else {
-        return Err(Error::Invalid(problems));
-    };
+    let (unit, amount, date) = money_on(money, expense.date, problems)?;
     let category = expense.category.clone();
     if db::funds::category(conn, &project.id, &category)?.is_none() {
         return Err(Error::Refused(Refusal::UnknownCategory(category)));
     }
     let (grant, pool) = expense_pool(conn, project, expense.grant.as_deref(), &category, &unit)?;
     let unit = db::projects::ensure_unit(conn, &unit)?;
-    let pending = needs_second_person(
-        recorder,
-        None,
-        amount.minor(),
-        unit.code() == project.currency,
-        project.four_eyes_above,
-    );
+    let pending = waits_for_second_person(project, (recorder, None), &unit, amount);
     let mut row = ExpenseRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
@@ -191,6 +178,25 @@ pub fn record_expense(
     }
     db::funds::insert_expense(conn, &row)?;
     Ok(row)
+}
+
+/// Four eyes for money of `amount` in `unit` that `recorder` records in
+/// `project`, paid to `payee` if anyone: [`needs_second_person`] with the
+/// project's `four_eyes_above`, a threshold in the project's currency.
+/// Expenses and payouts are held alike.
+fn waits_for_second_person(
+    project: &Project,
+    (recorder, payee): (&str, Option<&str>),
+    unit: &Unit,
+    amount: Amount,
+) -> bool {
+    needs_second_person(
+        recorder,
+        payee,
+        amount.minor(),
+        unit.code() == project.currency,
+        project.four_eyes_above,
+    )
 }
 
 /// Posts an expense's transaction: from its pool to the category's
@@ -348,17 +354,9 @@ pub fn record_payout(
     let money = money(conn, "", &payout.amount, &payout.currency, &mut problems)?;
     let agent = db::agents::find(conn, &payout.agent)?
         .ok_or_else(|| Error::UnknownAgent(payout.agent.clone()))?;
-    let (Some((unit, amount)), Some(date), true) = (money, payout.date, problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
-    };
+    let (unit, amount, date) = money_on(money, payout.date, problems)?;
     let unit = db::projects::ensure_unit(conn, &unit)?;
-    let pending = needs_second_person(
-        recorder,
-        Some(&agent.id),
-        amount.minor(),
-        unit.code() == project.currency,
-        project.four_eyes_above,
-    );
+    let pending = waits_for_second_person(project, (recorder, Some(&agent.id)), &unit, amount);
     let mut row = PayoutRow {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: project.id.to_string(),
@@ -660,10 +658,7 @@ pub fn release(
     let mut problems = release.problems.clone();
     let currency = release.currency.as_deref().unwrap_or(&grant.currency);
     let money = money(conn, "", &release.amount, currency, &mut problems)?;
-    let (Some((unit, amount)), Some(date), true) = (money, release.date, problems.is_empty())
-    else {
-        return Err(Error::Invalid(problems));
-    };
+    let (unit, amount, date) = money_on(money, release.date, problems)?;
     if grant.restriction.is_none() {
         return Err(Refusal::NotRestricted(grant.reference).into());
     }
@@ -827,6 +822,21 @@ pub fn money(
             None
         }
     })
+}
+
+/// The money and date of a request whose every field parsed: `money` as
+/// [`money`] read it, on `date`; or, when either is missing or any field
+/// is wrong, every problem found so far. Grants, expenses, payouts,
+/// releases and claims are checked alike.
+pub(super) fn money_on(
+    money: Option<(Unit, Amount)>,
+    date: Option<NaiveDate>,
+    problems: Vec<FieldProblem>,
+) -> Result<(Unit, Amount, NaiveDate), Error> {
+    match (money, date, problems.is_empty()) {
+        (Some((unit, amount)), Some(date), true) => Ok((unit, amount, date)),
+        _ => Err(Error::Invalid(problems)),
+    }
 }
 
 /// No promises without funds: a draft, and an approval, cannot exceed what
