@@ -168,6 +168,106 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
     assert_eq!(balances["funder:a"], "-101.00");
 }
 
+/// PostgreSQL inserts a transaction's rows in one round trip, by the
+/// function `insert_transaction`: through it the triggers refuse what they
+/// refuse of the statements sent one by one, and a refusal leaves nothing.
+mod the_one_round_trip_insert_is_checked_like_its_statements {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set"
+    )]
+    async fn postgres() {
+        let app = crate::helpers::spawn_app(crate::helpers::Backend::Postgres)
+            .await
+            .expect("PostgreSQL app: set COMMONS_LEDGER_TEST_POSTGRES_URL");
+        super::the_one_round_trip_insert_is_checked_like_its_statements(&app).await;
+    }
+}
+
+async fn the_one_round_trip_insert_is_checked_like_its_statements(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    assert_eq!(
+        app.transfer(&project, "funder:a", "pool:general", "100.00", "EUR")
+            .await
+            .status(),
+        201
+    );
+    let project_for_check = project.clone();
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pooled = db.connection().expect("connection");
+        let conn: &mut DbConnection = &mut pooled;
+        let head: Head = diesel::sql_query("SELECT last_sequence, last_hash FROM projects WHERE id = $1")
+            .bind::<Text, _>(&project)
+            .get_result(conn)
+            .expect("head");
+        let ids: Vec<AccountId> = diesel::sql_query("SELECT id, name, balance FROM accounts WHERE project_id = $1")
+            .bind::<Text, _>(&project)
+            .load(conn)
+            .expect("accounts");
+        let account = |name: &str| ids.iter().find(|a| a.name == name).map(|a| (a.id.clone(), a.balance)).expect("account");
+        let ((funder, f), (pool, p)) = (account("funder:a"), account("pool:general"));
+        let next = head.last_sequence + 1;
+        // One transaction of the given postings (from, to, amount, from's
+        // balance after, to's balance after), as the service sends it.
+        let call = |postings: &[(&str, &str, i64, i64, i64)], currencies: usize| {
+            let texts = |pick: fn(&(&str, &str, i64, i64, i64)) -> String| {
+                postings.iter().map(|p| format!("'{}'", pick(p))).collect::<Vec<_>>().join(",")
+            };
+            let numbers = |pick: fn(&(&str, &str, i64, i64, i64)) -> i64| {
+                postings.iter().map(|p| pick(p).to_string()).collect::<Vec<_>>().join(",")
+            };
+            format!(
+                "SELECT insert_transaction('01900000-0000-7000-8000-00000000000d', '{project}', {next}, 'transfer',                  '2026-03-01', '2026-03-01 10:00:00', '', '{{}}', NULL, '{}', '{}', NULL,                  ARRAY[{}]::text[], ARRAY[{}]::text[], ARRAY[{}]::bigint[], ARRAY[{}]::text[], ARRAY[{}]::bigint[], ARRAY[{}]::bigint[]);",
+                head.last_hash,
+                "f".repeat(64),
+                texts(|p| p.0.to_owned()),
+                texts(|p| p.1.to_owned()),
+                numbers(|p| p.2),
+                vec!["'EUR'"; currencies].join(","),
+                numbers(|p| p.3),
+                numbers(|p| p.4),
+            )
+        };
+        // The control: two correct postings are accepted, so the refusals
+        // below are about the rule each one breaks.
+        let mut accepted = None;
+        let _ = conn.transaction::<(), diesel::result::Error, _>(|c| {
+            accepted = Some(c.batch_execute(&call(
+                &[(&pool, &funder, 1_000, p - 1_000, f + 1_000), (&funder, &pool, 400, f + 600, p - 600)],
+                2,
+            )));
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(matches!(accepted, Some(Ok(()))), "a valid call is accepted: {accepted:?}");
+        let cases: Vec<(String, &str)> = vec![
+            (
+                call(&[(&pool, &funder, 1_000, p - 1_000, f + 1_000), (&funder, &pool, 400, f + 600, p - 599)], 2),
+                "invariant 3: the second posting's running balances match the accounts",
+            ),
+            (call(&[(&pool, &funder, p + 1, -1, f + p + 1)], 1), "invariant 4: a non-negative pool never goes below zero"),
+            (call(&[(&funder, &pool, 0, f, p)], 1), "amounts are positive"),
+            (call(&[(&funder, &pool, 5, f - 5, p + 5)], 2), "every posting column has one value a posting"),
+        ];
+        for (sql, rule) in cases {
+            let message = refused(conn, &sql, rule);
+            assert!(!message.is_empty(), "{rule}");
+        }
+    })
+    .await
+    .expect("blocking task");
+    let balances = app.balances(&project_for_check).await;
+    assert_eq!(
+        balances["pool:general"], "100.00",
+        "nothing of the refused calls remains"
+    );
+    assert_eq!(balances["funder:a"], "-100.00");
+}
+
 on_both_backends!(valuations_reviews_and_fund_records_are_append_only);
 
 async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
