@@ -107,9 +107,10 @@ pub fn names_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(
         .load(conn)
 }
 
-/// Locks the named accounts (PostgreSQL) in the global order of their ids, then
-/// reads their current state, with what approved runs but `except_run`
-/// reserve of each. Names that do not exist are simply absent.
+/// Locks the named accounts (PostgreSQL) in the global order of their ids
+/// and reads their current state, in one statement, with what approved
+/// runs but `except_run` reserve of each. Names that do not exist are
+/// simply absent.
 pub fn lock_and_load(
     conn: &mut DbConnection,
     project_id: &str,
@@ -117,25 +118,39 @@ pub fn lock_and_load(
     except_run: Option<&str>,
 ) -> QueryResult<Balances> {
     let names: Vec<&str> = names.iter().map(AccountName::as_str).collect();
-    if let DbConnection::Postgresql(pg) = conn {
-        accounts::table
+    let rows: Vec<(AccountRow, Option<i32>)> = match conn {
+        // The unit's scale by a subquery, not a join: `FOR UPDATE` locks
+        // the rows of every table in the `FROM` clause, and a lock on the
+        // unit's row would make every project posting in that unit wait
+        // for every other. `ORDER BY` before the lock: rows are locked as
+        // they are sorted, in the order of their ids, so two writers never
+        // wait for each other's accounts in opposite orders.
+        DbConnection::Postgresql(pg) => accounts::table
             .filter(accounts::project_id.eq(project_id))
             .filter(accounts::name.eq_any(&names))
             .order(accounts::id)
-            .select(accounts::id)
+            .select((
+                AccountRow::as_select(),
+                units::table
+                    .filter(units::code.eq(accounts::currency))
+                    .select(units::scale)
+                    .single_value(),
+            ))
             .for_update()
-            .load::<String>(pg)?;
-    }
-    let rows: Vec<(AccountRow, i32)> = accounts::table
-        .inner_join(units::table)
-        .filter(accounts::project_id.eq(project_id))
-        .filter(accounts::name.eq_any(&names))
-        .select((AccountRow::as_select(), units::scale))
-        .load(conn)?;
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => accounts::table
+            .inner_join(units::table)
+            .filter(accounts::project_id.eq(project_id))
+            .filter(accounts::name.eq_any(&names))
+            .select((AccountRow::as_select(), units::scale.nullable()))
+            .load(sqlite)?,
+    };
     let reserved = super::distributions::reserved(conn, project_id, &names, except_run)?;
     Ok(rows
         .into_iter()
         .filter_map(|(row, scale)| {
+            // Every account has its unit (a foreign key): the join found it.
+            let scale = scale?;
             let name = AccountName::parse(&row.name).ok()?;
             Some((
                 name,

@@ -13,7 +13,7 @@ on_both_backends!(a_transfer_runs_a_known_number_of_statements);
 /// Statements of one `POST .../transactions` transfer between two existing
 /// accounts, with an `Idempotency-Key`, by a project owner, once the units
 /// it uses are in the instance's cache: on SQLite and on PostgreSQL.
-const TRANSFER_STATEMENTS: (u64, u64) = (15, 18);
+const TRANSFER_STATEMENTS: (u64, u64) = (15, 17);
 
 async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
     let project = app.create_project("EUR").await;
