@@ -250,6 +250,10 @@ async fn the_one_round_trip_insert_is_checked_like_its_statements(app: &TestApp)
                 "invariant 3: the second posting's running balances match the accounts",
             ),
             (call(&[(&pool, &funder, p + 1, -1, f + p + 1)], 1), "invariant 4: a non-negative pool never goes below zero"),
+            (
+                call(&[(&pool, &funder, p + 500, -500, f + p + 500), (&funder, &pool, 1_000, f + p - 500, 500)], 2),
+                "invariant 4: a non-negative pool is not below zero even between two postings that end above it",
+            ),
             (call(&[(&funder, &pool, 0, f, p)], 1), "amounts are positive"),
             (call(&[(&funder, &pool, 5, f - 5, p + 5)], 2), "every posting column has one value a posting"),
         ];
