@@ -213,6 +213,86 @@ pub fn ensure(
     }
 }
 
+/// Rows of one multi-row insert of accounts: seven columns a row stays
+/// well under SQLite's limit of bound values in one statement (32,766).
+const ACCOUNTS_PER_INSERT: usize = 1_000;
+
+/// The accounts the service manages under `names`, all of `project_id` in
+/// `currency` with the same flag, created on first use, in the order of
+/// `names`: one read of those that exist, then the others inserted by
+/// multi-row statements and read back. A distribution's execution opens
+/// thousands of contributors' accounts; one [`ensure`] each was three
+/// statements an account.
+pub fn ensure_all(
+    conn: &mut DbConnection,
+    project_id: &str,
+    names: &[AccountName],
+    currency: &str,
+    non_negative: bool,
+) -> QueryResult<Vec<AccountRow>> {
+    let texts: Vec<&str> = names.iter().map(AccountName::as_str).collect();
+    let read = |conn: &mut DbConnection| {
+        accounts::table
+            .filter(accounts::project_id.eq(project_id))
+            .filter(accounts::name.eq_any(&texts))
+            .select(AccountRow::as_select())
+            .load::<AccountRow>(conn)
+    };
+    let existing = read(conn)?;
+    let known: std::collections::HashSet<&str> =
+        existing.iter().map(|row| row.name.as_str()).collect();
+    let mut missing: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|n| !known.contains(n))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let rows = if missing.is_empty() {
+        existing
+    } else {
+        let ids: Vec<String> = missing
+            .iter()
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
+        let now = super::now();
+        let new: Vec<NewAccountRow> = missing
+            .iter()
+            .zip(&ids)
+            .map(|(name, id)| NewAccountRow {
+                id,
+                project_id,
+                name,
+                currency,
+                non_negative: i32::from(non_negative),
+                balance: 0,
+                created_at: now,
+            })
+            .collect();
+        for chunk in new.chunks(ACCOUNTS_PER_INSERT) {
+            let insert = diesel::insert_into(accounts::table).values(chunk);
+            match conn {
+                DbConnection::Postgresql(pg) => insert.execute(pg)?,
+                DbConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+            };
+        }
+        read(conn)?
+    };
+    let by_name: std::collections::HashMap<String, AccountRow> = rows
+        .into_iter()
+        .map(|row| (row.name.clone(), row))
+        .collect();
+    names
+        .iter()
+        .map(|name| {
+            by_name
+                .get(name.as_str())
+                .cloned()
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
 /// Adds `deltas` (per account id: distributions earned, payouts received)
 /// to the accounts' running value totals, in the caller's transaction, whose
 /// locks on the accounts the posting path already holds. `None` when a total
@@ -238,13 +318,39 @@ pub fn add_to_value_totals(
             _ => return Ok(Some(id)),
         }
     }
-    for (id, earned, paid) in updated {
-        diesel::update(accounts::table.find(&id))
-            .set((
-                accounts::distributions_earned.eq(earned),
-                accounts::payouts_received.eq(paid),
-            ))
-            .execute(conn)?;
+    match conn {
+        // One statement for every account (a distribution's execution
+        // moves the totals of thousands).
+        DbConnection::Postgresql(pg) => {
+            use diesel::sql_types::{Array, BigInt, Text};
+            let mut columns = (Vec::new(), Vec::new(), Vec::new());
+            for (id, earned, paid) in updated {
+                columns.0.push(id);
+                columns.1.push(earned);
+                columns.2.push(paid);
+            }
+            diesel::sql_query(
+                "UPDATE accounts AS a SET distributions_earned = v.earned, \
+                 payouts_received = v.paid \
+                 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, earned, paid) \
+                 WHERE a.id = v.id",
+            )
+            .bind::<Array<Text>, _>(columns.0)
+            .bind::<Array<BigInt>, _>(columns.1)
+            .bind::<Array<BigInt>, _>(columns.2)
+            .execute(pg)?;
+        }
+        // In the service's process a statement costs no round trip.
+        DbConnection::Sqlite(sqlite) => {
+            for (id, earned, paid) in updated {
+                diesel::update(accounts::table.find(&id))
+                    .set((
+                        accounts::distributions_earned.eq(earned),
+                        accounts::payouts_received.eq(paid),
+                    ))
+                    .execute(sqlite)?;
+            }
+        }
     }
     Ok(None)
 }

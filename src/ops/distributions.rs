@@ -344,11 +344,14 @@ pub fn execute(
         PayeesError::Overflow(overflow) => Error::Overflow(overflow),
         PayeesError::AccountName(what) => Error::Corrupt(what),
     })?;
+    let contributors: Vec<AccountName> = payees
+        .iter()
+        .filter(|payee| payee.contributor)
+        .map(|payee| payee.account.clone())
+        .collect();
+    super::funds::open_all(conn, project, &contributors, &run.currency, true)?;
     let mut postings = Vec::with_capacity(payees.len());
     for payee in payees {
-        if payee.contributor {
-            super::funds::open(conn, project, &payee.account, &run.currency, true)?;
-        }
         if let Some(amount) = Amount::from_minor(payee.amount) {
             postings.push(NewPosting {
                 from: pool.clone(),

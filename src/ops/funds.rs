@@ -612,6 +612,28 @@ pub fn open(
     Ok(row)
 }
 
+/// [`open`] for many accounts of one unit and flag at once (a
+/// distribution's contributors), by [`db::accounts::ensure_all`].
+pub fn open_all(
+    conn: &mut DbConnection,
+    project: &Project,
+    names: &[AccountName],
+    currency: &str,
+    non_negative: bool,
+) -> Result<Vec<AccountRow>, Error> {
+    let rows = db::accounts::ensure_all(conn, &project.id, names, currency, non_negative)?;
+    for row in &rows {
+        managed::adoptable(
+            &row.name,
+            &project.currency,
+            (&row.currency, row.non_negative),
+            non_negative,
+        )
+        .map_err(Refusal::AccountConflict)?;
+    }
+    Ok(rows)
+}
+
 /// Posts a generic transaction (`transfer`, `adjustment`) of the ledger
 /// endpoint, or one of a batch, through `poster`: never out of a
 /// restricted grant's pool.
