@@ -354,3 +354,62 @@ pub fn add_to_value_totals(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Database, DatabaseUrl};
+    use crate::domain::{Unit, UnitKind};
+
+    fn names(texts: &[&str]) -> Vec<AccountName> {
+        texts
+            .iter()
+            .map(|text| AccountName::parse(text).expect("name"))
+            .collect()
+    }
+
+    #[test]
+    fn ensure_all_opens_what_is_missing_once_and_answers_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .expect("url");
+        let db = Database::connect(&url, 2).expect("connect");
+        db.migrate().expect("migrate");
+        let mut conn = db.connection().expect("connection");
+        let eur = Unit::from_stored("EUR".to_owned(), 2, UnitKind::Currency);
+        let project = "01900000-0000-7000-8000-000000000001";
+        crate::db::projects::insert(&mut conn, project, "Ensure", &eur, false).expect("project");
+        let known = insert(
+            &mut conn,
+            project,
+            &names(&["contributor:a"])[0],
+            "EUR",
+            true,
+        )
+        .expect("account");
+
+        let wanted = names(&["contributor:c", "contributor:a", "contributor:b"]);
+        let rows = ensure_all(&mut conn, project, &wanted, "EUR", true).expect("ensured");
+        let got: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
+        assert_eq!(
+            got,
+            ["contributor:c", "contributor:a", "contributor:b"],
+            "in the order asked"
+        );
+        assert_eq!(
+            rows[1].id, known.id,
+            "an existing account is kept, not opened again"
+        );
+        assert!(rows.iter().all(|row| row.balance == 0 && row.non_negative));
+
+        let again = ensure_all(&mut conn, project, &wanted, "EUR", true).expect("ensured");
+        let ids = |rows: &[AccountRow]| rows.iter().map(|row| row.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&rows), "a second call opens nothing");
+        let count: i64 = accounts::table
+            .filter(accounts::project_id.eq(project))
+            .count()
+            .get_result(&mut conn)
+            .expect("count");
+        assert_eq!(count, 3);
+    }
+}
