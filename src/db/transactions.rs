@@ -449,11 +449,11 @@ mod sql {
     use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamp};
 
     diesel::define_sql_function! {
-        /// The migration `transaction_in_one_round_trip` (PostgreSQL): the
-        /// transaction's row, then its postings in order, each by an
-        /// `INSERT` of its own inside the function, so every row's triggers
-        /// fire as for the statements sent one by one. Returns the count of
-        /// postings inserted.
+        /// The migrations `transaction_in_one_round_trip` and
+        /// `postings_applied_per_statement` (PostgreSQL): the transaction's
+        /// row, then its postings by one `INSERT` in position order, whose
+        /// statement trigger checks them as it checks any insert. Returns
+        /// the count of postings inserted.
         #[allow(clippy::too_many_arguments)]
         fn insert_transaction(
             t_id: Text,

@@ -30,6 +30,31 @@ struct AccountId {
     balance: i64,
 }
 
+/// `project`'s chain head, and its accounts' ids and balances by name, as
+/// raw SQL reads them.
+fn head_and_accounts(
+    conn: &mut DbConnection,
+    project: &str,
+) -> (Head, impl Fn(&str) -> (String, i64) + use<>) {
+    let head: Head =
+        diesel::sql_query("SELECT last_sequence, last_hash FROM projects WHERE id = $1")
+            .bind::<Text, _>(project)
+            .get_result(conn)
+            .expect("head");
+    let ids: Vec<AccountId> =
+        diesel::sql_query("SELECT id, name, balance FROM accounts WHERE project_id = $1")
+            .bind::<Text, _>(project)
+            .load(conn)
+            .expect("accounts");
+    let account = move |name: &str| {
+        ids.iter()
+            .find(|a| a.name == name)
+            .map(|a| (a.id.clone(), a.balance))
+            .expect("account")
+    };
+    (head, account)
+}
+
 /// Runs `sql` in a transaction that is always rolled back and returns the
 /// database's error message; panics if the database accepted it.
 fn refused(conn: &mut DbConnection, sql: &str, rule: &str) -> String {
@@ -69,15 +94,7 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
     tokio::task::spawn_blocking(move || {
         let mut pooled = db.connection().expect("connection");
         let conn: &mut DbConnection = &mut pooled;
-        let head: Head = diesel::sql_query("SELECT last_sequence, last_hash FROM projects WHERE id = $1")
-            .bind::<Text, _>(&project)
-            .get_result(conn)
-            .expect("head");
-        let ids: Vec<AccountId> = diesel::sql_query("SELECT id, name, balance FROM accounts WHERE project_id = $1")
-            .bind::<Text, _>(&project)
-            .load(conn)
-            .expect("accounts");
-        let account = |name: &str| ids.iter().find(|a| a.name == name).map(|a| (a.id.clone(), a.balance)).expect("account");
+        let (head, account) = head_and_accounts(conn, &project);
         let ((funder, f), (pool, p), (usd, _)) = (account("funder:a"), account("pool:general"), account("pool:usd"));
         assert_eq!((f, p), (-10_100, 10_100));
         let next = head.last_sequence + 1;
@@ -201,15 +218,7 @@ async fn the_one_round_trip_insert_is_checked_like_its_statements(app: &TestApp)
     tokio::task::spawn_blocking(move || {
         let mut pooled = db.connection().expect("connection");
         let conn: &mut DbConnection = &mut pooled;
-        let head: Head = diesel::sql_query("SELECT last_sequence, last_hash FROM projects WHERE id = $1")
-            .bind::<Text, _>(&project)
-            .get_result(conn)
-            .expect("head");
-        let ids: Vec<AccountId> = diesel::sql_query("SELECT id, name, balance FROM accounts WHERE project_id = $1")
-            .bind::<Text, _>(&project)
-            .load(conn)
-            .expect("accounts");
-        let account = |name: &str| ids.iter().find(|a| a.name == name).map(|a| (a.id.clone(), a.balance)).expect("account");
+        let (head, account) = head_and_accounts(conn, &project);
         let ((funder, f), (pool, p)) = (account("funder:a"), account("pool:general"));
         let next = head.last_sequence + 1;
         // One transaction of the given postings (from, to, amount, from's
