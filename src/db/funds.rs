@@ -177,43 +177,88 @@ insert_row!(owned insert_payout, payouts, PayoutRow);
 
 project_page!(list_payouts, payouts, PayoutRow);
 
-/// `$locked` reads a `$table` row of the project locked for its decision
-/// (Postgres; SQLite's writer is single); `$decide` records the decision on
-/// a pending one: posted by `transaction_id`, or rejected for `reason`.
-/// Payouts, expenses and releases wait for a second person alike.
-macro_rules! pending_decisions {
-    ($locked:ident, $decide:ident, $table:ident, $row:ty) => {
+/// Money that waits for a second person (four eyes): a payout, an expense
+/// or a release, read locked for its decision and decided alike.
+pub trait PendingRecord: Sized {
+    /// The record `id` of the project, locked for its decision (Postgres;
+    /// SQLite's writer is single).
+    fn locked(conn: &mut DbConnection, project_id: &str, id: &str) -> QueryResult<Option<Self>>;
+
+    /// Records the decision on the pending record `id` by `decided_by`, now:
+    /// posted by `transaction_id`, or rejected for `reason`.
+    fn decide(
+        conn: &mut DbConnection,
+        id: &str,
+        decided_by: &str,
+        transaction_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> QueryResult<()>;
+
+    fn id(&self) -> &str;
+
+    fn status(&self) -> PendingStatus;
+
+    /// Who recorded it: never its decider.
+    fn created_by(&self) -> &str;
+}
+
+/// Implements [`PendingRecord`] for `$row`, stored in `$table`, whose
+/// locked read is `$locked`.
+macro_rules! pending_record {
+    ($locked:ident, $table:ident, $row:ty) => {
         project_row!(locked $locked, $table, $row, id);
 
-        pub fn $decide(
-            conn: &mut DbConnection,
-            id: &str,
-            decided_by: &str,
-            transaction_id: Option<&str>,
-            reason: Option<&str>,
-        ) -> QueryResult<()> {
-            let status = if transaction_id.is_some() {
-                PendingStatus::Posted
-            } else {
-                PendingStatus::Rejected
-            };
-            diesel::update($table::table.find(id.to_owned()))
-                .set((
-                    $table::status.eq(status.as_str()),
-                    $table::transaction_id.eq(transaction_id.map(str::to_owned)),
-                    $table::decided_by.eq(Some(decided_by.to_owned())),
-                    $table::decided_at.eq(Some(super::now())),
-                    $table::rejection_reason.eq(reason.map(str::to_owned)),
-                ))
-                .execute(conn)
-                .map(drop)
+        impl PendingRecord for $row {
+            fn locked(
+                conn: &mut DbConnection,
+                project_id: &str,
+                id: &str,
+            ) -> QueryResult<Option<Self>> {
+                $locked(conn, project_id, id)
+            }
+
+            fn decide(
+                conn: &mut DbConnection,
+                id: &str,
+                decided_by: &str,
+                transaction_id: Option<&str>,
+                reason: Option<&str>,
+            ) -> QueryResult<()> {
+                let status = if transaction_id.is_some() {
+                    PendingStatus::Posted
+                } else {
+                    PendingStatus::Rejected
+                };
+                diesel::update($table::table.find(id.to_owned()))
+                    .set((
+                        $table::status.eq(status.as_str()),
+                        $table::transaction_id.eq(transaction_id.map(str::to_owned)),
+                        $table::decided_by.eq(Some(decided_by.to_owned())),
+                        $table::decided_at.eq(Some(super::now())),
+                        $table::rejection_reason.eq(reason.map(str::to_owned)),
+                    ))
+                    .execute(conn)
+                    .map(drop)
+            }
+
+            fn id(&self) -> &str {
+                &self.id
+            }
+
+            fn status(&self) -> PendingStatus {
+                self.status
+            }
+
+            fn created_by(&self) -> &str {
+                &self.created_by
+            }
         }
     };
 }
 
-pending_decisions!(payout_locked, decide_payout, payouts, PayoutRow);
-pending_decisions!(expense_locked, decide_expense, expenses, ExpenseRow);
-pending_decisions!(release_locked, decide_release, releases, ReleaseRow);
+pending_record!(payout_locked, payouts, PayoutRow);
+pending_record!(expense_locked, expenses, ExpenseRow);
+pending_record!(release_locked, releases, ReleaseRow);
 
 /// One posting on an account, as a grant's figures need it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use crate::db::{self, Database, DbConnection, StorageError};
 use crate::domain::TransactionKind;
 use crate::domain::reports::Units;
 use crate::domain::reports::contributions::{AppliedRate, ContributionEntry};
-use crate::domain::reports::journal::{Entry, EntryPosting};
+use crate::domain::reports::journal::Entry;
 use crate::domain::reports::movement::{Movement, Record};
 
 /// Rows read from the database per page of an export.
@@ -98,17 +98,7 @@ fn entry(record: TransactionRecord) -> Entry {
         reverses: row.reverses_id,
         reversed_by,
         hash: row.hash,
-        postings: postings
-            .into_iter()
-            .map(|p| EntryPosting {
-                from: p.from,
-                to: p.to,
-                amount: p.amount,
-                currency: p.currency,
-                from_balance_after: p.from_balance_after,
-                to_balance_after: p.to_balance_after,
-            })
-            .collect(),
+        postings,
     }
 }
 

@@ -12,6 +12,7 @@ use super::{DbConnection, StorageError, accounts, projects};
 
 use super::MultiBackend;
 use crate::domain::hash::HashedTransaction;
+use crate::domain::reports::journal::EntryPosting;
 use crate::domain::transaction::{
     Balances, check_dated, first_negative_day, moves_value_totals, value_movement,
 };
@@ -83,26 +84,15 @@ pub struct PostingRow {
     pub to_balance_after: i64,
 }
 
-/// A posting with its accounts' names resolved.
-#[derive(Debug, Clone)]
-pub struct PostingRecord {
-    pub from: String,
-    pub to: String,
-    pub amount: i64,
-    pub currency: String,
-    /// Balances of the two accounts right after this posting.
-    pub from_balance_after: i64,
-    pub to_balance_after: i64,
-}
-
-/// A transaction as stored, with its postings and the reversal that undid
-/// it, its kind and metadata read back as typed values.
+/// A transaction as stored, with its postings (accounts by name, with
+/// their balances right after each) and the reversal that undid it, its
+/// kind and metadata read back as typed values.
 #[derive(Debug, Clone)]
 pub struct TransactionRecord {
     pub row: TransactionRow,
     pub kind: TransactionKind,
     pub metadata: serde_json::Value,
-    pub postings: Vec<PostingRecord>,
+    pub postings: Vec<EntryPosting>,
     pub reversed_by: Option<String>,
 }
 
@@ -112,7 +102,7 @@ impl TransactionRecord {
     /// read as a default.
     fn read(
         row: TransactionRow,
-        postings: Vec<PostingRecord>,
+        postings: Vec<EntryPosting>,
         reversed_by: Option<String>,
     ) -> QueryResult<TransactionRecord> {
         let corrupt = |what: String| {
@@ -324,7 +314,7 @@ impl<'a> Poster<'a> {
             .postings
             .iter()
             .zip(&running)
-            .map(|(p, after)| PostingRecord {
+            .map(|(p, after)| EntryPosting {
                 from: p.from.to_string(),
                 to: p.to.to_string(),
                 amount: p.amount.minor(),
@@ -729,13 +719,13 @@ fn attach_postings(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    let mut by_transaction: HashMap<String, Vec<PostingRecord>> = HashMap::new();
+    let mut by_transaction: HashMap<String, Vec<EntryPosting>> = HashMap::new();
     for p in posting_rows {
         let name = |id: &str| names.get(id).cloned().unwrap_or_default();
         by_transaction
             .entry(p.transaction_id.clone())
             .or_default()
-            .push(PostingRecord {
+            .push(EntryPosting {
                 from: name(&p.from_account_id),
                 to: name(&p.to_account_id),
                 amount: p.amount,

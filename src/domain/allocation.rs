@@ -1220,50 +1220,45 @@ mod tests {
     fn decimal_ratio_divides_any_i128_exactly() {
         let ratio = |n: i128, s: u32, d: i128| decimal_ratio(n, s, d, 4).map(|r| r.to_string());
         assert_eq!(
-            ratio(2, 0, 4),
-            Some("0.50".to_owned()),
-            "as Decimal division shows it"
-        );
-        assert_eq!(
             long_division(2, 0, 4, 4).map(|r| r.to_string()),
             Some("0.5".to_owned())
         );
-        assert_eq!(ratio(25, 0, 100), Some("0.25".to_owned()));
-        assert_eq!(ratio(100, 0, 3), Some("33.3333".to_owned()));
-        assert_eq!(ratio(200, 0, 3), Some("66.6667".to_owned()));
-        assert_eq!(
-            ratio(5, 0, 100_000),
-            Some("0.0000".to_owned()),
-            "half to even: down"
-        );
-        assert_eq!(
-            ratio(15, 0, 100_000),
-            Some("0.0002".to_owned()),
-            "half to even: up"
-        );
-        assert_eq!(ratio(999_995, 0, 1_000_000), Some("1.0000".to_owned()));
-        assert_eq!(
-            ratio(150, 2, 1),
-            Some("1.50".to_owned()),
-            "the numerator's scale is kept"
-        );
-        // A numerator past 96 bits: 10^37 / 4 x 10^22 in cents.
-        assert_eq!(
-            ratio(10_i128.pow(37), 2, 4 * 10_i128.pow(22)),
-            Some("2500000000000.00".to_owned())
-        );
-        // A denominator so large that ten times a remainder passes u128.
-        assert_eq!(
-            ratio(i128::MAX - 1, 0, i128::MAX),
-            Some("1.0000".to_owned())
-        );
-        assert_eq!(
-            ratio(i128::MAX / 3, 0, i128::MAX),
-            Some("0.3333".to_owned())
-        );
-        assert_eq!(ratio(-1, 0, 3), Some("-0.3333".to_owned()));
-        assert_eq!(ratio(1, 0, 0), None, "no division by zero");
-        assert_eq!(ratio(1, 0, -1), None);
-        assert_eq!(ratio(i128::MAX, 0, 1), None, "a quotient past a decimal");
+        // (numerator, its scale, denominator, the ratio, why)
+        let cases: [(i128, u32, i128, Option<&str>, &str); 15] = [
+            (2, 0, 4, Some("0.50"), "as Decimal division shows it"),
+            (25, 0, 100, Some("0.25"), ""),
+            (100, 0, 3, Some("33.3333"), ""),
+            (200, 0, 3, Some("66.6667"), ""),
+            (5, 0, 100_000, Some("0.0000"), "half to even: down"),
+            (15, 0, 100_000, Some("0.0002"), "half to even: up"),
+            (999_995, 0, 1_000_000, Some("1.0000"), ""),
+            (150, 2, 1, Some("1.50"), "the numerator's scale is kept"),
+            (
+                10_i128.pow(37),
+                2,
+                4 * 10_i128.pow(22),
+                Some("2500000000000.00"),
+                "a numerator past 96 bits: 10^37 / 4 x 10^22 in cents",
+            ),
+            (
+                i128::MAX - 1,
+                0,
+                i128::MAX,
+                Some("1.0000"),
+                "a denominator so large that ten times a remainder passes u128",
+            ),
+            (i128::MAX / 3, 0, i128::MAX, Some("0.3333"), ""),
+            (-1, 0, 3, Some("-0.3333"), ""),
+            (1, 0, 0, None, "no division by zero"),
+            (1, 0, -1, None, ""),
+            (i128::MAX, 0, 1, None, "a quotient past a decimal"),
+        ];
+        for (numerator, scale, denominator, expected, why) in cases {
+            assert_eq!(
+                ratio(numerator, scale, denominator).as_deref(),
+                expected,
+                "{numerator} (scale {scale}) / {denominator}: {why}"
+            );
+        }
     }
 }

@@ -358,16 +358,20 @@ mod tests {
     fn values_of_the_story() {
         let eur = Unit::lookup("EUR").expect("EUR");
         let hours = |text: &str| QuantityUnit::Hour.parse_quantity(text).expect("quantity");
-        assert_eq!(
-            value(hours("12.5"), QuantityUnit::Hour, 2_500, &eur),
-            Ok(31_250),
-            "12.5 h at 25.00 = 312.50"
-        );
-        assert_eq!(
-            value(hours("40"), QuantityUnit::Hour, 300, &eur),
-            Ok(12_000),
-            "40 h at 3.00 = 120.00"
-        );
+        // (hours, rate in cents, value in cents, why)
+        let cases = [
+            ("12.5", 2_500, 31_250, "12.5 h at 25.00 = 312.50"),
+            ("40", 300, 12_000, "40 h at 3.00 = 120.00"),
+            ("0.01", 250, 2, "0.025 rounds half to even: 0.02"),
+            ("0.03", 250, 8, "0.075 rounds half to even: 0.08"),
+        ];
+        for (quantity, rate, expected, why) in cases {
+            assert_eq!(
+                value(hours(quantity), QuantityUnit::Hour, rate, &eur),
+                Ok(expected),
+                "{why}"
+            );
+        }
         let one = QuantityUnit::Dataset
             .parse_quantity("1")
             .expect("one dataset");
@@ -375,16 +379,6 @@ mod tests {
             value(one, QuantityUnit::Dataset, 50_000, &eur),
             Ok(50_000),
             "a dataset at 500.00"
-        );
-        assert_eq!(
-            value(hours("0.01"), QuantityUnit::Hour, 250, &eur),
-            Ok(2),
-            "0.025 rounds half to even: 0.02"
-        );
-        assert_eq!(
-            value(hours("0.03"), QuantityUnit::Hour, 250, &eur),
-            Ok(8),
-            "0.075 rounds half to even: 0.08"
         );
         assert!(
             value(

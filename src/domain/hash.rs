@@ -33,7 +33,6 @@ impl HashedTransaction<'_> {
     /// Version 2 adds the `recorded_by` line after `recorded_at`; a
     /// transaction without it is encoded as version 1, as it always was.
     pub fn canonical(&self) -> String {
-        let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
         let version = if self.recorded_by.is_some() { 2 } else { 1 };
         let mut out = format!("commons-ledger:transaction:v{version}\n");
         out.push_str(&format!("project:{}\n", self.project_id));
@@ -57,7 +56,7 @@ impl HashedTransaction<'_> {
 
     /// Lower-case hex SHA-256 of the canonical encoding.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical().as_bytes()))
+        sha256_hex(&self.canonical())
     }
 }
 
@@ -86,7 +85,6 @@ impl HashedEvent<'_> {
     /// `field:value` line per field in a fixed order, free text JSON-escaped
     /// (so no value can forge a line), `-` for an absent state.
     pub fn canonical(&self) -> String {
-        let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
         let state = |text: Option<&str>| text.map_or_else(|| "-".to_owned(), quote);
         let mut out = String::from("commons-ledger:event:v1\n");
         out.push_str(&format!("project:{}\n", self.project_id));
@@ -106,8 +104,19 @@ impl HashedEvent<'_> {
 
     /// Lower-case hex SHA-256 of the canonical encoding.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical().as_bytes()))
+        sha256_hex(&self.canonical())
     }
+}
+
+/// Free text as a JSON string: escaped, so no value can forge a line of an
+/// encoding.
+fn quote(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+/// Lower-case hex SHA-256 of a canonical encoding.
+fn sha256_hex(canonical: &str) -> String {
+    hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
 #[cfg(test)]

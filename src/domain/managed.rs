@@ -216,33 +216,35 @@ mod tests {
 
     #[test]
     fn names_are_the_documented_ones() {
-        assert_eq!(text(general_pool("EUR", "EUR")), "pool:general");
-        assert_eq!(text(general_pool("EUR", "USD")), "pool:general:usd");
-        assert_eq!(
-            text(grant_pool("FH-2026-017", "USD", "USD")),
-            "pool:grant:FH-2026-017"
-        );
-        assert_eq!(
-            text(grant_pool("FH-2026-017", "USD", "EUR")),
-            "pool:grant:FH-2026-017:eur"
-        );
-        assert_eq!(text(funder("0190a1b2", "EUR", "EUR")), "funder:0190a1b2");
-        assert_eq!(
-            text(funder("0190a1b2", "EUR", "USD")),
-            "funder:0190a1b2:usd"
-        );
-        assert_eq!(text(contributor("0190a1b2")), "contributor:0190a1b2");
-        assert_eq!(text(expense("parts", "EUR", "EUR")), "expense:parts");
-        assert_eq!(text(expense("parts", "EUR", "JPY")), "expense:parts:jpy");
-        assert_eq!(
-            text(payout("bank-transfer", "EUR", "EUR")),
-            "payout:bank-transfer"
-        );
-        assert_eq!(
-            text(payout("bank-transfer", "EUR", "USD")),
-            "payout:bank-transfer:usd"
-        );
-        assert_eq!(text(exchange("USD")), "exchange:usd");
+        let cases = [
+            (general_pool("EUR", "EUR"), "pool:general"),
+            (general_pool("EUR", "USD"), "pool:general:usd"),
+            (
+                grant_pool("FH-2026-017", "USD", "USD"),
+                "pool:grant:FH-2026-017",
+            ),
+            (
+                grant_pool("FH-2026-017", "USD", "EUR"),
+                "pool:grant:FH-2026-017:eur",
+            ),
+            (funder("0190a1b2", "EUR", "EUR"), "funder:0190a1b2"),
+            (funder("0190a1b2", "EUR", "USD"), "funder:0190a1b2:usd"),
+            (contributor("0190a1b2"), "contributor:0190a1b2"),
+            (expense("parts", "EUR", "EUR"), "expense:parts"),
+            (expense("parts", "EUR", "JPY"), "expense:parts:jpy"),
+            (
+                payout("bank-transfer", "EUR", "EUR"),
+                "payout:bank-transfer",
+            ),
+            (
+                payout("bank-transfer", "EUR", "USD"),
+                "payout:bank-transfer:usd",
+            ),
+            (exchange("USD"), "exchange:usd"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(text(name), expected);
+        }
     }
 
     #[test]
@@ -290,41 +292,38 @@ mod tests {
 
     #[test]
     fn managed_accounts_carry_the_flags_their_operations_need() {
-        assert_eq!(required_non_negative("pool:general"), Some(true));
-        assert_eq!(required_non_negative("pool:grant:FH-1"), Some(true));
-        assert_eq!(required_non_negative("contributor:a"), Some(true));
-        assert_eq!(required_non_negative("funder:a"), Some(false));
-        assert_eq!(required_non_negative("exchange:usd"), Some(false));
-        assert_eq!(required_non_negative("expense:parts"), Some(false));
-        assert_eq!(required_non_negative("payout:cash"), Some(false));
-        assert_eq!(required_non_negative("reserve"), None);
-        assert_eq!(
-            required_currency("pool:general", "EUR").as_deref(),
-            Some("EUR")
-        );
-        assert_eq!(
-            required_currency("pool:general:usd", "EUR").as_deref(),
-            Some("USD")
-        );
-        assert_eq!(
-            required_currency("exchange:jpy", "EUR").as_deref(),
-            Some("JPY")
-        );
-        assert_eq!(required_currency("pool:grant:FH-1", "EUR"), None);
-        assert_eq!(
-            required_currency("pool:grant:FH-1:eur", "USD").as_deref(),
-            Some("EUR")
-        );
-        assert_eq!(required_currency("funder:a", "EUR"), None);
-        assert_eq!(
-            required_currency("funder:a:usd", "EUR").as_deref(),
-            Some("USD")
-        );
-        assert_eq!(
-            required_currency("expense:parts:usd", "EUR").as_deref(),
-            Some("USD")
-        );
-        assert_eq!(required_currency("expense:parts", "EUR"), None);
+        let flags = [
+            ("pool:general", Some(true)),
+            ("pool:grant:FH-1", Some(true)),
+            ("contributor:a", Some(true)),
+            ("funder:a", Some(false)),
+            ("exchange:usd", Some(false)),
+            ("expense:parts", Some(false)),
+            ("payout:cash", Some(false)),
+            ("reserve", None),
+        ];
+        for (name, non_negative) in flags {
+            assert_eq!(required_non_negative(name), non_negative, "{name}");
+        }
+        // (name, the project's currency, the currency the name fixes)
+        let currencies = [
+            ("pool:general", "EUR", Some("EUR")),
+            ("pool:general:usd", "EUR", Some("USD")),
+            ("exchange:jpy", "EUR", Some("JPY")),
+            ("pool:grant:FH-1", "EUR", None),
+            ("pool:grant:FH-1:eur", "USD", Some("EUR")),
+            ("funder:a", "EUR", None),
+            ("funder:a:usd", "EUR", Some("USD")),
+            ("expense:parts:usd", "EUR", Some("USD")),
+            ("expense:parts", "EUR", None),
+        ];
+        for (name, project_currency, currency) in currencies {
+            assert_eq!(
+                required_currency(name, project_currency).as_deref(),
+                currency,
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDate;
 
-use super::funds::{expense_pool, money, money_on, open, post};
+use super::funds::{expense_pool, money_on, open, post};
 use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::claims::{Approval, ClaimRow};
 use crate::db::funds::ExpenseRow;
@@ -43,9 +43,12 @@ pub fn submit(
     claimant: &str,
     claim: &NewClaim,
 ) -> Result<ClaimRow, Error> {
-    let mut problems = claim.problems.clone();
-    let money = money(conn, "", &claim.amount, &claim.currency, &mut problems)?;
-    let (unit, amount, date) = money_on(money, claim.date, problems)?;
+    let (unit, amount, date) = money_on(
+        conn,
+        (&claim.amount, &claim.currency),
+        claim.date,
+        &claim.problems,
+    )?;
     if db::funds::category(conn, &project.id, &claim.category)?.is_none() {
         return Err(Refusal::UnknownCategory(claim.category.clone()).into());
     }

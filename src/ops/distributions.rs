@@ -79,11 +79,7 @@ pub fn compute_draft(
     let rules = db::distributions::rules(conn, &project.id, rule_set_version)?
         .ok_or(Error::NotFound(Missing::RuleSet))?;
     let pool_name = match &request.source {
-        Source::Grant(grant) => {
-            db::funds::grant(conn, &project.id, grant)?
-                .ok_or(Error::NotFound(Missing::Grant))?
-                .pool_account
-        }
+        Source::Grant(grant) => super::funds::find_grant(conn, project, grant)?.pool_account,
         Source::Pool(pool) => pool.clone(),
         Source::General => managed::general_pool(&project.currency, &project.currency)
             .map_err(Error::corrupt)?

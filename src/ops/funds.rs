@@ -5,9 +5,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{Error, FieldProblem, Refusal};
+use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::accounts::AccountRow;
-use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow, ReleaseRow};
+use crate::db::funds::{ExpenseRow, GrantRow, PayoutRow, PendingRecord, ReleaseRow};
 use crate::db::projects::Project;
 use crate::db::transactions::{Poster, TransactionRecord};
 use crate::db::{self, DbConnection};
@@ -52,11 +52,14 @@ pub fn receive_grant(
 ) -> Result<GrantRow, Error> {
     // Serialise writers of this project first, so the reference check holds.
     db::projects::lock(conn, &project.id)?;
-    let mut problems = grant.problems.clone();
-    let money = money(conn, "", &grant.amount, &grant.currency, &mut problems)?;
     let funder = db::agents::find(conn, &grant.funder)?
         .ok_or_else(|| Error::UnknownAgent(grant.funder.clone()))?;
-    let (unit, amount, received_on) = money_on(money, grant.received_on, problems)?;
+    let (unit, amount, received_on) = money_on(
+        conn,
+        (&grant.amount, &grant.currency),
+        grant.received_on,
+        &grant.problems,
+    )?;
     let reference = grant.reference.clone();
     if db::funds::grant_by_reference(conn, &project.id, &reference)?.is_some() {
         return Err(Error::Refused(Refusal::DuplicateReference(reference)));
@@ -143,9 +146,12 @@ pub fn record_expense(
     recorder: &str,
     expense: &NewExpense,
 ) -> Result<ExpenseRow, Error> {
-    let mut problems = expense.problems.clone();
-    let money = money(conn, "", &expense.amount, &expense.currency, &mut problems)?;
-    let (unit, amount, date) = money_on(money, expense.date, problems)?;
+    let (unit, amount, date) = money_on(
+        conn,
+        (&expense.amount, &expense.currency),
+        expense.date,
+        &expense.problems,
+    )?;
     let category = expense.category.clone();
     if db::funds::category(conn, &project.id, &category)?.is_none() {
         return Err(Error::Refused(Refusal::UnknownCategory(category)));
@@ -240,38 +246,42 @@ pub fn decide_expense(
     id: &str,
     decision: &Decision,
 ) -> Result<ExpenseRow, Error> {
-    db::projects::lock(conn, &project.id)?;
-    let missing = || Error::NotFound(super::Missing::Expense);
-    let row = db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)?;
-    may_decide(row.status, &row.created_by, decider)?;
-    let (posted, reason) = carry_out(conn, decision, |conn| {
-        post_expense(conn, (project, decider), &row)
-    })?;
-    db::funds::decide_expense(conn, &row.id, decider, posted.as_deref(), reason)?;
-    db::funds::expense_locked(conn, &project.id, id)?.ok_or_else(missing)
+    decide_pending(
+        conn,
+        (project, decider),
+        (id, Missing::Expense),
+        decision,
+        |_| true,
+        |conn, row| post_expense(conn, (project, decider), row),
+    )
 }
 
-/// Carries out `decision` on pending money whose decider [`may_decide`]:
-/// approved, `post` posts its transaction now (the ledger's rules checked
-/// then); rejected, nothing is posted. Returns what the decision stores:
-/// the id of the transaction posted, or the reason it was rejected.
-/// Payouts, expenses and releases are decided alike.
-fn carry_out<'d>(
+/// `decider` decides the pending money `id` of `project` (four eyes),
+/// found only where it `belongs`: only a pending one, once, and never by
+/// its recorder. Approved, `post` posts its transaction now, with the
+/// ledger's rules checked then; rejected, nothing is posted. Payouts,
+/// expenses and releases are decided alike.
+fn decide_pending<R: PendingRecord>(
     conn: &mut DbConnection,
-    decision: &'d Decision,
-    post: impl FnOnce(&mut DbConnection) -> Result<TransactionRecord, Error>,
-) -> Result<(Option<String>, Option<&'d str>), Error> {
-    Ok(match decision {
-        Decision::Approve => (Some(post(conn)?.row.id), None),
+    (project, decider): (&Project, &str),
+    (id, missing): (&str, Missing),
+    decision: &Decision,
+    belongs: impl FnOnce(&R) -> bool,
+    post: impl FnOnce(&mut DbConnection, &R) -> Result<TransactionRecord, Error>,
+) -> Result<R, Error> {
+    db::projects::lock(conn, &project.id)?;
+    let row = R::locked(conn, &project.id, id)?
+        .filter(belongs)
+        .ok_or(Error::NotFound(missing))?;
+    let status = row.status();
+    check_decision(status, row.created_by(), decider)
+        .map_err(|refusal| Error::Refused(Refusal::of_decision(refusal, status.as_str())))?;
+    let (posted, reason) = match decision {
+        Decision::Approve => (Some(post(conn, &row)?.row.id), None),
         Decision::Reject { reason } => (None, Some(reason.as_str())),
-    })
-}
-
-/// Whether `decider` may decide pending money recorded by `recorder`
-/// standing at `status` (four eyes): only a pending one, never its recorder.
-fn may_decide(status: PendingStatus, recorder: &str, decider: &str) -> Result<(), Error> {
-    check_decision(status, recorder, decider)
-        .map_err(|refusal| Error::Refused(Refusal::of_decision(refusal, status.as_str())))
+    };
+    R::decide(conn, row.id(), decider, posted.as_deref(), reason)?;
+    R::locked(conn, &project.id, id)?.ok_or(Error::NotFound(missing))
 }
 
 /// The pool an expense of `category` in `unit` is paid from: the grant's
@@ -284,13 +294,7 @@ pub fn expense_pool(
     category: &str,
     unit: &Unit,
 ) -> Result<(Option<GrantRow>, AccountName), Error> {
-    let grant = match grant {
-        Some(id) => Some(
-            db::funds::grant(conn, &project.id, id)?
-                .ok_or(Error::NotFound(super::Missing::Grant))?,
-        ),
-        None => None,
-    };
+    let grant = grant.map(|id| find_grant(conn, project, id)).transpose()?;
     let pool = match &grant {
         Some(grant) => {
             let eligible: Vec<&str> = grant
@@ -310,6 +314,15 @@ pub fn expense_pool(
         None => managed::general_pool(&project.currency, unit.code()).map_err(Error::corrupt)?,
     };
     Ok((grant, pool))
+}
+
+/// The grant `id` of `project`; an unknown one is not found.
+pub(super) fn find_grant(
+    conn: &mut DbConnection,
+    project: &Project,
+    id: &str,
+) -> Result<GrantRow, Error> {
+    db::funds::grant(conn, &project.id, id)?.ok_or(Error::NotFound(Missing::Grant))
 }
 
 /// Where a grant's money in `currency` lies: a restricted grant's own pool
@@ -350,11 +363,14 @@ pub fn record_payout(
     recorder: &str,
     payout: &NewPayout,
 ) -> Result<PayoutRow, Error> {
-    let mut problems = payout.problems.clone();
-    let money = money(conn, "", &payout.amount, &payout.currency, &mut problems)?;
     let agent = db::agents::find(conn, &payout.agent)?
         .ok_or_else(|| Error::UnknownAgent(payout.agent.clone()))?;
-    let (unit, amount, date) = money_on(money, payout.date, problems)?;
+    let (unit, amount, date) = money_on(
+        conn,
+        (&payout.amount, &payout.currency),
+        payout.date,
+        &payout.problems,
+    )?;
     let unit = db::projects::ensure_unit(conn, &unit)?;
     let pending = waits_for_second_person(project, (recorder, Some(&agent.id)), &unit, amount);
     let mut row = PayoutRow {
@@ -431,17 +447,18 @@ pub fn decide_payout(
     id: &str,
     decision: &Decision,
 ) -> Result<PayoutRow, Error> {
-    db::projects::lock(conn, &project.id)?;
-    let row = db::funds::payout_locked(conn, &project.id, id)?
-        .ok_or(Error::NotFound(super::Missing::Payout))?;
-    may_decide(row.status, &row.created_by, decider)?;
-    let (posted, reason) = carry_out(conn, decision, |conn| {
-        let agent = db::agents::find(conn, &row.agent_id)?
-            .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
-        post_payout(conn, (project, decider), &row, &agent.name)
-    })?;
-    db::funds::decide_payout(conn, &row.id, decider, posted.as_deref(), reason)?;
-    db::funds::payout_locked(conn, &project.id, id)?.ok_or(Error::NotFound(super::Missing::Payout))
+    decide_pending(
+        conn,
+        (project, decider),
+        (id, Missing::Payout),
+        decision,
+        |_| true,
+        |conn, row: &PayoutRow| {
+            let agent = db::agents::find(conn, &row.agent_id)?
+                .ok_or_else(|| Error::corrupt("a payout's agent is missing"))?;
+            post_payout(conn, (project, decider), row, &agent.name)
+        },
+    )
 }
 
 /// An exchange of one currency for another, with the problems found so far.
@@ -471,12 +488,18 @@ pub fn record_exchange(
     let mut problems = exchange.problems.clone();
     let sell = money(
         conn,
-        "sell",
+        ("sell.amount", "sell.currency"),
         &exchange.sell.0,
         &exchange.sell.1,
         &mut problems,
     )?;
-    let buy = money(conn, "buy", &exchange.buy.0, &exchange.buy.1, &mut problems)?;
+    let buy = money(
+        conn,
+        ("buy.amount", "buy.currency"),
+        &exchange.buy.0,
+        &exchange.buy.1,
+        &mut problems,
+    )?;
     let (Some((sell_unit, sell)), Some((buy_unit, buy)), Some(date), true) =
         (sell, buy, exchange.date, problems.is_empty())
     else {
@@ -491,13 +514,11 @@ pub fn record_exchange(
         sell_unit.scale(),
     )?;
     let name = |made: Result<AccountName, _>| made.map_err(Error::corrupt);
-    let grant = match &exchange.grant {
-        Some(id) => Some(
-            db::funds::grant(conn, &project.id, id)?
-                .ok_or(Error::NotFound(super::Missing::Grant))?,
-        ),
-        None => None,
-    };
+    let grant = exchange
+        .grant
+        .as_deref()
+        .map(|id| find_grant(conn, project, id))
+        .transpose()?;
     let (from_pool, to_pool) = match &grant {
         Some(grant) => (
             grant_money(project, grant, sell_unit.code())?,
@@ -675,12 +696,14 @@ pub fn release(
     release: &NewRelease,
 ) -> Result<ReleaseRow, Error> {
     db::projects::lock(conn, &project.id)?;
-    let grant = db::funds::grant(conn, &project.id, &release.grant)?
-        .ok_or(Error::NotFound(super::Missing::Grant))?;
-    let mut problems = release.problems.clone();
+    let grant = find_grant(conn, project, &release.grant)?;
     let currency = release.currency.as_deref().unwrap_or(&grant.currency);
-    let money = money(conn, "", &release.amount, currency, &mut problems)?;
-    let (unit, amount, date) = money_on(money, release.date, problems)?;
+    let (unit, amount, date) = money_on(
+        conn,
+        (&release.amount, currency),
+        release.date,
+        &release.problems,
+    )?;
     if grant.restriction.is_none() {
         return Err(Refusal::NotRestricted(grant.reference).into());
     }
@@ -765,17 +788,14 @@ pub fn decide_release(
     id: &str,
     decision: &Decision,
 ) -> Result<ReleaseRow, Error> {
-    db::projects::lock(conn, &project.id)?;
-    let missing = || Error::NotFound(super::Missing::Release);
-    let row = db::funds::release_locked(conn, &project.id, id)?
-        .filter(|row| row.grant_id == grant)
-        .ok_or_else(missing)?;
-    may_decide(row.status, &row.created_by, decider)?;
-    let (posted, reason) = carry_out(conn, decision, |conn| {
-        post_release(conn, (project, decider), &row)
-    })?;
-    db::funds::decide_release(conn, &row.id, decider, posted.as_deref(), reason)?;
-    db::funds::release_locked(conn, &project.id, id)?.ok_or_else(missing)
+    decide_pending(
+        conn,
+        (project, decider),
+        (id, Missing::Release),
+        decision,
+        |row: &ReleaseRow| row.grant_id == grant,
+        |conn, row| post_release(conn, (project, decider), row),
+    )
 }
 
 /// Posts one ledger transaction of `kind` moving each `(from, to, amount,
@@ -810,28 +830,21 @@ pub fn post(
 
 /// Parses an amount of money in a currency (not a declared unit), with the
 /// currency's scale as stored if used before, naming the fields that are
-/// wrong (`<prefix>.amount`, `<prefix>.currency`) among `problems`.
+/// wrong (`amount_field`, `currency_field`) among `problems`.
 pub fn money(
     conn: &mut DbConnection,
-    prefix: &str,
+    (amount_field, currency_field): (&str, &str),
     amount: &str,
     currency: &str,
     problems: &mut Vec<FieldProblem>,
 ) -> Result<Option<(Unit, Amount)>, Error> {
-    let field = |name: &str| {
-        if prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{prefix}.{name}")
-        }
-    };
     let unit = match db::projects::stored_unit(conn, currency)? {
         Some(unit) => Some(unit),
         None => Unit::lookup(currency).ok(),
     };
     let Some(unit) = unit.filter(|u| u.kind() == UnitKind::Currency) else {
         problems.push(FieldProblem::new(
-            field("currency"),
+            currency_field,
             "unknown_currency",
             format!("`{currency}` is not a currency"),
         ));
@@ -840,21 +853,31 @@ pub fn money(
     Ok(match Amount::parse(amount, &unit) {
         Ok(parsed) => Some((unit, parsed)),
         Err(error) => {
-            problems.push(FieldProblem::new(field("amount"), error.code(), &error));
+            problems.push(FieldProblem::new(amount_field, error.code(), &error));
             None
         }
     })
 }
 
-/// The money and date of a request whose every field parsed: `money` as
-/// [`money`] read it, on `date`; or, when either is missing or any field
-/// is wrong, every problem found so far. Grants, expenses, payouts,
+/// The money and date of a request whose every field parsed: its `amount`
+/// and `currency` as [`money`] reads them, on `date`; or, when either is
+/// missing or any field is wrong, every problem found (the request's
+/// `problems` found before, then the money's). Grants, expenses, payouts,
 /// releases and claims are checked alike.
 pub(super) fn money_on(
-    money: Option<(Unit, Amount)>,
+    conn: &mut DbConnection,
+    (amount, currency): (&str, &str),
     date: Option<NaiveDate>,
-    problems: Vec<FieldProblem>,
+    problems: &[FieldProblem],
 ) -> Result<(Unit, Amount, NaiveDate), Error> {
+    let mut problems = problems.to_vec();
+    let money = money(
+        conn,
+        ("amount", "currency"),
+        amount,
+        currency,
+        &mut problems,
+    )?;
     match (money, date, problems.is_empty()) {
         (Some((unit, amount)), Some(date), true) => Ok((unit, amount, date)),
         _ => Err(Error::Invalid(problems)),

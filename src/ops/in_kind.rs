@@ -6,6 +6,7 @@
 //! approved, and nowhere if rejected), a rejected one may not.
 
 use super::contributions::NewContribution;
+use super::funds::find_grant;
 use super::{Error, Missing, Refusal};
 use crate::db::contributions::ContributionRow;
 use crate::db::in_kind::AllocationRow;
@@ -24,7 +25,7 @@ pub fn record_allocated(
     contribution: &NewContribution,
     grant: &str,
 ) -> Result<(ContributionRow, AllocationRow), Error> {
-    db::funds::grant(conn, &project.id, grant)?.ok_or(Error::NotFound(Missing::Grant))?;
+    find_grant(conn, project, grant)?;
     let row = super::contributions::record(conn, project, recorder, contribution)?;
     let allocation = allocate(conn, project, recorder, grant, &row.id)?;
     Ok((row, allocation))
@@ -39,8 +40,7 @@ pub fn allocate(
     contribution: &str,
 ) -> Result<AllocationRow, Error> {
     db::projects::lock(conn, &project.id)?;
-    let grant =
-        db::funds::grant(conn, &project.id, grant)?.ok_or(Error::NotFound(Missing::Grant))?;
+    let grant = find_grant(conn, project, grant)?;
     let contribution = db::contributions::find(conn, &project.id, contribution)?
         .ok_or(Error::NotFound(Missing::Contribution))?;
     if let Some(existing) = db::in_kind::of(conn, &contribution.id)? {

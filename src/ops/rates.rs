@@ -3,12 +3,12 @@
 
 use chrono::NaiveDate;
 
+use super::funds::money;
 use super::{Error, FieldProblem, Refusal};
 use crate::db::projects::Project;
 use crate::db::rates::RateRow;
 use crate::db::{self, DbConnection};
 use crate::domain::contribution::{ContributionKind, QuantityUnit};
-use crate::domain::{Amount, Unit, UnitKind};
 
 /// A rate as asked for, with the problems found so far.
 #[derive(Debug, Clone)]
@@ -35,31 +35,20 @@ pub fn add_rate(
     rate: &NewRate,
 ) -> Result<RateRow, Error> {
     let mut problems = rate.problems.clone();
-    let currency = match db::projects::stored_unit(conn, &rate.currency)? {
-        Some(unit) => Some(unit),
-        None => Unit::lookup(&rate.currency).ok(),
-    }
-    .filter(|unit| unit.kind() == UnitKind::Currency);
-    let amount = match &currency {
-        Some(unit) => Amount::parse(&rate.rate, unit)
-            .map_err(|e| problems.push(FieldProblem::new("rate", e.code(), &e)))
-            .ok(),
-        None => {
-            problems.push(FieldProblem::new(
-                "currency",
-                "unknown_currency",
-                format!("`{}` is not a currency", rate.currency),
-            ));
-            None
-        }
-    };
+    let money = money(
+        conn,
+        ("rate", "currency"),
+        &rate.rate,
+        &rate.currency,
+        &mut problems,
+    )?;
     if let Some(agent) = &rate.agent
         && db::agents::find(conn, agent)?.is_none()
     {
         return Err(Error::UnknownAgent(agent.clone()));
     }
-    let (Some(currency), Some(amount), Some(effective_from), true) =
-        (currency, amount, rate.effective_from, problems.is_empty())
+    let (Some((currency, amount)), Some(effective_from), true) =
+        (money, rate.effective_from, problems.is_empty())
     else {
         return Err(Error::Invalid(problems));
     };

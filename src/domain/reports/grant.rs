@@ -505,26 +505,20 @@ mod tests {
         let units = units();
         let mut report = report(false);
         let valued = |id: &str| contribution(id, "approved", Some(10_000));
-        assert!(
-            report
-                .in_kind(&valued("a"), Allocation::OtherGrant, &units)
-                .is_none()
-        );
-        assert!(
-            report
-                .in_kind(&valued("b"), Allocation::None, &units)
-                .is_none()
-        );
-        assert!(
-            report
-                .in_kind(&valued("c"), Allocation::None, &units)
-                .is_none()
-        );
-        assert!(
-            report
-                .in_kind(&valued("d"), Allocation::ThisGrant, &units)
-                .is_some()
-        );
+        // (contribution, where it is allocated, whether this grant counts it)
+        let cases = [
+            ("a", Allocation::OtherGrant, false),
+            ("b", Allocation::None, false),
+            ("c", Allocation::None, false),
+            ("d", Allocation::ThisGrant, true),
+        ];
+        for (id, allocation, counted) in cases {
+            assert_eq!(
+                report.in_kind(&valued(id), allocation, &units).is_some(),
+                counted,
+                "contribution {id}"
+            );
+        }
         let totals = report.in_kind_totals(&units);
         let cells: Vec<(&str, &str)> = totals
             .iter()
