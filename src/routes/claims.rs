@@ -339,9 +339,7 @@ pub async fn get_claim(
 pub async fn approve_claim(
     ItemWrite { body, call, id }: ItemWrite<ApproveClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(grant) = &body.grant {
-        super::limits::check_id("grant", grant)?;
-    }
+    super::limits::check_optional_id("grant", body.grant.as_deref())?;
     decide(call, id, ClaimDecision::Approve { grant: body.grant }).await
 }
 

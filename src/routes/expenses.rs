@@ -232,9 +232,7 @@ pub async fn list_expense_categories(
 pub async fn create_expense(
     ProjectWrite { body, call }: ProjectWrite<CreateExpenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(grant) = &body.grant {
-        super::limits::check_id("grant", grant)?;
-    }
+    super::limits::check_optional_id("grant", body.grant.as_deref())?;
     // An expense has no `GET` of its own: the expense list holds it.
     let record = ("expenses", ops::funds::record_expense as RecordNew<_, _>);
     funds::record_listed(call, parse_expense(&body), record, to_expense).await

@@ -103,9 +103,7 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
 pub async fn create_rate(
     ProjectWrite { body, call }: ProjectWrite<CreateRateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(agent) = &body.agent {
-        super::limits::check_id("agent", agent)?;
-    }
+    super::limits::check_optional_id("agent", body.agent.as_deref())?;
     let rate = parse_rate(body);
     call.run(Action::ManageRates, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
