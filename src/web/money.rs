@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, Submission, submit};
+use super::project::{Failed, ProjectView, Submission, submit_back};
 use super::public::{items, str_of};
 use super::visit::{PageError, Visit};
 
@@ -106,13 +106,6 @@ pub async fn record(
     let fields = fields(name, &view, items(&grants), items(&categories));
     let api = format!("{}/{name}", view.base());
     let currency = [("currency", view.currency().clone())];
-    let back = format!("/projects/{id}/money");
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new(name, &api, &fields).with(&currency),
-        |_| back,
-        |v, f| render(v, id, f),
-    )
-    .await
+    let to = Submission::new(name, &api, &fields).with(&currency);
+    submit_back(visit, form.into_inner(), to, (id, "money"), render).await
 }
