@@ -126,8 +126,8 @@ pub async fn load(state: web::Data<AppState>) -> Result<Demo, String> {
     let mut people = Vec::new();
     for (part, _, kind, name, email) in CAST {
         let password = generated_password();
-        let agent = api
-            .post(
+        let id = api
+            .create(
                 &admin,
                 "/v1/agents",
                 json!({"kind": kind, "name": name, "email": email, "password": password}),
@@ -138,26 +138,24 @@ pub async fn load(state: web::Data<AppState>) -> Result<Demo, String> {
             name,
             email,
             password,
-            id: text(&agent, "id")?,
+            id,
         });
     }
     let donor = api
-        .post(
+        .create(
             &admin,
             "/v1/agents",
             json!({"kind": "person", "name": "A neighbour"}),
         )
         .await?;
-    let donor = text(&donor, "id")?;
     let owner = api.sign_in(OWNER_EMAIL, &people[0].password).await?;
     let project = api
-        .post(
+        .create(
             &owner,
             "/v1/projects",
             json!({"name": "OpenAir Lyon", "currency": "EUR"}),
         )
         .await?;
-    let project = text(&project, "id")?;
     let base = format!("/v1/projects/{project}");
     // Step 3's refusal of a CC-BY-NC-4.0 dataset needs the open-licence policy.
     let open = json!({"licence_policy": "open"});
@@ -318,11 +316,10 @@ impl Story<'_> {
                 "uri": "doi:10.5281/zenodo.123", "checksum": "sha256:abc", "licence": "CC-BY-4.0"}}),
         ];
         for (token, body) in contributors.iter().zip(work) {
-            let logged = self
+            let id = self
                 .api
-                .post(token, &format!("{}/contributions", self.base), body)
+                .create(token, &format!("{}/contributions", self.base), body)
                 .await?;
-            let id = text(&logged, "id")?;
             self.as_treasurer(
                 &format!("/contributions/{id}/reviews"),
                 json!({"decision": "approve"}),
@@ -377,6 +374,11 @@ impl Loader {
 
     async fn post(&self, token: &str, path: &str, body: Value) -> Result<Value, String> {
         self.send_ok(Call::post(path, Some(token), &body)).await
+    }
+
+    /// Posts `body` to `path` and gives the id of what it created.
+    async fn create(&self, token: &str, path: &str, body: Value) -> Result<String, String> {
+        text(&self.post(token, path, body).await?, "id")
     }
 
     async fn sign_in(&self, email: &str, password: &str) -> Result<String, String> {

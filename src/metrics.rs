@@ -12,7 +12,14 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
+
+/// Registers `metric` as `name` with its `help` text and hands it back: the
+/// registry keeps one handle, the service counts through the other.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -58,63 +65,63 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("commons_ledger");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
+        let requests = registered(
+            &mut registry,
             "http_requests",
             "HTTP requests answered, by method, route pattern and status",
-            requests.clone(),
+            Family::<RequestLabels, Counter>::default(),
         );
         // 0.5 ms to about 16 s.
-        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
-        });
-        registry.register(
+        let durations = registered(
+            &mut registry,
             "http_request_duration_seconds",
             "Time from receiving a request to its response, by method and route pattern",
-            durations.clone(),
+            Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+            }),
         );
-        let timeouts = Counter::default();
-        registry.register(
+        let timeouts = registered(
+            &mut registry,
             "http_request_timeouts",
             "Requests answered 503 request_timeout after --request-timeout-s",
-            timeouts.clone(),
+            Counter::default(),
         );
-        let pool = Family::<PoolLabels, Gauge>::default();
-        registry.register(
+        let pool = registered(
+            &mut registry,
             "db_pool_connections",
             "Database connections of this instance's pool, by state (idle, in_use)",
-            pool.clone(),
+            Family::<PoolLabels, Gauge>::default(),
         );
-        let pool_size = Gauge::default();
-        registry.register(
+        let pool_size = registered(
+            &mut registry,
             "db_pool_max_connections",
             "The pool's largest size (--pool-size)",
-            pool_size.clone(),
+            Gauge::default(),
         );
-        let idempotency_replays = Counter::default();
-        registry.register(
+        let idempotency_replays = registered(
+            &mut registry,
             "idempotency_replays",
             "Requests answered from a stored Idempotency-Key response",
-            idempotency_replays.clone(),
+            Counter::default(),
         );
-        let idempotency_conflicts = Counter::default();
-        registry.register(
+        let idempotency_conflicts = registered(
+            &mut registry,
             "idempotency_conflicts",
             "Requests refused because their Idempotency-Key was in flight or reused",
-            idempotency_conflicts.clone(),
+            Counter::default(),
         );
-        let computation_retries = Counter::default();
-        registry.register(
+        let computation_retries = registered(
+            &mut registry,
             "computation_retries",
             "Computations made outside the writer (distribution drafts, imports) made again because what they read changed before their result was written",
-            computation_retries.clone(),
+            Counter::default(),
         );
         // The same buckets as requests': 0.5 ms to about 16 s.
-        let computations = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
-        registry.register(
+        let computations = registered(
+            &mut registry,
             "computation_duration_seconds",
             "Time computations made outside the writer (distribution drafts, imports) took in their read snapshot; the rest of such a request's time is its write",
-            computations.clone(),
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
         );
         let writes = crate::write_pipeline::Counters::default();
         registry.register(

@@ -365,17 +365,6 @@ impl<A: Send + 'static> CheckedPage<A> {
     }
 }
 
-/// Resolves the caller and authorizes on the project the action `action`
-/// decides for them.
-fn authorize_as(
-    conn: &mut DbConnection,
-    credentials: &Credentials,
-    project_id: &str,
-    action: impl FnOnce(&Caller) -> Action,
-) -> Result<(Caller, Project), ApiError> {
-    access::project_for_caller(conn, credentials, project_id, action)
-}
-
 /// In a write's transaction: takes the project's write lock, authorizes on
 /// it the action `action` decides for the caller `who`, runs `work` and
 /// records its event (its reply as the state made). Every write to a
@@ -388,7 +377,7 @@ pub fn audited(
     work: impl FnOnce(&mut DbConnection, &Caller, &Project) -> Result<Reply, ApiError>,
 ) -> Result<Reply, ApiError> {
     crate::db::projects::lock(conn, project_id)?;
-    let (caller, project) = authorize_as(conn, who, project_id, action)?;
+    let (caller, project) = access::project_for_caller(conn, who, project_id, action)?;
     let reply = work(conn, &caller, &project)?;
     let actor = caller.signed_in()?;
     let after = Some(reply.body().to_owned());
@@ -442,7 +431,8 @@ impl ProjectCall {
     ) -> Result<T, ApiError> {
         let (credentials, project_id) = (self.credentials, self.project_id);
         super::read(&self.state, move |conn| {
-            let (caller, project) = authorize_as(conn, &credentials, &project_id, action)?;
+            let (caller, project) =
+                access::project_for_caller(conn, &credentials, &project_id, action)?;
             work(conn, &caller, &project)
         })
         .await

@@ -3,6 +3,7 @@
 //! stays flat whatever the size; and the one CSV writer every export goes
 //! through, which neutralises formula-like text cells.
 
+use std::borrow::Borrow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,7 +13,7 @@ use actix_web::web::Bytes;
 
 use super::problem::ApiError;
 use crate::db::Database;
-use crate::domain::reports::{CellKind, Column};
+use crate::domain::reports::{CellKind, Column, Line};
 
 pub use crate::db::pages::{EXPORT_PAGE_ROWS, Halt};
 /// Chunks buffered between the database reader and the client.
@@ -202,6 +203,16 @@ impl<'a> CsvOut<'a> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Writes each of a report's `lines` as a row, in order.
+    pub fn lines<L: Borrow<Line>>(
+        &mut self,
+        lines: impl IntoIterator<Item = L>,
+    ) -> Result<(), Halt> {
+        lines
+            .into_iter()
+            .try_for_each(|line| self.row(line.borrow().cells()))
     }
 
     pub fn flush(&mut self) -> Result<(), Halt> {

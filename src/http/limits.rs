@@ -56,6 +56,11 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// [`check_id`] of an id a request may leave out: an absent one passes.
+pub fn check_optional_id(field: &str, id: Option<&str>) -> Result<(), ApiError> {
+    id.map_or(Ok(()), |id| check_id(field, id))
+}
+
 /// Refuses a query parameter longer than `max` characters (400 `invalid_query`).
 pub fn check_query(name: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
     match value {

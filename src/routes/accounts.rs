@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
-use super::dto::page_type;
+use super::dto::{PageQuery, page_type};
 use super::extract::{CursorKey, account_name, decode_cursor};
 use super::limits::{UNIT_CODE_LENGTH_MAX, check_query};
 use super::openapi::Forbidden;
@@ -86,15 +86,10 @@ pub struct Balance {
 
 page_type!(BalancePage, Balance);
 
+/// A list of accounts' filter (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
     /// Only accounts of this unit.
     #[param(max_length = 8)]
     pub currency: Option<String>,
@@ -226,34 +221,24 @@ fn managed_currency(
 ///
 /// A project's accounts by name, with their balance, reserved and available
 /// amounts; `currency` keeps one currency's.
-#[operation(get "/projects/{project_id}/accounts", tag = "accounts", public, params(AccountQuery),
-    responses(200 AccountPage "A page of accounts"))]
+#[operation(get "/projects/{project_id}/accounts", tag = "accounts", public,
+    params(PageQuery, AccountQuery), responses(200 AccountPage "A page of accounts"))]
 pub async fn list_accounts(
-    call: ProjectCall,
+    page: ProjectPage,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<AccountPage>, ApiError> {
-    let page = accounts_page(call, query.into_inner(), to_account, |a| &a.name).await?;
+    let page = accounts_page(page, query.into_inner(), to_account, |a| &a.name).await?;
     Ok(web::Json(page.into()))
 }
 
 /// A page of a project's accounts by name (of one unit with `currency`),
 /// each made into `T` by `item`; `name` is the account's name in a `T`.
 async fn accounts_page<T: Send + 'static>(
-    call: ProjectCall,
-    query: AccountQuery,
+    page: ProjectPage,
+    AccountQuery { currency }: AccountQuery,
     item: fn(&Units, AccountRow, Holding) -> T,
     name: fn(&T) -> &str,
 ) -> Result<Page<T>, ApiError> {
-    let AccountQuery {
-        limit,
-        cursor,
-        currency,
-    } = query;
-    let page = ProjectPage {
-        call,
-        limit,
-        cursor,
-    };
     let page = page.check(|cursor| decode_cursor(cursor, CursorKey::AccountName))?;
     check_query("currency", currency.as_deref(), UNIT_CODE_LENGTH_MAX)?;
     let fetch = move |conn: &mut db::DbConnection,
@@ -307,13 +292,13 @@ pub async fn get_account(
 ///
 /// The balances of a project's accounts, by account name; `currency` keeps one
 /// currency's.
-#[operation(get "/projects/{project_id}/balances", tag = "accounts", public, params(AccountQuery),
-    responses(200 BalancePage "A page of balances"))]
+#[operation(get "/projects/{project_id}/balances", tag = "accounts", public,
+    params(PageQuery, AccountQuery), responses(200 BalancePage "A page of balances"))]
 pub async fn list_balances(
-    call: ProjectCall,
+    page: ProjectPage,
     query: web::Query<AccountQuery>,
 ) -> Result<web::Json<BalancePage>, ApiError> {
-    let page = accounts_page(call, query.into_inner(), to_balance, |b| &b.account).await?;
+    let page = accounts_page(page, query.into_inner(), to_balance, |b| &b.account).await?;
     Ok(web::Json(page.into()))
 }
 

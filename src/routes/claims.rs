@@ -193,8 +193,7 @@ pub async fn create_claim(
         move |conn, caller, project| {
             let claimant = caller.signed_in()?.id.clone();
             let row = ops::claims::submit(conn, project, &claimant, &claim)?;
-            let claim = to_claim(&super::stored_units(conn)?, row);
-            let location = in_project(&project.id, format_args!("claims/{}", claim.id));
+            let (location, claim) = located(conn, project, row)?;
             Reply::created(location, &claim)
         },
     )
@@ -340,9 +339,7 @@ pub async fn get_claim(
 pub async fn approve_claim(
     ItemWrite { body, call, id }: ItemWrite<ApproveClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(grant) = &body.grant {
-        super::limits::check_id("grant", grant)?;
-    }
+    super::limits::check_optional_id("grant", body.grant.as_deref())?;
     decide(call, id, ClaimDecision::Approve { grant: body.grant }).await
 }
 
@@ -373,9 +370,18 @@ async fn decide(
 ) -> Result<HttpResponse, ApiError> {
     super::funds::decide(call, move |conn, project, decider| {
         let row = ops::claims::decide(conn, project, decider, &id, &decision)?;
-        let claim = to_claim(&super::stored_units(conn)?, row);
-        let location = in_project(&project.id, format_args!("claims/{}", claim.id));
-        Ok((location, claim))
+        located(conn, project, row)
     })
     .await
+}
+
+/// The claim `row` as answered, and its location.
+fn located(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: ClaimRow,
+) -> Result<(String, Claim), ApiError> {
+    let claim = to_claim(&super::stored_units(conn)?, row);
+    let location = in_project(&project.id, format_args!("claims/{}", claim.id));
+    Ok((location, claim))
 }

@@ -343,9 +343,7 @@ pub async fn create_contribution(
         ("grant", &body.grant),
     ];
     for (field, id) in ids {
-        if let Some(id) = id {
-            limits::check_id(field, id)?;
-        }
+        limits::check_optional_id(field, id.as_deref())?;
     }
     let contribution = check(&body);
     let grant = body.grant.clone();

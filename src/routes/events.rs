@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::call::{ProjectCall, ProjectPage};
-use super::dto::page_type;
+use super::call::ProjectPage;
+use super::dto::{PageQuery, page_type};
 use super::extract::{decode_number_cursor, query_date};
 use super::problem::{ApiError, Problem};
 use crate::db::events::{EventRow, Filter};
@@ -24,15 +24,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Longest `kind` filter, in characters.
 const KIND_FILTER_MAX: usize = 200;
 
+/// A list of events' filter (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
     /// Only events of this kind, or of the kinds it begins up to a `.`
     /// (`contribution` is `contribution.created`,
     /// `contribution.review.created`, ...): lower-case letters, `_` and `.`.
@@ -147,23 +142,17 @@ fn filter(query: &EventQuery) -> Result<Filter, ApiError> {
 /// auditors): every change of state, with its actor, its request, and what it
 /// replaced and made. The log is hash-chained; the ledger's verification checks
 /// it. Filter by `kind` (exact or dotted prefix), `actor`, `from` and `to`.
-#[operation(get "/projects/{project_id}/events", tag = "ledger", signed_in, params(EventQuery),
+#[operation(get "/projects/{project_id}/events", tag = "ledger", signed_in, params(PageQuery, EventQuery),
     responses(
         200 EventPage "A page of events",
         400 "`invalid_query` (a filter or `limit`) or `invalid_cursor`",
         403 "`forbidden`: contributors",
     ))]
 pub async fn list_events(
-    call: ProjectCall,
+    page: ProjectPage,
     query: web::Query<EventQuery>,
 ) -> Result<web::Json<EventPage>, ApiError> {
-    let query = query.into_inner();
     let filter = filter(&query)?;
-    let page = ProjectPage {
-        call,
-        limit: query.limit,
-        cursor: query.cursor,
-    };
     let page = page.check(decode_number_cursor::<i64>)?;
     let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<i64>, limit| {
         let rows = db::events::list(conn, &project.id, &filter, after.unwrap_or(0), limit)?;

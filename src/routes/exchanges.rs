@@ -82,9 +82,7 @@ pub struct CreateExchangeRequest {
 pub async fn create_exchange(
     ProjectWrite { body, call }: ProjectWrite<CreateExchangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(grant) = &body.grant {
-        super::limits::check_id("grant", grant)?;
-    }
+    super::limits::check_optional_id("grant", body.grant.as_deref())?;
     let mut errors = Vec::new();
     let date = date_field("date", &body.date, &mut errors);
     let source = funds::text(

@@ -13,7 +13,7 @@ use super::codes::FieldCode;
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::date_field;
-use super::funds::{self, DecideRecord, RejectionRequest};
+use super::funds::{self, DecideRecord, RecordNew, RejectionRequest};
 pub use super::limits::CATEGORIES_PER_PROJECT_MAX;
 use super::limits::check_length;
 use super::openapi::{
@@ -232,20 +232,10 @@ pub async fn list_expense_categories(
 pub async fn create_expense(
     ProjectWrite { body, call }: ProjectWrite<CreateExpenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(grant) = &body.grant {
-        super::limits::check_id("grant", grant)?;
-    }
-    let expense = parse_expense(&body);
-    call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.signed_in()?.id.clone();
-        let row = ops::funds::record_expense(conn, project, &recorder, &expense)?;
-        // An expense has no `GET` of its own: the expense list holds it.
-        Reply::created(
-            in_project(&project.id, format_args!("expenses")),
-            &to_expense(&super::stored_units(conn)?, row),
-        )
-    })
-    .await
+    super::limits::check_optional_id("grant", body.grant.as_deref())?;
+    // An expense has no `GET` of its own: the expense list holds it.
+    let record = ("expenses", ops::funds::record_expense as RecordNew<_, _>);
+    funds::record_listed(call, parse_expense(&body), record, to_expense).await
 }
 
 /// An expense request checked field by field, before the database.

@@ -117,6 +117,36 @@ pub async fn decide<T: Serialize>(
     .await
 }
 
+/// The use case that records a new record of the money endpoints: the
+/// project, the recorder's id and the request checked field by field.
+pub type RecordNew<N, R> =
+    fn(&mut DbConnection, &Project, &str, &N) -> Result<R, crate::ops::Error>;
+
+/// Records `new` with `record` through the write pipeline
+/// (`Action::WriteLedger`), by the signed-in caller, for a kind that has no
+/// `GET` of its own (an expense, a payout): answered 201 with the record as
+/// `respond` makes it, located at the list that holds it, `list`.
+pub async fn record_listed<N, R: 'static, T>(
+    call: WriteCall,
+    new: N,
+    (list, record): (&'static str, RecordNew<N, R>),
+    respond: fn(&Units, R) -> T,
+) -> Result<HttpResponse, ApiError>
+where
+    N: Clone + Send + 'static,
+    T: Serialize + 'static,
+{
+    call.run(Action::WriteLedger, move |conn, caller, project| {
+        let recorder = caller.signed_in()?.id.clone();
+        let row = record(conn, project, &recorder, &new)?;
+        Reply::created(
+            in_project(&project.id, format_args!("{list}")),
+            &respond(&super::stored_units(conn)?, row),
+        )
+    })
+    .await
+}
+
 /// The use case that decides on a record held for a second person: the
 /// project, the decider's id, the record's id and the decision.
 pub type DecideRecord<R> =

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::accounts::holding_amounts;
-use super::call::{ProjectCall, ProjectPage, ProjectWrite, Units};
+use super::call::{Page, ProjectCall, ProjectPage, ProjectWrite, Units};
 use super::codes::{FieldCode, Resource};
 use super::dto::PageQuery;
 use super::dto::page_type;
@@ -409,6 +409,30 @@ pub fn find_grant(
     id: &str,
 ) -> Result<GrantRow, ApiError> {
     db::funds::grant(conn, &project.id, id)?.ok_or(ApiError::NotFound(Resource::Grant))
+}
+
+/// A read of one grant's items after the cursor, made into what is
+/// answered: `(project, grant, after, limit)`.
+pub type GrantItems<T> =
+    fn(&mut DbConnection, &Project, &GrantRow, Option<&str>, i64) -> Result<Vec<T>, ApiError>;
+
+/// A page of what one grant of the project holds (its releases, its
+/// in-kind allocations), for whoever may read the ledger: the path's grant
+/// is found first (404 `grant_not_found`), then `fetch` reads its items
+/// after the cursor (an id), and `sort_key` gives the next page's cursor.
+pub async fn grant_page<T: Send + 'static>(
+    page: ProjectPage,
+    path: web::Path<(String, String)>,
+    fetch: GrantItems<T>,
+    sort_key: fn(&T) -> String,
+) -> Result<Page<T>, ApiError> {
+    let (_, grant_id) = path.into_inner();
+    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
+        let grant = find_grant(conn, project, &grant_id)?;
+        fetch(conn, project, &grant, after, limit)
+    };
+    page.read(Action::ReadLedger, CursorKey::Id, fetch, sort_key)
+        .await
 }
 
 /// Get a grant

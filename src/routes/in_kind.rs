@@ -12,14 +12,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ItemWrite, ProjectPage};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::CursorKey;
-use super::grants::find_grant;
+use super::grants::{GrantItems, grant_page};
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};
 use super::write::Reply;
+use crate::db;
 use crate::db::in_kind::AllocationRow;
-use crate::db::projects::Project;
-use crate::db::{self, DbConnection};
 use crate::domain::access::Action;
 use crate::http::reply::in_project;
 use crate::ops;
@@ -107,19 +105,10 @@ pub async fn list_in_kind_allocations(
     page: ProjectPage,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<InKindAllocationPage>, ApiError> {
-    let (_, grant_id) = path.into_inner();
-    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
-        let grant = find_grant(conn, project, &grant_id)?;
+    let fetch: GrantItems<_> = |conn, project, grant, after, limit| {
         let rows = db::in_kind::list_for_grant(conn, &project.id, &grant.id, after, limit)?;
         Ok(rows.into_iter().map(to_allocation).collect())
     };
-    let page = page
-        .read(
-            Action::ReadLedger,
-            CursorKey::Id,
-            fetch,
-            |a: &InKindAllocation| a.contribution.clone(),
-        )
-        .await?;
+    let page = grant_page(page, path, fetch, |a| a.contribution.clone()).await?;
     Ok(web::Json(page.into()))
 }

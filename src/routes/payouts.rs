@@ -12,16 +12,14 @@ use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
 use super::dto::page_type;
 use super::extract::date_field;
-use super::funds::{self, DecideRecord, RejectionRequest};
+use super::funds::{self, DecideRecord, RecordNew, RejectionRequest};
 use super::openapi::{
     FourEyesRefusals, OwnersAndTreasurers, PayoutNotFound, RejectionReasonRefused,
 };
 use super::problem::{ApiError, Problem};
-use super::write::Reply;
 use crate::db::funds::PayoutRow;
 use crate::db::{self};
 use crate::domain::access::Action;
-use crate::http::reply::in_project;
 use crate::ops::funds::{Decision, NewPayout};
 use crate::ops::{self, FieldProblem};
 
@@ -135,16 +133,9 @@ pub async fn create_payout(
         currency: body.currency,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
-    call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.signed_in()?.id.clone();
-        let row = ops::funds::record_payout(conn, project, &recorder, &payout)?;
-        // A payout has no `GET` of its own: the payout list holds it.
-        Reply::created(
-            in_project(&project.id, format_args!("payouts")),
-            &to_payout(&super::stored_units(conn)?, row),
-        )
-    })
-    .await
+    // A payout has no `GET` of its own: the payout list holds it.
+    let record = ("payouts", ops::funds::record_payout as RecordNew<_, _>);
+    funds::record_listed(call, payout, record, to_payout).await
 }
 
 /// List payouts

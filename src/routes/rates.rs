@@ -76,18 +76,6 @@ pub struct RateQuery {
     pub kind: Option<ContributionKindDto>,
 }
 
-fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            FieldCode::TooLong,
-            format!("1 to {max} characters"),
-        ));
-    }
-    text
-}
-
 /// Add a valuation rate
 ///
 /// Adds a valuation rate (owners and treasurers): effective from its date for
@@ -103,9 +91,7 @@ fn text_field(field: &str, text: &str, max: usize, errors: &mut Vec<FieldError>)
 pub async fn create_rate(
     ProjectWrite { body, call }: ProjectWrite<CreateRateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(agent) = &body.agent {
-        super::limits::check_id("agent", agent)?;
-    }
+    super::limits::check_optional_id("agent", body.agent.as_deref())?;
     let rate = parse_rate(body);
     call.run(Action::ManageRates, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
@@ -133,7 +119,7 @@ fn parse_rate(request: CreateRateRequest) -> NewRate {
         ));
     }
     let mut text =
-        |field: &str, value: &str, max: usize| text_field(field, value, max, &mut errors);
+        |field: &str, value: &str, max: usize| super::funds::text(field, value, max, &mut errors);
     let method = text("method", &request.method, RATE_METHOD_LENGTH_MAX);
     let source = text("source", &request.source, RATE_SOURCE_LENGTH_MAX);
     let skill = request

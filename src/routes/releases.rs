@@ -12,9 +12,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::{ItemWrite, ProjectPage, ProjectWrite, Units, WriteCall};
 use super::dto::PageQuery;
 use super::dto::page_type;
-use super::extract::{CursorKey, date_field};
+use super::extract::date_field;
 use super::funds::{self, RejectionRequest};
-use super::grants::find_grant;
+use super::grants::{GrantItems, grant_page};
 use super::openapi::{
     FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
 };
@@ -138,12 +138,7 @@ pub async fn create_release(
     call.run(Action::WriteLedger, move |conn, caller, project| {
         let recorder = caller.signed_in()?.id.clone();
         let row = ops::funds::release(conn, project, &recorder, &release)?;
-        let release = to_release(&super::stored_units(conn)?, row);
-        // A release has no `GET` of its own: its grant's release list holds it.
-        let location = in_project(
-            &project.id,
-            format_args!("grants/{}/releases", release.grant),
-        );
+        let (location, release) = listed(conn, project, row)?;
         Reply::created(location, &release)
     })
     .await
@@ -159,9 +154,7 @@ pub async fn list_releases(
     page: ProjectPage,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<ReleasePage>, ApiError> {
-    let (_, grant_id) = path.into_inner();
-    let fetch = move |conn: &mut DbConnection, project: &Project, after: Option<&str>, limit| {
-        let grant = find_grant(conn, project, &grant_id)?;
+    let fetch: GrantItems<_> = |conn, project, grant, after, limit| {
         let units = super::stored_units(conn)?;
         let rows = db::funds::list_releases(conn, &project.id, &grant.id, after, limit)?;
         Ok(rows
@@ -169,9 +162,7 @@ pub async fn list_releases(
             .map(|row| to_release(&units, row))
             .collect())
     };
-    let page = page
-        .read(Action::ReadLedger, CursorKey::Id, fetch, |r| r.id.clone())
-        .await?;
+    let page = grant_page(page, path, fetch, |r| r.id.clone()).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -223,13 +214,22 @@ async fn decide(
     let (_, grant, id) = path.into_inner();
     funds::decide(call, move |conn, project, by| {
         let row = ops::funds::decide_release(conn, project, by, &grant, &id, &decision)?;
-        let release = to_release(&super::stored_units(conn)?, row);
-        // A release has no `GET` of its own: its grant's release list holds it.
-        let location = in_project(
-            &project.id,
-            format_args!("grants/{}/releases", release.grant),
-        );
-        Ok((location, release))
+        listed(conn, project, row)
     })
     .await
+}
+
+/// The release `row` as answered, and where it is listed: a release has no
+/// `GET` of its own, its grant's release list holds it.
+fn listed(
+    conn: &mut DbConnection,
+    project: &Project,
+    row: ReleaseRow,
+) -> Result<(String, Release), ApiError> {
+    let release = to_release(&super::stored_units(conn)?, row);
+    let location = in_project(
+        &project.id,
+        format_args!("grants/{}/releases", release.grant),
+    );
+    Ok((location, release))
 }

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::call::{ItemWrite, ProjectCall, ProjectPage, ProjectWrite};
 use super::codes::{FieldCode, Resource};
-use super::dto::page_type;
+use super::dto::{PageQuery, page_type};
 use super::dto::{Posting, Transaction, TransactionKindDto, to_transaction};
 use super::extract::{account_name, date_field, decode_number_cursor, optional_date, query_date};
 use super::limits::check_length;
@@ -91,15 +91,10 @@ pub struct CreateReversalRequest {
 
 page_type!(TransactionPage, Transaction);
 
+/// A list of transactions' filter (besides its page, [`PageQuery`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TransactionQuery {
-    /// Page size, 1 to 1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// Cursor from the previous page's `next_cursor`.
-    #[param(min_length = 1)]
-    pub cursor: Option<String>,
     /// Earliest effective date, inclusive (`YYYY-MM-DD`).
     #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
@@ -259,21 +254,16 @@ pub async fn create_transaction(
 /// A project's transactions in ledger order with their postings; filter by
 /// `account`, `kind`, `from` and `to`.
 #[operation(get "/projects/{project_id}/transactions", tag = "transactions", public,
-    params(TransactionQuery),
+    params(PageQuery, TransactionQuery),
     responses(
         200 TransactionPage "A page of transactions",
         400 "`invalid_query` (a filter or `limit`) or `invalid_cursor`",
     ))]
 pub async fn list_transactions(
-    call: ProjectCall,
+    page: ProjectPage,
     query: web::Query<TransactionQuery>,
 ) -> Result<web::Json<TransactionPage>, ApiError> {
     let query = query.into_inner();
-    let page = ProjectPage {
-        call,
-        limit: query.limit,
-        cursor: query.cursor,
-    };
     let page = page.check(decode_number_cursor::<i64>)?;
     let mut filter = TransactionFilter {
         from: query_date("from", query.from.as_deref())?,

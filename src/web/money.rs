@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, Submission, submit};
+use super::project::{Failed, ProjectView, Submission, submit_back};
 use super::public::{items, str_of};
 use super::visit::{PageError, Visit};
 
@@ -61,6 +61,16 @@ fn heading(form: &str) -> Key {
     }
 }
 
+/// The project and what its forms offer to choose from: its grants and
+/// its expense categories, as the page draws them and as a sent form is
+/// read back.
+async fn read(visit: &Visit, id: &str) -> Result<(ProjectView, Value, Value), PageError> {
+    let view = ProjectView::read(visit, id).await?;
+    let grants = view.list(visit, "grants").await?;
+    let categories = view.list(visit, "expense-categories").await?;
+    Ok((view, grants, categories))
+}
+
 /// `GET /projects/{project_id}/money`.
 pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
     render(visit, path.into_inner(), None).await
@@ -71,9 +81,7 @@ async fn render(
     id: String,
     failed: Option<Failed>,
 ) -> Result<HttpResponse, PageError> {
-    let view = ProjectView::read(&visit, &id).await?;
-    let grants = view.list(&visit, "grants").await?;
-    let categories = view.list(&visit, "expense-categories").await?;
+    let (view, grants, categories) = read(&visit, &id).await?;
     let body = html! {
         @for name in FORMS {
             @let (values, refusal) = Failed::of(failed.as_ref(), name);
@@ -94,19 +102,10 @@ pub async fn record(
     let Some(name) = FORMS.into_iter().find(|f| *f == which) else {
         return Err(visit.error(actix_web::http::StatusCode::NOT_FOUND, Key::NotFound));
     };
-    let view = ProjectView::read(&visit, &id).await?;
-    let grants = view.list(&visit, "grants").await?;
-    let categories = view.list(&visit, "expense-categories").await?;
+    let (view, grants, categories) = read(&visit, &id).await?;
     let fields = fields(name, &view, items(&grants), items(&categories));
     let api = format!("{}/{name}", view.base());
     let currency = [("currency", view.currency().clone())];
-    let back = format!("/projects/{id}/money");
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new(name, &api, &fields).with(&currency),
-        |_| back,
-        |v, f| render(v, id, f),
-    )
-    .await
+    let to = Submission::new(name, &api, &fields).with(&currency);
+    submit_back(visit, form.into_inner(), to, (id, "money"), render).await
 }

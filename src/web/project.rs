@@ -158,6 +158,31 @@ impl<'a> Submission<'a> {
     }
 }
 
+/// Sends a form of the project `id`'s page `/projects/{id}/{page}` (see
+/// [`submit`]) and comes back to that page: on success by a redirect, on a
+/// refusal drawn again by `render`, the refusal beside the form.
+pub async fn submit_back<F, Fut>(
+    visit: Visit,
+    submitted: Submitted,
+    to: Submission<'_>,
+    (id, page): (String, &str),
+    render: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(Visit, String, Option<Failed>) -> Fut,
+    Fut: Future<Output = Result<HttpResponse, PageError>>,
+{
+    let back = format!("/projects/{id}/{page}");
+    submit(
+        visit,
+        submitted,
+        to,
+        |_| back,
+        |visit, failed| render(visit, id, failed),
+    )
+    .await
+}
+
 /// Sends a submitted form to the API at `path`: on success, a redirect to
 /// `then` (or to what `then_created` makes of the created resource); on a
 /// refusal, `page` again with the refusal, answered with the API's status.

@@ -7,7 +7,7 @@ use maud::html;
 
 use super::forms::{Field, Input, Submitted, form};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, Submission, submit};
+use super::project::{Failed, ProjectView, Submission, submit_back};
 use super::public::str_of;
 use super::visit::{PageError, Visit};
 
@@ -62,13 +62,6 @@ pub async fn change(
     let id = path.into_inner();
     let fields = fields(&visit);
     let api = format!("/v1/projects/{id}");
-    let back = format!("/projects/{id}/settings");
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new(FORM, &api, &fields).patching(),
-        |_| back,
-        |v, f| render(v, id, f),
-    )
-    .await
+    let to = Submission::new(FORM, &api, &fields).patching();
+    submit_back(visit, form.into_inner(), to, (id, "settings"), render).await
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, Submission, submit};
+use super::project::{Failed, ProjectView, Submission, submit, submit_back};
 use super::public::{distribution_lines, items, items_of, kind_name, period, str_of};
 use super::table::Column::{Num, Text};
 use super::table::table_or_nothing;
@@ -85,15 +85,8 @@ pub async fn review(
         Field::new("reason", Key::Reason, Input::Text, false),
     ];
     let api = format!("/v1/projects/{id}/contributions/{contribution}/reviews");
-    let back = format!("/projects/{id}/review");
-    submit(
-        visit,
-        submitted,
-        Submission::new("review", &api, &fields),
-        |_| back,
-        |v, f| render_review(v, id, f),
-    )
-    .await
+    let to = Submission::new("review", &api, &fields);
+    submit_back(visit, submitted, to, (id, "review"), render_review).await
 }
 
 fn draft_fields(rule_sets: &[Value], grants: &[Value]) -> Vec<Field> {

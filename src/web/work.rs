@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::forms::{Field, Input, Submitted, form, options};
 use super::messages::Key;
-use super::project::{Failed, ProjectView, Submission, submit};
+use super::project::{Failed, ProjectView, Submission, submit_back};
 use super::public::{items, kind_name, str_of};
 use super::table::Column::{Num, Text};
 use super::table::table_or_nothing;
@@ -109,15 +109,8 @@ pub async fn log(
     let id = path.into_inner();
     let fields = log_fields(&visit);
     let api = format!("/v1/projects/{id}/contributions");
-    let back = format!("/projects/{id}/contributions");
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new("log", &api, &fields),
-        |_| back,
-        |v, f| render(v, id, f),
-    )
-    .await
+    let to = Submission::new("log", &api, &fields);
+    submit_back(visit, form.into_inner(), to, (id, "contributions"), render).await
 }
 
 /// `POST /projects/{project_id}/claims`.
@@ -131,16 +124,9 @@ pub async fn claim(
     let categories = view.list(&visit, "expense-categories").await?;
     let fields = claim_fields(items(&categories));
     let api = format!("/v1/projects/{id}/claims");
-    let back = format!("/projects/{id}/contributions");
     let currency = [("currency", view.currency().clone())];
-    submit(
-        visit,
-        form.into_inner(),
-        Submission::new("claim", &api, &fields).with(&currency),
-        |_| back,
-        |v, f| render(v, id, f),
-    )
-    .await
+    let to = Submission::new("claim", &api, &fields).with(&currency);
+    submit_back(visit, form.into_inner(), to, (id, "contributions"), render).await
 }
 
 pub fn status_name(visit: &Visit, status: &str) -> &'static str {

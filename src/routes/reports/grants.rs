@@ -177,10 +177,7 @@ fn adjustment_rows(
     let units = adjustment_lines(db, out, pool, (period, snapshot), |movement, units| {
         adjustments.movement(movement, units)
     })?;
-    adjustments
-        .closing(&report.totals, &units)
-        .iter()
-        .try_for_each(|line| out.row(line.cells()))
+    out.lines(adjustments.closing(&report.totals, &units))
 }
 
 /// The movements of the grant's pool within the period (after its opening
@@ -203,10 +200,7 @@ fn cash_rows(
             .iter()
             .try_for_each(|movement| out.row(report.movement(movement, &units).cells()))
     })?;
-    report
-        .closing(period.to, &units)
-        .iter()
-        .try_for_each(|line| out.row(line.cells()))
+    out.lines(report.closing(period.to, &units))
 }
 
 /// The approved contributions dated within `period` (the grant's and the
@@ -241,13 +235,11 @@ fn in_kind_rows(
     let mut last_units = Units::new();
     each_contribution_page(db, &grant.project_id, &filter, |units, entries| {
         last_units.clone_from(units);
-        let lines = entries
-            .iter()
-            .filter_map(|entry| report.in_kind(entry, allocation(&entry.id), units));
-        lines.into_iter().try_for_each(|line| out.row(line.cells()))
+        out.lines(
+            entries
+                .iter()
+                .filter_map(|entry| report.in_kind(entry, allocation(&entry.id), units)),
+        )
     })?;
-    report
-        .in_kind_totals(&last_units)
-        .iter()
-        .try_for_each(|line| out.row(line.cells()))
+    out.lines(report.in_kind_totals(&last_units))
 }

@@ -209,10 +209,7 @@ fn adjustment_rows(
         lines.into_iter().try_for_each(|line| out.row(line.cells()))
     })?;
     let units = db.read(crate::routes::stored_units)?;
-    adjustments
-        .totals(&units)
-        .iter()
-        .try_for_each(|line| out.row(line.cells()))
+    out.lines(adjustments.totals(&units))
 }
 
 /// Download the journal for hledger

@@ -125,9 +125,7 @@ fn contribution_rows(
             .iter()
             .try_for_each(|entry| out.row(statement.contribution(entry, units).cells()))
     })?;
-    for line in statement.approved_totals(&last_units) {
-        out.row(line.cells())?;
-    }
+    out.lines(statement.approved_totals(&last_units))?;
     Ok(last_units)
 }
 
@@ -153,8 +151,7 @@ fn money_rows(
             .iter()
             .try_for_each(|movement| out.row(statement.movement(movement, units).cells()))
     })?;
-    let closing = statement.closing(&account.name, period.to, currency, units);
-    closing.iter().try_for_each(|line| out.row(line.cells()))?;
+    out.lines(statement.closing(&account.name, period.to, currency, units))?;
     Ok(statement.owed)
 }
 
@@ -175,6 +172,5 @@ fn adjustment_rows(
     let units = adjustment_lines(db, out, account, (period, snapshot), |movement, units| {
         adjustments.movement(movement, units)
     })?;
-    let closing = adjustments.closing(&account.name, currency, &units);
-    closing.iter().try_for_each(|line| out.row(line.cells()))
+    out.lines(adjustments.closing(&account.name, currency, &units))
 }
