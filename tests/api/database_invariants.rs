@@ -89,11 +89,19 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
         201
     );
     let project_for_check = project.clone();
+    // Another project, whose accounts a posting may not join to this
+    // project's transaction.
+    let other = app.create_project("EUR").await;
+    app.create_account(&other, "funder:b", "EUR", false).await;
+    app.create_account(&other, "pool:general", "EUR", true)
+        .await;
 
     let db = app.db.clone();
     tokio::task::spawn_blocking(move || {
         let mut pooled = db.connection().expect("connection");
         let conn: &mut DbConnection = &mut pooled;
+        let (_, other_account) = head_and_accounts(conn, &other);
+        let ((other_funder, _), (other_pool, _)) = (other_account("funder:b"), other_account("pool:general"));
         let (head, account) = head_and_accounts(conn, &project);
         let ((funder, f), (pool, p), (usd, _)) = (account("funder:a"), account("pool:general"), account("pool:usd"));
         assert_eq!((f, p), (-10_100, 10_100));
@@ -124,7 +132,14 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
         });
         assert!(matches!(accepted, Some(Ok(()))), "a valid raw posting is accepted: {accepted:?}");
 
-        let cases: Vec<(String, &str)> = vec![
+        let mut cases: Vec<(String, &str)> = vec![
+            (posting(&funder, &pool, 5, "EUR", f - 5, p + 5), "a posting's transaction exists"),
+            (
+                with_tx(
+                    posting(&other_funder, &other_pool, 5, "EUR", -5, 5).replace(&format!("'{project}'"), &format!("'{other}'")),
+                ),
+                "a posting's transaction is of the posting's project",
+            ),
             ("UPDATE postings SET amount = amount + 1".to_owned(), "invariant 5: postings are never updated"),
             ("DELETE FROM postings".to_owned(), "invariant 5: postings are never deleted"),
             ("UPDATE transactions SET description = 'edited'".to_owned(), "invariant 5: transactions are never updated"),
@@ -169,6 +184,9 @@ async fn raw_sql_breaking_an_invariant_is_refused(app: &TestApp) {
             (format!("UPDATE projects SET last_hash = '{}'", "0".repeat(64)), "the chain head cannot be rewound"),
             ("DELETE FROM projects".to_owned(), "projects are never deleted"),
         ];
+        if matches!(conn, DbConnection::Postgresql(_)) {
+            cases.push(("TRUNCATE transactions CASCADE".to_owned(), "invariant 5: transactions are never truncated"));
+        }
         for (sql, rule) in cases {
             let message = refused(conn, &sql, rule);
             assert!(!message.is_empty(), "{rule}");
