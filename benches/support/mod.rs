@@ -202,6 +202,14 @@ impl Server {
         proc_status_kib(self.child.id(), "VmHWM:")
     }
 
+    /// Makes the server's peak resident memory (VmHWM) its resident memory
+    /// now, so that a later [`Server::peak_rss_kib`] is the peak of what
+    /// runs in between (Linux's `clear_refs`, value 5).
+    pub fn reset_peak_rss(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .expect("reset the server's peak resident memory");
+    }
+
     /// Resident memory of the server now, in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
         proc_status_kib(self.child.id(), "VmRSS:")
