@@ -25,7 +25,7 @@ BEGIN
         LEFT JOIN projects p ON p.id = t.project_id
         WHERE p.id IS NULL OR t.sequence <> p.last_sequence;
     IF FOUND THEN
-        RAISE EXCEPTION 'postings may only be added to the newest transaction'
+        RAISE EXCEPTION 'postings may only be added to their project''s newest transaction, which must exist'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     PERFORM 1 FROM accounts a
