@@ -439,7 +439,27 @@ async fn rule_sets_and_runs_only_move_forward(app: &TestApp) {
                 "DELETE FROM distributions".to_owned(),
                 "runs are never deleted",
             ),
+            (
+                format!(
+                    "INSERT INTO distribution_contributions (distribution_id, contribution_id) \
+                     VALUES ('{id}', '01900000-0000-7000-8000-0000000000cc')"
+                ),
+                "a run's selection names contributions that exist",
+            ),
         ];
+        let mut cases = cases.to_vec();
+        if matches!(conn, DbConnection::Postgresql(_)) {
+            for table in [
+                "contributions",
+                "distributions",
+                "distribution_contributions",
+            ] {
+                cases.push((
+                    format!("TRUNCATE {table} CASCADE"),
+                    "contributions, runs and their selections are never truncated",
+                ));
+            }
+        }
         for (sql, rule) in cases {
             refused(conn, &sql, rule);
         }
