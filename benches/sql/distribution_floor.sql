@@ -3,7 +3,7 @@
 -- COUNTED inlined with the seeded project and period), with the service's
 -- pragmas (PostgreSQL: benches/sql/distribution_floor.sh --postgres strips
 -- them and times with psql); the selection is rolled back so that the run
--- can be repeated.
+-- can be repeated; last, the same rows into a table with no key or check.
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = FULL;
 .timer on
@@ -25,4 +25,17 @@ WHERE c.project_id = '00000000-0000-7000-8000-000000000001' AND c.status = 'appr
   AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
                   AND r.project_id = c.project_id AND r.status = 'approved')
   AND d.id = 'd0000000-0000-7000-8000-000000000001' ORDER BY c.id;
+ROLLBACK;
+-- The floor of writing the selection at all: its million rows into a table
+-- of the same two columns with no key, no index and no check (rolled back).
+BEGIN;
+CREATE TABLE selection_floor (distribution_id TEXT NOT NULL, contribution_id TEXT NOT NULL);
+INSERT INTO selection_floor (distribution_id, contribution_id)
+SELECT d.id, c.id FROM contributions c
+JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency
+WHERE c.project_id = '00000000-0000-7000-8000-000000000001' AND c.status = 'approved'
+  AND c.date >= '2026-03-01' AND c.date <= '2026-03-31' AND c.value IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
+                  AND r.project_id = c.project_id AND r.status = 'approved')
+  AND d.id = 'd0000000-0000-7000-8000-000000000001';
 ROLLBACK;
