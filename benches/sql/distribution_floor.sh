@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The floor under a distribution draft over 1,000,000 contributions on
-# SQLite: the time of its two whole-period statements run by sqlite3 alone,
+# SQLite: the time of its two whole-period statements run by sqlite3 alone
+# (then what the selection's insert pays for: selection_costs_*.sql),
 # without the service (docs/benchmarks.md, "Distributions: the floor").
 # Usage: benches/sql/distribution_floor.sh [BINARY]   (default target/release/commons-ledger)
 #        benches/sql/distribution_floor.sh --postgres [BINARY]   (a fresh database cl_floor on
@@ -21,6 +22,8 @@ if [[ "${1:-}" == --postgres ]]; then
         sed -e 's/^\.timer on/\\timing on/' -e '/^PRAGMA/d' benches/sql/distribution_floor.sql \
             | psql -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d cl_floor
     done
+    echo "== what the selection's insert pays for"
+    psql -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d cl_floor -f benches/sql/selection_costs_postgres.sql
     exit 0
 fi
 binary=${1:-target/release/commons-ledger}
@@ -33,3 +36,5 @@ for run in 1 2 3; do
     echo "== run $run: the sums, then the selection (rolled back)"
     sqlite3 "$dir/floor.db" < benches/sql/distribution_floor.sql
 done
+echo "== what the selection's insert pays for: the same with foreign keys off"
+sqlite3 "$dir/floor.db" < benches/sql/selection_costs_sqlite.sql
