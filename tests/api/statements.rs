@@ -45,3 +45,34 @@ async fn a_transfer_runs_a_known_number_of_statements(app: &TestApp) {
         "statements of three transfers in a row"
     );
 }
+
+on_both_backends!(a_value_account_read_runs_a_known_number_of_statements);
+
+/// Statements of one `GET .../members/{agent}/value-account` by a
+/// contributor reading their own, on SQLite and on PostgreSQL: the read
+/// transaction's own (PostgreSQL also sets it one snapshot, read-only), the caller with
+/// the project, the agent, the stored units, the contributions, the
+/// contributor's account (its running totals: one row however long its
+/// history) and the claims. None grows with the ledger.
+const VALUE_ACCOUNT_STATEMENTS: (u64, u64) = (8, 9);
+
+async fn a_value_account_read_runs_a_known_number_of_statements(app: &TestApp) {
+    let project = app.create_project("EUR").await;
+    let (agent, token) = app.member(&project, "contributor").await;
+    let path = format!("/v1/projects/{project}/members/{agent}/value-account");
+    let statements = app.db.statements();
+    let mut counted = Vec::new();
+    for _ in 0..3 {
+        let before = statements.get();
+        let response = app
+            .send_as(Some(&token), reqwest::Method::GET, &path, None)
+            .await;
+        assert_eq!(response.status(), 200);
+        counted.push(statements.get() - before);
+    }
+    let expected = match app.db.backend() {
+        Backend::Sqlite => VALUE_ACCOUNT_STATEMENTS.0,
+        Backend::Postgres => VALUE_ACCOUNT_STATEMENTS.1,
+    };
+    assert_eq!(counted, [expected; 3], "statements of three reads in a row");
+}
