@@ -53,7 +53,9 @@ on_both_backends!(a_value_account_read_runs_a_known_number_of_statements);
 /// transaction's own (PostgreSQL also sets it one snapshot, read-only), the caller with
 /// the project, the agent, the stored units, the contributions, the
 /// contributor's account (its running totals: one row however long its
-/// history) and the claims. None grows with the ledger.
+/// history) and the claims. Their number does not grow with the ledger;
+/// what the contributions' and the claims' statements read grows with the
+/// member's own contributions and claims, not with the postings.
 const VALUE_ACCOUNT_STATEMENTS: (u64, u64) = (8, 9);
 
 async fn a_value_account_read_runs_a_known_number_of_statements(app: &TestApp) {
