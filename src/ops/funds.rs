@@ -601,14 +601,23 @@ pub fn figures(
     } else {
         Pool::Own
     };
-    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool))?
-        .pop()
-        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    let holding = pool_holding(conn, &pool)?;
     Ok((
         grant_figures(pool_movements, share),
         holding,
         grant_tx.reversed_by,
     ))
+}
+
+/// What a grant's `pool` holds now, with what approved runs reserve of it:
+/// a grant's figures show it, and a release is checked against it.
+fn pool_holding(
+    conn: &mut DbConnection,
+    pool: &AccountRow,
+) -> Result<db::accounts::Holding, Error> {
+    db::accounts::holdings(conn, std::slice::from_ref(pool))?
+        .pop()
+        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))
 }
 
 /// Opens (once) a managed account. An account of that name that exists
@@ -721,9 +730,7 @@ pub fn release(
     };
     // Asked for more than is free now, it is refused at once; what is free
     // is checked again when it is approved and posted.
-    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool_row))?
-        .pop()
-        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    let holding = pool_holding(conn, &pool_row)?;
     check_funds(
         (&pool_row.name, unit.code(), unit.scale()),
         holding,
