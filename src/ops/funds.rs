@@ -632,13 +632,7 @@ pub fn open(
     non_negative: bool,
 ) -> Result<AccountRow, Error> {
     let row = db::accounts::ensure(conn, &project.id, name, currency, non_negative)?;
-    managed::adoptable(
-        name.as_str(),
-        &project.currency,
-        (&row.currency, row.non_negative),
-        non_negative,
-    )
-    .map_err(Refusal::AccountConflict)?;
+    check_adoptable(project, &row, non_negative)?;
     Ok(row)
 }
 
@@ -653,15 +647,22 @@ pub fn open_all(
 ) -> Result<Vec<AccountRow>, Error> {
     let rows = db::accounts::ensure_all(conn, &project.id, names, currency, non_negative)?;
     for row in &rows {
-        managed::adoptable(
-            &row.name,
-            &project.currency,
-            (&row.currency, row.non_negative),
-            non_negative,
-        )
-        .map_err(Refusal::AccountConflict)?;
+        check_adoptable(project, row, non_negative)?;
     }
     Ok(rows)
+}
+
+/// [`managed::adoptable`] for the account `row` of `project`, opened for an
+/// operation that needs `non_negative`: refused as an `AccountConflict`
+/// when it cannot serve. [`open`] and [`open_all`] check each account so.
+fn check_adoptable(project: &Project, row: &AccountRow, non_negative: bool) -> Result<(), Refusal> {
+    managed::adoptable(
+        &row.name,
+        &project.currency,
+        (&row.currency, row.non_negative),
+        non_negative,
+    )
+    .map_err(Refusal::AccountConflict)
 }
 
 /// Posts a generic transaction (`transfer`, `adjustment`) of the ledger
