@@ -601,14 +601,23 @@ pub fn figures(
     } else {
         Pool::Own
     };
-    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool))?
-        .pop()
-        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    let holding = pool_holding(conn, &pool)?;
     Ok((
         grant_figures(pool_movements, share),
         holding,
         grant_tx.reversed_by,
     ))
+}
+
+/// What a grant's `pool` holds now, with what approved runs reserve of it:
+/// a grant's figures show it, and a release is checked against it.
+fn pool_holding(
+    conn: &mut DbConnection,
+    pool: &AccountRow,
+) -> Result<db::accounts::Holding, Error> {
+    db::accounts::holdings(conn, std::slice::from_ref(pool))?
+        .pop()
+        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))
 }
 
 /// Opens (once) a managed account. An account of that name that exists
@@ -623,13 +632,7 @@ pub fn open(
     non_negative: bool,
 ) -> Result<AccountRow, Error> {
     let row = db::accounts::ensure(conn, &project.id, name, currency, non_negative)?;
-    managed::adoptable(
-        name.as_str(),
-        &project.currency,
-        (&row.currency, row.non_negative),
-        non_negative,
-    )
-    .map_err(Refusal::AccountConflict)?;
+    check_adoptable(project, &row, non_negative)?;
     Ok(row)
 }
 
@@ -644,15 +647,22 @@ pub fn open_all(
 ) -> Result<Vec<AccountRow>, Error> {
     let rows = db::accounts::ensure_all(conn, &project.id, names, currency, non_negative)?;
     for row in &rows {
-        managed::adoptable(
-            &row.name,
-            &project.currency,
-            (&row.currency, row.non_negative),
-            non_negative,
-        )
-        .map_err(Refusal::AccountConflict)?;
+        check_adoptable(project, row, non_negative)?;
     }
     Ok(rows)
+}
+
+/// [`managed::adoptable`] for the account `row` of `project`, opened for an
+/// operation that needs `non_negative`: refused as an `AccountConflict`
+/// when it cannot serve. [`open`] and [`open_all`] check each account so.
+fn check_adoptable(project: &Project, row: &AccountRow, non_negative: bool) -> Result<(), Refusal> {
+    managed::adoptable(
+        &row.name,
+        &project.currency,
+        (&row.currency, row.non_negative),
+        non_negative,
+    )
+    .map_err(Refusal::AccountConflict)
 }
 
 /// Posts a generic transaction (`transfer`, `adjustment`) of the ledger
@@ -721,9 +731,7 @@ pub fn release(
     };
     // Asked for more than is free now, it is refused at once; what is free
     // is checked again when it is approved and posted.
-    let holding = db::accounts::holdings(conn, std::slice::from_ref(&pool_row))?
-        .pop()
-        .ok_or_else(|| Error::corrupt("a grant's pool is missing"))?;
+    let holding = pool_holding(conn, &pool_row)?;
     check_funds(
         (&pool_row.name, unit.code(), unit.scale()),
         holding,

@@ -26,6 +26,8 @@ mod work;
 
 use actix_web::web;
 
+use project::fresh;
+
 /// Registers the pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(public::home))
@@ -37,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/me", web::get().to(account::me))
         .route(
             "/projects/{project_id}/contributions",
-            web::get().to(work::page),
+            web::get().to(fresh(work::render)),
         )
         .route(
             "/projects/{project_id}/contributions",
@@ -46,7 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/projects/{project_id}/claims", web::post().to(work::claim))
         .route(
             "/projects/{project_id}/review",
-            web::get().to(treasury::review_page),
+            web::get().to(fresh(treasury::render_review)),
         )
         .route(
             "/projects/{project_id}/review/{contribution_id}",
@@ -54,7 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/projects/{project_id}/distributions",
-            web::get().to(treasury::distributions_page),
+            web::get().to(fresh(treasury::render_distributions)),
         )
         .route(
             "/projects/{project_id}/distributions",
@@ -74,13 +76,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/projects/{project_id}/settings",
-            web::get().to(settings::page),
+            web::get().to(fresh(settings::render)),
         )
         .route(
             "/projects/{project_id}/settings",
             web::post().to(settings::change),
         )
-        .route("/projects/{project_id}/money", web::get().to(money::page))
+        .route(
+            "/projects/{project_id}/money",
+            web::get().to(fresh(money::render)),
+        )
         .route(
             "/projects/{project_id}/money/{form}",
             web::post().to(money::record),

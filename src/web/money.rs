@@ -71,12 +71,8 @@ async fn read(visit: &Visit, id: &str) -> Result<(ProjectView, Value, Value), Pa
     Ok((view, grants, categories))
 }
 
-/// `GET /projects/{project_id}/money`.
-pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
-    render(visit, path.into_inner(), None).await
-}
-
-async fn render(
+/// `GET /projects/{project_id}/money`, or the page again with a refusal.
+pub async fn render(
     visit: Visit,
     id: String,
     failed: Option<Failed>,

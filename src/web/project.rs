@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use maud::Markup;
 use serde_json::Value;
 
@@ -156,6 +156,18 @@ impl<'a> Submission<'a> {
     pub fn with(self, extra: &'a [(&'a str, Value)]) -> Self {
         Submission { extra, ..self }
     }
+}
+
+/// The `GET` of a project's form page `/projects/{id}/...`: the page as
+/// `render` draws it with no sent form to show again. The same `render`
+/// draws it again, refused, after a `POST` ([`submit_back`]), so every
+/// such page is read this one way.
+pub fn fresh<F, Fut>(render: F) -> impl Fn(Visit, web::Path<String>) -> Fut + Clone + 'static
+where
+    F: Fn(Visit, String, Option<Failed>) -> Fut + Clone + 'static,
+    Fut: Future<Output = Result<HttpResponse, PageError>>,
+{
+    move |visit, path| render(visit, path.into_inner(), None)
 }
 
 /// Sends a form of the project `id`'s page `/projects/{id}/{page}` (see

@@ -28,12 +28,8 @@ fn fields(visit: &Visit) -> Vec<Field> {
     )]
 }
 
-/// `GET /projects/{project_id}/settings`.
-pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
-    render(visit, path.into_inner(), None).await
-}
-
-async fn render(
+/// `GET /projects/{project_id}/settings`, or the page again with a refusal.
+pub async fn render(
     visit: Visit,
     id: String,
     failed: Option<Failed>,

@@ -15,16 +15,12 @@ use super::table::Column::{Num, Text};
 use super::table::table_or_nothing;
 use super::visit::{PageError, Visit};
 
-/// `GET /projects/{project_id}/review`.
-pub async fn review_page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
-    render_review(visit, path.into_inner(), None).await
-}
-
 fn review_fields() -> Vec<Field> {
     vec![Field::new("reason", Key::Reason, Input::Text, false)]
 }
 
-async fn render_review(
+/// `GET /projects/{project_id}/review`, or the page again with a refusal.
+pub async fn render_review(
     visit: Visit,
     id: String,
     failed: Option<Failed>,
@@ -106,15 +102,9 @@ fn draft_fields(rule_sets: &[Value], grants: &[Value]) -> Vec<Field> {
     ]
 }
 
-/// `GET /projects/{project_id}/distributions`.
-pub async fn distributions_page(
-    visit: Visit,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    render_distributions(visit, path.into_inner(), None).await
-}
-
-async fn render_distributions(
+/// `GET /projects/{project_id}/distributions`, or the page again with a
+/// refusal.
+pub async fn render_distributions(
     visit: Visit,
     id: String,
     failed: Option<Failed>,

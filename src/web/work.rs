@@ -51,12 +51,9 @@ fn claim_fields(categories: &[Value]) -> Vec<Field> {
     ]
 }
 
-/// `GET /projects/{project_id}/contributions`.
-pub async fn page(visit: Visit, path: web::Path<String>) -> Result<HttpResponse, PageError> {
-    render(visit, path.into_inner(), None).await
-}
-
-async fn render(
+/// `GET /projects/{project_id}/contributions`, or the page again with a
+/// refusal.
+pub async fn render(
     visit: Visit,
     id: String,
     failed: Option<Failed>,
