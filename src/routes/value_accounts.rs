@@ -17,7 +17,8 @@ use super::codes::Resource;
 use super::dto::ContributionKindDto;
 use super::problem::{ApiError, Problem};
 use crate::db::projects::Project;
-use crate::db::{self, DbConnection};
+use crate::db::{self, Database, DbConnection};
+use crate::domain::AccountName;
 use crate::domain::Unit;
 use crate::domain::access::Action;
 use crate::domain::claims::{ClaimEntry, summarize_claims};
@@ -124,16 +125,27 @@ fn money(units: &HashMap<String, Unit>, currency: &str, minor: i128) -> String {
 
 fn value_account(
     conn: &mut DbConnection,
+    database: &Database,
     project: &Project,
     agent_id: &str,
 ) -> Result<ValueAccount, ApiError> {
     let project_id = project.id.as_str();
-    let units = super::stored_units(conn)?;
     let entries = value_entries(conn, project_id, agent_id)?;
+    let account = contributor_account(conn, project_id, agent_id)?;
+    let claims = db::claims::of_claimant(conn, project_id, agent_id)?;
+    // The units of every figure, from the instance's cache (no statement
+    // once they are in it): each is a stored row's, so stored.
+    let codes = entries
+        .iter()
+        .filter_map(|entry| entry.value.as_ref().map(|(_, code)| code.as_str()))
+        .chain(account.iter().map(|(_, row)| row.currency.as_str()))
+        .chain(claims.iter().map(|row| row.currency.as_str()));
+    let units = database.units_covering(conn, codes)?;
+    let units: &HashMap<String, Unit> = &units;
     let summary = summarize(&entries);
-    let owed = money_owed(conn, project_id, agent_id, &units)?;
+    let owed = money_owed(account, units);
     let pair = |currency: &str, sums: &ValueSums| {
-        let money = |minor| money(&units, currency, minor);
+        let money = |minor| money(units, currency, minor);
         (money(sums.approved), money(sums.pending))
     };
     Ok(ValueAccount {
@@ -170,24 +182,18 @@ fn value_account(
             .collect(),
         by_period: by_period(&summary, &pair),
         money: owed,
-        claims: claim_totals(conn, project_id, agent_id, &units)?,
+        claims: claim_totals(&claims, units),
     })
 }
 
 /// The member's expense claims summed per currency and status.
-fn claim_totals(
-    conn: &mut DbConnection,
-    project_id: &str,
-    agent_id: &str,
-    units: &HashMap<String, Unit>,
-) -> Result<Vec<ClaimTotal>, ApiError> {
-    let rows = db::claims::of_claimant(conn, project_id, agent_id)?;
+fn claim_totals(rows: &[db::claims::ClaimRow], units: &HashMap<String, Unit>) -> Vec<ClaimTotal> {
     let entries = rows.iter().map(|row| ClaimEntry {
         status: row.status,
         currency: &row.currency,
         amount: row.amount,
     });
-    Ok(summarize_claims(entries)
+    summarize_claims(entries)
         .into_iter()
         .map(|(currency, sums)| ClaimTotal {
             pending_count: sums.pending.count,
@@ -198,7 +204,7 @@ fn claim_totals(
             rejected: money(units, &currency, sums.rejected.amount),
             currency,
         })
-        .collect())
+        .collect()
 }
 
 /// The approved and pending value per period, kind and currency.
@@ -244,32 +250,40 @@ fn value_entries(
         .collect()
 }
 
-/// Distributions earned, payouts received and balance owed, from the
-/// contributor's account row.
-fn money_owed(
+/// The contributor's ledger account (`contributor:<agent>`) with its name,
+/// if it has been opened.
+fn contributor_account(
     conn: &mut DbConnection,
     project_id: &str,
     agent_id: &str,
-    units: &HashMap<String, Unit>,
-) -> Result<Vec<MoneyOwed>, ApiError> {
+) -> Result<Option<(AccountName, db::accounts::AccountRow)>, ApiError> {
     // An id that makes no account name has no account.
     let Ok(name) = crate::domain::managed::contributor(agent_id) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let Some(account) = db::accounts::find(conn, project_id, name.as_str())? else {
-        return Ok(Vec::new());
+    Ok(db::accounts::find(conn, project_id, name.as_str())?.map(|row| (name, row)))
+}
+
+/// Distributions earned, payouts received and balance owed, from the
+/// contributor's account row.
+fn money_owed(
+    account: Option<(AccountName, db::accounts::AccountRow)>,
+    units: &HashMap<String, Unit>,
+) -> Vec<MoneyOwed> {
+    let Some((name, account)) = account else {
+        return Vec::new();
     };
     // Running totals kept beside the balance by the posting path: one row
     // however many postings the account has.
     let earned = i128::from(account.distributions_earned);
     let paid = i128::from(account.payouts_received);
-    Ok(vec![MoneyOwed {
+    vec![MoneyOwed {
         distributions_earned: money(units, &account.currency, earned),
         payouts_received: money(units, &account.currency, paid),
         balance_owed: money(units, &account.currency, i128::from(account.balance)),
         account: name.to_string(),
         currency: account.currency,
-    }])
+    }]
 }
 
 /// A member's value account
@@ -294,10 +308,14 @@ pub async fn get_member_value_account(
         let own = caller.agent().is_some_and(|me| me.id == own_id.as_str());
         Action::ReadValueAccount { own }
     };
+    let database = call.state.db.clone();
     let account = call
-        .read_as(action, move |conn, _, project| {
-            db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
-            value_account(conn, project, &agent_id)
+        .read_as(action, move |conn, caller, project| {
+            // The caller's own agent exists: only another's is looked up.
+            if caller.agent().is_none_or(|me| me.id != agent_id.as_str()) {
+                db::agents::find(conn, &agent_id)?.ok_or(ApiError::NotFound(Resource::Agent))?;
+            }
+            value_account(conn, &database, project, &agent_id)
         })
         .await?;
     Ok(web::Json(account))
@@ -313,11 +331,12 @@ pub async fn get_member_value_account(
 pub async fn get_my_value_account(
     signed_in: SignedIn,
 ) -> Result<web::Json<MyValueAccount>, ApiError> {
+    let database = signed_in.state.db.clone();
     let account = signed_in
-        .read(|conn, me| {
+        .read(move |conn, me| {
             let mut projects = Vec::new();
             for (_, project) in db::memberships::with_projects(conn, &me.id)? {
-                projects.push(value_account(conn, &project, &me.id)?);
+                projects.push(value_account(conn, &database, &project, &me.id)?);
             }
             Ok(MyValueAccount {
                 agent: me.id.into_string(),
