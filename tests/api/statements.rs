@@ -50,8 +50,8 @@ on_both_backends!(a_value_account_read_runs_a_known_number_of_statements);
 
 /// Statements of one `GET .../members/{agent}/value-account` by a
 /// contributor reading their own, on SQLite and on PostgreSQL: the read
-/// transaction's own (PostgreSQL also sets it one snapshot, read-only), the
-/// caller with the project, the contributions, the contributor's account
+/// transaction's `BEGIN` and `COMMIT` (and on PostgreSQL the pool's check of
+/// the connection at check-out, `SELECT 1`), the caller with the project, the contributions, the contributor's account
 /// (its running totals: one row however long its history) and the claims;
 /// the units come from the instance's cache, and one's own agent is not
 /// looked up again (8 and 9 before, which read the units and one's own
