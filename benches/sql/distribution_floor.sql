@@ -30,12 +30,5 @@ ROLLBACK;
 -- of the same two columns with no key, no index and no check (rolled back).
 BEGIN;
 CREATE TABLE selection_floor (distribution_id TEXT NOT NULL, contribution_id TEXT NOT NULL);
-INSERT INTO selection_floor (distribution_id, contribution_id)
-SELECT d.id, c.id FROM contributions c
-JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency
-WHERE c.project_id = '00000000-0000-7000-8000-000000000001' AND c.status = 'approved'
-  AND c.date >= '2026-03-01' AND c.date <= '2026-03-31' AND c.value IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM contributions r WHERE r.supersedes_id = c.id
-                  AND r.project_id = c.project_id AND r.status = 'approved')
-  AND d.id = 'd0000000-0000-7000-8000-000000000001';
+INSERT INTO selection_floor SELECT distribution_id, contribution_id FROM counted;
 ROLLBACK;
