@@ -645,15 +645,23 @@ impl Database {
         }
     }
 
-    /// Runs `work` inside one database transaction used for reading (on
-    /// PostgreSQL at READ COMMITTED, on SQLite a consistent WAL snapshot).
+    /// Runs `work`, which only reads, on one connection. On SQLite inside
+    /// one read transaction: a consistent WAL snapshot. On PostgreSQL each
+    /// statement on its own, which sees what a statement of a READ
+    /// COMMITTED transaction would (a snapshot of its own, taken when it
+    /// starts) without the `BEGIN` and `COMMIT` round trips such a
+    /// transaction would add; a read that needs one snapshot for all its
+    /// statements asks for [`Database::snapshot`].
     pub fn read<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<diesel::result::Error> + From<StorageError>,
     {
         let mut conn = self.connection()?;
         let conn: &mut DbConnection = &mut conn;
-        conn.transaction(work)
+        match conn {
+            DbConnection::Postgresql(_) => work(conn),
+            DbConnection::Sqlite(_) => conn.transaction(work),
+        }
     }
 
     /// Runs `work` in one read-only transaction that sees a single snapshot
@@ -668,7 +676,9 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<StorageError>,
     {
-        self.read(|conn| {
+        let mut conn = self.connection()?;
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(|conn| {
             begin_snapshot(conn)?;
             work(conn)
         })

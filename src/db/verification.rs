@@ -71,11 +71,10 @@ struct Found {
     message: String,
 }
 
-/// Verifies `project_id` in the caller's read transaction, which must not
-/// have run any statement yet (on PostgreSQL it is made REPEATABLE READ
-/// here). `None` if there is no such project.
+/// Verifies `project_id` in the caller's snapshot ([`super::Database::snapshot`]:
+/// every statement here must see the same state of the ledger). `None` if
+/// there is no such project.
 pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<Verification>> {
-    super::begin_snapshot(conn)?;
     let head: Option<(i64, String)> = projects::table
         .find(project_id)
         .select((projects::last_sequence, projects::last_hash))

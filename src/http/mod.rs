@@ -40,3 +40,13 @@ pub async fn read<T: Send + 'static>(
     let state = state.clone();
     web::block(move || state.db.read(work)).await?
 }
+
+/// Runs a read that must see one state of the database throughout in a
+/// blocking thread ([`crate::db::Database::snapshot`]).
+pub async fn snapshot<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    web::block(move || state.db.snapshot(work)).await?
+}

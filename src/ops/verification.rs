@@ -6,16 +6,15 @@ use super::Error;
 use crate::db::verification::{self, Verification};
 use crate::db::{Database, DbConnection};
 
-/// Verifies `project_id` in `conn`'s read transaction, which must not have
-/// run a statement yet (it is made one snapshot here). `None` if there is
-/// no such project.
+/// Verifies `project_id` in `conn`'s snapshot ([`Database::snapshot`]).
+/// `None` if there is no such project.
 pub fn verify(conn: &mut DbConnection, project_id: &str) -> Result<Option<Verification>, Error> {
     Ok(verification::verify(conn, project_id)?)
 }
 
-/// Verifies `project_id` in a read transaction of its own.
+/// Verifies `project_id` in a snapshot of its own.
 pub fn verify_in(db: &Database, project_id: &str) -> Result<Option<Verification>, Error> {
-    db.read(|conn| verify(conn, project_id))
+    db.snapshot(|conn| verify(conn, project_id))
 }
 
 /// Every project's id, to verify them all.

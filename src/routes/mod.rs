@@ -2,7 +2,8 @@
 //! so that the OpenAPI document is generated from the handlers themselves.
 
 pub use crate::http::{
-    access, audit, body_limit, call, codes, extract, limits, openapi, problem, read, reply, write,
+    access, audit, body_limit, call, codes, extract, limits, openapi, problem, read, reply,
+    snapshot, write,
 };
 
 pub mod accounts;

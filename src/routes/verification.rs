@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::call::ProjectCall;
 use super::codes::Resource;
 use super::problem::ApiError;
-use super::read;
+use super::snapshot;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -34,8 +34,8 @@ pub async fn get_ledger_verification(
     let project = call
         .read(Action::ReadLedger, |_, _, project| Ok(project.clone()))
         .await?;
-    // Its own read transaction: the snapshot must begin with the verification.
-    let report = read(&state, move |conn| {
+    // One snapshot of its own for every statement of the verification.
+    let report = snapshot(&state, move |conn| {
         crate::ops::verification::verify(conn, &project.id)?
             .ok_or(ApiError::NotFound(Resource::Project))
     })
