@@ -58,8 +58,10 @@ struct Options {
     results: Option<std::path::PathBuf>,
     /// An older build of the binary measured too, in the same run (a
     /// baseline): its single transfers (writes scenario, both backends,
-    /// driven in turn with this build's) and its transfers during a draft
-    /// (distribution scenario, SQLite).
+    /// driven in turn with this build's), its balance and value-account
+    /// reads (export scenario, both backends, in turn with this build's),
+    /// its transfers during a draft and its drafts alone (distribution
+    /// scenario, SQLite, the drafts in turn with this build's).
     #[arg(long)]
     baseline_binary: Option<std::path::PathBuf>,
     /// Cargo passes `--bench`; accepted and ignored.
@@ -313,38 +315,61 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     let rows = lines - 1;
     assert_eq!(rows, options.export_postings * 2, "two rows per posting");
     let peak = server.peak_rss_kib();
-    // Balance reads on the large ledger: 8 clients, 2,000 reads each.
+    server.stop();
+    // Balance and value-account reads on the large ledger, 8 clients: this
+    // build's, and with `--baseline-binary` an older build's over the same
+    // database, in turn (this, older, this, older), so that their ratio
+    // comes from one run on one machine state.
+    let mut builds: Vec<(&str, Option<&std::path::Path>)> = vec![("service", None)];
+    if let Some(binary) = &options.baseline_binary {
+        builds.push(("baseline build", Some(binary.as_path())));
+    }
+    let rounds = if builds.len() > 1 { 2 } else { 1 };
     let accounts = vec![
         receiver.clone(),
         "reserve".to_owned(),
         "funder:a".to_owned(),
     ];
-    let mut reads = read_balances(&server, &project, &accounts, 8, 2_000).await;
     let value_path = format!("/v1/projects/{project}/members/{me}/value-account");
-    let mut value_reads = read_paths(&server, &[value_path], 8, 500).await;
-    server.stop();
-    report(
-        results,
-        &format!(
-            "| balance reads | {} | {} postings in the ledger | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
-            store.backend(),
-            options.export_postings,
-            reads.throughput(),
-            reads.percentile(500),
-            reads.percentile(990),
-        ),
-    );
-    report(
-        results,
-        &format!(
-            "| value-account reads | {} | {} postings, half on the contributor's account | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
-            store.backend(),
-            options.export_postings,
-            value_reads.throughput(),
-            value_reads.percentile(500),
-            value_reads.percentile(990),
-        ),
-    );
+    for round in 1..=rounds {
+        for (build, binary) in &builds {
+            let server = match binary {
+                Some(binary) => Server::start_binary(binary, store, &[]).await,
+                None => Server::start(store, &[]).await,
+            };
+            let mut reads = read_balances(&server, &project, &accounts, 8, 2_000).await;
+            let mut value_reads =
+                read_paths(&server, std::slice::from_ref(&value_path), 8, 500).await;
+            server.stop();
+            let label = if rounds > 1 {
+                format!(" ({build}, round {round})")
+            } else {
+                String::new()
+            };
+            report(
+                results,
+                &format!(
+                    "| balance reads{label} | {} | {} postings in the ledger | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
+                    store.backend(),
+                    options.export_postings,
+                    reads.throughput(),
+                    reads.percentile(500),
+                    reads.percentile(990),
+                ),
+            );
+            report(
+                results,
+                &format!(
+                    "| value-account reads{label} | {} | {} postings, half on the contributor's account | 8 clients | {} reads/s | p50 {} ms, p99 {} ms |",
+                    store.backend(),
+                    options.export_postings,
+                    value_reads.throughput(),
+                    value_reads.percentile(500),
+                    value_reads.percentile(990),
+                ),
+            );
+        }
+    }
     let ms = elapsed.as_millis().max(1);
     report(
         results,
@@ -1208,6 +1233,30 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
         )
         .await;
         server.stop();
+        // Drafts alone, by the older build and this one in turn, twice,
+        // each in a server of its own: their ratio from one run.
+        for round in 1..=2 {
+            for (build, older) in [("baseline build", Some(binary)), ("service", None)] {
+                let env = [("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")];
+                let server = match older {
+                    Some(binary) => Server::start_binary(binary, store, &env).await,
+                    None => Server::start(store, &env).await,
+                };
+                let started = Instant::now();
+                let draft = server.post(&base, &draft_body).await;
+                let drafted = started.elapsed();
+                assert!(draft["id"].is_string(), "{draft}");
+                server.stop();
+                report(
+                    results,
+                    &format!(
+                        "| draft (dry run) alone | SQLite | {build}, round {round} | {} approved contributions | {} ms |",
+                        options.contributions,
+                        drafted.as_millis(),
+                    ),
+                );
+            }
+        }
     }
     let server = Server::start(store, &[("COMMONS_LEDGER_REQUEST_TIMEOUT_S", "600")]).await;
     let before = server.peak_rss_kib();

@@ -368,11 +368,18 @@ impl ManageConnection for ConnectionManager {
                 // busy_timeout first: switching to WAL itself needs a lock.
                 // synchronous=FULL makes every acknowledged commit survive a
                 // crash or power loss, not just an application crash.
+                // `threads`: a sort too large for memory (a distribution
+                // draft's sums and selection over a million contributions)
+                // sorts its runs on this many helper threads, one a core,
+                // instead of on the statement's thread alone; temporary data
+                // only, in the sort's bounded buffers.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA threads = {};",
+                    sort_threads()
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 conn.set_instrumentation(CountStatements(self.statements.clone()));
@@ -711,6 +718,12 @@ pub fn begin_snapshot(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// SQLite's helper threads for a large sort: one a core this process may
+/// use, at most 8 (SQLite's own ceiling).
+fn sort_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().clamp(1, 8))
+}
+
 /// PostgreSQL's `lock_timeout` unless configured (`--lock-timeout-ms`).
 pub const DEFAULT_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -895,6 +908,35 @@ mod tests {
             .expect("url");
         let db = Database::connect(&url, 2).expect("connect");
         (dir, db)
+    }
+
+    /// Every embedded connection is set up alike: durable commits, foreign
+    /// keys checked, and a large sort's helper threads.
+    #[test]
+    fn an_embedded_connection_is_set_up() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = BigInt)]
+            value: i64,
+        }
+        let (_dir, db) = database();
+        let mut conn = db.connection().expect("connection");
+        let mut setting = |pragma: &str| -> i64 {
+            let DbConnection::Sqlite(sqlite) = &mut *conn else {
+                panic!("an embedded database");
+            };
+            diesel::sql_query(format!("SELECT {pragma} AS value FROM pragma_{pragma}()"))
+                .get_result::<Setting>(sqlite)
+                .expect(pragma)
+                .value
+        };
+        assert_eq!(setting("synchronous"), 2, "FULL");
+        assert_eq!(setting("foreign_keys"), 1);
+        let threads = setting("threads");
+        assert_eq!(threads, i64::try_from(sort_threads()).expect("small"));
+        assert!(threads >= 1);
     }
 
     #[test]
