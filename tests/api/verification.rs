@@ -19,7 +19,8 @@ on_both_backends!(
     an_altered_event_breaks_its_hash,
     a_removed_event_is_found,
     a_removed_last_event_leaves_a_transaction_unrecorded,
-    a_transaction_given_another_poster_is_found
+    a_transaction_given_another_poster_is_found,
+    verification_while_transfers_commit_sees_one_ledger
 );
 
 /// A project with a few transfers and a reversal.
@@ -108,6 +109,47 @@ async fn a_clean_ledger_verifies(app: &TestApp) {
         out.contains(&format!("ok      {project}: 3 transactions")),
         "{out}"
     );
+}
+
+/// Verification reads one state of the ledger (one snapshot for all its
+/// statements): while transfers commit beside it, the chain's head, the
+/// balances, the postings and the audit trail it reads always agree. Read
+/// statement by statement instead, a transfer committed between two of them
+/// is seen by one and not the other, and the report shows a discrepancy.
+async fn verification_while_transfers_commit_sees_one_ledger(app: &TestApp) {
+    let project = ledger(app).await;
+    let writing = std::sync::atomic::AtomicBool::new(true);
+    let writer = |from: &'static str, to: &'static str| {
+        let project = &project;
+        async move {
+            for _ in 0..25 {
+                let response = app.transfer(project, from, to, "0.01", "EUR").await;
+                assert_eq!(response.status(), 201);
+            }
+        }
+    };
+    let writers = async {
+        tokio::join!(
+            writer("funder:a", "pool:general"),
+            writer("pool:general", "reserve"),
+            writer("funder:a", "reserve"),
+        );
+        writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    };
+    let checker = async {
+        let mut checked = 0_u32;
+        while writing.load(std::sync::atomic::Ordering::SeqCst) || checked < 3 {
+            let report = verification(app, &project).await;
+            assert_eq!(report["ok"], true, "{report}");
+            checked += 1;
+        }
+        checked
+    };
+    let ((), checked) = tokio::join!(writers, checker);
+    let report = verification(app, &project).await;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["transactions_checked"], 3 + 75);
+    assert!(checked >= 3, "verified {checked} times while writing");
 }
 
 async fn expect_discrepancy(app: &TestApp, project: &str, code: &str, sequence: Option<i64>) {
