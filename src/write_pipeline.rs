@@ -26,9 +26,10 @@
 //!   rolled back, its connection thrown away, and the other jobs run again in
 //!   a fresh transaction;
 //! - before committing, the pipeline checks that the transaction it began is
-//!   still the one open and usable (on PostgreSQL its transaction id, on
-//!   SQLite that a transaction is still active); if not, nothing is committed
-//!   and every job runs again on its own;
+//!   still the one open and usable, by the mark it set in it when it began (a
+//!   setting local to that transaction on PostgreSQL, checked in the round
+//!   trip of the `COMMIT` itself; a row of a temporary table on SQLite); if
+//!   not, nothing is committed and every job runs again on its own;
 //! - a commit the database refuses runs the batch again: the whole batch when
 //!   the refusal is transient, each job alone otherwise, so that a job whose
 //!   effect cannot commit fails alone; a commit whose outcome is unknown (the
@@ -53,9 +54,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use diesel::Connection;
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, RunQueryDsl};
 use prometheus_client::metrics::counter::Counter;
 
 use crate::db::{Database, DbConnection, StorageError, Transient, WRITE_ATTEMPTS};
@@ -167,6 +168,10 @@ pub enum Fault {
     /// The job does its work, then runs a statement that fails and carries
     /// on as if it had not (on PostgreSQL this aborts the transaction).
     SwallowError,
+    /// The job does its work, then rolls the shared transaction back and
+    /// begins another, with a savepoint of its own savepoint's name: nothing
+    /// diesel tracks shows it, and the neighbours before it lost their work.
+    EndTransaction,
 }
 
 /// The request header naming a [`Fault`] to inject (honoured only with test hooks).
@@ -181,6 +186,7 @@ impl Fault {
             "leak-savepoint" => Fault::LeakSavepoint,
             "poison" => Fault::Poison,
             "swallow-error" => Fault::SwallowError,
+            "end-transaction" => Fault::EndTransaction,
             _ => return None,
         })
     }
@@ -399,12 +405,8 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
             Err(error) => return BatchEnd::GiveUp(error.into()),
         };
         let conn: &mut DbConnection = &mut pooled;
-        if let Err(error) = Manager::begin_transaction(conn) {
-            abandon(conn);
-            return BatchEnd::Refused(error.into());
-        }
-        let identity = match transaction_identity(conn) {
-            Ok(identity) => identity,
+        let mark = match begin(conn) {
+            Ok(mark) => mark,
             Err(error) => {
                 abandon(conn);
                 return BatchEnd::Refused(error.into());
@@ -420,18 +422,21 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
                 }
             }
         }
-        if !transaction_is_intact(conn, identity) {
+        let ended = || E::not_committed("the shared transaction was no longer usable at commit");
+        if depth(conn) != Some(1) {
             abandon(conn);
-            return BatchEnd::Suspect(E::not_committed(
-                "the shared transaction was no longer usable at commit",
-            ));
+            return BatchEnd::Suspect(ended());
         }
-        match Manager::commit_transaction(conn) {
+        match commit_marked(conn, &mark) {
             Ok(()) if depth(conn) == Some(0) => BatchEnd::Committed(outcomes),
             Ok(()) => {
                 // Only a savepoint was released: nothing is committed.
                 abandon(conn);
                 BatchEnd::Suspect(E::not_committed("the commit did not end the transaction"))
+            }
+            Err(error) if ended_before_commit(&error) => {
+                abandon(conn);
+                BatchEnd::Suspect(ended())
             }
             Err(error) if outcome_is_unknown(&error) => {
                 abandon(conn);
@@ -491,44 +496,95 @@ fn abandon(conn: &mut DbConnection) {
     Manager::transaction_manager_status_mut(conn).set_in_error();
 }
 
-/// What identifies the open transaction: PostgreSQL's transaction id; on
-/// SQLite there is one connection writing, so only whether one is open counts.
-fn transaction_identity(conn: &mut DbConnection) -> Result<Option<i64>, DieselError> {
+/// The setting that marks the batch's transaction on PostgreSQL: set with
+/// `SET LOCAL`, it lives exactly as long as that transaction.
+const BATCH_MARK: &str = "commons_ledger.batch";
+
+/// What [`commit_marked`] answers when the transaction open at commit is not
+/// the one the batch began, or no longer usable.
+const ENDED_BEFORE_COMMIT: &str = "the batch's transaction ended before its commit";
+
+/// Begins the batch's transaction and marks it with a fresh time-ordered
+/// UUID, returned for [`commit_marked`] to look for: on PostgreSQL in a
+/// setting local to the transaction, on SQLite as a row of the connection's
+/// temporary table `batch_marks`, either gone with the transaction if it
+/// ends. `BEGIN` and the mark go in one call (one round trip on PostgreSQL).
+fn begin(conn: &mut DbConnection) -> Result<String, DieselError> {
+    use diesel::connection::AnsiTransactionManager;
+    let mark = uuid::Uuid::now_v7().simple().to_string();
     match conn {
-        DbConnection::Postgresql(pg) => diesel::select(
-            diesel::dsl::sql::<diesel::sql_types::BigInt>("txid_current()"),
+        DbConnection::Postgresql(pg) => AnsiTransactionManager::begin_transaction_sql(
+            pg,
+            &format!("BEGIN; SET LOCAL {BATCH_MARK} = '{mark}'"),
+        )?,
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(
+            sqlite,
+            &format!("BEGIN; INSERT INTO temp.batch_marks (mark) VALUES ('{mark}')"),
+        )?,
+    }
+    Ok(mark)
+}
+
+/// Commits the batch's transaction if it is still the one [`begin`] marked:
+/// the transaction a job might have ended (and another begun) has lost the
+/// mark, and an aborted one refuses the check (where a `COMMIT` alone would
+/// be a silent `ROLLBACK` on PostgreSQL). On PostgreSQL the check and the
+/// `COMMIT` go together in one round trip, and PostgreSQL runs the `COMMIT`
+/// only if the check passed; the check divides by zero when the mark is not
+/// the batch's, an error no job's statement can leave behind in a
+/// transaction that goes on to commit. On SQLite the mark's row is taken
+/// out, then the transaction committed.
+fn commit_marked(conn: &mut DbConnection, mark: &str) -> Result<(), DieselError> {
+    let ended = || {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(ENDED_BEFORE_COMMIT.to_owned()),
         )
-        .get_result::<i64>(pg)
-        .map(Some),
-        DbConnection::Sqlite(_) => Ok(None),
+    };
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let committed = pg.batch_execute(&format!(
+                "SELECT 1 / (current_setting('{BATCH_MARK}', true) IS NOT DISTINCT FROM '{mark}')::int; \
+                 COMMIT"
+            ));
+            match committed {
+                Err(DieselError::DatabaseError(_, info))
+                    if info.message().contains("division by zero")
+                        || info.message().contains("current transaction is aborted") =>
+                {
+                    Err(ended())
+                }
+                // libpq's report that the transaction ended has already set
+                // diesel's depth back to 0 (checked by the caller).
+                other => other,
+            }
+        }
+        DbConnection::Sqlite(sqlite) => {
+            #[derive(diesel::QueryableByName)]
+            struct Mark {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                #[allow(dead_code)]
+                mark: String,
+            }
+            let found: Vec<Mark> = diesel::RunQueryDsl::load(
+                diesel::sql_query(format!(
+                    "DELETE FROM temp.batch_marks WHERE mark = '{mark}' RETURNING mark"
+                )),
+                sqlite,
+            )
+            .map_err(|_| ended())?;
+            if found.len() != 1 {
+                return Err(ended());
+            }
+            Manager::commit_transaction(conn)
+        }
     }
 }
 
-/// Whether the transaction the batch began is still open, still the same
-/// and usable: the last check before COMMIT, because PostgreSQL turns the
-/// COMMIT of an aborted transaction into a silent ROLLBACK.
-fn transaction_is_intact(conn: &mut DbConnection, identity: Option<i64>) -> bool {
-    if depth(conn) != Some(1) {
-        return false;
-    }
-    match conn {
-        DbConnection::Postgresql(_) => {
-            identity.is_some() && transaction_identity(conn).ok().flatten() == identity
-        }
-        DbConnection::Sqlite(sqlite) => {
-            // Only inside a transaction does BEGIN fail this way.
-            match sqlite.batch_execute("BEGIN") {
-                Err(DieselError::DatabaseError(_, info)) => info
-                    .message()
-                    .contains("cannot start a transaction within a transaction"),
-                Err(_) => false,
-                Ok(()) => {
-                    let _ = sqlite.batch_execute("ROLLBACK");
-                    false
-                }
-            }
-        }
-    }
+/// Whether [`commit_marked`] found the batch's transaction ended or unusable
+/// (nothing was committed).
+fn ended_before_commit(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(_, info) if info.message() == ENDED_BEFORE_COMMIT)
 }
 
 /// Whether a failed COMMIT may still have committed (the connection went).
@@ -569,6 +625,11 @@ fn inject<T: Send + 'static, E: JobError>(fault: Fault, mut work: Work<T, E>) ->
             }
             Fault::SwallowError => {
                 let _ = conn.batch_execute("SELECT * FROM no_table_of_an_injected_fault");
+                Ok(done)
+            }
+            Fault::EndTransaction => {
+                // The job runs at depth 2: its savepoint is diesel_savepoint_1.
+                conn.batch_execute("ROLLBACK; BEGIN; SAVEPOINT diesel_savepoint_1")?;
                 Ok(done)
             }
         }

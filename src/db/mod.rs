@@ -372,13 +372,16 @@ impl ManageConnection for ConnectionManager {
                 // draft's sums and selection over a million contributions)
                 // sorts its runs on this many helper threads, one a core,
                 // instead of on the statement's thread alone; temporary data
-                // only, in the sort's bounded buffers.
+                // only, in the sort's bounded buffers. `batch_marks`: where
+                // the write pipeline marks the transaction it begins, to find
+                // it still open at its commit (`write_pipeline::begin`).
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA threads = {};",
+                     PRAGMA threads = {};
+                     CREATE TEMP TABLE IF NOT EXISTS batch_marks (mark TEXT NOT NULL);",
                     sort_threads()
                 ))
                 .map_err(r2d2::Error::QueryError)?;

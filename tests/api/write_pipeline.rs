@@ -49,6 +49,7 @@ with_hooks_on_both_backends!(
     a_savepoint_left_open_costs_its_neighbours_nothing,
     a_poisoned_connection_costs_its_neighbours_nothing,
     a_swallowed_database_error_costs_its_neighbours_nothing,
+    a_transaction_ended_by_a_write_is_never_committed,
 );
 
 async fn a_panicking_write_costs_its_neighbours_nothing(app: &TestApp, hooks: &TestHooks) {
@@ -98,6 +99,16 @@ async fn a_swallowed_database_error_costs_its_neighbours_nothing(app: &TestApp, 
     // would silently roll back; on SQLite it does not. Either way the
     // guarantee holds, which the shared checks assert.
     fault_in_a_shared_batch(app, hooks, "swallow-error").await;
+}
+
+async fn a_transaction_ended_by_a_write_is_never_committed(app: &TestApp, hooks: &TestHooks) {
+    // The jobs before the faulty one lost their work with the transaction
+    // it rolled back; committing the one it began instead would acknowledge
+    // them with nothing stored. The mark the batch set when it began is
+    // gone: nothing is committed, and each job runs again alone.
+    let outcome = fault_in_a_shared_batch(app, hooks, "end-transaction").await;
+    assert_ne!(outcome.faulty_status, 201);
+    assert!(outcome.reruns >= 1, "the jobs ran again, each alone");
 }
 
 struct FaultOutcome {
@@ -160,10 +171,17 @@ async fn fault_in_a_shared_batch(app: &TestApp, hooks: &TestHooks, fault: &str) 
         }
     }
     let after = metrics(app).await;
+    // A transaction found ended at commit runs every job again alone: the
+    // neighbours then commit one by one.
+    let commits = if fault == "end-transaction" {
+        BATCH as u64 - 1
+    } else {
+        1
+    };
     assert_eq!(
         after.batches - before.batches,
-        1,
-        "{fault}: the {BATCH} requests committed in one shared transaction"
+        commits,
+        "{fault}: the {BATCH} requests committed in {commits} transaction(s)"
     );
 
     // Every 201 is in the ledger, and nothing else is.
