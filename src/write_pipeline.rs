@@ -572,7 +572,12 @@ fn commit_marked(conn: &mut DbConnection, mark: &str) -> Result<(), DieselError>
                 )),
                 sqlite,
             )
-            .map_err(|_| ended())?;
+            .map_err(|error| {
+                // Answered as an ended transaction (nothing committed, every
+                // job again alone); the cause is kept here.
+                tracing::warn!(%error, "the batch's mark could not be checked");
+                ended()
+            })?;
             if found.len() != 1 {
                 return Err(ended());
             }
