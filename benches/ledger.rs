@@ -53,6 +53,9 @@ struct Options {
     /// Only SQLite, even if a PostgreSQL server is named.
     #[arg(long)]
     sqlite_only: bool,
+    /// Only PostgreSQL (the server named by `--postgres-url`).
+    #[arg(long, conflicts_with = "sqlite_only")]
+    postgres_only: bool,
     /// Append the results (Markdown) to this file as well.
     #[arg(long)]
     results: Option<std::path::PathBuf>,
@@ -61,7 +64,7 @@ struct Options {
     /// driven in turn with this build's), its balance and value-account
     /// reads (export scenario, both backends, in turn with this build's),
     /// its transfers during a draft and its drafts alone (distribution
-    /// scenario, SQLite, the drafts in turn with this build's).
+    /// scenario, both backends, the drafts in turn with this build's).
     #[arg(long)]
     baseline_binary: Option<std::path::PathBuf>,
     /// Cargo passes `--bench`; accepted and ignored.
@@ -99,7 +102,10 @@ fn main() {
     } else {
         options.scenario.clone()
     };
-    let mut stores: Vec<fn(&Options) -> Option<Store>> = vec![|_| Some(Store::sqlite())];
+    let mut stores: Vec<fn(&Options) -> Option<Store>> = Vec::new();
+    if !options.postgres_only {
+        stores.push(|_| Some(Store::sqlite()));
+    }
     if !options.sqlite_only {
         stores.push(|o| o.postgres_url.as_deref().map(Store::postgres));
     }
@@ -1213,7 +1219,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     let draft_body = json!({"rule_set_version": 1, "pool": "pool:general", "amount": "100000.00",
                     "period_from": "2026-03-01", "period_to": "2026-03-31"});
     let mut accounts_open = false;
-    if let (Some(binary), "SQLite") = (&options.baseline_binary, store.backend()) {
+    if let Some(binary) = &options.baseline_binary {
         let server = Server::start_binary(
             binary,
             store,
@@ -1250,7 +1256,8 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
                 report(
                     results,
                     &format!(
-                        "| draft (dry run) alone | SQLite | {build}, round {round} | {} approved contributions | {} ms |",
+                        "| draft (dry run) alone | {} | {build}, round {round} | {} approved contributions | {} ms |",
+                        store.backend(),
                         options.contributions,
                         drafted.as_millis(),
                     ),

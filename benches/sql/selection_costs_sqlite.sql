@@ -5,6 +5,6 @@ PRAGMA foreign_keys = OFF;
 PRAGMA synchronous = FULL;
 .timer on
 BEGIN;
-INSERT INTO distribution_contributions (distribution_id, contribution_id)
-SELECT distribution_id, contribution_id FROM counted ORDER BY contribution_id;
+INSERT INTO distribution_selected (selection_seq, contribution_seq)
+SELECT selection_seq, contribution_seq FROM counted ORDER BY contribution_seq;
 ROLLBACK;

@@ -262,19 +262,26 @@ pub fn approved_sums(
 }
 
 /// Records which contributions the stored run `distribution_id` of
-/// `project_id` counts, those of [`COUNTED`] valued in the run's currency,
-/// by one `INSERT ... SELECT` in the database: the run's selection, however
-/// many they are (in id order: the key's order, so rows land at its end).
+/// `project_id` counts, those of [`COUNTED`] valued in the run's currency:
+/// the run's selection, numbered (`distribution_selections`), then a row
+/// a contribution naming both by number (`distribution_selected`), by one
+/// `INSERT ... SELECT` in the database however many they are (in the key's
+/// order, so rows land at its end).
 pub fn record_selection(
     conn: &mut DbConnection,
     (project_id, distribution_id): (&str, &str),
     (from, to): (NaiveDate, NaiveDate),
 ) -> QueryResult<usize> {
+    diesel::sql_query("INSERT INTO distribution_selections (distribution_id) VALUES ($1)")
+        .bind::<diesel::sql_types::Text, _>(distribution_id)
+        .execute(conn)?;
+    // Placeholders in the order they appear: SQLite numbers `$N` so.
     diesel::sql_query(format!(
-        "INSERT INTO distribution_contributions (distribution_id, contribution_id) \
-         SELECT d.id, c.id FROM contributions c \
+        "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+         SELECT s.seq, c.seq FROM contributions c \
          JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency \
-         WHERE {COUNTED} AND d.id = $4 ORDER BY c.id"
+         JOIN distribution_selections s ON s.distribution_id = d.id \
+         WHERE {COUNTED} AND d.id = $4 ORDER BY c.seq"
     ))
     .bind::<diesel::sql_types::Text, _>(project_id)
     .bind::<diesel::sql_types::Date, _>(from)

@@ -205,8 +205,8 @@ pub fn rules(
 /// Version 1 (runs drafted before project revisions) listed the ids of the
 /// contributions counted; version 2 records the project revision they were
 /// read at instead; version 3 also has its selection recorded in the
-/// `distribution_contributions` table ([`selection`]). All load; only
-/// version 3 is written.
+/// `distribution_contributions` table, version 4 in `distribution_selected`,
+/// by number ([`selection`]). All load; only version 4 is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredInputs {
     #[serde(default = "StoredInputs::first_version")]
@@ -214,7 +214,7 @@ pub struct StoredInputs {
     pub rules_residue: Residue,
     /// Per agent, per kind: approved value in minor units.
     pub bases: BTreeMap<String, BTreeMap<String, i64>>,
-    /// The project revision the approved contributions were read at (2, 3).
+    /// The project revision the approved contributions were read at (2 to 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contributions_revision: Option<i64>,
     /// The approved contributions the bases were summed from (1).
@@ -224,7 +224,7 @@ pub struct StoredInputs {
 
 impl StoredInputs {
     /// The version written now.
-    pub const VERSION: u32 = 3;
+    pub const VERSION: u32 = 4;
 
     fn first_version() -> u32 {
         1
@@ -262,11 +262,16 @@ impl StoredInputs {
     }
 }
 
-/// The ids of the contributions `run` counted, in id order: from its
-/// `distribution_contributions` rows (version 3), or as listed in its
-/// inputs (version 1). `None` for a run of version 2, which recorded only
-/// the project revision it read them at.
+/// The ids of the contributions `run` counted, in id order: from its rows
+/// of `distribution_selected` (version 4) or `distribution_contributions`
+/// (version 3), or as listed in its inputs (version 1). `None` for a run of
+/// version 2, which recorded only the project revision it read them at.
 pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<String>>> {
+    #[derive(QueryableByName)]
+    struct Selected {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
     match run.inputs.version {
         1 => {
             let mut ids = run.inputs.contribution_ids.clone();
@@ -274,12 +279,21 @@ pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<S
             Ok(Some(ids))
         }
         2 => Ok(None),
-        _ => distribution_contributions::table
+        3 => distribution_contributions::table
             .filter(distribution_contributions::distribution_id.eq(&run.id))
             .select(distribution_contributions::contribution_id)
             .order(distribution_contributions::contribution_id)
             .load(conn)
             .map(Some),
+        _ => diesel::sql_query(
+            "SELECT c.id AS id FROM distribution_selections s \
+             JOIN distribution_selected x ON x.selection_seq = s.seq \
+             JOIN contributions c ON c.seq = x.contribution_seq \
+             WHERE s.distribution_id = $1 ORDER BY c.id",
+        )
+        .bind::<diesel::sql_types::Text, _>(&run.id)
+        .load::<Selected>(conn)
+        .map(|rows| Some(rows.into_iter().map(|row| row.id).collect())),
     }
 }
 
@@ -477,10 +491,10 @@ mod tests {
         let v2 = StoredInputs::new(Residue::NextRun, BTreeMap::new(), 7)
             .to_json()
             .expect("JSON");
-        let inputs = StoredInputs::parse(&v2).expect("version 3");
+        let inputs = StoredInputs::parse(&v2).expect("version 4");
         assert_eq!(
             (inputs.version, inputs.contributions_revision),
-            (3, Some(7))
+            (4, Some(7))
         );
         assert!(!v2.contains("contribution_ids"), "{v2}");
         // As the release before the selection table wrote them.
@@ -491,6 +505,13 @@ mod tests {
             (2, Some(4))
         );
         assert_eq!(inputs.bases["a"]["data"], 5);
+        // As the release before selections by number wrote them.
+        let v3 = r#"{"version":3,"rules_residue":{"type":"pool"},"bases":{"a":{"time":7}},"contributions_revision":9}"#;
+        let inputs = StoredInputs::parse(v3).expect("version 3");
+        assert_eq!(
+            (inputs.version, inputs.contributions_revision),
+            (3, Some(9))
+        );
     }
 
     #[test]

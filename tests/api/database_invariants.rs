@@ -329,6 +329,12 @@ async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
         )
         .await;
     assert_eq!(review.status(), 201);
+    let pending = json_of(
+        app.post(&format!("/v1/projects/{project}/contributions"), &work)
+            .await,
+    )
+    .await;
+    let pending = pending["id"].as_str().expect("id").to_owned();
     let grant = serde_json::json!({"funder": app.admin_id, "kind": "donation", "reference": "D-1", "amount": "10.00", "currency": "EUR", "received_on": "2026-02-01"});
     assert_eq!(
         app.post(&format!("/v1/projects/{project}/grants"), &grant)
@@ -360,8 +366,22 @@ async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
                 "contributions are never edited",
             ),
             (
+                format!(
+                    "UPDATE contributions SET status = 'approved', seq = seq + 1000000 \
+                     WHERE id = '{pending}'"
+                ),
+                "a contribution's number never changes, not even with its decision",
+            ),
+            (
                 "DELETE FROM contributions".to_owned(),
                 "contributions are never deleted",
+            ),
+            (
+                format!(
+                    "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+                     SELECT 9000000000, seq FROM contributions WHERE id = '{id}'"
+                ),
+                "a selection's rows name a selection that exists",
             ),
             (
                 "UPDATE reviews SET decision = 'reject'".to_owned(),
@@ -377,6 +397,17 @@ async fn valuations_reviews_and_fund_records_are_append_only(app: &TestApp) {
             ),
             ("DELETE FROM grants".to_owned(), "grants are never deleted"),
         ];
+        let mut cases = cases.to_vec();
+        if matches!(conn, DbConnection::Postgresql(_)) {
+            // An identity column takes DEFAULT, a new number, in an update.
+            cases.push((
+                format!(
+                    "UPDATE contributions SET status = 'approved', seq = DEFAULT \
+                     WHERE id = '{pending}'"
+                ),
+                "a contribution's number never changes",
+            ));
+        }
         for (sql, rule) in cases {
             refused(conn, &sql, rule);
         }
@@ -446,6 +477,18 @@ async fn rule_sets_and_runs_only_move_forward(app: &TestApp) {
                 ),
                 "a run's selection names contributions that exist",
             ),
+            (
+                format!(
+                    "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+                     SELECT seq, 9000000000 FROM distribution_selections \
+                     WHERE distribution_id = '{id}'"
+                ),
+                "a run's selection names contributions that exist, by number",
+            ),
+            (
+                format!("INSERT INTO distribution_selections (distribution_id) VALUES ('{id}')"),
+                "a run has one selection",
+            ),
         ];
         let mut cases = cases.to_vec();
         if matches!(conn, DbConnection::Postgresql(_)) {
@@ -453,6 +496,8 @@ async fn rule_sets_and_runs_only_move_forward(app: &TestApp) {
                 "contributions",
                 "distributions",
                 "distribution_contributions",
+                "distribution_selections",
+                "distribution_selected",
             ] {
                 cases.push((
                     format!("TRUNCATE {table} CASCADE"),

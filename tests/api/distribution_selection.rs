@@ -1,5 +1,5 @@
 //! A distribution draft sums its contributions in the database and records
-//! which it counted in `distribution_contributions`: the approved, valued
+//! which it counted in `distribution_selected`: the approved, valued
 //! contributions of the period, a correction instead of what it replaces.
 
 use diesel::connection::SimpleConnection;
@@ -129,7 +129,7 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
             Ok((run, selection))
         })
         .expect("read the run");
-    assert_eq!(run.inputs.version, 3);
+    assert_eq!(run.inputs.version, 4);
     let mut expected = vec![counted, corrected, bobs];
     expected.sort();
     assert_eq!(selection, Some(expected), "the counted contributions");
@@ -137,11 +137,29 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     // The selection is kept as recorded.
     let mut conn = app.db.connection().expect("connection");
     let conn: &mut DbConnection = &mut conn;
-    assert!(
-        conn.batch_execute(&format!(
-            "DELETE FROM distribution_contributions WHERE distribution_id = '{id}'"
-        ))
-        .is_err(),
-        "a run's selection is never deleted"
-    );
+    for sql in [
+        "DELETE FROM distribution_selected WHERE selection_seq = \
+         (SELECT seq FROM distribution_selections WHERE distribution_id = '{id}')",
+        "DELETE FROM distribution_selections WHERE distribution_id = '{id}'",
+        "UPDATE distribution_selected SET contribution_seq = contribution_seq + 1000",
+    ] {
+        let sql = sql.replace("{id}", &id);
+        let refused = conn.batch_execute(&sql).expect_err(&sql);
+        assert!(
+            refused
+                .to_string()
+                .contains("a run's selection is never changed"),
+            "{sql}: {refused}"
+        );
+    }
+    // Nothing was taken out: the run still reads its three contributions.
+    let (project_id, run_id) = (project.clone(), id.clone());
+    let again = app
+        .db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = db::distributions::run(conn, &project_id, &run_id)?.expect("the run");
+            Ok(db::distributions::selection(conn, &run)?)
+        })
+        .expect("read the run");
+    assert_eq!(again.map(|ids| ids.len()), Some(3));
 }
