@@ -130,6 +130,8 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
         })
         .expect("read the run");
     assert_eq!(run.inputs.version, 4);
+    let mut older_selection = vec![counted.clone(), bobs.clone()];
+    older_selection.sort();
     let mut expected = vec![counted, corrected, bobs];
     expected.sort();
     assert_eq!(selection, Some(expected), "the counted contributions");
@@ -162,4 +164,36 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
         })
         .expect("read the run");
     assert_eq!(again.map(|ids| ids.len()), Some(3));
+
+    // A run the release before drafted (inputs of version 3) has its
+    // selection in distribution_contributions, by ids, and reads it there.
+    let older = "01900000-0000-7000-8000-00000000a003";
+    conn.batch_execute(&format!(
+        "INSERT INTO distributions (id, project_id, rule_set_version, pool_account, currency, \
+         amount, period_from, period_to, status, inputs, plan, residue, created_by, created_at) \
+         SELECT '{older}', project_id, rule_set_version, pool_account, currency, amount, \
+         period_from, period_to, status, REPLACE(inputs, '\"version\":4', '\"version\":3'), \
+         plan, residue, created_by, created_at FROM distributions WHERE id = '{id}'; \
+         INSERT INTO distribution_contributions (distribution_id, contribution_id) \
+         VALUES ('{older}', '{}'), ('{older}', '{}')",
+        older_selection[1], older_selection[0],
+    ))
+    .expect("a run as the release before stored it");
+    let project_id = project.clone();
+    let (version, selection) = app
+        .db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = db::distributions::run(conn, &project_id, older)?.expect("the older run");
+            Ok((
+                run.inputs.version,
+                db::distributions::selection(conn, &run)?,
+            ))
+        })
+        .expect("read the older run");
+    assert_eq!(version, 3);
+    assert_eq!(
+        selection,
+        Some(older_selection),
+        "read from distribution_contributions"
+    );
 }
