@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{events, transactions};
+use super::schema::events;
 use crate::domain::hash::{GENESIS_HASH, HashedEvent};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -73,6 +73,52 @@ pub fn head(conn: &mut DbConnection, project_id: &str) -> QueryResult<(i64, Stri
         .unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
 }
 
+/// The project's head ([`head`]) and the ids of its ledger transactions
+/// posted after the sequence `posted_after`, in order: one statement, a
+/// row per such transaction (or one row naming none) that all carry the
+/// head.
+fn head_and_posted(
+    conn: &mut DbConnection,
+    project_id: &str,
+    posted_after: i64,
+) -> QueryResult<((i64, String), Vec<String>)> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        last_sequence: Option<i64>,
+        #[diesel(sql_type = Nullable<Text>)]
+        last_hash: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        posted: Option<String>,
+    }
+    // Placeholders in the order they appear: SQLite numbers `$N` so.
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT h.sequence AS last_sequence, h.hash AS last_hash, t.id AS posted \
+         FROM (SELECT 1 AS one) o \
+         LEFT JOIN (SELECT sequence, hash FROM events WHERE project_id = $1 \
+                    ORDER BY sequence DESC LIMIT 1) h ON 1 = 1 \
+         LEFT JOIN transactions t ON t.project_id = $2 AND t.sequence > $3 \
+         ORDER BY t.sequence",
+    )
+    .bind::<Text, _>(project_id)
+    .bind::<Text, _>(project_id)
+    .bind::<BigInt, _>(posted_after)
+    .load(conn)?;
+    let head = match rows.first() {
+        Some(Row {
+            last_sequence: Some(sequence),
+            last_hash: Some(hash),
+            ..
+        }) => (*sequence, hash.clone()),
+        _ => (0, GENESIS_HASH.to_owned()),
+    };
+    Ok((
+        head,
+        rows.into_iter().filter_map(|row| row.posted).collect(),
+    ))
+}
+
 /// Appends `event` to the project's log, naming the ledger transactions
 /// posted after the ledger's sequence `posted_after` (those of the request
 /// the event records). The caller holds the project's write lock (the
@@ -84,13 +130,7 @@ pub fn append(
     posted_after: i64,
     event: NewEvent,
 ) -> QueryResult<EventRow> {
-    let (last_sequence, last_hash) = head(conn, project_id)?;
-    let posted: Vec<String> = transactions::table
-        .filter(transactions::project_id.eq(project_id))
-        .filter(transactions::sequence.gt(posted_after))
-        .order(transactions::sequence)
-        .select(transactions::id)
-        .load(conn)?;
+    let ((last_sequence, last_hash), posted) = head_and_posted(conn, project_id, posted_after)?;
     let transactions = serde_json::to_string(&posted)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let row = EventRow {
