@@ -64,7 +64,8 @@ struct Options {
     /// driven in turn with this build's), its balance and value-account
     /// reads (export scenario, both backends, in turn with this build's),
     /// its transfers during a draft and its drafts alone (distribution
-    /// scenario, both backends, the drafts in turn with this build's).
+    /// scenario, both backends, the drafts in turn with this build's), its
+    /// contribution logging (both backends, in turn with this build's).
     #[arg(long)]
     baseline_binary: Option<std::path::PathBuf>,
     /// Cargo passes `--bench`; accepted and ignored.
@@ -776,61 +777,85 @@ async fn contribution_project(server: &Server, name: &str) -> String {
 }
 
 /// Contributions logged (valued at once from the rate in force), each with
-/// its own `Idempotency-Key`.
+/// its own `Idempotency-Key`; with `--baseline-binary`, by the older build
+/// and this one in turn, twice, each in a server of its own on the same
+/// database and project.
 async fn contributions(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
     let db = store.prepare();
     let server = Server::start(store, &[]).await;
     let project = contribution_project(&server, "Contributions").await;
     analyze(&db);
-    for clients in [1, 64] {
-        let deadline = Instant::now() + std::time::Duration::from_secs(options.seconds);
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..clients {
-            let http = server.client.clone();
-            let url = format!("{}/v1/projects/{project}/contributions", server.url);
-            let token = server.token.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let sent = Instant::now();
-                    let response = http
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-                        .json(
-                            &json!({"kind": "time", "date": "2026-03-02", "quantity": "1.5",
-                                      "unit": "hour", "description": "benchmark"}),
-                        )
-                        .send()
-                        .await
-                        .expect("request");
-                    assert_eq!(response.status(), 201);
-                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                }
-                latencies
-            }));
-        }
-        let mut latencies_us = Vec::new();
-        for task in tasks {
-            latencies_us.extend(task.await.expect("client"));
-        }
-        let mut run = Run {
-            latencies_us,
-            elapsed: started.elapsed(),
-        };
-        report(
-            results,
-            &format!(
-                "| contribution logging | {} | {clients} clients | {} /s | p50 {} ms, p99 {} ms |",
-                store.backend(),
-                run.throughput(),
-                run.percentile(500),
-                run.percentile(990),
-            ),
-        );
-    }
     server.stop();
+    let mut builds: Vec<(String, Option<&std::path::PathBuf>)> = Vec::new();
+    match &options.baseline_binary {
+        Some(binary) => {
+            for round in 1..=2 {
+                builds.push((format!("baseline build, round {round}"), Some(binary)));
+                builds.push((format!("service, round {round}"), None));
+            }
+        }
+        None => builds.push(("service".to_owned(), None)),
+    }
+    for (build, older) in builds {
+        let server = match older {
+            Some(binary) => Server::start_binary(binary, store, &[]).await,
+            None => Server::start(store, &[]).await,
+        };
+        for clients in [1, 64] {
+            let mut run = log_contributions(&server, &project, clients, options.seconds).await;
+            report(
+                results,
+                &format!(
+                    "| contribution logging | {} | {build} | {clients} clients | {} /s | p50 {} ms, p99 {} ms |",
+                    store.backend(),
+                    run.throughput(),
+                    run.percentile(500),
+                    run.percentile(990),
+                ),
+            );
+        }
+        server.stop();
+    }
+}
+
+/// `clients` logging contributions to `project` for `seconds`.
+async fn log_contributions(server: &Server, project: &str, clients: usize, seconds: u64) -> Run {
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let http = server.client.clone();
+        let url = format!("{}/v1/projects/{project}/contributions", server.url);
+        let token = server.token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+                    .json(
+                        &json!({"kind": "time", "date": "2026-03-02", "quantity": "1.5",
+                                  "unit": "hour", "description": "benchmark"}),
+                    )
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 201);
+                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for task in tasks {
+        latencies_us.extend(task.await.expect("client"));
+    }
+    Run {
+        latencies_us,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// Atomic batches of 1,000 single-posting transfers (no item keys, a key per
