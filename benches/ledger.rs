@@ -802,7 +802,10 @@ async fn contributions(options: &Options, store: &Store, results: &mut Option<st
             None => Server::start(store, &[]).await,
         };
         for clients in [1, 64] {
-            let mut run = log_contributions(&server, &project, clients, options.seconds).await;
+            let path = format!("/v1/projects/{project}/contributions");
+            let body = json!({"kind": "time", "date": "2026-03-02", "quantity": "1.5",
+                              "unit": "hour", "description": "benchmark"});
+            let mut run = post_for(&server, (&path, &body, 201), clients, options.seconds).await;
             report(
                 results,
                 &format!(
@@ -818,15 +821,21 @@ async fn contributions(options: &Options, store: &Store, results: &mut Option<st
     }
 }
 
-/// `clients` logging contributions to `project` for `seconds`.
-async fn log_contributions(server: &Server, project: &str, clients: usize, seconds: u64) -> Run {
+/// `clients` posting `body` to `path` (under the server's URL), each request
+/// with a fresh `Idempotency-Key` and answered `status`, for `seconds`.
+async fn post_for(
+    server: &Server,
+    (path, body, status): (&str, &serde_json::Value, u16),
+    clients: usize,
+    seconds: u64,
+) -> Run {
     let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let http = server.client.clone();
-        let url = format!("{}/v1/projects/{project}/contributions", server.url);
-        let token = server.token.clone();
+        let url = format!("{}{path}", server.url);
+        let (token, body) = (server.token.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
@@ -835,14 +844,11 @@ async fn log_contributions(server: &Server, project: &str, clients: usize, secon
                     .post(&url)
                     .bearer_auth(&token)
                     .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-                    .json(
-                        &json!({"kind": "time", "date": "2026-03-02", "quantity": "1.5",
-                                  "unit": "hour", "description": "benchmark"}),
-                    )
+                    .json(&body)
                     .send()
                     .await
                     .expect("request");
-                assert_eq!(response.status(), 201);
+                assert_eq!(response.status(), status);
                 latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
             latencies
@@ -890,41 +896,10 @@ async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::F
     let mut posted = 0_u64;
     for clients in [1, 4] {
         analyze(&db);
-        let deadline = Instant::now() + std::time::Duration::from_secs(options.seconds);
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..clients {
-            let http = server.client.clone();
-            let url = format!("{}/v1/projects/{project}/transactions/batch", server.url);
-            let (token, body) = (server.token.clone(), body.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let sent = Instant::now();
-                    let response = http
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-                        .json(&body)
-                        .send()
-                        .await
-                        .expect("request");
-                    assert_eq!(response.status(), 200);
-                    latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                }
-                latencies
-            }));
-        }
-        let mut latencies_us = Vec::new();
-        for task in tasks {
-            latencies_us.extend(task.await.expect("client"));
-        }
-        let batches = latencies_us.len() as u64;
+        let path = format!("/v1/projects/{project}/transactions/batch");
+        let mut run = post_for(&server, (&path, &body, 200), clients, options.seconds).await;
+        let batches = run.latencies_us.len() as u64;
         posted += batches * 1_000;
-        let mut run = Run {
-            latencies_us,
-            elapsed: started.elapsed(),
-        };
         let millis = run.elapsed.as_millis().max(1);
         report(
             results,
