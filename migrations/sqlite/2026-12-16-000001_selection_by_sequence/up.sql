@@ -12,7 +12,10 @@
 -- table: the table is rebuilt with the same rows, row ids as `seq`. Foreign
 -- keys are off while it is replaced (diesel does not wrap this migration in
 -- a transaction, as the pragma is ignored inside one), and the whole
--- rebuild is one transaction of its own.
+-- rebuild is one transaction of its own. It can run again over its own
+-- result (the copy keeps `seq`, the row id; the new tables and their
+-- triggers are made if missing), so a stop between its commit and diesel's
+-- record of it leaves nothing to mend by hand.
 PRAGMA foreign_keys = OFF;
 PRAGMA legacy_alter_table = ON;
 BEGIN IMMEDIATE;
@@ -97,22 +100,22 @@ BEGIN SELECT RAISE(ABORT, 'the period is closed'); END;
 -- A run's selection from now on: a number for the run's selection (one
 -- row a run), then a row per counted contribution naming both by number.
 -- Runs drafted before keep theirs in distribution_contributions.
-CREATE TABLE distribution_selections (
+CREATE TABLE IF NOT EXISTS distribution_selections (
     seq INTEGER PRIMARY KEY,
     distribution_id TEXT NOT NULL UNIQUE REFERENCES distributions (id)
 );
-CREATE TABLE distribution_selected (
+CREATE TABLE IF NOT EXISTS distribution_selected (
     selection_seq INTEGER NOT NULL REFERENCES distribution_selections (seq),
     contribution_seq INTEGER NOT NULL REFERENCES contributions (seq),
     PRIMARY KEY (selection_seq, contribution_seq)
 ) WITHOUT ROWID;
-CREATE TRIGGER distribution_selections_are_kept BEFORE DELETE ON distribution_selections
+CREATE TRIGGER IF NOT EXISTS distribution_selections_are_kept BEFORE DELETE ON distribution_selections
 BEGIN SELECT RAISE(ABORT, 'a run''s selection is never changed'); END;
-CREATE TRIGGER distribution_selections_are_immutable BEFORE UPDATE ON distribution_selections
+CREATE TRIGGER IF NOT EXISTS distribution_selections_are_immutable BEFORE UPDATE ON distribution_selections
 BEGIN SELECT RAISE(ABORT, 'a run''s selection is never changed'); END;
-CREATE TRIGGER distribution_selected_are_kept BEFORE DELETE ON distribution_selected
+CREATE TRIGGER IF NOT EXISTS distribution_selected_are_kept BEFORE DELETE ON distribution_selected
 BEGIN SELECT RAISE(ABORT, 'a run''s selection is never changed'); END;
-CREATE TRIGGER distribution_selected_are_immutable BEFORE UPDATE ON distribution_selected
+CREATE TRIGGER IF NOT EXISTS distribution_selected_are_immutable BEFORE UPDATE ON distribution_selected
 BEGIN SELECT RAISE(ABORT, 'a run''s selection is never changed'); END;
 COMMIT;
 PRAGMA legacy_alter_table = OFF;
