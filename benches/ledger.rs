@@ -403,6 +403,19 @@ struct Run {
 }
 
 impl Run {
+    /// The latencies the client `tasks` measured, from `started` until the
+    /// last of them ends.
+    async fn gathered(tasks: Vec<tokio::task::JoinHandle<Vec<u64>>>, started: Instant) -> Run {
+        let mut latencies_us = Vec::new();
+        for task in tasks {
+            latencies_us.extend(task.await.expect("client"));
+        }
+        Run {
+            latencies_us,
+            elapsed: started.elapsed(),
+        }
+    }
+
     fn throughput(&self) -> u128 {
         (self.latencies_us.len() as u128) * 1_000_000 / self.elapsed.as_micros().max(1)
     }
@@ -503,16 +516,7 @@ fn drive_while(
             latencies
         }));
     }
-    async move {
-        let mut latencies_us = Vec::new();
-        for task in tasks {
-            latencies_us.extend(task.await.expect("client"));
-        }
-        Run {
-            latencies_us,
-            elapsed: started.elapsed(),
-        }
-    }
+    Run::gathered(tasks, started)
 }
 
 /// Who posts the transfers the benchmark writes through the library: a
@@ -725,14 +729,7 @@ async fn read_paths(server: &Server, paths: &[String], clients: usize, count: us
             latencies
         }));
     }
-    let mut latencies_us = Vec::new();
-    for task in tasks {
-        latencies_us.extend(task.await.expect("client"));
-    }
-    Run {
-        latencies_us,
-        elapsed: started.elapsed(),
-    }
+    Run::gathered(tasks, started).await
 }
 
 /// The group committer's counters from /metrics: shared commits, and the
@@ -854,14 +851,7 @@ async fn post_for(
             latencies
         }));
     }
-    let mut latencies_us = Vec::new();
-    for task in tasks {
-        latencies_us.extend(task.await.expect("client"));
-    }
-    Run {
-        latencies_us,
-        elapsed: started.elapsed(),
-    }
+    Run::gathered(tasks, started).await
 }
 
 /// Atomic batches of 1,000 single-posting transfers (no item keys, a key per
