@@ -96,6 +96,8 @@ pub type Work<T, E> = Box<dyn FnMut(&mut DbConnection) -> Result<T, E> + Send>;
 struct Job<T, E> {
     /// The project whose row lock the work takes, if any: the batch order.
     project: Option<String>,
+    /// Whether the job runs in a transaction of its own (a long write).
+    alone: bool,
     work: Work<T, E>,
     answer: tokio::sync::oneshot::Sender<Result<T, E>>,
 }
@@ -127,6 +129,10 @@ pub struct TestHooks {
     /// Run after each computation made outside the writer, before its
     /// result is written: a test changes here what the computation read.
     pub after_compute: Mutex<Option<AfterCompute>>,
+    /// Run in a distribution draft's write once what it writes before the
+    /// project's lock is written, before it takes the lock: a test writes
+    /// to the project here.
+    pub after_staging: Mutex<Option<AfterCompute>>,
 }
 
 /// A test's action between a computation and the write of its result.
@@ -141,13 +147,21 @@ impl std::fmt::Debug for AfterCompute {
 impl TestHooks {
     /// Runs the test's action after a computation, if it set one.
     pub fn computed(&self) {
-        let hook = self
-            .after_compute
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(AfterCompute(action)) = hook.as_ref() {
-            action();
-        }
+        run_hook(&self.after_compute);
+    }
+
+    /// Runs the test's action after a draft's staged write, if it set one.
+    pub fn staged(&self) {
+        run_hook(&self.after_staging);
+    }
+}
+
+fn run_hook(hook: &Mutex<Option<AfterCompute>>) {
+    let hook = hook
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(AfterCompute(action)) = hook.as_ref() {
+        action();
     }
 }
 
@@ -252,7 +266,28 @@ impl<T: Send + 'static, E: JobError> WritePipeline<T, E> {
         project: Option<String>,
         work: impl FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        let mut work: Work<T, E> = Box::new(work);
+        self.enqueue(project, Box::new(work), false).await
+    }
+
+    /// Like [`submit`](Self::submit), for a long write (a distribution
+    /// draft's selection, an import): it runs in a transaction of its own,
+    /// never shared, so that no other write's locks are held while it runs
+    /// and none waits for its commit. It still queues with the others and
+    /// gets the same guarantee.
+    pub async fn submit_alone(
+        &self,
+        project: Option<String>,
+        work: impl FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        self.enqueue(project, Box::new(work), true).await
+    }
+
+    async fn enqueue(
+        &self,
+        project: Option<String>,
+        mut work: Work<T, E>,
+        alone: bool,
+    ) -> Result<T, E> {
         if self.hooks.is_some()
             && let Ok(fault) = INJECTED.try_with(|fault| *fault)
         {
@@ -261,6 +296,7 @@ impl<T: Send + 'static, E: JobError> WritePipeline<T, E> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Job {
             project,
+            alone,
             work,
             answer,
         };
@@ -311,7 +347,15 @@ enum JobEnd<T, E> {
 impl<T: Send + 'static, E: JobError> Committer<T, E> {
     fn run(self) {
         while let Some(batch) = self.next_batch() {
-            self.settle(batch);
+            // The shared writes first, then each long one in a transaction
+            // of its own.
+            let (alone, shared): (Vec<_>, Vec<_>) = batch.into_iter().partition(|job| job.alone);
+            if !shared.is_empty() {
+                self.settle(shared);
+            }
+            for job in alone {
+                self.settle(vec![job]);
+            }
         }
     }
 

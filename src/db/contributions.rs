@@ -261,15 +261,16 @@ pub fn approved_sums(
         .collect())
 }
 
-/// Records which contributions the stored run `distribution_id` of
-/// `project_id` counts, those of [`COUNTED`] valued in the run's currency:
-/// the run's selection, numbered (`distribution_selections`), then a row
-/// a contribution naming both by number (`distribution_selected`), by one
+/// Records which contributions the run `distribution_id` of `project_id`
+/// counts, those of [`COUNTED`] valued in the run's `currency`: the run's
+/// selection, numbered (`distribution_selections`), then a row a
+/// contribution naming both by number (`distribution_selected`), by one
 /// `INSERT ... SELECT` in the database however many they are (in the key's
-/// order, so rows land at its end).
+/// order, so rows land at its end). On PostgreSQL the run's own row may
+/// come later in the same transaction (the key to it is checked at commit).
 pub fn record_selection(
     conn: &mut DbConnection,
-    (project_id, distribution_id): (&str, &str),
+    (project_id, distribution_id, currency): (&str, &str, &str),
     (from, to): (NaiveDate, NaiveDate),
 ) -> QueryResult<usize> {
     diesel::sql_query("INSERT INTO distribution_selections (distribution_id) VALUES ($1)")
@@ -278,14 +279,13 @@ pub fn record_selection(
     // Placeholders in the order they appear: SQLite numbers `$N` so.
     diesel::sql_query(format!(
         "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
-         SELECT s.seq, c.seq FROM contributions c \
-         JOIN distributions d ON d.project_id = c.project_id AND d.currency = c.currency \
-         JOIN distribution_selections s ON s.distribution_id = d.id \
-         WHERE {COUNTED} AND d.id = $4 ORDER BY c.seq"
+         SELECT s.seq, c.seq FROM contributions c, distribution_selections s \
+         WHERE {COUNTED} AND s.distribution_id = $4 AND c.currency = $5 ORDER BY c.seq"
     ))
     .bind::<diesel::sql_types::Text, _>(project_id)
     .bind::<diesel::sql_types::Date, _>(from)
     .bind::<diesel::sql_types::Date, _>(to)
     .bind::<diesel::sql_types::Text, _>(distribution_id)
+    .bind::<diesel::sql_types::Text, _>(currency)
     .execute(conn)
 }

@@ -32,7 +32,7 @@ pub async fn run(
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let idempotency = Idempotency::chosen(scope, key, fingerprint);
-    run_keyed(state, project, idempotency, work).await
+    run_keyed(state, project, idempotency, work, Sharing::Shared).await
 }
 
 /// Like [`run`], for a key derived from the request's content rather than
@@ -48,7 +48,7 @@ pub async fn run_content_keyed(
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let idempotency = Idempotency::content(scope, key, fingerprint);
-    run_keyed(state, project, idempotency, work).await
+    run_keyed(state, project, idempotency, work, Sharing::Shared).await
 }
 
 /// How many times a computation made outside the writer is made again when
@@ -77,7 +77,7 @@ pub async fn run_computed<C: Send + Sync + 'static>(
     if answered(state, &idempotency).await? {
         // The claim alone replays it (or refuses the key's reuse).
         let stored = |_: &mut DbConnection| Err(ApiError::ChangedDuringComputation("the answer"));
-        return run_keyed(state, project, idempotency, stored).await;
+        return run_keyed(state, project, idempotency, stored, Sharing::Shared).await;
     }
     let (compute, commit) = (Arc::new(compute), Arc::new(commit));
     let mut attempt = 1;
@@ -91,7 +91,15 @@ pub async fn run_computed<C: Send + Sync + 'static>(
         };
         let writing = commit.clone();
         let work = move |conn: &mut DbConnection| writing(conn, &computed);
-        match run_keyed(state, project.clone(), idempotency.clone(), work).await {
+        match run_keyed(
+            state,
+            project.clone(),
+            idempotency.clone(),
+            work,
+            Sharing::Alone,
+        )
+        .await
+        {
             Err(ApiError::ChangedDuringComputation(_)) if attempt < COMPUTE_ATTEMPTS => {
                 state.metrics.computation_retried();
                 attempt += 1;
@@ -154,7 +162,7 @@ async fn refuse(
             .take()
             .unwrap_or(ApiError::ChangedDuringComputation("the request")))
     };
-    run_keyed(state, project, idempotency, work).await
+    run_keyed(state, project, idempotency, work, Sharing::Shared).await
 }
 
 /// How a write is made safe to retry: its scope (the caller), its key and
@@ -194,16 +202,41 @@ impl Idempotency {
 /// A write's reply and whether it was replayed from its key.
 type Answer = (Reply, bool);
 
+/// Whether a write shares its transaction with others (the pipeline's
+/// group commit) or has one of its own (a long write: see
+/// [`crate::write_pipeline::WritePipeline::submit_alone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    Shared,
+    Alone,
+}
+
+async fn submit<J>(
+    state: &web::Data<AppState>,
+    project: Option<String>,
+    sharing: Sharing,
+    job: J,
+) -> Result<Answer, ApiError>
+where
+    J: FnMut(&mut DbConnection) -> Result<Answer, ApiError> + Send + 'static,
+{
+    match sharing {
+        Sharing::Shared => state.writes.submit(project, job).await,
+        Sharing::Alone => state.writes.submit_alone(project, job).await,
+    }
+}
+
 async fn run_keyed(
     state: &web::Data<AppState>,
     project: Option<String>,
     idempotency: Idempotency,
     work: impl FnOnce(&mut DbConnection) -> Result<Reply, ApiError> + Clone + Send + 'static,
+    sharing: Sharing,
 ) -> Result<HttpResponse, ApiError> {
     let Some(key) = idempotency.key.clone() else {
         // A copy of the work per attempt: the database may ask for it again.
         let job = move |conn: &mut DbConnection| work.clone()(conn).map(|reply| (reply, false));
-        let (reply, replayed) = state.writes.submit(project, job).await?;
+        let (reply, replayed) = submit(state, project, sharing, job).await?;
         return Ok(respond(&reply, replayed));
     };
     let lease = state.settings.idempotency_lease;
@@ -215,7 +248,7 @@ async fn run_keyed(
     let job = move |conn: &mut DbConnection| {
         claimed(conn, (&scope, &key, &fingerprint), lease, work.clone())
     };
-    match state.writes.submit(project.clone(), job).await {
+    match submit(state, project.clone(), sharing, job).await {
         Ok((reply, replayed)) => {
             if replayed {
                 state.metrics.idempotency_replayed();

@@ -212,16 +212,46 @@ fn holding(
     })
 }
 
+/// What of a draft is written before the project's lock: its selection, on
+/// PostgreSQL, where it is most of the draft's write (a row a counted
+/// contribution) and other writes to the project would wait for it under
+/// the lock. Nothing on SQLite, whose writes are one at a time in any case.
+#[derive(Debug)]
+pub struct Staged {
+    /// The run's id, chosen before its row is written.
+    id: String,
+    selected: bool,
+}
+
+/// Writes what of `draft` need not wait for the project's lock (see
+/// [`Staged`]), in the write's transaction, before [`record_draft`] takes
+/// the lock. The selection is the contributions the draft summed: if any
+/// changed since, the revision [`record_draft`] checks under the lock has
+/// moved, and the whole write is refused and rolled back.
+pub fn stage_draft(
+    conn: &mut DbConnection,
+    project_id: &str,
+    draft: &Draft,
+) -> Result<Staged, Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let selected = matches!(conn, DbConnection::Postgresql(_));
+    if selected {
+        let run = (project_id, id.as_str(), draft.unit.code());
+        db::contributions::record_selection(conn, run, draft.period)?;
+    }
+    Ok(Staged { id, selected })
+}
+
 /// Records a computed draft by `author`, after checking, under the
 /// project's lock, that nothing it read has changed: the project revision
 /// and the pool (it still holds the amount; a draft of everything still
-/// holds what was read).
+/// holds what was read). `staged` is what [`stage_draft`] wrote of it.
 pub fn record_draft(
     conn: &mut DbConnection,
     project: &Project,
     author: &str,
     rule_set_version: i32,
-    draft: &Draft,
+    (draft, staged): (&Draft, &Staged),
 ) -> Result<Run, Error> {
     db::projects::lock(conn, &project.id)?;
     if db::projects::revision_locked(conn, &project.id)? != draft.revision {
@@ -235,6 +265,10 @@ pub fn record_draft(
     if draft.whole_pool && pool.balance != draft.pool_balance {
         return Err(Error::Changed("the pool's balance"));
     }
+    if pool.currency != draft.unit.code() {
+        // An account's unit never changes; a selection by another would be wrong.
+        return Err(Error::corrupt("a pool's unit changed"));
+    }
     let holding = holding(conn, &project.id, &pool, None)?;
     let unit = (
         pool.name.as_str(),
@@ -243,7 +277,7 @@ pub fn record_draft(
     );
     super::funds::check_funds(unit, holding, draft.amount)?;
     let row = DistributionRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: staged.id.clone(),
         project_id: project.id.to_string(),
         rule_set_version,
         pool_account: pool.name,
@@ -261,8 +295,11 @@ pub fn record_draft(
         decided_at: None,
     };
     db::distributions::insert(conn, &row)?;
-    // The same contributions the draft summed: the revision is unchanged.
-    db::contributions::record_selection(conn, (&project.id, &row.id), draft.period)?;
+    if !staged.selected {
+        // The same contributions the draft summed: the revision is unchanged.
+        let run = (project.id.as_str(), row.id.as_str(), row.currency.as_str());
+        db::contributions::record_selection(conn, run, draft.period)?;
+    }
     Ok(Run::try_from(row)?)
 }
 

@@ -323,6 +323,7 @@ pub async fn create_distribution(
     let idempotency = Idempotency::chosen(scope, call.key, call.fingerprint);
     let (credentials, project_id, audit) = (call.credentials, call.project_id, call.audit);
     let (committer, committed_project) = (credentials.clone(), project_id.clone());
+    let hooks = call.state.settings.test_hooks.clone();
     // Computed in a read snapshot, outside the writer; recorded in a short
     // write that checks the pool and the decisions it read.
     write::run_computed(
@@ -340,6 +341,11 @@ pub async fn create_distribution(
             )?)
         },
         move |conn, draft| {
+            // The selection first, then the project's lock (PostgreSQL).
+            let staged = ops::distributions::stage_draft(conn, &committed_project, draft)?;
+            if let Some(hooks) = &hooks {
+                hooks.staged();
+            }
             let who = (&committer, committed_project.as_str());
             audited(
                 conn,
@@ -348,8 +354,10 @@ pub async fn create_distribution(
                 |_| Action::WriteLedger,
                 |conn, caller, project| {
                     let author = caller.signed_in()?.id.clone();
-                    let run =
-                        ops::distributions::record_draft(conn, project, &author, version, draft)?;
+                    let recorded = (draft, &staged);
+                    let run = ops::distributions::record_draft(
+                        conn, project, &author, version, recorded,
+                    )?;
                     reply_with(conn, project, run)
                 },
             )

@@ -383,6 +383,78 @@ async fn transfers_go_on_while_a_draft_is_computed(app: &TestApp, hooks: Arc<Tes
     );
 }
 
+/// On PostgreSQL a draft writes its selection (a row a counted contribution,
+/// most of its write) before it takes the project's lock, in a transaction
+/// of its own: transfers to the project commit meanwhile. (On SQLite writes
+/// are one at a time in any case.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "COMMONS_LEDGER_TEST_POSTGRES_URL is not set"
+)]
+async fn transfers_go_on_while_a_draft_writes_its_selection() {
+    let (app, hooks) = spawn_app_with_hooks(crate::helpers::Backend::Postgres, 4)
+        .await
+        .expect("PostgreSQL app: set COMMONS_LEDGER_TEST_POSTGRES_URL");
+    let setup = setup(&app).await;
+    app.create_account(&setup.project, "a", "EUR", false).await;
+    app.create_account(&setup.project, "b", "EUR", false).await;
+    let (started, staging) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    // The draft's write stays between its selection and the project's lock
+    // until the test lets it go.
+    let released = Mutex::new(released);
+    *hooks.after_staging.lock().expect("hook") = Some(AfterCompute(Box::new(move || {
+        started.send(()).expect("started");
+        released
+            .lock()
+            .expect("receiver")
+            .recv_timeout(STUCK)
+            .expect("released");
+    })));
+    let draft = {
+        let client = app.client.clone();
+        let path = app.url(&format!("{}/distributions", setup.base));
+        tokio::spawn(async move { client.post(path).json(&draft_body("100.00")).send().await })
+    };
+    tokio::task::spawn_blocking(move || staging.recv_timeout(STUCK))
+        .await
+        .expect("join")
+        .expect("the draft's selection is written");
+    for _ in 0..3 {
+        let transfer =
+            tokio::time::timeout(STUCK, app.transfer(&setup.project, "a", "b", "0.01", "EUR"))
+                .await
+                .expect("a transfer is not held up by a draft's selection");
+        assert_eq!(transfer.status(), 201);
+    }
+    release.send(()).expect("release");
+    let draft = created(draft.await.expect("join").expect("draft")).await;
+    *hooks.after_staging.lock().expect("hook") = None;
+    assert_eq!(
+        app.transaction_count(&setup.project).await,
+        4,
+        "the grant and three transfers"
+    );
+    // The run and the selection it wrote first are one: the approved
+    // contribution, counted once.
+    let (project_id, run_id) = (
+        setup.project.clone(),
+        draft["id"].as_str().expect("id").to_owned(),
+    );
+    let selection = app
+        .db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = commons_ledger::db::distributions::run(conn, &project_id, &run_id)?
+                .expect("the run");
+            Ok(commons_ledger::db::distributions::selection(conn, &run)?)
+        })
+        .expect("read the run");
+    let selection = selection.expect("a selection recorded");
+    assert_eq!(selection.len(), 1, "{draft}");
+    assert_ne!(selection[0], setup.pending_contribution, "the approved one");
+}
+
 fn timesheet(agent: &str) -> String {
     format!(
         "agent,kind,date,quantity,unit\n{agent},time,2026-03-03,4,hour\n{agent},time,2026-03-04,2,hour\n"

@@ -350,3 +350,32 @@ async fn batches_take_project_locks_in_one_order() {
         "no write was retried: no deadlock, no lock timeout"
     );
 }
+
+/// A long write (a draft, an import) submitted alone never shares its
+/// transaction: of three writes queued together, the two shared ones commit
+/// in one transaction and the long one in its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_submitted_alone_has_a_transaction_of_its_own() {
+    let (app, _) = spawn_app_with_hooks(Backend::Sqlite, BATCH)
+        .await
+        .expect("SQLite app");
+    let hooks = Arc::new(TestHooks::default());
+    hooks.gather.store(3, Ordering::SeqCst);
+    let counters = Counters::default();
+    let pipeline: WritePipeline<(), ApiError> =
+        WritePipeline::start(app.db.clone(), 1, BATCH, counters.clone(), Some(hooks))
+            .expect("pipeline");
+    let job = || |_: &mut commons_ledger::db::DbConnection| -> Result<(), ApiError> { Ok(()) };
+    let (first, long, second) = tokio::join!(
+        pipeline.submit(None, job()),
+        pipeline.submit_alone(None, job()),
+        pipeline.submit(None, job()),
+    );
+    assert!(first.is_ok() && long.is_ok() && second.is_ok());
+    assert_eq!(counters.requests.get(), 3);
+    assert_eq!(
+        counters.batches.get(),
+        2,
+        "the two shared writes in one transaction, the long one in its own"
+    );
+}

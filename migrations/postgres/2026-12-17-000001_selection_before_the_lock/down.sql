@@ -1,0 +1,2 @@
+ALTER TABLE distribution_selections
+    ALTER CONSTRAINT distribution_selections_distribution_id_fkey NOT DEFERRABLE;
