@@ -508,6 +508,20 @@ async fn rule_sets_and_runs_only_move_forward(app: &TestApp) {
         for (sql, rule) in cases {
             refused(conn, &sql, rule);
         }
+        // A draft writes its selection before its run's row on PostgreSQL,
+        // so the key to the run is checked at commit there: a selection
+        // naming no run is refused then (SQLite refuses the statement).
+        let committed = conn.transaction::<(), diesel::result::Error, _>(|conn| {
+            conn.batch_execute(
+                "INSERT INTO distribution_selections (distribution_id) \
+                 VALUES ('01900000-0000-7000-8000-0000000000dd')",
+            )
+        });
+        let refusal = committed
+            .expect_err("a selection naming no run never commits")
+            .to_string()
+            .to_lowercase();
+        assert!(refusal.contains("foreign key"), "{refusal}");
     })
     .await
     .expect("blocking task");
