@@ -6,6 +6,10 @@
 //! savepoint of its own, commits once, and only then answers. One commit (one
 //! fsync, one hold of a project's row lock) serves many writes, which is what
 //! lifts throughput past the database's per-commit limit.
+//! A long write (a distribution draft's selection, an import) is queued with
+//! [`WritePipeline::submit_alone`] instead: it runs after the batch it came
+//! with, in a transaction of its own, so that no other write's locks are held
+//! while it runs and none waits for its commit.
 //!
 //! # The guarantee
 //!
