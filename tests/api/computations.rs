@@ -343,44 +343,56 @@ async fn a_replayed_draft_is_not_computed_again(app: &TestApp, hooks: Arc<TestHo
 
 async fn transfers_go_on_while_a_draft_is_computed(app: &TestApp, hooks: Arc<TestHooks>) {
     let setup = setup(app).await;
+    // The draft stays in its read snapshot until the test lets it go.
+    transfers_while_a_draft_is_held(app, &setup, &hooks.after_compute).await;
+}
+
+/// Posts a draft that `hook` holds until three transfers to the project
+/// have each been answered 201 (none may wait for the draft), then lets it
+/// go; answers the draft.
+async fn transfers_while_a_draft_is_held(
+    app: &TestApp,
+    setup: &Setup,
+    hook: &Mutex<Option<AfterCompute>>,
+) -> Value {
     app.create_account(&setup.project, "a", "EUR", false).await;
     app.create_account(&setup.project, "b", "EUR", false).await;
-    let (started, computing) = mpsc::channel::<()>();
+    let (started, holding) = mpsc::channel::<()>();
     let (release, released) = mpsc::channel::<()>();
-    // The draft stays in its read snapshot until the test lets it go.
     let released = Mutex::new(released);
-    set_hook(&hooks, move || {
+    *hook.lock().expect("hook") = Some(AfterCompute(Box::new(move || {
         started.send(()).expect("started");
         released
             .lock()
             .expect("receiver")
             .recv_timeout(STUCK)
             .expect("released");
-    });
+    })));
     let draft = {
         let client = app.client.clone();
         let path = app.url(&format!("{}/distributions", setup.base));
         tokio::spawn(async move { client.post(path).json(&draft_body("100.00")).send().await })
     };
-    tokio::task::spawn_blocking(move || computing.recv_timeout(STUCK))
+    tokio::task::spawn_blocking(move || holding.recv_timeout(STUCK))
         .await
         .expect("join")
-        .expect("the draft is being computed");
+        .expect("the draft is held");
     for _ in 0..3 {
         let transfer =
             tokio::time::timeout(STUCK, app.transfer(&setup.project, "a", "b", "0.01", "EUR"))
                 .await
-                .expect("a transfer is not held up by a draft being computed");
+                .expect("a transfer is not held up by the draft");
         assert_eq!(transfer.status(), 201);
     }
     release.send(()).expect("release");
-    created(draft.await.expect("join").expect("draft")).await;
-    clear_hook(&hooks);
+    let draft = created(draft.await.expect("join").expect("draft")).await;
+    *hook.lock().expect("hook") = None;
     assert_eq!(
         app.transaction_count(&setup.project).await,
         4,
         "the grant and three transfers"
     );
+    draft
 }
 
 /// On PostgreSQL a draft writes its selection (a row a counted contribution,
@@ -397,45 +409,9 @@ async fn transfers_go_on_while_a_draft_writes_its_selection() {
         .await
         .expect("PostgreSQL app: set COMMONS_LEDGER_TEST_POSTGRES_URL");
     let setup = setup(&app).await;
-    app.create_account(&setup.project, "a", "EUR", false).await;
-    app.create_account(&setup.project, "b", "EUR", false).await;
-    let (started, staging) = mpsc::channel::<()>();
-    let (release, released) = mpsc::channel::<()>();
     // The draft's write stays between its selection and the project's lock
     // until the test lets it go.
-    let released = Mutex::new(released);
-    *hooks.after_staging.lock().expect("hook") = Some(AfterCompute(Box::new(move || {
-        started.send(()).expect("started");
-        released
-            .lock()
-            .expect("receiver")
-            .recv_timeout(STUCK)
-            .expect("released");
-    })));
-    let draft = {
-        let client = app.client.clone();
-        let path = app.url(&format!("{}/distributions", setup.base));
-        tokio::spawn(async move { client.post(path).json(&draft_body("100.00")).send().await })
-    };
-    tokio::task::spawn_blocking(move || staging.recv_timeout(STUCK))
-        .await
-        .expect("join")
-        .expect("the draft's selection is written");
-    for _ in 0..3 {
-        let transfer =
-            tokio::time::timeout(STUCK, app.transfer(&setup.project, "a", "b", "0.01", "EUR"))
-                .await
-                .expect("a transfer is not held up by a draft's selection");
-        assert_eq!(transfer.status(), 201);
-    }
-    release.send(()).expect("release");
-    let draft = created(draft.await.expect("join").expect("draft")).await;
-    *hooks.after_staging.lock().expect("hook") = None;
-    assert_eq!(
-        app.transaction_count(&setup.project).await,
-        4,
-        "the grant and three transfers"
-    );
+    let draft = transfers_while_a_draft_is_held(&app, &setup, &hooks.after_staging).await;
     // The run and the selection it wrote first are one: the approved
     // contribution, counted once.
     let (project_id, run_id) = (
