@@ -500,17 +500,9 @@ fn drive_while(
             while going() {
                 let body = json!({"effective_date": "2026-03-01", "description": "benchmark",
                     "postings": [{"from": "funder:a", "to": target(hot, i), "amount": "1.00", "currency": "EUR"}]});
-                let sent = Instant::now();
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("request");
+                let (response, micros) = timed_post(&http, &url, &token, &body).await;
                 assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
-                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                latencies.push(micros);
                 i += clients;
             }
             latencies
@@ -818,6 +810,27 @@ async fn contributions(options: &Options, store: &Store, results: &mut Option<st
     }
 }
 
+/// One `POST` of `body` to `url` with a fresh `Idempotency-Key`, and how long
+/// its answer took, in microseconds.
+async fn timed_post(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (reqwest::Response, u64) {
+    let sent = Instant::now();
+    let response = http
+        .post(url)
+        .bearer_auth(token)
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+    (response, micros)
+}
+
 /// `clients` posting `body` to `path` (under the server's URL), each request
 /// with a fresh `Idempotency-Key` and answered `status`, for `seconds`.
 async fn post_for(
@@ -836,17 +849,9 @@ async fn post_for(
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
-                let sent = Instant::now();
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("request");
+                let (response, micros) = timed_post(&http, &url, &token, &body).await;
                 assert_eq!(response.status(), status);
-                latencies.push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                latencies.push(micros);
             }
             latencies
         }));
