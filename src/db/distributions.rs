@@ -205,8 +205,8 @@ pub fn rules(
 /// Version 1 (runs drafted before project revisions) listed the ids of the
 /// contributions counted; version 2 records the project revision they were
 /// read at instead; version 3 also has its selection recorded in the
-/// `distribution_contributions` table, version 4 in `distribution_selected`,
-/// by number ([`selection`]). All load; only version 4 is written.
+/// `distribution_contributions` table, version 4 by number in
+/// `distribution_selections` and `distribution_selected` ([`selection`]). All load; only version 4 is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredInputs {
     #[serde(default = "StoredInputs::first_version")]
@@ -262,8 +262,9 @@ impl StoredInputs {
     }
 }
 
-/// The ids of the contributions `run` counted, in id order: from its rows
-/// of `distribution_selected` (version 4) or `distribution_contributions`
+/// The ids of the contributions `run` counted, in id order: from its
+/// selection's array on PostgreSQL or its rows of `distribution_selected`
+/// (version 4), or from `distribution_contributions`
 /// (version 3), or as listed in its inputs (version 1). `None` for a run of
 /// version 2, which recorded only the project revision it read them at.
 pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<String>>> {
@@ -285,12 +286,21 @@ pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<S
             .order(distribution_contributions::contribution_id)
             .load(conn)
             .map(Some),
-        _ => diesel::sql_query(
+        // On PostgreSQL a selection recorded since the migration
+        // `selection_in_one_row` is an array in its row, one recorded
+        // before has rows, as on SQLite.
+        _ => diesel::sql_query(if matches!(conn, DbConnection::Postgresql(_)) {
+            "SELECT c.id AS id FROM distribution_selections s \
+             CROSS JOIN LATERAL (SELECT x.contribution_seq AS seq FROM distribution_selected x \
+             WHERE x.selection_seq = s.seq UNION ALL SELECT unnest(s.contribution_seqs)) x \
+             JOIN contributions c ON c.seq = x.seq \
+             WHERE s.distribution_id = $1 ORDER BY c.id"
+        } else {
             "SELECT c.id AS id FROM distribution_selections s \
              JOIN distribution_selected x ON x.selection_seq = s.seq \
              JOIN contributions c ON c.seq = x.contribution_seq \
-             WHERE s.distribution_id = $1 ORDER BY c.id",
-        )
+             WHERE s.distribution_id = $1 ORDER BY c.id"
+        })
         .bind::<diesel::sql_types::Text, _>(&run.id)
         .load::<Selected>(conn)
         .map(|rows| Some(rows.into_iter().map(|row| row.id).collect())),

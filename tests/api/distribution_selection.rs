@@ -48,6 +48,18 @@ fn time(date: &str, hours: &str) -> Value {
     json!({"kind": "time", "date": date, "quantity": hours, "unit": "hour"})
 }
 
+/// The number `sql` answers in its column `n`.
+fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), conn)
+        .expect(sql)
+        .n
+}
+
 async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     let project = app.create_project("EUR").await;
     let base = format!("/v1/projects/{project}");
@@ -136,15 +148,36 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     expected.sort();
     assert_eq!(selection, Some(expected), "the counted contributions");
 
-    // The selection is kept as recorded.
+    // The selection is kept as recorded: on PostgreSQL its numbers are an
+    // array in its row, on SQLite a row each.
     let mut conn = app.db.connection().expect("connection");
     let conn: &mut DbConnection = &mut conn;
-    for sql in [
-        "DELETE FROM distribution_selected WHERE selection_seq = \
-         (SELECT seq FROM distribution_selections WHERE distribution_id = '{id}')",
-        "DELETE FROM distribution_selections WHERE distribution_id = '{id}'",
-        "UPDATE distribution_selected SET contribution_seq = contribution_seq + 1000",
-    ] {
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    let stored = if postgres {
+        "SELECT cardinality(s.contribution_seqs)::BIGINT AS n FROM distribution_selections s \
+         WHERE s.distribution_id = '{id}' \
+         AND NOT EXISTS (SELECT 1 FROM distribution_selected x WHERE x.selection_seq = s.seq)"
+    } else {
+        "SELECT COUNT(*) AS n FROM distribution_selected WHERE selection_seq = \
+         (SELECT seq FROM distribution_selections WHERE distribution_id = '{id}')"
+    };
+    assert_eq!(count(conn, &stored.replace("{id}", &id)), 3, "{stored}");
+    let changes = if postgres {
+        [
+            "DELETE FROM distribution_selections WHERE distribution_id = '{id}'",
+            "UPDATE distribution_selections SET contribution_seqs = contribution_seqs[1:2] \
+             WHERE distribution_id = '{id}'",
+            "UPDATE distribution_selections SET contribution_seqs = NULL",
+        ]
+    } else {
+        [
+            "DELETE FROM distribution_selected WHERE selection_seq = \
+             (SELECT seq FROM distribution_selections WHERE distribution_id = '{id}')",
+            "DELETE FROM distribution_selections WHERE distribution_id = '{id}'",
+            "UPDATE distribution_selected SET contribution_seq = contribution_seq + 1000",
+        ]
+    };
+    for sql in changes {
         let sql = sql.replace("{id}", &id);
         let refused = conn.batch_execute(&sql).expect_err(&sql);
         assert!(
@@ -193,7 +226,42 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     assert_eq!(version, 3);
     assert_eq!(
         selection,
-        Some(older_selection),
+        Some(older_selection.clone()),
         "read from distribution_contributions"
+    );
+
+    // A run of version 4 whose selection has rows in distribution_selected,
+    // as every one had before PostgreSQL kept the numbers in an array, reads
+    // them there on both backends.
+    let rows = "01900000-0000-7000-8000-00000000a004";
+    conn.batch_execute(&format!(
+        "INSERT INTO distributions (id, project_id, rule_set_version, pool_account, currency, \
+         amount, period_from, period_to, status, inputs, plan, residue, created_by, created_at) \
+         SELECT '{rows}', project_id, rule_set_version, pool_account, currency, amount, \
+         period_from, period_to, status, inputs, plan, residue, created_by, created_at \
+         FROM distributions WHERE id = '{id}'; \
+         INSERT INTO distribution_selections (distribution_id) VALUES ('{rows}'); \
+         INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+         SELECT s.seq, c.seq FROM distribution_selections s, contributions c \
+         WHERE s.distribution_id = '{rows}' AND c.id IN ('{}', '{}') ORDER BY c.seq",
+        older_selection[0], older_selection[1],
+    ))
+    .expect("a run as the release before stored it");
+    let project_id = project.clone();
+    let (version, selection) = app
+        .db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = db::distributions::run(conn, &project_id, rows)?.expect("the run");
+            Ok((
+                run.inputs.version,
+                db::distributions::selection(conn, &run)?,
+            ))
+        })
+        .expect("read the run");
+    assert_eq!(version, 4);
+    assert_eq!(
+        selection,
+        Some(older_selection),
+        "read from distribution_selected"
     );
 }
