@@ -47,7 +47,7 @@ pub struct Discrepancy {
     /// `value_total_mismatch` or `head_mismatch` in the ledger; `event_sequence_gap`,
     /// `event_chain_broken`, `event_hash_mismatch`,
     /// `event_transaction_mismatch` or `unrecorded_transaction` in the
-    /// audit trail.
+    /// audit trail; `selection_mismatch` in a distribution run's selection.
     pub code: String,
     /// The transaction's sequence, or the event's for an `event_` code.
     pub sequence: Option<i64>,
@@ -204,6 +204,9 @@ pub fn verify(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<V
     }
     if found.is_none() {
         found = check_events(conn, project_id, &mut report)?;
+    }
+    if found.is_none() {
+        found = check_selections(conn, project_id)?;
     }
     if let Some(problem) = found {
         report.ok = false;
@@ -370,6 +373,70 @@ fn check_transaction(
         }
     }
     None
+}
+
+/// The selections of the project's distribution runs recorded by number
+/// (`distribution_selections`: an array on PostgreSQL, rows of
+/// `distribution_selected` on SQLite and before), checked against the
+/// contributions they name: each one named once, an approved, valued
+/// contribution of the run's project, currency and period, the first run
+/// (oldest first) where that fails reported. Nothing of this can change
+/// once written, so a run selects today what it selected when drafted.
+fn check_selections(conn: &mut DbConnection, project_id: &str) -> QueryResult<Option<Found>> {
+    #[derive(QueryableByName)]
+    struct Selection {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        /// Numbers in the selection.
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+        /// Different contributions among them that the run may count.
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        countable: i64,
+    }
+    const COUNTABLE: &str = "c.seq = x.seq AND c.project_id = d.project_id \
+         AND c.currency = d.currency AND c.status = 'approved' AND c.value IS NOT NULL \
+         AND c.date >= d.period_from AND c.date <= d.period_to";
+    let sql = if matches!(conn, DbConnection::Postgresql(_)) {
+        format!(
+            "SELECT d.id AS id, k.total, k.countable \
+             FROM distributions d JOIN distribution_selections s ON s.distribution_id = d.id \
+             CROSS JOIN LATERAL (SELECT COUNT(*) AS total, COUNT(DISTINCT c.seq) AS countable \
+                 FROM (SELECT y.contribution_seq AS seq FROM distribution_selected y \
+                       WHERE y.selection_seq = s.seq UNION ALL SELECT unnest(s.contribution_seqs)) x \
+                 LEFT JOIN contributions c ON {COUNTABLE}) k \
+             WHERE d.project_id = $1 AND k.total <> k.countable \
+             ORDER BY d.created_at, d.id LIMIT 1"
+        )
+    } else {
+        format!(
+            "SELECT d.id AS id, COUNT(*) AS total, COUNT(DISTINCT c.seq) AS countable \
+             FROM distributions d JOIN distribution_selections s ON s.distribution_id = d.id \
+             JOIN (SELECT selection_seq, contribution_seq AS seq FROM distribution_selected) x \
+                 ON x.selection_seq = s.seq \
+             LEFT JOIN contributions c ON {COUNTABLE} \
+             WHERE d.project_id = $1 GROUP BY d.id, d.created_at \
+             HAVING COUNT(*) <> COUNT(DISTINCT c.seq) \
+             ORDER BY d.created_at, d.id LIMIT 1"
+        )
+    };
+    let wrong = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(project_id)
+        .get_result::<Selection>(conn)
+        .optional()?;
+    Ok(wrong.map(|run| Found {
+        code: "selection_mismatch",
+        sequence: None,
+        transaction: None,
+        account: None,
+        expected: run.countable.to_string(),
+        found: run.total.to_string(),
+        message: format!(
+            "distribution run {} selects {} contributions; {} different approved, valued \
+             contributions of its project, currency and period among them",
+            run.id, run.total, run.countable
+        ),
+    }))
 }
 
 /// Checks the project's audit trail: its hash chain, and that the ledger

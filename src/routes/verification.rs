@@ -73,7 +73,7 @@ pub struct Discrepancy {
     /// `value_total_mismatch` or `head_mismatch` in the ledger; `event_sequence_gap`,
     /// `event_chain_broken`, `event_hash_mismatch`,
     /// `event_transaction_mismatch` or `unrecorded_transaction` in the
-    /// audit trail.
+    /// audit trail; `selection_mismatch` in a distribution run's selection.
     pub code: String,
     /// The transaction's sequence, or the event's for an `event_` code.
     pub sequence: Option<i64>,

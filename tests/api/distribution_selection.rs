@@ -82,7 +82,7 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     let corrected = contribute(app, alice_calls, correction, Some("approve")).await;
     contribute(app, alice_calls, time("2026-03-06", "7"), None).await;
     contribute(app, alice_calls, time("2026-03-07", "9"), Some("reject")).await;
-    contribute(app, alice_calls, time("2026-04-02", "5"), Some("approve")).await;
+    let april = contribute(app, alice_calls, time("2026-04-02", "5"), Some("approve")).await;
     let bobs = contribute(
         app,
         (&base, &bob_token),
@@ -263,5 +263,65 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
         selection,
         Some(older_selection),
         "read from distribution_selected"
+    );
+
+    // Verification checks every selection against what it names.
+    let verified = verification(app, &project).await;
+    assert_eq!(verified["ok"], true, "{verified}");
+    if postgres {
+        // A number named twice in the array (written with the guards
+        // bypassed), then put back as it was.
+        let array = |change: &str| {
+            format!(
+                "SET session_replication_role = replica; \
+                 UPDATE distribution_selections SET contribution_seqs = {change} \
+                 WHERE distribution_id = '{id}'; SET session_replication_role = origin"
+            )
+        };
+        conn.batch_execute(&array("contribution_seqs || contribution_seqs[1]"))
+            .expect("a number named twice");
+        expect_selection_mismatch(app, &project, &id, ("3", "4")).await;
+        conn.batch_execute(&array("contribution_seqs[1:3]"))
+            .expect("put back");
+        let verified = verification(app, &project).await;
+        assert_eq!(verified["ok"], true, "{verified}");
+    }
+    // A row added to the selection, which the database allows (selections
+    // only grow), naming an approved contribution outside the run's period.
+    conn.batch_execute(&format!(
+        "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+         SELECT s.seq, c.seq FROM distribution_selections s, contributions c \
+         WHERE s.distribution_id = '{id}' AND c.id = '{april}'"
+    ))
+    .expect("a row added to the selection");
+    expect_selection_mismatch(app, &project, &id, ("3", "4")).await;
+}
+
+async fn verification(app: &TestApp, project: &str) -> Value {
+    let response = app
+        .get(&format!("/v1/projects/{project}/ledger/verification"))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("a verification report")
+}
+
+/// Verification finds the selection of run `id` naming other than
+/// `expected.0` different contributions it may count: `expected.1` numbers.
+async fn expect_selection_mismatch(app: &TestApp, project: &str, id: &str, expected: (&str, &str)) {
+    let report = verification(app, project).await;
+    assert_eq!(report["ok"], false, "{report}");
+    let discrepancy = &report["discrepancy"];
+    assert_eq!(discrepancy["code"], "selection_mismatch", "{report}");
+    assert_eq!(
+        (&discrepancy["expected"], &discrepancy["found"]),
+        (&json!(expected.0), &json!(expected.1)),
+        "{report}"
+    );
+    assert!(
+        discrepancy["message"]
+            .as_str()
+            .expect("message")
+            .contains(id),
+        "{report}"
     );
 }
