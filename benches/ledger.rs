@@ -1316,6 +1316,24 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     let execution = started.elapsed();
     assert_eq!(executed["status"], "executed");
     let peak = server.peak_rss_kib();
+    // Verification reads every run's selection too (a million numbers a
+    // draft here: this scenario's, and those of the drafts before it).
+    let started = Instant::now();
+    let verified = server.verification(&project).await;
+    let verifying = started.elapsed();
+    assert_eq!(verified["ok"], true, "{verified}");
+    let runs = server
+        .client
+        .get(format!("{}{base}?limit=100", server.url))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .expect("runs")
+        .json::<serde_json::Value>()
+        .await
+        .expect("a page of runs")["items"]
+        .as_array()
+        .map_or(0, Vec::len);
     server.stop();
     report(
         results,
@@ -1331,6 +1349,17 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
             tenths(u128::from(whole_peak), 1024),
             tenths(u128::from(before), 1024),
             seeded_in.as_secs(),
+        ),
+    );
+    report(
+        results,
+        &format!(
+            "| verification after the run | {} | the project: {} transactions, {} runs' selections over {} approved contributions | {} ms | ok |",
+            store.backend(),
+            verified["transactions_checked"],
+            runs,
+            options.contributions,
+            verifying.as_millis(),
         ),
     );
 }
