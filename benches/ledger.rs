@@ -244,16 +244,7 @@ async fn export(options: &Options, store: &Store, results: &mut Option<std::fs::
     let project = server.project("Export").await;
     // Half the postings go to the administrator's contributor account, so
     // that its value account sits on a long history.
-    let me = server
-        .client
-        .get(format!("{}/v1/me", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("me")
-        .json::<serde_json::Value>()
-        .await
-        .expect("me")["agent"]["id"]
+    let me = server.get("/v1/me").await["agent"]["id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -1322,16 +1313,7 @@ async fn distribution(options: &Options, store: &Store, results: &mut Option<std
     let verified = server.verification(&project).await;
     let verifying = started.elapsed();
     assert_eq!(verified["ok"], true, "{verified}");
-    let runs = server
-        .client
-        .get(format!("{}{base}?limit=100", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("runs")
-        .json::<serde_json::Value>()
-        .await
-        .expect("a page of runs")["items"]
+    let runs = server.get(&format!("{base}?limit=100")).await["items"]
         .as_array()
         .map_or(0, Vec::len);
     server.stop();

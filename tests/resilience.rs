@@ -135,23 +135,11 @@ async fn ledger(server: &Server, project: &str) -> BTreeMap<String, i64> {
     let mut out = BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = format!(
-            "{}/v1/projects/{project}/transactions?limit=1000",
-            server.url
-        );
+        let mut path = format!("/v1/projects/{project}/transactions?limit=1000");
         if let Some(cursor) = &cursor {
-            url.push_str(&format!("&cursor={cursor}"));
+            path.push_str(&format!("&cursor={cursor}"));
         }
-        let page: Value = server
-            .client
-            .get(url)
-            .bearer_auth(&server.token)
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("page");
+        let page = server.get(&path).await;
         for item in page["items"].as_array().expect("items") {
             let amount: i64 = item["postings"][0]["amount"]
                 .as_str()
@@ -429,32 +417,14 @@ async fn upgrade(store: Store) {
     .expect("administrator");
     drop(db);
     let server = Server::start(&store, &[]).await;
-    let projects: Value = server
-        .client
-        .get(format!("{}/v1/projects", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("projects")
-        .json()
-        .await
-        .expect("page");
+    let projects = server.get("/v1/projects").await;
     let project = projects["items"][0]["id"]
         .as_str()
         .expect("project")
         .to_owned();
     assert_eq!(projects["items"][0]["name"], "OpenAir Lyon");
     assert_verified(&server, &project, &store).await;
-    let grants: Value = server
-        .client
-        .get(format!("{}/v1/projects/{project}/grants", server.url))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("grants")
-        .json()
-        .await
-        .expect("page");
+    let grants = server.get(&format!("/v1/projects/{project}/grants")).await;
     assert_eq!(grants["items"][0]["reference"], "FH-2026-017");
     assert_eq!(grants["items"][0]["remaining"], "10000.00");
     // What the previous release stored as JSON still loads: its rule set,

@@ -224,20 +224,23 @@ impl Server {
             .to_owned()
     }
 
-    /// The ledger verification report of `project`.
-    pub async fn verification(&self, project: &str) -> Value {
+    /// The answer to `GET path` as the administrator, as JSON.
+    pub async fn get(&self, path: &str) -> Value {
         self.client
-            .get(format!(
-                "{}/v1/projects/{project}/ledger/verification",
-                self.url
-            ))
+            .get(format!("{}{path}", self.url))
             .bearer_auth(&self.token)
             .send()
             .await
-            .expect("verification")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
             .json()
             .await
-            .expect("report")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// The ledger verification report of `project`.
+    pub async fn verification(&self, project: &str) -> Value {
+        self.get(&format!("/v1/projects/{project}/ledger/verification"))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Value {

@@ -212,17 +212,7 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
         older_selection[1], older_selection[0],
     ))
     .expect("a run as the release before stored it");
-    let project_id = project.clone();
-    let (version, selection) = app
-        .db
-        .read(move |conn| -> Result<_, StorageError> {
-            let run = db::distributions::run(conn, &project_id, older)?.expect("the older run");
-            Ok((
-                run.inputs.version,
-                db::distributions::selection(conn, &run)?,
-            ))
-        })
-        .expect("read the older run");
+    let (version, selection) = stored_run(app, &project, older);
     assert_eq!(version, 3);
     assert_eq!(
         selection,
@@ -247,17 +237,7 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
         older_selection[0], older_selection[1],
     ))
     .expect("a run as the release before stored it");
-    let project_id = project.clone();
-    let (version, selection) = app
-        .db
-        .read(move |conn| -> Result<_, StorageError> {
-            let run = db::distributions::run(conn, &project_id, rows)?.expect("the run");
-            Ok((
-                run.inputs.version,
-                db::distributions::selection(conn, &run)?,
-            ))
-        })
-        .expect("read the run");
+    let (version, selection) = stored_run(app, &project, rows);
     assert_eq!(version, 4);
     assert_eq!(
         selection,
@@ -295,6 +275,20 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     ))
     .expect("a row added to the selection");
     expect_selection_mismatch(app, &project, &id, ("3", "4")).await;
+}
+
+/// The inputs version of run `id` as stored, and the selection read for it.
+fn stored_run(app: &TestApp, project: &str, id: &str) -> (u32, Option<Vec<String>>) {
+    let (project, id) = (project.to_owned(), id.to_owned());
+    app.db
+        .read(move |conn| -> Result<_, StorageError> {
+            let run = db::distributions::run(conn, &project, &id)?.expect("the run");
+            Ok((
+                run.inputs.version,
+                db::distributions::selection(conn, &run)?,
+            ))
+        })
+        .expect("read the run")
 }
 
 async fn verification(app: &TestApp, project: &str) -> Value {
