@@ -202,21 +202,20 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     // selection in distribution_contributions, by ids, and reads it there.
     let older = "01900000-0000-7000-8000-00000000a003";
     conn.batch_execute(&format!(
-        "INSERT INTO distributions (id, project_id, rule_set_version, pool_account, currency, \
-         amount, period_from, period_to, status, inputs, plan, residue, created_by, created_at) \
-         SELECT '{older}', project_id, rule_set_version, pool_account, currency, amount, \
-         period_from, period_to, status, REPLACE(inputs, '\"version\":4', '\"version\":3'), \
-         plan, residue, created_by, created_at FROM distributions WHERE id = '{id}'; \
-         INSERT INTO distribution_contributions (distribution_id, contribution_id) \
+        "{}; INSERT INTO distribution_contributions (distribution_id, contribution_id) \
          VALUES ('{older}', '{}'), ('{older}', '{}')",
-        older_selection[1], older_selection[0],
+        copy_run(
+            &id,
+            older,
+            "REPLACE(inputs, '\"version\":4', '\"version\":3')"
+        ),
+        older_selection[1],
+        older_selection[0],
     ))
     .expect("a run as the release before stored it");
-    let (version, selection) = stored_run(app, &project, older);
-    assert_eq!(version, 3);
     assert_eq!(
-        selection,
-        Some(older_selection.clone()),
+        stored_run(app, &project, older),
+        (3, Some(older_selection.clone())),
         "read from distribution_contributions"
     );
 
@@ -225,23 +224,18 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     // them there on both backends.
     let rows = "01900000-0000-7000-8000-00000000a004";
     conn.batch_execute(&format!(
-        "INSERT INTO distributions (id, project_id, rule_set_version, pool_account, currency, \
-         amount, period_from, period_to, status, inputs, plan, residue, created_by, created_at) \
-         SELECT '{rows}', project_id, rule_set_version, pool_account, currency, amount, \
-         period_from, period_to, status, inputs, plan, residue, created_by, created_at \
-         FROM distributions WHERE id = '{id}'; \
-         INSERT INTO distribution_selections (distribution_id) VALUES ('{rows}'); \
+        "{}; INSERT INTO distribution_selections (distribution_id) VALUES ('{rows}'); \
          INSERT INTO distribution_selected (selection_seq, contribution_seq) \
          SELECT s.seq, c.seq FROM distribution_selections s, contributions c \
          WHERE s.distribution_id = '{rows}' AND c.id IN ('{}', '{}') ORDER BY c.seq",
-        older_selection[0], older_selection[1],
+        copy_run(&id, rows, "inputs"),
+        older_selection[0],
+        older_selection[1],
     ))
     .expect("a run as the release before stored it");
-    let (version, selection) = stored_run(app, &project, rows);
-    assert_eq!(version, 4);
     assert_eq!(
-        selection,
-        Some(older_selection),
+        stored_run(app, &project, rows),
+        (4, Some(older_selection)),
         "read from distribution_selected"
     );
 
@@ -275,6 +269,18 @@ async fn a_draft_records_exactly_the_contributions_it_counted(app: &TestApp) {
     ))
     .expect("a row added to the selection");
     expect_selection_mismatch(app, &project, &id, ("3", "4")).await;
+}
+
+/// The statement that stores a copy of run `id` as run `copy`, its inputs
+/// given by the SQL expression `inputs` (over the run's `inputs`).
+fn copy_run(id: &str, copy: &str, inputs: &str) -> String {
+    format!(
+        "INSERT INTO distributions (id, project_id, rule_set_version, pool_account, currency, \
+         amount, period_from, period_to, status, inputs, plan, residue, created_by, created_at) \
+         SELECT '{copy}', project_id, rule_set_version, pool_account, currency, amount, \
+         period_from, period_to, status, {inputs}, plan, residue, created_by, created_at \
+         FROM distributions WHERE id = '{id}'"
+    )
 }
 
 /// The inputs version of run `id` as stored, and the selection read for it.
