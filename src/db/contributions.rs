@@ -270,32 +270,25 @@ pub fn approved_sums(
 /// come later in the same transaction (the key to it is checked at
 /// commit). SQLite has no arrays: a row a contribution naming both by
 /// number (`distribution_selected`), in the key's order, so rows land at
-/// its end. Returns how many contributions were selected.
+/// its end.
 pub fn record_selection(
     conn: &mut DbConnection,
     (project_id, distribution_id, currency): (&str, &str, &str),
     (from, to): (NaiveDate, NaiveDate),
-) -> QueryResult<usize> {
-    #[derive(QueryableByName)]
-    struct Selected {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        selected: i64,
-    }
+) -> QueryResult<()> {
     if matches!(conn, DbConnection::Postgresql(_)) {
-        let selected = diesel::sql_query(format!(
+        diesel::sql_query(format!(
             "INSERT INTO distribution_selections (distribution_id, contribution_seqs) \
              SELECT $4, COALESCE(array_agg(c.seq ORDER BY c.seq), '{{}}') \
-             FROM contributions c WHERE {COUNTED} AND c.currency = $5 \
-             RETURNING cardinality(contribution_seqs)::BIGINT AS selected"
+             FROM contributions c WHERE {COUNTED} AND c.currency = $5"
         ))
         .bind::<diesel::sql_types::Text, _>(project_id)
         .bind::<diesel::sql_types::Date, _>(from)
         .bind::<diesel::sql_types::Date, _>(to)
         .bind::<diesel::sql_types::Text, _>(distribution_id)
         .bind::<diesel::sql_types::Text, _>(currency)
-        .get_result::<Selected>(conn)?
-        .selected;
-        return Ok(usize::try_from(selected).unwrap_or(usize::MAX));
+        .execute(conn)?;
+        return Ok(());
     }
     diesel::sql_query("INSERT INTO distribution_selections (distribution_id) VALUES ($1)")
         .bind::<diesel::sql_types::Text, _>(distribution_id)
@@ -311,5 +304,6 @@ pub fn record_selection(
     .bind::<diesel::sql_types::Date, _>(to)
     .bind::<diesel::sql_types::Text, _>(distribution_id)
     .bind::<diesel::sql_types::Text, _>(currency)
-    .execute(conn)
+    .execute(conn)?;
+    Ok(())
 }

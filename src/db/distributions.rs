@@ -206,7 +206,8 @@ pub fn rules(
 /// contributions counted; version 2 records the project revision they were
 /// read at instead; version 3 also has its selection recorded in the
 /// `distribution_contributions` table, version 4 by number in
-/// `distribution_selections` and `distribution_selected` ([`selection`]). All load; only version 4 is written.
+/// `distribution_selections` and `distribution_selected` ([`selection`]).
+/// All load; only version 4 is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredInputs {
     #[serde(default = "StoredInputs::first_version")]
@@ -264,9 +265,9 @@ impl StoredInputs {
 
 /// The ids of the contributions `run` counted, in id order: from its
 /// selection's array on PostgreSQL or its rows of `distribution_selected`
-/// (version 4), or from `distribution_contributions`
-/// (version 3), or as listed in its inputs (version 1). `None` for a run of
-/// version 2, which recorded only the project revision it read them at.
+/// (version 4), from `distribution_contributions` (version 3), or as
+/// listed in its inputs (version 1). `None` for a run of version 2, which
+/// recorded only the project revision it read them at.
 pub fn selection(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Vec<String>>> {
     #[derive(QueryableByName)]
     struct Selected {

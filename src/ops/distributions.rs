@@ -215,7 +215,8 @@ fn holding(
 /// What of a draft is written before the project's lock: its selection, on
 /// PostgreSQL, where it is the longest part of the draft's write (it reads
 /// every counted contribution) and other writes to the project would wait
-/// for it under the lock. Nothing on SQLite, whose writes are one at a time in any case.
+/// for it under the lock. Nothing on SQLite, whose writes are one at a time
+/// in any case.
 #[derive(Debug)]
 pub struct Staged {
     /// The run's id, chosen before its row is written.
