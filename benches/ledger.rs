@@ -853,11 +853,18 @@ async fn post_for(
 /// Atomic batches of 1,000 single-posting transfers (no item keys, a key per
 /// request) from 1 and 4 clients for `--seconds` each: transfers per second
 /// through HTTP, then the ledger verified (chain, balances, audit trail).
+/// With `--baseline-binary`, the older build posts to the same project in
+/// turn with this one, at each number of clients.
 async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::File>) {
     let db = store.prepare();
     let server = Server::start(store, &[]).await;
     let project = batch_project(&server, "Batches").await;
-    let raw = batch_baselines(&db, &server, options.seconds).await;
+    let mut builds = vec![("service", server)];
+    if let Some(binary) = &options.baseline_binary {
+        builds.push(("baseline build", Server::start_binary(binary, store, &[]).await));
+    }
+    let server = &builds[0].1;
+    let raw = batch_baselines(&db, server, options.seconds).await;
     for (what, rate) in [
         (
             "raw: the posting code, 1,000 transfers per database transaction, one thread",
@@ -880,17 +887,20 @@ async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::F
         "postings": [{"from": "funder:a", "to": "pool:general", "amount": "1.00", "currency": "EUR"}]});
     let body = json!({"atomic": true, "transactions": vec![item; 1_000]});
     let mut posted = 0_u64;
-    for clients in [1, 4] {
+    for (clients, (build, driven)) in [1, 4]
+        .into_iter()
+        .flat_map(|clients| builds.iter().map(move |build| (clients, build)))
+    {
         analyze(&db);
         let path = format!("/v1/projects/{project}/transactions/batch");
-        let mut run = post_for(&server, (&path, &body, 200), clients, options.seconds).await;
+        let mut run = post_for(driven, (&path, &body, 200), clients, options.seconds).await;
         let batches = run.latencies_us.len() as u64;
         posted += batches * 1_000;
         let millis = run.elapsed.as_millis().max(1);
         report(
             results,
             &format!(
-                "| batch transfers | {} | {clients} clients, atomic batches of 1,000 | {} transfers/s ({batches} batches in {} s; {} × raw posting code) | batch p50 {} ms, p99 {} ms |",
+                "| batch transfers | {} | {build}: {clients} clients, atomic batches of 1,000 | {} transfers/s ({batches} batches in {} s; {} × raw posting code) | batch p50 {} ms, p99 {} ms |",
                 store.backend(),
                 u128::from(batches * 1_000) * 1_000 / millis,
                 tenths(millis, 1000),
@@ -921,7 +931,9 @@ async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::F
             store.backend()
         ),
     );
-    server.stop();
+    for (_, server) in builds {
+        server.stop();
+    }
 }
 
 /// A project named `name` with the batch scenario's two accounts,

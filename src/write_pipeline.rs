@@ -11,6 +11,16 @@
 //! with, in a transaction of its own, so that no other write's locks are held
 //! while it runs and none waits for its commit.
 //!
+//! A job that is its transaction's only one (a long write, a job run again
+//! alone, or simply the only one queued) runs in the transaction itself,
+//! without a savepoint: there is no neighbour whose work a savepoint would
+//! keep, so an error rolls the whole transaction back instead. That spares
+//! the savepoint's two statements (two round trips on PostgreSQL) and, on
+//! SQLite, the savepoint's journal, which holds the original of every page
+//! the job changes for as long as the job runs and spills to a temporary
+//! file past 64 KiB (a batch of transfers or a draft's selection writes
+//! megabytes there).
+//!
 //! # The guarantee
 //!
 //! **A job is answered with success only if the database transaction that
@@ -21,9 +31,11 @@
 //! is kept:
 //!
 //! - a job that returns an error is rolled back to its savepoint and answered
-//!   with that error; its neighbours commit;
+//!   with that error; its neighbours commit (a job alone in its transaction:
+//!   the transaction is rolled back, and nothing is committed);
 //! - a job that fails transiently (a lock timeout, a deadlock, a busy
-//!   database) is run again in a new savepoint, a bounded number of times;
+//!   database) is run again in a new savepoint (alone: in a new
+//!   transaction), a bounded number of times;
 //! - a job that panics, or leaves the connection in a state the pipeline
 //!   cannot vouch for (a savepoint left open or closed too often, a broken
 //!   transaction manager), is answered 500; the whole transaction is then
@@ -40,9 +52,9 @@
 //!   connection was lost) is answered 503 to all, and a retry with the same
 //!   `Idempotency-Key` finds out which way it went.
 //!
-//! Each job is still atomic (its savepoint) and idempotent (its key is
-//! claimed and its answer stored inside its savepoint, so they commit or
-//! vanish with its effect).
+//! Each job is still atomic (its savepoint, or its transaction when alone)
+//! and idempotent (its key is claimed and its answer stored inside its
+//! savepoint or transaction, so they commit or vanish with its effect).
 //!
 //! # Lock order
 //!
@@ -340,11 +352,17 @@ enum BatchEnd<T, E> {
     /// Nothing was committed, and running again cannot help (no connection),
     /// or the commit's outcome is unknown.
     GiveUp(E),
+    /// The batch's only job, run without a savepoint, returned this error:
+    /// the transaction was rolled back, nothing was committed.
+    Failed(E),
 }
 
 /// How one job ended inside a batch.
 enum JobEnd<T, E> {
     Done(Result<T, E>),
+    /// A job run without a savepoint returned an error: its partial work is
+    /// in the transaction, which must be rolled back.
+    Failed(E),
     Culprit(E),
 }
 
@@ -416,6 +434,15 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
                     }
                     self.counters.reruns.inc();
                 }
+                BatchEnd::Failed(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
+                    // The lone job's own retry, as in a savepoint: at once.
+                    attempt += 1;
+                    self.counters.retries.inc();
+                }
+                BatchEnd::Failed(error) => {
+                    let _ = jobs.remove(0).answer.send(Err(error));
+                    return;
+                }
                 BatchEnd::Refused(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, %error, "a shared commit failed transiently; running the batch again");
                     std::thread::sleep(crate::db::retry_pause(attempt));
@@ -443,7 +470,8 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
         }
     }
 
-    /// One database transaction for the whole batch, a savepoint per job.
+    /// One database transaction for the whole batch, a savepoint per job
+    /// (none when the batch is one job).
     fn run_batch(&self, jobs: &mut [Job<T, E>]) -> BatchEnd<T, E> {
         // Gate first, then connection: queued writers must not hold pooled
         // connections that readers need.
@@ -461,9 +489,17 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
             }
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
+        let savepoints = jobs.len() > 1;
         for (index, job) in jobs.iter_mut().enumerate() {
-            match self.run_job(conn, &mut job.work) {
+            match self.run_job(conn, &mut job.work, savepoints) {
                 JobEnd::Done(outcome) => outcomes.push(outcome),
+                JobEnd::Failed(error) => {
+                    // Only this job's work is in the transaction.
+                    if Manager::rollback_transaction(conn).is_err() || depth(conn) != Some(0) {
+                        abandon(conn);
+                    }
+                    return BatchEnd::Failed(error);
+                }
                 JobEnd::Culprit(error) => {
                     abandon(conn);
                     return BatchEnd::Culprit(index, error);
@@ -499,12 +535,24 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
         }
     }
 
-    /// One job in its own savepoint, run again there when it fails transiently.
-    fn run_job(&self, conn: &mut DbConnection, work: &mut Work<T, E>) -> JobEnd<T, E> {
+    /// One job in its own savepoint, run again there when it fails
+    /// transiently; or, without `savepoint`, in the transaction itself, its
+    /// error left for the caller to roll the transaction back.
+    fn run_job(
+        &self,
+        conn: &mut DbConnection,
+        work: &mut Work<T, E>,
+        savepoint: bool,
+    ) -> JobEnd<T, E> {
         let mut attempt = 1;
         loop {
-            let outcome =
-                std::panic::catch_unwind(AssertUnwindSafe(|| conn.transaction(|sp| work(sp))));
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if savepoint {
+                    conn.transaction(|sp| work(sp))
+                } else {
+                    work(conn)
+                }
+            }));
             let Ok(outcome) = outcome else {
                 return JobEnd::Culprit(E::panicked());
             };
@@ -516,6 +564,7 @@ impl<T: Send + 'static, E: JobError> Committer<T, E> {
                 ));
             }
             match outcome {
+                Err(error) if !savepoint => return JobEnd::Failed(error),
                 Err(error) if error.is_transient() && attempt < WRITE_ATTEMPTS => {
                     attempt += 1;
                     self.counters.retries.inc();
@@ -681,7 +730,9 @@ fn inject<T: Send + 'static, E: JobError>(fault: Fault, mut work: Work<T, E>) ->
                 Ok(done)
             }
             Fault::EndTransaction => {
-                // The job runs at depth 2: its savepoint is diesel_savepoint_1.
+                // In a shared transaction the job runs at depth 2, in
+                // diesel_savepoint_1; alone it runs at depth 1, and the
+                // savepoint it opens stands for a neighbour's.
                 conn.batch_execute("ROLLBACK; BEGIN; SAVEPOINT diesel_savepoint_1")?;
                 Ok(done)
             }

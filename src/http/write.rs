@@ -1,6 +1,7 @@
 //! The write path shared by every POST: the request's work goes through the
 //! [write pipeline](crate::write_pipeline), in which the `Idempotency-Key` is
-//! claimed first and the response stored last, in the effect's savepoint.
+//! claimed first and the response stored last, in the effect's savepoint (or its
+//! transaction, when it is the only write in it).
 
 use std::sync::Arc;
 

@@ -243,7 +243,7 @@ fn item(path: &str, mut value: Value) -> Item {
 }
 
 /// Posts every item in order: atomic, the first refusal fails the whole
-/// (the caller's savepoint then undoes the rest); otherwise each in a
+/// (the write's savepoint or transaction then undoes the rest); otherwise each in a
 /// savepoint of its own, a refusal undoing only its item.
 fn post_all(
     conn: &mut DbConnection,

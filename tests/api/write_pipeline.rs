@@ -50,6 +50,7 @@ with_hooks_on_both_backends!(
     a_poisoned_connection_costs_its_neighbours_nothing,
     a_swallowed_database_error_costs_its_neighbours_nothing,
     a_transaction_ended_by_a_write_is_never_committed,
+    a_lone_write_keeps_the_guarantee_without_a_savepoint,
 );
 
 async fn a_panicking_write_costs_its_neighbours_nothing(app: &TestApp, hooks: &TestHooks) {
@@ -109,6 +110,87 @@ async fn a_transaction_ended_by_a_write_is_never_committed(app: &TestApp, hooks:
     let outcome = fault_in_a_shared_batch(app, hooks, "end-transaction").await;
     assert_ne!(outcome.faulty_status, 201);
     assert!(outcome.reruns >= 1, "the jobs ran again, each alone");
+}
+
+/// A write alone in its transaction runs without a savepoint: whatever
+/// fault it meets, it is answered 201 only if its transfer committed, and
+/// otherwise leaves nothing (not its work, not its key), as in a shared one.
+async fn a_lone_write_keeps_the_guarantee_without_a_savepoint(app: &TestApp, _: &TestHooks) {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "reserve", "EUR", true).await;
+    let funded = app
+        .transfer(&project, "funder:a", "pool:general", "10.00", "EUR")
+        .await;
+    assert_eq!(funded.status(), 201);
+    let url = app.url(&format!("/v1/projects/{project}/transactions"));
+    let body = transfer_body("pool:general", "reserve", "0.01", "EUR");
+    let faults = [
+        "panic",
+        "fail",
+        "transient",
+        "leak-savepoint",
+        "poison",
+        "swallow-error",
+        "end-transaction",
+    ];
+    let mut acknowledged = 0;
+    for fault in faults {
+        let before = metrics(app).await;
+        let response = app
+            .client
+            .post(&url)
+            .header("Idempotency-Key", format!("lone-{fault}"))
+            .header(FAULT_HEADER, fault)
+            .json(&body)
+            .send()
+            .await
+            .expect("response");
+        let status = response.status().as_u16();
+        let after = metrics(app).await;
+        match fault {
+            "transient" => {
+                assert_eq!(status, 201, "retried in a new transaction, then committed");
+                assert_eq!(after.retries - before.retries, 1, "retried once");
+            }
+            // On SQLite the swallowed error leaves the transaction usable.
+            "swallow-error" if app.db.backend() == commons_ledger::db::Backend::Sqlite => {
+                assert_eq!(status, 201)
+            }
+            _ => assert_ne!(status, 201, "{fault}: the write was not acknowledged"),
+        }
+        if status == 201 {
+            acknowledged += 1;
+            assert_eq!(after.batches - before.batches, 1, "{fault}: one commit");
+        } else {
+            assert_eq!(after.batches, before.batches, "{fault}: nothing committed");
+            // Its key kept nothing: a retry without the fault runs anew.
+            let retry = app
+                .post_with_key(
+                    &format!("/v1/projects/{project}/transactions"),
+                    &format!("lone-{fault}"),
+                    &body,
+                )
+                .await;
+            assert_eq!(retry.status(), 201, "{fault}: the refused key kept nothing");
+            assert!(retry.headers().get("Idempotency-Replayed").is_none());
+            acknowledged += 1;
+        }
+        assert_eq!(
+            app.balances(&project).await["reserve"],
+            format!("0.{acknowledged:02}"),
+            "{fault}: the reserve holds exactly the acknowledged transfers"
+        );
+        assert_eq!(app.transaction_count(&project).await, 1 + acknowledged);
+    }
+    let verification = json_of(
+        app.get(&format!("/v1/projects/{project}/ledger/verification"))
+            .await,
+    )
+    .await;
+    assert_eq!(verification["ok"], Value::Bool(true), "{verification}");
 }
 
 struct FaultOutcome {
