@@ -21,7 +21,6 @@ use super::extract::{CursorKey, date_field, decode_cursor, next_cursor, page_siz
 use super::funds;
 use super::openapi::RejectionReasonRefused;
 use super::problem::{ApiError, Problem};
-use super::write::Reply;
 use crate::db::claims::ClaimRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
@@ -188,15 +187,11 @@ pub async fn create_claim(
     ProjectWrite { body, call }: ProjectWrite<CreateClaimRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let claim = parse_claim(&body);
-    call.run(
-        Action::RecordContribution { own: true },
-        move |conn, caller, project| {
-            let claimant = caller.signed_in()?.id.clone();
-            let row = ops::claims::submit(conn, project, &claimant, &claim)?;
-            let (location, claim) = located(conn, project, row)?;
-            Reply::created(location, &claim)
-        },
-    )
+    let action = Action::RecordContribution { own: true };
+    funds::created_by(call, action, move |conn, project, claimant| {
+        let row = ops::claims::submit(conn, project, claimant, &claim)?;
+        located(conn, project, row)
+    })
     .await
 }
 
@@ -368,7 +363,7 @@ async fn decide(
     id: String,
     decision: ClaimDecision,
 ) -> Result<HttpResponse, ApiError> {
-    super::funds::decide(call, move |conn, project, decider| {
+    funds::created_by(call, Action::Review, move |conn, project, decider| {
         let row = ops::claims::decide(conn, project, decider, &id, &decision)?;
         located(conn, project, row)
     })

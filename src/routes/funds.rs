@@ -96,22 +96,24 @@ pub fn rejection_reason(reason: &str, max: usize) -> Result<String, ApiError> {
     Ok(reason)
 }
 
-/// A decision on a record held for a second person (four eyes: an expense,
-/// a payout, a release or a claim), as each of their approval and rejection
-/// handlers makes it: by an owner or treasurer (`Action::Review`), in the
-/// write pipeline, answered 201 with the record. `decide` takes the
-/// decider's id, makes the decision and returns where the record is listed
-/// and the record as it is now.
-pub async fn decide<T: Serialize>(
+/// A write of the money endpoints made by the signed-in caller as
+/// `action`, in the write pipeline, answered 201 with the record: `write`
+/// takes the caller's id, records or decides, and returns where the record
+/// is (or is listed) and the record as it is now. A decision on a record
+/// held for a second person (four eyes: an expense, a payout, a release or
+/// a claim), as each of their approval and rejection handlers makes it, is
+/// such a write by an owner or treasurer (`Action::Review`).
+pub async fn created_by<T: Serialize>(
     call: WriteCall,
-    decide: impl FnOnce(&mut DbConnection, &Project, &str) -> Result<(String, T), ApiError>
+    action: Action,
+    write: impl FnOnce(&mut DbConnection, &Project, &str) -> Result<(String, T), ApiError>
     + Clone
     + Send
     + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    call.run(Action::Review, move |conn, caller, project| {
-        let decider = caller.signed_in()?.id.clone();
-        let (location, record) = decide(conn, project, &decider)?;
+    call.run(action, move |conn, caller, project| {
+        let by = caller.signed_in()?.id.clone();
+        let (location, record) = write(conn, project, &by)?;
         Reply::created(location, &record)
     })
     .await
@@ -136,13 +138,10 @@ where
     N: Clone + Send + 'static,
     T: Serialize + 'static,
 {
-    call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.signed_in()?.id.clone();
-        let row = record(conn, project, &recorder, &new)?;
-        Reply::created(
-            in_project(&project.id, format_args!("{list}")),
-            &respond(&super::stored_units(conn)?, row),
-        )
+    created_by(call, Action::WriteLedger, move |conn, project, recorder| {
+        let row = record(conn, project, recorder, &new)?;
+        let location = in_project(&project.id, format_args!("{list}"));
+        Ok((location, respond(&super::stored_units(conn)?, row)))
     })
     .await
 }
@@ -152,17 +151,17 @@ where
 pub type DecideRecord<R> =
     fn(&mut DbConnection, &Project, &str, &str, &Decision) -> Result<R, crate::ops::Error>;
 
-/// A [`decide`] on the record `id` of a kind that has no `GET` of its own
-/// (an expense, a payout): `record` makes the decision, the record is
-/// answered as `respond` makes it, and its location is the list that holds
-/// it, `list`.
+/// A decision ([`created_by`]) on the record `id` of a kind that has no
+/// `GET` of its own (an expense, a payout): `record` makes the decision, the
+/// record is answered as `respond` makes it, and its location is the list
+/// that holds it, `list`.
 pub async fn decide_listed<R: 'static, T: Serialize + 'static>(
     call: WriteCall,
     (id, decision): (String, Decision),
     (list, record): (&'static str, DecideRecord<R>),
     respond: fn(&Units, R) -> T,
 ) -> Result<HttpResponse, ApiError> {
-    decide(call, move |conn, project, by| {
+    created_by(call, Action::Review, move |conn, project, by| {
         let row = record(conn, project, by, &id, &decision)?;
         let location = in_project(&project.id, format_args!("{list}"));
         Ok((location, respond(&super::stored_units(conn)?, row)))

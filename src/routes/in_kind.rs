@@ -15,7 +15,6 @@ use super::dto::page_type;
 use super::grants::{GrantItems, grant_page};
 use super::openapi::{GrantNotFound, OwnersAndTreasurers};
 use super::problem::{ApiError, Problem};
-use super::write::Reply;
 use crate::db;
 use crate::db::in_kind::AllocationRow;
 use crate::domain::access::Action;
@@ -80,16 +79,15 @@ pub async fn create_in_kind_allocation(
     }: ItemWrite<CreateInKindAllocationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::limits::check_id("contribution", &body.contribution)?;
-    call.run(Action::WriteLedger, move |conn, caller, project| {
-        let by = caller.signed_in()?.id.clone();
-        let row = ops::in_kind::allocate(conn, project, &by, &grant, &body.contribution)?;
+    super::funds::created_by(call, Action::WriteLedger, move |conn, project, by| {
+        let row = ops::in_kind::allocate(conn, project, by, &grant, &body.contribution)?;
         let allocation = to_allocation(row);
         // An allocation has no `GET` of its own: its grant's list holds it.
         let location = in_project(
             &project.id,
             format_args!("grants/{}/in-kind", allocation.grant),
         );
-        Reply::created(location, &allocation)
+        Ok((location, allocation))
     })
     .await
 }

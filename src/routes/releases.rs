@@ -19,7 +19,6 @@ use super::openapi::{
     FourEyesRefusals, GrantNotFound, OwnersAndTreasurers, RejectionReasonRefused,
 };
 use super::problem::{ApiError, Problem};
-use super::write::Reply;
 use crate::db::funds::ReleaseRow;
 use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
@@ -135,11 +134,9 @@ pub async fn create_release(
         reason,
         problems: errors.into_iter().map(FieldProblem::from).collect(),
     };
-    call.run(Action::WriteLedger, move |conn, caller, project| {
-        let recorder = caller.signed_in()?.id.clone();
-        let row = ops::funds::release(conn, project, &recorder, &release)?;
-        let (location, release) = listed(conn, project, row)?;
-        Reply::created(location, &release)
+    funds::created_by(call, Action::WriteLedger, move |conn, project, recorder| {
+        let row = ops::funds::release(conn, project, recorder, &release)?;
+        listed(conn, project, row)
     })
     .await
 }
@@ -212,7 +209,7 @@ async fn decide(
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
     let (_, grant, id) = path.into_inner();
-    funds::decide(call, move |conn, project, by| {
+    funds::created_by(call, Action::Review, move |conn, project, by| {
         let row = ops::funds::decide_release(conn, project, by, &grant, &id, &decision)?;
         listed(conn, project, row)
     })

@@ -9,8 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::pages::each_entry_page;
 use super::{
-    CsvOut, Halt, JOURNAL_COLUMNS, Period, Sink, adjustments_after, csv_download, download,
-    file_name,
+    CsvOut, Halt, JOURNAL_COLUMNS, Period, Sink, csv_download, download, file_name, period_adjusted,
 };
 use crate::db::accounts::AccountRow;
 use crate::db::projects::Project;
@@ -136,8 +135,11 @@ pub async fn export_journal_csv(
     query: web::Query<JournalQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref())?;
-    let adjusted = adjustments_after(&period, query.adjustments)?;
+    let (period, adjusted) = period_adjusted(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        query.adjustments,
+    )?;
     query.scope()?;
     let db = call.state.db.clone();
     let (project, account) = call

@@ -68,10 +68,21 @@ impl PeriodQuery {
     /// The period asked for, and the end of the period whose adjustments
     /// are asked for, if they are (see [`adjustments_after`]).
     pub fn parse(&self) -> Result<(Period, Option<NaiveDate>), ApiError> {
-        let period = Period::parse(self.from.as_deref(), self.to.as_deref())?;
-        let adjusted = adjustments_after(&period, self.adjustments)?;
-        Ok((period, adjusted))
+        period_adjusted(self.from.as_deref(), self.to.as_deref(), self.adjustments)
     }
+}
+
+/// The period `from` to `to`, and the end of the period whose adjustments
+/// are asked for, if they are (see [`adjustments_after`]): what a query with
+/// a period and `adjustments` asks for.
+pub fn period_adjusted(
+    from: Option<&str>,
+    to: Option<&str>,
+    adjustments: Option<bool>,
+) -> Result<(Period, Option<NaiveDate>), ApiError> {
+    let period = Period::parse(from, to)?;
+    let adjusted = adjustments_after(&period, adjustments)?;
+    Ok((period, adjusted))
 }
 
 /// The end of the period whose adjustments are asked for, if they are: an
