@@ -21,6 +21,12 @@ fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str
     metric
 }
 
+/// A histogram of durations, requests' and computations' alike: 0.5 ms to
+/// about 16 s, doubling.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: String,
@@ -71,14 +77,11 @@ impl Metrics {
             "HTTP requests answered, by method, route pattern and status",
             Family::<RequestLabels, Counter>::default(),
         );
-        // 0.5 ms to about 16 s.
         let durations = registered(
             &mut registry,
             "http_request_duration_seconds",
             "Time from receiving a request to its response, by method and route pattern",
-            Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.0005, 2.0, 16))
-            }),
+            Family::<RouteLabels, Histogram>::new_with_constructor(duration_histogram),
         );
         let timeouts = registered(
             &mut registry,
@@ -116,34 +119,37 @@ impl Metrics {
             "Computations made outside the writer (distribution drafts, imports) made again because what they read changed before their result was written",
             Counter::default(),
         );
-        // The same buckets as requests': 0.5 ms to about 16 s.
         let computations = registered(
             &mut registry,
             "computation_duration_seconds",
             "Time computations made outside the writer (distribution drafts, imports) took in their read snapshot; the rest of such a request's time is its write",
-            Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            duration_histogram(),
         );
         let writes = crate::write_pipeline::Counters::default();
-        registry.register(
-            "group_commits",
-            "Shared database transactions committed (each carries one or more write requests)",
-            writes.batches.clone(),
-        );
-        registry.register(
-            "group_commit_requests",
-            "Write requests carried by shared transactions; divided by group_commits, the mean batch",
-            writes.requests.clone(),
-        );
-        registry.register(
-            "write_retries",
-            "Write requests run again in a new savepoint after a transient failure (a lock timeout, a deadlock)",
-            writes.retries.clone(),
-        );
-        registry.register(
-            "write_batch_reruns",
-            "Shared transactions run again because a request in them panicked or unsettled the connection, or the commit was refused",
-            writes.reruns.clone(),
-        );
+        for (name, help, counter) in [
+            (
+                "group_commits",
+                "Shared database transactions committed (each carries one or more write requests)",
+                &writes.batches,
+            ),
+            (
+                "group_commit_requests",
+                "Write requests carried by shared transactions; divided by group_commits, the mean batch",
+                &writes.requests,
+            ),
+            (
+                "write_retries",
+                "Write requests run again in a new savepoint after a transient failure (a lock timeout, a deadlock)",
+                &writes.retries,
+            ),
+            (
+                "write_batch_reruns",
+                "Shared transactions run again because a request in them panicked or unsettled the connection, or the commit was refused",
+                &writes.reruns,
+            ),
+        ] {
+            registry.register(name, help, counter.clone());
+        }
         Metrics {
             writes,
             registry,

@@ -273,37 +273,54 @@ pub fn approved_sums(
 /// its end.
 pub fn record_selection(
     conn: &mut DbConnection,
-    (project_id, distribution_id, currency): (&str, &str, &str),
-    (from, to): (NaiveDate, NaiveDate),
+    key: (&str, &str, &str),
+    period: (NaiveDate, NaiveDate),
 ) -> QueryResult<()> {
     if matches!(conn, DbConnection::Postgresql(_)) {
-        diesel::sql_query(format!(
-            "INSERT INTO distribution_selections (distribution_id, contribution_seqs) \
-             SELECT $4, COALESCE(array_agg(c.seq ORDER BY c.seq), '{{}}') \
-             FROM contributions c WHERE {COUNTED} AND c.currency = $5"
-        ))
+        insert_selected(
+            conn,
+            format!(
+                "INSERT INTO distribution_selections (distribution_id, contribution_seqs) \
+                 SELECT $4, COALESCE(array_agg(c.seq ORDER BY c.seq), '{{}}') \
+                 FROM contributions c WHERE {COUNTED} AND c.currency = $5"
+            ),
+            key,
+            period,
+        )?;
+        return Ok(());
+    }
+    let (_, distribution_id, _) = key;
+    diesel::sql_query("INSERT INTO distribution_selections (distribution_id) VALUES ($1)")
+        .bind::<diesel::sql_types::Text, _>(distribution_id)
+        .execute(conn)?;
+    insert_selected(
+        conn,
+        format!(
+            "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
+             SELECT s.seq, c.seq FROM contributions c, distribution_selections s \
+             WHERE {COUNTED} AND s.distribution_id = $4 AND c.currency = $5 ORDER BY c.seq"
+        ),
+        key,
+        period,
+    )?;
+    Ok(())
+}
+
+/// Runs `sql`, an `INSERT ... SELECT` of [`record_selection`] over the
+/// contributions of [`COUNTED`], with its five parameters in the order
+/// they appear (SQLite numbers `$N` so): `$1` the project, `$2` and `$3`
+/// the period, `$4` the run, `$5` its currency.
+fn insert_selected(
+    conn: &mut DbConnection,
+    sql: String,
+    (project_id, distribution_id, currency): (&str, &str, &str),
+    (from, to): (NaiveDate, NaiveDate),
+) -> QueryResult<usize> {
+    diesel::sql_query(sql)
         .bind::<diesel::sql_types::Text, _>(project_id)
         .bind::<diesel::sql_types::Date, _>(from)
         .bind::<diesel::sql_types::Date, _>(to)
         .bind::<diesel::sql_types::Text, _>(distribution_id)
         .bind::<diesel::sql_types::Text, _>(currency)
-        .execute(conn)?;
-        return Ok(());
-    }
-    diesel::sql_query("INSERT INTO distribution_selections (distribution_id) VALUES ($1)")
-        .bind::<diesel::sql_types::Text, _>(distribution_id)
-        .execute(conn)?;
-    // Placeholders in the order they appear: SQLite numbers `$N` so.
-    diesel::sql_query(format!(
-        "INSERT INTO distribution_selected (selection_seq, contribution_seq) \
-         SELECT s.seq, c.seq FROM contributions c, distribution_selections s \
-         WHERE {COUNTED} AND s.distribution_id = $4 AND c.currency = $5 ORDER BY c.seq"
-    ))
-    .bind::<diesel::sql_types::Text, _>(project_id)
-    .bind::<diesel::sql_types::Date, _>(from)
-    .bind::<diesel::sql_types::Date, _>(to)
-    .bind::<diesel::sql_types::Text, _>(distribution_id)
-    .bind::<diesel::sql_types::Text, _>(currency)
-    .execute(conn)?;
-    Ok(())
+        .execute(conn)
 }

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDate;
 
-use super::funds::{expense_pool, money_on, open, post};
+use super::funds::{expense_pool, money_on, open, post_stored};
 use super::{Error, FieldProblem, Missing, Refusal};
 use crate::db::claims::{Approval, ClaimRow};
 use crate::db::funds::ExpenseRow;
@@ -17,7 +17,7 @@ use crate::db::projects::Project;
 use crate::db::{self, DbConnection};
 use crate::domain::claims::{ClaimStatus, check_claim_decision};
 use crate::domain::funds::PendingStatus;
-use crate::domain::{Amount, TransactionKind, managed};
+use crate::domain::{TransactionKind, managed};
 
 /// A claim as submitted, checked as far as it can be without the
 /// database, with the problems found so far.
@@ -126,21 +126,21 @@ fn approve(
     let (grant, pool) = expense_pool(conn, project, grant.as_deref(), &claim.category, &unit)?;
     let claimant = db::agents::find(conn, &claim.claimant_id)?
         .ok_or_else(|| Error::corrupt("a claim's claimant is missing"))?;
-    let amount =
-        Amount::from_minor(claim.amount).ok_or_else(|| Error::corrupt("a claim's amount"))?;
     open(conn, project, &pool, unit.code(), true)?;
     let owed = managed::contributor(&claim.claimant_id).map_err(Error::corrupt)?;
     open(conn, project, &owed, unit.code(), true)?;
     let grant_id = grant.map(|grant| grant.id);
-    let record = post(
+    let record = post_stored(
         conn,
         (project, decider),
-        TransactionKind::Expense,
-        claim.date,
-        claim.description.clone(),
-        serde_json::json!({"claim": claim.id, "category": claim.category,
-            "claimant": claim.claimant_id, "supplier": claimant.name, "grant": grant_id}),
-        vec![(pool.clone(), owed, amount, unit.code())],
+        (TransactionKind::Expense, claim.date, "a claim"),
+        (
+            claim.description.clone(),
+            serde_json::json!({"claim": claim.id, "category": claim.category,
+                "claimant": claim.claimant_id, "supplier": claimant.name, "grant": grant_id}),
+        ),
+        (pool.clone(), owed),
+        (claim.amount, unit.code()),
     )?;
     let expense = ExpenseRow {
         id: uuid::Uuid::now_v7().to_string(),

@@ -218,21 +218,21 @@ fn post_expense(
     let sink = managed::expense(&row.category, &project.currency, &row.currency)
         .map_err(Error::corrupt)?;
     open(conn, project, &sink, &row.currency, false)?;
-    let amount =
-        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("an expense's amount"))?;
     let description = if row.description.is_empty() {
         format!("{}: {}", row.category, row.supplier)
     } else {
         row.description.clone()
     };
-    post(
+    post_stored(
         conn,
         (project, by),
-        TransactionKind::Expense,
-        row.date,
-        description,
-        serde_json::json!({"category": row.category, "supplier": row.supplier, "grant": row.grant_id}),
-        vec![(pool, sink, amount, &row.currency)],
+        (TransactionKind::Expense, row.date, "an expense"),
+        (
+            description,
+            serde_json::json!({"category": row.category, "supplier": row.supplier, "grant": row.grant_id}),
+        ),
+        (pool, sink),
+        (row.amount, &row.currency),
     )
 }
 
@@ -415,17 +415,17 @@ fn post_payout(
     let sink =
         managed::payout(&row.method, &project.currency, &row.currency).map_err(Error::corrupt)?;
     open(conn, project, &sink, &row.currency, false)?;
-    let amount =
-        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a payout's amount"))?;
     let (method, reference) = (&row.method, &row.reference);
-    post(
+    post_stored(
         conn,
         (project, by),
-        TransactionKind::Payout,
-        row.date,
-        format!("payout to {agent_name} ({method} {reference})"),
-        serde_json::json!({"agent": row.agent_id, "method": method, "reference": reference}),
-        vec![(owed, sink, amount, &row.currency)],
+        (TransactionKind::Payout, row.date, "a payout"),
+        (
+            format!("payout to {agent_name} ({method} {reference})"),
+            serde_json::json!({"agent": row.agent_id, "method": method, "reference": reference}),
+        ),
+        (owed, sink),
+        (row.amount, &row.currency),
     )
 }
 
@@ -772,16 +772,16 @@ fn post_release(
     let general =
         managed::general_pool(&project.currency, &row.currency).map_err(Error::corrupt)?;
     open(conn, project, &general, &row.currency, true)?;
-    let amount =
-        Amount::from_minor(row.amount).ok_or_else(|| Error::corrupt("a release's amount"))?;
-    post(
+    post_stored(
         conn,
         (project, by),
-        TransactionKind::Release,
-        row.date,
-        format!("release of {}: {}", grant.reference, row.reason),
-        serde_json::json!({"grant": grant.id, "reference": grant.reference, "reason": row.reason}),
-        vec![(pool, general, amount, &row.currency)],
+        (TransactionKind::Release, row.date, "a release"),
+        (
+            format!("release of {}: {}", grant.reference, row.reason),
+            serde_json::json!({"grant": grant.id, "reference": grant.reference, "reason": row.reason}),
+        ),
+        (pool, general),
+        (row.amount, &row.currency),
     )
 }
 
@@ -834,6 +834,32 @@ pub fn post(
             .collect(),
     };
     db::transactions::post(conn, (&project.id, by), &transaction, None).map_err(Error::from)
+}
+
+/// Posts the one movement a stored record of money stands for (an expense,
+/// a payout, a release, an approved claim): its `amount` in minor units of
+/// `currency`, as stored, from `from` to `to`, as a transaction of `kind`
+/// on `date` with its `description` and `metadata`. The service never
+/// stores an amount out of range: one is corrupt data in the record `what`.
+pub(super) fn post_stored(
+    conn: &mut DbConnection,
+    (project, by): (&Project, &str),
+    (kind, date, what): (TransactionKind, NaiveDate, &str),
+    (description, metadata): (String, serde_json::Value),
+    (from, to): (AccountName, AccountName),
+    (amount, currency): (i64, &str),
+) -> Result<TransactionRecord, Error> {
+    let amount =
+        Amount::from_minor(amount).ok_or_else(|| Error::corrupt(format!("{what}'s amount")))?;
+    post(
+        conn,
+        (project, by),
+        kind,
+        date,
+        description,
+        metadata,
+        vec![(from, to, amount, currency)],
+    )
 }
 
 /// Parses an amount of money in a currency (not a declared unit), with the

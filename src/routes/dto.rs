@@ -24,6 +24,48 @@ use crate::http::problem::ApiError;
 
 pub use crate::http::call::PageQuery;
 
+/// The wire form `$dto` of the domain enum `$domain`, variant for variant:
+/// declared `snake_case` with its schema, and converted `into` the domain
+/// (a request's), `from` it (a response's) or both (`to_and_from`), one
+/// arm a variant, so a variant added to one side and not the other fails
+/// to compile.
+macro_rules! wire_enum {
+    ($(#[$attr:meta])* pub enum $dto:ident: to_and_from $domain:ident { $($variant:ident,)+ }) => {
+        wire_enum!($(#[$attr])* pub enum $dto: into $domain { $($variant,)+ });
+        wire_enum!(@from $dto $domain $($variant)+);
+    };
+    ($(#[$attr:meta])* pub enum $dto:ident: from $domain:ident { $($variant:ident,)+ }) => {
+        wire_enum!(@declare $(#[$attr])* $dto $($variant)+);
+        wire_enum!(@from $dto $domain $($variant)+);
+    };
+    ($(#[$attr:meta])* pub enum $dto:ident: into $domain:ident { $($variant:ident,)+ }) => {
+        wire_enum!(@declare $(#[$attr])* $dto $($variant)+);
+        impl From<$dto> for $domain {
+            fn from(value: $dto) -> Self {
+                match value {
+                    $($dto::$variant => $domain::$variant,)+
+                }
+            }
+        }
+    };
+    (@declare $(#[$attr:meta])* $dto:ident $($variant:ident)+) => {
+        $(#[$attr])*
+        #[serde(rename_all = "snake_case")]
+        pub enum $dto {
+            $($variant,)+
+        }
+    };
+    (@from $dto:ident $domain:ident $($variant:ident)+) => {
+        impl From<$domain> for $dto {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$variant => $dto::$variant,)+
+                }
+            }
+        }
+    };
+}
+
 /// A page of `$item`s as every list returns it: the items, oldest first, and
 /// the cursor of the next page. `page_type!(PayoutPage, Payout)` declares the
 /// response type `PayoutPage`; a third argument documents `next_cursor`.
@@ -59,112 +101,44 @@ macro_rules! page_type {
 }
 pub(crate) use page_type;
 
-/// What was contributed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionKindDto {
-    Time,
-    Equipment,
-    Data,
-}
-
-impl From<ContributionKindDto> for ContributionKind {
-    fn from(kind: ContributionKindDto) -> Self {
-        match kind {
-            ContributionKindDto::Time => ContributionKind::Time,
-            ContributionKindDto::Equipment => ContributionKind::Equipment,
-            ContributionKindDto::Data => ContributionKind::Data,
-        }
+wire_enum! {
+    /// What was contributed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum ContributionKindDto: to_and_from ContributionKind {
+        Time,
+        Equipment,
+        Data,
     }
 }
 
-impl From<ContributionKind> for ContributionKindDto {
-    fn from(kind: ContributionKind) -> Self {
-        match kind {
-            ContributionKind::Time => ContributionKindDto::Time,
-            ContributionKind::Equipment => ContributionKindDto::Equipment,
-            ContributionKind::Data => ContributionKindDto::Data,
-        }
+wire_enum! {
+    /// What a quantity counts.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum QuantityUnitDto: to_and_from QuantityUnit {
+        Hour,
+        Day,
+        Dataset,
     }
 }
 
-/// What a quantity counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuantityUnitDto {
-    Hour,
-    Day,
-    Dataset,
-}
-
-impl From<QuantityUnitDto> for QuantityUnit {
-    fn from(unit: QuantityUnitDto) -> Self {
-        match unit {
-            QuantityUnitDto::Hour => QuantityUnit::Hour,
-            QuantityUnitDto::Day => QuantityUnit::Day,
-            QuantityUnitDto::Dataset => QuantityUnit::Dataset,
-        }
+wire_enum! {
+    /// Where a contribution stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum ContributionStatusDto: from ContributionStatus {
+        Pending,
+        Approved,
+        Rejected,
     }
 }
 
-impl From<QuantityUnit> for QuantityUnitDto {
-    fn from(unit: QuantityUnit) -> Self {
-        match unit {
-            QuantityUnit::Hour => QuantityUnitDto::Hour,
-            QuantityUnit::Day => QuantityUnitDto::Day,
-            QuantityUnit::Dataset => QuantityUnitDto::Dataset,
-        }
-    }
-}
-
-/// Where a contribution stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContributionStatusDto {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl From<ContributionStatus> for ContributionStatusDto {
-    fn from(status: ContributionStatus) -> Self {
-        match status {
-            ContributionStatus::Pending => ContributionStatusDto::Pending,
-            ContributionStatus::Approved => ContributionStatusDto::Approved,
-            ContributionStatus::Rejected => ContributionStatusDto::Rejected,
-        }
-    }
-}
-
-/// A member's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RoleDto {
-    Owner,
-    Treasurer,
-    Contributor,
-    Auditor,
-}
-
-impl From<RoleDto> for Role {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Owner => Role::Owner,
-            RoleDto::Treasurer => Role::Treasurer,
-            RoleDto::Contributor => Role::Contributor,
-            RoleDto::Auditor => Role::Auditor,
-        }
-    }
-}
-
-impl From<Role> for RoleDto {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Owner => RoleDto::Owner,
-            Role::Treasurer => RoleDto::Treasurer,
-            Role::Contributor => RoleDto::Contributor,
-            Role::Auditor => RoleDto::Auditor,
-        }
+wire_enum! {
+    /// A member's role in a project.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub enum RoleDto: to_and_from Role {
+        Owner,
+        Treasurer,
+        Contributor,
+        Auditor,
     }
 }
 
@@ -212,53 +186,20 @@ pub fn to_rate(units: &HashMap<String, Unit>, row: RateRow) -> Result<Rate, ApiE
     })
 }
 
-/// What a transaction records.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TransactionKindDto {
-    Transfer,
-    Adjustment,
-    Grant,
-    Donation,
-    Expense,
-    Distribution,
-    Payout,
-    Exchange,
-    Reversal,
-    Release,
-}
-
-impl From<TransactionKindDto> for TransactionKind {
-    fn from(kind: TransactionKindDto) -> Self {
-        match kind {
-            TransactionKindDto::Transfer => TransactionKind::Transfer,
-            TransactionKindDto::Adjustment => TransactionKind::Adjustment,
-            TransactionKindDto::Grant => TransactionKind::Grant,
-            TransactionKindDto::Donation => TransactionKind::Donation,
-            TransactionKindDto::Expense => TransactionKind::Expense,
-            TransactionKindDto::Distribution => TransactionKind::Distribution,
-            TransactionKindDto::Payout => TransactionKind::Payout,
-            TransactionKindDto::Exchange => TransactionKind::Exchange,
-            TransactionKindDto::Reversal => TransactionKind::Reversal,
-            TransactionKindDto::Release => TransactionKind::Release,
-        }
-    }
-}
-
-impl From<TransactionKind> for TransactionKindDto {
-    fn from(kind: TransactionKind) -> Self {
-        match kind {
-            TransactionKind::Transfer => TransactionKindDto::Transfer,
-            TransactionKind::Adjustment => TransactionKindDto::Adjustment,
-            TransactionKind::Grant => TransactionKindDto::Grant,
-            TransactionKind::Donation => TransactionKindDto::Donation,
-            TransactionKind::Expense => TransactionKindDto::Expense,
-            TransactionKind::Distribution => TransactionKindDto::Distribution,
-            TransactionKind::Payout => TransactionKindDto::Payout,
-            TransactionKind::Exchange => TransactionKindDto::Exchange,
-            TransactionKind::Reversal => TransactionKindDto::Reversal,
-            TransactionKind::Release => TransactionKindDto::Release,
-        }
+wire_enum! {
+    /// What a transaction records.
+    #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+    pub enum TransactionKindDto: to_and_from TransactionKind {
+        Transfer,
+        Adjustment,
+        Grant,
+        Donation,
+        Expense,
+        Distribution,
+        Payout,
+        Exchange,
+        Reversal,
+        Release,
     }
 }
 
@@ -341,20 +282,12 @@ pub fn to_transaction(units: &HashMap<String, Unit>, record: TransactionRecord) 
     }
 }
 
-/// Person or organisation.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKindDto {
-    Person,
-    Organisation,
-}
-
-impl From<AgentKindDto> for AgentKind {
-    fn from(kind: AgentKindDto) -> Self {
-        match kind {
-            AgentKindDto::Person => AgentKind::Person,
-            AgentKindDto::Organisation => AgentKind::Organisation,
-        }
+wire_enum! {
+    /// Person or organisation.
+    #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+    pub enum AgentKindDto: into AgentKind {
+        Person,
+        Organisation,
     }
 }
 
