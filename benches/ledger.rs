@@ -581,11 +581,7 @@ fn baseline(
 /// with `shift`), since of two measurements back to back the second runs
 /// faster on this machine (about 10 % on PostgreSQL: docs/benchmarks.md),
 /// which would otherwise favour the build always measured second.
-fn in_turn<'a, B>(
-    clients: &[usize],
-    builds: &'a [B],
-    shift: usize,
-) -> Vec<(usize, &'a B)> {
+fn in_turn<'a, B>(clients: &[usize], builds: &'a [B], shift: usize) -> Vec<(usize, &'a B)> {
     let mut turns = Vec::new();
     for (i, &clients) in clients.iter().enumerate() {
         let mut order: Vec<&B> = builds.iter().collect();
@@ -878,7 +874,10 @@ async fn batch(options: &Options, store: &Store, results: &mut Option<std::fs::F
     let project = batch_project(&server, "Batches").await;
     let mut builds = vec![("service", server)];
     if let Some(binary) = &options.baseline_binary {
-        builds.push(("baseline build", Server::start_binary(binary, store, &[]).await));
+        builds.push((
+            "baseline build",
+            Server::start_binary(binary, store, &[]).await,
+        ));
     }
     let server = &builds[0].1;
     let raw = batch_baselines(&db, server, options.seconds).await;
