@@ -139,7 +139,7 @@ impl Metrics {
             ),
             (
                 "write_retries",
-                "Write requests run again in a new savepoint after a transient failure (a lock timeout, a deadlock)",
+                "Write requests run again after a transient failure (a lock timeout, a deadlock): in a new savepoint, or a new transaction when alone in theirs",
                 &writes.retries,
             ),
             (

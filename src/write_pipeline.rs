@@ -125,7 +125,8 @@ pub struct Counters {
     pub batches: Counter,
     /// Jobs those transactions carried.
     pub requests: Counter,
-    /// Jobs run again in a new savepoint after a transient failure.
+    /// Jobs run again after a transient failure: in a new savepoint, or in a
+    /// new transaction when alone in theirs.
     pub retries: Counter,
     /// Batches run again in a fresh transaction because one of their jobs
     /// panicked or unsettled the connection, or their commit was refused.

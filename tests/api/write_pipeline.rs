@@ -116,15 +116,7 @@ async fn a_transaction_ended_by_a_write_is_never_committed(app: &TestApp, hooks:
 /// fault it meets, it is answered 201 only if its transfer committed, and
 /// otherwise leaves nothing (not its work, not its key), as in a shared one.
 async fn a_lone_write_keeps_the_guarantee_without_a_savepoint(app: &TestApp, _: &TestHooks) {
-    let project = app.create_project("EUR").await;
-    app.create_account(&project, "funder:a", "EUR", false).await;
-    app.create_account(&project, "pool:general", "EUR", true)
-        .await;
-    app.create_account(&project, "reserve", "EUR", true).await;
-    let funded = app
-        .transfer(&project, "funder:a", "pool:general", "10.00", "EUR")
-        .await;
-    assert_eq!(funded.status(), 201);
+    let project = funded_project(app).await;
     let url = app.url(&format!("/v1/projects/{project}/transactions"));
     let body = transfer_body("pool:general", "reserve", "0.01", "EUR");
     let faults = [
@@ -202,15 +194,7 @@ struct FaultOutcome {
 /// Sends `BATCH` transfers of 0.01 that share one transaction, the
 /// `FAULTY`-th carrying `fault`, and checks the guarantee.
 async fn fault_in_a_shared_batch(app: &TestApp, hooks: &TestHooks, fault: &str) -> FaultOutcome {
-    let project = app.create_project("EUR").await;
-    app.create_account(&project, "funder:a", "EUR", false).await;
-    app.create_account(&project, "pool:general", "EUR", true)
-        .await;
-    app.create_account(&project, "reserve", "EUR", true).await;
-    let funded = app
-        .transfer(&project, "funder:a", "pool:general", "10.00", "EUR")
-        .await;
-    assert_eq!(funded.status(), 201);
+    let project = funded_project(app).await;
     let before = metrics(app).await;
 
     hooks.gather.store(BATCH, Ordering::SeqCst);
@@ -322,6 +306,21 @@ async fn fault_in_a_shared_batch(app: &TestApp, hooks: &TestHooks, fault: &str) 
         retries: after.retries - before.retries,
         reruns: after.reruns - before.reruns,
     }
+}
+
+/// A project whose `pool:general` holds 10.00 EUR for transfers of 0.01 to
+/// its `reserve`.
+async fn funded_project(app: &TestApp) -> String {
+    let project = app.create_project("EUR").await;
+    app.create_account(&project, "funder:a", "EUR", false).await;
+    app.create_account(&project, "pool:general", "EUR", true)
+        .await;
+    app.create_account(&project, "reserve", "EUR", true).await;
+    let funded = app
+        .transfer(&project, "funder:a", "pool:general", "10.00", "EUR")
+        .await;
+    assert_eq!(funded.status(), 201);
+    project
 }
 
 /// Awaits every future, in order (without another dependency).
